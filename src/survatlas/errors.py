@@ -1,0 +1,50 @@
+"""One exception hierarchy for survatlas.
+
+Every error raised on purpose derives from :class:`SurvatlasError` and, where one fits, from the
+matching builtin, so callers can catch either. Messages say what went wrong *and what to do*.
+Only the CLI and the web layer turn these into exit codes or HTTP errors.
+"""
+
+
+class SurvatlasError(Exception):
+    """Base class of every error survatlas raises on purpose."""
+
+
+class InputError(SurvatlasError, ValueError):
+    """A file, value or option given by the user cannot be used."""
+
+
+class InputFileNotFound(InputError, FileNotFoundError):
+    """An input file does not exist."""
+
+
+class CorruptFileError(InputError):
+    """An input file exists but cannot be parsed."""
+
+
+class StoreError(SurvatlasError, RuntimeError):
+    """The store of record cannot be opened or written."""
+
+
+class NotAStoreError(StoreError):
+    """A file given as the store is not a survatlas store."""
+
+
+class NotFoundError(SurvatlasError, LookupError):
+    """A record asked for by id does not exist."""
+
+
+class RoutingError(SurvatlasError, ValueError):
+    """A route cannot be computed (unreachable points, gaps in the network)."""
+
+
+class EstimationError(SurvatlasError, ValueError):
+    """An estimate cannot be computed from the data given."""
+
+
+class SecurityError(SurvatlasError, PermissionError):
+    """A protection would be broken (wrong key, missing role, restricted material)."""
+
+
+class IntegrityError(SurvatlasError):
+    """Evidence or the custody log does not verify."""
