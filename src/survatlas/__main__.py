@@ -1,0 +1,3 @@
+from survatlas.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""Commands placeholder: filled by the foundation work (import, stats, export)."""
