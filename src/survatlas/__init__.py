@@ -6,4 +6,6 @@ recognition, no person tracking.
 
 __version__ = "0.1.0"
 
-ODBL_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0, https://www.openstreetmap.org/copyright)"
+ODBL_ATTRIBUTION = (
+    "© OpenStreetMap contributors (ODbL 1.0, https://www.openstreetmap.org/copyright)"
+)

@@ -14,7 +14,7 @@ class InputError(SurvatlasError, ValueError):
     """A file, value or option given by the user cannot be used."""
 
 
-class InputFileNotFound(InputError, FileNotFoundError):
+class InputFileNotFoundError(InputError, FileNotFoundError):
     """An input file does not exist."""
 
 

@@ -1,1 +1,175 @@
-"""Commands placeholder: filled by the foundation work (import, stats, export)."""
+"""Commands of the foundation: import, stats, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from survatlas.cli import db_path, emit_json, json_option, main
+from survatlas.export import LAYER_READERS, WRITERS, export_layer
+from survatlas.geo import parse_bbox
+from survatlas.ingest import import_cameras, import_layer, import_osm
+from survatlas.ingest._writer import ImportSummary
+from survatlas.ingest.layers import KINDS
+from survatlas.model import SENSITIVITIES
+from survatlas.stats import store_stats
+from survatlas.store import Store
+
+_console = Console(stderr=True)
+sensitivity_option = click.option(
+    "--sensitivity",
+    type=click.Choice(SENSITIVITIES),
+    default="public",
+    show_default=True,
+    help="Sensitivity of every record in the file (a per-row column may override it).",
+)
+bbox_option = click.option(
+    "--bbox",
+    callback=lambda c, p, v: parse_bbox(v) if v else None,
+    help="Only records meeting W,S,E,N (lon/lat).",
+)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import OSM extracts, field camera lists or GIS layers (all-or-nothing, idempotent)."""
+
+
+@import_group.command("osm")
+@click.argument("file", type=click.Path(path_type=Path))
+@sensitivity_option
+@json_option
+@click.pass_context
+def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bool) -> None:
+    """Import an OSM extract (.osm.pbf, .osm, .osm.bz2)."""
+    with Store(db_path(ctx)) as store:
+        if as_json or not _console.is_terminal:
+            summary = import_osm(store, file, sensitivity=sensitivity)
+        else:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.completed:,} objects"),
+                TimeElapsedColumn(),
+                console=_console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"reading {file.name}", total=None)
+                summary = import_osm(
+                    store, file, sensitivity=sensitivity, progress=lambda n: bar.advance(task, n)
+                )
+    _print_summary(summary, as_json)
+
+
+@import_group.command("cameras")
+@click.argument("file", type=click.Path(path_type=Path))
+@sensitivity_option
+@json_option
+@click.pass_context
+def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bool) -> None:
+    """Import a field camera list (CSV with latitude/longitude columns, or GeoJSON points)."""
+    with Store(db_path(ctx)) as store:
+        summary = import_cameras(store, file, sensitivity=sensitivity)
+    _print_summary(summary, as_json)
+
+
+@import_group.command("layer")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the layer holds.")
+@sensitivity_option
+@json_option
+@click.pass_context
+def import_layer_cmd(
+    ctx: click.Context, file: Path, kind: str, sensitivity: str, as_json: bool
+) -> None:
+    """Import buildings, streets or sites from GeoJSON/GeoPackage/FlatGeobuf (any CRS)."""
+    with Store(db_path(ctx)) as store:
+        summary = import_layer(store, file, kind, sensitivity=sensitivity)
+    _print_summary(summary, as_json)
+
+
+def _print_summary(summary: ImportSummary, as_json: bool) -> None:
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    table = Table(title=f"import of {summary.file} (source {summary.source_id})")
+    for col in ("layer", "added", "updated", "unchanged", "older skipped", "with warnings"):
+        table.add_column(col, justify="right" if col != "layer" else "left")
+    for layer, c in summary.layers.items():
+        table.add_row(
+            layer, *(f"{v:,}" for v in (c.added, c.updated, c.unchanged, c.skipped_older, c.warned))
+        )
+    Console().print(table)
+    data = summary.to_dict()
+    if data["warnings_by_kind"]:
+        click.echo(
+            "warnings: " + ", ".join(f"{k} {v}" for k, v in data["warnings_by_kind"].items())
+        )
+    if data["rejected"]:
+        click.echo("not imported: " + ", ".join(f"{v} × {k}" for k, v in data["rejected"].items()))
+
+
+@main.command("stats")
+@bbox_option
+@json_option
+@click.pass_context
+def stats_cmd(ctx: click.Context, bbox: tuple | None, as_json: bool) -> None:
+    """Counts by device type, area, zone, mount, operator, vendor; tag completeness; sites."""
+    with Store(db_path(ctx), create=False) as store:
+        stats = store_stats(store, bbox)
+    if as_json:
+        emit_json(stats)
+        return
+    console = Console()
+    dev = stats["devices"]
+    console.print(
+        f"[bold]{dev['total']:,} devices[/] ({dev['surveillance']:,} man_made=surveillance)"
+    )
+    for key in (
+        "by_device_type",
+        "by_area",
+        "by_zone",
+        "by_mount",
+        "by_camera_type",
+        "by_operator",
+        "by_manufacturer",
+    ):
+        console.print(f"  {key[3:]}: " + ", ".join(f"{k} {v}" for k, v in dev[key].items()))
+    console.print(
+        "tag completeness: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in stats["completeness"].items() if v is not None)
+    )
+    if stats["warnings_by_kind"]:
+        console.print(
+            "warnings: " + ", ".join(f"{k} {v}" for k, v in stats["warnings_by_kind"].items())
+        )
+    console.print(
+        f"buildings: {stats['buildings']['total']:,} ({stats['buildings']['obstacles']:,} obstacles); "
+        f"streets: {stats['streets']['total']:,} ({stats['streets']['walkable']:,} walkable)"
+    )
+    console.print("sites: " + ", ".join(f"{k} {v}" for k, v in stats["sites_by_category"].items()))
+
+
+@main.command("export")
+@click.option(
+    "--layer", required=True, help=f"One of: {', '.join(LAYER_READERS)} (and result layers)."
+)
+@click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), required=True)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@bbox_option
+@json_option
+@click.pass_context
+def export_cmd(
+    ctx: click.Context, layer: str, fmt: str, out: Path, bbox: tuple | None, as_json: bool
+) -> None:
+    """Export a layer (public records only) with ODbL attribution."""
+    with Store(db_path(ctx), create=False) as store:
+        result = export_layer(store, layer, fmt, out, bbox=bbox)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"wrote {result['features']:,} {layer} to {', '.join(result['files'])}")

@@ -1,0 +1,289 @@
+"""Upsert of normalised records into the store, with change detection and counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from survatlas.errors import InputError
+
+#: Extra (layer-specific) columns written for each layer, in order.
+LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "devices": (
+        "device_type",
+        "area",
+        "zone",
+        "mount",
+        "camera_type",
+        "views",
+        "tilt_down_deg",
+        "height_m",
+        "operator",
+        "manufacturer",
+        "model",
+        "name",
+        "fov_deg",
+        "range_m",
+        "focal_mm",
+        "sensor_width_mm",
+        "width_px",
+        "lon",
+        "lat",
+    ),
+    "buildings": ("building", "obstacle", "height_m", "levels", "min_height_m"),
+    "streets": ("highway", "name", "walkable"),
+    "sites": ("category", "name"),
+}
+_COMMON = (
+    "origin",
+    "source_id",
+    "osm_type",
+    "osm_id",
+    "osm_version",
+    "osm_timestamp",
+    "content_sha",
+    "geom",
+    "min_x",
+    "min_y",
+    "max_x",
+    "max_y",
+    "tags",
+    "sensitivity",
+)
+
+
+@dataclass
+class Record:
+    """One normalised feature ready to be written to a layer."""
+
+    origin: str
+    geom_wkb: bytes
+    values: dict[str, Any]
+    tags: dict[str, str]
+    osm_type: str | None = None
+    osm_id: int | None = None
+    osm_version: int | None = None
+    osm_timestamp: str | None = None
+    sensitivity: str = "public"
+    warnings: Sequence[Any] = ()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity in its table (sites are unique per origin and category)."""
+        return (
+            (self.origin, self.values["category"]) if "category" in self.values else (self.origin,)
+        )
+
+
+@dataclass
+class LayerCounts:
+    """What an import did to one layer."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_older: int = 0
+    warned: int = 0
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, per layer, and the warnings by kind."""
+
+    source_id: int
+    file: str
+    layers: dict[str, LayerCounts] = field(default_factory=dict)
+    warnings_by_kind: dict[str, int] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``--json``."""
+        return {
+            "source_id": self.source_id,
+            "file": self.file,
+            "layers": {k: vars(v) for k, v in self.layers.items()},
+            "warnings_by_kind": dict(sorted(self.warnings_by_kind.items())),
+            "rejected": _count_reasons(self.rejected),
+            "rejected_examples": self.rejected[:10],
+        }
+
+    @property
+    def changed(self) -> int:
+        """Number of records added or updated."""
+        return sum(c.added + c.updated for c in self.layers.values())
+
+
+def _count_reasons(rejected: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in rejected:
+        reason = item.split(": ", 1)[-1]
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601, seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def ensure_source(conn: sqlite3.Connection, **fields: Any) -> int:
+    """Return the id of the source with ``fields['sha256']``, creating it when new."""
+    row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
+    if row:
+        return int(row[0])
+    cols = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    cur = conn.execute(f"INSERT INTO sources ({cols}) VALUES ({marks})", tuple(fields.values()))
+    return int(cur.lastrowid)
+
+
+def write_layer(
+    conn: sqlite3.Connection,
+    layer: str,
+    source_id: int,
+    records: Sequence[Record],
+    progress: Callable[[int], None] | None = None,
+) -> LayerCounts:
+    """Insert new records, update changed or newer ones, count the rest.
+
+    A record whose OSM version is older than the stored one is skipped (the store keeps the
+    newer object). Must run inside a transaction.
+    """
+    counts = LayerCounts()
+    if not records:
+        return counts
+    geoms = shapely.from_wkb([r.geom_wkb for r in records])
+    bounds = shapely.bounds(geoms)
+    if not np.isfinite(bounds).all():
+        bad = records[int(np.flatnonzero(~np.isfinite(bounds).all(axis=1))[0])].origin
+        raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
+    existing = _existing(conn, layer)
+    extra = LAYER_COLUMNS[layer]
+    cols = (*_COMMON, *extra)
+    insert_sql = f"INSERT INTO {layer} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    update_sql = f"UPDATE {layer} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?"
+    inserts, updates, warn_rows = [], [], []
+    for rec, bb in zip(records, bounds, strict=True):
+        tags_json = json.dumps(rec.tags, sort_keys=True, ensure_ascii=False)
+        sha = _content_sha(rec, tags_json)
+        row = (
+            rec.origin,
+            source_id,
+            rec.osm_type,
+            rec.osm_id,
+            rec.osm_version,
+            rec.osm_timestamp,
+            sha,
+            rec.geom_wkb,
+            *map(float, bb),
+            tags_json,
+            rec.sensitivity,
+            *(rec.values.get(c) for c in extra),
+        )
+        old = existing.get(rec.key)
+        if rec.warnings:
+            counts.warned += 1
+        if old is None:
+            inserts.append(row)
+            warn_rows.append((rec.origin, rec.warnings))
+            counts.added += 1
+        elif old[2] == sha:
+            counts.unchanged += 1
+        elif rec.osm_version is not None and old[1] is not None and rec.osm_version < old[1]:
+            counts.skipped_older += 1
+        else:
+            updates.append((*row, old[0]))
+            warn_rows.append((rec.origin, rec.warnings))
+            counts.updated += 1
+    conn.executemany(insert_sql, inserts)
+    conn.executemany(update_sql, updates)
+    if layer == "devices":
+        _write_warnings(conn, warn_rows)
+    if progress:
+        progress(len(records))
+    return counts
+
+
+def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tuple]:
+    if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
+        return {}
+    key = "origin, category" if layer == "sites" else "origin"
+    rows = conn.execute(f"SELECT {key}, id, osm_version, content_sha FROM {layer}")
+    width = 2 if layer == "sites" else 1
+    return {tuple(r[:width]): tuple(r[width:]) for r in rows}
+
+
+def _content_sha(rec: Record, tags_json: str) -> str:
+    digest = hashlib.sha1(rec.geom_wkb)
+    digest.update(tags_json.encode())
+    digest.update(json.dumps(rec.values, sort_keys=True, default=str).encode())
+    digest.update(f"{rec.osm_version}|{rec.sensitivity}".encode())
+    return digest.hexdigest()
+
+
+def _write_warnings(conn: sqlite3.Connection, warn_rows: list[tuple[str, Sequence[Any]]]) -> None:
+    if not warn_rows:
+        return
+    ids = dict(conn.execute("SELECT origin, id FROM devices").fetchall())
+    touched = [(ids[origin],) for origin, _ in warn_rows]
+    conn.executemany("DELETE FROM device_warnings WHERE device_id = ?", touched)
+    conn.executemany(
+        "INSERT INTO device_warnings (device_id, key, value, kind, message) VALUES (?, ?, ?, ?, ?)",
+        [
+            (ids[origin], w.key, w.value, w.kind, w.message)
+            for origin, warnings in warn_rows
+            for w in warnings
+        ],
+    )
+
+
+def record_import(
+    conn: sqlite3.Connection, source_id: int, command: str, started: str, summary: ImportSummary
+) -> None:
+    """Log an import in the ``imports`` table."""
+    conn.execute(
+        "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (source_id, command, started, now_iso(), json.dumps(summary.to_dict())),
+    )
+
+
+def device_values(
+    norm: Any, lon: float, lat: float, explicit: dict[str, Any] | None = None
+) -> dict:
+    """Columns of a device from normalised tags (and explicit field-data geometry)."""
+    values = {
+        "device_type": norm.device_type,
+        "area": norm.area,
+        "zone": norm.zone,
+        "mount": norm.mount,
+        "camera_type": norm.camera_type,
+        "views": json.dumps([[v.direction_deg, v.fov_deg] for v in norm.views]),
+        "tilt_down_deg": norm.tilt_down_deg,
+        "height_m": norm.height_m,
+        "operator": norm.operator,
+        "manufacturer": norm.manufacturer,
+        "model": norm.model,
+        "lon": lon,
+        "lat": lat,
+    }
+    values.update(explicit or {})
+    return values

@@ -1,0 +1,173 @@
+"""Import GIS layers (GeoJSON, GeoPackage, FlatGeobuf, shapefile …) as buildings, streets or sites.
+
+Any CRS is reprojected to WGS 84. Attribute columns become tags (OSM names are kept).
+Sites need a ``category`` column or OSM-style tags from which a category follows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
+from survatlas.ingest._writer import (
+    ImportSummary,
+    Record,
+    ensure_source,
+    file_sha256,
+    now_iso,
+    record_import,
+    write_layer,
+)
+from survatlas.model import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
+from survatlas.store import Store
+
+KINDS = ("buildings", "streets", "sites")
+_GEOM_TYPES = {
+    "buildings": {"Polygon", "MultiPolygon"},
+    "streets": {"LineString", "MultiLineString"},
+    "sites": {"Point", "Polygon", "MultiPolygon", "LineString", "MultiLineString"},
+}
+
+
+def import_layer(
+    store: Store, path: str | Path, kind: str, *, sensitivity: str = "public"
+) -> ImportSummary:
+    """Import a GIS layer as ``kind`` (buildings, streets or sites), all-or-nothing."""
+    path = Path(path)
+    if kind not in KINDS:
+        raise InputError(f"unknown layer kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not path.exists():
+        raise InputFileNotFoundError(
+            f"{path}: no such file; give a GeoJSON/GeoPackage/FlatGeobuf layer"
+        )
+    frame = read_layer(path)
+    started, sha = now_iso(), file_sha256(path) if path.is_file() else path.name
+    records, errors = _records(frame, kind, path, sensitivity)
+    if errors:
+        raise InputError(
+            f"{path.name}: "
+            + "; ".join(errors[:5])
+            + ". Fix these rows and import again; nothing was written"
+        )
+    with store.transaction() as conn:
+        source_id = ensure_source(
+            conn,
+            kind="dataset",
+            title=path.name,
+            uri=path.name,
+            sha256=sha,
+            retrieved_at=started,
+            sensitivity=sensitivity,
+        )
+        summary = ImportSummary(source_id=source_id, file=path.name)
+        summary.layers[kind] = write_layer(conn, kind, source_id, records)
+        record_import(conn, source_id, f"import layer --kind {kind}", started, summary)
+    return summary
+
+
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """Read a layer with pyogrio and reproject it to WGS 84."""
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise CorruptFileError(f"{path.name} cannot be read as a GIS layer ({exc})") from exc
+    if frame.empty:
+        raise InputError(f"{path.name} has no features; nothing to import")
+    if frame.crs is None:
+        raise InputError(
+            f"{path.name} has no coordinate reference system; set one (e.g. EPSG:4326)"
+        )
+    return frame.to_crs("EPSG:4326")
+
+
+def _records(
+    frame: gpd.GeoDataFrame, kind: str, path: Path, sensitivity: str
+) -> tuple[list[Record], list[str]]:
+    records, errors = [], []
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    bounds = frame.geometry.bounds.to_numpy()
+    for i, (geom, bb) in enumerate(zip(frame.geometry, bounds, strict=True)):
+        row = i + 1
+        if geom is None or geom.is_empty:
+            errors.append(f"row {row}: empty geometry")
+            continue
+        if geom.geom_type not in _GEOM_TYPES[kind]:
+            errors.append(f"row {row}: a {geom.geom_type} cannot be one of the {kind}")
+            continue
+        if not (np.all(np.abs(bb[[0, 2]]) <= 180) and np.all(np.abs(bb[[1, 3]]) <= 90)):
+            errors.append(f"row {row}: coordinates outside WGS 84 after reprojection (wrong CRS?)")
+            continue
+        tags = {c: _text(frame.iloc[i][c]) for c in columns if _present(frame.iloc[i][c])}
+        origin = f"layer:{path.name}:{tags.get('id', row)}"
+        wkb = shapely.to_wkb(geom)
+        try:
+            records.extend(_layer_records(kind, origin, wkb, tags, sensitivity))
+        except InputError as exc:
+            errors.append(f"row {row}: {exc}")
+    return records, errors
+
+
+def _layer_records(
+    kind: str, origin: str, wkb: bytes, tags: dict[str, str], sens: str
+) -> list[Record]:
+    if kind == "buildings":
+        tags.setdefault("building", "yes")
+        values: dict[str, Any] = {
+            "building": tags["building"],
+            "obstacle": int(is_obstacle(tags)),
+            "height_m": _float(tags.get("height")),
+            "levels": _float(tags.get("building:levels")),
+            "min_height_m": _float(tags.get("min_height")),
+        }
+        return [Record(origin, wkb, values, tags, sensitivity=sens)]
+    if kind == "streets":
+        tags.setdefault("highway", "footway")
+        values = {
+            "highway": tags["highway"],
+            "name": tags.get("name"),
+            "walkable": int(is_walkable(tags)),
+        }
+        return [Record(origin, wkb, values, tags, sensitivity=sens)]
+    categories = [tags["category"]] if "category" in tags else site_categories(tags)
+    if not categories:
+        raise InputError("no category: add a 'category' column or OSM tags such as amenity=school")
+    unknown = [c for c in categories if c not in SITE_CATEGORIES]
+    if unknown:
+        raise InputError(
+            f"unknown category {unknown[0]!r}; use one of {', '.join(SITE_CATEGORIES)}"
+        )
+    return [
+        Record(origin, wkb, {"category": c, "name": tags.get("name")}, tags, sensitivity=sens)
+        for c in categories
+    ]
+
+
+def _present(value: Any) -> bool:
+    return (
+        value is not None
+        and not (isinstance(value, float) and np.isnan(value))
+        and value is not pd.NaT
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(str(value).split()[0])
+    except (ValueError, IndexError):
+        return None

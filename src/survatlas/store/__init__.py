@@ -1,0 +1,135 @@
+"""The store of record: one SQLite file per store.
+
+Geometry is WKB in EPSG:4326; every geometry table has an R*Tree bounding-box index kept in step
+by triggers. Writes happen inside :meth:`Store.transaction` so an import is all-or-nothing (a
+crash, an exception or a ``kill -9`` leaves the store as it was: SQLite's WAL rolls back an
+unfinished transaction). Schema changes are migrations in :mod:`survatlas.store.migrations`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from survatlas.errors import NotAStoreError, StoreError
+from survatlas.store._migrations import APPLICATION_ID, apply_migrations, pending_migrations
+
+__all__ = ["GEOMETRY_TABLES", "Store", "open_store"]
+
+GEOMETRY_TABLES = ("devices", "buildings", "streets", "sites")
+
+
+class Store:
+    """A survatlas store (SQLite, WAL, foreign keys on).
+
+    Parameters
+    ----------
+    path
+        The store file.
+    create
+        Create the file when it does not exist. When False, a missing file is an error.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(
+                f"no store at {self.path}: import data first (survatlas import osm FILE) "
+                "or choose a store with --db"
+            )
+        if self.path.is_dir():
+            raise NotAStoreError(
+                f"{self.path} is a folder, not a survatlas store: give a file path"
+            )
+        self.conn = _connect(self.path)
+        _check_is_store(self.conn, self.path)
+        apply_migrations(self.conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one write transaction: all of it lands, or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows."""
+        return self.conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: tuple | dict = ()) -> object:
+        """Run a query returning one value."""
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def ids_in_bbox(self, table: str, bbox: tuple[float, float, float, float]) -> list[int]:
+        """Ids of ``table`` rows whose bounding box meets ``bbox`` (west, south, east, north)."""
+        if table not in GEOMETRY_TABLES:
+            raise StoreError(f"{table!r} has no geometry index; use one of {GEOMETRY_TABLES}")
+        w, s, e, n = bbox
+        rows = self.conn.execute(
+            f"SELECT id FROM {table}_rtree WHERE max_x >= ? AND min_x <= ? "
+            "AND max_y >= ? AND min_y <= ?",
+            (w, e, s, n),
+        )
+        return [r[0] for r in rows]
+
+
+def open_store(path: str | Path, *, create: bool = False) -> Store:
+    """Open an existing store (or create one with ``create=True``)."""
+    return Store(path, create=create)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise NotAStoreError(
+            f"{path} is not a survatlas store ({exc}); choose another file with --db"
+        ) from exc
+    return conn
+
+
+def _check_is_store(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        n_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotAStoreError(
+            f"{path} is not a survatlas store ({exc}); choose another file with --db"
+        ) from exc
+    if app_id != APPLICATION_ID and n_tables > 0:
+        conn.close()
+        raise NotAStoreError(
+            f"{path} is an SQLite database of another application, not a survatlas store; "
+            "choose another file with --db"
+        )
+
+
+def needs_migration(path: str | Path) -> bool:
+    """Whether the store at ``path`` has migrations not yet applied."""
+    conn = _connect(Path(path))
+    try:
+        return bool(pending_migrations(conn))
+    finally:
+        conn.close()

@@ -1,0 +1,1 @@
+"""Schema migrations, one module per capability (applied in name order)."""
