@@ -117,14 +117,13 @@ _SLOW_IMPORT = """
 import sys, time, pathlib
 from survatlas.ingest import osm
 from survatlas.store import Store
-original = osm.write_layer
-def slow(conn, layer, *args, **kwargs):
-    result = original(conn, layer, *args, **kwargs)
-    if layer == "streets":
+original = osm.LayerWriter.add
+def slow(self, records):
+    original(self, records)
+    if self.layer == "streets":
         pathlib.Path(sys.argv[2]).write_text("in the middle")
         time.sleep(60)
-    return result
-osm.write_layer = slow
+osm.LayerWriter.add = slow
 osm.import_osm(Store(sys.argv[1]), sys.argv[3])
 """
 

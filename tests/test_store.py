@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import shapely
 
 from survatlas.errors import NotAStoreError, StoreError
+from survatlas.ingest._writer import Record, write_layer
 from survatlas.store import Store
 from survatlas.store._migrations import APPLICATION_ID, pending_migrations
 
@@ -54,10 +56,13 @@ def test_transaction_rolls_back_on_error(tmp_path):
 def test_rtree_follows_inserts_updates_and_deletes(tmp_path):
     with Store(tmp_path / "s.db") as store, store.transaction() as conn:
         conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
-        conn.execute(
-            "INSERT INTO buildings (id, origin, source_id, content_sha, geom, min_x, min_y, max_x, max_y)"
-            " VALUES (7, 'b', 1, 's', x'00', 10, 20, 11, 21)")
-        assert store.ids_in_bbox("buildings", (10.5, 20.5, 12, 22)) == [7]
+        rec = Record("b", shapely.to_wkb(shapely.box(10, 20, 11, 21)), {"obstacle": 1}, {})
+        counts = write_layer(conn, "buildings", 1, [rec])
+        assert counts.added == 1
+        assert store.ids_in_bbox("buildings", (10.5, 20.5, 12, 22)) == [1]
+        conn.execute("UPDATE buildings SET id = 7")
+        conn.execute("DELETE FROM buildings_rtree")
+        conn.execute("INSERT INTO buildings_rtree VALUES (7, 10, 11, 20, 21)")
         conn.execute("UPDATE buildings SET min_x = 50, max_x = 51 WHERE id = 7")
         assert store.ids_in_bbox("buildings", (10.5, 20.5, 12, 22)) == []
         assert store.ids_in_bbox("buildings", (49, 20, 52, 22)) == [7]
