@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,10 @@ def test_coverage_report_counts() -> None:
     assert (rep["height"]["clean"], rep["height"]["dropped"]) == (1, 1)
     assert rep["angle"]["share_clean"] == 1.0
     assert math.isnan(rep["tilt"]["share_understood"])
+
+
+def test_docs_list_every_warning_kind() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tags.md").read_text(encoding="utf-8")
+    for kind in WARNING_KINDS:
+        generic = kind.split("_", 1)[0] + "_<field>"
+        assert f"`{kind}`" in doc or f"`{generic}`" in doc, kind

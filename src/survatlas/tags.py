@@ -220,8 +220,8 @@ WARNING_KINDS: dict[str, tuple[str, str]] = {
 }
 for _field in ("device_type", "area", "zone", "mount", "camera_type"):
     WARNING_KINDS[f"nonstandard_{_field}"] = ("used", f"a non-standard {_field} value, mapped")
-    WARNING_KINDS[f"unusable_{_field}"] = ("dropped", f"a value that is not a {_field}")
-    WARNING_KINDS[f"unknown_{_field}"] = ("dropped", f"a {_field} value not in the vocabulary")
+    WARNING_KINDS[f"unusable_{_field}"] = ("dropped", f"a known value that is no {_field}")
+    WARNING_KINDS[f"unknown_{_field}"] = ("dropped", f"not in the {_field} vocabulary")
 
 #: Value families reported by :func:`coverage_report`.
 COVERAGE_FAMILIES: dict[str, tuple[str, ...]] = {
