@@ -113,7 +113,7 @@ def fit_model(table: CaptureTable, pairs: Sequence[Pair] = ()) -> ModelFit | Non
     pairs = tuple(sorted((min(a, b), max(a, b)) for a, b in pairs))
     x = design(table.patterns, pairs)
     y = table.counts.astype(float)
-    if x.shape[1] >= len(y) or not mle_exists(x, y):
+    if x.shape[1] > len(y) or not mle_exists(x, y):
         return None
     fit = fit_poisson(x, y)
     if not fit.converged:
