@@ -139,3 +139,11 @@ def test_compose_one_in(tmp_path: Path) -> None:
     assert "everyone enrolled is alive" in data["assumptions"]
     result = CliRunner().invoke(main, ["estimate", "compose", "x", "--q", "x=1..a"])
     assert result.exit_code == 2
+
+
+def test_mse_example_kosovo_and_exclusive_arguments() -> None:
+    code, out = _run("estimate", "mse", "--example", "kosovo", "--model", "bic", "--json")
+    assert code == 0
+    assert json.loads(out)["n_observed"] == 4400
+    result = CliRunner().invoke(main, ["estimate", "mse"])
+    assert result.exit_code == 2 and "--example" in result.output

@@ -139,3 +139,33 @@ def test_csv_round_trip(uk: CaptureTable, tmp_path: Path) -> None:
     again = CaptureTable.from_csv(path)
     assert again.lists == uk.lists
     assert np.array_equal(again.counts, uk.counts)
+
+
+@pytest.mark.parametrize("model", ["aic", "pairwise"])
+def test_profile_endpoints_sit_on_the_likelihood_ratio_cutoff(uk: CaptureTable, model: str) -> None:
+    from scipy import stats
+
+    from survatlas.estimate.mse import _Profile
+
+    est = mse(uk, model=model)
+    pairs = [tuple(uk.lists.index(n) for n in t.split(":")) for t in est.model[6:]]
+    prof = _Profile(uk, pairs)
+    grid = np.linspace(est.ci_low, est.ci_high, 41)
+    top = max(prof(v) for v in grid)
+    cutoff = stats.chi2.ppf(0.95, 1)
+    assert 2 * (top - prof(est.ci_low)) == pytest.approx(cutoff, abs=0.02)
+    assert 2 * (top - prof(est.ci_high)) == pytest.approx(cutoff, abs=0.02)
+    assert np.isfinite(est.ci_high)
+
+
+def test_packaged_tables_equal_test_tables() -> None:
+    from survatlas.estimate import published_table
+
+    for name, file in [
+        ("kosovo", "kosovo-1999-4lists.csv"),
+        ("uk", "uk-modern-slavery-2013-6lists.csv"),
+    ]:
+        packaged = published_table(name)
+        ours = CaptureTable.from_csv(DATA / file)
+        assert packaged.lists == ours.lists
+        assert np.array_equal(packaged.counts, ours.counts)

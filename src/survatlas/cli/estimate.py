@@ -20,9 +20,11 @@ from survatlas.estimate import (
     lincoln_petersen,
     load_device_lists,
     mse,
+    published_table,
     stratified_total,
 )
 from survatlas.estimate.compose import DISTRIBUTIONS
+from survatlas.estimate.histories import PUBLISHED
 from survatlas.store import open_store
 
 level_option = click.option(
@@ -70,7 +72,12 @@ def two_list_cmd(n1: int, n2: int, m: int, level: float, as_json: bool) -> None:
 
 
 @estimate_group.command("mse")
-@click.argument("histories", type=click.Path(path_type=Path))
+@click.argument("histories", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--example",
+    type=click.Choice(sorted(PUBLISHED)),
+    help="Use a published table shipped with survatlas instead of a file.",
+)
 @model_option
 @click.option(
     "--interval",
@@ -91,7 +98,8 @@ def two_list_cmd(n1: int, n2: int, m: int, level: float, as_json: bool) -> None:
 @level_option
 @json_option
 def mse_cmd(
-    histories: Path,
+    histories: Path | None,
+    example: str | None,
     model: str,
     interval: str,
     n_boot: int,
@@ -102,8 +110,12 @@ def mse_cmd(
     """Multiple systems estimation from a CSV of capture histories.
 
     HISTORIES has one 0/1 column per list and a `count` column; patterns not listed count 0.
+    The model is chosen by a stepwise AIC/BIC search unless given; the spread of estimates
+    across the models examined is always shown.
     """
-    table = CaptureTable.from_csv(histories)
+    if (histories is None) == (example is None):
+        raise InputError("give a HISTORIES.csv file or --example kosovo|uk (one of them)")
+    table = published_table(example) if example else CaptureTable.from_csv(histories)
     result = mse(table, model=model, level=level, interval=interval, n_boot=n_boot, seed=seed)
     _emit(result, as_json)
 

@@ -16,7 +16,7 @@ warnings.
 """
 
 from survatlas.estimate.compose import Quantity, compose
-from survatlas.estimate.histories import CaptureTable
+from survatlas.estimate.histories import CaptureTable, published_table
 from survatlas.estimate.matching import (
     DeviceList,
     Matching,
@@ -50,6 +50,7 @@ __all__ = [
     "match_lists",
     "mse",
     "profile_interval",
+    "published_table",
     "stepwise",
     "stratified_total",
     "types_compatible",

@@ -6,6 +6,7 @@ import csv
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,29 @@ class CaptureTable:
             for p, c in zip(self.patterns, self.counts, strict=True)
             if c
         ]
+
+
+PUBLISHED = {
+    "kosovo": "kosovo-1999-4lists.csv",
+    "uk": "uk-modern-slavery-2013-6lists.csv",
+}
+
+
+def published_table(name: str) -> CaptureTable:
+    """A published capture-history table shipped with survatlas (for demos and checks).
+
+    Parameters
+    ----------
+    name : {"kosovo", "uk"}
+        ``kosovo``: Ball et al. (2002), four lists, 4,400 killings observed, published estimate
+        about 10,356. ``uk``: Silverman (2014), six lists, 2,744 potential victims of modern
+        slavery observed, published estimate 10,000–13,000.
+    """
+    if name not in PUBLISHED:
+        raise InputError(f"no published table {name!r}; choose one of {', '.join(PUBLISHED)}")
+    ref = resources.files("survatlas.data").joinpath("estimation", PUBLISHED[name])
+    with resources.as_file(ref) as path:
+        return CaptureTable.from_csv(path)
 
 
 def all_patterns(n_lists: int) -> np.ndarray:

@@ -313,7 +313,10 @@ def bootstrap_interval(
 
 
 class _Profile:
-    """Profile multinomial log-likelihood of ``N`` for one model (with warm starts)."""
+    """Profile multinomial log-likelihood of ``N`` for one model.
+
+    Every fit starts cold: IRLS warm-started from a distant ``N`` can overshoot and stall.
+    """
 
     def __init__(self, table: CaptureTable, pairs: Sequence[Pair]) -> None:
         full = np.vstack([np.zeros((1, table.n_lists), dtype=np.int8), table.patterns])
@@ -321,13 +324,16 @@ class _Profile:
         self.y_obs = table.counts.astype(float)
         self.n = table.n_observed
         self.const = float(np.sum(special.gammaln(self.y_obs + 1)))
-        self.start: np.ndarray | None = None
 
     def __call__(self, total: float) -> float:
         unseen = max(total - self.n, 0.0)
         y = np.concatenate([[unseen], self.y_obs])
-        fit = fit_poisson(self.x, y, start=self.start)
-        self.start = fit.beta
+        fit = fit_poisson(self.x, y)
+        if not fit.converged:
+            raise EstimationError(
+                f"the profile likelihood cannot be evaluated at N = {total:,.0f} (the fit does not "
+                "converge); use a simpler model or --interval bootstrap"
+            )
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(y > 0, y * np.log(fit.mu / total), 0.0)
         return float(
