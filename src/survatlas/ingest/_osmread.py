@@ -1,0 +1,402 @@
+"""Reading an OSM file into ready-to-insert rows, in this process or in a reader process.
+
+The reader turns every object pyosmium hands over into the columns of one row per layer
+(:class:`survatlas.ingest._writer.RowChunk`); the importer only runs ``executemany``. For large
+files the reading runs in a child process, so that parsing and SQLite use both cores (threads
+would not: the work on both sides holds the GIL). The child only reads the file and sends
+chunks through a pipe; the transaction stays in the importing process, and the child ends when
+the file is read, when the import stops early, or — at its next send — when the importing
+process has died.
+
+Hot paths avoid costly pyosmium calls: iterating a tag list to its end raises a C++
+``StopIteration`` (~7 µs, more than the rest of a building's work), so tags are read with
+``islice(tags, len(tags))``; timestamps go to SQLite as integers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import osmium
+import osmium.filter
+import osmium.geom
+import shapely
+
+from survatlas.errors import CorruptFileError, SurvatlasError
+from survatlas.ingest._writer import (
+    LAYER_COLUMNS,
+    ROW_COLUMNS,
+    RowChunk,
+    device_values,
+    osm_content_sha,
+)
+from survatlas.model import (
+    NON_STREET_HIGHWAYS,
+    SITE_KEYS,
+    is_obstacle,
+    is_walkable,
+    site_categories,
+)
+from survatlas.tags import normalise_tags, parse_height
+
+#: objects handled between two chunks sent to the writer
+CHUNK_SIZE = 20_000
+#: files at least this large are read by a child process (smaller ones: starting it costs more)
+PROCESS_MIN_BYTES = 4_000_000
+#: tags kept for buildings that are not also sites (addresses and names are not needed)
+BUILDING_KEYS = ("building", "height", "building:levels", "min_height", "building:min_level",
+                 "roof:height", "roof:shape", "layer", "location", "building:part")
+#: keys that let an object through pyosmium's filters
+KEYS = (
+    "man_made",
+    "highway",
+    "building",
+    "amenity",
+    "office",
+    "landuse",
+    "aeroway",
+    "railway",
+    "public_transport",
+    "shop",
+    "barrier",
+    "place",
+    "leisure",
+)
+_SITE_KEYS = frozenset(SITE_KEYS) - {"name"}  # without one of these, no site category applies
+_TAIL_CACHE_MAX = 4096
+
+
+def osm_file_processor(path: Path) -> osmium.FileProcessor:
+    """The pyosmium pass of the import: tag filters in C++, buildings assembled as areas."""
+    return (
+        osmium.FileProcessor(str(path))
+        .with_areas(osmium.filter.KeyFilter("building", *KEYS))
+        .with_filter(osmium.filter.KeyFilter(*KEYS))
+    )
+
+
+@dataclass
+class ReadEnd:
+    """What the reader reports once the file is read."""
+
+    rejected: list[str] = field(default_factory=list)
+    max_timestamp: str | None = None
+    header_timestamp: str | None = None
+
+
+def read_messages(
+    path: Path, sensitivity: str, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple[str, Any]]:
+    """Yield ``("rows", RowChunk)``, ``("progress", n)`` and finally ``("end", ReadEnd)``.
+
+    Raises
+    ------
+    CorruptFileError
+        pyosmium cannot read the file.
+    """
+    builder = _RowBuilder(sensitivity)
+    try:
+        fp = osm_file_processor(path)
+        header = fp.header.get("osmosis_replication_timestamp") or fp.header.get("timestamp")
+        handlers = {
+            osmium.osm.Node: builder.node,
+            osmium.osm.Way: builder.way,
+            osmium.osm.Area: builder.area,
+            osmium.osm.Relation: _ignore,  # multipolygons come as areas
+        }
+        n = 0
+        for obj in fp:
+            handlers[type(obj)](obj)
+            n += 1
+            if n == chunk_size:
+                yield from builder.drain()
+                yield "progress", n
+                n = 0
+    except RuntimeError as exc:
+        raise CorruptFileError(
+            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+        ) from exc
+    yield from builder.drain()
+    yield "progress", n
+    yield "end", ReadEnd(builder.rejected, builder.max_timestamp(), header or None)
+
+
+def messages(path: Path, sensitivity: str, *, process: bool | None = None) -> Iterator[tuple]:
+    """:func:`read_messages`, read by a child process when ``process`` (default: large files)."""
+    if process is None:
+        process = path.stat().st_size >= PROCESS_MIN_BYTES
+    if not process:
+        return read_messages(path, sensitivity)
+    return _from_child(path, sensitivity)
+
+
+def _from_child(path: Path, sensitivity: str) -> Iterator[tuple]:
+    # fork is fast and safe in a single-threaded process; with threads around, spawn.
+    method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(send, receive, path, sensitivity), daemon=True)
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                raise SurvatlasError(
+                    f"the reader of {path.name} stopped (exit code {child.exitcode}); "
+                    "check free memory and retry"
+                ) from None
+            if kind == "error":
+                raise payload
+            yield kind, payload
+            if kind == "end":
+                break
+    finally:
+        receive.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _child_main(send: Any, receive: Any, path: Path, sensitivity: str) -> None:
+    """Body of the reader process: send every message; stop if the importer has gone."""
+    receive.close()  # only the importer may hold the read end, so its death breaks the pipe
+    try:
+        for message in read_messages(path, sensitivity):
+            send.send(message)
+    except (BrokenPipeError, ConnectionResetError):
+        return
+    except Exception as exc:  # handed to the importer, which raises it
+        try:
+            send.send(("error", exc))
+        except (BrokenPipeError, ConnectionResetError):
+            return
+    finally:
+        send.close()
+
+
+class _Layer:
+    """The rows of one layer gathered since the last chunk, and their WKB."""
+
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+        self.reset()
+
+    def reset(self) -> None:
+        self.rows: list[tuple] = []
+        self.geoms: list[bytes] = []
+        self.warnings: list | None = [] if self.layer == "devices" else None
+
+    def chunk(self) -> RowChunk | None:
+        """The rows gathered, by column, with their bounds; then start afresh."""
+        if not self.rows:
+            return None
+        bounds = shapely.bounds(shapely.from_wkb(self.geoms))
+        columns = [list(c) for c in zip(*self.rows, strict=True)]
+        chunk = RowChunk(self.layer, columns, bounds, self.warnings, epoch_timestamps=True)
+        self.reset()
+        return chunk
+
+
+class _RowBuilder:
+    """Turns pyosmium objects into rows (see :data:`ROW_COLUMNS`), layer by layer."""
+
+    def __init__(self, sensitivity: str) -> None:
+        self.sens = sensitivity
+        self.wkb = osmium.geom.WKBFactory()
+        self.layers = {layer: _Layer(layer) for layer in ROW_COLUMNS}
+        self.rejected: list[str] = []
+        self.max_ts = -1
+        self._sha: dict[int, str] = {}
+        #: building value -> (site categories, tags, row tail) of one-tag buildings
+        self._single: dict[str, tuple] = {}
+        #: kept tags -> row tail of plain buildings
+        self._tails: dict[tuple, tuple] = {}
+
+    def drain(self) -> Iterator[tuple[str, RowChunk]]:
+        """Hand over the rows gathered so far, one chunk per layer."""
+        for layer in self.layers.values():
+            chunk = layer.chunk()
+            if chunk is not None:
+                yield "rows", chunk
+
+    def max_timestamp(self) -> str | None:
+        """The newest object timestamp seen, ISO 8601."""
+        if self.max_ts < 0:
+            return None
+        return datetime.fromtimestamp(self.max_ts, UTC).isoformat()
+
+    def _head(self, obj: Any, osm_type: str, osm_id: int, geom: bytes) -> tuple:
+        """origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom."""
+        ts = int(obj.timestamp.timestamp())
+        if ts > self.max_ts:
+            self.max_ts = ts
+        version = obj.version
+        sha = self._sha.get(version)
+        if sha is None:
+            sha = self._sha[version] = osm_content_sha(version, self.sens)
+        return (f"osm:{osm_type}/{osm_id}", osm_type, osm_id, version, ts, sha, geom)
+
+    def node(self, node: osmium.osm.Node) -> None:
+        """A device and/or a site, or nothing."""
+        tags = dict(islice(node.tags, len(node.tags)))
+        device = tags.get("man_made") == "surveillance" or tags.get("highway") == "speed_camera"
+        categories = site_categories(tags) if not _SITE_KEYS.isdisjoint(tags) else ()
+        if not (device or categories):
+            return
+        if not node.location.valid():
+            self.rejected.append(f"node/{node.id}: invalid location")
+            return
+        geom = bytes.fromhex(self.wkb.create_point(node))
+        head = self._head(node, "node", node.id, geom)
+        tags_json = _json(tags)
+        if device:
+            norm = normalise_tags(tags)
+            values = device_values(norm, node.location.lon, node.location.lat)
+            values["name"] = tags.get("name")
+            layer = self.layers["devices"]
+            layer.rows.append((*head, tags_json, self.sens, *map(values.get, _DEVICE_EXTRA)))
+            layer.geoms.append(geom)
+            layer.warnings.append(norm.warnings)  # type: ignore[union-attr]
+        self._sites(head, categories, tags_json, tags.get("name"), geom)
+
+    def _sites(
+        self, head: tuple, categories: Any, tags_json: str, name: str | None, geom: bytes
+    ) -> None:
+        layer = self.layers["sites"]
+        for cat in categories:
+            layer.rows.append((*head, tags_json, self.sens, cat, name))
+            layer.geoms.append(geom)
+
+    def way(self, way: osmium.osm.Way) -> None:
+        """A street, or nothing (buildings come as areas)."""
+        tags = way.tags
+        highway = tags.get("highway")
+        if highway is None or highway in NON_STREET_HIGHWAYS or tags.get("area") == "yes":
+            if tags.get("man_made") == "surveillance":
+                self.rejected.append(
+                    f"way/{way.id}: man_made=surveillance on a way (map it as a node)"
+                )
+            return
+        try:
+            geom = bytes.fromhex(self.wkb.create_linestring(way))
+        except (RuntimeError, osmium.InvalidLocationError):
+            geom = _clipped_linestring(way)
+            if geom is None:
+                self.rejected.append(f"way/{way.id}: fewer than two nodes inside the extract")
+                return
+        all_tags = dict(islice(tags, len(tags)))
+        layer = self.layers["streets"]
+        layer.rows.append((*self._head(way, "way", way.id, geom), _json(all_tags), self.sens,
+                           highway, all_tags.get("name"), int(is_walkable(all_tags))))
+        layer.geoms.append(geom)
+
+    def area(self, area: osmium.osm.Area) -> None:
+        """A building and/or a site (closed way or multipolygon), or nothing."""
+        tags = area.tags
+        n_tags = len(tags)
+        building = tags.get("building")
+        if building == "no" and n_tags == 1:
+            return
+        if n_tags == 1 and building is not None:  # most buildings: no dict, cached tail
+            entry = self._single.get(building)
+            if entry is None:
+                entry = self._single[building] = self._one_tag_building(building)
+            categories, all_tags, tail = entry
+        else:
+            all_tags = dict(islice(tags, n_tags))
+            categories = site_categories(all_tags) if not _SITE_KEYS.isdisjoint(all_tags) else ()
+            if (building is None or building == "no") and not categories:
+                return
+            tail = None
+        try:
+            geom = bytes.fromhex(self.wkb.create_multipolygon(area))
+        except RuntimeError:
+            self.rejected.append(f"area {area.orig_id()}: broken polygon")
+            return
+        osm_type = "way" if area.from_way() else "relation"
+        head = self._head(area, osm_type, area.orig_id(), geom)
+        if categories:  # sites keep every tag, and so do buildings that are sites
+            tags_json = _json(all_tags)
+            self._sites(head, categories, tags_json, all_tags.get("name"), geom)
+            if tail is None and building is not None and building != "no":
+                tail = (tags_json, self.sens, *_building_values(all_tags))
+        if building is None or building == "no":
+            return
+        if tail is None:
+            tail = self._plain_tail(_selected(all_tags))
+        layer = self.layers["buildings"]
+        layer.rows.append(head + tail)
+        layer.geoms.append(geom)
+
+    def _one_tag_building(self, building: str) -> tuple:
+        tags = {"building": building}
+        return site_categories(tags), tags, self._plain_tail(tags)
+
+    def _plain_tail(self, tags: dict[str, str]) -> tuple:
+        """tags, sensitivity, building, obstacle, height_m, levels, min_height_m (cached)."""
+        key = tuple(tags.items())
+        tail = self._tails.get(key)
+        if tail is None:
+            if len(self._tails) >= _TAIL_CACHE_MAX:
+                self._tails.clear()
+            tail = self._tails[key] = (_json(tags), self.sens, *_building_values(tags))
+        return tail
+
+
+_DEVICE_EXTRA = LAYER_COLUMNS["devices"]
+
+
+def _ignore(obj: object) -> None:
+    return None
+
+
+def _json(tags: dict[str, str]) -> str:
+    return json.dumps(tags, sort_keys=True, ensure_ascii=False)
+
+
+def _selected(tags: dict[str, str]) -> dict[str, str]:
+    return {k: tags[k] for k in BUILDING_KEYS if k in tags}
+
+
+def _clipped_linestring(way: osmium.osm.Way) -> bytes | None:
+    """The part of a way whose nodes lie inside the extract (clipped extracts cut ways)."""
+    coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+    coords = [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
+    if len(coords) < 2:
+        return None
+    return shapely.to_wkb(shapely.LineString(coords))
+
+
+def _building_values(tags: dict[str, str]) -> tuple:
+    """building, obstacle, height_m, levels, min_height_m."""
+    return (
+        tags.get("building"),
+        int(is_obstacle(tags)),
+        _number(tags.get("height"), parse_height),
+        _number(tags.get("building:levels"), float),
+        _number(tags.get("min_height"), parse_height),
+    )
+
+
+def _number(value: str | None, parse: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(parse(value))
+    except (ValueError, TypeError):
+        return None
