@@ -1,9 +1,14 @@
 """Import benchmark: `survatlas import osm` vs a bare pyosmium pass over the same objects.
 
-The baseline reads the same file with the same pyosmium filters and area assembly and touches
-every object our importer receives (its id and tags), doing nothing else. Our import also
-normalises tags, builds WKB geometries, computes bounding boxes and writes everything to SQLite
-with R*Tree indexes in one transaction. Target: ours / bare ≤ 3×.
+The baseline reads the same file with the very same pyosmium file processor (tag filters, area
+assembly: :func:`survatlas.ingest._osmread.osm_file_processor`) and touches every object our
+importer receives (its id and tag count), doing nothing else. Our import also reads the tags,
+builds WKB geometries and bounding boxes, and writes everything to SQLite (unique keys, R*Tree
+indexes) in one transaction. Target: ours / bare ≤ 3×.
+
+Times are wall-clock medians of ``--runs`` runs, measured alternately in one process; the
+import runs into a freshly created, empty store (creating the store is timed apart). CPU
+seconds count the reader process too. Peak memory is measured in a fresh process per import.
 
 Usage::
 
@@ -14,18 +19,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import osmium
-import osmium.filter
 
 from survatlas._osmfile import grid_city_arrays, write_osm
 from survatlas.ingest import import_osm
-from survatlas.ingest.osm import _KEYS
+from survatlas.ingest._osmread import osm_file_processor
 from survatlas.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,28 +40,74 @@ WORK = REPO / "benchmarks" / "_work"
 
 def bare_pass(path: Path) -> int:
     """Visit exactly the objects the importer receives, doing nothing with them."""
-    fp = (osmium.FileProcessor(str(path))
-          .with_areas(osmium.filter.KeyFilter("building", *_KEYS))
-          .with_filter(osmium.filter.KeyFilter(*_KEYS)))
     n = 0
-    for obj in fp:
+    for obj in osm_file_processor(path):
         n += obj.id != 0 and len(obj.tags) >= 0
     return n
 
 
-def our_import(path: Path) -> int:
+def our_import(path: Path) -> float:
+    """Wall seconds of :func:`import_osm` into a fresh empty store (store creation not timed)."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "b.db") as store:
-        summary = import_osm(store, path)
-    return sum(c.added for c in summary.layers.values())
-
-
-def timed(fn, path: Path, runs: int) -> tuple[float, int]:
-    times, result = [], 0
-    for _ in range(runs):
         start = time.perf_counter()
-        result = fn(path)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        import_osm(store, path)
+        return time.perf_counter() - start
+
+
+def store_creation() -> float:
+    """Wall seconds to create an empty store (schema migrations)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        Store(Path(tmp) / "b.db").close()
+        return time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def measure(fn: Callable[[], float | None]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one call; ``fn`` may return its own wall time."""
+    cpu, start = cpu_seconds(), time.perf_counter()
+    own = fn()
+    wall = time.perf_counter() - start
+    return (own if isinstance(own, float) else wall), cpu_seconds() - cpu
+
+
+def compare(path: Path, runs: int) -> dict:
+    """Median wall and CPU of the bare pass and of the import, run alternately."""
+    bare, ours = [], []
+    for _ in range(runs):
+        bare.append(measure(lambda: bare_pass(path) and None))
+        ours.append(measure(lambda: our_import(path)))
+    med = {k: [statistics.median(x[i] for x in v) for i in (0, 1)]
+           for k, v in (("bare", bare), ("ours", ours))}
+    return {"bare_wall": med["bare"][0], "bare_cpu": med["bare"][1],
+            "ours_wall": med["ours"][0], "ours_cpu": med["ours"][1],
+            "ratio": med["ours"][0] / med["bare"][0], "objects": bare_pass(path)}
+
+
+def peak_rss_mb(path: Path, what: str) -> tuple[float, float]:
+    """Peak resident memory (MB) of a fresh process doing ``what`` (import or bare), and of
+    its largest child (the reader process, if any)."""
+    out = subprocess.run([sys.executable, __file__, "--rss", what, str(path)], check=True,
+                         capture_output=True, text=True, env={**os.environ})
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["self"], data["children"]
+
+
+def _rss_child(what: str, path: Path) -> None:
+    import resource
+
+    if what == "bare":
+        bare_pass(path)
+    else:
+        our_import(path)
+    usage = resource.getrusage
+    print(json.dumps({"self": usage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "children": usage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
 def synthetic(blocks: int) -> Path:
@@ -71,16 +123,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=500, help="blocks per side (4 buildings each)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--rss", nargs=2, metavar=("WHAT", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cases = [("helsinki-center.osm.pbf", REPO / "data" / "helsinki-center.osm.pbf", args.runs),
-             (f"synthetic {4 * args.blocks ** 2:,} buildings", synthetic(args.blocks), max(1, args.runs - 2))]
-    print(f"{'file':32} {'objects':>10} {'bare s':>8} {'ours s':>8} {'ratio':>6}")
+    if args.rss:
+        _rss_child(args.rss[0], Path(args.rss[1]))
+        return
+    cases = [("helsinki-center.osm.pbf", REPO / "data" / "helsinki-center.osm.pbf", args.runs + 2),
+             (f"synthetic {4 * args.blocks ** 2:,} buildings", synthetic(args.blocks), args.runs)]
+    print(f"store creation (not in the import times): {store_creation() * 1000:.0f} ms")
+    print(f"{'file':30} {'objects':>9} {'bare s':>7} {'ours s':>7} {'ratio':>6}"
+          f" {'bare cpu':>8} {'ours cpu':>8} {'mem MB (ours/reader/bare)':>26}")
     for name, path, runs in cases:
-        bare, _ = timed(bare_pass, path, runs)
-        ours, added = timed(our_import, path, runs)
-        print(f"{name:32} {added:>10,} {bare:>8.2f} {ours:>8.2f} {ours / bare:>6.2f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory of this process: {peak:,.0f} MB")
+        r = compare(path, runs)
+        mem = ""
+        if not args.no_memory:
+            ours, reader = peak_rss_mb(path, "import")
+            bare, _ = peak_rss_mb(path, "bare")
+            mem = f"{ours:,.0f} / {reader:,.0f} / {bare:,.0f}"
+        print(f"{name:30} {r['objects']:>9,} {r['bare_wall']:>7.2f} {r['ours_wall']:>7.2f}"
+              f" {r['ratio']:>6.2f} {r['bare_cpu']:>8.2f} {r['ours_cpu']:>8.2f} {mem:>26}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+          f"load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

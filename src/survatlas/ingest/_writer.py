@@ -175,7 +175,8 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
 _ORIGIN, _VERSION, _SHA = 0, 3, 5
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
 #: SQL of an ``osm_timestamp`` given as whole seconds since 1970 (what ``datetime.isoformat`` gives)
-_EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?, 'unixepoch')"
+_EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?{}, 'unixepoch')"
+_OSM_ORIGIN_SQL = "'osm:' || ?{} || '/' || ?{}"
 
 
 @dataclass
@@ -183,23 +184,34 @@ class RowChunk:
     """Rows of one layer stored by column, ready for ``executemany``.
 
     ``columns`` follow :data:`ROW_COLUMNS` (tags as JSON text); ``bounds`` is ``(n, 4)``
-    min_x, min_y, max_x, max_y. ``osm_timestamp`` is ISO text, or whole seconds since 1970 when
-    ``epoch_timestamps`` (SQLite formats them: cheaper than Python). ``warnings`` holds the
-    data-quality warnings of each row (devices only).
+    min_x, min_y, max_x, max_y; ``warnings`` holds the data-quality warnings of each row
+    (devices only). A chunk of OSM objects (``osm``) leaves out ``origin`` (SQLite writes
+    ``osm:{type}/{id}``) and gives ``osm_timestamp`` as whole seconds since 1970 (SQLite formats
+    it as ISO 8601): both cost less there than in Python.
     """
 
     layer: str
     columns: list[list[Any]]
     bounds: np.ndarray
     warnings: list[Sequence[Any]] | None = None
-    epoch_timestamps: bool = False
+    osm: bool = False
 
     def __len__(self) -> int:
         return len(self.bounds)
 
     def rows(self) -> list[tuple]:
-        """One tuple per row: the columns, then min_x, min_y, max_x, max_y."""
-        return list(zip(*self.columns, *self.bounds.T.tolist(), strict=True))
+        """One tuple per row: every column of :data:`ROW_COLUMNS`, then the bounds."""
+        columns = self.columns
+        if self.osm:
+            origins = [f"osm:{t}/{i}" for t, i in zip(columns[0], columns[1], strict=True)]
+            columns = [origins, *columns]
+        return list(zip(*columns, *self.bounds.T.tolist(), strict=True))
+
+    def origin(self, k: int) -> str:
+        """The origin of row ``k``."""
+        if self.osm:
+            return f"osm:{self.columns[0][k]}/{self.columns[1][k]}"
+        return self.columns[_ORIGIN][k]
 
 
 def records_chunk(layer: str, records: Sequence[Record]) -> RowChunk:
@@ -267,21 +279,29 @@ class LayerWriter:
         self.warn_rows: list[tuple[int, Sequence[Any]]] = []
         #: boxes of the rows inserted by the fast path, for the packed R*Tree (None: read table)
         self.new_boxes: list[tuple[int, np.ndarray]] | None = [] if not self.existing else None
+        #: SQL of the indexes dropped while the table is filled, built again by :meth:`finish`
+        self.deferred: list[str] = []
 
-    def _sql(self, epoch: bool) -> tuple[str, str]:
+    def _sql(self, osm: bool) -> tuple[str, str]:
+        """INSERT (id first) and UPDATE (id last) of full rows; with ``osm``, epoch timestamps."""
         cols = (*ROW_COLUMNS[self.layer], "min_x", "min_y", "max_x", "max_y")
-        marks = ["?"] * len(cols)
-        if epoch:
-            marks[cols.index("osm_timestamp")] = _EPOCH_SQL
+        source = int(self.source_id)
         insert = (
             f"INSERT INTO {self.layer} (id, source_id, {', '.join(cols)}) "
-            f"VALUES (?, {int(self.source_id)}, {', '.join(marks)})"
+            f"VALUES (?1, {source}, {', '.join(_marks(cols, 2, osm))})"
         )
-        update = (
-            f"UPDATE {self.layer} SET source_id = {int(self.source_id)}, "
-            f"{', '.join(f'{c} = {m}' for c, m in zip(cols, marks, strict=True))} WHERE id = ?"
-        )
+        sets = ", ".join(f"{c} = {m}" for c, m in zip(cols, _marks(cols, 1, osm), strict=True))
+        update = f"UPDATE {self.layer} SET source_id = {source}, {sets} WHERE id = ?{len(cols) + 1}"
         return insert, update
+
+    def _fast_sql(self) -> str:
+        """INSERT of an OSM chunk's columns as they come (SQLite makes the origin)."""
+        cols = (*ROW_COLUMNS[self.layer][1:], "min_x", "min_y", "max_x", "max_y")
+        origin = _OSM_ORIGIN_SQL.format(cols.index("osm_type") + 2, cols.index("osm_id") + 2)
+        return (
+            f"INSERT INTO {self.layer} (id, source_id, origin, {', '.join(cols)}) "
+            f"VALUES (?1, {int(self.source_id)}, {origin}, {', '.join(_marks(cols, 2, True))})"
+        )
 
     def add(self, chunk: RowChunk) -> None:
         """Write one chunk of rows."""
@@ -290,17 +310,19 @@ class LayerWriter:
             return
         finite = np.isfinite(chunk.bounds).all(axis=1)
         if not finite.all():
-            bad = chunk.columns[_ORIGIN][int(np.flatnonzero(~finite)[0])]
+            bad = chunk.origin(int(np.flatnonzero(~finite)[0]))
             raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
-        insert_sql, update_sql = self._sql(chunk.epoch_timestamps)
+        insert_sql, update_sql = self._sql(chunk.osm)
         if self.existing:
             self._add_known(chunk, insert_sql, update_sql)
             return
+        if self.next_id == self.first_new_id and self.layer != "devices":
+            self._defer_indexes()
         first = self.next_id
         rows = zip(range(first, first + n), *chunk.columns, *chunk.bounds.T.tolist(), strict=True)
-        if self._try_insert(insert_sql, rows, n):
+        if self._try_insert(self._fast_sql() if chunk.osm else insert_sql, rows, n):
             if self.new_boxes is not None:
                 self.new_boxes.append((first, chunk.bounds))
             if chunk.warnings is not None:
@@ -316,6 +338,8 @@ class LayerWriter:
         except sqlite3.IntegrityError:
             self.conn.execute("ROLLBACK TO layer_chunk")
             self.conn.execute("RELEASE layer_chunk")
+            if self.deferred:  # no unique index now: not a duplicate, a broken row
+                raise
             return False
         self.conn.execute("RELEASE layer_chunk")
         self.next_id += n
@@ -334,6 +358,7 @@ class LayerWriter:
                 new_warnings.append(warns)
             elif self._classify(row, old):
                 updates.append((*row, old[0]))
+                self.existing[self._key(row)] = (old[0], row[_VERSION], row[_SHA])
                 if chunk.warnings is not None:
                     self.warn_rows.append((old[0], warns))
         self.conn.executemany(update_sql, updates)
@@ -378,18 +403,81 @@ class LayerWriter:
 
     def _classify(self, row: tuple, old: tuple) -> bool:
         """Count a row whose key is stored; True when it must be written over the stored one."""
-        if old[2] == row[_SHA]:
+        return self._classify_versions(row[_VERSION], row[_SHA], old[1], old[2])
+
+    def _classify_versions(
+        self, version: int | None, sha: str, old_version: int | None, old_sha: str
+    ) -> bool:
+        if old_sha == sha:
             self.counts.unchanged += 1
             return False
-        version = row[_VERSION]
-        if version is not None and old[1] is not None and version < old[1]:
+        if version is not None and old_version is not None and version < old_version:
             self.counts.skipped_older += 1
             return False
         self.counts.updated += 1
         return True
 
+    def _defer_indexes(self) -> None:
+        """Drop the table's indexes while it is filled from empty (unique ones first to rebuild).
+
+        Building an index once from sorted keys costs a fraction of updating it row by row
+        (1M buildings: 0.3 s against 2.1 s for the unique key). Duplicates within the import
+        are then found when the unique index is built again (:meth:`_restore_indexes`).
+        """
+        rows = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY sql LIKE 'CREATE UNIQUE%' DESC, name",
+            (self.layer,),
+        ).fetchall()
+        for name, sql in rows:
+            self.conn.execute(f'DROP INDEX "{name}"')
+            self.deferred.append(sql)
+
+    def _restore_indexes(self) -> None:
+        for sql in self.deferred:
+            try:
+                self.conn.execute(sql)
+            except sqlite3.IntegrityError:  # the same object more than once in the import
+                self._merge_duplicates()
+                self.conn.execute(sql)
+        self.deferred = []
+
+    def _merge_duplicates(self) -> None:
+        """Keep one row per key, as if the rows had been written one after the other.
+
+        A later row equal to the kept one counts as unchanged, an older OSM version as skipped,
+        anything else overwrites the kept row (keeping its id) and counts as updated.
+        """
+        key = "origin, category" if self.layer == "sites" else "origin"
+        rows = self.conn.execute(
+            f"SELECT id, {key}, osm_version, content_sha FROM {self.layer} WHERE ({key}) IN "
+            f"(SELECT {key} FROM {self.layer} GROUP BY {key} HAVING count(*) > 1) "
+            f"ORDER BY {key}, id"
+        ).fetchall()
+        cols = ", ".join(c for c in (*ROW_COLUMNS[self.layer], "source_id", "min_x", "min_y",
+                                     "max_x", "max_y"))
+        kept: dict[tuple, list] = {}
+        for row in rows:
+            row_id, version, sha = row[0], row[-2], row[-1]
+            k = tuple(row[1:-2])
+            if k not in kept:
+                kept[k] = [row_id, version, sha]
+                continue
+            self.counts.added -= 1
+            current = kept[k]
+            if self._classify_versions(version, sha, current[1], current[2]):
+                self.conn.execute(
+                    f"UPDATE {self.layer} SET ({cols}) = "
+                    f"(SELECT {cols} FROM {self.layer} WHERE id = ?) WHERE id = ?",
+                    (row_id, current[0]),
+                )
+                current[1], current[2] = version, sha
+            self.conn.execute(f"DELETE FROM {self.layer} WHERE id = ?", (row_id,))
+        self.new_boxes = None
+
     def finish(self) -> LayerCounts:
         """Index the new rows, write the devices' data-quality warnings; return the counts."""
+        self._restore_indexes()
         self._index_new_rows()
         if self.warn_rows:
             self.conn.executemany(
@@ -431,6 +519,15 @@ class LayerWriter:
             data = np.array(rows.fetchall(), dtype=np.float64).reshape(-1, 5)
             ids, bounds = data[:, 0].astype(np.int64), data[:, 1:]
         return ids, _rtree.rtree_boxes(bounds)
+
+
+def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
+    """Numbered parameters ``?first …`` for ``cols``; an epoch ``osm_timestamp`` as ISO text."""
+    marks = [f"?{first + k}" for k in range(len(cols))]
+    if epoch:
+        k = list(cols).index("osm_timestamp")
+        marks[k] = _EPOCH_SQL.format(first + k)
+    return marks
 
 
 def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tuple]:

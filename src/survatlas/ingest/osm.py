@@ -21,6 +21,7 @@ from survatlas.errors import InputError, InputFileNotFoundError
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, messages, read_messages
 from survatlas.ingest._writer import (
     LAYER_COLUMNS,
+    ROW_COLUMNS,
     ImportSummary,
     LayerWriter,
     Record,
@@ -167,7 +168,7 @@ def read_osm(path: Path, *, sensitivity: str = "public") -> OsmRecords:
 def _records(chunk: RowChunk) -> list[Record]:
     """The rows of a chunk as :class:`Record` objects (timestamps as ISO text)."""
     out = []
-    rows = zip(*chunk.columns, strict=True)
+    rows = (r[: len(ROW_COLUMNS[chunk.layer])] for r in chunk.rows())
     for k, (origin, osm_type, osm_id, version, ts, _sha, geom, tags, sens, *extra) in enumerate(rows):
         values = dict(zip(LAYER_COLUMNS[chunk.layer], extra, strict=True))
         out.append(
@@ -179,7 +180,7 @@ def _records(chunk: RowChunk) -> list[Record]:
                 osm_type=osm_type,
                 osm_id=osm_id,
                 osm_version=version,
-                osm_timestamp=_iso(ts) if chunk.epoch_timestamps else ts,
+                osm_timestamp=_iso(ts) if chunk.osm else ts,
                 sensitivity=sens,
                 warnings=chunk.warnings[k] if chunk.warnings is not None else (),
             )
