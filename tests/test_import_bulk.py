@@ -10,8 +10,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survatlas.ingest._osmread import wkb_bounds
 from survatlas.ingest._rtree import bulk_load, rtree_boxes
+from survatlas.ingest._wkb import wkb_bounds
 from survatlas.ingest._writer import Record, write_layer
 from survatlas.store import Store
 
@@ -90,6 +90,8 @@ def test_wkb_bounds_equal_shapely_bounds(geoms, big_endian):
            for k, g in enumerate(geoms)]
     expected = np.asarray(shapely.bounds(shapely.from_wkb(wkb))).reshape(-1, 4)
     np.testing.assert_array_equal(wkb_bounds(wkb), expected)
+    mixed = [bytearray(w) if k % 3 else w for k, w in enumerate(wkb)]  # the reader's type
+    np.testing.assert_array_equal(wkb_bounds(mixed), expected)
 
 
 def _site(origin: str, category: str, version: int, x: float) -> Record:

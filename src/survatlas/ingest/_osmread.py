@@ -25,7 +25,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import osmium
 import osmium.filter
 import osmium.geom
@@ -202,25 +201,21 @@ def _child_main(send: Any, receive: Any, path: Path, sensitivity: str) -> None:
 
 
 class _Layer:
-    """The rows of one layer gathered since the last chunk, and their WKB."""
+    """The rows of one layer gathered since the last chunk."""
 
     def __init__(self, layer: str) -> None:
         self.layer = layer
-        self.reset()
-
-    def reset(self) -> None:
-        self.rows: list[tuple] = []
-        self.geoms: list[bytes] = []
-        self.warnings: list | None = [] if self.layer == "devices" else None
+        self.rows: list[tuple] = []  # the same list throughout (the builder keeps a reference)
+        self.warnings: list | None = [] if layer == "devices" else None
 
     def chunk(self) -> RowChunk | None:
-        """The rows gathered, by column, with their bounds; then start afresh."""
+        """The rows gathered, by column (the writer computes their bounds); then start afresh."""
         if not self.rows:
             return None
-        bounds = wkb_bounds(self.geoms)
         columns = [list(c) for c in zip(*self.rows, strict=True)]
-        chunk = RowChunk(self.layer, columns, bounds, self.warnings, osm=True)
-        self.reset()
+        chunk = RowChunk(self.layer, columns, None, self.warnings, osm=True)
+        self.rows.clear()
+        self.warnings = [] if self.layer == "devices" else None
         return chunk
 
 
@@ -234,7 +229,8 @@ class _RowBuilder:
         self.rejected: list[str] = []
         self.max_ts = -1
         self._sha: dict[int, str] = {}
-        #: building value -> (site categories, tags, row tail) of one-tag buildings
+        self.buildings = self.layers["buildings"].rows
+        #: building value -> row tail of one-tag buildings (``()``: not a plain building)
         self._single: dict[str, tuple] = {}
         #: kept tags -> row tail of plain buildings
         self._tails: dict[tuple, tuple] = {}
@@ -252,16 +248,18 @@ class _RowBuilder:
             return None
         return datetime.fromtimestamp(self.max_ts, UTC).isoformat()
 
-    def _head(self, obj: Any, osm_type: str, osm_id: int, geom: bytes) -> tuple:
+    def _head(self, obj: Any, osm_type: str, osm_id: int, geom: bytearray) -> tuple:
         """osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom (SQLite adds origin)."""
         ts = int(obj.timestamp.timestamp())
         if ts > self.max_ts:
             self.max_ts = ts
         version = obj.version
-        sha = self._sha.get(version)
-        if sha is None:
-            sha = self._sha[version] = osm_content_sha(version, self.sens)
+        sha = self._sha.get(version) or self._content_sha(version)
         return (osm_type, osm_id, version, ts, sha, geom)
+
+    def _content_sha(self, version: int) -> str:
+        sha = self._sha[version] = osm_content_sha(version, self.sens)
+        return sha
 
     def node(self, node: osmium.osm.Node) -> None:
         """A device and/or a site, or nothing."""
@@ -273,7 +271,7 @@ class _RowBuilder:
         if not node.location.valid():
             self.rejected.append(f"node/{node.id}: invalid location")
             return
-        geom = bytes.fromhex(self.wkb.create_point(node))
+        geom = bytearray.fromhex(self.wkb.create_point(node))
         head = self._head(node, "node", node.id, geom)
         tags_json = _json(tags)
         if device:
@@ -282,17 +280,13 @@ class _RowBuilder:
             values["name"] = tags.get("name")
             layer = self.layers["devices"]
             layer.rows.append((*head, tags_json, self.sens, *map(values.get, _DEVICE_EXTRA)))
-            layer.geoms.append(geom)
             layer.warnings.append(norm.warnings)  # type: ignore[union-attr]
-        self._sites(head, categories, tags_json, tags.get("name"), geom)
+        self._sites(head, categories, tags_json, tags.get("name"))
 
-    def _sites(
-        self, head: tuple, categories: Any, tags_json: str, name: str | None, geom: bytes
-    ) -> None:
-        layer = self.layers["sites"]
+    def _sites(self, head: tuple, categories: Any, tags_json: str, name: str | None) -> None:
+        rows = self.layers["sites"].rows
         for cat in categories:
-            layer.rows.append((*head, tags_json, self.sens, cat, name))
-            layer.geoms.append(geom)
+            rows.append((*head, tags_json, self.sens, cat, name))
 
     def way(self, way: osmium.osm.Way) -> None:
         """A street, or nothing (buildings come as areas)."""
@@ -305,59 +299,80 @@ class _RowBuilder:
                 )
             return
         try:
-            geom = bytes.fromhex(self.wkb.create_linestring(way))
+            geom = bytearray.fromhex(self.wkb.create_linestring(way))
         except (RuntimeError, osmium.InvalidLocationError):
-            geom = _clipped_linestring(way)
+            geom = _clipped_linestring(way)  # type: ignore[assignment]
             if geom is None:
                 self.rejected.append(f"way/{way.id}: fewer than two nodes inside the extract")
                 return
         all_tags = dict(islice(tags, len(tags)))
-        layer = self.layers["streets"]
-        layer.rows.append((*self._head(way, "way", way.id, geom), _json(all_tags), self.sens,
-                           highway, all_tags.get("name"), int(is_walkable(all_tags))))
-        layer.geoms.append(geom)
+        self.layers["streets"].rows.append(
+            (*self._head(way, "way", way.id, geom), _json(all_tags), self.sens, highway,
+             all_tags.get("name"), int(is_walkable(all_tags)))
+        )
 
     def area(self, area: osmium.osm.Area) -> None:
         """A building and/or a site (closed way or multipolygon), or nothing."""
         tags = area.tags
-        n_tags = len(tags)
-        building = tags.get("building")
-        if building == "no" and n_tags == 1:
-            return
-        if n_tags == 1 and building is not None:  # most buildings: no dict, cached tail
-            entry = self._single.get(building)
-            if entry is None:
-                entry = self._single[building] = self._one_tag_building(building)
-            categories, all_tags, tail = entry
-        else:
-            all_tags = dict(islice(tags, n_tags))
-            categories = site_categories(all_tags) if not _SITE_KEYS.isdisjoint(all_tags) else ()
-            if (building is None or building == "no") and not categories:
-                return
-            tail = None
+        if len(tags) == 1:  # most buildings: one tag, no site; no dict, a cached row tail
+            building = tags.get("building")
+            if building is not None:
+                tail = self._single.get(building)
+                if tail is None:
+                    tail = self._single[building] = self._one_tag_building(building)
+                if tail:
+                    self._plain_building(area, tail)
+                    return
+        self._area(area, tags)
+
+    def _plain_building(self, area: osmium.osm.Area, tail: tuple) -> None:
+        """The hot path: a building row from an area and its cached tail."""
         try:
-            geom = bytes.fromhex(self.wkb.create_multipolygon(area))
+            geom = bytearray.fromhex(self.wkb.create_multipolygon(area))
+        except RuntimeError:
+            self.rejected.append(f"area {area.orig_id()}: broken polygon")
+            return
+        area_id = area.id  # libosmium: 2 × id of the way, or 2 × id + 1 of the relation
+        if area_id >= 0:
+            osm_type, osm_id = _AREA_TYPES[area_id & 1], area_id >> 1
+        else:
+            osm_type = "way" if area.from_way() else "relation"
+            osm_id = area.orig_id()
+        ts = int(area.timestamp.timestamp())
+        if ts > self.max_ts:
+            self.max_ts = ts
+        version = area.version
+        sha = self._sha.get(version) or self._content_sha(version)
+        self.buildings.append((osm_type, osm_id, version, ts, sha, geom, *tail))
+
+    def _area(self, area: osmium.osm.Area, tags: osmium.osm.TagList) -> None:
+        all_tags = dict(islice(tags, len(tags)))
+        building = all_tags.get("building")
+        categories = site_categories(all_tags) if not _SITE_KEYS.isdisjoint(all_tags) else ()
+        if (building is None or building == "no") and not categories:
+            return
+        try:
+            geom = bytearray.fromhex(self.wkb.create_multipolygon(area))
         except RuntimeError:
             self.rejected.append(f"area {area.orig_id()}: broken polygon")
             return
         osm_type = "way" if area.from_way() else "relation"
         head = self._head(area, osm_type, area.orig_id(), geom)
+        tail = None
         if categories:  # sites keep every tag, and so do buildings that are sites
             tags_json = _json(all_tags)
-            self._sites(head, categories, tags_json, all_tags.get("name"), geom)
-            if tail is None and building is not None and building != "no":
-                tail = (tags_json, self.sens, *_building_values(all_tags))
+            self._sites(head, categories, tags_json, all_tags.get("name"))
+            tail = (tags_json, self.sens, *_building_values(all_tags))
         if building is None or building == "no":
             return
-        if tail is None:
-            tail = self._plain_tail(_selected(all_tags))
-        layer = self.layers["buildings"]
-        layer.rows.append(head + tail)
-        layer.geoms.append(geom)
+        self.buildings.append(head + (tail or self._plain_tail(_selected(all_tags))))
 
     def _one_tag_building(self, building: str) -> tuple:
+        """The row tail of a building with this one tag; () when it is no plain building."""
         tags = {"building": building}
-        return site_categories(tags), tags, self._plain_tail(tags)
+        if building == "no" or site_categories(tags):
+            return ()
+        return self._plain_tail(tags)
 
     def _plain_tail(self, tags: dict[str, str]) -> tuple:
         """tags, sensitivity, building, obstacle, height_m, levels, min_height_m (cached)."""
@@ -371,67 +386,7 @@ class _RowBuilder:
 
 
 _DEVICE_EXTRA = LAYER_COLUMNS["devices"]
-
-
-def wkb_bounds(geoms: list[bytes]) -> np.ndarray:
-    """``(n, 4)`` min_x, min_y, max_x, max_y of WKB geometries.
-
-    Little-endian 2-D points, linestrings and one-ring (multi)polygons — nearly everything an
-    OSM extract holds — are read with numpy straight from the bytes (a GEOS object costs ~1 µs
-    per geometry); the others go through shapely. Empty geometries give NaN, as in shapely.
-    """
-    n = len(geoms)
-    out = np.full((n, 4), np.nan)
-    if not n:
-        return out
-    size = np.fromiter(map(len, geoms), dtype=np.int64, count=n)
-    raw = b"".join(geoms) + bytes(32)
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    start = np.zeros(n, dtype=np.int64)
-    np.cumsum(size[:-1], out=start[1:])
-    head = buf[start[:, None] + np.arange(22)]  # the padding keeps short geometries in bounds
-
-    def word(at: int) -> np.ndarray:
-        return head[:, at : at + 4].copy().view("<u4")[:, 0].astype(np.int64)
-
-    kind, first_word, ring = word(1), word(5), word(18)
-    little = head[:, 0] == 1
-    point = little & (kind == 1) & (size == 21)
-    line = little & (kind == 2) & (size == 9 + 16 * first_word) & (first_word > 0)
-    polygon = (
-        little & (kind == 6) & (first_word == 1) & (head[:, 9] == 1) & (word(10) == 3)
-        & (word(14) == 1) & (size == 22 + 16 * ring) & (ring > 0)
-    )
-    count = np.where(point, 1, np.where(line, first_word, np.where(polygon, ring, 0)))
-    offset = np.where(point, 5, np.where(line, 9, 22))
-    first = start + offset  # byte position of each geometry's first x
-    align = first & 7
-    for a in range(8):  # one float64 view of the bytes per alignment: no byte-wise gathering
-        idx = np.flatnonzero((count > 0) & (align == a))
-        if len(idx):
-            view = np.frombuffer(raw, dtype="<f8", offset=a, count=(len(raw) - a) // 8)
-            out[idx] = _extents(view, (first[idx] - a) >> 3, count[idx])
-    other = np.flatnonzero(count == 0)
-    if len(other):
-        out[other] = shapely.bounds(shapely.from_wkb([geoms[i] for i in other]))
-    return out
-
-
-def _extents(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """min x, min y, max x, max y of runs of ``count`` (x, y) pairs from ``values[first]``."""
-    seg = np.zeros(len(first), dtype=np.int64)
-    np.cumsum(count[:-1], out=seg[1:])
-    at = np.repeat(first - 2 * seg, count) + 2 * np.arange(int(seg[-1] + count[-1]))
-    x, y = values[at], values[at + 1]
-    return np.stack(
-        [
-            np.minimum.reduceat(x, seg),
-            np.minimum.reduceat(y, seg),
-            np.maximum.reduceat(x, seg),
-            np.maximum.reduceat(y, seg),
-        ],
-        axis=1,
-    )
+_AREA_TYPES = ("way", "relation")
 
 
 def _ignore(obj: object) -> None:
@@ -446,13 +401,13 @@ def _selected(tags: dict[str, str]) -> dict[str, str]:
     return {k: tags[k] for k in BUILDING_KEYS if k in tags}
 
 
-def _clipped_linestring(way: osmium.osm.Way) -> bytes | None:
+def _clipped_linestring(way: osmium.osm.Way) -> bytearray | None:
     """The part of a way whose nodes lie inside the extract (clipped extracts cut ways)."""
     coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
     coords = [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
     if len(coords) < 2:
         return None
-    return shapely.to_wkb(shapely.LineString(coords))
+    return bytearray(shapely.to_wkb(shapely.LineString(coords)))
 
 
 def _building_values(tags: dict[str, str]) -> tuple:

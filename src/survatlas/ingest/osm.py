@@ -174,7 +174,7 @@ def _records(chunk: RowChunk) -> list[Record]:
         out.append(
             Record(
                 origin,
-                geom,
+                bytes(geom),
                 values,
                 json.loads(tags),
                 osm_type=osm_type,
