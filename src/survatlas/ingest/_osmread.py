@@ -15,6 +15,7 @@ Hot paths avoid costly pyosmium calls: iterating a tag list to its end raises a 
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import threading
@@ -186,6 +187,7 @@ def _can_fork() -> bool:
 def _child_main(send: Any, receive: Any, path: Path, sensitivity: str) -> None:
     """Body of the reader process: send every message; stop if the importer has gone."""
     receive.close()  # only the importer may hold the read end, so its death breaks the pipe
+    gc.disable()  # no reference cycles here; collections cost ~8% of the reading
     try:
         for message in read_messages(path, sensitivity):
             send.send(message)
