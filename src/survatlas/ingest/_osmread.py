@@ -105,7 +105,7 @@ class ReadEnd:
 
 
 def read_messages(
-    path: Path, sensitivity: str, chunk_size: int = CHUNK_SIZE
+    path: Path, sensitivity: str, chunk_size: int | None = None
 ) -> Iterator[tuple[str, Any]]:
     """Yield ``("rows", RowChunk)``, ``("progress", n)`` and finally ``("end", ReadEnd)``.
 
@@ -115,6 +115,7 @@ def read_messages(
         pyosmium cannot read the file.
     """
     builder = _RowBuilder(sensitivity)
+    chunk_size = chunk_size or CHUNK_SIZE
     try:
         fp = osm_file_processor(path)
         header = fp.header.get("osmosis_replication_timestamp") or fp.header.get("timestamp")
@@ -141,43 +142,63 @@ def read_messages(
     yield "end", ReadEnd(builder.rejected, builder.max_timestamp(), header or None)
 
 
-def messages(path: Path, sensitivity: str, *, process: bool | None = None) -> Iterator[tuple]:
-    """:func:`read_messages`, read by a child process when ``process`` (default: large files)."""
-    if process is None:
-        process = path.stat().st_size >= PROCESS_MIN_BYTES
-    if not process:
-        return read_messages(path, sensitivity)
-    return _from_child(path, sensitivity)
+class Messages:
+    """The messages of :func:`read_messages`, read here or by a child process (started now).
 
+    Iterate to receive them; :meth:`close` (always call it, e.g. in ``finally``) stops a child
+    that is still reading. Start it before opening a transaction: a forked child then holds no
+    copy of a connection in the middle of one.
+    """
 
-def _from_child(path: Path, sensitivity: str) -> Iterator[tuple]:
-    # fork is fast and safe in a single-threaded process; with threads around, spawn.
-    method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
-    ctx = multiprocessing.get_context(method)
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_main, args=(send, receive, path, sensitivity), daemon=True)
-    child.start()
-    send.close()
-    try:
+    def __init__(self, path: Path, sensitivity: str, *, process: bool | None = None) -> None:
+        if process is None:
+            process = path.stat().st_size >= PROCESS_MIN_BYTES
+        self.path, self.child, self.receive, self.done = path, None, None, False
+        if not process:
+            self._local: Iterator[tuple] | None = read_messages(path, sensitivity)
+            return
+        self._local = None
+        # fork is fast and safe in a single-threaded process; with threads around, spawn.
+        method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        self.receive, send = ctx.Pipe(duplex=False)
+        self.child = ctx.Process(
+            target=_child_main, args=(send, self.receive, path, sensitivity), daemon=True
+        )
+        self.child.start()
+        send.close()
+
+    def __iter__(self) -> Iterator[tuple]:
+        if self._local is not None:
+            yield from self._local
+            return
         while True:
             try:
-                kind, payload = receive.recv()
+                kind, payload = self.receive.recv()  # type: ignore[union-attr]
             except EOFError:
+                self.child.join(timeout=5)  # type: ignore[union-attr]
                 raise SurvatlasError(
-                    f"the reader of {path.name} stopped (exit code {child.exitcode}); "
-                    "check free memory and retry"
+                    f"the reader of {self.path.name} stopped (exit code "
+                    f"{self.child.exitcode}); check free memory and retry"  # type: ignore[union-attr]
                 ) from None
             if kind == "error":
                 raise payload
+            if kind == "end":
+                self.done = True
             yield kind, payload
             if kind == "end":
-                break
-    finally:
-        receive.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.kill()
-            child.join()
+                return
+
+    def close(self) -> None:
+        """Stop and reap the child process, if any (it has ended unless the import stopped)."""
+        if self.child is None:
+            return
+        self.receive.close()  # type: ignore[union-attr]
+        if not self.done:  # the import stopped early: no need to let the child read on
+            self.child.kill()
+        self.child.join()
+        self.child.close()
+        self.child = None
 
 
 def _can_fork() -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, InputFileNotFoundError
-from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, messages, read_messages
+from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
 from survatlas.ingest._writer import (
     LAYER_COLUMNS,
     ROW_COLUMNS,
@@ -87,7 +87,7 @@ def import_osm(
     path = check_osm_path(path)
     started = now_iso()
     sha = file_sha256(path)
-    reader = messages(path, sensitivity)
+    reader = Messages(path, sensitivity)  # a reader process starts now, before the transaction
     try:
         with store.transaction() as conn, _large_cache(conn):
             source_id = ensure_source(

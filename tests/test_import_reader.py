@@ -1,0 +1,143 @@
+"""The OSM reader process: same result as reading in-process, errors, and it never lingers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from builders import table_counts
+from survatlas.errors import CorruptFileError
+from survatlas.ingest import _osmread, import_osm
+from survatlas.ingest._writer import LAYER_COLUMNS, write_layer
+from survatlas.ingest.osm import read_osm
+from survatlas.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+_COLUMNS = "origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom, tags, sensitivity"
+
+
+def _rows(db: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(db)
+    out = {}
+    for layer, extra in LAYER_COLUMNS.items():
+        cols = ", ".join((_COLUMNS, *extra, "min_x", "min_y", "max_x", "max_y"))
+        out[layer] = conn.execute(f"SELECT id, {cols} FROM {layer} ORDER BY id").fetchall()
+    out["device_warnings"] = conn.execute(
+        "SELECT device_id, key, value, kind FROM device_warnings ORDER BY 1, 2, 4").fetchall()
+    conn.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def helsinki_in_process(tmp_path_factory, helsinki_pbf):
+    db = tmp_path_factory.mktemp("local") / "s.db"
+    with Store(db) as store:
+        summary = import_osm(store, helsinki_pbf)
+    return db, summary
+
+
+def test_reader_process_writes_what_the_in_process_reader_writes(
+    tmp_path, monkeypatch, helsinki_pbf, helsinki_in_process
+):
+    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    with Store(tmp_path / "p.db") as store:
+        summary = import_osm(store, helsinki_pbf)
+    local_db, local = helsinki_in_process
+    assert summary.to_dict() | {"source_id": 0} == local.to_dict() | {"source_id": 0}
+    assert _rows(tmp_path / "p.db") == _rows(local_db)
+    assert multiprocessing.active_children() == []
+
+
+def test_record_path_writes_what_the_osm_path_writes(tmp_path, helsinki_pbf, helsinki_in_process):
+    """read_osm + write_layer (Record objects, strings) equals import_osm (columns, SQL-made)."""
+    records = read_osm(helsinki_pbf)
+    with Store(tmp_path / "r.db") as store, store.transaction() as conn:
+        conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
+        for layer, recs in records.layers.items():
+            write_layer(conn, layer, 1, recs)
+    assert _rows(tmp_path / "r.db") == _rows(helsinki_in_process[0])
+
+
+def test_corrupt_file_in_the_reader_process_writes_nothing(tmp_path, monkeypatch, helsinki_pbf):
+    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(helsinki_pbf.read_bytes()[:300_000])
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(CorruptFileError, match="could not be read"):
+            import_osm(store, broken)
+        assert store.scalar("SELECT count(*) FROM sources") == 0
+        assert store.scalar("SELECT count(*) FROM streets") == 0
+    assert multiprocessing.active_children() == []
+
+
+def test_reader_process_is_stopped_when_the_import_fails(tmp_path, monkeypatch, helsinki_pbf):
+    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(_osmread, "CHUNK_SIZE", 500)
+    from survatlas.ingest import _writer
+
+    def fail(self, chunk):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_writer.LayerWriter, "add", fail)
+    with Store(tmp_path / "s.db") as store, pytest.raises(RuntimeError, match="disk full"):
+        import_osm(store, helsinki_pbf)
+    assert multiprocessing.active_children() == []
+
+
+_KILLED_IMPORT = """
+import multiprocessing, pathlib, sys, time
+from survatlas.ingest import _osmread, osm
+from survatlas.store import Store
+_osmread.PROCESS_MIN_BYTES = 0
+_osmread.CHUNK_SIZE = 200
+original = osm.LayerWriter.add
+def slow(self, chunk):
+    original(self, chunk)
+    pids = [p.pid for p in multiprocessing.active_children()]
+    pathlib.Path(sys.argv[2]).write_text(" ".join(map(str, pids)))
+    time.sleep(60)
+osm.LayerWriter.add = slow
+osm.import_osm(Store(sys.argv[1]), sys.argv[3])
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in {"Z", "X"}  # ended; a zombie waits for its new parent to reap it
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_kill_9_of_the_importer_ends_the_reader_and_leaves_the_store(tmp_path, helsinki_pbf):
+    db, marker = tmp_path / "s.db", tmp_path / "pids"
+    Store(db).close()
+    before = table_counts(db)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_IMPORT, str(db), str(marker),
+                             str(helsinki_pbf)], env=env)
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and marker.read_text().strip()):
+        assert proc.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    readers = [int(p) for p in marker.read_text().split()]
+    assert readers, "the import did not run a reader process"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while not all(_gone(pid) for pid in readers):
+        assert time.monotonic() < deadline, "the reader outlived the importer"
+        time.sleep(0.05)
+    assert table_counts(db) == before
+    with Store(db) as store:
+        assert store.scalar("PRAGMA integrity_check") == "ok"
