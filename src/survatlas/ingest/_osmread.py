@@ -74,7 +74,7 @@ KEYS = (
 #: keys that let a way through (streets, and surveillance wrongly mapped on ways)
 WAY_KEYS = ("highway", "man_made")
 _SITE_KEYS = frozenset(SITE_KEYS) - {"name"}  # without one of these, no site category applies
-_TAIL_CACHE_MAX = 4096
+_CACHE_MAX = 4096
 
 
 def osm_file_processor(path: Path) -> osmium.FileProcessor:
@@ -255,6 +255,7 @@ class _RowBuilder:
         self.buildings = self.layers["buildings"].rows
         #: building value -> row tail of one-tag buildings (``()``: not a plain building)
         self._single: dict[str, tuple] = {}
+        self._seconds: dict[datetime, int] = {}
         #: kept tags -> row tail of plain buildings
         self._tails: dict[tuple, tuple] = {}
 
@@ -273,12 +274,21 @@ class _RowBuilder:
 
     def _head(self, obj: Any, osm_type: str, osm_id: int, geom: bytearray) -> tuple:
         """osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom (SQLite adds origin)."""
-        ts = int(obj.timestamp.timestamp())
+        ts = self._epoch(obj.timestamp)
         if ts > self.max_ts:
             self.max_ts = ts
         version = obj.version
         sha = self._sha.get(version) or self._content_sha(version)
         return (osm_type, osm_id, version, ts, sha, geom)
+
+    def _epoch(self, when: datetime) -> int:
+        """Whole seconds since 1970; cached (objects of one upload share their timestamp)."""
+        ts = self._seconds.get(when)
+        if ts is None:
+            if len(self._seconds) >= _CACHE_MAX:
+                self._seconds.clear()
+            ts = self._seconds[when] = int(when.timestamp())
+        return ts
 
     def _content_sha(self, version: int) -> str:
         sha = self._sha[version] = osm_content_sha(version, self.sens)
@@ -361,7 +371,7 @@ class _RowBuilder:
         else:
             osm_type = "way" if area.from_way() else "relation"
             osm_id = area.orig_id()
-        ts = int(area.timestamp.timestamp())
+        ts = self._epoch(area.timestamp)
         if ts > self.max_ts:
             self.max_ts = ts
         version = area.version
@@ -402,7 +412,7 @@ class _RowBuilder:
         key = tuple(tags.items())
         tail = self._tails.get(key)
         if tail is None:
-            if len(self._tails) >= _TAIL_CACHE_MAX:
+            if len(self._tails) >= _CACHE_MAX:
                 self._tails.clear()
             tail = self._tails[key] = (_json(tags), self.sens, *_building_values(tags))
         return tail
@@ -416,8 +426,11 @@ def _ignore(obj: object) -> None:
     return None
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # = json.dumps(…), one instance
+
+
 def _json(tags: dict[str, str]) -> str:
-    return json.dumps(tags, sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(tags)
 
 
 def _selected(tags: dict[str, str]) -> dict[str, str]:
