@@ -47,7 +47,7 @@ def helsinki_in_process(tmp_path_factory, helsinki_pbf):
 def test_reader_process_writes_what_the_in_process_reader_writes(
     tmp_path, monkeypatch, helsinki_pbf, helsinki_in_process
 ):
-    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
     with Store(tmp_path / "p.db") as store:
         summary = import_osm(store, helsinki_pbf)
     local_db, local = helsinki_in_process
@@ -67,7 +67,7 @@ def test_record_path_writes_what_the_osm_path_writes(tmp_path, helsinki_pbf, hel
 
 
 def test_corrupt_file_in_the_reader_process_writes_nothing(tmp_path, monkeypatch, helsinki_pbf):
-    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(helsinki_pbf.read_bytes()[:300_000])
     with Store(tmp_path / "s.db") as store:
@@ -79,7 +79,7 @@ def test_corrupt_file_in_the_reader_process_writes_nothing(tmp_path, monkeypatch
 
 
 def test_reader_process_is_stopped_when_the_import_fails(tmp_path, monkeypatch, helsinki_pbf):
-    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
     monkeypatch.setattr(_osmread, "CHUNK_SIZE", 500)
     from survatlas.ingest import _writer
 
@@ -96,7 +96,7 @@ _KILLED_IMPORT = """
 import multiprocessing, pathlib, sys, time
 from survatlas.ingest import _osmread, osm
 from survatlas.store import Store
-_osmread.PROCESS_MIN_BYTES = 0
+_osmread.use_process = lambda path: True
 _osmread.CHUNK_SIZE = 200
 original = osm.LayerWriter.add
 def slow(self, chunk):

@@ -9,9 +9,7 @@ flag); and sites by category (:data:`survatlas.model.SITE_RULES`), as points or 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +36,6 @@ __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "impor
 
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osc", ".o5m")
 _KEYS = KEYS  # the keys pyosmium lets through (the benchmark's bare pass uses them too)
-#: page cache of the store's connection during an import, KiB (the default is 2 MiB)
-IMPORT_CACHE_KIB = 262_144
 
 
 @dataclass
@@ -89,7 +85,7 @@ def import_osm(
     sha = file_sha256(path)
     reader = Messages(path, sensitivity)  # a reader process starts now, before the transaction
     try:
-        with store.transaction() as conn, _large_cache(conn):
+        with store.transaction() as conn:
             source_id = ensure_source(
                 conn,
                 kind="osm",
@@ -122,17 +118,6 @@ def import_osm(
     finally:
         reader.close()  # stops a reader process that is still running
     return summary
-
-
-@contextmanager
-def _large_cache(conn: sqlite3.Connection) -> Iterator[None]:
-    """Raise the connection's page cache for the import (indexes stay in memory), then restore."""
-    before = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _count_warnings(summary: ImportSummary, chunk: RowChunk) -> None:
