@@ -7,8 +7,11 @@ builds WKB geometries and bounding boxes, and writes everything to SQLite (uniqu
 indexes) in one transaction. Target: ours / bare ≤ 3×.
 
 Times are wall-clock medians of ``--runs`` runs, measured alternately in one process; the
-import runs into a freshly created, empty store (creating the store is timed apart). CPU
-seconds count the reader process too. Peak memory is measured in a fresh process per import.
+import runs into a freshly created, empty store and its time includes closing the store (the
+WAL checkpoint); creating the store is timed apart. CPU seconds count the reader process too.
+``--mode`` forces the reader into this process (``local``) or a child process (``process``);
+by default the importer decides (a child process for large files when a core is free). Peak
+memory is measured in a fresh process per import.
 
 Usage::
 
@@ -30,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from survatlas._osmfile import grid_city_arrays, write_osm
-from survatlas.ingest import import_osm
+from survatlas.ingest import _osmread, import_osm
 from survatlas.ingest._osmread import osm_file_processor
 from survatlas.store import Store
 
@@ -47,11 +50,19 @@ def bare_pass(path: Path) -> int:
 
 
 def our_import(path: Path) -> float:
-    """Wall seconds of :func:`import_osm` into a fresh empty store (store creation not timed)."""
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "b.db") as store:
+    """Wall seconds of :func:`import_osm` into a fresh empty store, closing included."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "b.db")
         start = time.perf_counter()
         import_osm(store, path)
+        store.close()
         return time.perf_counter() - start
+
+
+def set_mode(mode: str) -> None:
+    """Force where the file is read (``local``/``process``) or let the importer decide."""
+    if mode != "auto":
+        _osmread.use_process = lambda path: mode == "process"
 
 
 def store_creation() -> float:
@@ -86,14 +97,15 @@ def compare(path: Path, runs: int) -> dict:
            for k, v in (("bare", bare), ("ours", ours))}
     return {"bare_wall": med["bare"][0], "bare_cpu": med["bare"][1],
             "ours_wall": med["ours"][0], "ours_cpu": med["ours"][1],
-            "ratio": med["ours"][0] / med["bare"][0], "objects": bare_pass(path)}
+            "ratio": med["ours"][0] / med["bare"][0], "cpu_ratio": med["ours"][1] / med["bare"][1],
+            "objects": bare_pass(path)}
 
 
-def peak_rss_mb(path: Path, what: str) -> tuple[float, float]:
+def peak_rss_mb(path: Path, what: str, mode: str) -> tuple[float, float]:
     """Peak resident memory (MB) of a fresh process doing ``what`` (import or bare), and of
     its largest child (the reader process, if any)."""
-    out = subprocess.run([sys.executable, __file__, "--rss", what, str(path)], check=True,
-                         capture_output=True, text=True, env={**os.environ})
+    out = subprocess.run([sys.executable, __file__, "--mode", mode, "--rss", what, str(path)],
+                         check=True, capture_output=True, text=True, env={**os.environ})
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["self"], data["children"]
 
@@ -124,25 +136,30 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=500, help="blocks per side (4 buildings each)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--mode", choices=("auto", "local", "process"), default="auto",
+                        help="where the file is read (default: the importer decides)")
     parser.add_argument("--rss", nargs=2, metavar=("WHAT", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    set_mode(args.mode)
     if args.rss:
         _rss_child(args.rss[0], Path(args.rss[1]))
         return
     cases = [("helsinki-center.osm.pbf", REPO / "data" / "helsinki-center.osm.pbf", args.runs + 2),
              (f"synthetic {4 * args.blocks ** 2:,} buildings", synthetic(args.blocks), args.runs)]
     print(f"store creation (not in the import times): {store_creation() * 1000:.0f} ms")
-    print(f"{'file':30} {'objects':>9} {'bare s':>7} {'ours s':>7} {'ratio':>6}"
-          f" {'bare cpu':>8} {'ours cpu':>8} {'mem MB (ours/reader/bare)':>26}")
+    print(f"{'file':30} {'objects':>9} {'reader':>7} {'bare s':>7} {'ours s':>7} {'ratio':>6}"
+          f" {'bare cpu':>8} {'ours cpu':>8} {'ratio':>6} {'peak MB ours/reader/bare':>25}")
     for name, path, runs in cases:
+        where = "process" if _osmread.use_process(path) else "local"
         r = compare(path, runs)
         mem = ""
         if not args.no_memory:
-            ours, reader = peak_rss_mb(path, "import")
-            bare, _ = peak_rss_mb(path, "bare")
+            ours, reader = peak_rss_mb(path, "import", args.mode)
+            bare, _ = peak_rss_mb(path, "bare", args.mode)
             mem = f"{ours:,.0f} / {reader:,.0f} / {bare:,.0f}"
-        print(f"{name:30} {r['objects']:>9,} {r['bare_wall']:>7.2f} {r['ours_wall']:>7.2f}"
-              f" {r['ratio']:>6.2f} {r['bare_cpu']:>8.2f} {r['ours_cpu']:>8.2f} {mem:>26}")
+        print(f"{name:30} {r['objects']:>9,} {where:>7} {r['bare_wall']:>7.3f} {r['ours_wall']:>7.3f}"
+              f" {r['ratio']:>6.2f} {r['bare_cpu']:>8.3f} {r['ours_cpu']:>8.3f} {r['cpu_ratio']:>6.2f}"
+              f" {mem:>25}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
           f"load average now {os.getloadavg()[0]:.1f}")
 

@@ -19,7 +19,7 @@ coord = st.floats(-179, 179, allow_nan=False, allow_infinity=False)
 size = st.floats(0, 2, allow_nan=False, allow_infinity=False)
 
 
-def _rtree(conn: sqlite3.Connection, name: str) -> None:
+def _make_rtree(conn: sqlite3.Connection, name: str) -> None:
     conn.execute(f"CREATE VIRTUAL TABLE {name} USING rtree(id, min_x, max_x, min_y, max_y)")
 
 
@@ -36,8 +36,8 @@ def _ids_in(conn: sqlite3.Connection, name: str, box: tuple[float, ...]) -> list
 )
 def test_packed_rtree_is_valid_and_answers_like_row_by_row_inserts(boxes, query):
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    _rtree(conn, "packed")
-    _rtree(conn, "plain")
+    _make_rtree(conn, "packed")
+    _make_rtree(conn, "plain")
     b = np.array([(x, y, x + w, y + h) for x, y, w, h in boxes], dtype=float).reshape(-1, 4)
     ids = np.arange(1, len(b) + 1, dtype=np.int64) * 7
     conn.execute("BEGIN")
@@ -60,7 +60,7 @@ def test_packed_rtree_is_valid_and_answers_like_row_by_row_inserts(boxes, query)
 
 def test_packed_rtree_replaces_what_was_there():
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    _rtree(conn, "r")
+    _make_rtree(conn, "r")
     conn.executemany("INSERT INTO r VALUES (?, 0, 1, 0, 1)", [(i,) for i in range(1, 200)])
     assert bulk_load(conn, "r", np.array([5, 9]), rtree_boxes(np.array([[0, 0, 1, 1], [2, 2, 3, 3.0]])))
     assert [r[0] for r in conn.execute("SELECT id FROM r ORDER BY id")] == [5, 9]
@@ -154,3 +154,22 @@ def test_a_failed_bulk_write_leaves_table_and_indexes_as_they_were(tmp_path):
             write_layer(conn, "sites", 1, [good, bad])
         assert store.query("SELECT name, sql FROM sqlite_master ORDER BY name") == schema
         assert store.scalar("SELECT count(*) FROM sites") == 0
+
+
+def test_packed_rtree_with_consecutive_ids_fills_the_rowid_map_in_batches(monkeypatch):
+    from survatlas.ingest import _rtree
+
+    monkeypatch.setattr(_rtree, "_ROWID_BATCH", 50)
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    _make_rtree(conn, "r")
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-50, 50, (1234, 2))
+    boxes = np.c_[xy, xy + rng.uniform(0, 1, (1234, 2))]
+    ids = np.arange(101, 101 + len(boxes))
+    assert bulk_load(conn, "r", ids, rtree_boxes(boxes))
+    assert conn.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*), min(rowid), max(rowid) FROM r_rowid").fetchone() == (
+        1234, 101, 1334)
+    assert _ids_in(conn, "r", (0, 0, 10, 10)) == sorted(
+        int(i) for i, b in zip(ids, boxes, strict=True)
+        if b[2] >= 0 and b[0] <= 10 and b[3] >= 0 and b[1] <= 10)

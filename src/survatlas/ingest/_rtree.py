@@ -31,6 +31,7 @@ import numpy as np
 #: rtree.c: RNDTOWARDS / RNDAWAY, the factors of its outward rounding to 32-bit floats
 _TOWARDS = 1.0 - 1.0 / 8388608.0
 _AWAY = 1.0 + 1.0 / 8388608.0
+_ROWID_BATCH = 100_000
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
 
 
@@ -111,14 +112,14 @@ def bulk_load(conn: sqlite3.Connection, name: str, ids: np.ndarray, boxes: np.nd
 def _write_rowids(conn: sqlite3.Connection, table: str, ids: np.ndarray, leaf: np.ndarray) -> None:
     """Fill the rowid → leaf map; consecutive ids go in one statement (half the time)."""
     if len(ids) and ids[-1] - ids[0] == len(ids) - 1 and (np.diff(ids) == 1).all():
+        sql = f"INSERT INTO {table} (rowid, nodeno) SELECT ? + key, value FROM json_each(?)"
         try:
-            conn.execute(
-                f"INSERT INTO {table} (rowid, nodeno) SELECT ? + key, value FROM json_each(?)",
-                (int(ids[0]), "[" + ",".join(map(str, leaf.tolist())) + "]"),
-            )
+            for start in range(0, len(ids), _ROWID_BATCH):  # batches bound the text's memory
+                part = leaf[start : start + _ROWID_BATCH].tolist()
+                conn.execute(sql, (int(ids[start]), "[" + ",".join(map(str, part)) + "]"))
             return
         except sqlite3.OperationalError:  # an SQLite without JSON functions
-            pass
+            conn.execute(f"DELETE FROM {table}")
     conn.executemany(
         f"INSERT INTO {table} (rowid, nodeno) VALUES (?, ?)",
         zip(ids.tolist(), leaf.tolist(), strict=True),
