@@ -338,7 +338,10 @@ class LayerWriter:
         first, columns, sql = self.next_id, chunk.columns, insert_sql
         if chunk.osm:
             names = ROW_COLUMNS[self.layer][1:]
-            absent = tuple(c for c, col in zip(names, columns, strict=True) if col.count(None) == n)
+            absent = tuple(  # the layer's own columns (the others are never all NULL)
+                c for c, col in zip(names, columns, strict=True)
+                if c in LAYER_COLUMNS[self.layer] and col.count(None) == n
+            )
             columns = [col for c, col in zip(names, columns, strict=True) if c not in absent]
             sql = self._fast_sql(absent)
         rows = zip(range(first, first + n), *columns, *bounds.T.tolist(), strict=True)
