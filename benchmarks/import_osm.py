@@ -103,7 +103,8 @@ def compare(path: Path, runs: int) -> dict:
 
 def peak_rss_mb(path: Path, what: str, mode: str) -> tuple[float, float]:
     """Peak resident memory (MB) of a fresh process doing ``what`` (import or bare), and of
-    its largest child (the reader process, if any)."""
+    its largest child (the reader process, if any; its figure counts the pages it shares with
+    the importer since the fork)."""
     out = subprocess.run([sys.executable, __file__, "--mode", mode, "--rss", what, str(path)],
                          check=True, capture_output=True, text=True, env={**os.environ})
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -117,9 +118,14 @@ def _rss_child(what: str, path: Path) -> None:
         bare_pass(path)
     else:
         our_import(path)
-    usage = resource.getrusage
-    print(json.dumps({"self": usage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "children": usage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+    # VmHWM: this process's own peak (ru_maxrss would include the launching process's, on Linux)
+    status = Path("/proc/self/status")
+    hwm = [ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM")] if (
+        status.exists()) else []
+    own = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"self": own,
+                      "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
 def synthetic(blocks: int) -> Path:
