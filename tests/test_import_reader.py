@@ -56,6 +56,42 @@ def test_reader_process_writes_what_the_in_process_reader_writes(
     assert multiprocessing.active_children() == []
 
 
+def test_spawned_reader_process_writes_the_same(tmp_path, monkeypatch, helsinki_pbf,
+                                                 helsinki_in_process):
+    """With threads running, the reader is spawned (a fresh interpreter), not forked."""
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
+    monkeypatch.setattr(_osmread.threading, "active_count", lambda: 2)
+    with Store(tmp_path / "p.db") as store:
+        import_osm(store, helsinki_pbf)
+    assert _rows(tmp_path / "p.db") == _rows(helsinki_in_process[0])
+    assert multiprocessing.active_children() == []
+
+
+def test_a_reader_that_cannot_start_is_replaced_by_reading_in_process(
+    tmp_path, monkeypatch, helsinki_pbf, helsinki_in_process
+):
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
+    monkeypatch.setattr(_osmread, "_child_main", _dies_at_once)
+    with Store(tmp_path / "p.db") as store:
+        import_osm(store, helsinki_pbf)
+    assert _rows(tmp_path / "p.db") == _rows(helsinki_in_process[0])
+    assert multiprocessing.active_children() == []
+
+
+def _dies_at_once(send, receive, path, sensitivity):
+    os._exit(1)
+
+
+def test_small_files_and_busy_machines_read_in_process(monkeypatch, helsinki_pbf):
+    assert not _osmread.use_process(helsinki_pbf)  # 0.7 MB: a process would cost more
+    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(_osmread.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(_osmread.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert _osmread.use_process(helsinki_pbf)
+    monkeypatch.setattr(_osmread.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert not _osmread.use_process(helsinki_pbf)  # no core to spare
+
+
 def test_record_path_writes_what_the_osm_path_writes(tmp_path, helsinki_pbf, helsinki_in_process):
     """read_osm + write_layer (Record objects, strings) equals import_osm (columns, SQL-made)."""
     records = read_osm(helsinki_pbf)

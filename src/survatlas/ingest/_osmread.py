@@ -147,17 +147,20 @@ class Messages:
 
     Iterate to receive them; :meth:`close` (always call it, e.g. in ``finally``) stops a child
     that is still reading. Start it before opening a transaction: a forked child then holds no
-    copy of a connection in the middle of one.
+    copy of a connection in the middle of one. A child that dies before its first message (a
+    spawned child cannot start, e.g. from a script without ``if __name__ == "__main__"``) is
+    replaced by reading in this process.
     """
 
     def __init__(self, path: Path, sensitivity: str, *, process: bool | None = None) -> None:
         if process is None:
             process = use_process(path)
-        self.path, self.child, self.receive, self.done = path, None, None, False
+        self.path, self.sensitivity = path, sensitivity
+        self.child, self.receive, self.done = None, None, False
+        self._local: Iterator[tuple] | None = None
         if not process:
-            self._local: Iterator[tuple] | None = read_messages(path, sensitivity)
+            self._local = read_messages(path, sensitivity)
             return
-        self._local = None
         # fork is fast and safe in a single-threaded process; with threads around, spawn.
         method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
         ctx = multiprocessing.get_context(method)
@@ -169,28 +172,41 @@ class Messages:
         send.close()
 
     def __iter__(self) -> Iterator[tuple]:
-        if self._local is not None:
-            yield from self._local
-            return
+        if self._local is None:
+            received = yield from self._from_child()
+            if received:
+                return
+            self._local = read_messages(self.path, self.sensitivity)
+        yield from self._local
+
+    def _from_child(self) -> Iterator[tuple]:
+        """Relay the child's messages; return False if it died before sending any."""
+        received = False
         while True:
             try:
                 kind, payload = self.receive.recv()  # type: ignore[union-attr]
             except EOFError:
                 self.child.join(timeout=5)  # type: ignore[union-attr]
+                if not received:
+                    self.close()
+                    return False
                 raise SurvatlasError(
                     f"the reader of {self.path.name} stopped (exit code "
                     f"{self.child.exitcode}); check free memory and retry"  # type: ignore[union-attr]
                 ) from None
+            received = True
             if kind == "error":
                 raise payload
             if kind == "end":
                 self.done = True
             yield kind, payload
             if kind == "end":
-                return
+                return True
 
     def close(self) -> None:
         """Stop and reap the child process, if any (it has ended unless the import stopped)."""
+        if self._local is not None:
+            self._local.close()  # type: ignore[attr-defined]
         if self.child is None:
             return
         self.receive.close()  # type: ignore[union-attr]
@@ -211,7 +227,8 @@ def use_process(path: Path) -> bool:
     if path.stat().st_size < PROCESS_MIN_BYTES:
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) >= 2 and os.getloadavg()[0] <= (cores or 1) - 0.5
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return (cores or 1) >= 2 and load <= (cores or 1) - 0.5
 
 
 def _can_fork() -> bool:
