@@ -241,6 +241,9 @@ def _pieces(cx, cy, th0, fov, radius, ax, ay, bx, by, gidx, ng, sc, seg):
     """Front-facing edges clipped to the disc and the field of view, as angular pieces."""
     r2 = radius * radius
     npc = 0
+    narrow = fov <= math.pi
+    sx, sy = math.cos(th0), math.sin(th0)
+    ex, ey = math.cos(th0 + fov), math.sin(th0 + fov)
     for k in range(ng):
         e = gidx[k]
         pax = ax[e] - cx
@@ -249,6 +252,9 @@ def _pieces(cx, cy, th0, fov, radius, ax, ay, bx, by, gidx, ng, sc, seg):
         pby = by[e] - cy
         if pax * pby - pay * pbx >= 0.0:  # back face, or seen edge-on
             continue
+        if narrow and ((sx * pay - sy * pax < 0.0 and sx * pby - sy * pbx < 0.0)
+                       or (pax * ey - pay * ex < 0.0 and pbx * ey - pby * ex < 0.0)):
+            continue  # wholly on the outer side of one boundary ray of the sector
         # front face: seen from the camera the wall runs counter-clockwise from b to a
         ok, q0x, q0y, q1x, q1y = _clip_to_disc(pbx, pby, pax, pay, r2)
         if not ok:
@@ -380,7 +386,7 @@ def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
 @njit(cache=True)
 def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv, nx, ny,
               start, items, offset, max_nudge, arc_step, gidx, sc, seg, events, best_t, best_j,
-              out_phi, out_r, base, out_n, out_status, out_x, out_y, out_tests):
+              sp, sr, out_phi, out_r, base, limit, out_n, out_status, out_x, out_y, out_tests):
     cx, cy, f, r = x[v], y[v], fov[v], radius[v]
     pad = max_nudge + offset
     x0, y0, x1, y1 = sector_box(cx, cy, th0[v], f, r)
@@ -400,15 +406,24 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv
         x0, y0, x1, y1 = sector_box(nxc, nyc, th0[v], f, r)
         ng = gather(x0, y0, x1, y1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
     n, tests = region(nxc, nyc, th0[v], f, r, arc_step, gidx, ng, ax, ay, bx, by,
-                      sc, seg, events, best_t, best_j, out_phi, out_r, base)
-    out_n[v] = n
+                      sc, seg, events, best_t, best_j, sp, sr, 0)
     out_tests[v] = tests
+    if n > limit:
+        out_n[v] = -n  # does not fit the slot: recomputed with a larger one
+        return
+    out_n[v] = n
+    for q in range(n):
+        out_phi[base + q] = sp[q]
+        out_r[base + q] = sr[q]
 
 
 @njit(cache=True, parallel=True)
 def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, gx0, gy0, inv, nx,
               ny, start, items, offset, max_nudge, arc_step, nblocks):
-    """Compute every view into slots of a padded buffer (``caps`` = CSR of slot offsets)."""
+    """Compute every view into slots of a padded buffer (``caps`` = CSR of slot offsets).
+
+    A view whose boundary does not fit its slot gets ``out_n = -points`` and no output.
+    """
     n = x.shape[0]
     total = caps[n]
     out_phi = np.empty(total, np.float64)
@@ -432,11 +447,14 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, gx0
         events = np.empty(4 * kmax + 4, np.float64)
         best_t = np.empty(4 * kmax + 4, np.float64)
         best_j = np.empty(4 * kmax + 4, np.int64)
+        cap = view_capacity(kmax, TWO_PI, arc_step)
+        sp = np.empty(cap, np.float64)
+        sr = np.empty(cap, np.float64)
         for v in range(lo, hi):
             _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv, nx,
                       ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg, events,
-                      best_t, best_j, out_phi, out_r, caps[v], out_n, out_status, out_x, out_y,
-                      out_tests)
+                      best_t, best_j, sp, sr, out_phi, out_r, caps[v], caps[v + 1] - caps[v],
+                      out_n, out_status, out_x, out_y, out_tests)
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 
 
@@ -446,13 +464,13 @@ def compact(out_phi, out_r, caps, out_n):
     n = out_n.shape[0]
     offsets = np.zeros(n + 1, np.int64)
     for v in range(n):
-        offsets[v + 1] = offsets[v] + out_n[v]
+        offsets[v + 1] = offsets[v] + max(out_n[v], 0)
     phi = np.empty(offsets[n], np.float64)
     rad = np.empty(offsets[n], np.float64)
     for v in prange(n):
         src = caps[v]
         dst = offsets[v]
-        for k in range(out_n[v]):
+        for k in range(max(out_n[v], 0)):
             phi[dst + k] = out_phi[src + k]
             rad[dst + k] = out_r[src + k]
     return offsets, phi, rad

@@ -15,6 +15,9 @@ from survatlas.errors import InputError
 
 #: Parts smaller than this (m²) are dropped as degenerate (zero-area buildings).
 MIN_AREA_M2 = 1e-6
+#: Footprints overlapping by more than this (m²) are merged; smaller overlaps are rounding
+#: slivers along shared party walls and are left alone.
+MIN_OVERLAP_M2 = 1e-2
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def _merge_overlaps(parts: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, n
     a, b = a[pair], b[pair]
     overlap = shapely.relate_pattern(parts[a], parts[b], "T********")
     a, b = a[overlap], b[overlap]
+    big = shapely.area(shapely.intersection(parts[a], parts[b])) > MIN_OVERLAP_M2
+    a, b = a[big], b[big]
     if a.size == 0:
         return parts, index
     n = parts.size

@@ -110,7 +110,9 @@ class HullShortcut:
         d = np.hypot(coords[:, 0] - cx, coords[:, 1] - cy)
         scale = (2.5 * radius / np.maximum(d, 1e-9))[:, None]
         far = np.array([cx, cy]) + (coords - [cx, cy]) * scale
-        pts = shapely.multipoints(np.vstack([coords, far]), indices=np.concatenate([index, index]))
+        order = np.argsort(np.concatenate([index, index]), kind="stable")
+        pts = shapely.multipoints(np.vstack([coords, far])[order],
+                                  indices=np.concatenate([index, index])[order])
         return _subtract(sector, shapely.convex_hull(pts))
 
 

@@ -115,18 +115,24 @@ def visibility(
         parts = [
             _run(obstacles, x[s], y[s], start[s], fov[s], radius[s], directed[s], step,
                  wall_offset_m, max_nudge_m)
-            for s in _chunks(obstacles, x, y, start, fov, radius, step, max_nudge_m + 1.0)
+            for s in _chunks(x, fov, step)
         ]
     return _assemble(parts, x.size, start, fov, radius, cam)
 
 
-def _chunks(obstacles, x, y, start, fov, radius, step, pad):
-    """Slices of views whose padded output fits in :data:`CHUNK_SLOTS`."""
+#: Boundary points reserved per view beyond the arc samples; larger regions are recomputed.
+SLOT_POINTS = 40
+
+
+def _slots(fov: np.ndarray, step: float) -> np.ndarray:
+    return np.ceil(fov / step).astype(np.int64) + SLOT_POINTS
+
+
+def _chunks(x, fov, step):
+    """Slices of views whose output slots fit in :data:`CHUNK_SLOTS`."""
     if x.size == 0:
         return []
-    loads = _loads(obstacles, x, y, start, fov, radius, pad)
-    caps = 3 * (4 * loads + 2) + np.ceil(fov / step).astype(np.int64) + 8
-    cum = np.cumsum(caps)
+    cum = np.cumsum(_slots(fov, step))
     cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
     edges = np.unique(np.concatenate([[0], cuts, [x.size]]))
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
@@ -138,18 +144,48 @@ def _loads(obstacles, x, y, start, fov, radius, pad):
                         o.nx, o.ny, o.cell_start)
 
 
-def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
-    pad = max_nudge + 1.0
-    loads = _loads(o, x, y, start, fov, radius, pad)
-    caps = np.zeros(x.size + 1, np.int64)
-    caps[1:] = np.cumsum(3 * (4 * loads + 2) + np.ceil(fov / step).astype(np.int64) + 8)
+def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
+                 caps):
+    loads = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
     blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
-    phi, rad, n, status, cx, cy, tests = k.run_views(
+    return k.run_views(
         x, y, start, fov, radius, directed, loads, caps, o.ax, o.ay, o.bx, o.by, o.grid_x0,
         o.grid_y0, 1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
         float(max_nudge), float(step), blocks)
+
+
+def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
+    caps = np.zeros(x.size + 1, np.int64)
+    caps[1:] = np.cumsum(_slots(fov, step))
+    phi, rad, n, status, cx, cy, tests = _kernel_pass(o, x, y, start, fov, radius, directed,
+                                                      step, offset, max_nudge, caps)
     offsets, phi, rad = k.compact(phi, rad, caps, n)
+    big = np.flatnonzero(n < 0)
+    if big.size:  # the few regions larger than their slot: recompute with exact slots
+        sub = np.zeros(big.size + 1, np.int64)
+        sub[1:] = np.cumsum(-n[big])
+        p2, r2, n2, _, _, _, _ = _kernel_pass(o, x[big], y[big], start[big], fov[big],
+                                              radius[big], directed[big], step, offset,
+                                              max_nudge, sub)
+        offsets, phi, rad = _splice(offsets, phi, rad, big, n2, p2, r2)
     return offsets, phi, rad, status, cx, cy, int(tests.sum())
+
+
+def _splice(offsets, phi, rad, big, n_big, phi_big, rad_big):
+    """Insert the points of views ``big`` (empty in ``offsets``) into the CSR arrays."""
+    counts = np.diff(offsets)
+    counts[big] = n_big
+    new = np.zeros_like(offsets)
+    new[1:] = np.cumsum(counts)
+    out_phi = np.empty(new[-1])
+    out_rad = np.empty(new[-1])
+    view = np.repeat(np.arange(counts.size), np.diff(offsets))
+    pos = np.arange(phi.size) + (new[:-1] - offsets[:-1])[view]
+    out_phi[pos], out_rad[pos] = phi, rad
+    first = np.repeat(new[big] - np.concatenate([[0], np.cumsum(n_big)[:-1]]), n_big)
+    pos = np.arange(phi_big.size) + first
+    out_phi[pos], out_rad[pos] = phi_big, rad_big
+    return new, out_phi, out_rad
 
 
 def _assemble(parts, n, start, fov, radius, cam) -> Regions:
