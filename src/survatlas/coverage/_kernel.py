@@ -112,12 +112,10 @@ def _seg_dist2(px, py, ax, ay, bx, by):
 
 
 @njit(cache=True)
-def _first_hit(cx, cy, ux, uy, ax, ay, bx, by, gidx, ng):
-    """Nearest wall along the ray ``c + t·u`` (t > 0): ``(t, hit_from_inside)``."""
-    tmin = np.inf
-    inside = False
-    for k in range(ng):
-        e = gidx[k]
+def _hit_cell(c, cx, cy, ux, uy, ax, ay, bx, by, start, items, tmin, inside):
+    """Nearest wall crossing along ray c + t·u among the edges of one cell; ties go outside."""
+    for p in range(start[c], start[c + 1]):
+        e = items[p]
         ex = bx[e] - ax[e]
         ey = by[e] - ay[e]
         den = ux * ey - uy * ex
@@ -127,19 +125,59 @@ def _first_hit(cx, cy, ux, uy, ax, ay, bx, by, gidx, ng):
         wy = ay[e] - cy
         t = (wx * ey - wy * ex) / den
         s = (wx * uy - wy * ux) / den
-        if t > 1e-12 and -1e-12 <= s <= 1.0 + 1e-12 and t < tmin:
-            tmin = t
-            inside = ex * (cy - ay[e]) - ey * (cx - ax[e]) > 0.0
+        if t <= 1e-12 or s < -1e-12 or s > 1.0 + 1e-12:
+            continue
+        back = ex * (cy - ay[e]) - ey * (cx - ax[e]) > 0.0
+        if t < tmin - 1e-9 * (1.0 + t):
+            tmin, inside = t, back
+        elif t <= tmin + 1e-9 * (1.0 + t) and not back:
+            tmin, inside = min(t, tmin), False
     return tmin, inside
 
 
 @njit(cache=True)
-def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, gidx, ng, offset, max_nudge):
+def first_hit(cx, cy, ux, uy, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items):
+    """Nearest wall along the ray ``c + t·u`` at any distance, walking the grid cells.
+
+    Returns ``(t, from_inside)``; ``(inf, False)`` when the ray leaves the grid unblocked.
+    """
+    fx = (cx - gx0) * inv
+    fy = (cy - gy0) * inv
+    if fx < 0.0 or fy < 0.0 or fx >= nx or fy >= ny:
+        return np.inf, False  # outside the grid: outside every footprint
+    i = int(fx)
+    j = int(fy)
+    cell = 1.0 / inv
+    si = 1 if ux > 0 else -1
+    sj = 1 if uy > 0 else -1
+    tdx = abs(cell / ux) if ux != 0.0 else np.inf
+    tdy = abs(cell / uy) if uy != 0.0 else np.inf
+    nxt_x = ((i + (1 if ux > 0 else 0)) - fx) * cell / ux if ux != 0.0 else np.inf
+    nxt_y = ((j + (1 if uy > 0 else 0)) - fy) * cell / uy if uy != 0.0 else np.inf
+    tmin = np.inf
+    inside = False
+    while 0 <= i < nx and 0 <= j < ny:
+        tmin, inside = _hit_cell(j * nx + i, cx, cy, ux, uy, ax, ay, bx, by, start, items,
+                                 tmin, inside)
+        if tmin <= min(nxt_x, nxt_y):
+            break
+        if nxt_x < nxt_y:
+            nxt_x += tdx
+            i += si
+        else:
+            nxt_y += tdy
+            j += sj
+    return tmin, inside
+
+
+@njit(cache=True)
+def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, gidx, ng, offset, max_nudge,
+          gx0, gy0, inv, nx, ny, start, items):
     """Move a camera out of a wall it sits on or just inside.
 
     A camera inside a footprint moves along its view direction (or, undirected, along the
-    outward normal of the nearest wall) to just past the exit wall; one closer than ``offset``
-    to a wall moves ``offset`` away from it. Returns ``(x, y, status)``.
+    outward normal of the nearest wall) to ``offset`` past the exit wall; one closer than
+    ``offset`` to a wall moves out to ``offset`` from it. Returns ``(x, y, status)``.
     """
     x0, y0 = cx, cy
     status = STATUS_OK
@@ -161,26 +199,29 @@ def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, gidx, ng, offset, max_nudge)
                 ll = math.sqrt(ex * ex + ey * ey)
                 px += ey / ll
                 py -= ex / ll
-        if enear < 0:
-            break
-        ex = bx[enear] - ax[enear]
-        ey = by[enear] - ay[enear]
-        ll = math.sqrt(ex * ex + ey * ey)
-        tx, ty = (ux, uy) if directed else (ey / ll, -ex / ll)
-        t, inside = _first_hit(cx, cy, tx, ty, ax, ay, bx, by, gidx, ng)
+        nrm_x, nrm_y = 1.0, 0.0
+        if enear >= 0:
+            ex = bx[enear] - ax[enear]
+            ey = by[enear] - ay[enear]
+            ll = math.sqrt(ex * ex + ey * ey)
+            nrm_x, nrm_y = ey / ll, -ex / ll
+        tx, ty = (ux, uy) if directed else (nrm_x, nrm_y)
+        t, inside = first_hit(cx, cy, tx, ty, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
+                              items)
         if inside and dmin > 1e-18:  # strictly inside (a camera *on* a wall is pushed out)
             if t > max_nudge:
                 return x0, y0, STATUS_INSIDE
             cx += tx * (t + offset)
             cy += ty * (t + offset)
-        elif dmin >= off2:
+        elif enear < 0 or dmin >= off2 * (1.0 - 1e-9):
             break  # outside and clear of every wall
         else:
             pl = math.sqrt(px * px + py * py)
             if pl < 1e-9:
-                px, py, pl = (ux, uy, 1.0) if directed else (ey / ll, -ex / ll, 1.0)
-            cx += px / pl * offset
-            cy += py / pl * offset
+                px, py, pl = (ux, uy, 1.0) if directed else (nrm_x, nrm_y, 1.0)
+            step = offset - math.sqrt(dmin) + 1e-9 * (1.0 + offset)
+            cx += px / pl * step
+            cy += py / pl * step
         status = STATUS_NUDGED
         if (cx - x0) ** 2 + (cy - y0) ** 2 > (max_nudge + 2.0 * offset) ** 2:
             return x0, y0, STATUS_INSIDE
@@ -394,7 +435,7 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv
                 ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
     mid = th0[v] + 0.5 * f
     nxc, nyc, status = nudge(cx, cy, math.cos(mid), math.sin(mid), directed[v], ax, ay, bx, by,
-                             gidx, ng, offset, max_nudge)
+                             gidx, ng, offset, max_nudge, gx0, gy0, inv, nx, ny, start, items)
     out_status[v] = status
     out_x[v] = nxc
     out_y[v] = nyc
