@@ -43,6 +43,7 @@ __all__ = [
     "add_programme",
     "add_restriction",
     "add_source",
+    "add_source_entry",
     "add_vendor",
     "attribute_devices",
     "device_optics",
@@ -329,7 +330,7 @@ def _builtin_vendor_table() -> dict[str, Any]:
 def load_builtin_vendors(conn: sqlite3.Connection) -> int:
     """Add the bundled vendor / alias table (idempotent); return the number of vendors in it."""
     table = _builtin_vendor_table()
-    sources = {s["key"]: _source_from_entry(conn, s) for s in table["sources"]}
+    sources = {s["key"]: add_source_entry(conn, s) for s in table["sources"]}
     for entry in table["vendors"]:
         vendor_id = add_vendor(
             conn,
@@ -350,7 +351,8 @@ def load_builtin_vendors(conn: sqlite3.Connection) -> int:
     return len(table["vendors"])
 
 
-def _source_from_entry(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
+def add_source_entry(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
+    """:func:`add_source` from a dataset entry (keys as the ``sources`` columns, ``kind``)."""
     fields = {k: entry.get(k) for k in (
         "title", "url", "publisher", "author", "published_date", "retrieved_at", "language",
         "reliability", "note",
