@@ -11,6 +11,7 @@ Writers take a ``sqlite3.Connection`` so several of them can run inside one
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -23,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from survatlas._claims_text import Candidate, extract_candidates
 from survatlas.errors import InputError, NotFoundError
 from survatlas.publish import audience_clause
 from survatlas.store import Store
@@ -35,6 +37,9 @@ from survatlas.store.migrations.m0500_supply import CONSTRAINT_KINDS, MODALITIES
 
 __all__ = [
     "AttributionSummary",
+    "ClaimInput",
+    "accept_candidates",
+    "extract_claims",
     "add_alias",
     "add_claim",
     "add_comparator",
@@ -687,3 +692,43 @@ def list_vendors(store: Store, *, audience: str = "public") -> list[dict[str, An
         ]
         out.append(item)
     return out
+
+
+# ---------------------------------------------------------------- claims from text
+
+
+def extract_claims(text: str) -> list[Candidate]:
+    """Candidate claims found in a report's text (nothing is stored; see :func:`accept_candidates`)."""
+    return extract_candidates(text)
+
+
+def accept_candidates(
+    store: Store,
+    candidates: Sequence[dict[str, Any]],
+    *,
+    source_id: int,
+    country: str | None = None,
+    confidence: str = "low",
+) -> list[int]:
+    """Store the reviewed candidates marked ``"accept": true`` as unverified claims of
+    ``source_id``; return the claim ids (a candidate accepted twice is stored once)."""
+    ids = []
+    with store.transaction() as conn:
+        for cand in candidates:
+            if cand.get("accept") is not True:
+                continue
+            if not cand.get("sentence"):
+                raise InputError("an accepted candidate needs its sentence")
+            digest = hashlib.sha256(
+                f"{cand['sentence']}|{cand.get('text')}|{cand.get('kind')}".encode()
+            ).hexdigest()[:20]
+            ids.append(add_claim(conn, ClaimInput(
+                source_id=source_id, statement=cand.get("statement") or cand["sentence"],
+                subject_type="country", subject_key=country, quote=cand["sentence"],
+                quantity=cand.get("quantity") or cand.get("label") or cand.get("kind"),
+                value=cand.get("value"), low=cand.get("low"), high=cand.get("high"),
+                unit=cand.get("unit"), as_of=cand.get("as_of"), confidence=confidence,
+                status="unverified", key=f"extract:{source_id}:{digest}", country=country,
+                topic=cand.get("kind"), method="extracted from text and accepted by a reviewer",
+            )))
+    return ids
