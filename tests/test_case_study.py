@@ -68,12 +68,17 @@ def test_one_in_20_is_unverified_with_readings_and_derived_arithmetic(store: Sto
     assert "not found" in claim["attribution"]
     derived = store.query(
         "SELECT c.*, d.formula FROM claims c JOIN claim_details d ON d.claim_id = c.id "
-        "WHERE d.derived_from = ?", (claim["id"],)
+        "WHERE d.derived_from = ?",
+        (claim["id"],),
     )[0]
     assert derived["derived"] == 1 and derived["formula"]
-    population = [r[0] for r in store.query(
-        "SELECT value FROM claims c JOIN claim_details d ON d.claim_id = c.id "
-        "WHERE d.key IN ('population-2021', 'population-2023') ORDER BY value")]
+    population = [
+        r[0]
+        for r in store.query(
+            "SELECT value FROM claims c JOIN claim_details d ON d.claim_id = c.id "
+            "WHERE d.key IN ('population-2021', 'population-2023') ORDER BY value"
+        )
+    ]
     assert derived["low"] == pytest.approx(claim["value"] * population[0])
     assert derived["high"] == pytest.approx(claim["value"] * population[1])
     assert derived["low"] <= derived["value"] <= derived["high"]
@@ -95,18 +100,25 @@ def test_comparators_carry_year_and_method(store: Store) -> None:
 
 
 def test_import_is_idempotent(store: Store) -> None:
-    before = [store.scalar(f"SELECT count(*) FROM {t}") for t in
-              ("sources", "claims", "programmes", "vendors", "comparators", "infra_constraints")]
+    before = [
+        store.scalar(f"SELECT count(*) FROM {t}")
+        for t in ("sources", "claims", "programmes", "vendors", "comparators", "infra_constraints")
+    ]
     import_case_study(store, "dprk")
-    after = [store.scalar(f"SELECT count(*) FROM {t}") for t in
-             ("sources", "claims", "programmes", "vendors", "comparators", "infra_constraints")]
+    after = [
+        store.scalar(f"SELECT count(*) FROM {t}")
+        for t in ("sources", "claims", "programmes", "vendors", "comparators", "infra_constraints")
+    ]
     assert before == after
 
 
 def test_dataset_urls_appear_in_the_facts_file(shared_dir: Path) -> None:
     facts = (shared_dir / "reference" / "dprk-facts.md").read_text("utf-8")
     data = load_case_study("dprk")
-    urls = [s["url"] for s in data["sources"]
-            if s.get("url") and "Added during verification" not in (s.get("note") or "")]
+    urls = [
+        s["url"]
+        for s in data["sources"]
+        if s.get("url") and "Added during verification" not in (s.get("note") or "")
+    ]
     missing = [u for u in urls if u.split("://", 1)[1].rstrip("/") not in facts]
     assert missing == []

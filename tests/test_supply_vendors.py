@@ -39,9 +39,14 @@ def _vendor_id(store: Store, key: str) -> int:
 
 @pytest.mark.parametrize(
     "spelling",
-    ["HIKVISION", "Hikvision", "Hangzhou Hikvision Digital Technology",
-     "Hangzhou Hikvision Digital Technology Co., Ltd.", "hikvision ds-2cd2143g0-i",
-     "DS-2CD2143G0-I"],
+    [
+        "HIKVISION",
+        "Hikvision",
+        "Hangzhou Hikvision Digital Technology",
+        "Hangzhou Hikvision Digital Technology Co., Ltd.",
+        "hikvision ds-2cd2143g0-i",
+        "DS-2CD2143G0-I",
+    ],
 )
 def test_spellings_of_hikvision_resolve_to_one_vendor(store: Store, spelling: str) -> None:
     match = resolve_vendor(store.conn, spelling)
@@ -113,9 +118,18 @@ def test_attribute_devices_from_tags(store: Store, tmp_path: Path) -> None:
 def test_known_model_feeds_optics(store: Store, tmp_path: Path) -> None:
     import_cameras(store, _cameras(tmp_path))
     with store.transaction() as conn:
-        source = add_source(conn, title="Test datasheet", kind="document", url="https://example.org/ds")
-        add_model(conn, _vendor_id(store, "hikvision"), "DS-2CD2143G0-I", source_id=source,
-                  focal_mm=2.8, sensor_width_mm=4.8, width_px=2688)
+        source = add_source(
+            conn, title="Test datasheet", kind="document", url="https://example.org/ds"
+        )
+        add_model(
+            conn,
+            _vendor_id(store, "hikvision"),
+            "DS-2CD2143G0-I",
+            source_id=source,
+            focal_mm=2.8,
+            sensor_width_mm=4.8,
+            width_px=2688,
+        )
     attribute_devices(store)
     optics = device_optics(store)
     assert len(optics) == 1

@@ -30,11 +30,20 @@ PLUS_HEADER = (
 )
 
 
-def _plus_row(year: int, reporter: str, flow: str, partner: str, code: str, value: float,
-              period: str | None = None) -> str:
+def _plus_row(
+    year: int,
+    reporter: str,
+    flow: str,
+    partner: str,
+    code: str,
+    value: float,
+    period: str | None = None,
+) -> str:
     codes = {"CHN": 156, "PRK": 408, "RUS": 643, "W00": 0}
-    return (f"C,A,{year}0101,{year},52,{period or year},{codes[reporter]},{reporter},x,{flow},x,"
-            f"{codes[partner]},{partner},x,H5,{code},x,u,100,50,{value}\n")
+    return (
+        f"C,A,{year}0101,{year},52,{period or year},{codes[reporter]},{reporter},x,{flow},x,"
+        f"{codes[partner]},{partner},x,H5,{code},x,u,100,50,{value}\n"
+    )
 
 
 @pytest.fixture
@@ -89,12 +98,24 @@ def test_classic_layout_and_mirror_import_are_read(tmp_path: Path, store: Store)
         "Reporter ISO,Partner Code,Partner,Partner ISO,Commodity Code,Commodity,Qty Unit,Qty,"
         "Netweight (kg),Trade Value (US$)\n"
         "H4,2018,2018,1,Import,408,Dem. People's Rep. of Korea,PRK,156,China,CHN,8521,"
-        "Video recording,No Quantity,,1200,\"45,000\"\n"
+        'Video recording,No Quantity,,1200,"45,000"\n'
     )
     rows = read_comtrade(path).rows
-    assert rows == [TradeRow(reporter="KP", partner="CN", flow="import", hs_code="8521",
-                             year=2018, period="2018", value_usd=45000.0, quantity=None,
-                             quantity_unit="No Quantity", net_weight_kg=1200.0, hs_edition="H4")]
+    assert rows == [
+        TradeRow(
+            reporter="KP",
+            partner="CN",
+            flow="import",
+            hs_code="8521",
+            year=2018,
+            period="2018",
+            value_usd=45000.0,
+            quantity=None,
+            quantity_unit="No Quantity",
+            net_weight_kg=1200.0,
+            hs_edition="H4",
+        )
+    ]
     import_comtrade(store, path)
     flags = screen_flows(store, country="KP")
     assert len(flags) == 1 and flags[0].supplier == "CN" and flags[0].recipient == "KP"
@@ -130,11 +151,18 @@ def test_not_a_comtrade_file(tmp_path: Path) -> None:
     chapter=st.integers(1, 97),
     flow=st.sampled_from(["export", "import"]),
 )
-def test_supply_ban_flags_exactly_covered_chapters_from_2018(year: int, chapter: int,
-                                                             flow: str) -> None:
+def test_supply_ban_flags_exactly_covered_chapters_from_2018(
+    year: int, chapter: int, flow: str
+) -> None:
     reporter, partner = ("CN", "KP") if flow == "export" else ("KP", "CN")
-    row = TradeRow(reporter=reporter, partner=partner, flow=flow, hs_code=f"{chapter:02d}0000",
-                   year=year, period=str(year))
+    row = TradeRow(
+        reporter=reporter,
+        partner=partner,
+        flow=flow,
+        hs_code=f"{chapter:02d}0000",
+        year=year,
+        period=str(year),
+    )
     rule = next(r for r in sanction_rules() if r.id == "UNSC-2397-OP7")
     covered = 72 <= chapter <= 89
     flagged = screen_rows([row], [rule])
@@ -145,8 +173,9 @@ def test_supply_ban_flags_exactly_covered_chapters_from_2018(year: int, chapter:
 
 def test_hs_table_is_cited_and_prefix_matched() -> None:
     table = hs_table()
-    assert all(c.sources and all(s["url"].startswith("http") for s in c.sources)
-               for c in table.codes)
+    assert all(
+        c.sources and all(s["url"].startswith("http") for s in c.sources) for c in table.codes
+    )
     assert hs_category("85219000", table).code == "8521"
     assert hs_category("852589", table).code == "852589"
     assert hs_category("030617", table) is None

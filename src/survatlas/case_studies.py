@@ -19,11 +19,11 @@ from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
 from survatlas.supply import (
     ClaimInput,
-    add_source_entry,
     add_claim,
     add_comparator,
     add_constraint,
     add_programme,
+    add_source_entry,
     add_vendor,
     link_programme_vendor,
     load_builtin_vendors,
@@ -88,20 +88,34 @@ def import_case_study(store: Store, name: str) -> CaseStudySummary:
         claims = _claims(conn, data.get("claims", ()), country, sources, programmes, vendors)
         for c in data.get("constraints", ()):
             add_constraint(
-                conn, key=c["key"], country=country, kind=c["kind"], claim_id=claims[c["claim"]],
+                conn,
+                key=c["key"],
+                country=country,
+                kind=c["kind"],
+                claim_id=claims[c["claim"]],
                 limits=[programmes[p] for p in c.get("limits", ())],
             )
         summary = CaseStudySummary(
-            name=name, country=country, version=data.get("version", ""),
-            sources=len(sources), vendors=len(vendors), programmes=len(programmes),
-            claims=len(claims), constraints=len(data.get("constraints", ())),
+            name=name,
+            country=country,
+            version=data.get("version", ""),
+            sources=len(sources),
+            vendors=len(vendors),
+            programmes=len(programmes),
+            claims=len(claims),
+            constraints=len(data.get("constraints", ())),
             comparators=sum(1 for c in data.get("claims", ()) if c.get("comparator")),
         )
         conn.execute(
             "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
             "VALUES (?, ?, ?, ?, ?)",
-            (next(iter(sources.values())), f"import case-study {name}", started, now_iso(),
-             json.dumps(summary.to_dict())),
+            (
+                next(iter(sources.values())),
+                f"import case-study {name}",
+                started,
+                now_iso(),
+                json.dumps(summary.to_dict()),
+            ),
         )
     return summary
 
@@ -112,7 +126,8 @@ def _sources(conn: Any, entries: list[dict[str, Any]]) -> dict[str, int]:
         source_id = add_source_entry(conn, entry)
         if entry.get("original"):
             conn.execute(
-                "UPDATE sources SET original_of = ? WHERE id = ?", (ids[entry["original"]], source_id)
+                "UPDATE sources SET original_of = ? WHERE id = ?",
+                (ids[entry["original"]], source_id),
             )
         ids[entry["key"]] = source_id
     return ids
@@ -122,10 +137,15 @@ def _vendors(conn: Any, entries: Any, sources: dict[str, int]) -> dict[str, int]
     ids: dict[str, int] = {}
     for entry in sorted(entries, key=lambda e: e.get("parent") is not None):
         ids[entry["key"]] = add_vendor(
-            conn, key=entry["key"], name=entry["name"], country=entry.get("country"),
-            kind=entry.get("kind", "manufacturer"), wikidata=entry.get("wikidata"),
+            conn,
+            key=entry["key"],
+            name=entry["name"],
+            country=entry.get("country"),
+            kind=entry.get("kind", "manufacturer"),
+            wikidata=entry.get("wikidata"),
             parent_id=ids.get(entry["parent"]) if entry.get("parent") else None,
-            aliases=entry.get("aliases", ()), source_id=sources.get(entry.get("source", "")),
+            aliases=entry.get("aliases", ()),
+            source_id=sources.get(entry.get("source", "")),
             note=entry.get("note"),
         )
     for entry in entries:
@@ -143,17 +163,29 @@ def _programmes(
     ids: dict[str, int] = {}
     for p in entries:
         ids[p["key"]] = add_programme(
-            conn, key=p["key"], name=p["name"], country=country, source_id=sources[p["source"]],
-            operator=p.get("operator"), modalities=p.get("modalities", ()),
-            data_collected=p.get("data_collected", ()), sites=p.get("sites", ()),
-            origin=p.get("origin", "unknown"), centralisation=p.get("centralisation", "unknown"),
-            first_reported=p.get("first_reported"), description=p.get("description"),
+            conn,
+            key=p["key"],
+            name=p["name"],
+            country=country,
+            source_id=sources[p["source"]],
+            operator=p.get("operator"),
+            modalities=p.get("modalities", ()),
+            data_collected=p.get("data_collected", ()),
+            sites=p.get("sites", ()),
+            origin=p.get("origin", "unknown"),
+            centralisation=p.get("centralisation", "unknown"),
+            first_reported=p.get("first_reported"),
+            description=p.get("description"),
             confidence=p.get("confidence", "medium"),
         )
         for link in p.get("vendors", ()):
             link_programme_vendor(
-                conn, ids[p["key"]], vendors[link["vendor"]], source_id=sources[link["source"]],
-                role=link.get("role"), confidence=link.get("confidence", "medium"),
+                conn,
+                ids[p["key"]],
+                vendors[link["vendor"]],
+                source_id=sources[link["source"]],
+                role=link.get("role"),
+                confidence=link.get("confidence", "medium"),
             )
     return ids
 
@@ -185,22 +217,39 @@ def _claims(
         ids[c["key"]] = add_claim(
             conn,
             ClaimInput(
-                source_id=sources[c["source"]], statement=c["statement"],
-                subject_type=subject_type, subject_id=subject_id, subject_key=subject_key,
-                quantity=c.get("quantity"), value=c.get("value"), low=c.get("low"),
-                high=c.get("high"), unit=c.get("unit"), as_of=c.get("as_of"),
-                method=c.get("method"), quote=c.get("quote"),
-                confidence=c.get("confidence", "medium"), status=c.get("status", "unverified"),
-                derived=bool(c.get("derived")), key=c["key"], country=country,
-                topic=c.get("topic"), attribution=c.get("attribution"),
+                source_id=sources[c["source"]],
+                statement=c["statement"],
+                subject_type=subject_type,
+                subject_id=subject_id,
+                subject_key=subject_key,
+                quantity=c.get("quantity"),
+                value=c.get("value"),
+                low=c.get("low"),
+                high=c.get("high"),
+                unit=c.get("unit"),
+                as_of=c.get("as_of"),
+                method=c.get("method"),
+                quote=c.get("quote"),
+                confidence=c.get("confidence", "medium"),
+                status=c.get("status", "unverified"),
+                derived=bool(c.get("derived")),
+                key=c["key"],
+                country=country,
+                topic=c.get("topic"),
+                attribution=c.get("attribution"),
                 derived_from=ids.get(c["derived_from"]) if c.get("derived_from") else None,
-                formula=c.get("formula"), readings=c.get("readings", ()), note=c.get("note"),
+                formula=c.get("formula"),
+                readings=c.get("readings", ()),
+                note=c.get("note"),
             ),
         )
         if c.get("comparator"):
             comp = c["comparator"]
             add_comparator(
-                conn, place=comp["place"], country=comp.get("country"),
-                metric=comp.get("metric", "cameras_per_1000_people"), claim_id=ids[c["key"]],
+                conn,
+                place=comp["place"],
+                country=comp.get("country"),
+                metric=comp.get("metric", "cameras_per_1000_people"),
+                claim_id=ids[c["key"]],
             )
     return ids

@@ -9,7 +9,6 @@ statement links to its entry in the source list. HTML output escapes every data 
 from __future__ import annotations
 
 import csv
-import html
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,8 +23,14 @@ from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
 from survatlas.trade import hs_category, hs_table, sanction_rules, screen_rows, stored_rows
 
-__all__ = ["FORMATS", "country_profile", "read_comparators_csv", "render_html",
-           "render_markdown", "render_profile"]
+__all__ = [
+    "FORMATS",
+    "country_profile",
+    "read_comparators_csv",
+    "render_html",
+    "render_markdown",
+    "render_profile",
+]
 
 FORMATS = ("md", "html", "json")
 COMPARATOR_COLUMNS = ("place", "metric", "value", "year", "method", "source_title")
@@ -59,19 +64,33 @@ class _Refs:
             if ref.startswith("C") and entry["title"] == title and entry["url"] == url:
                 return ref
         ref = f"C{sum(r.startswith('C') for r in self.cited) + 1}"
-        self.cited[ref] = {"ref": ref, "title": title, "url": url, "publisher": publisher,
-                           "kind": "user_comparator_file", "published_date": None,
-                           "author": None, "original": None, "note": None, "language": None}
+        self.cited[ref] = {
+            "ref": ref,
+            "title": title,
+            "url": url,
+            "publisher": publisher,
+            "kind": "user_comparator_file",
+            "published_date": None,
+            "author": None,
+            "original": None,
+            "note": None,
+            "language": None,
+        }
         return ref
 
 
 def _source_entry(ref: str, row: dict[str, Any]) -> dict[str, Any]:
     original = f"S{row['original_of']}" if row.get("original_of") else None
     return {
-        "ref": ref, "title": row["title"], "url": row.get("url") or None,
-        "publisher": row.get("publisher"), "author": row.get("author"),
+        "ref": ref,
+        "title": row["title"],
+        "url": row.get("url") or None,
+        "publisher": row.get("publisher"),
+        "author": row.get("author"),
         "published_date": row.get("published_date") or row.get("data_timestamp"),
-        "kind": row["kind"], "original": original, "language": row.get("language"),
+        "kind": row["kind"],
+        "original": original,
+        "language": row.get("language"),
         "note": row.get("note"),
     }
 
@@ -105,8 +124,10 @@ def country_profile(
         "constraints": _constraints(store, code, audience, refs, claims),
         "comparators": _comparators(store, audience, refs, comparators_csv),
         "findings": [
-            _statement(c, refs) for c in claims.values()
-            if c["subject_type"] != "programme" and c["status"] not in _OPEN_ORDER
+            _statement(c, refs)
+            for c in claims.values()
+            if c["subject_type"] != "programme"
+            and c["status"] not in _OPEN_ORDER
             and c["id"] not in comparator_ids | constraint_ids
         ],
         "open_questions": _open_questions(claims, refs),
@@ -142,7 +163,12 @@ def _fmt(number: float) -> str:
 
 def format_quantity(claim: dict[str, Any]) -> str | None:
     """``6,750,000 subscribers (range 6,500,000–7,000,000)``, ``≥ 1,000 towers``, or ``None``."""
-    value, low, high, unit = claim.get("value"), claim.get("low"), claim.get("high"), claim.get("unit")
+    value, low, high, unit = (
+        claim.get("value"),
+        claim.get("low"),
+        claim.get("high"),
+        claim.get("unit"),
+    )
     unit = f" {unit}" if unit else ""
     if value is not None and (low is not None or high is not None):
         lo = _fmt(low) if low is not None else "?"
@@ -193,36 +219,54 @@ def _programmes(
         vendors = store.query(
             "SELECT v.name, v.country, pv.role, pv.source_id, pv.confidence FROM programme_vendors "
             "pv JOIN vendors v ON v.id = pv.vendor_id WHERE pv.programme_id = ? AND "
-            f"{audience_clause(audience, 'v')} ORDER BY v.name", (p["id"],),
+            f"{audience_clause(audience, 'v')} ORDER BY v.name",
+            (p["id"],),
         )
         limits = store.query(
             "SELECT k.kind, k.key FROM constraint_programmes cp JOIN infra_constraints k "
             "ON k.id = cp.constraint_id WHERE cp.programme_id = ? ORDER BY k.kind, k.key",
             (p["id"],),
         )
-        out.append({
-            "key": p["key"], "name": p["name"], "operator": p["operator"],
-            "modalities": json.loads(p["modalities"]),
-            "data_collected": json.loads(p["data_collected"]), "sites": json.loads(p["sites"]),
-            "origin": p["origin"], "centralisation": p["centralisation"],
-            "first_reported": p["first_reported"], "description": p["description"],
-            "confidence": p["confidence"], "refs": [refs.source(p["source_id"])],
-            "vendors": [
-                {"name": v["name"], "country": v["country"], "role": v["role"],
-                 "confidence": v["confidence"], "refs": [refs.source(v["source_id"])]}
-                for v in vendors
-            ],
-            "constrained_by": sorted({r["kind"] for r in limits}),
-            "claims": [
-                _statement(c, refs) for c in claims.values()
-                if c["subject_type"] == "programme" and c["subject_id"] == p["id"]
-            ],
-        })
+        out.append(
+            {
+                "key": p["key"],
+                "name": p["name"],
+                "operator": p["operator"],
+                "modalities": json.loads(p["modalities"]),
+                "data_collected": json.loads(p["data_collected"]),
+                "sites": json.loads(p["sites"]),
+                "origin": p["origin"],
+                "centralisation": p["centralisation"],
+                "first_reported": p["first_reported"],
+                "description": p["description"],
+                "confidence": p["confidence"],
+                "refs": [refs.source(p["source_id"])],
+                "vendors": [
+                    {
+                        "name": v["name"],
+                        "country": v["country"],
+                        "role": v["role"],
+                        "confidence": v["confidence"],
+                        "refs": [refs.source(v["source_id"])],
+                    }
+                    for v in vendors
+                ],
+                "constrained_by": sorted({r["kind"] for r in limits}),
+                "claims": [
+                    _statement(c, refs)
+                    for c in claims.values()
+                    if c["subject_type"] == "programme" and c["subject_id"] == p["id"]
+                ],
+            }
+        )
     return out
 
 
 def _vendors(
-    store: Store, code: str, audience: str, refs: _Refs,
+    store: Store,
+    code: str,
+    audience: str,
+    refs: _Refs,
     bbox: tuple[float, float, float, float] | None,
 ) -> list[dict[str, Any]]:
     device_counts = _device_vendor_counts(store, audience, bbox) if bbox else {}
@@ -234,31 +278,46 @@ def _vendors(
     )
     ids = [r["id"] for r in rows]
     extra = [i for i in device_counts if i not in ids]
-    rows += store.query(
-        f"SELECT * FROM vendors WHERE id IN ({','.join('?' * len(extra))}) ORDER BY name",
-        tuple(extra),
-    ) if extra else []
+    rows += (
+        store.query(
+            f"SELECT * FROM vendors WHERE id IN ({','.join('?' * len(extra))}) ORDER BY name",
+            tuple(extra),
+        )
+        if extra
+        else []
+    )
     out = []
     for v in rows:
         restrictions = store.query(
             "SELECT list_name, jurisdiction, listed_from, source_id, confidence "
-            "FROM vendor_restrictions WHERE vendor_id = ? ORDER BY list_key", (v["id"],),
+            "FROM vendor_restrictions WHERE vendor_id = ? ORDER BY list_key",
+            (v["id"],),
         )
         parent = store.scalar("SELECT name FROM vendors WHERE id = ?", (v["parent_id"],))
-        out.append({
-            "name": v["name"], "kind": v["kind"], "country": v["country"],
-            "origin": "domestic" if v["country"] == code else ("imported" if v["country"] else
-                                                                "unknown"),
-            "parent": parent, "wikidata": v["wikidata"],
-            "refs": [refs.source(v["source_id"])] if v["source_id"] else [],
-            "restrictions": [
-                {"list": r["list_name"], "jurisdiction": r["jurisdiction"],
-                 "listed_from": r["listed_from"], "confidence": r["confidence"],
-                 "refs": [refs.source(r["source_id"])]}
-                for r in restrictions
-            ],
-            "devices_in_area": device_counts.get(v["id"], 0),
-        })
+        out.append(
+            {
+                "name": v["name"],
+                "kind": v["kind"],
+                "country": v["country"],
+                "origin": "domestic"
+                if v["country"] == code
+                else ("imported" if v["country"] else "unknown"),
+                "parent": parent,
+                "wikidata": v["wikidata"],
+                "refs": [refs.source(v["source_id"])] if v["source_id"] else [],
+                "restrictions": [
+                    {
+                        "list": r["list_name"],
+                        "jurisdiction": r["jurisdiction"],
+                        "listed_from": r["listed_from"],
+                        "confidence": r["confidence"],
+                        "refs": [refs.source(r["source_id"])],
+                    }
+                    for r in restrictions
+                ],
+                "devices_in_area": device_counts.get(v["id"], 0),
+            }
+        )
     return out
 
 
@@ -278,24 +337,29 @@ def _devices(
     store: Store, audience: str, refs: _Refs, bbox: tuple[float, float, float, float] | None
 ) -> dict[str, Any]:
     if bbox is None:
-        return {"bbox": None, "total": None,
-                "note": "No area given (use --bbox W,S,E,N): device statistics need a mapped area."}
+        return {
+            "bbox": None,
+            "total": None,
+            "note": "No area given (use --bbox W,S,E,N): device statistics need a mapped area.",
+        }
     where, params = bbox_clause(store, "devices", bbox)
     rows = store.query(
         "SELECT d.id, d.source_id, v.name AS vendor, v.country AS vendor_country FROM devices d "
         "LEFT JOIN device_vendors dv ON dv.device_id = d.id LEFT JOIN vendors v ON "
-        f"v.id = dv.vendor_id WHERE {audience_clause(audience, 'd')} AND d.{where}", params,
+        f"v.id = dv.vendor_id WHERE {audience_clause(audience, 'd')} AND d.{where}",
+        params,
     )
     by_vendor = Counter(r["vendor"] or "(not attributed)" for r in rows)
     by_origin = Counter(r["vendor_country"] or "(unknown)" for r in rows)
     sources = sorted({r["source_id"] for r in rows})
     return {
-        "bbox": list(bbox), "total": len(rows),
+        "bbox": list(bbox),
+        "total": len(rows),
         "by_vendor": dict(by_vendor.most_common()),
         "by_vendor_country": dict(by_origin.most_common()),
         "refs": [refs.source(s) for s in sources[:20]],
         "note": "Counts of mapped devices in the area (a lower bound of what exists); vendors "
-                "from OSM manufacturer/brand/model tags via the alias table.",
+        "from OSM manufacturer/brand/model tags via the alias table.",
     }
 
 
@@ -310,30 +374,54 @@ def _trade(store: Store, code: str, audience: str, refs: _Refs) -> dict[str, Any
     flows = []
     for row, flow_id, source_id in zip(rows, ids, source_ids, strict=True):
         hs = hs_category(row.hs_code, table)
-        flows.append({
-            "year": row.year, "period": row.period, "supplier": row.supplier,
-            "recipient": row.recipient, "reporter": row.reporter, "flow": row.flow,
-            "hs_code": row.hs_code, "hs_label": hs.label if hs else None,
-            "surveillance_relevant": hs is not None, "value_usd": row.value_usd,
-            "quantity": row.quantity, "quantity_unit": row.quantity_unit,
-            "refs": [refs.source(source_id)],
-            "flags": [
-                {"rule": f.rule_id, "citation": f.citation, "coverage": f.coverage,
-                 "refs": [refs.external(f.citation, f.rule_url, "United Nations Security Council")]}
-                for f in by_flow.get(flow_id, ())
-            ],
-        })
+        flows.append(
+            {
+                "year": row.year,
+                "period": row.period,
+                "supplier": row.supplier,
+                "recipient": row.recipient,
+                "reporter": row.reporter,
+                "flow": row.flow,
+                "hs_code": row.hs_code,
+                "hs_label": hs.label if hs else None,
+                "surveillance_relevant": hs is not None,
+                "value_usd": row.value_usd,
+                "quantity": row.quantity,
+                "quantity_unit": row.quantity_unit,
+                "refs": [refs.source(source_id)],
+                "flags": [
+                    {
+                        "rule": f.rule_id,
+                        "citation": f.citation,
+                        "coverage": f.coverage,
+                        "refs": [
+                            refs.external(f.citation, f.rule_url, "United Nations Security Council")
+                        ],
+                    }
+                    for f in by_flow.get(flow_id, ())
+                ],
+            }
+        )
     return {
         "flows": flows,
         "flagged": sum(1 for f in flows if f["flags"]),
         "hs_table_version": table.version,
         "rules": [
-            {"id": r.id, "citation": r.citation(), "scope": r.scope, "quote": r.quote,
-             "in_force_from": r.in_force_from.isoformat(), "exceptions": r.exceptions,
-             "verification": r.verification, "confidence": r.confidence,
-             "refs": [refs.external(s["title"], s.get("url"), s.get("publisher"))
-                      for s in r.sources]}
-            for r in rules if r.target == code
+            {
+                "id": r.id,
+                "citation": r.citation(),
+                "scope": r.scope,
+                "quote": r.quote,
+                "in_force_from": r.in_force_from.isoformat(),
+                "exceptions": r.exceptions,
+                "verification": r.verification,
+                "confidence": r.confidence,
+                "refs": [
+                    refs.external(s["title"], s.get("url"), s.get("publisher")) for s in r.sources
+                ],
+            }
+            for r in rules
+            if r.target == code
         ],
     }
 
@@ -351,7 +439,8 @@ def _constraints(
         limits = store.query(
             "SELECT p.name FROM constraint_programmes cp JOIN programmes p ON p.id = "
             f"cp.programme_id WHERE cp.constraint_id = ? AND {audience_clause(audience, 'p')} "
-            "ORDER BY p.id", (k["id"],),
+            "ORDER BY p.id",
+            (k["id"],),
         )
         item = _statement(claim, refs)
         item.update({"kind": k["kind"], "limits": [r[0] for r in limits]})
@@ -372,8 +461,14 @@ def _comparators(
     out = []
     for r in rows:
         item = _statement(dict(r), refs)
-        item.update({"place": r["place"], "place_country": r["place_country"],
-                     "metric": r["metric"], "year": r["as_of"]})
+        item.update(
+            {
+                "place": r["place"],
+                "place_country": r["place_country"],
+                "metric": r["metric"],
+                "year": r["as_of"],
+            }
+        )
         out.append(item)
     if csv_path is not None:
         out += [_csv_comparator(row, refs) for row in read_comparators_csv(csv_path)]
@@ -397,7 +492,9 @@ def read_comparators_csv(path: Path) -> list[dict[str, str]]:
         try:
             float(row["value"])
         except ValueError as exc:
-            raise CorruptFileError(f"{path.name} line {i}: value {row['value']!r} is not a number") from exc
+            raise CorruptFileError(
+                f"{path.name} line {i}: value {row['value']!r} is not a number"
+            ) from exc
         if row.get("confidence") and row["confidence"] not in _CONF_ORDER:
             raise InputError(f"{path.name} line {i}: confidence must be high, medium or low")
     return rows
@@ -406,13 +503,25 @@ def read_comparators_csv(path: Path) -> list[dict[str, str]]:
 def _csv_comparator(row: dict[str, str], refs: _Refs) -> dict[str, Any]:
     value = float(row["value"])
     return {
-        "claim_id": None, "place": row["place"], "place_country": row.get("country") or None,
-        "metric": row["metric"], "year": row["year"], "method": row["method"],
+        "claim_id": None,
+        "place": row["place"],
+        "place_country": row.get("country") or None,
+        "metric": row["metric"],
+        "year": row["year"],
+        "method": row["method"],
         "text": f"{row['place']}: {_fmt(value)} ({row['metric']}, {row['year']})",
-        "quantity": _fmt(value), "quantity_name": row["metric"], "as_of": row["year"],
-        "quote": None, "attribution": None, "confidence": row.get("confidence") or "medium",
-        "status": "unverified", "derived": False, "formula": None, "derived_from": None,
-        "readings": [], "note": "from a user-supplied comparator file",
+        "quantity": _fmt(value),
+        "quantity_name": row["metric"],
+        "as_of": row["year"],
+        "quote": None,
+        "attribution": None,
+        "confidence": row.get("confidence") or "medium",
+        "status": "unverified",
+        "derived": False,
+        "formula": None,
+        "derived_from": None,
+        "readings": [],
+        "note": "from a user-supplied comparator file",
         "refs": [refs.external(row["source_title"], row.get("source_url") or None)],
     }
 
@@ -422,7 +531,9 @@ def _open_questions(claims: dict[int, dict[str, Any]], refs: _Refs) -> list[dict
     open_claims = [
         c for c in claims.values() if c["id"] in open_ids and c.get("derived_from") not in open_ids
     ]
-    open_claims.sort(key=lambda c: (_OPEN_ORDER[c["status"]], _CONF_ORDER[c["confidence"]], c["id"]))
+    open_claims.sort(
+        key=lambda c: (_OPEN_ORDER[c["status"]], _CONF_ORDER[c["confidence"]], c["id"])
+    )
     out = []
     for c in open_claims:
         item = _statement(c, refs)

@@ -39,7 +39,6 @@ __all__ = [
     "AttributionSummary",
     "ClaimInput",
     "accept_candidates",
-    "extract_claims",
     "add_alias",
     "add_claim",
     "add_comparator",
@@ -52,6 +51,7 @@ __all__ = [
     "add_vendor",
     "attribute_devices",
     "device_optics",
+    "extract_claims",
     "link_programme_vendor",
     "list_programmes",
     "list_vendors",
@@ -62,10 +62,33 @@ __all__ = [
 ]
 
 #: Tag keys read for the vendor (in order) and for the model.
-VENDOR_KEYS = ("manufacturer", "brand", "camera:manufacturer", "camera:brand", "manufacturer:wikidata")
+VENDOR_KEYS = (
+    "manufacturer",
+    "brand",
+    "camera:manufacturer",
+    "camera:brand",
+    "manufacturer:wikidata",
+)
 MODEL_KEYS = ("model", "camera:model")
 _LEGAL_SUFFIXES = frozenset(
-    ["co", "ltd", "limited", "inc", "corp", "corporation", "company", "gmbh", "ag", "ab", "sa", "llc", "plc", "group", "holding", "holdings"]
+    [
+        "co",
+        "ltd",
+        "limited",
+        "inc",
+        "corp",
+        "corporation",
+        "company",
+        "gmbh",
+        "ag",
+        "ab",
+        "sa",
+        "llc",
+        "plc",
+        "group",
+        "holding",
+        "holdings",
+    ]
 )
 _MIN_CONTAINED_ALIAS = 4
 
@@ -118,8 +141,21 @@ def add_source(
         "INSERT INTO sources (kind, title, uri, url, publisher, author, published_date, "
         "retrieved_at, language, original_of, reliability, note, sensitivity) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, title, url, url, publisher, author, published_date, retrieved_at, language,
-         original_of, reliability, note, sensitivity),
+        (
+            kind,
+            title,
+            url,
+            url,
+            publisher,
+            author,
+            published_date,
+            retrieved_at,
+            language,
+            original_of,
+            reliability,
+            note,
+            sensitivity,
+        ),
     )
     return int(cur.lastrowid)
 
@@ -174,17 +210,42 @@ def add_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
         "INSERT INTO claims (source_id, subject_type, subject_id, subject_key, statement, "
         "quantity, value, low, high, unit, as_of, method, quote, confidence, status, derived, "
         "sensitivity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (claim.source_id, claim.subject_type, claim.subject_id, claim.subject_key,
-         claim.statement, claim.quantity, claim.value, claim.low, claim.high, claim.unit,
-         claim.as_of, claim.method, claim.quote, claim.confidence, claim.status,
-         int(claim.derived), claim.sensitivity, _now()),
+        (
+            claim.source_id,
+            claim.subject_type,
+            claim.subject_id,
+            claim.subject_key,
+            claim.statement,
+            claim.quantity,
+            claim.value,
+            claim.low,
+            claim.high,
+            claim.unit,
+            claim.as_of,
+            claim.method,
+            claim.quote,
+            claim.confidence,
+            claim.status,
+            int(claim.derived),
+            claim.sensitivity,
+            _now(),
+        ),
     )
     claim_id = int(cur.lastrowid)
     conn.execute(
         "INSERT INTO claim_details (claim_id, key, country, topic, attribution, derived_from, "
         "formula, readings, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (claim_id, claim.key, claim.country, claim.topic, claim.attribution, claim.derived_from,
-         claim.formula, json.dumps(list(claim.readings), ensure_ascii=False), claim.note),
+        (
+            claim_id,
+            claim.key,
+            claim.country,
+            claim.topic,
+            claim.attribution,
+            claim.derived_from,
+            claim.formula,
+            json.dumps(list(claim.readings), ensure_ascii=False),
+            claim.note,
+        ),
     )
     return claim_id
 
@@ -242,8 +303,18 @@ def add_vendor(
         cur = conn.execute(
             "INSERT INTO vendors (key, name, kind, country, parent_id, wikidata, model_prefixes, "
             "source_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, name, kind, country, parent_id, wikidata, json.dumps(prefixes), source_id, note,
-             _now()),
+            (
+                key,
+                name,
+                kind,
+                country,
+                parent_id,
+                wikidata,
+                json.dumps(prefixes),
+                source_id,
+                note,
+                _now(),
+            ),
         )
         vendor_id = int(cur.lastrowid)
     for alias in (name, *aliases):
@@ -304,8 +375,12 @@ def add_model(
     ir_range_m: float | None = None,
 ) -> int:
     """Add a camera model with its optics (from a cited datasheet); return its id."""
-    for name, val in (("focal_mm", focal_mm), ("sensor_width_mm", sensor_width_mm),
-                      ("width_px", width_px), ("fov_deg", fov_deg)):
+    for name, val in (
+        ("focal_mm", focal_mm),
+        ("sensor_width_mm", sensor_width_mm),
+        ("width_px", width_px),
+        ("fov_deg", fov_deg),
+    ):
         if val is not None and val <= 0:
             raise InputError(f"{name} must be positive, got {val}")
     norm = normalise_model(model)
@@ -317,8 +392,19 @@ def add_model(
         "sensor_width_mm = excluded.sensor_width_mm, width_px = excluded.width_px, "
         "height_px = excluded.height_px, fov_deg = excluded.fov_deg, "
         "ir_range_m = excluded.ir_range_m, source_id = excluded.source_id",
-        (vendor_id, model, norm, focal_mm, focal_max_mm, sensor_width_mm, width_px, height_px,
-         fov_deg, ir_range_m, source_id),
+        (
+            vendor_id,
+            model,
+            norm,
+            focal_mm,
+            focal_max_mm,
+            sensor_width_mm,
+            width_px,
+            height_px,
+            fov_deg,
+            ir_range_m,
+            source_id,
+        ),
     )
     row = conn.execute(
         "SELECT id FROM device_models WHERE vendor_id = ? AND model_norm = ?", (vendor_id, norm)
@@ -349,19 +435,34 @@ def load_builtin_vendors(conn: sqlite3.Connection) -> int:
         )
         for r in entry.get("restrictions", ()):
             add_restriction(
-                conn, vendor_id, list_key=r["list_key"], list_name=r["list_name"],
-                source_id=sources[r["source"]], jurisdiction=r.get("jurisdiction"),
-                listed_from=r.get("listed_from"), confidence=r.get("confidence", "medium"),
+                conn,
+                vendor_id,
+                list_key=r["list_key"],
+                list_name=r["list_name"],
+                source_id=sources[r["source"]],
+                jurisdiction=r.get("jurisdiction"),
+                listed_from=r.get("listed_from"),
+                confidence=r.get("confidence", "medium"),
             )
     return len(table["vendors"])
 
 
 def add_source_entry(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
     """:func:`add_source` from a dataset entry (keys as the ``sources`` columns, ``kind``)."""
-    fields = {k: entry.get(k) for k in (
-        "title", "url", "publisher", "author", "published_date", "retrieved_at", "language",
-        "reliability", "note",
-    )}
+    fields = {
+        k: entry.get(k)
+        for k in (
+            "title",
+            "url",
+            "publisher",
+            "author",
+            "published_date",
+            "retrieved_at",
+            "language",
+            "reliability",
+            "note",
+        )
+    }
     return add_source(conn, kind=entry.get("kind", "document"), **fields)
 
 
@@ -394,7 +495,8 @@ def _match(
         return VendorMatch(exact[norm], "alias")
     padded = f" {norm} "
     found = {
-        vid for alias, vid in exact.items()
+        vid
+        for alias, vid in exact.items()
         if len(alias) >= _MIN_CONTAINED_ALIAS and f" {alias} " in padded
     }
     if len(found) == 1:
@@ -562,9 +664,23 @@ def add_programme(
         "INSERT INTO programmes (key, name, country, operator, modalities, data_collected, sites, "
         "origin, centralisation, first_reported, description, source_id, confidence, "
         "sensitivity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (key, name, country, operator, json.dumps(list(modalities)),
-         json.dumps(list(data_collected)), json.dumps(list(sites)), origin, centralisation,
-         first_reported, description, source_id, confidence, sensitivity, _now()),
+        (
+            key,
+            name,
+            country,
+            operator,
+            json.dumps(list(modalities)),
+            json.dumps(list(data_collected)),
+            json.dumps(list(sites)),
+            origin,
+            centralisation,
+            first_reported,
+            description,
+            source_id,
+            confidence,
+            sensitivity,
+            _now(),
+        ),
     )
     return int(cur.lastrowid)
 
@@ -633,7 +749,9 @@ def add_comparator(
         "INSERT OR IGNORE INTO comparators (place, country, metric, claim_id) VALUES (?, ?, ?, ?)",
         (place, country, metric, claim_id),
     )
-    return int(conn.execute("SELECT id FROM comparators WHERE claim_id = ?", (claim_id,)).fetchone()[0])
+    return int(
+        conn.execute("SELECT id FROM comparators WHERE claim_id = ?", (claim_id,)).fetchone()[0]
+    )
 
 
 # ---------------------------------------------------------------- readers
@@ -655,7 +773,8 @@ def list_programmes(
         for col in ("modalities", "data_collected", "sites"):
             item[col] = json.loads(item[col])
         item["vendors"] = [
-            dict(v) for v in store.query(
+            dict(v)
+            for v in store.query(
                 "SELECT v.id, v.name, v.country, pv.role, pv.source_id, pv.confidence "
                 "FROM programme_vendors pv JOIN vendors v ON v.id = pv.vendor_id "
                 f"WHERE pv.programme_id = ? AND {audience_clause(audience, 'v')} ORDER BY v.name",
@@ -680,14 +799,17 @@ def list_vendors(store: Store, *, audience: str = "public") -> list[dict[str, An
         item = dict(r)
         item["model_prefixes"] = json.loads(item["model_prefixes"])
         item["aliases"] = [
-            a[0] for a in store.query(
+            a[0]
+            for a in store.query(
                 "SELECT alias FROM vendor_aliases WHERE vendor_id = ? ORDER BY alias", (r["id"],)
             )
         ]
         item["restrictions"] = [
-            dict(x) for x in store.query(
+            dict(x)
+            for x in store.query(
                 "SELECT list_key, list_name, jurisdiction, listed_from, source_id, confidence "
-                "FROM vendor_restrictions WHERE vendor_id = ? ORDER BY list_key", (r["id"],)
+                "FROM vendor_restrictions WHERE vendor_id = ? ORDER BY list_key",
+                (r["id"],),
             )
         ]
         out.append(item)
@@ -722,13 +844,28 @@ def accept_candidates(
             digest = hashlib.sha256(
                 f"{cand['sentence']}|{cand.get('text')}|{cand.get('kind')}".encode()
             ).hexdigest()[:20]
-            ids.append(add_claim(conn, ClaimInput(
-                source_id=source_id, statement=cand.get("statement") or cand["sentence"],
-                subject_type="country", subject_key=country, quote=cand["sentence"],
-                quantity=cand.get("quantity") or cand.get("label") or cand.get("kind"),
-                value=cand.get("value"), low=cand.get("low"), high=cand.get("high"),
-                unit=cand.get("unit"), as_of=cand.get("as_of"), confidence=confidence,
-                status="unverified", key=f"extract:{source_id}:{digest}", country=country,
-                topic=cand.get("kind"), method="extracted from text and accepted by a reviewer",
-            )))
+            ids.append(
+                add_claim(
+                    conn,
+                    ClaimInput(
+                        source_id=source_id,
+                        statement=cand.get("statement") or cand["sentence"],
+                        subject_type="country",
+                        subject_key=country,
+                        quote=cand["sentence"],
+                        quantity=cand.get("quantity") or cand.get("label") or cand.get("kind"),
+                        value=cand.get("value"),
+                        low=cand.get("low"),
+                        high=cand.get("high"),
+                        unit=cand.get("unit"),
+                        as_of=cand.get("as_of"),
+                        confidence=confidence,
+                        status="unverified",
+                        key=f"extract:{source_id}:{digest}",
+                        country=country,
+                        topic=cand.get("kind"),
+                        method="extracted from text and accepted by a reviewer",
+                    ),
+                )
+            )
     return ids

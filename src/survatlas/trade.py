@@ -47,10 +47,24 @@ __all__ = [
 COLUMNS: dict[str, tuple[str, ...]] = {
     "year": ("refYear", "Year", "yr"),
     "period": ("period", "Period", "refPeriodId"),
-    "reporter": ("reporterISO", "Reporter ISO", "reporterCode", "Reporter Code", "reporterDesc",
-                 "Reporter", "reporter"),
-    "partner": ("partnerISO", "Partner ISO", "partnerCode", "Partner Code", "partnerDesc",
-                "Partner", "partner"),
+    "reporter": (
+        "reporterISO",
+        "Reporter ISO",
+        "reporterCode",
+        "Reporter Code",
+        "reporterDesc",
+        "Reporter",
+        "reporter",
+    ),
+    "partner": (
+        "partnerISO",
+        "Partner ISO",
+        "partnerCode",
+        "Partner Code",
+        "partnerDesc",
+        "Partner",
+        "partner",
+    ),
     "flow": ("flowCode", "Trade Flow Code", "flowDesc", "Trade Flow", "flow"),
     "hs_code": ("cmdCode", "Commodity Code", "hs_code", "cmd"),
     "edition": ("classificationCode", "Classification"),
@@ -60,11 +74,26 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "net_weight": ("netWgt", "Netweight (kg)", "net_weight_kg"),
 }
 _FLOWS = {
-    "m": "import", "import": "import", "imports": "import", "1": "import",
-    "x": "export", "export": "export", "exports": "export", "2": "export",
-    "rx": "re-export", "re-export": "re-export", "re-exports": "re-export", "3": "re-export",
-    "rm": "re-import", "re-import": "re-import", "re-imports": "re-import", "4": "re-import",
-    "mip": "import", "mop": "import", "xip": "export", "xop": "export",
+    "m": "import",
+    "import": "import",
+    "imports": "import",
+    "1": "import",
+    "x": "export",
+    "export": "export",
+    "exports": "export",
+    "2": "export",
+    "rx": "re-export",
+    "re-export": "re-export",
+    "re-exports": "re-export",
+    "3": "re-export",
+    "rm": "re-import",
+    "re-import": "re-import",
+    "re-imports": "re-import",
+    "4": "re-import",
+    "mip": "import",
+    "mop": "import",
+    "xip": "export",
+    "xop": "export",
 }
 _WORLD = {"0", "w00", "wld", "world", "all", ""}
 _AGGREGATE_CODES = {"TOTAL", "AG2", "AG4", "AG6", "ALL"}
@@ -115,8 +144,11 @@ def hs_table(path: Path | None = None) -> HsTable:
     data = _load_json(path, "hs_codes.json")
     codes = tuple(
         HsCode(
-            code=str(c["code"]), label=c["label"], category=c["category"],
-            editions=tuple(c.get("editions", ())), note=c.get("note", ""),
+            code=str(c["code"]),
+            label=c["label"],
+            category=c["category"],
+            editions=tuple(c.get("editions", ())),
+            note=c.get("note", ""),
             sources=tuple(c.get("sources", ())),
         )
         for c in data["codes"]
@@ -177,14 +209,20 @@ def sanction_rules(path: Path | None = None) -> list[SanctionRule]:
             raise InputError(f"rule {r['id']} has no source: every rule is cited")
         rules.append(
             SanctionRule(
-                id=r["id"], instrument=r["instrument"], paragraph=str(r["paragraph"]),
-                direction=r["direction"], target=country_code(r["target"], strict=True),
+                id=r["id"],
+                instrument=r["instrument"],
+                paragraph=str(r["paragraph"]),
+                direction=r["direction"],
+                target=country_code(r["target"], strict=True),
                 hs_chapters=tuple((int(lo), int(hi)) for lo, hi in r["hs_chapters"]),
                 in_force_from=date.fromisoformat(r["in_force_from"]),
                 in_force_to=date.fromisoformat(r["in_force_to"]) if r.get("in_force_to") else None,
-                scope=r.get("scope", ""), quote=r.get("quote", ""),
-                exceptions=r.get("exceptions", ""), verification=r.get("verification", ""),
-                confidence=r.get("confidence", "medium"), sources=tuple(r["sources"]),
+                scope=r.get("scope", ""),
+                quote=r.get("quote", ""),
+                exceptions=r.get("exceptions", ""),
+                verification=r.get("verification", ""),
+                confidence=r.get("confidence", "medium"),
+                sources=tuple(r["sources"]),
                 version=data.get("version", ""),
             )
         )
@@ -321,7 +359,11 @@ def _read_row(raw: dict[str, str], columns: dict[str, list[str]], result: ReadRe
     period = _first_value(raw, columns["period"]) or str(year)
     result.rows.append(
         TradeRow(
-            reporter=reporter, partner=partner, flow=flow, hs_code=code, year=year,
+            reporter=reporter,
+            partner=partner,
+            flow=flow,
+            hs_code=code,
+            year=year,
             period=period if period.isdigit() and len(period) in (4, 6) else str(year),
             value_usd=_number(_first_value(raw, columns["value"])),
             quantity=_number(_first_value(raw, columns["quantity"])),
@@ -361,13 +403,20 @@ def import_comtrade(
     started = now_iso()
     with store.transaction() as conn:
         source_id = ensure_source(
-            conn, kind="trade_record", title=title or f"UN Comtrade extract {path.name}",
-            uri=path.name, sha256=file_sha256(path), retrieved_at=started,
+            conn,
+            kind="trade_record",
+            title=title or f"UN Comtrade extract {path.name}",
+            uri=path.name,
+            sha256=file_sha256(path),
+            retrieved_at=started,
             attribution="UN Comtrade (United Nations Statistics Division)",
-            publisher="UN Comtrade", sensitivity=sensitivity,
+            publisher="UN Comtrade",
+            sensitivity=sensitivity,
         )
         summary = TradeImportSummary(
-            file=path.name, source_id=source_id, skipped=read.skipped,
+            file=path.name,
+            source_id=source_id,
+            skipped=read.skipped,
             unknown_countries=read.unknown_countries,
         )
         for row in read.rows:
@@ -380,26 +429,40 @@ def import_comtrade(
     return summary
 
 
-def _upsert(conn: Any, row: TradeRow, source_id: int, sensitivity: str,
-            summary: TradeImportSummary) -> None:
+def _upsert(
+    conn: Any, row: TradeRow, source_id: int, sensitivity: str, summary: TradeImportSummary
+) -> None:
     values = (row.value_usd, row.quantity, row.quantity_unit, row.net_weight_kg)
     old = conn.execute(
         "SELECT id, value_usd, quantity, quantity_unit, net_weight_kg FROM trade_flows "
-        "WHERE row_key = ?", (row.key(),)
+        "WHERE row_key = ?",
+        (row.key(),),
     ).fetchone()
     if old is None:
         conn.execute(
             "INSERT INTO trade_flows (reporter, partner, flow, hs_code, hs_edition, year, period, "
             "value_usd, quantity, quantity_unit, net_weight_kg, source_id, row_key, sensitivity) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.reporter, row.partner, row.flow, row.hs_code, row.hs_edition, row.year,
-             row.period, *values, source_id, row.key(), sensitivity),
+            (
+                row.reporter,
+                row.partner,
+                row.flow,
+                row.hs_code,
+                row.hs_edition,
+                row.year,
+                row.period,
+                *values,
+                source_id,
+                row.key(),
+                sensitivity,
+            ),
         )
         summary.added += 1
     elif tuple(old[1:]) != values:
         conn.execute(
             "UPDATE trade_flows SET value_usd = ?, quantity = ?, quantity_unit = ?, "
-            "net_weight_kg = ?, source_id = ? WHERE id = ?", (*values, source_id, old[0]),
+            "net_weight_kg = ?, source_id = ? WHERE id = ?",
+            (*values, source_id, old[0]),
         )
         summary.updated += 1
     else:
@@ -462,11 +525,16 @@ def screen_rows(
             hs = hs_category(row.hs_code, table)
             flags.append(
                 Flag(
-                    rule_id=rule.id, citation=rule.citation(), coverage=coverage,
-                    supplier=row.supplier, recipient=row.recipient, row=row,
+                    rule_id=rule.id,
+                    citation=rule.citation(),
+                    coverage=coverage,
+                    supplier=row.supplier,
+                    recipient=row.recipient,
+                    row=row,
                     hs_label=hs.label if hs else None,
                     rule_url=rule.sources[0].get("url") if rule.sources else None,
-                    exceptions=rule.exceptions, flow_id=ids[i] if ids else None,
+                    exceptions=rule.exceptions,
+                    flow_id=ids[i] if ids else None,
                 )
             )
     return flags
@@ -485,10 +553,17 @@ def stored_rows(
     records = store.query(f"SELECT * FROM trade_flows WHERE {where} ORDER BY year, id", params)
     rows = [
         TradeRow(
-            reporter=r["reporter"], partner=r["partner"], flow=r["flow"], hs_code=r["hs_code"],
-            year=r["year"], period=r["period"], value_usd=r["value_usd"],
-            quantity=r["quantity"], quantity_unit=r["quantity_unit"],
-            net_weight_kg=r["net_weight_kg"], hs_edition=r["hs_edition"],
+            reporter=r["reporter"],
+            partner=r["partner"],
+            flow=r["flow"],
+            hs_code=r["hs_code"],
+            year=r["year"],
+            period=r["period"],
+            value_usd=r["value_usd"],
+            quantity=r["quantity"],
+            quantity_unit=r["quantity_unit"],
+            net_weight_kg=r["net_weight_kg"],
+            hs_edition=r["hs_edition"],
         )
         for r in records
     ]

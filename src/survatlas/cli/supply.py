@@ -37,10 +37,13 @@ def import_case_study_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
         emit_json(summary.to_dict())
         return
     data = summary.to_dict()
-    click.echo(f"case study {name} ({data['country']}, version {data['version']}): " + ", ".join(
-        f"{data[k]} {k}" for k in ("sources", "vendors", "programmes", "claims", "constraints",
-                                   "comparators")
-    ))
+    click.echo(
+        f"case study {name} ({data['country']}, version {data['version']}): "
+        + ", ".join(
+            f"{data[k]} {k}"
+            for k in ("sources", "vendors", "programmes", "claims", "constraints", "comparators")
+        )
+    )
 
 
 # ---------------------------------------------------------------- trade
@@ -66,8 +69,10 @@ def trade_import_cmd(
     if as_json:
         emit_json(summary.to_dict())
         return
-    click.echo(f"{summary.file}: {summary.added} added, {summary.updated} updated, "
-               f"{summary.unchanged} unchanged (source {summary.source_id})")
+    click.echo(
+        f"{summary.file}: {summary.added} added, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged (source {summary.source_id})"
+    )
     for reason, n in summary.skipped.items():
         click.echo(f"  skipped {n}: {reason}")
     for value, n in summary.unknown_countries.items():
@@ -79,8 +84,9 @@ def trade_import_cmd(
 @click.option("--rules", type=click.Path(path_type=Path), help="A rules file (default: bundled).")
 @json_option
 @click.pass_context
-def trade_screen_cmd(ctx: click.Context, country: str | None, rules: Path | None,
-                     as_json: bool) -> None:
+def trade_screen_cmd(
+    ctx: click.Context, country: str | None, rules: Path | None, as_json: bool
+) -> None:
     """Flag stored trade flows that fall under a sanctions rule, with the rule's citation."""
     with Store(db_path(ctx), create=False) as store:
         flags = screen_flows(store, rules=sanction_rules(rules), country=country)
@@ -92,8 +98,15 @@ def trade_screen_cmd(ctx: click.Context, country: str | None, rules: Path | None
         table.add_column(col)
     for f in flags:
         value = f"{f.row.value_usd:,.0f}" if f.row.value_usd is not None else "?"
-        table.add_row(f.row.period, f"{f.supplier} → {f.recipient}", f.row.hs_code,
-                      f.hs_label or "", value, f.citation, f.coverage)
+        table.add_row(
+            f.row.period,
+            f"{f.supplier} → {f.recipient}",
+            f.row.hs_code,
+            f.hs_label or "",
+            value,
+            f.citation,
+            f.coverage,
+        )
     Console().print(table)
 
 
@@ -103,8 +116,13 @@ def trade_hs_cmd(as_json: bool) -> None:
     """The cited, versioned table of surveillance-relevant HS codes."""
     table = hs_table()
     if as_json:
-        emit_json({"version": table.version, "note": table.note,
-                   "codes": [c.__dict__ for c in table.codes]})
+        emit_json(
+            {
+                "version": table.version,
+                "note": table.note,
+                "codes": [c.__dict__ for c in table.codes],
+            }
+        )
         return
     out = Table(title=f"surveillance-relevant HS codes (version {table.version})")
     for col in ("code", "category", "label", "editions", "source"):
@@ -120,15 +138,24 @@ def trade_rules_cmd(as_json: bool) -> None:
     """The sanctions rules table, with quoted paragraphs and citations."""
     rules = sanction_rules()
     if as_json:
-        emit_json([{**r.__dict__, "in_force_from": r.in_force_from.isoformat(),
-                    "in_force_to": r.in_force_to.isoformat() if r.in_force_to else None}
-                   for r in rules])
+        emit_json(
+            [
+                {
+                    **r.__dict__,
+                    "in_force_from": r.in_force_from.isoformat(),
+                    "in_force_to": r.in_force_to.isoformat() if r.in_force_to else None,
+                }
+                for r in rules
+            ]
+        )
         return
     for r in rules:
         chapters = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in r.hs_chapters)
-        click.echo(f"{r.id}: {r.citation()} — {r.direction} {r.target}, HS {chapters}, "
-                   f"from {r.in_force_from} (confidence {r.confidence})\n  “{r.quote}”\n"
-                   f"  source: {r.sources[0].get('url')}\n")
+        click.echo(
+            f"{r.id}: {r.citation()} — {r.direction} {r.target}, HS {chapters}, "
+            f"from {r.in_force_from} (confidence {r.confidence})\n  “{r.quote}”\n"
+            f"  source: {r.sources[0].get('url')}\n"
+        )
 
 
 # ---------------------------------------------------------------- profile
@@ -137,15 +164,27 @@ def trade_rules_cmd(as_json: bool) -> None:
 @main.command("profile")
 @click.argument("country")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
-@click.option("--comparators", type=click.Path(path_type=Path),
-              help="Extra comparators: CSV with place,metric,value,year,method,source_title"
-                   "[,source_url,country,confidence].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--comparators",
+    type=click.Path(path_type=Path),
+    help="Extra comparators: CSV with place,metric,value,year,method,source_title"
+    "[,source_url,country,confidence].",
+)
 @bbox_option
 @click.pass_context
-def profile_cmd(ctx: click.Context, country: str, fmt: str, out: Path | None,
-                comparators: Path | None, bbox: tuple | None) -> None:
+def profile_cmd(
+    ctx: click.Context,
+    country: str,
+    fmt: str,
+    out: Path | None,
+    comparators: Path | None,
+    bbox: tuple | None,
+) -> None:
     """A country profile (public records only): programmes, vendors, trade flags, devices,
     comparators, constraints and open questions, every line with its sources."""
     with Store(db_path(ctx), create=False) as store:
@@ -176,13 +215,17 @@ def vendors_attribute_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
         return
-    click.echo(f"{summary['attributed']:,} of {summary['devices']:,} devices attributed "
-               f"({summary['with_model']:,} with a known model)")
+    click.echo(
+        f"{summary['attributed']:,} of {summary['devices']:,} devices attributed "
+        f"({summary['with_model']:,} with a known model)"
+    )
     for name, n in summary["by_vendor"].items():
         click.echo(f"  {name}: {n:,}")
     if summary["unmatched_values"]:
-        click.echo("not matched: " + ", ".join(
-            f"{k} ({v})" for k, v in summary["unmatched_values"].items()))
+        click.echo(
+            "not matched: "
+            + ", ".join(f"{k} ({v})" for k, v in summary["unmatched_values"].items())
+        )
 
 
 @vendors_group.command("list")
@@ -199,8 +242,14 @@ def vendors_list_cmd(ctx: click.Context, as_json: bool) -> None:
     for col in ("name", "country", "kind", "parent", "restrictions", "devices"):
         table.add_column(col)
     for v in vendors:
-        table.add_row(v["name"], v["country"] or "", v["kind"], v["parent"] or "",
-                      "; ".join(r["list_name"] for r in v["restrictions"]), str(v["devices"]))
+        table.add_row(
+            v["name"],
+            v["country"] or "",
+            v["kind"],
+            v["parent"] or "",
+            "; ".join(r["list_name"] for r in v["restrictions"]),
+            str(v["devices"]),
+        )
     Console().print(table)
 
 
@@ -219,8 +268,14 @@ def programmes_cmd(ctx: click.Context, country: str | None, as_json: bool) -> No
     for col in ("country", "name", "modalities", "origin", "first reported", "vendors"):
         table.add_column(col)
     for p in programmes:
-        table.add_row(p["country"], p["name"], ", ".join(p["modalities"]), p["origin"],
-                      p["first_reported"] or "", ", ".join(v["name"] for v in p["vendors"]))
+        table.add_row(
+            p["country"],
+            p["name"],
+            ", ".join(p["modalities"]),
+            p["origin"],
+            p["first_reported"] or "",
+            ", ".join(v["name"] for v in p["vendors"]),
+        )
     Console().print(table)
 
 
@@ -234,8 +289,11 @@ def claims_group() -> None:
 
 @claims_group.command("extract")
 @click.argument("article", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the candidates as JSON for review (set \"accept\": true to keep one).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Write the candidates as JSON for review (set "accept": true to keep one).',
+)
 @json_option
 def claims_extract_cmd(article: Path, out: Path | None, as_json: bool) -> None:
     """Propose candidate claims (quantities, ranges, sites, technologies, origins, dates) from a
@@ -273,13 +331,15 @@ def _parsed(c: dict) -> str:
 
 @claims_group.command("accept")
 @click.argument("reviewed", type=click.Path(path_type=Path))
-@click.option("--source", "source_id", type=int, required=True,
-              help="Id of the source the text comes from.")
+@click.option(
+    "--source", "source_id", type=int, required=True, help="Id of the source the text comes from."
+)
 @click.option("--country", help="Country the claims are about (ISO alpha-2).")
 @json_option
 @click.pass_context
-def claims_accept_cmd(ctx: click.Context, reviewed: Path, source_id: int, country: str | None,
-                      as_json: bool) -> None:
+def claims_accept_cmd(
+    ctx: click.Context, reviewed: Path, source_id: int, country: str | None, as_json: bool
+) -> None:
     """Store the candidates marked "accept": true in a reviewed JSON file (as unverified)."""
     try:
         candidates = json.loads(reviewed.read_text("utf-8"))

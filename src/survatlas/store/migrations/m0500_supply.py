@@ -7,8 +7,13 @@ import sqlite3
 from survatlas.store._migrations import migration
 
 MODALITIES = (
-    "video", "biometric", "device_software", "network", "physical_barrier",
-    "human_informant_network", "other",
+    "video",
+    "biometric",
+    "device_software",
+    "network",
+    "physical_barrier",
+    "human_informant_network",
+    "other",
 )
 ORIGINS = ("imported", "domestic", "mixed", "unknown")
 CONSTRAINT_KINDS = ("electricity", "connectivity", "compute", "other")
