@@ -21,7 +21,14 @@ from survatlas._profile_render import render_html, render_markdown
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
-from survatlas.trade import hs_category, hs_table, sanction_rules, screen_rows, stored_rows
+from survatlas.trade import (
+    SanctionRule,
+    hs_category,
+    hs_table,
+    sanction_rules,
+    screen_rows,
+    stored_rows,
+)
 
 __all__ = [
     "FORMATS",
@@ -59,17 +66,26 @@ class _Refs:
                 self.source(row["original_of"])
         return ref
 
-    def external(self, title: str, url: str | None, publisher: str | None = None) -> str:
+    def external(
+        self,
+        title: str,
+        url: str | None,
+        publisher: str | None = None,
+        *,
+        prefix: str = "C",
+        kind: str = "user_comparator_file",
+    ) -> str:
+        """Reference to a source outside the store (``C`` user files, ``R`` rules tables)."""
         for ref, entry in self.cited.items():
-            if ref.startswith("C") and entry["title"] == title and entry["url"] == url:
+            if ref.startswith(prefix) and entry["title"] == title and entry["url"] == url:
                 return ref
-        ref = f"C{sum(r.startswith('C') for r in self.cited) + 1}"
+        ref = f"{prefix}{sum(r.startswith(prefix) for r in self.cited) + 1}"
         self.cited[ref] = {
             "ref": ref,
             "title": title,
             "url": url,
             "publisher": publisher,
-            "kind": "user_comparator_file",
+            "kind": kind,
             "published_date": None,
             "author": None,
             "original": None,
@@ -368,6 +384,7 @@ def _trade(store: Store, code: str, audience: str, refs: _Refs) -> dict[str, Any
     table = hs_table()
     rules = sanction_rules()
     flags = screen_rows(rows, rules, table=table, ids=ids)
+    rule_by_id = {r.id: r for r in rules}
     by_flow: dict[int | None, list[Any]] = {}
     for f in flags:
         by_flow.setdefault(f.flow_id, []).append(f)
@@ -394,9 +411,7 @@ def _trade(store: Store, code: str, audience: str, refs: _Refs) -> dict[str, Any
                         "rule": f.rule_id,
                         "citation": f.citation,
                         "coverage": f.coverage,
-                        "refs": [
-                            refs.external(f.citation, f.rule_url, "United Nations Security Council")
-                        ],
+                        "refs": _rule_refs(refs, rule_by_id[f.rule_id])[:1],
                     }
                     for f in by_flow.get(flow_id, ())
                 ],
@@ -416,14 +431,21 @@ def _trade(store: Store, code: str, audience: str, refs: _Refs) -> dict[str, Any
                 "exceptions": r.exceptions,
                 "verification": r.verification,
                 "confidence": r.confidence,
-                "refs": [
-                    refs.external(s["title"], s.get("url"), s.get("publisher")) for s in r.sources
-                ],
+                "refs": _rule_refs(refs, r),
             }
             for r in rules
             if r.target == code
         ],
     }
+
+
+def _rule_refs(refs: _Refs, rule: SanctionRule) -> list[str]:
+    return [
+        refs.external(
+            s["title"], s.get("url"), s.get("publisher"), prefix="R", kind="legal_instrument"
+        )
+        for s in rule.sources
+    ]
 
 
 def _constraints(
