@@ -209,3 +209,26 @@ def test_markdown_refs_resolve(profile: dict) -> None:
     anchors = set(re.findall(r'<a id="([a-z0-9]+)"></a>', md))
     links = set(re.findall(r"\]\(#([a-z0-9]+)\)", md))
     assert links and links <= anchors
+
+
+def test_device_statistics_for_a_mapped_area(tmp_path: Path) -> None:
+    from survatlas.ingest import import_cameras
+    from survatlas.supply import attribute_devices
+
+    cams = tmp_path / "cams.csv"
+    cams.write_text(
+        "latitude,longitude,manufacturer\n39.02,125.75,HIKVISION\n"
+        "39.03,125.76,Dahua\n39.04,125.77,\n50.0,10.0,HIKVISION\n"
+    )
+    with Store(tmp_path / "d.db") as store:
+        import_case_study(store, "dprk")
+        import_cameras(store, cams)
+        attribute_devices(store)
+        prof = country_profile(store, "KP", bbox=(125.0, 38.5, 126.5, 39.5))
+    dev = prof["devices"]
+    assert dev["total"] == 3
+    assert dev["by_vendor"] == {"Hikvision": 1, "Dahua Technology": 1, "(not attributed)": 1}
+    assert dev["by_vendor_country"]["CN"] == 2 and dev["refs"]
+    dahua = next(v for v in prof["vendors"] if v["name"] == "Dahua Technology")
+    assert dahua["devices_in_area"] == 1 and dahua["origin"] == "imported"
+    assert "No comparator figure for North Korea" in prof["comparators_note"]

@@ -96,6 +96,8 @@ def render_markdown(p: dict[str, Any]) -> str:
         f"- **{_md(c['place'])}** ({_md(c['metric'])}, {_md(c['year'])}): {_md_statement(c)}"
         for c in p["comparators"]
     ]
+    if p.get("comparators_note"):
+        out += ["", _md(p["comparators_note"])]
     out += ["", "## Other findings", ""] + [f"- {_md_statement(f)}" for f in p["findings"]]
     out += ["", "## Open questions (unverified or disputed claims)", ""]
     out += [f"- {_md_statement(q)}" for q in p["open_questions"]]
@@ -302,6 +304,7 @@ def render_html(p: dict[str, Any]) -> str:
                 f"({_e(c['metric'])}, {_e(c['year'])}): {_h_statement(c)}"
             ),
         ),
+        f"<p>{_e(p['comparators_note'])}</p>" if p.get("comparators_note") else "",
         "<h2>Other findings</h2>",
         _h_list(p["findings"], _h_statement),
         "<h2>Open questions (unverified or disputed claims)</h2>",

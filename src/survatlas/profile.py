@@ -149,6 +149,10 @@ def country_profile(
         "open_questions": _open_questions(claims, refs),
         "method": _method_notes(),
     }
+    own = [c for c in profile["comparators"] if c.get("place_country") == code]
+    profile["comparators_note"] = (
+        None if own else f"No comparator figure for {country_name(code)} itself is in the store."
+    )
     profile["sources"] = sorted(refs.cited.values(), key=_ref_order)
     return profile
 
