@@ -89,6 +89,7 @@ def run() -> None:
 from survatlas.cli import (  # noqa: E402,F401
     estimate,
     store_commands,
+    supply,
 )
 
 if __name__ == "__main__":  # pragma: no cover
