@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import shapely
-from visibility_scenes import iou, ious
 
 from survatlas.coverage import (
     ExactKernel,
@@ -20,6 +19,7 @@ from survatlas.coverage import (
     visibility,
 )
 from survatlas.errors import InputError
+from visibility_scenes import iou, ious
 
 BOX = shapely.box(10, -5, 20, 5)
 
