@@ -1,0 +1,299 @@
+"""Seen intervals along streets: the exposure input of routing (plumbing for :mod:`routing`).
+
+The public names (:data:`SeenIntervals`, :class:`Exposure`, :func:`load_exposure`) are documented
+and re-exported by :mod:`survatlas.routing`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from survatlas.errors import InputError, RoutingError, StoreError
+from survatlas.publish import audience_clause
+from survatlas.store import Store
+
+#: DORI levels from the finest detail (shortest range) to the coarsest (longest range).
+LEVELS = ("identification", "recognition", "observation", "detection")
+
+#: One seen stretch of a street: start and end in metres from the street's first vertex (metric
+#: CRS), and the ids of the cameras (``devices.id``) that see it.
+Interval = tuple[float, float, tuple[int, ...]]
+#: street id -> sorted, non-overlapping intervals.
+SeenIntervals = dict[int, list[Interval]]
+
+_NO_COVERAGE = (
+    "this store has no coverage results (table street_seen is missing): "
+    "run `survatlas coverage` first, then route again"
+)
+
+
+def normalise_intervals(intervals: Iterable[Sequence]) -> list[Interval]:
+    """Sorted, non-overlapping intervals, each with every camera that sees it.
+
+    Overlapping input intervals (one per camera, say) are cut at every boundary; neighbouring
+    pieces seen by the same cameras are merged; empty or reversed intervals are dropped.
+    """
+    events: list[tuple[float, int, int]] = []
+    for start, end, cams in intervals:
+        if not end > start:
+            continue
+        for cam in _as_ids(cams):
+            events.append((float(start), 1, cam))
+            events.append((float(end), -1, cam))
+    events.sort()
+    out: list[Interval] = []
+    active: dict[int, int] = {}
+    prev = None
+    for pos, kind, cam in events:
+        if prev is not None and pos > prev and active:
+            _append_piece(out, prev, pos, tuple(sorted(active)))
+        active[cam] = active.get(cam, 0) + kind
+        if active[cam] == 0:
+            del active[cam]
+        prev = pos
+    return out
+
+
+def _as_ids(cams: object) -> tuple[int, ...]:
+    if isinstance(cams, int | np.integer):
+        return (int(cams),)
+    return tuple(int(c) for c in cams)  # type: ignore[union-attr]
+
+
+def _append_piece(out: list[Interval], start: float, end: float, cams: tuple[int, ...]) -> None:
+    if out and out[-1][1] == start and out[-1][2] == cams:
+        out[-1] = (out[-1][0], end, cams)
+    else:
+        out.append((start, end, cams))
+
+
+def union_seen(parts: Iterable[SeenIntervals]) -> SeenIntervals:
+    """The union of several :data:`SeenIntervals` (cameras of overlapping stretches combined)."""
+    merged: dict[int, list[Interval]] = {}
+    for part in parts:
+        for street, intervals in part.items():
+            merged.setdefault(int(street), []).extend(intervals)
+    return {s: iv for s, ivs in sorted(merged.items()) if (iv := normalise_intervals(ivs))}
+
+
+@dataclass
+class Exposure:
+    """Seen intervals for every (scenario, DORI level), ready for routing.
+
+    Parameters
+    ----------
+    seen
+        ``(scenario, level) -> SeenIntervals``. Levels must be names from :data:`LEVELS`.
+        Intervals are normalised, and levels are made cumulative: a stretch seen at
+        identification detail is also seen at recognition, observation and detection detail.
+    scenarios
+        The optics scenarios covered, in display order (defaults to those in ``seen``). A
+        scenario with no seen stretch at all (no cameras) may be listed here.
+    method
+        Where the intervals come from (reported with every figure).
+    """
+
+    seen: Mapping[tuple[str, str], SeenIntervals]
+    scenarios: tuple[str, ...] = ()
+    method: str = "given seen intervals"
+    _index: dict[tuple[str, str], SeenIndex] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = {lvl for _, lvl in self.seen if lvl not in LEVELS}
+        if unknown:
+            raise InputError(f"unknown DORI level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
+        found = tuple(dict.fromkeys(s for s, _ in self.seen))
+        self.scenarios = tuple(dict.fromkeys((*self.scenarios, *found)))
+        self.seen = {
+            (sc, lvl): union_seen(
+                self.seen.get((sc, finer), {}) for finer in LEVELS[: LEVELS.index(lvl) + 1]
+            )
+            for sc in self.scenarios
+            for lvl in LEVELS
+        }
+
+    def intervals(self, scenario: str, level: str) -> SeenIntervals:
+        """The seen intervals of ``scenario`` at ``level`` (empty when nothing is seen)."""
+        check_level(level)
+        if scenario not in self.scenarios and self.scenarios:
+            raise InputError(
+                f"no coverage for scenario {scenario!r}; the store has "
+                f"{', '.join(self.scenarios)} (run `survatlas coverage` for others)"
+            )
+        return self.seen.get((scenario, level), {})
+
+    def index(self, scenario: str, level: str) -> SeenIndex:
+        """A vectorised lookup of :meth:`intervals` (built once, then cached)."""
+        key = (scenario, level)
+        if key not in self._index:
+            self._index[key] = SeenIndex(self.intervals(scenario, level))
+        return self._index[key]
+
+    def default_scenario(self) -> str:
+        """``typical`` when covered, else the first scenario (``typical`` when there is none)."""
+        if "typical" in self.scenarios or not self.scenarios:
+            return "typical"
+        return self.scenarios[0]
+
+
+def check_level(level: str) -> None:
+    """Raise :class:`InputError` for an unknown DORI level."""
+    if level not in LEVELS:
+        raise InputError(f"unknown DORI level {level!r}; use one of {', '.join(LEVELS)}")
+
+
+class SeenIndex:
+    """Vectorised queries over one :data:`SeenIntervals`: metres seen and cameras per stretch."""
+
+    def __init__(self, seen: SeenIntervals) -> None:
+        self.seen = seen
+        streets = sorted(seen)
+        self.streets = np.asarray(streets, dtype=np.int64)
+        counts = np.array([len(seen[s]) for s in streets], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        flat = [iv for s in streets for iv in seen[s]]
+        self.starts = np.array([iv[0] for iv in flat], dtype=float)
+        self.ends = np.array([iv[1] for iv in flat], dtype=float)
+        lengths = self.ends - self.starts
+        rank = np.repeat(np.arange(len(streets)), counts)
+        self._width = float(self.ends.max(initial=0.0)) + 1.0
+        self._keys = rank * self._width + self.starts
+        cum = np.concatenate([[0.0], np.cumsum(lengths)])
+        self._before = cum[:-1] - cum[self.offsets[rank]] if len(flat) else cum[:0]
+
+    def seen_to(self, streets: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Metres seen on each street between its first vertex and ``pos``."""
+        streets = np.asarray(streets, dtype=np.int64)
+        pos = np.asarray(pos, dtype=float)
+        out = np.zeros(pos.shape)
+        if not len(self.streets) or not pos.size:
+            return out
+        rank = np.minimum(np.searchsorted(self.streets, streets), len(self.streets) - 1)
+        has = self.streets[rank] == streets
+        j = np.searchsorted(self._keys, rank * self._width + pos, side="left") - 1
+        ok = has & (j >= self.offsets[rank])
+        j = np.where(ok, j, 0)
+        inside = np.clip(pos - self.starts[j], 0.0, self.ends[j] - self.starts[j])
+        return np.where(ok, self._before[j] + inside, 0.0)
+
+    def seen_between(self, streets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Metres seen on each street between positions ``a`` and ``b`` (either order)."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        return self.seen_to(streets, hi) - self.seen_to(streets, lo)
+
+    def stretches(self, street: int, a: float, b: float) -> list[Interval]:
+        """The seen intervals of ``street`` clipped to ``[min(a, b), max(a, b)]``."""
+        lo, hi = min(a, b), max(a, b)
+        return [
+            (max(s, lo), min(e, hi), cams)
+            for s, e, cams in self.seen.get(street, ())
+            if min(e, hi) > max(s, lo)
+        ]
+
+
+def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
+    """Read the coverage results (table ``street_seen``) of a store as an :class:`Exposure`.
+
+    Only cameras that ``audience`` may see count (``street_seen.camera_id`` references
+    ``devices.id``), so restricted cameras never show in a public route.
+
+    Raises
+    ------
+    RoutingError
+        When the store has no coverage results yet (run ``survatlas coverage`` first).
+    """
+    try:
+        scenarios = [r[0] for r in store.query("SELECT DISTINCT scenario FROM street_seen")]
+        rows = store.query(
+            "SELECT s.street_id, s.scenario, s.level, s.start_m, s.end_m, s.camera_id "
+            "FROM street_seen s JOIN devices d ON d.id = s.camera_id "
+            f"WHERE {audience_clause(audience, 'd')}"
+        )
+    except sqlite3.OperationalError as exc:
+        if "street_seen" in str(exc):
+            raise RoutingError(_NO_COVERAGE) from exc
+        raise StoreError(f"cannot read coverage results: {exc}") from exc
+    if scenarios and not rows and store.scalar("SELECT count(*) FROM street_seen"):
+        _check_camera_ids(store)
+    grouped: dict[tuple[str, str], dict[int, list[Interval]]] = {}
+    for street, scenario, level, start, end, cam in rows:
+        by_street = grouped.setdefault((scenario, level), {})
+        by_street.setdefault(int(street), []).append((start, end, (int(cam),)))
+    seen = {key: union_seen([v]) for key, v in grouped.items()}
+    return Exposure(seen, tuple(sorted(scenarios)), method=_method(store, audience))
+
+
+def _check_camera_ids(store: Store) -> None:
+    linked = store.scalar(
+        "SELECT count(*) FROM street_seen WHERE camera_id IN (SELECT id FROM devices)"
+    )
+    if not linked:
+        raise StoreError(
+            "street_seen.camera_id does not reference devices.id; re-run `survatlas coverage`"
+        )
+
+
+def _method(store: Store, audience: str) -> str:
+    return (
+        f"street_seen coverage results of {store.path.name} "
+        f"(cameras visible to the {audience} audience)"
+    )
+
+
+def seen_from_discs(
+    street_ids: Sequence[int],
+    lines: Sequence,
+    cameras: Sequence[tuple[int, float, float, float]],
+) -> SeenIntervals:
+    """Seen intervals from circular camera discs (pure geometry: no occlusion, no optics).
+
+    A stand-in for the coverage engine in tests and benchmarks: every point of a street within
+    ``radius`` of a camera is seen by it.
+
+    Parameters
+    ----------
+    street_ids, lines
+        Street ids and their shapely LineStrings in a metric CRS (positions are measured from
+        each line's first vertex).
+    cameras
+        ``(camera_id, x, y, radius_m)`` in the same metric CRS.
+    """
+    import shapely
+
+    if not len(cameras) or not len(lines):
+        return {}
+    coords, which = shapely.get_coordinates(np.asarray(lines), return_index=True)
+    same = which[1:] == which[:-1]
+    p0, p1, seg_line = coords[:-1][same], coords[1:][same], which[:-1][same]
+    seg_len = np.hypot(*(p1 - p0).T)
+    step = np.concatenate([[0.0], np.cumsum(np.hypot(*(coords[1:] - coords[:-1]).T))])
+    first = np.searchsorted(which, which)  # index of each line's first vertex
+    seg_off = (step[:-1] - step[first[:-1]])[same]
+    cam = np.asarray([c[1:] for c in cameras], dtype=float)
+    tree = shapely.STRtree(shapely.linestrings(np.stack([p0, p1], axis=1)))
+    ci, si = tree.query(shapely.points(cam[:, :2]), predicate="dwithin", distance=cam[:, 2])
+    t0, t1 = _disc_hits(p0[si], p1[si] - p0[si], cam[ci])
+    keep = t1 > t0
+    ids = np.asarray(street_ids)[seg_line[si[keep]]]
+    start = seg_off[si[keep]] + t0[keep] * seg_len[si[keep]]
+    end = seg_off[si[keep]] + t1[keep] * seg_len[si[keep]]
+    cam_ids = np.asarray([c[0] for c in cameras])[ci[keep]]
+    raw: dict[int, list[Interval]] = {}
+    for s, a, b, c in zip(ids.tolist(), start.tolist(), end.tolist(), cam_ids.tolist(), strict=True):
+        raw.setdefault(s, []).append((a, b, (c,)))
+    return union_seen([raw])
+
+
+def _disc_hits(p: np.ndarray, d: np.ndarray, cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters ``t`` in [0, 1] where ``p + t·d`` lies inside each disc (x, y, r)."""
+    f = p - cam[:, :2]
+    a = np.einsum("ij,ij->i", d, d)
+    b = 2 * np.einsum("ij,ij->i", f, d)
+    c = np.einsum("ij,ij->i", f, f) - cam[:, 2] ** 2
+    disc = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+    a = np.where(a > 0, a, 1.0)
+    return np.clip((-b - disc) / (2 * a), 0, 1), np.clip((-b + disc) / (2 * a), 0, 1)
