@@ -99,15 +99,19 @@ def _ms(values: list[float]) -> float:
 def part_query(queries: int, k: int, cameras: int, lam: float) -> dict:
     streets = grid_city(k)
     t0 = time.perf_counter()
-    seen = seen_from_discs(streets["id"].tolist(), streets.geometry.values, disc_cameras(streets, cameras))
+    seen = seen_from_discs(
+        streets["id"].tolist(), streets.geometry.values, disc_cameras(streets, cameras)
+    )
     net = network_from_streets(streets, Exposure({("typical", "detection"): seen}))
     pricer = net.pricer("typical", "detection")
     build_s = time.perf_counter() - t0
     g = net.graph
     weights = pricer.entry_len + lam * pricer.entry_exp
     rows = np.repeat(np.arange(g.n_nodes), np.diff(g.csr_indptr))
-    G = nx.Graph()
-    G.add_weighted_edges_from(zip(rows.tolist(), g.csr_indices.tolist(), weights.tolist(), strict=True))
+    nxg = nx.Graph()
+    nxg.add_weighted_edges_from(
+        zip(rows.tolist(), g.csr_indices.tolist(), weights.tolist(), strict=True)
+    )
     rng = np.random.default_rng(7)
     main = np.flatnonzero(g.component == np.bincount(g.component).argmax())
     pairs = [tuple(rng.choice(main, 2, replace=False)) for _ in range(queries)]
@@ -121,7 +125,7 @@ def part_query(queries: int, k: int, cameras: int, lam: float) -> dict:
             times[name].append(time.perf_counter() - t0)
             costs.append(found.cost)
         t0 = time.perf_counter()
-        cost, _ = nx.bidirectional_dijkstra(G, int(s), int(t))
+        cost, _ = nx.bidirectional_dijkstra(nxg, int(s), int(t))
         times["networkx_bidirectional"].append(time.perf_counter() - t0)
         assert abs(costs[0] - cost) < 1e-6 * cost and abs(costs[1] - cost) < 1e-6 * cost
     plan_times, searches = [], []

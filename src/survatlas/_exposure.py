@@ -283,7 +283,9 @@ def seen_from_discs(
     end = seg_off[si[keep]] + t1[keep] * seg_len[si[keep]]
     cam_ids = np.asarray([c[0] for c in cameras])[ci[keep]]
     raw: dict[int, list[Interval]] = {}
-    for s, a, b, c in zip(ids.tolist(), start.tolist(), end.tolist(), cam_ids.tolist(), strict=True):
+    for s, a, b, c in zip(
+        ids.tolist(), start.tolist(), end.tolist(), cam_ids.tolist(), strict=True
+    ):
         raw.setdefault(s, []).append((a, b, (c,)))
     return union_seen([raw])
 

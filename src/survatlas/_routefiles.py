@@ -181,7 +181,9 @@ def _gpx(routes: Sequence[Route], method: str, attribution: str) -> ET.Element:
     meta = ET.SubElement(root, f"{{{GPX_NS}}}metadata")
     ET.SubElement(meta, f"{{{GPX_NS}}}desc").text = method
     copyright_ = ET.SubElement(meta, f"{{{GPX_NS}}}copyright", {"author": attribution})
-    ET.SubElement(copyright_, f"{{{GPX_NS}}}license").text = "https://opendatacommons.org/licenses/odbl/"
+    ET.SubElement(
+        copyright_, f"{{{GPX_NS}}}license"
+    ).text = "https://opendatacommons.org/licenses/odbl/"
     for route in routes:
         trk = ET.SubElement(root, f"{{{GPX_NS}}}trk")
         ET.SubElement(trk, f"{{{GPX_NS}}}name").text = route.kind
@@ -198,4 +200,6 @@ def _summary(route: Route) -> str:
         f"{lvl} {s.metres:.0f} m, {len(s.cameras)} cameras"
         for lvl, s in route.exposure[route.scenario].items()
     )
-    return f"{route.length_m:.0f} m, {route.time_s / 60:.0f} min; in view ({route.scenario}): {seen}"
+    return (
+        f"{route.length_m:.0f} m, {route.time_s / 60:.0f} min; in view ({route.scenario}): {seen}"
+    )

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import geopandas as gpd
@@ -500,9 +501,7 @@ def make_route(
     lines = [_piece_line(g, p) for p in pieces]
     length = float(sum(abs(p[2] - p[1]) for p in pieces))
     scenarios = net.exposure.scenarios or (scenario,)
-    exposure = {
-        sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in LEVELS} for sc in scenarios
-    }
+    exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in LEVELS} for sc in scenarios}
     stretches = [s for lvl in LEVELS for s in _stretches(net, pieces, scenario, lvl)]
     return Route(
         kind=kind,
@@ -571,7 +570,9 @@ def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str)
         for lo, hi, ids in index.stretches(s, base + t0, base + t1):
             a, b = lo - base, hi - base
             d0, d1 = (a - t0, b - t0) if t1 >= t0 else (t0 - b, t0 - a)
-            found.append((at + d0, at + d1, ids, _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a))))
+            found.append(
+                (at + d0, at + d1, ids, _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a)))
+            )
         at += abs(t1 - t0)
     found.sort(key=lambda f: f[0])
     merged: list[list[Any]] = []
@@ -637,7 +638,7 @@ def route_exposure(
     pricer, search = net.pricer(scenario, DEFAULT_LEVEL), ENGINES[engine].search
     pieces: list[Piece] = []
     off = 0.0
-    for (p, q), (a, b) in zip(zip(xy[:-1], xy[1:]), zip(anchors[:-1], anchors[1:]), strict=True):
+    for (p, q), (a, b) in zip(pairwise(xy), pairwise(anchors), strict=True):
         step = math.dist(p, q)
         path = None
         if a is not None and b is not None:
