@@ -16,14 +16,17 @@ edges are priced exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 from numba import njit
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from survatlas._graph import StreetGraph
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class NetworkxDijkstra:
         self, graph: StreetGraph, weights: np.ndarray, ends: Ends, bound: float = np.inf
     ) -> Found | None:
         """The cheapest path, or None when no target is reachable."""
+        import networkx as nx
+
         g = to_networkx(graph, weights)
         for node, cost in zip(ends.src_nodes.tolist(), ends.src_cost.tolist(), strict=True):
             g.add_edge("s", node, weight=cost)
@@ -130,6 +135,8 @@ class NetworkxDijkstra:
 
 def to_networkx(graph: StreetGraph, weights: np.ndarray) -> nx.DiGraph:
     """The graph as a networkx DiGraph with ``weight`` per directed step."""
+    import networkx as nx
+
     rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.csr_indptr))
     g = nx.DiGraph()
     g.add_nodes_from(range(graph.n_nodes))

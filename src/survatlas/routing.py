@@ -88,9 +88,11 @@ __all__ = [
     "plan_route",
     "read_route_file",
     "route_exposure",
+    "route_window",
     "seen_from_discs",
     "write_route_file",
 ]
+PROFILE_NAMES = tuple(PROFILES)
 
 #: Points farther than this from every usable street are "outside the data".
 SNAP_MAX_M = 300.0
@@ -168,6 +170,29 @@ def load_network(
             "the store holds no streets here: import an OSM extract first (survatlas import osm FILE)"
         )
     return Network(build_graph(streets, profile), exposure)
+
+
+def route_window(
+    points: Sequence[tuple[float, float]], margin_m: float | None = None
+) -> tuple[float, float, float, float]:
+    """A (west, south, east, north) box around (lat, lon) points for :func:`load_network`.
+
+    The margin defaults to the larger of 1 km and the distance between the farthest points, so
+    that detours of up to 2× stay inside; streets crossing the box edge are kept whole.
+    """
+    for lat, lon in points:
+        check_lonlat(lon, lat)
+    lat, lon = np.array(points, dtype=float).T
+    span = float(haversine_m(lon.min(), lat.min(), lon.max(), lat.max()))
+    margin = margin_m if margin_m is not None else max(1000.0, span)
+    dlat = margin / 111_320.0
+    dlon = margin / (111_320.0 * max(math.cos(math.radians(float(lat.mean()))), 0.01))
+    return (
+        max(float(lon.min()) - dlon, -180.0),
+        max(float(lat.min()) - dlat, -90.0),
+        min(float(lon.max()) + dlon, 180.0),
+        min(float(lat.max()) + dlat, 90.0),
+    )
 
 
 def network_from_streets(
@@ -370,6 +395,7 @@ def plan_route(
     alts: list[Path] = []
     if alternatives:
         front, more = pareto_front(solve_at, shortest, limit, 4 * alternatives + 8)
+        front = [p for p in front if not (_same(p, shortest) or _same(p, least))]
         alts, searches = _pick(front, alternatives), searches + more
 
     def make(path: Path, kind: str) -> Route:
@@ -383,8 +409,8 @@ def plan_route(
         origin=snaps[0],
         destination=snaps[1],
         shortest=make(shortest, "shortest"),
-        least_exposed=make(least, "least_exposed"),
-        alternatives=[make(p, f"alternative {i + 1}") for i, p in enumerate(alts)],
+        least_exposed=make(least, "least-exposed"),
+        alternatives=[make(p, f"alt. {i + 1}") for i, p in enumerate(alts)],
         searches=searches + 1,
         method=_method(net),
     )
@@ -414,6 +440,10 @@ def _check_query(
     scenario = scenario or net.exposure.default_scenario()
     net.exposure.intervals(scenario, level)  # raises for an unknown scenario
     return scenario
+
+
+def _same(p: Path, q: Path) -> bool:
+    return abs(p.length - q.length) < 1e-3 and abs(p.exposed - q.exposed) < 1e-3
 
 
 def _pick(front: list[Path], n: int) -> list[Path]:
