@@ -168,7 +168,7 @@ class SeenIndex:
     def seen_to(self, streets: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Metres seen on each street between its first vertex and ``pos``."""
         streets = np.asarray(streets, dtype=np.int64)
-        pos = np.asarray(pos, dtype=float)
+        pos = np.clip(np.asarray(pos, dtype=float), 0.0, self._width - 1.0)
         out = np.zeros(pos.shape)
         if not len(self.streets) or not pos.size:
             return out

@@ -83,6 +83,7 @@ __all__ = [
     "find_example_pair",
     "load_exposure",
     "load_network",
+    "make_route",
     "network_from_streets",
     "normalise_intervals",
     "plan_route",
@@ -263,6 +264,7 @@ class Route:
     stretches: list[Stretch]
     lam: float
     scenario: str
+    pieces: tuple[Piece, ...] = ()
 
     def seen(self, level: str, scenario: str | None = None) -> Seen:
         """Metres in view and cameras at ``level`` (chosen scenario by default)."""
@@ -542,6 +544,7 @@ def make_route(
         stretches=stretches,
         lam=lam,
         scenario=scenario,
+        pieces=tuple(pieces),
     )
 
 

@@ -1,0 +1,139 @@
+"""Builders for routing tests: small street grids, disc cameras, an independent networkx oracle.
+
+The oracle knows nothing of survatlas' graph: every street vertex is a node, every segment an
+edge weighted ``length + λ·seen``, with the seen metres of each segment computed by brute force
+from the :data:`SeenIntervals`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from survatlas.routing import Exposure, SeenIntervals, seen_from_discs
+
+CRS = "EPSG:32635"
+X0, Y0 = 385_000.0, 6_672_000.0
+
+
+def streets_frame(
+    lines: Sequence[shapely.LineString],
+    tags: Sequence[dict] | None = None,
+    highway: str | Sequence[str] = "residential",
+    crs: str = CRS,
+) -> gpd.GeoDataFrame:
+    """A streets GeoDataFrame (ids 1..n) like the store's, in a metric CRS by default."""
+    n = len(lines)
+    highways = [highway] * n if isinstance(highway, str) else list(highway)
+    return gpd.GeoDataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "highway": highways,
+            "name": [f"street {i}" for i in range(1, n + 1)],
+            "tags": list(tags) if tags is not None else [{} for _ in range(n)],
+        },
+        geometry=list(lines),
+        crs=crs,
+    )
+
+
+def grid_streets(
+    k: int, spacing: float = 100.0, drop: float = 0.0, seed: int = 0
+) -> gpd.GeoDataFrame:
+    """A k × k grid: rows and columns cut into ways of 1–3 blocks with a bent midpoint each.
+
+    Junctions are shared vertices; a share ``drop`` of block segments is left out.
+    """
+    rng = np.random.default_rng(seed)
+    lines = []
+    for axis in (0, 1):
+        for r in range(k):
+            c = 0
+            while c < k - 1:
+                if rng.random() < drop:
+                    c += 1
+                    continue
+                stop = min(c + int(rng.integers(1, 4)), k - 1)
+                pts = []
+                for j in range(c, stop):
+                    bend = float(rng.uniform(-10, 10))
+                    pts.append((j * spacing, r * spacing))
+                    pts.append(((j + 0.5) * spacing, r * spacing + bend))
+                pts.append((stop * spacing, r * spacing))
+                if axis:
+                    pts = [(y, x) for x, y in pts]
+                lines.append(shapely.LineString([(X0 + x, Y0 + y) for x, y in pts]))
+                c = stop
+    return streets_frame(lines)
+
+
+def disc_exposure(
+    streets: gpd.GeoDataFrame,
+    cameras: Sequence[tuple[int, float, float, float]],
+    scenario: str = "typical",
+    level: str = "detection",
+) -> Exposure:
+    """Exposure from camera discs ``(id, x, y, r)`` given relative to (X0, Y0)."""
+    cams = [(c, X0 + x, Y0 + y, r) for c, x, y, r in cameras]
+    seen = seen_from_discs(streets["id"].tolist(), streets.geometry.values, cams)
+    return Exposure({(scenario, level): seen}, (scenario,), method="test discs")
+
+
+def seen_on(seen: SeenIntervals, street: int, a: float, b: float) -> float:
+    """Brute force: metres of [a, b] on ``street`` covered by its intervals."""
+    lo, hi = min(a, b), max(a, b)
+    return sum(max(0.0, min(e, hi) - max(s, lo)) for s, e, _ in seen.get(street, []))
+
+
+def oracle(
+    streets: gpd.GeoDataFrame,
+    seen: SeenIntervals,
+    lam: float,
+    origin: tuple[int, float],
+    destination: tuple[int, float],
+) -> float | None:
+    """Cheapest ``length + λ·seen`` from (street, position) to (street, position), or None."""
+    g = nx.Graph()
+    stops = {origin: "o", destination: "d"}
+    for sid, line in zip(streets["id"].tolist(), streets.geometry, strict=True):
+        coords = list(line.coords)
+        pos = 0.0
+        for p, q in itertools.pairwise(coords):
+            seg = math.dist(p, q)
+            cuts = [(0.0, _key(p))]
+            for (s, at), name in stops.items():
+                if s == sid and pos <= at <= pos + seg:
+                    cuts.append((at - pos, name))
+            cuts.append((seg, _key(q)))
+            cuts.sort(key=lambda c: c[0])
+            for (t0, n0), (t1, n1) in itertools.pairwise(cuts):
+                w = (t1 - t0) + lam * seen_on(seen, sid, pos + t0, pos + t1)
+                if n0 != n1 and (not g.has_edge(n0, n1) or g[n0][n1]["weight"] > w):
+                    g.add_edge(n0, n1, weight=w)
+            pos += seg
+    if origin == destination:
+        return 0.0
+    try:
+        return float(nx.dijkstra_path_length(g, "o", "d"))
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+
+
+def _key(p: tuple[float, ...]) -> tuple[int, int]:
+    return round(p[0] * 1000), round(p[1] * 1000)
+
+
+def point_on(
+    streets: gpd.GeoDataFrame, street: int, frac: float
+) -> tuple[int, float, float, float]:
+    """(street, position, x, y) of a point ``frac`` of the way along a street."""
+    line = streets.geometry[streets["id"] == street].iloc[0]
+    at = frac * line.length
+    p = line.interpolate(at)
+    return street, at, p.x, p.y
