@@ -108,8 +108,8 @@ def oracle(
             seg = math.dist(p, q)
             cuts = [(0.0, _key(p))]
             for (s, at), name in stops.items():
-                if s == sid and pos <= at <= pos + seg:
-                    cuts.append((at - pos, name))
+                if s == sid and pos - 1e-9 <= at <= pos + seg + 1e-9:
+                    cuts.append((min(max(at - pos, 0.0), seg), name))
             cuts.append((seg, _key(q)))
             cuts.sort(key=lambda c: c[0])
             for (t0, n0), (t1, n1) in itertools.pairwise(cuts):
