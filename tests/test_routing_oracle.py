@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from routing_builders import disc_exposure, grid_streets, oracle, point_on
@@ -27,6 +27,7 @@ city = st.fixed_dictionaries(
 
 def _setup(c: dict):  # type: ignore[no-untyped-def]
     streets = grid_streets(c["k"], drop=c["drop"], seed=c["seed"])
+    assume(len(streets) > 0)
     exposure = disc_exposure(streets, c["cameras"])
     net = network_from_streets(streets, exposure)
     ids = streets["id"].tolist()
