@@ -137,3 +137,59 @@ def point_on(
     at = frac * line.length
     p = line.interpolate(at)
     return street, at, p.x, p.y
+
+
+STREET_SEEN = (
+    "CREATE TABLE street_seen (street_id INTEGER NOT NULL, scenario TEXT NOT NULL, "
+    "level TEXT NOT NULL, start_m REAL NOT NULL, end_m REAL NOT NULL, camera_id INTEGER NOT NULL)"
+)
+
+
+def make_store(tmp_path, streets: gpd.GeoDataFrame, cameras: Sequence[tuple[float, float, str]]):  # type: ignore[no-untyped-def]
+    """A store holding ``streets`` and cameras ``(x, y, sensitivity)`` relative to (X0, Y0)."""
+    from survatlas.ingest import import_cameras, import_layer
+    from survatlas.store import Store
+
+    layer = tmp_path / "streets.geojson"
+    streets.drop(columns=["tags", "id"]).to_crs("EPSG:4326").to_file(layer, driver="GeoJSON")
+    pts = gpd.GeoSeries(
+        [shapely.Point(X0 + x, Y0 + y) for x, y, _ in cameras], crs=streets.crs
+    ).to_crs("EPSG:4326")
+    csv = tmp_path / "cameras.csv"
+    csv.write_text(
+        "latitude,longitude,sensitivity\n"
+        + "".join(f"{p.y},{p.x},{c[2]}\n" for p, c in zip(pts, cameras, strict=True))
+    )
+    store = Store(tmp_path / "test.db")
+    import_layer(store, layer, "streets")
+    if cameras:
+        import_cameras(store, csv)
+    return store
+
+
+def write_discs(store, radii: dict[tuple[str, str], float]) -> None:  # type: ignore[no-untyped-def]
+    """Write a ``street_seen`` table from camera discs, one radius per (scenario, level)."""
+    from survatlas.publish import read_layer
+    from survatlas.routing import store_crs
+
+    crs = store_crs(store)
+    streets = read_layer(store, "streets", audience="confidential").to_crs(crs)
+    devices = read_layer(store, "devices", audience="confidential").to_crs(crs)
+    rows = []
+    for (scenario, level), r in radii.items():
+        cams = [(int(i), p.x, p.y, r) for i, p in zip(devices["id"], devices.geometry, strict=True)]
+        seen = seen_from_discs(streets["id"].tolist(), streets.geometry.values, cams)
+        rows += [
+            (s, scenario, level, a, b, c) for s, ivs in seen.items() for a, b, cs in ivs for c in cs
+        ]
+    with store.transaction() as conn:
+        conn.execute(STREET_SEEN)
+        conn.executemany("INSERT INTO street_seen VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def latlon(x: float, y: float) -> tuple[float, float]:
+    """WGS 84 (lat, lon) of a point in the builders' CRS."""
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
+    return lat, lon

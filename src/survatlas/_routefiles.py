@@ -34,6 +34,9 @@ def _kind(path: Path) -> str:
 def read_route_file(path: str | Path) -> list[tuple[float, float]]:
     """The (lat, lon) points of a route file: a GPX track or route, or a GeoJSON line.
 
+    A GPX file gives its first track (every segment, in order), else its first route; a GeoJSON
+    file its first LineString or MultiLineString, else its Points in order.
+
     Raises
     ------
     InputFileNotFoundError, CorruptFileError, InputError
@@ -63,8 +66,9 @@ def _read_gpx(path: Path) -> list[tuple[float, float]]:
         raise CorruptFileError(f"{path.name}: not valid GPX/XML ({exc}); export it again") from exc
     if _local(root.tag) != "gpx":
         raise CorruptFileError(f"{path.name}: the root element is <{_local(root.tag)}>, not <gpx>")
-    for tag in ("trkpt", "rtept"):
-        found = [el for el in root.iter() if _local(el.tag) == tag]
+    for parent, tag in (("trk", "trkpt"), ("rte", "rtept")):
+        first = next((el for el in root.iter() if _local(el.tag) == parent), None)
+        found = [el for el in first.iter() if _local(el.tag) == tag] if first is not None else []
         if found:
             return [_gpx_point(path, el, k) for k, el in enumerate(found, 1)]
     raise InputError(f"{path.name}: no track points (trkpt) or route points (rtept) in the file")

@@ -64,7 +64,7 @@ from survatlas._plan import (
 from survatlas._routefiles import read_route_file, write_route_file
 from survatlas._search import ENGINES
 from survatlas.errors import InputError, RoutingError
-from survatlas.geo import check_lonlat, haversine_m, to_lonlat, to_metric
+from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
 from survatlas.publish import read_layer
 from survatlas.store import Store
 
@@ -91,6 +91,7 @@ __all__ = [
     "route_exposure",
     "route_window",
     "seen_from_discs",
+    "store_crs",
     "write_route_file",
 ]
 PROFILE_NAMES = tuple(PROFILES)
@@ -165,12 +166,35 @@ def load_network(
         usable by the profile.
     """
     exposure = load_exposure(store, audience=audience)
+    crs = store_crs(store)
     streets = read_layer(store, "streets", bbox, audience=audience)
     if streets.empty:
+        w, s, e, n = _street_extent(store)
         raise RoutingError(
-            "the store holds no streets here: import an OSM extract first (survatlas import osm FILE)"
+            "no street of the store lies near these points (outside the data?); the store's "
+            f"streets cover lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f}: choose points inside, or "
+            "import data for this area (give LAT,LON, latitude first)"
         )
-    return Network(build_graph(streets, profile), exposure)
+    return Network(build_graph(streets, profile, crs=crs), exposure)
+
+
+def _street_extent(store: Store) -> tuple[float, float, float, float]:
+    row = store.query("SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM streets")[0]
+    if row[0] is None:
+        raise RoutingError(
+            "the store holds no streets: import an OSM extract first (survatlas import osm FILE)"
+        )
+    return row[0], row[1], row[2], row[3]
+
+
+def store_crs(store: Store) -> CRS:
+    """The metric CRS of a store's street positions: local UTM of the centre of all its streets.
+
+    Seen intervals (``street_seen``) must be measured in this CRS so that they line up with the
+    routing graph whatever window a query loads.
+    """
+    w, s, e, n = _street_extent(store)
+    return local_crs((w + e) / 2, (s + n) / 2)
 
 
 def route_window(
