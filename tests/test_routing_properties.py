@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -47,7 +48,12 @@ def test_least_exposed_is_no_more_exposed_and_within_the_detour(c: dict) -> None
         # stretches in view lie on the route and add up to the metres in view
         total = sum(s.to_m - s.from_m for s in r.stretches if s.level == "detection")
         assert total == pytest.approx(r.seen("detection").metres, abs=1e-6)
-        assert r.geometry.length > 0 or r.length_m == 0
+        # the geometry is one line as long as the route
+        back = shapely.transform(
+            r.geometry, lambda xy: np.column_stack(net._to_xy.transform(*xy.T))
+        )
+        assert back.geom_type == "LineString"
+        assert back.length == pytest.approx(r.length_m, abs=1e-3)
 
 
 @slow

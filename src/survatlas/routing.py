@@ -587,15 +587,22 @@ def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.Multi
     """Concatenate consecutive lines (a MultiLineString where they do not touch)."""
     if not lines:
         return shapely.LineString()
-    runs: list[list[tuple[float, ...]]] = [list(lines[0].coords)]
-    for line in lines[1:]:
-        coords = list(line.coords)
-        if math.dist(runs[-1][-1], coords[0]) < 1e-6:
-            runs[-1].extend(coords[1:])
-        else:
-            runs.append(coords)
-    parts = [shapely.LineString(r if len(r) > 1 else r * 2) for r in runs]
+    xy, which = shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True)
+    first = np.ones(len(xy), bool)
+    first[1:] = which[1:] != which[:-1]
+    gap = np.hypot(*(xy[1:] - xy[:-1]).T) >= 1e-6
+    joint = first.copy()
+    joint[1:] &= ~gap  # the first vertex of a line that continues the previous one
+    joint[0] = False
+    keep = ~joint
+    run = np.cumsum(first & ~joint)[keep] - 1
+    xy = xy[keep]
+    parts = [_linestring(xy[run == r]) for r in range(int(run.max()) + 1)]
     return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
+
+
+def _linestring(xy: np.ndarray) -> shapely.LineString:
+    return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
 
 
 def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
@@ -605,11 +612,24 @@ def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
+def _seen_pieces(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[int]:
+    """Indices of the pieces with any metre in view."""
+    if not pieces:
+        return []
+    g = net.graph
+    e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
+    e = e.astype(np.int64)
+    base = g.edge_start[e]
+    seen = net.exposure.index(scenario, level).seen_between(g.edge_street[e], base + t0, base + t1)
+    return np.flatnonzero(seen > 0).tolist()
+
+
 def _seen(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> Seen:
     index = net.exposure.index(scenario, level)
     g = net.graph
     metres, cams = 0.0, set()
-    for e, t0, t1 in pieces:
+    for i in _seen_pieces(net, pieces, scenario, level):
+        e, t0, t1 = pieces[i]
         s, base = int(g.edge_street[e]), float(g.edge_start[e])
         for lo, hi, ids in index.stretches(s, base + t0, base + t1):
             metres += hi - lo
@@ -621,16 +641,15 @@ def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str)
     index = net.exposure.index(scenario, level)
     g = net.graph
     found: list[tuple[float, float, tuple[int, ...], shapely.LineString]] = []
-    at = 0.0
-    for e, t0, t1 in pieces:
+    at = np.concatenate([[0.0], np.cumsum([abs(p[2] - p[1]) for p in pieces])])
+    for i in _seen_pieces(net, pieces, scenario, level):
+        e, t0, t1 = pieces[i]
         s, base = int(g.edge_street[e]), float(g.edge_start[e])
         for lo, hi, ids in index.stretches(s, base + t0, base + t1):
             a, b = lo - base, hi - base
             d0, d1 = (a - t0, b - t0) if t1 >= t0 else (t0 - b, t0 - a)
-            found.append(
-                (at + d0, at + d1, ids, _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a)))
-            )
-        at += abs(t1 - t0)
+            line = _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a))
+            found.append((at[i] + d0, at[i] + d1, ids, line))
     found.sort(key=lambda f: f[0])
     merged: list[list[Any]] = []
     for start, end, ids, line in found:
