@@ -140,9 +140,26 @@ def point_on(
 
 
 STREET_SEEN = (
-    "CREATE TABLE street_seen (street_id INTEGER NOT NULL, scenario TEXT NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS street_seen (street_id INTEGER NOT NULL, scenario TEXT NOT NULL, "
     "level TEXT NOT NULL, start_m REAL NOT NULL, end_m REAL NOT NULL, camera_id INTEGER NOT NULL)"
 )
+
+
+COVERAGE_RUNS = (
+    "CREATE TABLE IF NOT EXISTS coverage_runs (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, "
+    "settings TEXT NOT NULL, summary TEXT NOT NULL, crs TEXT NOT NULL)"
+)
+
+
+def add_run(store, crs_wkt: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Ensure the coverage-run log exists (main-branch schema); log a run when ``crs_wkt``."""
+    with store.transaction() as conn:
+        conn.execute(COVERAGE_RUNS)
+        if crs_wkt:
+            conn.execute(
+                "INSERT INTO coverage_runs (created_at, settings, summary, crs) VALUES (?,?,?,?)",
+                ("2024-01-01T00:00:00", "{}", "{}", crs_wkt),
+            )
 
 
 def make_store(tmp_path, streets: gpd.GeoDataFrame, cameras: Sequence[tuple[float, float, str]]):  # type: ignore[no-untyped-def]
@@ -182,9 +199,15 @@ def write_discs(store, radii: dict[tuple[str, str], float]) -> None:  # type: ig
         rows += [
             (s, scenario, level, a, b, c) for s, ivs in seen.items() for a, b, cs in ivs for c in cs
         ]
+    has_runs = store.query("SELECT name FROM sqlite_master WHERE name = 'coverage_runs'")
     with store.transaction() as conn:
         conn.execute(STREET_SEEN)
         conn.executemany("INSERT INTO street_seen VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if has_runs:  # the coverage schema of the main branch records each run and its CRS
+            conn.execute(
+                "INSERT INTO coverage_runs (created_at, settings, summary, crs) VALUES (?,?,?,?)",
+                ("2024-01-01T00:00:00", "{}", "{}", crs.to_wkt()),
+            )
 
 
 def latlon(x: float, y: float) -> tuple[float, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing_builders import grid_streets, make_store, write_discs
+from routing_builders import add_run, grid_streets, make_store, write_discs
 from survatlas.errors import RoutingError
 from survatlas.routing import load_exposure, load_network, plan_route
 
@@ -69,3 +69,27 @@ def test_route_over_the_store_sees_the_public_camera(store) -> None:  # type: ig
     worst = plan_route(net, a, b, scenario="worst")
     assert worst.scenario == "worst"
     assert plan.shortest.metres_range("detection")[1] >= plan.shortest.seen("detection").metres
+
+
+def test_plate_rows_are_ignored_and_an_empty_run_log_means_no_coverage(store) -> None:  # type: ignore[no-untyped-def]
+    write_discs(store, RADII)
+    cam = store.scalar("SELECT id FROM devices WHERE sensitivity = 'public'")
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO street_seen VALUES (1, 'typical', 'plate', 0, 5, ?)", (cam,))
+    assert load_exposure(store).scenarios == ("typical", "worst")
+    add_run(store)  # the schema of a store whose coverage never ran
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM coverage_runs")
+    with pytest.raises(RoutingError, match="run `survatlas coverage` first"):
+        load_exposure(store)
+
+
+def test_the_coverage_run_crs_is_used(store) -> None:  # type: ignore[no-untyped-def]
+    from pyproj import CRS
+
+    from survatlas.routing import store_crs
+
+    assert store_crs(store).to_epsg() == 32635
+    write_discs(store, RADII)
+    add_run(store, CRS.from_epsg(3067).to_wkt())
+    assert store_crs(store).to_epsg() == 3067

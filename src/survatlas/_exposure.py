@@ -199,19 +199,21 @@ def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
     """Read the coverage results (table ``street_seen``) of a store as an :class:`Exposure`.
 
     Only cameras that ``audience`` may see count (``street_seen.camera_id`` references
-    ``devices.id``), so restricted cameras never show in a public route.
+    ``devices.id``), so restricted cameras never show in a public route. Levels other than the
+    four DORI levels (``plate``) are left out.
 
     Raises
     ------
     RoutingError
         When the store has no coverage results yet (run ``survatlas coverage`` first).
     """
+    _check_coverage_run(store)
     try:
         scenarios = [r[0] for r in store.query("SELECT DISTINCT scenario FROM street_seen")]
         rows = store.query(
             "SELECT s.street_id, s.scenario, s.level, s.start_m, s.end_m, s.camera_id "
             "FROM street_seen s JOIN devices d ON d.id = s.camera_id "
-            f"WHERE {audience_clause(audience, 'd')}"
+            f"WHERE {audience_clause(audience, 'd')} AND s.level IN ({_LEVELS_SQL})"
         )
     except sqlite3.OperationalError as exc:
         if "street_seen" in str(exc):
@@ -224,7 +226,33 @@ def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
         by_street = grouped.setdefault((scenario, level), {})
         by_street.setdefault(int(street), []).append((start, end, (int(cam),)))
     seen = {key: union_seen([v]) for key, v in grouped.items()}
-    return Exposure(seen, tuple(sorted(scenarios)), method=_method(store, audience))
+    return Exposure(seen, _ordered(scenarios), method=_method(store, audience))
+
+
+_LEVELS_SQL = ", ".join(f"'{lvl}'" for lvl in LEVELS)
+
+
+def _ordered(scenarios: list[str]) -> tuple[str, ...]:
+    known = [s for s in ("best", "typical", "worst") if s in scenarios]
+    return (*known, *sorted(set(scenarios) - set(known)))
+
+
+def _check_coverage_run(store: Store) -> None:
+    """Raise when the store has a coverage-run log and it is empty."""
+    try:
+        runs = store.scalar("SELECT count(*) FROM coverage_runs")
+    except sqlite3.OperationalError:
+        return  # no run log in this store: street_seen alone decides
+    if not runs:
+        raise RoutingError(_NO_COVERAGE.replace("table street_seen is missing", "no coverage run"))
+
+
+def coverage_crs_wkt(store: Store) -> str | None:
+    """The metric CRS (WKT) of the store's latest coverage run, if it recorded one."""
+    try:
+        return store.scalar("SELECT crs FROM coverage_runs ORDER BY id DESC LIMIT 1")  # type: ignore[return-value]
+    except sqlite3.OperationalError:
+        return None
 
 
 def _check_camera_ids(store: Store) -> None:

@@ -43,6 +43,7 @@ from survatlas._exposure import (
     Interval,
     SeenIntervals,
     check_level,
+    coverage_crs_wkt,
     load_exposure,
     normalise_intervals,
     seen_from_discs,
@@ -188,11 +189,15 @@ def _street_extent(store: Store) -> tuple[float, float, float, float]:
 
 
 def store_crs(store: Store) -> CRS:
-    """The metric CRS of a store's street positions: local UTM of the centre of all its streets.
+    """The metric CRS in which a store's seen intervals are measured.
 
-    Seen intervals (``street_seen``) must be measured in this CRS so that they line up with the
-    routing graph whatever window a query loads.
+    The CRS recorded by the latest coverage run (``coverage_runs.crs``) when there is one, else
+    the local UTM zone of the centre of all the store's streets. The routing graph uses it
+    whatever window a query loads, so street positions line up with ``street_seen``.
     """
+    wkt = coverage_crs_wkt(store)
+    if wkt:
+        return CRS.from_wkt(wkt)
     w, s, e, n = _street_extent(store)
     return local_crs((w + e) / 2, (s + n) / 2)
 
