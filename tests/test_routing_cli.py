@@ -15,13 +15,23 @@ from survatlas.routing import LEVELS, PROFILES
 RADII = {("typical", "detection"): 40.0, ("best", "detection"): 20.0}
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory):  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("cli")
+def _db(tmp, covered: bool):  # type: ignore[no-untyped-def]
     store = make_store(tmp, grid_streets(5), [(200, 0, "public"), (400, 200, "public")])
+    if covered:
+        write_discs(store, RADII)
     path = store.path
     store.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def bare_db(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return _db(tmp_path_factory.mktemp("bare"), covered=False)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return _db(tmp_path_factory.mktemp("covered"), covered=True)
 
 
 def _run(db, *args: str):  # type: ignore[no-untyped-def]
@@ -38,19 +48,14 @@ def test_cli_vocabularies_match_the_library() -> None:
     assert set(cli_routing.PROFILES) == set(PROFILES)
 
 
-def test_route_without_coverage_says_what_to_run(db) -> None:  # type: ignore[no-untyped-def]
-    a, b = _ends(db)
-    res = _run(db, "route", "--from", a, "--to", b)
+def test_route_without_coverage_says_what_to_run(bare_db) -> None:  # type: ignore[no-untyped-def]
+    a, b = _ends(bare_db)
+    res = _run(bare_db, "route", "--from", a, "--to", b)
     assert res.exit_code == 2
     assert "run `survatlas coverage` first" in res.output
 
 
 def test_route_json_table_and_files(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from survatlas.store import Store
-
-    with Store(db) as store:
-        if not store.query("SELECT name FROM sqlite_master WHERE name = 'street_seen'"):
-            write_discs(store, RADII)
     a, b = _ends(db)
     res = _run(
         db,

@@ -180,17 +180,17 @@ def exposure_cmd(
 
 
 def _table(routes: list[Route], level: str, title: str) -> Table:
-    table = Table(title=f"{title}; in view: metres (cameras)")
+    table = Table(title=f"{title}; in view: metres/cameras")
     for col in ("route", "distance", "time", *(_SHORT[lvl] for lvl in LEVELS)):
-        table.add_column(col + (" *" if col == _SHORT[level] else ""), justify="right")
+        table.add_column(col + ("*" if col == _SHORT[level] else ""), justify="right")
     for r in routes:
         cells = [r.kind, f"{r.length_m:,.0f} m", f"{r.time_s / 60:.0f} min"]
         for lvl in LEVELS:
             seen = r.seen(lvl)
-            cells.append(f"{seen.metres:,.0f} m ({len(seen.cameras)})")
+            cells.append(f"{seen.metres:,.0f}/{len(seen.cameras)}")
         table.add_row(*cells)
     ranges = "; ".join(
         f"{r.kind} {lo:,.0f}–{hi:,.0f} m" for r in routes for lo, hi in [r.metres_range(level)]
     )
-    table.caption = escape(f"* minimised; {level} across optics scenarios: {ranges}")
+    table.caption = escape(f"* minimised. {level} in view across optics scenarios: {ranges}")
     return table
