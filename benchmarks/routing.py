@@ -216,11 +216,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=274, help="junctions per side (query part)")
     ap.add_argument("--city-k", type=int, default=317, help="junctions per side (city part)")
     ap.add_argument("--lambda", dest="lam", type=float, default=4.0)
+    ap.add_argument("--cameras", type=int, default=15_000, help="cameras (query part)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}
     if args.part in ("query", "all"):
-        out["query"] = part_query(args.queries, args.k, 3000, args.lam)
+        out["query"] = part_query(args.queries, args.k, args.cameras, args.lam)
     if args.part == "city":
         out["city"] = part_city(args.city_k, 100_000)
     elif args.part == "all":
