@@ -37,25 +37,24 @@ def normalise_intervals(intervals: Iterable[Sequence]) -> list[Interval]:
     Overlapping input intervals (one per camera, say) are cut at every boundary; neighbouring
     pieces seen by the same cameras are merged; empty or reversed intervals are dropped.
     """
-    events: list[tuple[float, int, int]] = []
-    for start, end, cams in intervals:
-        if not end > start:
-            continue
-        for cam in _as_ids(cams):
-            events.append((float(start), 1, cam))
-            events.append((float(end), -1, cam))
-    events.sort()
-    out: list[Interval] = []
-    active: dict[int, int] = {}
-    prev = None
-    for pos, kind, cam in events:
-        if prev is not None and pos > prev and active:
-            _append_piece(out, prev, pos, tuple(sorted(active)))
-        active[cam] = active.get(cam, 0) + kind
-        if active[cam] == 0:
-            del active[cam]
-        prev = pos
-    return out
+    return union_seen([{0: list(intervals)}]).get(0, [])
+
+
+def union_seen(parts: Iterable[SeenIntervals]) -> SeenIntervals:
+    """The union of several :data:`SeenIntervals` (cameras of overlapping stretches combined)."""
+    street: list[int] = []
+    start: list[float] = []
+    end: list[float] = []
+    cam: list[int] = []
+    for part in parts:
+        for sid, intervals in part.items():
+            for a, b, cams in intervals:
+                for c in _as_ids(cams):
+                    street.append(int(sid))
+                    start.append(a)
+                    end.append(b)
+                    cam.append(c)
+    return seen_from_arrays(street, start, end, cam)
 
 
 def _as_ids(cams: object) -> tuple[int, ...]:
@@ -64,20 +63,65 @@ def _as_ids(cams: object) -> tuple[int, ...]:
     return tuple(int(c) for c in cams)  # type: ignore[union-attr]
 
 
+def seen_from_arrays(
+    street: Sequence[int] | np.ndarray,
+    start: Sequence[float] | np.ndarray,
+    end: Sequence[float] | np.ndarray,
+    camera: Sequence[int] | np.ndarray,
+) -> SeenIntervals:
+    """:data:`SeenIntervals` from one row per (street, start, end, camera), e.g. ``street_seen``.
+
+    Vectorised: every street is cut at every interval boundary, each piece gets the cameras of
+    the intervals covering it, and neighbouring pieces with the same cameras are merged.
+    """
+    street = np.asarray(street, dtype=np.int64)
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    camera = np.asarray(camera, dtype=np.int64)
+    ok = end > start
+    street, start, end, camera = street[ok], start[ok], end[ok], camera[ok]
+    if not len(street):
+        return {}
+    ids, rank = np.unique(street, return_inverse=True)
+    low = min(float(start.min()), 0.0)
+    width = float(end.max()) - low + 1.0
+    pos = np.concatenate([start, end])
+    keys = np.concatenate([rank, rank]) * width + (pos - low)
+    bp, first = np.unique(keys, return_index=True)
+    bp_pos = pos[first]
+    i0, i1 = np.searchsorted(bp, keys[: len(start)]), np.searchsorted(bp, keys[len(start) :])
+    n = i1 - i0
+    piece = np.repeat(i0, n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    cams, ranks = np.repeat(camera, n), np.repeat(rank, n)
+    order = np.lexsort((cams, piece))
+    piece, cams, ranks = piece[order], cams[order], ranks[order]
+    keep = np.ones(len(piece), bool)
+    keep[1:] = (piece[1:] != piece[:-1]) | (cams[1:] != cams[:-1])
+    piece, cams, ranks = piece[keep], cams[keep], ranks[keep]
+    out: SeenIntervals = {}
+    group: list[int] = []
+    current, current_rank = -1, -1
+    for p, c, r in zip(piece.tolist(), cams.tolist(), ranks.tolist(), strict=True):
+        if p != current:
+            if group:
+                _flush(out, ids, current_rank, bp_pos, current, group)
+            current, current_rank, group = p, r, []
+        group.append(c)
+    _flush(out, ids, current_rank, bp_pos, current, group)
+    return out
+
+
+def _flush(
+    out: SeenIntervals, ids: np.ndarray, rank: int, bp_pos: np.ndarray, p: int, cams: list[int]
+) -> None:
+    intervals = out.setdefault(int(ids[rank]), [])
+    _append_piece(intervals, float(bp_pos[p]), float(bp_pos[p + 1]), tuple(cams))
+
+
 def _append_piece(out: list[Interval], start: float, end: float, cams: tuple[int, ...]) -> None:
     if out and out[-1][1] == start and out[-1][2] == cams:
         out[-1] = (out[-1][0], end, cams)
     else:
         out.append((start, end, cams))
-
-
-def union_seen(parts: Iterable[SeenIntervals]) -> SeenIntervals:
-    """The union of several :data:`SeenIntervals` (cameras of overlapping stretches combined)."""
-    merged: dict[int, list[Interval]] = {}
-    for part in parts:
-        for street, intervals in part.items():
-            merged.setdefault(int(street), []).extend(intervals)
-    return {s: iv for s, ivs in sorted(merged.items()) if (iv := normalise_intervals(ivs))}
 
 
 @dataclass
@@ -95,11 +139,15 @@ class Exposure:
         scenario with no seen stretch at all (no cameras) may be listed here.
     method
         Where the intervals come from (reported with every figure).
+    cumulative
+        True when ``seen`` is already normalised and cumulative for every (scenario, level)
+        (as built by :meth:`from_rows`); it is then used as given.
     """
 
     seen: Mapping[tuple[str, str], SeenIntervals]
     scenarios: tuple[str, ...] = ()
     method: str = "given seen intervals"
+    cumulative: bool = False
     _index: dict[tuple[str, str], SeenIndex] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +156,8 @@ class Exposure:
             raise InputError(f"unknown DORI level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
         found = tuple(dict.fromkeys(s for s, _ in self.seen))
         self.scenarios = tuple(dict.fromkeys((*self.scenarios, *found)))
+        if self.cumulative:
+            return
         self.seen = {
             (sc, lvl): union_seen(
                 self.seen.get((sc, finer), {}) for finer in LEVELS[: LEVELS.index(lvl) + 1]
@@ -115,6 +165,27 @@ class Exposure:
             for sc in self.scenarios
             for lvl in LEVELS
         }
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Sequence[Sequence],
+        scenarios: Sequence[str] = (),
+        method: str = "seen intervals",
+    ) -> Exposure:
+        """An :class:`Exposure` from ``(street_id, scenario, level, start_m, end_m, camera_id)``
+        rows (the ``street_seen`` schema), made cumulative across levels (vectorised)."""
+        seen: dict[tuple[str, str], SeenIntervals] = {}
+        if rows:
+            street, scenario, level, start, end, cam = (
+                np.asarray(c) for c in zip(*rows, strict=True)
+            )
+            for sc in dict.fromkeys(scenario.tolist()):
+                for k, lvl in enumerate(LEVELS):
+                    m = (scenario == sc) & np.isin(level, LEVELS[: k + 1])
+                    seen[sc, lvl] = seen_from_arrays(street[m], start[m], end[m], cam[m])
+        found = tuple(dict.fromkeys(sc for sc, _ in seen))
+        return cls(seen, tuple(dict.fromkeys((*scenarios, *found))), method, cumulative=True)
 
     def intervals(self, scenario: str, level: str) -> SeenIntervals:
         """The seen intervals of ``scenario`` at ``level`` (empty when nothing is seen)."""
@@ -195,12 +266,18 @@ class SeenIndex:
         ]
 
 
-def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
+def load_exposure(
+    store: Store,
+    *,
+    audience: str = "public",
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Exposure:
     """Read the coverage results (table ``street_seen``) of a store as an :class:`Exposure`.
 
     Only cameras that ``audience`` may see count (``street_seen.camera_id`` references
     ``devices.id``), so restricted cameras never show in a public route. Levels other than the
-    four DORI levels (``plate``) are left out.
+    four DORI levels (``plate``) are left out. With ``bbox`` (W, S, E, N) only streets meeting
+    it are read.
 
     Raises
     ------
@@ -208,12 +285,20 @@ def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
         When the store has no coverage results yet (run ``survatlas coverage`` first).
     """
     _check_coverage_run(store)
+    where, params = "", ()
+    if bbox is not None:
+        where = (
+            " AND s.street_id IN (SELECT id FROM streets_rtree WHERE max_x >= ? AND min_x <= ? "
+            "AND max_y >= ? AND min_y <= ?)"
+        )
+        params = (bbox[0], bbox[2], bbox[1], bbox[3])
     try:
         scenarios = [r[0] for r in store.query("SELECT DISTINCT scenario FROM street_seen")]
         rows = store.query(
             "SELECT s.street_id, s.scenario, s.level, s.start_m, s.end_m, s.camera_id "
             "FROM street_seen s JOIN devices d ON d.id = s.camera_id "
-            f"WHERE {audience_clause(audience, 'd')} AND s.level IN ({_LEVELS_SQL})"
+            f"WHERE {audience_clause(audience, 'd')} AND s.level IN ({_LEVELS_SQL}){where}",
+            params,
         )
     except sqlite3.OperationalError as exc:
         if "street_seen" in str(exc):
@@ -221,12 +306,7 @@ def load_exposure(store: Store, *, audience: str = "public") -> Exposure:
         raise StoreError(f"cannot read coverage results: {exc}") from exc
     if scenarios and not rows and store.scalar("SELECT count(*) FROM street_seen"):
         _check_camera_ids(store)
-    grouped: dict[tuple[str, str], dict[int, list[Interval]]] = {}
-    for street, scenario, level, start, end, cam in rows:
-        by_street = grouped.setdefault((scenario, level), {})
-        by_street.setdefault(int(street), []).append((start, end, (int(cam),)))
-    seen = {key: union_seen([v]) for key, v in grouped.items()}
-    return Exposure(seen, _ordered(scenarios), method=_method(store, audience))
+    return Exposure.from_rows(rows, _ordered(scenarios), _method(store, audience))
 
 
 _LEVELS_SQL = ", ".join(f"'{lvl}'" for lvl in LEVELS)

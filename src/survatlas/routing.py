@@ -166,7 +166,7 @@ def load_network(
         When the store has no coverage results (run ``survatlas coverage`` first) or no street
         usable by the profile.
     """
-    exposure = load_exposure(store, audience=audience)
+    exposure = load_exposure(store, audience=audience, bbox=bbox)
     crs = store_crs(store)
     streets = read_layer(store, "streets", bbox, audience=audience)
     if streets.empty:
