@@ -93,3 +93,33 @@ def test_disc_intervals_match_sampling(pts: list, cam: tuple) -> None:
     for a, b, _ in seen.get(1, []):
         mid = line.interpolate((a + b) / 2)
         assert mid.distance(shapely.Point(cam[:2])) <= cam[2] + 1e-6
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 4),
+            st.sampled_from(["best", "typical"]),
+            st.sampled_from(["identification", "recognition", "observation", "detection"]),
+            interval,
+        ),
+        max_size=15,
+    )
+)
+def test_rows_and_dicts_give_the_same_exposure(rows: list) -> None:
+    flat = [(s, sc, lvl, a, b, cams[0]) for s, sc, lvl, (a, b, cams) in rows]
+    by_key: dict = {}
+    for s, sc, lvl, a, b, c in flat:
+        by_key.setdefault((sc, lvl), {}).setdefault(s, []).append((a, b, (c,)))
+    from_dicts = Exposure(by_key)
+    from_rows = Exposure.from_rows(flat)
+    assert from_rows.scenarios == from_dicts.scenarios
+    for key, want in from_dicts.seen.items():
+        got = from_rows.seen.get(key, {})
+        assert got.keys() == want.keys()
+        for street, intervals in want.items():  # positions agree to well below a micrometre
+            assert [c for *_, c in got[street]] == [c for *_, c in intervals]
+            np.testing.assert_allclose(
+                [iv[:2] for iv in got[street]], [iv[:2] for iv in intervals], atol=1e-6
+            )
