@@ -172,6 +172,8 @@ def test_written_files_are_valid(tmp_path, plan_and_net) -> None:  # type: ignor
     assert kinds.count("route") == len(plan.routes)
     assert kinds.count("in_view") == sum(len(r.stretches) for r in plan.routes)
     assert gj["attribution"] == "© OSM"
+    web = plan.to_geojson()
+    assert len(web["features"]) == len(gj["features"]) and "OpenStreetMap" in web["attribution"]
     root = ET.parse(
         write_route_file(tmp_path / "r.gpx", plan.routes, method="m", attribution="© OSM")
     ).getroot()

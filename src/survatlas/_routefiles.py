@@ -139,7 +139,7 @@ def write_route_file(
     path = Path(path)
     kind = _kind(path)
     if kind == "geojson":
-        path.write_text(json.dumps(_geojson(routes, method, attribution), ensure_ascii=False))
+        path.write_text(json.dumps(route_geojson(routes, method, attribution), ensure_ascii=False))
     else:
         ET.ElementTree(_gpx(routes, method, attribution)).write(
             path, encoding="utf-8", xml_declaration=True
@@ -147,7 +147,8 @@ def write_route_file(
     return path
 
 
-def _geojson(routes: Sequence[Route], method: str, attribution: str) -> dict[str, Any]:
+def route_geojson(routes: Sequence[Route], method: str, attribution: str) -> dict[str, Any]:
+    """Routes (LineStrings with their figures) and stretches in view as a FeatureCollection."""
     features = []
     for route in routes:
         props = route.to_dict()

@@ -62,7 +62,7 @@ from survatlas._plan import (
     snap_nearest,
     solve,
 )
-from survatlas._routefiles import read_route_file, write_route_file
+from survatlas._routefiles import read_route_file, route_geojson, write_route_file
 from survatlas._search import ENGINES
 from survatlas.errors import InputError, RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
@@ -351,6 +351,10 @@ class RoutePlan:
     def routes(self) -> list[Route]:
         """Shortest, least-exposed, then the alternatives."""
         return [self.shortest, self.least_exposed, *self.alternatives]
+
+    def to_geojson(self) -> dict[str, Any]:
+        """The routes and their stretches in view as a GeoJSON FeatureCollection (web map)."""
+        return route_geojson(self.routes, self.method, ATTRIBUTION)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` and the web map."""
@@ -681,6 +685,10 @@ class RouteExposure:
     points: int
     unmatched_points: int
     method: str
+
+    def to_geojson(self) -> dict[str, Any]:
+        """The matched route and its stretches in view as a GeoJSON FeatureCollection."""
+        return route_geojson([self.route], self.method, ATTRIBUTION)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
