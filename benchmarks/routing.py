@@ -13,9 +13,9 @@ Part ``city`` — graph build + edge exposure for a city the size of the 1,000,0
 synthetic city (grid of ~320 × 320 blocks, 10 buildings per block, 100,000 cameras), run in a
 child process so that its peak memory is its own.
 
-The street generator here is self-contained; once ``survatlas.synth`` exists, replace
-``grid_city`` with its streets layer (a GeoDataFrame with ``id``, ``highway``, ``tags`` and
-LineStrings in a metric CRS) and ``disc_cameras`` with its cameras.
+The street generator here is self-contained; ``--city-source synth`` uses ``survatlas.synth``
+instead (its 1,000,000-building city: streets, and its cameras as 20–60 m discs) where that
+module exists.
 """
 
 from __future__ import annotations
@@ -156,10 +156,30 @@ def _ends(g, s: int, t: int) -> Ends:  # type: ignore[no-untyped-def]
     )
 
 
-def part_city(k: int, cameras: int) -> dict:
+def synth_streets(buildings: int, cameras: int) -> tuple[gpd.GeoDataFrame, list, int]:
+    """Streets and disc cameras of ``survatlas.synth`` (main branch) with ``buildings``."""
+    from survatlas.synth import synth_city  # not on every branch: only for --city-source synth
+
+    side = (buildings / 1375.0) ** 0.5 * 1000.0  # the generator's default density per km²
+    city = synth_city(side, side, seed=3, n_cameras=cameras)
+    n = len(city.streets)
+    streets = gpd.GeoDataFrame(
+        {"id": np.arange(1, n + 1), "highway": city.street_highway, "tags": [{}] * n},
+        geometry=city.streets,
+        crs=city.crs,
+    )
+    radius = np.random.default_rng(4).uniform(20, 60, len(city.cameras))
+    cams = [(i + 1, c["x"], c["y"], float(radius[i])) for i, c in enumerate(city.cameras)]
+    return streets, cams, len(city.buildings)
+
+
+def part_city(k: int, cameras: int, source: str = "grid") -> dict:
     t0 = time.perf_counter()
-    streets = grid_city(k, seed=3)
-    cams = disc_cameras(streets, cameras, seed=4)
+    if source == "synth":
+        streets, cams, n_buildings = synth_streets(1_000_000, cameras)
+    else:
+        streets = grid_city(k, seed=3)
+        cams, n_buildings = disc_cameras(streets, cameras, seed=4), 10 * (k - 1) ** 2
     gen_s = time.perf_counter() - t0
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
@@ -174,8 +194,8 @@ def part_city(k: int, cameras: int) -> dict:
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     plan_ms, searches = _plans(net, 20)
     return {
-        "grid_blocks": f"{k - 1} x {k - 1}",
-        "buildings_equivalent": 10 * (k - 1) ** 2,
+        "city": source if source == "synth" else f"grid of {k - 1} x {k - 1} blocks",
+        "buildings": n_buildings,
         "streets": len(streets),
         "cameras": cameras,
         "nodes": net.graph.n_nodes,
@@ -217,16 +237,32 @@ def main() -> None:
     ap.add_argument("--city-k", type=int, default=317, help="junctions per side (city part)")
     ap.add_argument("--lambda", dest="lam", type=float, default=4.0)
     ap.add_argument("--cameras", type=int, default=15_000, help="cameras (query part)")
+    ap.add_argument(
+        "--city-source",
+        choices=("grid", "synth"),
+        default="grid",
+        help="city part: this script's grid, or survatlas.synth (1,000,000 buildings)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}
     if args.part in ("query", "all"):
         out["query"] = part_query(args.queries, args.k, args.cameras, args.lam)
     if args.part == "city":
-        out["city"] = part_city(args.city_k, 100_000)
+        out["city"] = part_city(args.city_k, 100_000, args.city_source)
     elif args.part == "all":
         child = subprocess.run(
-            [sys.executable, __file__, "--part", "city", "--city-k", str(args.city_k), "--json"],
+            [
+                sys.executable,
+                __file__,
+                "--part",
+                "city",
+                "--city-k",
+                str(args.city_k),
+                "--city-source",
+                args.city_source,
+                "--json",
+            ],
             check=True,
             capture_output=True,
             text=True,

@@ -132,3 +132,16 @@ def test_no_usable_street_and_bad_profile() -> None:
         build_graph(streets_frame([_line((0, 0), (1, 0))], [{"foot": "no"}]))
     with pytest.raises(InputError, match="profile"):
         build_graph(grid_streets(3), "car")
+
+
+def test_multilinestring_parts_follow_one_another_in_the_street_measure() -> None:
+    multi = shapely.MultiLineString(
+        [[(X0, Y0), (X0 + 100, Y0)], [(X0, Y0 + 50), (X0 + 40, Y0 + 50)]]
+    )
+    streets = streets_frame([multi, _line((100, 0), (100, 50))])
+    g = build_graph(streets)
+    pieces = sorted(
+        zip(g.edge_street.tolist(), g.edge_start.tolist(), g.edge_end.tolist(), strict=True)
+    )
+    assert pieces == [(1, 0.0, 100.0), (1, 100.0, 140.0), (2, 0.0, 50.0)]
+    assert len(set(g.component.tolist())) == 2  # the second part touches nothing

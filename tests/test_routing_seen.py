@@ -123,3 +123,9 @@ def test_rows_and_dicts_give_the_same_exposure(rows: list) -> None:
             np.testing.assert_allclose(
                 [iv[:2] for iv in got[street]], [iv[:2] for iv in intervals], atol=1e-6
             )
+
+
+def test_disc_intervals_on_a_multilinestring_use_the_street_measure() -> None:
+    multi = shapely.MultiLineString([[(0, 0), (100, 0)], [(0, 50), (40, 50)]])
+    seen = seen_from_discs([5], [multi], [(1, 20, 50, 10)])
+    assert seen == {5: [(pytest.approx(110.0), pytest.approx(130.0), (1,))]}

@@ -374,28 +374,29 @@ def seen_from_discs(
 
     if not len(cameras) or not len(lines):
         return {}
-    coords, which = shapely.get_coordinates(np.asarray(lines), return_index=True)
+    parts, owner = shapely.get_parts(np.asarray(lines, dtype=object), return_index=True)
+    part_len = shapely.length(parts)
+    cum_part = np.cumsum(part_len) - part_len
+    part_off = cum_part - cum_part[np.searchsorted(owner, owner)]  # parts follow one another
+    coords, which = shapely.get_coordinates(parts, return_index=True)
     same = which[1:] == which[:-1]
-    p0, p1, seg_line = coords[:-1][same], coords[1:][same], which[:-1][same]
+    p0, p1, seg_part = coords[:-1][same], coords[1:][same], which[:-1][same]
     seg_len = np.hypot(*(p1 - p0).T)
     step = np.concatenate([[0.0], np.cumsum(np.hypot(*(coords[1:] - coords[:-1]).T))])
-    first = np.searchsorted(which, which)  # index of each line's first vertex
-    seg_off = (step[:-1] - step[first[:-1]])[same]
+    first = np.searchsorted(which, which)  # index of each part's first vertex
+    seg_off = (step[:-1] - step[first[:-1]])[same] + part_off[seg_part]
     cam = np.asarray([c[1:] for c in cameras], dtype=float)
     tree = shapely.STRtree(shapely.linestrings(np.stack([p0, p1], axis=1)))
     ci, si = tree.query(shapely.points(cam[:, :2]), predicate="dwithin", distance=cam[:, 2])
     t0, t1 = _disc_hits(p0[si], p1[si] - p0[si], cam[ci])
     keep = t1 > t0
-    ids = np.asarray(street_ids)[seg_line[si[keep]]]
-    start = seg_off[si[keep]] + t0[keep] * seg_len[si[keep]]
-    end = seg_off[si[keep]] + t1[keep] * seg_len[si[keep]]
-    cam_ids = np.asarray([c[0] for c in cameras])[ci[keep]]
-    raw: dict[int, list[Interval]] = {}
-    for s, a, b, c in zip(
-        ids.tolist(), start.tolist(), end.tolist(), cam_ids.tolist(), strict=True
-    ):
-        raw.setdefault(s, []).append((a, b, (c,)))
-    return union_seen([raw])
+    si, ci, t0, t1 = si[keep], ci[keep], t0[keep], t1[keep]
+    return seen_from_arrays(
+        np.asarray(street_ids)[owner[seg_part[si]]],
+        seg_off[si] + t0 * seg_len[si],
+        seg_off[si] + t1 * seg_len[si],
+        np.asarray([c[0] for c in cameras])[ci],
+    )
 
 
 def _disc_hits(p: np.ndarray, d: np.ndarray, cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

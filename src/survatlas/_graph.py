@@ -192,7 +192,7 @@ def build_graph(
     if streets.crs is None:
         raise InputError("the streets have no CRS: set one (EPSG:4326 for lon/lat)")
     kept = streets[_usable(streets, prof)]
-    kept = kept[kept.geometry.geom_type == "LineString"]
+    kept = kept[kept.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     if kept.empty:
         raise RoutingError(
             f"no street usable for the {profile} profile here: import an OSM extract or a "
@@ -202,10 +202,14 @@ def build_graph(
     metric = kept.to_crs(crs) if kept.crs is not None and kept.crs != crs else kept
     dirs = np.array([prof.directions(t) for t in kept["tags"]], dtype=bool).reshape(-1, 2)
     geographic = bool(kept.crs.is_geographic)
-    parts = _split_at_nodes(kept.geometry.values, metric.geometry.values, geographic)
+    geo_parts, owner = shapely.get_parts(kept.geometry.values, return_index=True)
+    metric_parts = shapely.get_parts(metric.geometry.values)
+    offset = _part_offsets(shapely.length(metric_parts), owner)
+    parts = _split_at_nodes(geo_parts, metric_parts, geographic)
     names = kept["name"] if "name" in kept else [None] * len(kept)
     ids = kept["id"].to_numpy(np.int64)
-    u, v, line, start, end, geom, node_xy = _simple(*parts)
+    u, v, part, start, end, geom, node_xy = _simple(*parts)
+    line = owner[part]
     return StreetGraph(
         profile=prof,
         crs=crs,
@@ -213,13 +217,20 @@ def build_graph(
         edge_u=u,
         edge_v=v,
         edge_street=ids[line],
-        edge_start=start,
-        edge_end=end,
+        edge_start=start + offset[part],
+        edge_end=end + offset[part],
         edge_fwd=dirs[line, 0],
         edge_bwd=dirs[line, 1],
         edge_geom=geom,
         street_names=dict(zip(ids.tolist(), names, strict=True)),
     )
+
+
+def _part_offsets(lengths: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Metres before each part of a multi-line: parts follow one another in the street's measure."""
+    cum = np.cumsum(lengths) - lengths
+    first = np.searchsorted(owner, owner)
+    return cum - cum[first]
 
 
 def _usable(streets: gpd.GeoDataFrame, prof: Profile) -> np.ndarray:
