@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from survatlas.custody import append_entry
+from survatlas.encryption import seal_row
 from survatlas.errors import InputError
 
 #: Extra (layer-specific) columns written for each layer, in order.
@@ -149,6 +151,7 @@ def ensure_source(conn: sqlite3.Connection, **fields: Any) -> int:
     row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
     if row:
         return int(row[0])
+    fields = seal_row("sources", fields)
     cols = ", ".join(fields)
     marks = ", ".join("?" for _ in fields)
     cur = conn.execute(f"INSERT INTO sources ({cols}) VALUES ({marks})", tuple(fields.values()))
@@ -184,6 +187,7 @@ def write_layer(
     for rec, bb in zip(records, bounds, strict=True):
         tags_json = json.dumps(rec.tags, sort_keys=True, ensure_ascii=False)
         sha = _content_sha(rec, tags_json)
+        sealed = seal_row(layer, {**rec.values, "tags": tags_json, "sensitivity": rec.sensitivity})
         row = (
             rec.origin,
             source_id,
@@ -194,9 +198,9 @@ def write_layer(
             sha,
             rec.geom_wkb,
             *map(float, bb),
-            tags_json,
+            sealed["tags"],
             rec.sensitivity,
-            *(rec.values.get(c) for c in extra),
+            *(sealed.get(c) for c in extra),
         )
         old = existing.get(rec.key)
         if rec.warnings:
@@ -258,12 +262,39 @@ def _write_warnings(conn: sqlite3.Connection, warn_rows: list[tuple[str, Sequenc
 def record_import(
     conn: sqlite3.Connection, source_id: int, command: str, started: str, summary: ImportSummary
 ) -> None:
-    """Log an import in the ``imports`` table."""
-    conn.execute(
+    """Log an import in the ``imports`` table and in the custody log (same transaction)."""
+    sens = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    row = seal_row("imports", {"summary": json.dumps(summary.to_dict()), "sensitivity": sens})
+    cur = conn.execute(
         "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
         "VALUES (?, ?, ?, ?, ?)",
-        (source_id, command, started, now_iso(), json.dumps(summary.to_dict())),
+        (source_id, command, started, now_iso(), row["summary"]),
     )
+    append_entry(
+        conn,
+        "import",
+        f"import:{cur.lastrowid}",
+        import_details(conn, source_id, command, summary, sens),
+    )
+
+
+def import_details(
+    conn: sqlite3.Connection, source_id: int, command: str, summary: ImportSummary, sens: str
+) -> dict[str, Any]:
+    """What the custody log keeps of an import: ids, counts, the file hash (names if public)."""
+    sha = conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    details: dict[str, Any] = {
+        "command": command,
+        "source_id": source_id,
+        "sensitivity": sens,
+        "file_sha256": sha if sha and len(sha) == 64 else None,
+        "added": sum(c.added for c in summary.layers.values()),
+        "updated": sum(c.updated for c in summary.layers.values()),
+        "unchanged": sum(c.unchanged for c in summary.layers.values()),
+    }
+    if sens == "public" and all(ch.isalnum() or ch in "._-" for ch in summary.file):
+        details["file"] = summary.file[:120]
+    return details
 
 
 def device_values(
