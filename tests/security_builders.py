@@ -7,6 +7,7 @@ records lie more than 1 km away from the canary place.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -74,14 +75,20 @@ def seed_public(store: Store, folder: Path) -> dict[str, int]:
             {
                 "type": "Feature",
                 "geometry": g,
-                "properties": {"id": f"pub-{kind}-{i}", "name": f"public {kind} {i}", "category": "education"}
+                "properties": {
+                    "id": f"pub-{kind}-{i}",
+                    "name": f"public {kind} {i}",
+                    "category": "education",
+                }
                 if kind == "sites"
                 else {"id": f"pub-{kind}-{i}", "name": f"public {kind} {i}"},
             }
             for i, g in enumerate(geoms)
         ]
         import_layer(store, write(folder / f"public-{kind}.geojson", _fc(feats)), kind)
-    news = add_source(store, kind="news", title="Wire story", publisher="Agency", url="https://news.example/a")
+    news = add_source(
+        store, kind="news", title="Wire story", publisher="Agency", url="https://news.example/a"
+    )
     add_claim(store, source_id=news, subject_type="device", subject_id=1, statement="camera seen")
     photo = write(folder / "public-photo.txt", "a public document")
     add_evidence(store, photo, news)
@@ -111,7 +118,10 @@ def seed_canary(store: Store, folder: Path) -> dict[str, object]:
             props = {"id": f"{CANARY}-{kind}-{sens}", "name": f"{CANARY} {kind}"}
             if kind == "sites":
                 props["category"] = "government"
-            path = write(folder / f"{CANARY}-{kind}-{sens}.geojson", _fc([{"type": "Feature", "geometry": geom, "properties": props}]))
+            path = write(
+                folder / f"{CANARY}-{kind}-{sens}.geojson",
+                _fc([{"type": "Feature", "geometry": geom, "properties": props}]),
+            )
             import_layer(store, path, kind, sensitivity=sens)
     secret = add_source(
         store,
@@ -122,12 +132,37 @@ def seed_canary(store: Store, folder: Path) -> dict[str, object]:
         note=f"{CANARY} lives near the camera",
         sensitivity="confidential",
     )
-    restricted = add_source(store, kind="document", title=f"{CANARY} restricted doc", sensitivity="restricted")
-    hidden_device = int(store.scalar("SELECT id FROM devices WHERE origin LIKE ?", (f"%{CANARY}-1",)))
-    add_claim(store, source_id=secret, subject_type="device", subject_id=1, statement=f"{CANARY} saw it", quote=f"{CANARY} quote")
-    add_claim(store, source_id=restricted, subject_type="device", subject_id=1, statement=f"{CANARY} restricted")
-    add_claim(store, source_id=1, subject_type="device", subject_id=hidden_device, statement=f"{CANARY} about a hidden camera")
-    testimony = add_evidence(store, write(folder / f"{CANARY}.txt", f"{CANARY} testimony text"), secret)
+    restricted = add_source(
+        store, kind="document", title=f"{CANARY} restricted doc", sensitivity="restricted"
+    )
+    hidden_device = int(
+        store.scalar("SELECT id FROM devices WHERE origin LIKE ?", (f"%{CANARY}-1",))
+    )
+    add_claim(
+        store,
+        source_id=secret,
+        subject_type="device",
+        subject_id=1,
+        statement=f"{CANARY} saw it",
+        quote=f"{CANARY} quote",
+    )
+    add_claim(
+        store,
+        source_id=restricted,
+        subject_type="device",
+        subject_id=1,
+        statement=f"{CANARY} restricted",
+    )
+    add_claim(
+        store,
+        source_id=1,
+        subject_type="device",
+        subject_id=hidden_device,
+        statement=f"{CANARY} about a hidden camera",
+    )
+    testimony = add_evidence(
+        store, write(folder / f"{CANARY}.txt", f"{CANARY} testimony text"), secret
+    )
     return {"source": secret, "device": hidden_device, "evidence": testimony.sha256}
 
 
@@ -173,10 +208,8 @@ def decode_file(path: Path) -> Decoded:
 def _decode_text_geometry(path: Path, text: str, out: Decoded) -> None:
     stripped = text.lstrip()
     if stripped.startswith("{") or stripped.startswith("["):
-        try:
+        with contextlib.suppress(ValueError):
             _walk_json(json.loads(text), out)
-        except ValueError:
-            pass
     if "<kml" in text:
         for block in re.findall(r"<coordinates>(.*?)</coordinates>", text, re.S):
             for pair in block.split():
@@ -195,10 +228,19 @@ def _decode_text_geometry(path: Path, text: str, out: Decoded) -> None:
 
 def _walk_json(obj: object, out: Decoded) -> None:
     if isinstance(obj, dict):
-        if obj.get("type") in {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}:
+        if obj.get("type") in {
+            "Point",
+            "LineString",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+        }:
             out.add_geometry(shapely.geometry.shape(obj))
         for key in ("lon", "longitude"):
-            if isinstance(obj.get(key), (int, float)) and isinstance(obj.get(key.replace("lon", "lat")), (int, float)):
+            if isinstance(obj.get(key), (int, float)) and isinstance(
+                obj.get(key.replace("lon", "lat")), (int, float)
+            ):
                 out.coords.append((float(obj[key]), float(obj[key.replace("lon", "lat")])))
         for v in obj.values():
             _walk_json(v, out)

@@ -14,9 +14,12 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+import survatlas
 from security_builders import (
     CANARY,
     Decoded,
@@ -26,8 +29,6 @@ from security_builders import (
     raw_leaks,
     set_key,
 )
-
-import survatlas
 from survatlas import export, publish
 from survatlas.cli import main
 from survatlas.stats import store_stats
@@ -63,8 +64,8 @@ def _export(db, layer, fmt, folder) -> Decoded:
         result = export.export_layer(store, layer, fmt, folder / f"{layer}.{fmt}")
     decoded = Decoded()
     for name in result["files"]:
-        one = decode_file(type(folder)(name))
-        assert not raw_leaks(open(name, "rb").read()), f"{layer}/{fmt}: raw bytes leak"
+        one = decode_file(Path(name))
+        assert not raw_leaks(Path(name).read_bytes()), f"{layer}/{fmt}: raw bytes leak"
         decoded.text.extend(one.text)
         decoded.coords.extend(one.coords)
     return decoded
@@ -72,7 +73,7 @@ def _export(db, layer, fmt, folder) -> Decoded:
 
 def test_the_canary_is_really_in_the_store(pair):
     """Guard: the test would be empty if the canary records were not seeded."""
-    _, canary, ids = pair
+    _, canary, _ = pair
     with Store(canary, create=False) as store:
         assert store.scalar("SELECT count(*) FROM devices WHERE sensitivity != 'public'") == 2
         for layer in ("buildings", "streets", "sites"):
@@ -95,7 +96,9 @@ def test_a_restricted_audience_export_does_show_the_restricted_canary(pair, tmp_
     """The decoder really finds the canary when it is there (the test can fail)."""
     _, canary, _ = pair
     with Store(canary, create=False) as store:
-        out = export.export_layer(store, "devices", "geojson", tmp_path / "r.geojson", audience="restricted")
+        out = export.export_layer(
+            store, "devices", "geojson", tmp_path / "r.geojson", audience="restricted"
+        )
     assert leaks(decode_file(tmp_path / "r.geojson"))
     assert out["features"] == 4
 
@@ -112,7 +115,9 @@ def test_library_aggregates_and_lists_are_unchanged_by_the_canary(pair):
                         "grid": publish.grid_counts(store),
                         "sources": publish.read_sources(store),
                         "claims": publish.read_claims(store),
-                        "claims_device_1": publish.read_claims(store, subject_type="device", subject_id=1),
+                        "claims_device_1": publish.read_claims(
+                            store, subject_type="device", subject_id=1
+                        ),
                     },
                     sort_keys=True,
                     default=str,
@@ -129,10 +134,16 @@ PUBLIC_OUTPUT = {
     "stats": [["stats", "--json"]],
     "source list": [["source", "list", "--json"]],
     "source show": [["source", "show", "1", "--json"], ["source", "show", "4", "--json"]],
-    "claim list": [["claim", "list", "--json"], ["claim", "list", "--subject", "device:1", "--json"]],
+    "claim list": [
+        ["claim", "list", "--json"],
+        ["claim", "list", "--subject", "device:1", "--json"],
+    ],
     "evidence list": [["evidence", "list", "--json"]],
     "token list": [["token", "list", "--json"]],
-    "export": [["export", "--layer", layer, "--format", "geojson", "{out}", "--json"] for layer in ("devices", "sites")],
+    "export": [
+        ["export", "--layer", layer, "--format", "geojson", "{out}", "--json"]
+        for layer in ("devices", "sites")
+    ],
 }
 #: custodian views: they reveal that records exist, never their content or place.
 CUSTODIAN_OUTPUT = {
@@ -141,11 +152,22 @@ CUSTODIAN_OUTPUT = {
 }
 #: commands that write to the store or make full copies for the custodian (not publications).
 NOT_PUBLIC_OUTPUT = {
-    "import osm", "import cameras", "import layer",
-    "source add", "claim add", "claim status",
-    "evidence add", "evidence strip", "evidence get",
-    "token create", "token revoke", "key create",
-    "backup", "restore", "archive export", "archive import",
+    "import osm",
+    "import cameras",
+    "import layer",
+    "source add",
+    "claim add",
+    "claim status",
+    "evidence add",
+    "evidence strip",
+    "evidence get",
+    "token create",
+    "token revoke",
+    "key create",
+    "backup",
+    "restore",
+    "archive export",
+    "archive import",
 }
 
 
@@ -166,7 +188,10 @@ def test_every_command_is_classified():
 
 
 def _run(db, args, tmp_path):
-    args = [a.replace("{out}", str(tmp_path / f"out-{len(list(tmp_path.iterdir()))}.geojson")) for a in args]
+    args = [
+        a.replace("{out}", str(tmp_path / f"out-{len(list(tmp_path.iterdir()))}.geojson"))
+        for a in args
+    ]
     result = CliRunner().invoke(main, ["--db", str(db), *args])
     assert result.exit_code in (0, 2), result.output
     files = [p.read_text(encoding="utf-8") for p in tmp_path.glob("out-*")]
@@ -208,6 +233,8 @@ def test_custodian_views_hold_no_canary_content(pair, tmp_path, name):
 
 def test_evidence_get_refuses_a_confidential_file_by_default(pair, tmp_path):
     _, canary, ids = pair
-    result = CliRunner().invoke(main, ["--db", str(canary), "evidence", "get", ids["evidence"], str(tmp_path / "x")])
+    result = CliRunner().invoke(
+        main, ["--db", str(canary), "evidence", "get", ids["evidence"], str(tmp_path / "x")]
+    )
     assert result.exit_code == 2
     assert not (tmp_path / "x").exists()

@@ -9,8 +9,8 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from security_builders import CANARY, CANARY_DIGITS, build_pair, set_key, write
 
+from security_builders import CANARY, CANARY_DIGITS, build_pair, set_key, write
 from survatlas.cli import main
 from survatlas.custody import acting_as, append_entry, check_chain, head, parse_anchor, read_entries
 from survatlas.errors import SecurityError
@@ -89,8 +89,12 @@ def test_a_deleted_entry_is_found(db):
 
 def test_reordered_entries_are_found(db):
     conn = _raw(db)
-    a = conn.execute("SELECT at, actor, action, subject, details FROM custody_log WHERE seq = 3").fetchone()
-    b = conn.execute("SELECT at, actor, action, subject, details FROM custody_log WHERE seq = 4").fetchone()
+    a = conn.execute(
+        "SELECT at, actor, action, subject, details FROM custody_log WHERE seq = 3"
+    ).fetchone()
+    b = conn.execute(
+        "SELECT at, actor, action, subject, details FROM custody_log WHERE seq = 4"
+    ).fetchone()
     for seq, vals in ((3, b), (4, a)):
         conn.execute(
             "UPDATE custody_log SET at = ?, actor = ?, action = ?, subject = ?, details = ? WHERE seq = ?",
@@ -110,7 +114,9 @@ def test_truncation_that_also_fixes_the_head_is_found(db):
     last = conn.execute("SELECT max(seq) FROM custody_log").fetchone()[0]
     conn.execute("DELETE FROM custody_log WHERE seq = ?", (last,))
     conn.execute("DELETE FROM custody_head")
-    conn.execute("INSERT INTO custody_head SELECT 1, seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1")
+    conn.execute(
+        "INSERT INTO custody_head SELECT 1, seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1"
+    )
     assert any("no custody entry" in p for p in _problems(db))
 
 

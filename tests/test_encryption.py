@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from security_builders import CANARY, build_pair, raw_leaks, set_key, write
 
+from security_builders import CANARY, build_pair, raw_leaks, set_key, write
 from survatlas import encryption
 from survatlas.encryption import (
     ALGORITHM,
@@ -132,7 +132,9 @@ def test_the_key_holder_reads_confidential_records(tmp_path, monkeypatch):
         assert f"{CANARY} quote" in quotes
         devices = read_layer(store, "devices", audience="confidential")
         assert f"{CANARY} secret" in [t.get("description") for t in devices["tags"]]
-        assert read_evidence(store, ids["evidence"], audience="confidential").startswith(CANARY.encode())
+        assert read_evidence(store, ids["evidence"], audience="confidential").startswith(
+            CANARY.encode()
+        )
         with using_key(generate_key()), pytest.raises(SecurityError, match="encrypted with key"):
             read_sources(store, audience="confidential")
 

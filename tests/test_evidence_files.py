@@ -11,8 +11,8 @@ import sqlite3
 import numpy as np
 import pytest
 from PIL import Image
-from security_builders import set_key, write
 
+from security_builders import set_key, write
 from survatlas.errors import CorruptFileError, IntegrityError, NotFoundError
 from survatlas.evidence import (
     STRIP_DERIVATION,

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from security_builders import set_key, write
 
+from security_builders import set_key, write
 from survatlas.cli import main
 from survatlas.errors import InputError, NotFoundError
 from survatlas.ingest import import_cameras
@@ -53,10 +53,14 @@ def test_a_source_keeps_its_citation(store):
 
 def test_five_reprints_of_one_wire_story_are_one_corroboration(store):
     wire = add_source(store, kind="news", title="AP story", publisher="AP")
-    copies = [add_source(store, kind="news", title=f"reprint {i}", original_of=wire) for i in range(4)]
+    copies = [
+        add_source(store, kind="news", title=f"reprint {i}", original_of=wire) for i in range(4)
+    ]
     other = add_source(store, kind="satellite_analysis", title="imagery")
     for sid in (wire, *copies, other):
-        add_claim(store, source_id=sid, subject_type="device", subject_id=1, statement="camera here")
+        add_claim(
+            store, source_id=sid, subject_type="device", subject_id=1, statement="camera here"
+        )
     result = corroboration(store, "device", 1)
     assert result["supporting_claims"] == 6
     assert result["independent_sources"] == 2
@@ -74,8 +78,12 @@ def test_a_chain_of_copies_leads_to_the_original(store):
 def test_disputed_and_superseded_claims_do_not_corroborate(store):
     s1 = add_source(store, kind="news", title="n1")
     s2 = add_source(store, kind="document", title="d1")
-    add_claim(store, source_id=s1, subject_type="device", subject_id=1, statement="x", status="disputed")
-    add_claim(store, source_id=s2, subject_type="device", subject_id=1, statement="x", status="superseded")
+    add_claim(
+        store, source_id=s1, subject_type="device", subject_id=1, statement="x", status="disputed"
+    )
+    add_claim(
+        store, source_id=s2, subject_type="device", subject_id=1, statement="x", status="superseded"
+    )
     result = corroboration(store, "device", 1)
     assert result["independent_sources"] == 0
     assert result["disputed"] == 1 and result["superseded"] == 1
@@ -100,17 +108,34 @@ def test_a_quantity_claim(store):
         confidence="low",
     )
     [claim] = list_claims(store, subject_type="programme", subject_key="city-cctv")
-    assert claim["id"] == cid and (claim["low"], claim["value"], claim["high"]) == (1000, 1200, 1500)
+    assert claim["id"] == cid and (claim["low"], claim["value"], claim["high"]) == (
+        1000,
+        1200,
+        1500,
+    )
     with pytest.raises(InputError, match="low <= value <= high"):
-        add_claim(store, source_id=sid, subject_type="programme", subject_key="p", statement="s", value=5, low=6, unit="u")
+        add_claim(
+            store,
+            source_id=sid,
+            subject_type="programme",
+            subject_key="p",
+            statement="s",
+            value=5,
+            low=6,
+            unit="u",
+        )
     with pytest.raises(InputError, match="unit"):
-        add_claim(store, source_id=sid, subject_type="programme", subject_key="p", statement="s", value=5)
+        add_claim(
+            store, source_id=sid, subject_type="programme", subject_key="p", statement="s", value=5
+        )
 
 
 def test_every_device_lists_its_supporting_claims(store):
     sid = add_source(store, kind="field_observation", title="walk")
     add_claim(store, source_id=sid, subject_type="device", subject_id=2, statement="dome camera")
-    assert [c["statement"] for c in list_claims(store, subject_type="device", subject_id=2)] == ["dome camera"]
+    assert [c["statement"] for c in list_claims(store, subject_type="device", subject_id=2)] == [
+        "dome camera"
+    ]
     assert list_claims(store, subject_type="device", subject_id=1) == []
 
 
@@ -148,13 +173,17 @@ def test_bad_references_are_clear_errors(store):
     date=st.one_of(st.none(), st.text(max_size=12)),
     language=st.one_of(st.none(), st.text(max_size=8)),
 )
-def test_hostile_source_metadata_is_refused_or_stored_whole(tmp_path_factory, title, url, date, language):
+def test_hostile_source_metadata_is_refused_or_stored_whole(
+    tmp_path_factory, title, url, date, language
+):
     """Promise 8 for source metadata: a clear error or a complete record, nothing half-written."""
     from survatlas.errors import SurvatlasError
 
     with Store(tmp_path_factory.mktemp("h") / "s.db") as store:
         try:
-            sid = add_source(store, kind="news", title=title, url=url, published_date=date, language=language)
+            sid = add_source(
+                store, kind="news", title=title, url=url, published_date=date, language=language
+            )
         except SurvatlasError:
             assert store.scalar("SELECT count(*) FROM sources") == 0
             assert store.scalar("SELECT count(*) FROM custody_log") == 1
@@ -166,12 +195,52 @@ def test_cli_source_and_claim_round_trip(tmp_path, monkeypatch):
     set_key(monkeypatch)
     db = str(tmp_path / "s.db")
     run = CliRunner().invoke
-    assert run(main, ["--db", db, "source", "add", "--kind", "news", "--title", "Wire", "--actor", "ana"]).exit_code == 0
-    assert run(main, ["--db", db, "source", "add", "--kind", "news", "--title", "Copy", "--original-of", "1"]).exit_code == 0
+    assert (
+        run(
+            main,
+            ["--db", db, "source", "add", "--kind", "news", "--title", "Wire", "--actor", "ana"],
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            main,
+            [
+                "--db",
+                db,
+                "source",
+                "add",
+                "--kind",
+                "news",
+                "--title",
+                "Copy",
+                "--original-of",
+                "1",
+            ],
+        ).exit_code
+        == 0
+    )
     for sid in ("1", "2"):
-        r = run(main, ["--db", db, "claim", "add", "--source", sid, "--subject", "programme:x", "--statement", "s"])
+        r = run(
+            main,
+            [
+                "--db",
+                db,
+                "claim",
+                "add",
+                "--source",
+                sid,
+                "--subject",
+                "programme:x",
+                "--statement",
+                "s",
+            ],
+        )
         assert r.exit_code == 0, r.output
     out = run(main, ["--db", db, "claim", "list", "--subject", "programme:x"])
     assert "2 supporting claim(s) from 1 independent source(s)" in out.output
-    bad = run(main, ["--db", db, "claim", "add", "--source", "1", "--subject", "device", "--statement", "s"])
+    bad = run(
+        main,
+        ["--db", db, "claim", "add", "--source", "1", "--subject", "device", "--statement", "s"],
+    )
     assert bad.exit_code == 2 and "TYPE:ID" in bad.output

@@ -144,7 +144,7 @@ def read_osm(
             _handle(obj, wkb, out, sensitivity)
             if progress and n % 50_000 == 0:
                 progress(50_000)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # hostile files
         raise CorruptFileError(
             f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
         ) from exc

@@ -167,4 +167,5 @@ def require_role(role: str) -> Callable[[Request], Principal | None]:
             raise HTTPException(403, f"this needs the {role} role")
         return principal
 
+    dependency.required_role = role  # type: ignore[attr-defined]  # for route-enumerating tests
     return dependency
