@@ -87,6 +87,7 @@ def run() -> None:
 
 # Command modules register themselves on ``main`` (one import per task).
 from survatlas.cli import (  # noqa: E402,F401
+    estimate,
     evidence,
     store_commands,
 )
