@@ -22,6 +22,8 @@ import pytest
 from fastapi import Depends
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from survatlas.web.app import create_app
+
 from security_builders import (
     CANARY,
     CANARY_LAT,
@@ -32,11 +34,9 @@ from security_builders import (
     raw_leaks,
     set_key,
 )
-
 from survatlas.access import create_token
 from survatlas.model import LAYERS
 from survatlas.store import Store
-from survatlas.web.app import create_app
 from survatlas.web.auth import install_access, require_role
 
 ROLES = ("viewer", "editor", "admin")
@@ -128,7 +128,9 @@ def _requests(route: APIRoute, ids: dict) -> list[tuple[str, dict]]:
         if name in {"z", "x", "y"}:
             continue
         paths = [
-            re.sub(r"{%s(?::\w+)?}" % name, v, p) for p in paths for v in _path_values(name, ids)
+            re.sub(r"{" + name + r"(?::\w+)?}", v, p)
+            for p in paths
+            for v in _path_values(name, ids)
         ]
     queries: list[dict] = [{"audience": "confidential"}]
     for param in route.dependant.query_params:
