@@ -228,7 +228,7 @@ def _decode_text_geometry(path: Path, text: str, out: Decoded) -> None:
 
 def _walk_json(obj: object, out: Decoded) -> None:
     if isinstance(obj, dict):
-        if obj.get("type") in {
+        if isinstance(obj.get("type"), str) and obj["type"] in {
             "Point",
             "LineString",
             "Polygon",
@@ -236,7 +236,8 @@ def _walk_json(obj: object, out: Decoded) -> None:
             "MultiLineString",
             "MultiPolygon",
         }:
-            out.add_geometry(shapely.geometry.shape(obj))
+            with contextlib.suppress(Exception):  # malformed geometries are not coordinates
+                out.add_geometry(shapely.geometry.shape(obj))
         for key in ("lon", "longitude"):
             if isinstance(obj.get(key), (int, float)) and isinstance(
                 obj.get(key.replace("lon", "lat")), (int, float)
