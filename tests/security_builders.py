@@ -100,9 +100,11 @@ def seed_canary(store: Store, folder: Path) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     cams = write(
         folder / f"{CANARY}-cams.csv",
-        "id,latitude,longitude,name,operator,description,sensitivity\n"
-        f"{CANARY}-1,{CANARY_LAT},{CANARY_LON},{CANARY} cam,{CANARY} operator,{CANARY} secret,confidential\n"
-        f"{CANARY}-2,{CANARY_LAT + 0.0002},{CANARY_LON + 0.0002},{CANARY} r,{CANARY} op,{CANARY} note,restricted\n",
+        "id,latitude,longitude,name,operator,description,camera:direction,sensitivity\n"
+        f"{CANARY}-1,{CANARY_LAT},{CANARY_LON},{CANARY} cam,{CANARY} operator,{CANARY} secret,"
+        f"{CANARY} dir,confidential\n"
+        f"{CANARY}-2,{CANARY_LAT + 0.0002},{CANARY_LON + 0.0002},{CANARY} r,{CANARY} op,"
+        f"{CANARY} note,{CANARY} rdir,restricted\n",
     )
     import_cameras(store, cams)
     geoms = {

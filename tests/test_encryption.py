@@ -120,6 +120,7 @@ def test_no_confidential_text_is_stored_in_clear(tmp_path, monkeypatch):
         assert b"CANARYq7Zx witness" not in data and b"CANARYq7Zx quote" not in data, path
         assert b"CANARYq7Zx testimony" not in data, path
         assert b"CANARYq7Zx secret" not in data and b"CANARYq7Zx cam" not in data, path
+        assert b"CANARYq7Zx dir" not in data, path  # a raw tag value kept in a warning
 
 
 def test_the_key_holder_reads_confidential_records(tmp_path, monkeypatch):
@@ -132,6 +133,8 @@ def test_the_key_holder_reads_confidential_records(tmp_path, monkeypatch):
         assert f"{CANARY} quote" in quotes
         devices = read_layer(store, "devices", audience="confidential")
         assert f"{CANARY} secret" in [t.get("description") for t in devices["tags"]]
+        values = [w["value"] for ws in devices["warnings"] for w in ws]
+        assert f"{CANARY} dir" in values
         assert read_evidence(store, ids["evidence"], audience="confidential").startswith(
             CANARY.encode()
         )

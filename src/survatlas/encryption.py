@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -241,6 +241,7 @@ PROTECTED_FIELDS: dict[str, tuple[str, ...]] = {
     "buildings": ("tags",),
     "streets": ("name", "tags"),
     "imports": ("summary",),
+    "device_warnings": ("value", "message"),
 }
 _SEALED_TAGS = "survatlas:encrypted"
 
@@ -261,6 +262,30 @@ def seal_row(table: str, row: dict[str, Any], key: Key | None = None) -> dict[st
             continue
         sealed = encrypt_text(key, str(value), f"{table}.{col}")
         out[col] = json.dumps({_SEALED_TAGS: sealed}) if col == "tags" else sealed
+    return out
+
+
+@dataclass(frozen=True)
+class SealedWarning:
+    """A data-quality warning of a confidential device, its value and message encrypted."""
+
+    key: str
+    value: str
+    kind: str
+    message: str
+
+
+def seal_warnings(sensitivity: str, warnings: Sequence[Any]) -> list[Any]:
+    """Warnings as stored: a confidential device's raw tag values and messages encrypted."""
+    if sensitivity != "confidential":
+        return list(warnings)
+    out = []
+    for w in warnings:
+        sealed = seal_row(
+            "device_warnings",
+            {"value": w.value, "message": w.message, "sensitivity": sensitivity},
+        )
+        out.append(SealedWarning(w.key, sealed["value"], w.kind, sealed["message"]))
     return out
 
 

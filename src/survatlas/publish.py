@@ -105,7 +105,11 @@ def read_layer(
     frame["tags"] = [json.loads(t) for t in frame["tags"]] if len(frame) else []
     if layer == "devices":
         frame["views"] = [json.loads(v) for v in frame["views"]] if len(frame) else []
-        frame["warnings"] = _warnings(store, frame["id"].tolist()) if len(frame) else []
+        frame["warnings"] = (
+            _warnings(store, frame["id"].tolist(), frame["sensitivity"].tolist(), key)
+            if len(frame)
+            else []
+        )
     result = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
     return coarsen(result, coarsen_m) if coarsen_m else result
 
@@ -253,11 +257,16 @@ def _columns(store: Store, layer: str) -> list[str]:
     return [r[1] for r in store.query(f"PRAGMA table_info({layer})")]
 
 
-def _warnings(store: Store, ids: list[int]) -> list[list[dict[str, Any]]]:
+def _warnings(
+    store: Store, ids: list[int], sensitivities: list[str], key: Key | None = None
+) -> list[list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    sens = dict(zip(ids, sensitivities, strict=True))
     for r in store.query(
         "SELECT device_id, key, value, kind, message FROM device_warnings ORDER BY id"
     ):
         if r[0] in found:
-            found[r[0]].append({"key": r[1], "value": r[2], "kind": r[3], "message": r[4]})
+            row = {"key": r[1], "value": r[2], "kind": r[3], "message": r[4]}
+            opened = open_row("device_warnings", {**row, "sensitivity": sens[r[0]]}, key)
+            found[r[0]].append({k: opened[k] for k in row})
     return [found[i] for i in ids]

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from survatlas.custody import append_entry
-from survatlas.encryption import seal_row
+from survatlas.encryption import seal_row, seal_warnings
 from survatlas.errors import InputError
 
 #: Extra (layer-specific) columns written for each layer, in order.
@@ -253,7 +253,7 @@ class LayerWriter:
                 updates.append((row_id, *row, row_id))
                 self.counts.updated += 1
             if self.layer == "devices":
-                self.warn_rows.append((row_id, rec.warnings))
+                self.warn_rows.append((row_id, seal_warnings(rec.sensitivity, rec.warnings)))
         self.conn.executemany(self.insert_sql, inserts)
         self.conn.executemany(self.rtree_sql, boxes)
         self.conn.executemany(self.update_sql, [u[1:] for u in updates])
