@@ -164,3 +164,35 @@ def test_the_chain_checker_sees_a_clean_chain_as_clean(tmp_path):
             for i in range(5):
                 append_entry(conn, "test", f"t:{i}", {"i": i})
         assert check_chain(store.conn) == []
+
+
+def test_a_store_made_before_the_custody_log_verifies_after_upgrade(tmp_path, monkeypatch):
+    """Rows older than the log are counted in its opening entry, not reported as missing."""
+    from survatlas.store._migrations import APPLICATION_ID, _load_all
+
+    set_key(monkeypatch)
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, fn in _load_all().items():
+        if name < "m0310":
+            fn(conn)
+            conn.execute("INSERT INTO _migrations VALUES (?, '2024-01-01')", (name,))
+    conn.execute("INSERT INTO sources (kind, title) VALUES ('news', 'old source')")
+    conn.execute(
+        "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
+        "VALUES (1, 'import osm', 'x', 'x', '{}')"
+    )
+    conn.close()
+    with Store(path) as store:
+        assert read_entries(store.conn)[0].action == "custody.start"
+        assert verify_store(store).ok
+        import_cameras(store, write(tmp_path / "c.csv", "latitude,longitude\n43.7,7.4\n"))
+        assert verify_store(store).ok
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER custody_log_no_delete")
+    conn.execute("DELETE FROM custody_log WHERE action = 'import'")
+    conn.close()
+    with Store(path) as store:
+        assert any("imports row 2 has no custody entry" in p for p in verify_store(store).problems)
