@@ -320,6 +320,18 @@ def _decode_mvt(data: bytes, out: Decoded) -> None:
         out.text.append(json.dumps(tile, default=str, sort_keys=True))
 
 
+def without_times(obj: object) -> object:
+    """``obj`` without time stamps (``…_at`` keys), which differ between two stores built
+    a second apart, for differential comparisons."""
+    if isinstance(obj, dict):
+        return {
+            k: without_times(v) for k, v in obj.items() if not (k == "at" or str(k).endswith("_at"))
+        }
+    if isinstance(obj, list):
+        return [without_times(v) for v in obj]
+    return obj
+
+
 def leaks(decoded: Decoded) -> list[str]:
     """Canary leaks in a decoded output (empty when it is clean)."""
     found = []

@@ -32,6 +32,7 @@ from security_builders import (
     leaks,
     raw_leaks,
     set_key,
+    without_times,
 )
 from survatlas.access import create_token
 from survatlas.model import LAYERS
@@ -172,7 +173,7 @@ def _decode(response) -> Decoded:
     body = response.content
     kind = response.headers.get("content-type", "")
     if "json" in kind:
-        data = response.json()
+        data = without_times(response.json())
         out.text.append(json.dumps(data, sort_keys=True))
         from security_builders import _walk_json
 
