@@ -89,6 +89,7 @@ def run() -> None:
 from survatlas.cli import (  # noqa: E402,F401
     coverage,
     estimate,
+    evidence,
     routing,
     store_commands,
     supply,

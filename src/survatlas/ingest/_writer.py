@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from survatlas.custody import append_entry
+from survatlas.encryption import seal_row, seal_warnings
 from survatlas.errors import InputError
 
 #: Extra (layer-specific) columns written for each layer, in order.
@@ -149,6 +151,7 @@ def ensure_source(conn: sqlite3.Connection, **fields: Any) -> int:
     row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
     if row:
         return int(row[0])
+    fields = seal_row("sources", fields)
     cols = ", ".join(fields)
     marks = ", ".join("?" for _ in fields)
     cur = conn.execute(f"INSERT INTO sources ({cols}) VALUES ({marks})", tuple(fields.values()))
@@ -221,6 +224,9 @@ class LayerWriter:
             ):
                 self.counts.skipped_older += 1
                 continue
+            sealed = seal_row(
+                self.layer, {**rec.values, "tags": tags_json, "sensitivity": rec.sensitivity}
+            )
             row = (
                 rec.origin,
                 self.source_id,
@@ -231,9 +237,9 @@ class LayerWriter:
                 sha,
                 rec.geom_wkb,
                 *bb,
-                tags_json,
+                sealed["tags"],
                 rec.sensitivity,
-                *[rec.values.get(c) for c in self.extra],
+                *[sealed.get(c) for c in self.extra],
             )
             if old is None:
                 row_id = self.next_id
@@ -247,7 +253,7 @@ class LayerWriter:
                 updates.append((row_id, *row, row_id))
                 self.counts.updated += 1
             if self.layer == "devices":
-                self.warn_rows.append((row_id, rec.warnings))
+                self.warn_rows.append((row_id, seal_warnings(rec.sensitivity, rec.warnings)))
         self.conn.executemany(self.insert_sql, inserts)
         self.conn.executemany(self.rtree_sql, boxes)
         self.conn.executemany(self.update_sql, [u[1:] for u in updates])
@@ -289,12 +295,35 @@ def _content_sha(rec: Record, tags_json: str) -> str:
 def record_import(
     conn: sqlite3.Connection, source_id: int, command: str, started: str, summary: ImportSummary
 ) -> None:
-    """Log an import in the ``imports`` table."""
-    conn.execute(
+    """Log an import in the ``imports`` table and in the custody log (same transaction)."""
+    sens = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    row = seal_row("imports", {"summary": json.dumps(summary.to_dict()), "sensitivity": sens})
+    cur = conn.execute(
         "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
         "VALUES (?, ?, ?, ?, ?)",
-        (source_id, command, started, now_iso(), json.dumps(summary.to_dict())),
+        (source_id, command, started, now_iso(), row["summary"]),
     )
+    details = import_details(conn, source_id, command, summary, sens)
+    append_entry(conn, "import", f"import:{cur.lastrowid}", details)
+
+
+def import_details(
+    conn: sqlite3.Connection, source_id: int, command: str, summary: ImportSummary, sens: str
+) -> dict[str, Any]:
+    """What the custody log keeps of an import: ids, counts, the file hash (names if public)."""
+    sha = conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    details: dict[str, Any] = {
+        "command": command,
+        "source_id": source_id,
+        "sensitivity": sens,
+        "file_sha256": sha if sha and len(sha) == 64 else None,
+        "added": sum(c.added for c in summary.layers.values()),
+        "updated": sum(c.updated for c in summary.layers.values()),
+        "unchanged": sum(c.unchanged for c in summary.layers.values()),
+    }
+    if sens == "public" and all(ch.isalnum() or ch in "._-" for ch in summary.file):
+        details["file"] = summary.file[:120]
+    return details
 
 
 def device_values(

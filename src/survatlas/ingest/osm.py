@@ -205,7 +205,7 @@ def read_osm_chunks(
                 yield from _drain(buffer, out)
                 if progress:
                     progress(chunk_size)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # hostile files
         raise CorruptFileError(
             f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
         ) from exc
