@@ -23,6 +23,7 @@ import shapely
 from survatlas.evidence import add_evidence
 from survatlas.ingest import import_cameras, import_layer
 from survatlas.sources import add_claim, add_source
+from survatlas.coverage.analysis import Settings, compute_coverage
 from survatlas.store import Store
 
 CANARY = "CANARYq7Zx"
@@ -381,4 +382,7 @@ def build_pair(folder: Path) -> tuple[Path, Path, dict[str, object]]:
             seed_public(store, folder / "in")
     with Store(canary) as store:
         ids = seed_canary(store, folder / "in")
+    for db in (plain, canary):  # result layers (coverage) are exported and checked too
+        with Store(db) as store:
+            compute_coverage(store, settings=Settings(levels=("detection", "identification"), cell_m=4.0))
     return plain, canary, ids
