@@ -88,6 +88,7 @@ def run() -> None:
 # Command modules register themselves on ``main`` (one import per task).
 from survatlas.cli import (  # noqa: E402,F401
     store_commands,
+    web,
 )
 
 if __name__ == "__main__":  # pragma: no cover
