@@ -7,8 +7,8 @@ each of its layers visible at that zoom. Two tilesets come with the store:
     ``buildings`` (zoom 14+), ``streets`` (zoom 12+; only through roads below zoom 14) and
     ``sites`` (zoom 12+) — enough to draw an offline base map from the store alone.
 ``devices``
-    ``devices``: one point per device from zoom :data:`POINT_ZOOM` on (and below it whenever a
-    tile would hold more than :data:`MAX_POINTS`); below, ``clusters``: one point per cell of a
+    ``devices``: one point per device from zoom :data:`POINT_ZOOM` on, and in sparse tiles below it
+    (at most :data:`SPARSE_POINTS`); otherwise ``clusters``: one point per cell of a
     :data:`CLUSTER_GRID` × :data:`CLUSTER_GRID` grid with the ``count`` of its devices (a cell of
     one device also carries that device's id, type and area).
 
@@ -53,6 +53,7 @@ BUFFER = 64
 MAX_ZOOM = 22
 POINT_ZOOM = 15
 MAX_POINTS = 5000
+SPARSE_POINTS = 300
 CLUSTER_GRID = 16
 _MAX_LAT = 85.0511287798066
 _SIMPLIFY = 2.0
@@ -235,16 +236,20 @@ _DEVICE_COLS = "lon, lat, id, device_type, area, camera_type, mount, views"
 
 
 def read_devices(store: Store, q: TileQuery) -> Features:
-    """Device points (id, device_type, area, camera_type, mount, direction, fov) or clusters."""
-    if q.z < POINT_ZOOM:
-        return _clusters(store, q)
+    """Device points (id, device_type, area, camera_type, mount, direction, fov) or clusters.
+
+    Points from zoom :data:`POINT_ZOOM` on, and below it in tiles holding at most
+    :data:`SPARSE_POINTS` devices; clusters otherwise (and in any tile of more than
+    :data:`MAX_POINTS`).
+    """
+    cap = MAX_POINTS if q.z >= POINT_ZOOM else SPARSE_POINTS
     where, params = bbox_clause(store, "devices", q.bbox)
     rows = store.query(
         f"SELECT {_DEVICE_COLS} FROM devices WHERE {audience_clause(q.audience)} AND {where} "
-        f"LIMIT {MAX_POINTS + 1}",
+        f"LIMIT {cap + 1}",
         params,
     )
-    if len(rows) > MAX_POINTS:
+    if len(rows) > cap:
         return _clusters(store, q)
     lon = np.array([r[0] for r in rows], dtype=float)
     lat = np.array([r[1] for r in rows], dtype=float)
