@@ -37,6 +37,12 @@ SITE_RULES: dict[str, list[tuple[str, frozenset[str] | None]]] = {
     "public_space": [("place", frozenset({"square"})), ("leisure", frozenset({"park"}))],
 }
 SITE_CATEGORIES = tuple(SITE_RULES)
+_RULES_BY_KEY: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+for _category, _rules in SITE_RULES.items():
+    for _key, _values in _rules:
+        _RULES_BY_KEY.setdefault(_key, []).append((_category, _values))
+#: every key that site categories, buildings and the importer look at
+SITE_KEYS = (*_RULES_BY_KEY, "area", "name")
 
 #: highway values never imported as streets (not walkable or not built).
 NON_STREET_HIGHWAYS = frozenset(
@@ -90,21 +96,17 @@ def site_categories(tags: Mapping[str, str]) -> list[str]:
 
     ``highway=pedestrian`` counts as public space only when it is an area (``area=yes``).
     """
-    found = [
-        category
-        for category, rules in SITE_RULES.items()
-        if any(_rule_matches(tags, key, values) for key, values in rules)
-    ]
+    found = set()
+    for key, rules in _RULES_BY_KEY.items():
+        value = tags.get(key)
+        if value is None:
+            continue
+        for category, values in rules:
+            if (value != "no") if values is None else (value in values):
+                found.add(category)
     if tags.get("highway") == "pedestrian" and tags.get("area") == "yes":
-        found.append("public_space")
-    return sorted(set(found), key=SITE_CATEGORIES.index)
-
-
-def _rule_matches(tags: Mapping[str, str], key: str, values: frozenset[str] | None) -> bool:
-    value = tags.get(key)
-    if value is None:
-        return False
-    return value != "no" if values is None else value in values
+        found.add("public_space")
+    return sorted(found, key=SITE_CATEGORIES.index)
 
 
 def is_walkable(tags: Mapping[str, str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,66 +160,110 @@ def write_layer(
     layer: str,
     source_id: int,
     records: Sequence[Record],
-    progress: Callable[[int], None] | None = None,
 ) -> LayerCounts:
-    """Insert new records, update changed or newer ones, count the rest.
+    """Write all ``records`` to ``layer`` (see :class:`LayerWriter`); return the counts."""
+    writer = LayerWriter(conn, layer, source_id)
+    writer.add(records)
+    return writer.finish()
+
+
+class LayerWriter:
+    """Insert new records, update changed or newer ones, count the rest — chunk by chunk.
 
     A record whose OSM version is older than the stored one is skipped (the store keeps the
-    newer object). Must run inside a transaction.
+    newer object). Must be used inside one transaction. New rows get their ids here so that
+    the R*Tree index is filled with one bulk statement per chunk (the insert path of every
+    geometry table); updates and deletes keep the index in step through triggers.
     """
-    counts = LayerCounts()
-    if not records:
-        return counts
-    geoms = shapely.from_wkb([r.geom_wkb for r in records])
-    bounds = shapely.bounds(geoms)
-    if not np.isfinite(bounds).all():
-        bad = records[int(np.flatnonzero(~np.isfinite(bounds).all(axis=1))[0])].origin
-        raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
-    existing = _existing(conn, layer)
-    extra = LAYER_COLUMNS[layer]
-    cols = (*_COMMON, *extra)
-    insert_sql = f"INSERT INTO {layer} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    update_sql = f"UPDATE {layer} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?"
-    inserts, updates, warn_rows = [], [], []
-    for rec, bb in zip(records, bounds, strict=True):
-        tags_json = json.dumps(rec.tags, sort_keys=True, ensure_ascii=False)
-        sha = _content_sha(rec, tags_json)
-        row = (
-            rec.origin,
-            source_id,
-            rec.osm_type,
-            rec.osm_id,
-            rec.osm_version,
-            rec.osm_timestamp,
-            sha,
-            rec.geom_wkb,
-            *map(float, bb),
-            tags_json,
-            rec.sensitivity,
-            *(rec.values.get(c) for c in extra),
+
+    def __init__(self, conn: sqlite3.Connection, layer: str, source_id: int) -> None:
+        self.conn, self.layer, self.source_id = conn, layer, source_id
+        self.counts = LayerCounts()
+        self.existing = _existing(conn, layer)
+        self.next_id = (
+            int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {layer}").fetchone()[0]) + 1
         )
-        old = existing.get(rec.key)
-        if rec.warnings:
-            counts.warned += 1
-        if old is None:
-            inserts.append(row)
-            warn_rows.append((rec.origin, rec.warnings))
-            counts.added += 1
-        elif old[2] == sha:
-            counts.unchanged += 1
-        elif rec.osm_version is not None and old[1] is not None and rec.osm_version < old[1]:
-            counts.skipped_older += 1
-        else:
-            updates.append((*row, old[0]))
-            warn_rows.append((rec.origin, rec.warnings))
-            counts.updated += 1
-    conn.executemany(insert_sql, inserts)
-    conn.executemany(update_sql, updates)
-    if layer == "devices":
-        _write_warnings(conn, warn_rows)
-    if progress:
-        progress(len(records))
-    return counts
+        extra = LAYER_COLUMNS[layer]
+        cols = ("id", *_COMMON, *extra)
+        self.extra = extra
+        self.insert_sql = (
+            f"INSERT INTO {layer} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        )
+        self.update_sql = (
+            f"UPDATE {layer} SET {', '.join(c + ' = ?' for c in cols[1:])} WHERE id = ?"
+        )
+        self.rtree_sql = f"INSERT INTO {layer}_rtree VALUES (?, ?, ?, ?, ?)"
+        self.warn_rows: list[tuple[int, Sequence[Any]]] = []
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Write one chunk of records."""
+        if not records:
+            return
+        bounds = shapely.bounds(shapely.from_wkb([r.geom_wkb for r in records]))
+        if not np.isfinite(bounds).all():
+            bad = records[int(np.flatnonzero(~np.isfinite(bounds).all(axis=1))[0])].origin
+            raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
+        inserts, updates, boxes = [], [], []
+        for rec, bb in zip(records, bounds.tolist(), strict=True):
+            tags_json = json.dumps(rec.tags, sort_keys=True, ensure_ascii=False)
+            sha = _content_sha(rec, tags_json)
+            old = self.existing.get(rec.key)
+            if rec.warnings:
+                self.counts.warned += 1
+            if old is not None and old[2] == sha:
+                self.counts.unchanged += 1
+                continue
+            if (
+                old is not None
+                and rec.osm_version is not None
+                and old[1] is not None
+                and rec.osm_version < old[1]
+            ):
+                self.counts.skipped_older += 1
+                continue
+            row = (
+                rec.origin,
+                self.source_id,
+                rec.osm_type,
+                rec.osm_id,
+                rec.osm_version,
+                rec.osm_timestamp,
+                sha,
+                rec.geom_wkb,
+                *bb,
+                tags_json,
+                rec.sensitivity,
+                *[rec.values.get(c) for c in self.extra],
+            )
+            if old is None:
+                row_id = self.next_id
+                self.next_id += 1
+                self.existing[rec.key] = (row_id, rec.osm_version, sha)
+                inserts.append((row_id, *row))
+                boxes.append((row_id, bb[0], bb[2], bb[1], bb[3]))
+                self.counts.added += 1
+            else:
+                row_id = old[0]
+                updates.append((row_id, *row, row_id))
+                self.counts.updated += 1
+            if self.layer == "devices":
+                self.warn_rows.append((row_id, rec.warnings))
+        self.conn.executemany(self.insert_sql, inserts)
+        self.conn.executemany(self.rtree_sql, boxes)
+        self.conn.executemany(self.update_sql, [u[1:] for u in updates])
+
+    def finish(self) -> LayerCounts:
+        """Write the devices' data-quality warnings; return the counts."""
+        if self.warn_rows:
+            self.conn.executemany(
+                "DELETE FROM device_warnings WHERE device_id = ?", [(i,) for i, _ in self.warn_rows]
+            )
+            self.conn.executemany(
+                "INSERT INTO device_warnings (device_id, key, value, kind, message) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(i, w.key, w.value, w.kind, w.message) for i, ws in self.warn_rows for w in ws],
+            )
+        return self.counts
 
 
 def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tuple]:
@@ -232,27 +276,14 @@ def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tup
 
 
 def _content_sha(rec: Record, tags_json: str) -> str:
+    """What identifies a record's content: its OSM version, or a hash of its data."""
+    if rec.osm_version is not None and rec.origin.startswith("osm:"):
+        return f"osm-v{rec.osm_version}|{rec.sensitivity}"
     digest = hashlib.sha1(rec.geom_wkb)
     digest.update(tags_json.encode())
-    digest.update(json.dumps(rec.values, sort_keys=True, default=str).encode())
+    digest.update(repr(sorted(rec.values.items())).encode())
     digest.update(f"{rec.osm_version}|{rec.sensitivity}".encode())
     return digest.hexdigest()
-
-
-def _write_warnings(conn: sqlite3.Connection, warn_rows: list[tuple[str, Sequence[Any]]]) -> None:
-    if not warn_rows:
-        return
-    ids = dict(conn.execute("SELECT origin, id FROM devices").fetchall())
-    touched = [(ids[origin],) for origin, _ in warn_rows]
-    conn.executemany("DELETE FROM device_warnings WHERE device_id = ?", touched)
-    conn.executemany(
-        "INSERT INTO device_warnings (device_id, key, value, kind, message) VALUES (?, ?, ?, ?, ?)",
-        [
-            (ids[origin], w.key, w.value, w.kind, w.message)
-            for origin, warnings in warn_rows
-            for w in warnings
-        ],
-    )
 
 
 def record_import(

@@ -8,7 +8,9 @@ flag); and sites by category (:data:`survatlas.model.SITE_RULES`), as points or 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,19 +23,23 @@ from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._writer import (
     ImportSummary,
+    LayerWriter,
     Record,
     device_values,
     ensure_source,
     file_sha256,
     now_iso,
     record_import,
-    write_layer,
 )
-from survatlas.model import NON_STREET_HIGHWAYS, is_obstacle, is_walkable, site_categories
+from survatlas.model import LAYERS, NON_STREET_HIGHWAYS, is_obstacle, is_walkable, site_categories
 from survatlas.store import Store
 from survatlas.tags import normalise_tags, parse_height
 
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osc", ".o5m")
+CHUNK_SIZE = 20_000
+#: tags kept for buildings that are not also sites (addresses and names are not needed)
+BUILDING_KEYS = ("building", "height", "building:levels", "min_height", "building:min_level",
+                 "roof:height", "roof:shape", "layer", "location", "building:part")
 _KEYS = (
     "man_made",
     "highway",
@@ -72,6 +78,9 @@ def import_osm(
 ) -> ImportSummary:
     """Import an OSM extract into ``store`` in one transaction.
 
+    The file is read in a background thread and written in chunks as it is read, so memory
+    stays bounded by the chunk size and SQLite works while Python parses.
+
     Parameters
     ----------
     store
@@ -91,7 +100,7 @@ def import_osm(
     path = check_osm_path(path)
     started = now_iso()
     sha = file_sha256(path)
-    records = read_osm(path, sensitivity=sensitivity, progress=progress)
+    reader = _ChunkReader(path, sensitivity, progress)
     with store.transaction() as conn:
         source_id = ensure_source(
             conn,
@@ -99,20 +108,57 @@ def import_osm(
             title=path.name,
             uri=path.name,
             sha256=sha,
-            data_timestamp=records.header_timestamp or records.max_timestamp,
             retrieved_at=started,
             licence="ODbL-1.0",
             attribution=ODBL_ATTRIBUTION,
             sensitivity=sensitivity,
         )
-        summary = ImportSummary(source_id=source_id, file=path.name, rejected=records.rejected)
-        for layer, recs in records.layers.items():
-            summary.layers[layer] = write_layer(conn, layer, source_id, recs)
-        for rec in records.layers["devices"]:
-            for w in rec.warnings:
-                summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
+        writers = {layer: LayerWriter(conn, layer, source_id) for layer in LAYERS}
+        summary = ImportSummary(source_id=source_id, file=path.name)
+        for layer, chunk in reader:
+            writers[layer].add(chunk)
+            for rec in chunk:
+                for w in rec.warnings:
+                    summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
+        summary.layers = {layer: w.finish() for layer, w in writers.items()}
+        summary.rejected = reader.out.rejected
+        conn.execute(
+            "UPDATE sources SET data_timestamp = coalesce(data_timestamp, ?) WHERE id = ?",
+            (reader.out.header_timestamp or reader.out.max_timestamp, source_id),
+        )
         record_import(conn, source_id, "import osm", started, summary)
     return summary
+
+
+class _ChunkReader:
+    """Iterate ``(layer, records)`` chunks read from an OSM file by a background thread."""
+
+    def __init__(
+        self, path: Path, sensitivity: str, progress: Callable[[int], None] | None
+    ) -> None:
+        self.path, self.sensitivity, self.progress = path, sensitivity, progress
+        self.out = OsmRecords()
+        self.queue: queue.Queue = queue.Queue(maxsize=8)
+
+    def __iter__(self) -> Iterator[tuple[str, list[Record]]]:
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        while (item := self.queue.get()) is not None:
+            if isinstance(item, BaseException):
+                thread.join()
+                raise item
+            yield item
+        thread.join()
+
+    def _run(self) -> None:
+        try:
+            for chunk in read_osm_chunks(
+                self.path, self.out, sensitivity=self.sensitivity, progress=self.progress
+            ):
+                self.queue.put(chunk)
+            self.queue.put(None)
+        except BaseException as exc:  # handed to the consuming thread
+            self.queue.put(exc)
 
 
 def check_osm_path(path: str | Path) -> Path:
@@ -127,12 +173,25 @@ def check_osm_path(path: str | Path) -> Path:
     return path
 
 
-def read_osm(
-    path: Path, *, sensitivity: str = "public", progress: Callable[[int], None] | None = None
-) -> OsmRecords:
+def read_osm(path: Path, *, sensitivity: str = "public") -> OsmRecords:
     """Read devices, buildings, streets and sites from an OSM file (no store involved)."""
     out = OsmRecords()
+    for layer, chunk in read_osm_chunks(check_osm_path(path), out, sensitivity=sensitivity):
+        out.layers[layer].extend(chunk)
+    return out
+
+
+def read_osm_chunks(
+    path: Path,
+    out: OsmRecords,
+    *,
+    sensitivity: str = "public",
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[tuple[str, list[Record]]]:
+    """Yield ``(layer, records)`` chunks; ``out`` collects rejections and timestamps."""
     wkb = osmium.geom.WKBFactory()
+    buffer = OsmRecords()
     try:
         fp = (
             osmium.FileProcessor(str(path))
@@ -141,14 +200,29 @@ def read_osm(
         )
         out.header_timestamp = _header_timestamp(fp)
         for n, obj in enumerate(fp, 1):
-            _handle(obj, wkb, out, sensitivity)
-            if progress and n % 50_000 == 0:
-                progress(50_000)
+            _handle(obj, wkb, buffer, sensitivity)
+            if n % chunk_size == 0:
+                yield from _drain(buffer, out)
+                if progress:
+                    progress(chunk_size)
     except RuntimeError as exc:
         raise CorruptFileError(
             f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
         ) from exc
-    return out
+    yield from _drain(buffer, out)
+
+
+def _drain(buffer: OsmRecords, out: OsmRecords) -> Iterator[tuple[str, list[Record]]]:
+    out.rejected.extend(buffer.rejected)
+    buffer.rejected.clear()
+    if buffer.max_timestamp and (
+        out.max_timestamp is None or buffer.max_timestamp > out.max_timestamp
+    ):
+        out.max_timestamp = buffer.max_timestamp
+    for layer, records in buffer.layers.items():
+        if records:
+            yield layer, records
+            buffer.layers[layer] = []
 
 
 def _header_timestamp(fp: osmium.FileProcessor) -> str | None:
@@ -246,11 +320,13 @@ def _clipped_linestring(way: osmium.osm.Way) -> bytes | None:
 
 
 def _area(area: osmium.osm.Area, wkb: osmium.geom.WKBFactory, out: OsmRecords, sens: str) -> None:
-    tags = dict(area.tags)
-    building = tags.get("building")
-    categories = site_categories(tags)
+    all_tags = dict(area.tags)
+    building = all_tags.get("building")
+    categories = site_categories(all_tags)
     if (building is None or building == "no") and not categories:
         return
+    # Sites keep every tag; plain buildings keep the tags that matter for obstruction.
+    tags = all_tags if categories else _selected_tags(all_tags, BUILDING_KEYS)
     try:
         geom = bytes.fromhex(wkb.create_multipolygon(area))
     except RuntimeError:
@@ -274,6 +350,10 @@ def _area(area: osmium.osm.Area, wkb: osmium.geom.WKBFactory, out: OsmRecords, s
                 **meta,
             )
         )
+
+
+def _selected_tags(tags: dict[str, str], keys: tuple[str, ...]) -> dict[str, str]:
+    return {k: tags[k] for k in keys if k in tags}
 
 
 def _building_values(tags: dict[str, str]) -> dict:

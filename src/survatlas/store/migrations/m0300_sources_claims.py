@@ -7,8 +7,18 @@ import sqlite3
 from survatlas.store._migrations import migration
 
 SOURCE_KINDS = (
-    "osm", "field_observation", "photo", "document", "testimony", "dataset", "state_media",
-    "news", "satellite_analysis", "trade_record", "procurement", "report",
+    "osm",
+    "field_observation",
+    "photo",
+    "document",
+    "testimony",
+    "dataset",
+    "state_media",
+    "news",
+    "satellite_analysis",
+    "trade_record",
+    "procurement",
+    "report",
 )
 CLAIM_STATUSES = ("verified", "unverified", "disputed", "superseded")
 CONFIDENCES = ("high", "medium", "low")
@@ -18,10 +28,15 @@ CONFIDENCES = ("high", "medium", "low")
 def sources_claims(conn: sqlite3.Connection) -> None:
     """Add citation fields to ``sources`` and create ``claims``."""
     for column in (
-        "url TEXT", "archived_url TEXT", "publisher TEXT", "author TEXT",
-        "published_date TEXT", "language TEXT",
+        "url TEXT",
+        "archived_url TEXT",
+        "publisher TEXT",
+        "author TEXT",
+        "published_date TEXT",
+        "language TEXT",
         "original_of INTEGER REFERENCES sources(id)",
-        "reliability TEXT", "note TEXT",
+        "reliability TEXT",
+        "note TEXT",
     ):
         conn.execute(f"ALTER TABLE sources ADD COLUMN {column}")
     statuses = ", ".join(f"'{s}'" for s in CLAIM_STATUSES)

@@ -1,0 +1,43 @@
+# survatlas — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SURVATLAS := $(VENV)/bin/survatlas
+STAMP := $(VENV)/.installed
+DEMO_DB ?= survatlas.db
+FRONTEND := src/survatlas/web/frontend
+
+.PHONY: demo test lint bench install frontend chromium clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+frontend:
+	@if [ -f $(FRONTEND)/package.json ]; then \
+	  cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent; \
+	fi
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+
+demo: $(STAMP) frontend
+	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf
+	$(SURVATLAS) --db $(DEMO_DB) stats
+
+test: $(STAMP) frontend chromium
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/import_osm.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
