@@ -19,8 +19,8 @@ layers with :func:`register_tile_layer`.
 
 from __future__ import annotations
 
-import json
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ import mapbox_vector_tile
 import numpy as np
 import shapely
 
+from survatlas import _mvt as _pb
 from survatlas.errors import InputError
 from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
@@ -70,13 +71,18 @@ _THROUGH_ROADS = (
     "road",
 )
 
-#: geometries (shapely, lon/lat) and their properties, aligned.
+#: geometries (shapely, lon/lat; point layers may give an (n, 2) lon/lat array) and their
+#: properties (Python str/int/float/bool values), aligned.
 Features = tuple[Sequence[Any], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class TileQuery:
-    """What a layer reader is asked for: a tile, its buffered bbox and the audience."""
+    """What a layer reader is asked for: a tile, its buffered bbox and the audience.
+
+    ``memo`` is a dict the caller keeps while the store does not change (or ``None``):
+    readers may keep per-store summaries there, e.g. the device snapshot behind clusters.
+    """
 
     z: int
     x: int
@@ -84,6 +90,7 @@ class TileQuery:
     bbox: tuple[float, float, float, float]
     inner_bbox: tuple[float, float, float, float]
     audience: str
+    memo: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -145,9 +152,19 @@ def _to_tile(geoms: Sequence[Any], q: TileQuery, kind: str) -> np.ndarray:
 
 
 def render_tile(
-    store: Store, tileset: str, z: int, x: int, y: int, *, audience: str = "public"
+    store: Store,
+    tileset: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    audience: str = "public",
+    memo: dict | None = None,
 ) -> bytes:
     """Encode tile ``z/x/y`` of ``tileset`` as MVT bytes (empty layers are left out).
+
+    ``memo``: a dict kept by the caller for as long as the store is unchanged; readers keep
+    summaries there (clusters of a large store are then computed in memory, not in SQL).
 
     Raises
     ------
@@ -158,21 +175,32 @@ def render_tile(
         raise InputError(f"unknown tileset {tileset!r}; use one of {', '.join(TILESETS)}")
     _check_tile(z, x, y)
     audience_clause(audience)  # validates the audience name
-    q = TileQuery(z, x, y, _buffered_bounds(z, x, y), tile_bounds(z, x, y), audience)
-    layers = []
+    q = TileQuery(z, x, y, _buffered_bounds(z, x, y), tile_bounds(z, x, y), audience, memo)
+    layers, points = [], []
     for layer in TILESETS[tileset]:
         if not layer.minzoom <= z <= layer.maxzoom:
             continue
         geoms, props = layer.read(store, q)
         if not len(props):
             continue
-        layers.extend(_encode_layers(layer, geoms, props, q))
-    if not layers:
-        return b""
-    return mapbox_vector_tile.encode(
-        layers,
-        default_options={"y_coord_down": True, "extents": EXTENT, "check_winding_order": False},
-    )
+        if layer.geometry == "point":
+            points.append(_encode_point_layers(layer, geoms, props, q))
+        else:
+            layers.extend(_encode_layers(layer, geoms, props, q))
+    tile = b"".join(points)
+    if layers:
+        tile = (
+            mapbox_vector_tile.encode(
+                layers,
+                default_options={
+                    "y_coord_down": True,
+                    "extents": EXTENT,
+                    "check_winding_order": False,
+                },
+            )
+            + tile
+        )
+    return tile
 
 
 def _encode_layers(
@@ -186,6 +214,29 @@ def _encode_layers(
         name = prop.pop("_layer", layer.name)
         by_name.setdefault(name, []).append({"geometry": geom, "properties": _clean(prop)})
     return [{"name": name, "features": feats} for name, feats in by_name.items()]
+
+
+def _encode_point_layers(
+    layer: TileLayer, geoms: Sequence[Any], props: list[dict[str, Any]], q: TileQuery
+) -> bytes:
+    """Point layers straight to MVT protobuf (a tile is a concatenation of its layers)."""
+    coords = _point_coords(geoms)
+    xy = np.rint(project(coords[:, 0], coords[:, 1], q.z, q.x, q.y)).astype(np.int64)
+    by_name: dict[str, list[int]] = {}
+    for i, prop in enumerate(props):
+        by_name.setdefault(prop.pop("_layer", layer.name), []).append(i)
+    return b"".join(
+        _pb.tile_layer(name, xy[rows], [props[i] for i in rows], EXTENT)
+        for name, rows in by_name.items()
+    )
+
+
+def _point_coords(geoms: Any) -> np.ndarray:
+    """Lon/lat (n, 2) from an (n, 2) float array or from shapely points."""
+    arr = np.asarray(geoms)
+    if arr.dtype != object and arr.ndim == 2:
+        return arr.astype(float)
+    return shapely.get_coordinates(np.asarray(geoms, dtype=object))
 
 
 def _clean(props: dict[str, Any]) -> dict[str, Any]:
@@ -232,42 +283,46 @@ def read_sites(store: Store, q: TileQuery) -> Features:
     return _wkb_features(rows, ("id", "category", "name"))
 
 
-_DEVICE_COLS = "lon, lat, id, device_type, area, camera_type, mount, views"
+_DEVICE_COLS = (
+    "lon, lat, id, device_type, coalesce(area, 'unknown'), camera_type, mount, "
+    "json_extract(views, '$[0][0]'), json_extract(views, '$[0][1]')"
+)
+_DEVICE_PROPS = ("id", "device_type", "area", "camera_type", "mount", "direction", "fov")
 
 
 def read_devices(store: Store, q: TileQuery) -> Features:
-    """Device points (id, device_type, area, camera_type, mount, direction, fov) or clusters.
+    """Device points (id, device_type, area; camera_type, mount, direction, fov when known).
 
     Points from zoom :data:`POINT_ZOOM` on, and below it in tiles holding at most
     :data:`SPARSE_POINTS` devices; clusters otherwise (and in any tile of more than
-    :data:`MAX_POINTS`).
+    :data:`MAX_POINTS`). Directions and fields of view are rounded to whole degrees.
     """
     cap = MAX_POINTS if q.z >= POINT_ZOOM else SPARSE_POINTS
+    if q.z < POINT_ZOOM and q.memo is not None:
+        snap = _snapshot(store, q)
+        inside = _inside(snap, q.inner_bbox)
+        if np.count_nonzero(inside) > cap:
+            return _snapshot_clusters(snap, inside, q)
     where, params = bbox_clause(store, "devices", q.bbox)
-    rows = store.query(
+    cursor = store.conn.cursor()
+    cursor.row_factory = None  # plain tuples: this is the hot path of the map
+    rows = cursor.execute(
         f"SELECT {_DEVICE_COLS} FROM devices WHERE {audience_clause(q.audience)} AND {where} "
         f"LIMIT {cap + 1}",
         params,
-    )
+    ).fetchall()
     if len(rows) > cap:
         return _clusters(store, q)
-    lon = np.array([r[0] for r in rows], dtype=float)
-    lat = np.array([r[1] for r in rows], dtype=float)
-    return shapely.points(lon, lat), [_device_props(r) for r in rows]
-
-
-def _device_props(row: Any) -> dict[str, Any]:
-    views = json.loads(row[7]) if row[7] else []
-    return {
-        "id": row[2],
-        "device_type": row[3],
-        "area": row[4] or "unknown",
-        "camera_type": row[5],
-        "mount": row[6],
-        "direction": views[0][0] if views and views[0][0] is not None else None,
-        "fov": views[0][1] if views and views[0][1] is not None else None,
-        "views": len(views),
-    }
+    coords = np.array([r[:2] for r in rows], dtype=float).reshape(-1, 2)
+    props = [
+        {
+            k: (round(v) if i >= 5 else v)
+            for i, (k, v) in enumerate(zip(_DEVICE_PROPS, r[2:], strict=True))
+            if v is not None
+        }
+        for r in rows
+    ]
+    return coords, props
 
 
 def _clusters(store: Store, q: TileQuery) -> Features:
@@ -281,14 +336,79 @@ def _clusters(store: Store, q: TileQuery) -> Features:
         f"min(CAST((? - lat) * ? AS INTEGER), {g - 1})",
         (*params, w, g / (e - w), n, g / (n - s)),
     )
-    lon = np.array([r[0] for r in rows], dtype=float)
-    lat = np.array([r[1] for r in rows], dtype=float)
+    coords = np.array([r[:2] for r in rows], dtype=float).reshape(-1, 2)
     props = [
         {"_layer": "clusters", "count": r[2]}
         | ({"id": r[3], "device_type": r[4], "area": r[5] or "unknown"} if r[2] == 1 else {})
         for r in rows
     ]
-    return shapely.points(lon, lat), props
+    return coords, props
+
+
+def _snapshot(store: Store, q: TileQuery) -> dict[str, np.ndarray]:
+    """Every device the audience may see as arrays (built once per store state, in ``memo``)."""
+    key = ("device_snapshot", q.audience)
+    snap = q.memo.get(key)
+    if snap is not None:
+        return snap
+    with q.memo.setdefault("_lock", threading.Lock()):  # one build, not one per thread
+        snap = q.memo.get(key)
+        if snap is not None:
+            return snap
+        cursor = store.conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(
+            f"SELECT lon, lat, id, device_type, coalesce(area, 'unknown') FROM devices "
+            f"WHERE {audience_clause(q.audience)} ORDER BY id"
+        ).fetchall()
+        types, type_code = np.unique([r[3] for r in rows], return_inverse=True)
+        areas, area_code = np.unique([r[4] for r in rows], return_inverse=True)
+        snap = {
+            "lon": np.array([r[0] for r in rows], dtype=float),
+            "lat": np.array([r[1] for r in rows], dtype=float),
+            "id": np.array([r[2] for r in rows], dtype=np.int64),
+            "type": type_code.reshape(-1),
+            "area": area_code.reshape(-1),
+            "types": types,
+            "areas": areas,
+        }
+        q.memo[key] = snap
+    return snap
+
+
+def _inside(snap: dict[str, np.ndarray], bbox: tuple[float, float, float, float]) -> np.ndarray:
+    w, s, e, n = bbox
+    lon, lat = snap["lon"], snap["lat"]
+    return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+
+def _snapshot_clusters(snap: dict[str, np.ndarray], inside: np.ndarray, q: TileQuery) -> Features:
+    """The clusters of :func:`_clusters`, computed from the in-memory snapshot."""
+    w, s, e, n = q.inner_bbox
+    g = CLUSTER_GRID
+    idx = np.flatnonzero(inside)
+    lon, lat = snap["lon"][idx], snap["lat"][idx]
+    gx = np.minimum(((lon - w) * (g / (e - w))).astype(np.int64), g - 1)
+    gy = np.minimum(((n - lat) * (g / (n - s))).astype(np.int64), g - 1)
+    cell = gy * g + gx
+    count = np.bincount(cell, minlength=g * g)
+    cells = np.flatnonzero(count)
+    mean_lon = np.bincount(cell, weights=lon, minlength=g * g)[cells] / count[cells]
+    mean_lat = np.bincount(cell, weights=lat, minlength=g * g)[cells] / count[cells]
+    first = np.full(g * g, -1, dtype=np.int64)
+    first[cell[::-1]] = idx[::-1]  # the lowest id of each cell (the snapshot is id-ordered)
+    props = []
+    for c in cells.tolist():
+        prop: dict[str, Any] = {"_layer": "clusters", "count": int(count[c])}
+        if count[c] == 1:
+            i = first[c]
+            prop |= {
+                "id": int(snap["id"][i]),
+                "device_type": str(snap["types"][snap["type"][i]]),
+                "area": str(snap["areas"][snap["area"][i]]),
+            }
+        props.append(prop)
+    return np.column_stack([mean_lon, mean_lat]), props
 
 
 #: tileset name -> its layers; analyses append theirs with :func:`register_tile_layer`.

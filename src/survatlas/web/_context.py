@@ -61,13 +61,25 @@ class WebContext:
                 parts.extend((st.st_mtime_ns, st.st_size))
         return tuple(parts)
 
-    def cached(self, key: tuple, make: Callable[[], object]) -> object:
-        """``make()`` memoised under ``key`` for the current store generation (LRU)."""
+    def lookup(self, key: tuple) -> object | None:
+        """The value cached under ``key`` for the current store generation, or ``None``."""
         full = (*key, self.generation())
         with self._lock:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
+        return None
+
+    def memo(self) -> dict:
+        """A dict that lives as long as the store is unchanged (for per-store summaries)."""
+        return self.cached(("memo",), dict)  # type: ignore[return-value]
+
+    def cached(self, key: tuple, make: Callable[[], object]) -> object:
+        """``make()`` memoised under ``key`` for the current store generation (LRU)."""
+        found = self.lookup(key)
+        if found is not None:
+            return found
+        full = (*key, self.generation())
         value = make()
         with self._lock:
             if full not in self._cache:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -29,6 +31,7 @@ from survatlas.web._security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 DIST = STATIC / "dist"
+WORKER_THREADS = 4
 BUILD_COMMAND = "cd src/survatlas/web/frontend && npm ci --no-audit --no-fund && npm run build"
 
 #: exception class -> HTTP status (the first match in order wins).
@@ -89,6 +92,7 @@ def create_app(
         private=private,
     )
     app = FastAPI(
+        lifespan=_lifespan,
         title="survatlas",
         version=__version__,
         description="Surveillance infrastructure (never people) from open sources: layers, "
@@ -104,6 +108,13 @@ def create_app(
     _add_front_end(app)
     app.add_middleware(SecurityHeaders, extra_origin=_origin(tile_url))
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Few worker threads: the work is CPU-bound under one GIL, so more threads only contend.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
 
 
 def _check_tile_url(tile_url: str | None) -> None:
