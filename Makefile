@@ -29,6 +29,7 @@ chromium:
 demo: $(STAMP) frontend
 	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf
 	$(SURVATLAS) --db $(DEMO_DB) stats
+	$(SURVATLAS) --db $(DEMO_DB) coverage
 
 test: $(STAMP) frontend chromium
 	$(PY) -m pytest -q

@@ -6,7 +6,7 @@ any size (a synthetic city of a million buildings) and import them through the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np

@@ -87,7 +87,10 @@ def run() -> None:
 
 # Command modules register themselves on ``main`` (one import per task).
 from survatlas.cli import (  # noqa: E402,F401
+    coverage,
+    estimate,
     store_commands,
+    supply,
     web,
 )
 

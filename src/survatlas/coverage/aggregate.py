@@ -1,0 +1,201 @@
+"""Figures from visible regions, without any polygon union.
+
+- streets: the parts of each line seen by each camera, as metre intervals along the line
+  (1-D clipping of every segment against the star-shaped regions, then an interval merge);
+- areas: how many views see each raster cell centre (a count grid), masked by land, public space
+  or a site's footprint;
+- H3: the same count grid summarised per H3 cell.
+
+All functions are pure: arrays in, arrays out, aligned to their inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import h3
+import numba
+import numpy as np
+import shapely
+
+from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage._regions_nb import contains_one
+from survatlas.coverage.regions import Regions, merge_intervals
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Straight segments of many lines, with their position along their line (metres)."""
+
+    ax: np.ndarray
+    ay: np.ndarray
+    bx: np.ndarray
+    by: np.ndarray
+    line: np.ndarray
+    start_m: np.ndarray
+    length_m: np.ndarray
+    line_length_m: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ax.size)
+
+
+def line_segments(lines: np.ndarray) -> Segments:
+    """Explode (Multi)LineStrings in a metric CRS into segments; parts of a multi-line follow
+    one another in the line's metre measure."""
+    lines = np.asarray(lines, dtype=object)
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    same = vertex_part[1:] == vertex_part[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    seg_part = vertex_part[:-1][same]
+    seg_line = owner[seg_part]
+    length = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    keep = length > 0
+    a, b, seg_line, length = a[keep], b[keep], seg_line[keep], length[keep]
+    cum = np.cumsum(length)
+    line_first = np.searchsorted(seg_line, np.arange(lines.size))
+    before = np.concatenate([[0.0], cum])[line_first]
+    start = cum - length - before[seg_line]
+    line_length = np.bincount(seg_line, length, minlength=lines.size)
+    return Segments(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy(),
+                    seg_line.astype(np.int64), start, length, line_length)
+
+
+def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)`` whose bounding boxes ``(xmin, ymin, xmax, ymax)`` overlap."""
+    if len(boxes_a) == 0 or len(boxes_b) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    tree = shapely.STRtree(shapely.box(*boxes_b.T))
+    i, j = tree.query(shapely.box(*boxes_a.T))
+    return i.astype(np.int64), j.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SeenIntervals:
+    """Metre intervals of lines seen by cameras: row ``k`` is line ``line[k]`` seen by camera
+    ``camera[k]`` from ``start_m[k]`` to ``end_m[k]`` (merged per line and camera)."""
+
+    line: np.ndarray
+    camera: np.ndarray
+    start_m: np.ndarray
+    end_m: np.ndarray
+
+    def union_length(self, n_lines: int) -> np.ndarray:
+        """Metres of each line seen by at least one camera."""
+        line, t0, t1 = merge_intervals(self.line, self.start_m, self.end_m)
+        return np.bincount(line, t1 - t0, minlength=n_lines)
+
+    def cameras_per_line(self, n_lines: int) -> np.ndarray:
+        """Number of distinct cameras that see each line."""
+        pairs = np.unique(np.stack([self.line, self.camera], 1), axis=0) if self.line.size else \
+            np.empty((0, 2), np.int64)
+        return np.bincount(pairs[:, 0], minlength=n_lines)
+
+
+def seen_intervals(regions: Regions, segments: Segments, *, min_m: float = 1e-6) -> SeenIntervals:
+    """Clip every segment against every region it may meet; merge per line and camera."""
+    seg_boxes = np.column_stack([
+        np.minimum(segments.ax, segments.bx), np.minimum(segments.ay, segments.by),
+        np.maximum(segments.ax, segments.bx), np.maximum(segments.ay, segments.by),
+    ])
+    view, seg = candidate_pairs(regions.bounds(), seg_boxes)
+    if view.size == 0:
+        empty = np.empty(0, np.int64)
+        return SeenIntervals(empty, empty, np.empty(0), np.empty(0))
+    offsets, t0, t1 = regions.clip_segments(view, segments.ax[seg], segments.ay[seg],
+                                            segments.bx[seg], segments.by[seg])
+    pair = np.repeat(np.arange(view.size), np.diff(offsets))
+    s = seg[pair]
+    start = segments.start_m[s] + t0 * segments.length_m[s]
+    end = segments.start_m[s] + t1 * segments.length_m[s]
+    line, cam = segments.line[s], regions.camera[view[pair]]
+    n_cam = int(regions.camera.max()) + 1 if regions.camera.size else 1
+    key, m0, m1 = merge_intervals(line * n_cam + cam, start, end)
+    keep = (m1 - m0) > min_m
+    key, m0, m1 = key[keep], m0[keep], m1[keep]
+    return SeenIntervals(key // n_cam, key % n_cam, m0, m1)
+
+
+def count_grid(regions: Regions, raster: Raster) -> np.ndarray:
+    """How many views see each cell centre of ``raster`` (int32, ``(ny, nx)``)."""
+    if len(regions) == 0:
+        return np.zeros((raster.ny, raster.nx), np.int32)
+    return regions.raster_count(raster.x0, raster.y0, raster.cell, raster.nx, raster.ny)
+
+
+def area_share(counts: np.ndarray, mask: np.ndarray, cell_area: float) -> dict[str, float]:
+    """Area of ``mask`` and the part of it in view (count > 0), m², and the share."""
+    total = float(mask.sum()) * cell_area
+    seen = float((mask & (counts > 0)).sum()) * cell_area
+    return {"area_m2": total, "in_view_m2": seen, "share": (seen / total) if total else None}
+
+
+def sites_coverage(
+    regions: Regions, raster: Raster, counts: np.ndarray, footprints: np.ndarray
+) -> list[dict]:
+    """Area in view and the cameras that see each site footprint (metric polygons)."""
+    out = []
+    boxes = shapely.bounds(footprints)
+    view_of, site_of = candidate_pairs(regions.bounds(), boxes)
+    for s, geom in enumerate(footprints):
+        j0, j1, i0, i1 = raster.window(tuple(boxes[s]))
+        sub = raster.sub(j0, j1, i0, i1)
+        mask = polygon_mask(sub, np.array([geom], dtype=object))
+        seen = counts[j0:j1, i0:i1] > 0
+        cams: set[int] = set()
+        rows, cols = np.nonzero(mask & seen)
+        if rows.size:
+            x, y = sub.centres(rows, cols)
+            views = view_of[site_of == s]
+            hits = _views_seeing_any(views, x, y, regions.bounds(), *regions._nb_args())
+            cams.update(int(c) for c in regions.camera[views[hits]])
+        out.append({**area_share(seen, mask, raster.cell_area), "cameras": sorted(cams)})
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov):  # pragma: no cover
+    """For each view, whether any of the points lies in its region (stops at the first)."""
+    out = np.zeros(views.shape[0], np.bool_)
+    for i in numba.prange(views.shape[0]):
+        v = views[i]
+        for k in range(px.shape[0]):
+            if px[k] < box[v, 0] or px[k] > box[v, 2] or py[k] < box[v, 1] or py[k] > box[v, 3]:
+                continue
+            if contains_one(v, px[k], py[k], offsets, phi, rad, cx, cy, th0, fov):
+                out[i] = True
+                break
+    return out
+
+
+def h3_summary(
+    raster: Raster, counts: np.ndarray, land: np.ndarray, to_lonlat, resolution: int,
+    *, block: int = 4,
+) -> dict[str, dict[str, float]]:
+    """Land cells and land cells in view per H3 cell.
+
+    Raster cells are assigned to H3 cells by the centre of their ``block``×``block`` group
+    (one H3 look-up per group), so assignment can differ from an exact one only along hexagon
+    edges, by less than half a block.
+    """
+    ny, nx = counts.shape
+    by, bx = -(-ny // block), -(-nx // block)
+    jj, ii = np.meshgrid(np.arange(by), np.arange(bx), indexing="ij")
+    cx = raster.x0 + (ii.ravel() * block + block / 2) * raster.cell
+    cy = raster.y0 + (jj.ravel() * block + block / 2) * raster.cell
+    lon, lat = to_lonlat(cx, cy)
+    hexes = np.array([h3.latlng_to_cell(la, lo, resolution) for lo, la in zip(lon, lat, strict=True)])
+    names, block_hex = np.unique(hexes, return_inverse=True)
+    pad_land = np.zeros((by * block, bx * block), bool)
+    pad_land[:ny, :nx] = land
+    pad_seen = np.zeros_like(pad_land)
+    pad_seen[:ny, :nx] = land & (counts > 0)
+    per_block_land = pad_land.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
+    per_block_seen = pad_seen.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
+    land_cells = np.bincount(block_hex, per_block_land, minlength=names.size)
+    seen_cells = np.bincount(block_hex, per_block_seen, minlength=names.size)
+    return {
+        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
+        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
+    }

@@ -1,0 +1,205 @@
+"""Visible regions as star-shaped r(θ) arrays, and the queries built on them.
+
+A region is what one camera *view* sees. It is star-shaped around the (possibly nudged) camera,
+so it is stored as boundary points in polar form around the camera: ``angles`` measured
+counter-clockwise (radians) from the view's start bearing ``start``, non-decreasing from 0 to the
+view's ``fov``, and ``radii`` in metres. Two consecutive points with the same angle are a radial
+jump (the edge of a shadow). The polygon is the camera followed by the points (for a full
+circle, the points alone). Between two points the boundary is straight: along a wall it is
+exact; along the range arc it is a chord (arc sampled every ``arc_step_deg``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import shapely
+
+from survatlas.coverage import _regions_nb as nb
+from survatlas.errors import InputError
+
+#: Meaning of :attr:`Regions.status`.
+STATUS = {0: "ok", 1: "nudged out of a wall", 2: "inside a building (nothing visible)"}
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Visible regions of many camera views (CSR arrays; one row per view).
+
+    Attributes
+    ----------
+    offsets
+        int64, ``n_views + 1``: points of view ``v`` are ``offsets[v]:offsets[v + 1]``.
+    angles, radii
+        float64 boundary points (radians from ``start``, counter-clockwise; metres).
+    x, y
+        Camera position used for each view (after any nudge), metres.
+    start
+        Start bearing of each view in math radians (counter-clockwise from +x / east).
+    fov
+        Field of view of each view in radians (``2π`` for a full circle).
+    radius
+        Range of each view, metres.
+    status
+        int8 per view: 0 ok, 1 nudged out of a wall, 2 inside a building (empty region).
+    camera
+        Camera id of each view (several views may share a camera).
+    edge_tests
+        Number of ray-versus-wall tests the kernel made (for benchmarks).
+    """
+
+    offsets: np.ndarray
+    angles: np.ndarray
+    radii: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    start: np.ndarray
+    fov: np.ndarray
+    radius: np.ndarray
+    status: np.ndarray
+    camera: np.ndarray
+    edge_tests: int = 0
+    _boxes: list = field(default_factory=list, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    def _nb_args(self) -> tuple:
+        return self.offsets, self.angles, self.radii, self.x, self.y, self.start, self.fov
+
+    def area(self) -> np.ndarray:
+        """Area of each view's region in m² (closed form over the boundary points)."""
+        return nb.areas(self.offsets, self.angles, self.radii, self.fov)
+
+    def bounds(self) -> np.ndarray:
+        """``(n_views, 4)`` bounding boxes ``xmin, ymin, xmax, ymax`` (camera included)."""
+        if not self._boxes:
+            self._boxes.append(nb.region_boxes(*self._nb_args()))
+        return self._boxes[0]
+
+    def contains(self, view: np.ndarray | int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each point lies in the region of the paired view (boundary included).
+
+        Parameters
+        ----------
+        view
+            View index, or one view index per point.
+        x, y
+            Point coordinates in metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean per point. O(log k) per point (binary search on the angles).
+        """
+        x = np.atleast_1d(np.asarray(x, np.float64))
+        y = np.atleast_1d(np.asarray(y, np.float64))
+        views = np.broadcast_to(np.asarray(view, np.int64), x.shape).copy()
+        self._check_views(views)
+        return nb.contains_pairs(views, x, y, *self._nb_args())
+
+    def clip_segments(
+        self, view: np.ndarray | int, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray,
+        by: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Parts of straight segments a→b inside the paired views' regions.
+
+        Parameters
+        ----------
+        view
+            View index, or one per segment.
+        ax, ay, bx, by
+            Segment end points in metres.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            CSR ``(offsets, t0, t1)``: for pair ``i`` the sorted, disjoint parameter intervals
+            ``[t0, t1] ⊂ [0, 1]`` (point = a + t·(b − a)) are ``offsets[i]:offsets[i + 1]``.
+            O(k) per pair for a region of k points.
+        """
+        ax, ay, bx, by = (np.atleast_1d(np.asarray(a, np.float64)) for a in (ax, ay, bx, by))
+        views = np.broadcast_to(np.asarray(view, np.int64), ax.shape).copy()
+        self._check_views(views)
+        return nb.clip_pairs(views, ax, ay, bx, by, self.offsets, self.angles, self.radii,
+                             self.x, self.y, self.start)
+
+    def raster_count(
+        self, x0: float, y0: float, cell: float, nx: int, ny: int
+    ) -> np.ndarray:
+        """How many views see each cell centre of a raster (no polygon union).
+
+        Parameters
+        ----------
+        x0, y0
+            Lower-left corner of the raster, metres.
+        cell
+            Cell size, metres.
+        nx, ny
+            Raster shape (columns, rows).
+
+        Returns
+        -------
+        numpy.ndarray
+            int32 array ``(ny, nx)``; row 0 is the southern row. Cell ``(j, i)`` has centre
+            ``(x0 + (i + ½)·cell, y0 + (j + ½)·cell)``.
+        """
+        if cell <= 0 or nx <= 0 or ny <= 0:
+            raise InputError("raster cell size and shape must be positive")
+        box = self.bounds()
+        blocks = max(1, min(numba.get_num_threads(), len(self)))
+        return nb.raster_counts(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3],
+                                float(x0), float(y0), float(cell), int(nx), int(ny), blocks)
+
+    def points(self, view: int) -> np.ndarray:
+        """``(k, 2)`` boundary points of one view in metres (without the camera)."""
+        s = slice(self.offsets[view], self.offsets[view + 1])
+        a = self.start[view] + self.angles[s]
+        r = self.radii[s]
+        return np.column_stack([self.x[view] + r * np.cos(a), self.y[view] + r * np.sin(a)])
+
+    def to_polygons(self) -> np.ndarray:
+        """Shapely polygons of every view (empty polygon for an empty region); export only."""
+        out = np.empty(len(self), dtype=object)
+        for v in range(len(self)):
+            pts = self.points(v)
+            if pts.shape[0] < 2:
+                out[v] = shapely.Polygon()
+                continue
+            if self.fov[v] < 2 * math.pi - 1e-9:
+                pts = np.vstack([[self.x[v], self.y[v]], pts])
+            poly = shapely.Polygon(pts)
+            out[v] = poly if poly.is_valid else shapely.make_valid(poly)
+        return out
+
+    def _check_views(self, views: np.ndarray) -> None:
+        if views.size and (views.min() < 0 or views.max() >= len(self)):
+            raise InputError(f"view index out of range (there are {len(self)} views)")
+
+
+def merge_intervals(
+    group: np.ndarray, t0: np.ndarray, t1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of 1-D intervals per group (e.g. per street segment, across cameras).
+
+    Parameters
+    ----------
+    group
+        Integer group key of each interval.
+    t0, t1
+        Interval ends (``t0 ≤ t1``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(group, t0, t1)`` of disjoint merged intervals, sorted by group then start.
+        ``np.bincount(group, t1 - t0)`` gives the covered length per group.
+    """
+    group = np.asarray(group, np.int64)
+    t0 = np.asarray(t0, np.float64)
+    t1 = np.asarray(t1, np.float64)
+    order = np.lexsort((t0, group))
+    return nb.merge_sorted(group[order], t0[order], t1[order])

@@ -1,0 +1,1 @@
+"""Small data files shipped with survatlas (published tables for demos and checks)."""

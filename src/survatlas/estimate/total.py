@@ -1,0 +1,140 @@
+"""How many devices exist, from several incomplete device lists: match, tabulate, estimate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from survatlas.errors import InputError, NotFoundError
+from survatlas.estimate.histories import CaptureTable
+from survatlas.estimate.matching import (
+    DeviceList,
+    TypeRule,
+    capture_histories,
+    match_lists,
+    types_compatible,
+)
+from survatlas.estimate.mse import mse
+from survatlas.estimate.result import Estimate
+from survatlas.estimate.twolist import chapman
+from survatlas.store import Store
+
+
+def estimate_total(
+    lists: Sequence[DeviceList],
+    match_distance: float = 15.0,
+    model: str = "aic",
+    level: float = 0.95,
+    compatible: TypeRule = types_compatible,
+) -> Estimate:
+    """Estimate the true number of devices from two or more overlapping lists.
+
+    Devices are matched across lists (:func:`match_lists`), their capture histories tabulated
+    (:func:`capture_histories`), and the total estimated with Chapman (two lists) or log-linear
+    multiple systems estimation (three or more, model chosen by ``model``).
+
+    Parameters
+    ----------
+    lists : sequence of DeviceList
+        One list per source.
+    match_distance : float
+        Metres within which records of compatible type may be the same device.
+    model : str
+        Model for three or more lists (see :func:`mse`).
+    level : float
+        Confidence level.
+    compatible : callable
+        Device-type compatibility rule.
+
+    Returns
+    -------
+    Estimate
+        With the matching summary and ambiguous records in ``details["matching"]``.
+    """
+    matching = match_lists(lists, match_distance, compatible)
+    table = capture_histories(matching)
+    result = _estimate_table(table, model, level)
+    warnings = list(result.warnings)
+    if matching.ambiguous:
+        warnings.append(
+            f"{len(matching.ambiguous)} records have two or more candidate matches within "
+            f"{match_distance:g} m: false links lower the estimate, missed links raise it; "
+            "try a smaller --match-distance or better device types"
+        )
+    details = {
+        **result.details,
+        "matching": {**matching.summary(), "ambiguous": matching.ambiguous},
+        "capture_histories": table.rows(),
+    }
+    return replace(result, warnings=warnings, details=details)
+
+
+def _estimate_table(table: CaptureTable, model: str, level: float) -> Estimate:
+    if table.n_lists >= 3:
+        return mse(table, model=model, level=level)
+    sizes = list(table.list_sizes().values())
+    result = chapman(sizes[0], sizes[1], table.overlap(0, 1), level)
+    return replace(result, model=list(table.lists))
+
+
+def load_device_lists(
+    store: Store, sources: Sequence[str | int], include_restricted: bool = False
+) -> list[DeviceList]:
+    """Read one :class:`DeviceList` per source from the store.
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+    sources : sequence of str or int
+        Source ids, or source titles (an imported file's name).
+    include_restricted : bool
+        Also use devices marked restricted or confidential (default: public devices only).
+
+    Returns
+    -------
+    list of DeviceList
+        Named after the source titles (ids when titles repeat); record ids are device ids.
+    """
+    if len(sources) < 2:
+        raise InputError("give at least two sources to compare, e.g. --sources 1,2")
+    rows = [_source_row(store, ref) for ref in sources]
+    titles = [str(r["title"]) for r in rows]
+    names = titles if len(set(titles)) == len(titles) else [str(r["id"]) for r in rows]
+    levels = ("public", "restricted", "confidential") if include_restricted else ("public",)
+    marks = ", ".join("?" for _ in levels)
+    lists = []
+    for row, name in zip(rows, names, strict=True):
+        devices = store.query(
+            "SELECT id, device_type, lon, lat FROM devices "
+            f"WHERE source_id = ? AND sensitivity IN ({marks}) ORDER BY id",
+            (row["id"], *levels),
+        )
+        lists.append(
+            DeviceList(
+                id=name,
+                lon=np.array([d["lon"] for d in devices], dtype=float),
+                lat=np.array([d["lat"] for d in devices], dtype=float),
+                device_type=np.array([d["device_type"] for d in devices], dtype=object),
+                record_ids=np.array([d["id"] for d in devices], dtype=np.int64),
+            )
+        )
+    return lists
+
+
+def _source_row(store: Store, ref: str | int) -> dict[str, object]:
+    text = str(ref).strip()
+    if text.isdigit():
+        found = store.query("SELECT id, title FROM sources WHERE id = ?", (int(text),))
+    else:
+        found = store.query("SELECT id, title FROM sources WHERE title = ?", (text,))
+    if not found:
+        raise NotFoundError(
+            f"no source {text!r} in the store; list sources with `survatlas stats` and give "
+            "their ids or titles"
+        )
+    if len(found) > 1:
+        raise InputError(f"{len(found)} sources are titled {text!r}; give the source id instead")
+    return dict(found[0])
