@@ -108,7 +108,7 @@ def test_stats_count_public_records_only(client, web):
     body = client.get("/api/stats").json()
     assert body["devices"]["total"] == len(web.public_ids)
     assert body["devices"]["by_device_type"] == {"camera": 3, "alpr": 1}
-    assert body["sites_by_category"] == {"education": 1}
+    assert body["sites_by_category"] == {"education": 1, "transport": 1}
     in_box = client.get("/api/stats", params={"bbox": "0,0,1,1"}).json()
     assert in_box["devices"]["total"] == 0
     assert client.get("/api/stats", params={"bbox": "x"}).status_code == 422

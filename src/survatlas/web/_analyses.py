@@ -11,11 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import h3
 import shapely
 
-from survatlas import ODBL_ATTRIBUTION
 from survatlas.store import Store
+from survatlas.tiles import register_tile_layer
 
 BBox = tuple[float, float, float, float]
 
@@ -50,54 +49,38 @@ def available() -> dict[str, bool]:
     return found
 
 
-def coverage_summary(store: Store, bbox: BBox | None, audience: str) -> dict[str, Any]:
-    """``survatlas.coverage.coverage_summary(store, bbox, audience=)`` → JSON-able dict.
+def _coverage() -> Any:
+    """The web's reader of stored coverage results (needs survatlas.coverage)."""
+    _function("coverage.results", "latest_summary")  # 501 when coverage is not installed
+    return importlib.import_module("survatlas.web._coverage")
 
-    Expected keys: ``streets`` (metres walkable / in view per DORI level), ``sites_by_category``
-    (``{category: {"share": s, "low": l, "high": h, "sites": n}}``) and ``method``.
+
+def coverage_summary(store: Store, level: str) -> dict[str, Any]:
+    """Summary of the stored run (``survatlas.coverage.results.latest_summary``) for ``level``.
+
+    Adds ``sites_by_category`` and ``streets`` as ``{"share", "low", "high"}`` (typical,
+    best, worst optics scenario).
     """
-    return _function("coverage", "coverage_summary")(store, bbox, audience=audience)
+    return _coverage().summary(store, level)
 
 
 def site_ranking(
-    store: Store, category: str | None, limit: int, audience: str
+    store: Store, category: str | None, level: str, limit: int, audience: str
 ) -> list[dict[str, Any]]:
-    """``survatlas.coverage.site_ranking(store, category=, limit=, audience=)`` → rows.
-
-    Each row: ``site_id``, ``name``, ``category``, ``share`` (watched share of the site),
-    ``low``, ``high`` (interval), ``cameras``; most watched first.
-    """
-    func = _function("coverage", "site_ranking")
-    return list(func(store, category=category, limit=limit, audience=audience))
+    """Sites ranked by the share of their area in view at ``level`` (``share``, ``low``, ``high``)."""
+    return _coverage().site_ranking(store, category, level, limit, audience)
 
 
-def h3_cells(store: Store, bbox: BBox, resolution: int, audience: str) -> dict[str, Any]:
-    """``survatlas.coverage.h3_cells(store, bbox, resolution, audience=)`` → GeoJSON polygons.
-
-    The library returns rows ``{"cell": h3 index, "share": watched share, ...}``; each becomes a
-    polygon feature with the row as properties.
-    """
-    rows = _function("coverage", "h3_cells")(store, bbox, resolution, audience=audience)
-    features = []
-    for row in rows:
-        ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(row["cell"])]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
-                "properties": dict(row),
-            }
-        )
-    return {"type": "FeatureCollection", "attribution": ODBL_ATTRIBUTION, "features": features}
+def h3_cells(
+    store: Store, bbox: BBox, resolution: int, level: str, audience: str
+) -> dict[str, Any]:
+    """H3 cells meeting ``bbox`` as GeoJSON polygons with their share of land in view."""
+    return _coverage().h3_cells(store, bbox, resolution, level)
 
 
 def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, Any]:
-    """``survatlas.coverage.device_regions(store, device_id, audience=)`` → nested DORI polygons.
-
-    The library returns ``[{"level": "detect"|"observe"|"recognise"|"identify", "geometry":
-    shapely polygon, ...}]`` from the widest level to the narrowest.
-    """
-    rows = _function("coverage", "device_regions")(store, device_id, audience=audience)
+    """The device's real visibility region per DORI level (nested polygons, widest first)."""
+    rows = _coverage().device_regions(store, device_id, audience)
     features = []
     for row in rows:
         props = {k: v for k, v in dict(row).items() if k != "geometry"}
@@ -106,6 +89,17 @@ def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, 
             geom = shapely.geometry.mapping(geom)
         features.append({"type": "Feature", "geometry": geom, "properties": props})
     return {"type": "FeatureCollection", "device_id": device_id, "features": features}
+
+
+def register_coverage_tiles() -> bool:
+    """Add the coverage tile layers (tileset ``coverage``) when coverage is installed."""
+    try:
+        layers = _coverage().TILE_LAYERS
+    except AnalysisUnavailableError:
+        return False
+    for layer in layers:
+        register_tile_layer("coverage", layer)
+    return True
 
 
 def compare_routes(

@@ -24,7 +24,7 @@ from survatlas.errors import (
     SurvatlasError,
 )
 from survatlas.store import Store
-from survatlas.web import api_coverage, api_layers, api_routing, api_tiles
+from survatlas.web import _analyses, api_coverage, api_layers, api_routing, api_tiles
 from survatlas.web._analyses import AnalysisUnavailableError
 from survatlas.web._context import WebContext
 from survatlas.web._security import SecurityHeaders
@@ -102,6 +102,7 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
+    _analyses.register_coverage_tiles()
     for module in (api_layers, api_tiles, api_coverage, api_routing):
         app.include_router(module.router, dependencies=list(dependencies))
     _add_error_handlers(app)

@@ -4,7 +4,7 @@ import { showDashboard } from "./charts.js";
 import { clear, el, getJSON, swatch } from "./dom.js";
 import { RoutePlanner } from "./route.js";
 import { SiteRanking } from "./sites.js";
-import { AREA_COLOURS, DEVICE_TYPES, addIcons, buildStyle, iconCanvas } from "./style.js";
+import { AREA_COLOURS, DEVICE_TYPES, LEVELS, addIcons, buildStyle, iconCanvas, levelPaint } from "./style.js";
 
 const TOGGLES = {
   cameras: ["device-clusters", "device-singles", "device-points", "device-direction"],
@@ -19,6 +19,7 @@ const CLICKABLE = ["device-points", "device-singles"];
 class App {
   constructor() {
     this.currentTab = "layers";
+    this.level = LEVELS[0];
     this.ready = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -45,7 +46,9 @@ class App {
     this.map.on("styleimagemissing", () => {});
     this.routes = new RoutePlanner(this);
     this.sites = new SiteRanking(this);
+    TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
     this.wireTabs();
+    this.wireLevel();
     this.wireToggles();
     this.wireMap();
     this.renderLegend();
@@ -68,6 +71,33 @@ class App {
     if (name === "summary") showDashboard(this);
     if (name === "sites" && !this.sites.loaded) this.sites.load();
     this.map.getCanvas().style.cursor = name === "route" ? "crosshair" : "";
+  }
+
+  // [layer id, catalogue entry] of every analysis tile layer (e.g. coverage-street_coverage).
+  analysisLayers() {
+    return Object.entries(this.config.tilesets || {})
+      .filter(([tileset]) => tileset !== "base" && tileset !== "devices")
+      .flatMap(([tileset, entries]) => entries.map((entry) => [`${tileset}-${entry.name}`, entry]));
+  }
+
+  wireLevel() {
+    const select = document.getElementById("level");
+    const note = document.getElementById("coverage-note");
+    select.append(...LEVELS.map((level) => el("option", { value: level }, level)));
+    const coverage = this.config.analyses.coverage;
+    document.getElementById("level-row").hidden = !coverage;
+    note.textContent = coverage
+      ? "Streets and sites: share in view at the chosen level (typical optics; green none → red all)."
+      : "Coverage layers appear once survatlas.coverage is installed and `survatlas coverage` has run.";
+    select.addEventListener("change", () => {
+      this.level = select.value;
+      for (const [id, entry] of this.analysisLayers()) {
+        if (this.map.getLayer(id)) this.map.setPaintProperty(id, ...levelPaint(entry, this.level));
+      }
+      this.loadH3();
+      if (this.sites.loaded) this.sites.load();
+      if (this.currentTab === "summary") showDashboard(this);
+    });
   }
 
   wireToggles() {
@@ -96,9 +126,9 @@ class App {
     const resolution = Math.max(5, Math.min(11, Math.round(zoom - 5)));
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
     try {
-      const cells = await getJSON(`/api/h3?bbox=${bbox}&resolution=${resolution}`);
+      const cells = await getJSON(`/api/h3?bbox=${bbox}&resolution=${resolution}&level=${this.level}`);
       this.map.getSource("h3").setData(cells);
-      note.textContent = `H3 resolution ${resolution}: ${cells.features.length} cells`;
+      note.textContent = `H3 resolution ${cells.resolution}: ${cells.features.length} cells, share of land in view (${this.level}).`;
     } catch (error) {
       note.textContent = `H3: ${error.message}`;
     }

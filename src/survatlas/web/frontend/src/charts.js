@@ -73,9 +73,13 @@ export async function showDashboard(app) {
     return;
   }
   try {
-    const summary = await getJSON("/api/coverage/summary");
-    const rows = Object.entries(summary.sites_by_category || {}).map(([cat, v]) => [cat, v.share, v.low, v.high]);
-    slot.append(barChart("Coverage by site category (share watched, low–high)", rows, { share: true }));
+    const summary = await getJSON(`/api/coverage/summary?level=${encodeURIComponent(app.level)}`);
+    const rows = Object.entries(summary.sites_by_category || {}).map(([cat, v]) => [cat, v.share ?? 0, v.low, v.high]);
+    slot.append(barChart(`Coverage by site category (share of area in view, ${summary.level}; line: low–high)`, rows, { share: true }));
+    const st = summary.streets || {};
+    if (st.share != null) {
+      slot.append(el("p", {}, `Streets in view (${summary.level}): ${pct(st.share, 1)} (low ${pct(st.low, 1)} – high ${pct(st.high, 1)}) of walkable street length.`));
+    }
     if (summary.method) slot.append(el("p", { class: "muted method" }, `Coverage method: ${summary.method}`));
   } catch (error) {
     slot.append(el("p", { class: "muted" }, `Coverage: ${error.message}`));

@@ -19,10 +19,11 @@ export class SiteRanking {
       this.list.append(el("p", { class: "muted" }, "Site coverage is not available in this build (survatlas.coverage is not installed)."));
       return;
     }
-    const params = new URLSearchParams({ limit: "200" });
+    const params = new URLSearchParams({ limit: "200", level: this.app.level });
     if (this.select.value) params.set("category", this.select.value);
     try {
       const result = await getJSON(`/api/sites/ranking?${params}`);
+      this.list.append(el("p", { class: "muted" }, `Share of each site's area in view (${result.level}); bar: typical, box: low–high. ${result.method || ""}`));
       this.render(result.sites);
     } catch (error) {
       this.list.append(el("p", { class: "error" }, error.message));

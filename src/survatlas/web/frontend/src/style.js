@@ -19,12 +19,13 @@ export const SITE_COLOURS = {
   public_space: "#27ae60",
 };
 export const DORI_COLOURS = {
-  detect: "#fdd49e",
-  observe: "#fdbb84",
-  recognise: "#fc8d59",
-  recognize: "#fc8d59",
-  identify: "#d7301f",
+  detection: "#fdd49e",
+  observation: "#fdae6b",
+  recognition: "#f16913",
+  identification: "#a63603",
+  plate: "#54278f",
 };
+export const LEVELS = ["detection", "observation", "recognition", "identification"];
 export const ROUTE_COLOURS = { shortest: "#555555", least_exposure: "#1a9850" };
 
 const tiles = (tileset) => [`${window.location.origin}/tiles/${tileset}/{z}/{x}/{y}.mvt`];
@@ -107,35 +108,41 @@ function analysisTileLayers(config, sources) {
   return layers;
 }
 
-const share = ["coalesce", ["get", "share"], 0];
-const shareRamp = ["interpolate", ["linear"], share, 0, "#1a9850", 0.25, "#fee08b", 0.5, "#fc8d59", 1, "#d73027"];
+// Colour by share in view: green (unwatched) → red (fully watched).
+export function shareRamp(property = "share") {
+  const value = ["coalesce", ["get", property], 0];
+  return ["interpolate", ["linear"], value, 0, "#1a9850", 0.25, "#fee08b", 0.5, "#fc8d59", 1, "#d73027"];
+}
+// Paint property and value that colour an analysis layer for a DORI level.
+export function levelPaint(entry, level) {
+  if (entry.name === "street_coverage" || entry.geometry === "line") return ["line-color", shareRamp(level)];
+  if (entry.geometry === "polygon") return ["fill-color", shareRamp(level)];
+  return ["circle-color", shareRamp(level)];
+}
 
 function analysisLayer(tileset, entry) {
   const common = { source: tileset, "source-layer": entry.name, minzoom: entry.minzoom };
-  if (entry.name === "street_coverage") {
+  const level = LEVELS[0];
+  const id = `${tileset}-${entry.name}`;
+  if (entry.geometry === "line") {
     return [
       {
-        id: `${tileset}-${entry.name}`,
+        id,
         type: "line",
         ...common,
         layout: { "line-cap": "round" },
-        paint: { "line-color": shareRamp, "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 18, 6] },
+        paint: { "line-color": shareRamp(level), "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 18, 6] },
       },
     ];
   }
   if (entry.geometry === "polygon") {
-    const colour = entry.name === "visibility"
-      ? ["match", ["get", "level"], ...Object.entries(DORI_COLOURS).flat(), "#fdd49e"]
-      : shareRamp;
-    return [{ id: `${tileset}-${entry.name}`, type: "fill", ...common, paint: { "fill-color": colour, "fill-opacity": 0.35 } }];
+    return [{ id, type: "fill", ...common, paint: { "fill-color": shareRamp(level), "fill-opacity": 0.22 } }];
   }
-  if (entry.geometry === "line") {
-    return [{ id: `${tileset}-${entry.name}`, type: "line", ...common, paint: { "line-color": shareRamp, "line-width": 2 } }];
-  }
-  return [{ id: `${tileset}-${entry.name}`, type: "circle", ...common, paint: { "circle-color": shareRamp, "circle-radius": 4 } }];
+  return [{ id, type: "circle", ...common, paint: { "circle-color": shareRamp(level), "circle-radius": 4 } }];
 }
 
 function overlayLayers() {
+  const share = ["coalesce", ["get", "share"], 0];
   const h3Ramp = ["interpolate", ["linear"], share, 0, "#ffffcc", 0.2, "#fd8d3c", 0.6, "#e31a1c", 1, "#800026"];
   return [
     { id: "h3-fill", type: "fill", source: "h3", paint: { "fill-color": h3Ramp, "fill-opacity": 0.45 } },
@@ -146,7 +153,7 @@ function overlayLayers() {
       source: "visibility",
       paint: {
         "fill-color": ["match", ["get", "level"], ...Object.entries(DORI_COLOURS).flat(), "#fdd49e"],
-        "fill-opacity": 0.45,
+        "fill-opacity": 0.4,
       },
     },
     { id: "visibility-line", type: "line", source: "visibility", paint: { "line-color": "#7f2704", "line-width": 0.8 } },
