@@ -210,7 +210,9 @@ def _stub_routing(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "survatlas.routing", mod)
 
 
-def _plan_route(page) -> None:
+def _plan_route(page, timeout: float = 30.0) -> None:
+    page.evaluate("window.survatlas.map.jumpTo({center: [24.9445, 60.1700], zoom: 15.5})")
+    _wait_tiles(page)
     page.click("#tabs button[data-tab=route]")
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.6)
@@ -240,13 +242,28 @@ def test_route_planner_ui_draws_two_routes_with_figures(page, monkeypatch):
 
 
 @pytest.mark.needs_routing
-def test_route_planner_with_real_routing(page):
-    """NEEDS survatlas.routing (routing capability): fails until it is merged and wired."""
+@pytest.mark.slow
+def test_route_planner_with_real_routing(page, server):
+    """NEEDS survatlas.routing (routing capability): fails until it is merged.
+
+    Routing prices streets with the coverage results, so this test first computes coverage
+    (detection level only) on the served store.
+    """
     import importlib
 
     importlib.import_module("survatlas.routing")
-    _plan_route(page)
-    assert page.locator("#route-result .route-card").count() == 2
+    from survatlas.coverage.analysis import Settings, compute_coverage
+
+    _, path = server
+    with Store(path) as store:
+        compute_coverage(store, settings=Settings(levels=("detection",)))
+    _plan_route(page, timeout=120.0)
+    cards = page.locator("#route-result .route-card")
+    assert cards.count() == 2, page.inner_text("#route-status")
+    for i in range(2):
+        text = cards.nth(i).inner_text()
+        assert "length m" in text and "in view m" in text
+    assert "extra metres" in page.inner_text("#route-result")  # the price of privacy
     page.screenshot(path=str(ARTIFACTS / "web-route.png"))
     page.click("#route-clear")
 

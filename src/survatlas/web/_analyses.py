@@ -23,14 +23,17 @@ class AnalysisUnavailableError(Exception):
     """A coverage or routing function the route needs is not installed (HTTP 501)."""
 
 
-def _function(module: str, name: str) -> Any:
+def _module(module: str) -> Any:
     try:
-        mod = importlib.import_module(f"survatlas.{module}")
+        return importlib.import_module(f"survatlas.{module}")
     except ImportError as exc:
         raise AnalysisUnavailableError(
             f"survatlas.{module} is not installed in this build, so this view is unavailable"
         ) from exc
-    func = getattr(mod, name, None)
+
+
+def _function(module: str, name: str) -> Any:
+    func = getattr(_module(module), name, None)
     if func is None:
         raise AnalysisUnavailableError(f"survatlas.{module} has no {name}(); update survatlas")
     return func
@@ -108,17 +111,59 @@ def compare_routes(
     destination: tuple[float, float],
     max_detour: float,
     audience: str,
+    level: str | None = None,
 ) -> dict[str, Any]:
-    """``survatlas.routing.compare_routes(store, origin, destination, max_detour=, audience=)``.
+    """The shortest and the least-exposed route between two (lat, lon) points.
 
-    Points are ``(lat, lon)``. Returns ``{"shortest": route, "least_exposure": route, ...}``;
-    a route holds its figures (``length_m``, ``exposed_m`` …) and ``geometry`` (a GeoJSON
-    LineString or a shapely line, converted here).
+    Calls ``survatlas.routing``: ``route_window`` → ``load_network(store, bbox=, audience=)`` →
+    ``plan_route(net, origin, destination, level=, max_detour=)``. Returns
+    ``{"shortest": route, "least_exposure": route, "price_of_privacy", "method", …}``; a route
+    holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
+    ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``. A
+    routing module offering ``compare_routes`` with that shape is used as it is.
     """
-    func = _function("routing", "compare_routes")
-    result = dict(func(store, origin, destination, max_detour=max_detour, audience=audience))
+    if not hasattr(_module("routing"), "compare_routes"):
+        _function("routing", "plan_route")  # 501 naming the function when it is missing
+    mod = _module("routing")
+    if hasattr(mod, "compare_routes"):
+        result = dict(
+            mod.compare_routes(store, origin, destination, max_detour=max_detour, audience=audience)
+        )
+    else:
+        window = mod.route_window([origin, destination])
+        net = mod.load_network(store, bbox=window, audience=audience)
+        kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
+        plan = mod.plan_route(net, origin, destination, **kwargs)
+        result = _plan_result(plan)
     for key in ("shortest", "least_exposure"):
         route = result.get(key)
         if route is not None and not isinstance(route.get("geometry"), dict | None):
             result[key] = {**route, "geometry": shapely.geometry.mapping(route["geometry"])}
     return result
+
+
+def _plan_result(plan: Any) -> dict[str, Any]:
+    data = plan.to_dict()
+    return {
+        "shortest": _route_figures(plan.shortest, plan.level),
+        "least_exposure": _route_figures(plan.least_exposed, plan.level),
+        **{k: data[k] for k in ("level", "scenario", "max_detour", "price_of_privacy", "method")},
+        "origin": data["origin"],
+        "destination": data["destination"],
+        "attribution": data.get("attribution"),
+    }
+
+
+def _route_figures(route: Any, level: str) -> dict[str, Any]:
+    seen = route.to_dict()["in_view"][level]
+    low, high = seen["metres_across_scenarios"]
+    return {
+        "length_m": round(route.length_m, 1),
+        "in_view_m": seen["metres"],
+        "in_view_low_m": low,
+        "in_view_high_m": high,
+        "in_view_share": seen["share"],
+        "cameras_in_view": seen["cameras"],
+        "time_min": round(route.time_s / 60, 1),
+        "geometry": route.geometry,
+    }

@@ -24,13 +24,22 @@ DetourQuery = Annotated[
 ROUTES = ("shortest", "least_exposure")
 
 
-def _routes(ctx: WebContext, origin: str, destination: str, max_detour: float) -> dict[str, Any]:
+LevelQuery = Annotated[
+    str | None,
+    Query(description="DORI level whose metres in view are minimised.", max_length=20),
+]
+
+
+def _routes(
+    ctx: WebContext, origin: str, destination: str, max_detour: float, level: str | None
+) -> dict[str, Any]:
     return _analyses.compare_routes(
         ctx.store(),
         latlon_param(origin, "from"),
         latlon_param(destination, "to"),
         max_detour,
         ctx.audience,
+        level,
     )
 
 
@@ -40,9 +49,10 @@ def route(
     origin: Annotated[str, Query(alias="from", description="lat,lon", max_length=60)],
     destination: Annotated[str, Query(alias="to", description="lat,lon", max_length=60)],
     max_detour: DetourQuery = 1.25,
+    level: LevelQuery = None,
 ) -> dict[str, Any]:
     """Shortest route vs least-exposure route (within `max_detour` × the shortest length)."""
-    return _routes(ctx, origin, destination, max_detour)
+    return _routes(ctx, origin, destination, max_detour, level)
 
 
 @router.get("/route.gpx", response_class=Response)
@@ -51,9 +61,10 @@ def route_gpx(
     origin: Annotated[str, Query(alias="from", description="lat,lon", max_length=60)],
     destination: Annotated[str, Query(alias="to", description="lat,lon", max_length=60)],
     max_detour: DetourQuery = 1.25,
+    level: LevelQuery = None,
 ) -> Response:
     """Both routes as GPX 1.1 tracks (for phones and GPS units)."""
-    result = _routes(ctx, origin, destination, max_detour)
+    result = _routes(ctx, origin, destination, max_detour, level)
     return Response(
         routes_gpx(result),
         media_type="application/gpx+xml",

@@ -52,7 +52,7 @@ export class RoutePlanner {
 
   query() {
     const [from, to] = this.points.map((p) => `${p[0].toFixed(6)},${p[1].toFixed(6)}`);
-    return new URLSearchParams({ from, to, max_detour: Number(this.detour.value).toFixed(2) }).toString();
+    return new URLSearchParams({ from, to, max_detour: Number(this.detour.value).toFixed(2), level: this.app.level }).toString();
   }
 
   async compute() {
@@ -82,7 +82,9 @@ export class RoutePlanner {
         .filter(([key]) => result[key])
         .map(([key, label]) => el("div", { class: `route-card route-${key}` }, el("h3", {}, swatch(ROUTE_COLOURS[key]), label), figures(result[key]))),
       el("a", { id: "route-gpx", href: `/api/route.gpx?${this.query()}`, download: "survatlas-route.gpx" }, "Download both routes (GPX)"),
-      result.method ? el("p", { class: "muted" }, result.method) : null,
+      result.price_of_privacy ? el("h3", {}, "Price of privacy") : null,
+      result.price_of_privacy ? figures(result.price_of_privacy) : null,
+      result.method ? el("p", { class: "muted" }, `Method: ${result.method}`) : null,
     ]);
   }
 }
