@@ -93,6 +93,7 @@ from survatlas.cli import (  # noqa: E402,F401
     routing,
     store_commands,
     supply,
+    web,
 )
 
 if __name__ == "__main__":  # pragma: no cover
