@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from survatlas.cli import main
-from survatlas.errors import InputError, SecurityError, StoreError
+from survatlas.errors import InputError, StoreError
 from survatlas.web import create_app
 from web_builders import build_web_store
 
@@ -52,9 +52,11 @@ def test_bad_tile_urls_are_refused(web, url):
         create_app(web.path, tile_url=url)
 
 
-def test_private_map_needs_an_auth_dependency(web):
-    with pytest.raises(SecurityError):
-        create_app(web.path, private=True)
+def test_private_map_needs_a_token_and_still_hides_restricted_records(web):
+    client = TestClient(create_app(web.path, private=True))
+    for path in ("/api/stats", "/api/devices?bbox=24,60,25,61", "/tiles/devices/15/18654/9483.mvt"):
+        assert client.get(path).status_code in {401, 403}, path
+    assert client.get("/api/stats", headers={"Authorization": "Bearer nonsense"}).status_code in {401, 403}
 
 
 def test_one_dependency_guards_every_data_route(web):
@@ -62,7 +64,7 @@ def test_one_dependency_guards_every_data_route(web):
         if request.headers.get("x-token") != "ok":
             raise HTTPException(status_code=401, detail="token needed")
 
-    app = create_app(web.path, private=True, dependencies=[Depends(require_token)])
+    app = create_app(web.path, dependencies=[Depends(require_token)])
     client = TestClient(app)
     paths = [
         "/api/devices?bbox=24,60,25,61",
@@ -75,7 +77,7 @@ def test_one_dependency_guards_every_data_route(web):
     for path in paths:
         assert client.get(path).status_code == 401, path
     detail = client.get(f"/api/devices/{web.restricted_id}", headers={"x-token": "ok"})
-    assert detail.status_code == 200 and detail.json()["fields"]["name"] == "secret camera"
+    assert detail.status_code == 404  # a token opens the API, never restricted records
 
 
 def test_missing_store_is_an_error(tmp_path):

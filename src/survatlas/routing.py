@@ -66,7 +66,7 @@ from survatlas._routefiles import read_route_file, route_geojson, write_route_fi
 from survatlas._search import ENGINES
 from survatlas.errors import InputError, RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
-from survatlas.publish import read_layer
+from survatlas.publish import audience_clause, read_layer
 from survatlas.store import Store
 
 __all__ = [
@@ -170,7 +170,7 @@ def load_network(
     crs = store_crs(store)
     streets = read_layer(store, "streets", bbox, audience=audience)
     if streets.empty:
-        w, s, e, n = _street_extent(store)
+        w, s, e, n = _street_extent(store, audience)
         raise RoutingError(
             "no street of the store lies near these points (outside the data?); the store's "
             f"streets cover lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f}: choose points inside, or "
@@ -179,8 +179,11 @@ def load_network(
     return Network(build_graph(streets, profile, crs=crs), exposure)
 
 
-def _street_extent(store: Store) -> tuple[float, float, float, float]:
-    row = store.query("SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM streets")[0]
+def _street_extent(store: Store, audience: str) -> tuple[float, float, float, float]:
+    row = store.query(
+        "SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM streets "
+        f"WHERE {audience_clause(audience)}"
+    )[0]
     if row[0] is None:
         raise RoutingError(
             "the store holds no streets: import an OSM extract first (survatlas import osm FILE)"
@@ -198,7 +201,7 @@ def store_crs(store: Store) -> CRS:
     wkt = coverage_crs_wkt(store)
     if wkt:
         return CRS.from_wkt(wkt)
-    w, s, e, n = _street_extent(store)
+    w, s, e, n = _street_extent(store, "public")
     return local_crs((w + e) / 2, (s + n) / 2)
 
 

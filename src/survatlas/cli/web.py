@@ -25,9 +25,11 @@ from survatlas.errors import SecurityError
     envvar="SURVATLAS_TILE_URL",
     help="Optional online raster tiles https://…/{z}/{x}/{y}.png under the map (off: offline).",
 )
+@click.option("--private", is_flag=True,
+              help="Every route needs a token (survatlas token create); still public records only.")
 @click.pass_context
 def serve_cmd(
-    ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None
+    ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool
 ) -> None:
     """Serve the web map and the JSON API over the store (read-only, public records only).
 
@@ -43,7 +45,7 @@ def serve_cmd(
             f"warning: listening on {host}: anyone who can reach it sees the public map",
             err=True,
         )
-    app = create_app(db or db_path(ctx), tile_url=tile_url)
+    app = create_app(db or db_path(ctx), tile_url=tile_url, private=private)
     click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  (Ctrl+C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -28,6 +28,7 @@ from survatlas.web import _analyses, api_coverage, api_layers, api_routing, api_
 from survatlas.web._analyses import AnalysisUnavailableError
 from survatlas.web._context import WebContext
 from survatlas.web._security import SecurityHeaders
+from survatlas.web.auth import install_access
 
 STATIC = Path(__file__).parent / "static"
 DIST = STATIC / "dist"
@@ -60,8 +61,8 @@ def create_app(
     db_path
         An existing survatlas store.
     private
-        Serve restricted records too (audience ``restricted``). Refused without an
-        authentication dependency, so a restricted record never reaches an anonymous reader.
+        Every route needs a valid token (``survatlas token create``). The API still serves
+        public records only: restricted and confidential material never leaves through it.
     tile_url
         Optional online raster tile template ``https://host/{z}/{x}/{y}.png`` drawn under the
         store's layers. Without it the page requests nothing outside its own server.
@@ -73,21 +74,14 @@ def create_app(
     ------
     StoreError
         No store at ``db_path``.
-    SecurityError
-        ``private=True`` without an authentication dependency.
     InputError
         ``tile_url`` is not an http(s) template with ``{z}``, ``{x}`` and ``{y}``.
     """
-    if private and not dependencies:
-        raise SecurityError(
-            "a private map serves restricted records: give an authentication dependency "
-            "(require_role) or serve the public map"
-        )
     _check_tile_url(tile_url)
     Store(db_path, create=False).close()
     context = WebContext(
         Path(db_path),
-        audience="restricted" if private else "public",
+        audience="public",
         tile_url=tile_url,
         private=private,
     )
@@ -108,6 +102,7 @@ def create_app(
     _add_error_handlers(app)
     _add_front_end(app)
     app.add_middleware(SecurityHeaders, extra_origin=_origin(tile_url))
+    install_access(app, db_path, private=private)
     return app
 
 
