@@ -148,4 +148,4 @@ def test_no_write_methods(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     methods = {m for ops in paths.values() for m in ops}
     assert methods == {"get"}
-    assert client.post("/api/devices", params={"bbox": BBOX}).status_code == 405
+    assert client.post("/api/devices", params={"bbox": BBOX}).status_code in {401, 403, 405}
