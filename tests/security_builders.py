@@ -20,10 +20,10 @@ from pathlib import Path
 
 import shapely
 
+from survatlas.coverage.analysis import Settings, compute_coverage
 from survatlas.evidence import add_evidence
 from survatlas.ingest import import_cameras, import_layer
 from survatlas.sources import add_claim, add_source
-from survatlas.coverage.analysis import Settings, compute_coverage
 from survatlas.store import Store
 
 CANARY = "CANARYq7Zx"

@@ -21,7 +21,6 @@ import re
 import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
-from survatlas.web.app import create_app
 
 from security_builders import (
     CANARY,
@@ -37,6 +36,7 @@ from security_builders import (
 from survatlas.access import create_token
 from survatlas.model import LAYERS
 from survatlas.store import Store
+from survatlas.web.app import create_app
 from survatlas.web.auth import install_access, require_role
 
 ROLES = ("viewer", "editor", "admin")
