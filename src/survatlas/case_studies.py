@@ -3,8 +3,8 @@
 A case study is a JSON file in ``survatlas/data/case_studies``: sources (with syndicated copies
 linked to their originals), vendors, programmes, claims (quantities with ranges, dates, methods,
 confidence and status; derived numbers with their formula), infrastructure constraints and
-comparators. :func:`import_case_study` writes it to a store in one transaction; importing twice
-changes nothing.
+comparators. :func:`import_case_study` writes it to a store in one transaction, every record
+with its custody-log entry; importing twice adds nothing but the log of the second import.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from survatlas.errors import CorruptFileError, NotFoundError
 from survatlas.ingest._writer import now_iso
+from survatlas.sources import insert_import, set_source_original
 from survatlas.store import Store
 from survatlas.supply import (
     ClaimInput,
@@ -24,9 +25,10 @@ from survatlas.supply import (
     add_constraint,
     add_programme,
     add_source_entry,
-    add_vendor,
+    add_vendor_entry,
     link_programme_vendor,
     load_builtin_vendors,
+    set_vendor_parent,
 )
 
 __all__ = ["CaseStudySummary", "available_case_studies", "import_case_study", "load_case_study"]
@@ -106,16 +108,13 @@ def import_case_study(store: Store, name: str) -> CaseStudySummary:
             constraints=len(data.get("constraints", ())),
             comparators=sum(1 for c in data.get("claims", ()) if c.get("comparator")),
         )
-        conn.execute(
-            "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                next(iter(sources.values())),
-                f"import case-study {name}",
-                started,
-                now_iso(),
-                json.dumps(summary.to_dict()),
-            ),
+        insert_import(
+            conn,
+            source_id=next(iter(sources.values())),
+            command=f"import case-study {name}",
+            started=started,
+            summary=summary.to_dict(),
+            counts={k: v for k, v in summary.to_dict().items() if isinstance(v, int)},
         )
     return summary
 
@@ -123,37 +122,26 @@ def import_case_study(store: Store, name: str) -> CaseStudySummary:
 def _sources(conn: Any, entries: list[dict[str, Any]]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for entry in sorted(entries, key=lambda e: e.get("original") is not None):
-        source_id = add_source_entry(conn, entry)
-        if entry.get("original"):
-            conn.execute(
-                "UPDATE sources SET original_of = ? WHERE id = ?",
-                (ids[entry["original"]], source_id),
-            )
-        ids[entry["key"]] = source_id
+        original = ids[entry["original"]] if entry.get("original") else None
+        ids[entry["key"]] = add_source_entry(conn, entry, original_of=original)
+        if original is not None:  # a source stored earlier without its link
+            set_source_original(conn, ids[entry["key"]], original)
     return ids
 
 
 def _vendors(conn: Any, entries: Any, sources: dict[str, int]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for entry in sorted(entries, key=lambda e: e.get("parent") is not None):
-        ids[entry["key"]] = add_vendor(
+        ids[entry["key"]] = add_vendor_entry(
             conn,
-            key=entry["key"],
-            name=entry["name"],
-            country=entry.get("country"),
-            kind=entry.get("kind", "manufacturer"),
-            wikidata=entry.get("wikidata"),
+            entry,
             parent_id=ids.get(entry["parent"]) if entry.get("parent") else None,
-            aliases=entry.get("aliases", ()),
             source_id=sources.get(entry.get("source", "")),
             note=entry.get("note"),
         )
     for entry in entries:
         if entry.get("parent") and entry["parent"] in ids:
-            conn.execute(
-                "UPDATE vendors SET parent_id = ? WHERE id = ?",
-                (ids[entry["parent"]], ids[entry["key"]]),
-            )
+            set_vendor_parent(conn, ids[entry["key"]], ids[entry["parent"]])
     return ids
 
 

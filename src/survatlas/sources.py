@@ -7,15 +7,21 @@ story reprinted five times counts as one corroboration (:func:`corroboration`). 
 source to a record (a device, a site, a programme …) or to a quantity (value, low–high, unit, as
 of a date, by a method, with a quote), with a confidence and a status.
 
-Every change is written with a custody-log entry in the same transaction; confidential fields
-are encrypted at rest (:mod:`survatlas.encryption`); every read goes through
+There is one writer of each: :func:`insert_source` and :func:`insert_claim` validate, encrypt
+confidential fields at rest (:mod:`survatlas.encryption`) and append the custody-log entry, on a
+connection inside the caller's transaction (so :mod:`survatlas.supply` and
+:mod:`survatlas.case_studies` can write many records in one). :func:`add_source` and
+:func:`add_claim` run them in a transaction of their own. Every read goes through
 :mod:`survatlas.publish`, so an audience sees only what it may.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from survatlas.custody import append_entry
@@ -40,14 +46,16 @@ from survatlas.store.migrations.m0300_sources_claims import (
 RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
 #: statuses whose claims count as support in :func:`corroboration`.
 SUPPORTING = ("verified", "unverified")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][0-9:.+\-Z]+)?)?)?$")
+_ISO_DATE = r"\d{4}(-\d{2}(-\d{2}([T ][0-9:.+\-Z]+)?)?)?"
+#: an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD, a timestamp) or an interval of two (``2021/2023``).
+_DATE = re.compile(rf"^{_ISO_DATE}(/{_ISO_DATE})?$")
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 _SUBJECT_TYPE = re.compile(r"^[a-z][a-z_]{0,31}$")
 _MAX_TEXT = 20_000
 
 
-def add_source(
-    store: Store,
+def insert_source(
+    conn: sqlite3.Connection,
     *,
     kind: str,
     title: str,
@@ -65,10 +73,12 @@ def add_source(
     licence: str | None = None,
     key: Key | None = None,
 ) -> int:
-    """Record a source; return its id.
+    """Validate and record a source with its custody entry, inside the caller's transaction.
 
     Parameters
     ----------
+    conn
+        The store connection, inside :meth:`Store.transaction`.
     kind
         One of :data:`SOURCE_KINDS`.
     original_of
@@ -78,6 +88,11 @@ def add_source(
     sensitivity
         ``public``, ``restricted`` or ``confidential`` (confidential citation fields are
         encrypted at rest and need a key).
+
+    Returns
+    -------
+    int
+        The new source's id.
     """
     _choice(kind, SOURCE_KINDS, "source kind")
     _choice(sensitivity, SENSITIVITIES, "sensitivity")
@@ -91,7 +106,7 @@ def add_source(
         "publisher": _text(publisher, "publisher"),
         "author": _text(author, "author"),
         "published_date": _date(published_date, "published date"),
-        "retrieved_at": _date(retrieved_at, "retrieved date") or now_iso(),
+        "retrieved_at": _date(retrieved_at, "retrieved date"),
         "language": _language(language),
         "original_of": original_of,
         "reliability": reliability.upper() if reliability else None,
@@ -99,22 +114,77 @@ def add_source(
         "note": _text(note, "note"),
         "licence": _text(licence, "licence"),
     }
-    row = seal_row("sources", row, key)
-    with store.transaction() as conn:
-        if original_of is not None:
-            _exists(conn, "sources", original_of, "original source")
-        cur = conn.execute(
-            f"INSERT INTO sources ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()),
-        )
-        source_id = int(cur.lastrowid)
-        append_entry(
-            conn,
-            "source.add",
-            f"source:{source_id}",
-            {"kind": kind, "sensitivity": sensitivity, "original_of": original_of},
-        )
+    if original_of is not None:
+        _exists(conn, "sources", original_of, "original source")
+    source_id = _insert(conn, "sources", seal_row("sources", row, key))
+    append_entry(
+        conn,
+        "source.add",
+        f"source:{source_id}",
+        {"kind": kind, "sensitivity": sensitivity, "original_of": original_of},
+    )
     return source_id
+
+
+def add_source(store: Store, *, retrieved_at: str | None = None, **fields: Any) -> int:
+    """Record a source in a transaction of its own; return its id.
+
+    Takes the fields of :func:`insert_source`; ``retrieved_at`` defaults to now.
+    """
+    with store.transaction() as conn:
+        return insert_source(conn, retrieved_at=retrieved_at or now_iso(), **fields)
+
+
+def insert_import(
+    conn: sqlite3.Connection,
+    *,
+    source_id: int,
+    command: str,
+    started: str,
+    summary: Mapping[str, Any],
+    counts: Mapping[str, int],
+) -> int:
+    """Log an import of a dataset (a case study, a trade extract …) in ``imports`` and in the
+    custody log, inside the caller's transaction; return the import's id.
+
+    ``summary`` is stored (encrypted when the source is confidential); the custody entry keeps
+    the command, the source and ``counts`` only.
+    """
+    sens = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()
+    if sens is None:
+        raise NotFoundError(f"no source {source_id} for the import")
+    row = seal_row("imports", {"summary": json.dumps(dict(summary)), "sensitivity": sens[0]})
+    import_id = _insert(
+        conn,
+        "imports",
+        {
+            "source_id": source_id,
+            "command": command,
+            "started_at": started,
+            "finished_at": now_iso(),
+            "summary": row["summary"],
+        },
+    )
+    details = {"command": command, "source_id": source_id, "sensitivity": sens[0], **counts}
+    append_entry(conn, "import", f"import:{import_id}", details)
+    return import_id
+
+
+def set_source_original(conn: sqlite3.Connection, source_id: int, original_of: int | None) -> bool:
+    """Mark a source as a syndicated copy of ``original_of`` (with a custody entry when it
+    changes), inside the caller's transaction; return whether it changed."""
+    old = conn.execute("SELECT original_of FROM sources WHERE id = ?", (source_id,)).fetchone()
+    if old is None:
+        raise NotFoundError(f"no source {source_id}")
+    if old[0] == original_of:
+        return False
+    if original_of is not None:
+        _exists(conn, "sources", original_of, "original source")
+    conn.execute("UPDATE sources SET original_of = ? WHERE id = ?", (original_of, source_id))
+    append_entry(
+        conn, "source.original", f"source:{source_id}", {"from": old[0], "to": original_of}
+    )
+    return True
 
 
 def get_source(
@@ -135,15 +205,12 @@ def get_source(
     return source
 
 
-def list_sources(
-    store: Store, *, audience: str = "public", key: Key | None = None
-) -> list[dict[str, Any]]:
-    """Every source ``audience`` may see."""
-    return read_sources(store, audience=audience, key=key)
+#: Every source ``audience`` may see (:func:`survatlas.publish.read_sources`).
+list_sources = read_sources
 
 
-def add_claim(
-    store: Store,
+def insert_claim(
+    conn: sqlite3.Connection,
     *,
     source_id: int,
     statement: str,
@@ -161,14 +228,21 @@ def add_claim(
     confidence: str = "medium",
     status: str = "unverified",
     sensitivity: str = "public",
+    derived: bool = False,
     key: Key | None = None,
 ) -> int:
-    """Record a claim made by a source about a record or a quantity; return its id.
+    """Validate and record a claim with its custody entry, inside the caller's transaction.
 
     A claim is at least as protected as its source (a claim from a confidential source is
     confidential). ``subject_type`` ``device``/``site``/``building``/``street`` needs the id of an
-    existing record; other subject types (``programme``, ``vendor``, ``city`` …) take an id or a
-    key. A quantity has a value and/or a low–high interval and a unit.
+    existing record; other subject types (``programme``, ``vendor``, ``country`` …) take an id or
+    a key. A quantity has a value and/or a low–high interval and a unit. ``derived`` marks a
+    number computed by survatlas rather than published by the source.
+
+    Returns
+    -------
+    int
+        The new claim's id.
     """
     _choice(confidence, CONFIDENCES, "confidence")
     _choice(status, CLAIM_STATUSES, "status")
@@ -178,47 +252,49 @@ def add_claim(
     if subject_id is None and not subject_key:
         raise InputError("a claim needs a subject: give its id (--subject device:12) or a key")
     numbers = _quantity(value, low, high, unit)
-    with store.transaction() as conn:
-        src = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()
-        if src is None:
-            raise NotFoundError(f"no source {source_id}; add it first with `survatlas source add`")
-        if subject_type in SUBJECT_TABLES and subject_id is not None:
-            _exists(conn, SUBJECT_TABLES[subject_type], subject_id, subject_type)
-        row = {
+    src = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()
+    if src is None:
+        raise NotFoundError(f"no source {source_id}; add it first with `survatlas source add`")
+    if subject_type in SUBJECT_TABLES and subject_id is not None:
+        _exists(conn, SUBJECT_TABLES[subject_type], subject_id, subject_type)
+    row = {
+        "source_id": source_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "subject_key": _text(subject_key, "subject key"),
+        "statement": _text(statement, "statement", required=True),
+        "quantity": _text(quantity, "quantity"),
+        **numbers,
+        "as_of": _date(as_of, "as-of date"),
+        "method": _text(method, "method"),
+        "quote": _text(quote, "quote"),
+        "confidence": confidence,
+        "status": status,
+        "derived": int(bool(derived)),
+        "sensitivity": max_sensitivity(sensitivity, src[0]),
+        "created_at": now_iso(),
+    }
+    claim_id = _insert(conn, "claims", seal_row("claims", row, key))
+    append_entry(
+        conn,
+        "claim.add",
+        f"claim:{claim_id}",
+        {
             "source_id": source_id,
             "subject_type": subject_type,
             "subject_id": subject_id,
-            "subject_key": _text(subject_key, "subject key"),
-            "statement": _text(statement, "statement", required=True),
-            "quantity": _text(quantity, "quantity"),
-            **numbers,
-            "as_of": _date(as_of, "as-of date"),
-            "method": _text(method, "method"),
-            "quote": _text(quote, "quote"),
-            "confidence": confidence,
             "status": status,
-            "sensitivity": max_sensitivity(sensitivity, src[0]),
-            "created_at": now_iso(),
-        }
-        row = seal_row("claims", row, key)
-        cur = conn.execute(
-            f"INSERT INTO claims ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()),
-        )
-        claim_id = int(cur.lastrowid)
-        append_entry(
-            conn,
-            "claim.add",
-            f"claim:{claim_id}",
-            {
-                "source_id": source_id,
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "status": status,
-                "sensitivity": row["sensitivity"],
-            },
-        )
+            "sensitivity": row["sensitivity"],
+        },
+    )
     return claim_id
+
+
+def add_claim(store: Store, **fields: Any) -> int:
+    """Record a claim in a transaction of its own (the fields of :func:`insert_claim`);
+    return its id."""
+    with store.transaction() as conn:
+        return insert_claim(conn, **fields)
 
 
 def set_claim_status(store: Store, claim_id: int, status: str) -> None:
@@ -232,26 +308,9 @@ def set_claim_status(store: Store, claim_id: int, status: str) -> None:
         append_entry(conn, "claim.status", f"claim:{claim_id}", {"from": old[0], "to": status})
 
 
-def list_claims(
-    store: Store,
-    *,
-    audience: str = "public",
-    key: Key | None = None,
-    subject_type: str | None = None,
-    subject_id: int | None = None,
-    subject_key: str | None = None,
-    source_id: int | None = None,
-) -> list[dict[str, Any]]:
-    """Claims ``audience`` may see, optionally about one subject or from one source."""
-    return read_claims(
-        store,
-        audience=audience,
-        key=key,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        subject_key=subject_key,
-        source_id=source_id,
-    )
+#: Claims ``audience`` may see, optionally about one subject or from one source
+#: (:func:`survatlas.publish.read_claims`).
+list_claims = read_claims
 
 
 def root_source(store: Store, source_id: int, *, audience: str = "public") -> int | None:
@@ -342,7 +401,10 @@ def _url(value: str | None, what: str) -> str | None:
 def _date(value: str | None, what: str) -> str | None:
     text = _text(value, what)
     if text is not None and not _DATE.match(text):
-        raise InputError(f"{what} {text[:40]!r} must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD")
+        raise InputError(
+            f"{what} {text[:40]!r} must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD "
+            "(or an interval such as 2021/2023)"
+        )
     return text
 
 
@@ -371,3 +433,11 @@ def _quantity(
 def _exists(conn: Any, table: str, row_id: int, what: str) -> None:
     if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is None:
         raise NotFoundError(f"no {what} with id {row_id}")
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        tuple(row.values()),
+    )
+    return int(cur.lastrowid)

@@ -6,7 +6,10 @@ programme, vendor link, restriction and quantity is tied to a row of ``sources``
 carry ``derived=1`` and the formula.
 
 Writers take a ``sqlite3.Connection`` so several of them can run inside one
-:meth:`survatlas.store.Store.transaction`; readers take a :class:`~survatlas.store.Store`.
+:meth:`survatlas.store.Store.transaction`, and append their custody-log entry in it (sources and
+claims are written by :mod:`survatlas.sources`, the one writer of both; this module adds reuse by
+URL, the derived-claim rule and ``claim_details``); readers take a
+:class:`~survatlas.store.Store`.
 """
 
 from __future__ import annotations
@@ -19,20 +22,18 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from survatlas._claims_text import Candidate, extract_candidates
+from survatlas.custody import append_entry
 from survatlas.errors import InputError, NotFoundError
+from survatlas.ingest._writer import now_iso
 from survatlas.publish import audience_clause
+from survatlas.sources import insert_claim, insert_source
 from survatlas.store import Store
-from survatlas.store.migrations.m0300_sources_claims import (
-    CLAIM_STATUSES,
-    CONFIDENCES,
-    SOURCE_KINDS,
-)
+from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES
 from survatlas.store.migrations.m0500_supply import CONSTRAINT_KINDS, MODALITIES, ORIGINS
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "add_source",
     "add_source_entry",
     "add_vendor",
+    "add_vendor_entry",
     "attribute_devices",
     "device_optics",
     "extract_claims",
@@ -59,6 +61,7 @@ __all__ = [
     "normalise_model",
     "normalise_name",
     "resolve_vendor",
+    "set_vendor_parent",
 ]
 
 #: Tag keys read for the vendor (in order) and for the model.
@@ -91,16 +94,21 @@ _LEGAL_SUFFIXES = frozenset(
     ]
 )
 _MIN_CONTAINED_ALIAS = 4
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+_KEY = re.compile(r"[\w.\-]{1,80}")
 
 
 def _choice(value: str, allowed: Sequence[str], what: str) -> str:
     if value not in allowed:
         raise InputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
     return value
+
+
+def _slug(key: str, what: str) -> str:
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InputError(
+            f"{what} {str(key)[:40]!r} must be a short identifier (letters, digits, . _ -)"
+        )
+    return key
 
 
 # ---------------------------------------------------------------- sources and claims
@@ -112,52 +120,24 @@ def add_source(
     title: str,
     kind: str = "document",
     url: str | None = None,
-    publisher: str | None = None,
-    author: str | None = None,
-    published_date: str | None = None,
-    retrieved_at: str | None = None,
-    language: str | None = None,
-    original_of: int | None = None,
-    reliability: str | None = None,
-    note: str | None = None,
-    sensitivity: str = "public",
+    **fields: Any,
 ) -> int:
     """Add a cited source, or return the id of the one with the same URL (or title, without URL).
 
-    ``original_of`` is the id of the original when this source is a syndicated copy or mirror.
+    A new source is written by :func:`survatlas.sources.insert_source` (validated, sealed when
+    confidential, with its custody entry); ``fields`` are its other fields (``publisher``,
+    ``published_date``, ``original_of`` for a syndicated copy or mirror, ``reliability`` …).
     """
-    _choice(kind, SOURCE_KINDS, "source kind")
-    if not title.strip():
-        raise InputError("a source needs a title")
     if url:
         row = conn.execute("SELECT id FROM sources WHERE url = ?", (url,)).fetchone()
     else:
         row = conn.execute(
-            "SELECT id FROM sources WHERE url IS NULL AND title = ? AND kind = ?", (title, kind)
+            "SELECT id FROM sources WHERE url IS NULL AND title = ? AND kind = ?",
+            ((title or "").strip(), kind),
         ).fetchone()
     if row:
         return int(row[0])
-    cur = conn.execute(
-        "INSERT INTO sources (kind, title, uri, url, publisher, author, published_date, "
-        "retrieved_at, language, original_of, reliability, note, sensitivity) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            kind,
-            title,
-            url,
-            url,
-            publisher,
-            author,
-            published_date,
-            retrieved_at,
-            language,
-            original_of,
-            reliability,
-            note,
-            sensitivity,
-        ),
-    )
-    return int(cur.lastrowid)
+    return insert_source(conn, kind=kind, title=title, url=url, **fields)
 
 
 @dataclass
@@ -191,47 +171,42 @@ class ClaimInput:
     note: str | None = None
 
 
+#: the fields of a :class:`ClaimInput` stored in ``claims`` (the others go to ``claim_details``).
+_CLAIM_COLUMNS = (
+    "source_id",
+    "statement",
+    "subject_type",
+    "subject_id",
+    "subject_key",
+    "quantity",
+    "value",
+    "low",
+    "high",
+    "unit",
+    "as_of",
+    "method",
+    "quote",
+    "confidence",
+    "status",
+    "derived",
+    "sensitivity",
+)
+
+
 def add_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
-    """Store a claim (and its details); a claim with the same ``key`` is not stored twice."""
-    _choice(claim.confidence, CONFIDENCES, "confidence")
-    _choice(claim.status, CLAIM_STATUSES, "claim status")
+    """Store a claim and its details; a claim with the same ``key`` is not stored twice.
+
+    The claim itself is written by :func:`survatlas.sources.insert_claim` (validated, sealed when
+    confidential, with its custody entry); a derived claim needs its formula.
+    """
     if claim.derived and not claim.formula:
         raise InputError("a derived claim needs its formula (how survatlas computed it)")
-    if claim.low is not None and claim.high is not None and claim.low > claim.high:
-        raise InputError(f"claim range is reversed: low {claim.low} > high {claim.high}")
     if claim.key:
         row = conn.execute("SELECT claim_id FROM claim_details WHERE key = ?", (claim.key,))
         found = row.fetchone()
         if found:
             return int(found[0])
-    if not conn.execute("SELECT 1 FROM sources WHERE id = ?", (claim.source_id,)).fetchone():
-        raise NotFoundError(f"no source {claim.source_id}: add the source before its claims")
-    cur = conn.execute(
-        "INSERT INTO claims (source_id, subject_type, subject_id, subject_key, statement, "
-        "quantity, value, low, high, unit, as_of, method, quote, confidence, status, derived, "
-        "sensitivity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            claim.source_id,
-            claim.subject_type,
-            claim.subject_id,
-            claim.subject_key,
-            claim.statement,
-            claim.quantity,
-            claim.value,
-            claim.low,
-            claim.high,
-            claim.unit,
-            claim.as_of,
-            claim.method,
-            claim.quote,
-            claim.confidence,
-            claim.status,
-            int(claim.derived),
-            claim.sensitivity,
-            _now(),
-        ),
-    )
-    claim_id = int(cur.lastrowid)
+    claim_id = insert_claim(conn, **{name: getattr(claim, name) for name in _CLAIM_COLUMNS})
     conn.execute(
         "INSERT INTO claim_details (claim_id, key, country, topic, attribution, derived_from, "
         "formula, readings, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -285,20 +260,31 @@ def add_vendor(
     source_id: int | None = None,
     note: str | None = None,
 ) -> int:
-    """Add a vendor (or fill the blanks of the vendor with this ``key``); register its aliases."""
+    """Add a vendor (or fill the blanks of the vendor with this ``key``); register its aliases.
+
+    A new vendor, or a change to one, gets a custody entry (``vendor.add``/``vendor.update``).
+    """
+    _slug(key, "vendor key")
     if wikidata and not re.fullmatch(r"Q\d+", wikidata):
         raise InputError(f"Wikidata id {wikidata!r} should look like Q12345")
-    row = conn.execute("SELECT id, model_prefixes FROM vendors WHERE key = ?", (key,)).fetchone()
     prefixes = list(dict.fromkeys(model_prefixes))
-    if row:
-        vendor_id = int(row[0])
-        merged = list(dict.fromkeys([*json.loads(row[1]), *prefixes]))
-        conn.execute(
-            "UPDATE vendors SET country = coalesce(country, ?), parent_id = coalesce(parent_id, ?),"
-            " wikidata = coalesce(wikidata, ?), source_id = coalesce(source_id, ?),"
-            " note = coalesce(note, ?), model_prefixes = ? WHERE id = ?",
-            (country, parent_id, wikidata, source_id, note, json.dumps(merged), vendor_id),
-        )
+    old = conn.execute(
+        "SELECT id, country, parent_id, wikidata, source_id, note, model_prefixes FROM vendors "
+        "WHERE key = ?",
+        (key,),
+    ).fetchone()
+    if old:
+        vendor_id, action = int(old[0]), "vendor.update"
+        given = (country, parent_id, wikidata, source_id, note)
+        filled = [o if o is not None else n for o, n in zip(old[1:6], given, strict=True)]
+        merged = json.dumps(list(dict.fromkeys([*json.loads(old[6]), *prefixes])))
+        changed = (*filled, merged) != tuple(old[1:])
+        if changed:
+            conn.execute(
+                "UPDATE vendors SET country = ?, parent_id = ?, wikidata = ?, source_id = ?, "
+                "note = ?, model_prefixes = ? WHERE id = ?",
+                (*filled, merged, vendor_id),
+            )
     else:
         cur = conn.execute(
             "INSERT INTO vendors (key, name, kind, country, parent_id, wikidata, model_prefixes, "
@@ -313,29 +299,54 @@ def add_vendor(
                 json.dumps(prefixes),
                 source_id,
                 note,
-                _now(),
+                now_iso(),
             ),
         )
-        vendor_id = int(cur.lastrowid)
-    for alias in (name, *aliases):
-        add_alias(conn, vendor_id, alias)
+        vendor_id, action, changed = int(cur.lastrowid), "vendor.add", True
+    added = sum(_insert_alias(conn, vendor_id, alias) for alias in (name, *aliases))
+    if changed or added:
+        append_entry(
+            conn,
+            action,
+            f"vendor:{vendor_id}",
+            {"key": key, "aliases_added": added, "source_id": source_id},
+        )
     return vendor_id
+
+
+def set_vendor_parent(conn: sqlite3.Connection, vendor_id: int, parent_id: int | None) -> bool:
+    """Make ``parent_id`` the parent company of a vendor (custody entry when it changes)."""
+    old = conn.execute("SELECT parent_id FROM vendors WHERE id = ?", (vendor_id,)).fetchone()
+    if old is None:
+        raise NotFoundError(f"no vendor {vendor_id}")
+    if old[0] == parent_id:
+        return False
+    conn.execute("UPDATE vendors SET parent_id = ? WHERE id = ?", (parent_id, vendor_id))
+    append_entry(conn, "vendor.parent", f"vendor:{vendor_id}", {"from": old[0], "to": parent_id})
+    return True
 
 
 def add_alias(conn: sqlite3.Connection, vendor_id: int, alias: str) -> None:
     """Register ``alias`` for a vendor; an alias already owned by another vendor is an error."""
+    if _insert_alias(conn, vendor_id, alias):
+        append_entry(conn, "vendor.update", f"vendor:{vendor_id}", {"aliases_added": 1})
+
+
+def _insert_alias(conn: sqlite3.Connection, vendor_id: int, alias: str) -> bool:
     norm = normalise_name(alias)
     if not norm:
-        return
+        return False
     row = conn.execute("SELECT vendor_id FROM vendor_aliases WHERE alias_norm = ?", (norm,))
     owner = row.fetchone()
     if owner and owner[0] != vendor_id:
         raise InputError(f"alias {alias!r} already names vendor {owner[0]}; aliases must be unique")
-    if not owner:
-        conn.execute(
-            "INSERT INTO vendor_aliases (alias_norm, alias, vendor_id) VALUES (?, ?, ?)",
-            (norm, alias, vendor_id),
-        )
+    if owner:
+        return False
+    conn.execute(
+        "INSERT INTO vendor_aliases (alias_norm, alias, vendor_id) VALUES (?, ?, ?)",
+        (norm, alias, vendor_id),
+    )
+    return True
 
 
 def add_restriction(
@@ -352,12 +363,31 @@ def add_restriction(
 ) -> None:
     """Record that a vendor appears on a restriction list (e.g. US NDAA §889), with its source."""
     _choice(confidence, CONFIDENCES, "confidence")
-    conn.execute(
+    _slug(list_key, "restriction list key")
+    cur = conn.execute(
         "INSERT INTO vendor_restrictions (vendor_id, list_key, list_name, jurisdiction, "
         "listed_from, source_id, confidence, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (vendor_id, list_key) DO NOTHING",
         (vendor_id, list_key, list_name, jurisdiction, listed_from, source_id, confidence, note),
     )
+    if cur.rowcount:
+        append_entry(
+            conn,
+            "vendor.restriction",
+            f"vendor:{vendor_id}",
+            {"list_key": list_key, "source_id": source_id},
+        )
+
+
+_OPTICS = (
+    "focal_mm",
+    "focal_max_mm",
+    "sensor_width_mm",
+    "width_px",
+    "height_px",
+    "fov_deg",
+    "ir_range_m",
+)
 
 
 def add_model(
@@ -374,7 +404,8 @@ def add_model(
     fov_deg: float | None = None,
     ir_range_m: float | None = None,
 ) -> int:
-    """Add a camera model with its optics (from a cited datasheet); return its id."""
+    """Add a camera model with its optics (from a cited datasheet), or update the optics of the
+    model already stored; return its id (custody entry ``model.add``/``model.update``)."""
     for name, val in (
         ("focal_mm", focal_mm),
         ("sensor_width_mm", sensor_width_mm),
@@ -384,32 +415,33 @@ def add_model(
         if val is not None and val <= 0:
             raise InputError(f"{name} must be positive, got {val}")
     norm = normalise_model(model)
-    conn.execute(
-        "INSERT INTO device_models (vendor_id, model, model_norm, focal_mm, focal_max_mm, "
-        "sensor_width_mm, width_px, height_px, fov_deg, ir_range_m, source_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vendor_id, model_norm) DO UPDATE "
-        "SET focal_mm = excluded.focal_mm, focal_max_mm = excluded.focal_max_mm, "
-        "sensor_width_mm = excluded.sensor_width_mm, width_px = excluded.width_px, "
-        "height_px = excluded.height_px, fov_deg = excluded.fov_deg, "
-        "ir_range_m = excluded.ir_range_m, source_id = excluded.source_id",
-        (
-            vendor_id,
-            model,
-            norm,
-            focal_mm,
-            focal_max_mm,
-            sensor_width_mm,
-            width_px,
-            height_px,
-            fov_deg,
-            ir_range_m,
-            source_id,
-        ),
-    )
-    row = conn.execute(
-        "SELECT id FROM device_models WHERE vendor_id = ? AND model_norm = ?", (vendor_id, norm)
+    optics = (focal_mm, focal_max_mm, sensor_width_mm, width_px, height_px, fov_deg, ir_range_m)
+    values = (*optics, source_id)
+    old = conn.execute(
+        f"SELECT id, {', '.join(_OPTICS)}, source_id FROM device_models "
+        "WHERE vendor_id = ? AND model_norm = ?",
+        (vendor_id, norm),
     ).fetchone()
-    return int(row[0])
+    if old is None:
+        cur = conn.execute(
+            f"INSERT INTO device_models (vendor_id, model, model_norm, {', '.join(_OPTICS)}, "
+            "source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (vendor_id, model, norm, *values),
+        )
+        model_id, action = int(cur.lastrowid), "model.add"
+    elif tuple(old[1:]) != values:
+        model_id, action = int(old[0]), "model.update"
+        conn.execute(
+            f"UPDATE device_models SET {', '.join(f'{c} = ?' for c in _OPTICS)}, source_id = ? "
+            "WHERE id = ?",
+            (*values, model_id),
+        )
+    else:
+        return int(old[0])
+    append_entry(
+        conn, action, f"model:{model_id}", {"vendor_id": vendor_id, "source_id": source_id}
+    )
+    return model_id
 
 
 @cache
@@ -423,16 +455,7 @@ def load_builtin_vendors(conn: sqlite3.Connection) -> int:
     table = _builtin_vendor_table()
     sources = {s["key"]: add_source_entry(conn, s) for s in table["sources"]}
     for entry in table["vendors"]:
-        vendor_id = add_vendor(
-            conn,
-            key=entry["key"],
-            name=entry["name"],
-            country=entry.get("country"),
-            kind=entry.get("kind", "manufacturer"),
-            wikidata=entry.get("wikidata"),
-            aliases=entry.get("aliases", ()),
-            model_prefixes=entry.get("model_prefixes", ()),
-        )
+        vendor_id = add_vendor_entry(conn, entry, model_prefixes=entry.get("model_prefixes", ()))
         for r in entry.get("restrictions", ()):
             add_restriction(
                 conn,
@@ -447,7 +470,23 @@ def load_builtin_vendors(conn: sqlite3.Connection) -> int:
     return len(table["vendors"])
 
 
-def add_source_entry(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
+def add_vendor_entry(conn: sqlite3.Connection, entry: dict[str, Any], **overrides: Any) -> int:
+    """:func:`add_vendor` from a dataset entry (``key``, ``name``, ``country``, ``kind``,
+    ``wikidata``, ``aliases``); ``overrides`` set other fields (``parent_id``, ``source_id`` …)."""
+    fields = {
+        "key": entry["key"],
+        "name": entry["name"],
+        "country": entry.get("country"),
+        "kind": entry.get("kind", "manufacturer"),
+        "wikidata": entry.get("wikidata"),
+        "aliases": entry.get("aliases", ()),
+    }
+    return add_vendor(conn, **{**fields, **overrides})
+
+
+def add_source_entry(
+    conn: sqlite3.Connection, entry: dict[str, Any], *, original_of: int | None = None
+) -> int:
     """:func:`add_source` from a dataset entry (keys as the ``sources`` columns, ``kind``)."""
     fields = {
         k: entry.get(k)
@@ -463,7 +502,7 @@ def add_source_entry(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
             "note",
         )
     }
-    return add_source(conn, kind=entry.get("kind", "document"), **fields)
+    return add_source(conn, kind=entry.get("kind", "document"), original_of=original_of, **fields)
 
 
 @dataclass(frozen=True)
@@ -556,9 +595,9 @@ def attribute_devices(store: Store) -> AttributionSummary:
             for r in conn.execute("SELECT vendor_id, model_norm, id FROM device_models")
         }
         names = dict(conn.execute("SELECT id, name FROM vendors").fetchall())
-        conn.execute("DELETE FROM device_vendors")
+        replaced = conn.execute("DELETE FROM device_vendors").rowcount
         rows = conn.execute("SELECT id, manufacturer, model, tags FROM devices").fetchall()
-        stamp = _now()
+        stamp = now_iso()
         for device_id, manufacturer, model, tags_json in rows:
             summary.devices += 1
             found = _attribute_one(manufacturer, model, json.loads(tags_json), exact, prefixes)
@@ -578,6 +617,17 @@ def attribute_devices(store: Store) -> AttributionSummary:
             summary.with_model += model_id is not None
             summary.by_vendor[names[match.vendor_id]] += 1
             summary.by_method[match.method] += 1
+        append_entry(
+            conn,
+            "vendors.attribute",
+            "device_vendors",
+            {
+                "devices": summary.devices,
+                "attributed": summary.attributed,
+                "with_model": summary.with_model,
+                "replaced": replaced,
+            },
+        )
     return summary
 
 
@@ -657,6 +707,7 @@ def add_programme(
         _choice(m, MODALITIES, "modality")
     _choice(origin, ORIGINS, "origin")
     _choice(confidence, CONFIDENCES, "confidence")
+    _slug(key, "programme key")
     row = conn.execute("SELECT id FROM programmes WHERE key = ?", (key,)).fetchone()
     if row:
         return int(row[0])
@@ -679,10 +730,17 @@ def add_programme(
             source_id,
             confidence,
             sensitivity,
-            _now(),
+            now_iso(),
         ),
     )
-    return int(cur.lastrowid)
+    programme_id = int(cur.lastrowid)
+    append_entry(
+        conn,
+        "programme.add",
+        f"programme:{programme_id}",
+        {"key": key, "source_id": source_id, "sensitivity": sensitivity},
+    )
+    return programme_id
 
 
 def link_programme_vendor(
@@ -696,11 +754,18 @@ def link_programme_vendor(
 ) -> None:
     """Record that a vendor supplies a programme, with the source that says so."""
     _choice(confidence, CONFIDENCES, "confidence")
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO programme_vendors (programme_id, vendor_id, role, source_id, confidence) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (programme_id, vendor_id, role, source_id, confidence),
     )
+    if cur.rowcount:
+        append_entry(
+            conn,
+            "programme.vendor",
+            f"programme:{programme_id}",
+            {"vendor_id": vendor_id, "source_id": source_id},
+        )
 
 
 def add_constraint(
@@ -717,20 +782,30 @@ def add_constraint(
     The figure and its source live in the claim ``claim_id``; ``limits`` are programme ids.
     """
     _choice(kind, CONSTRAINT_KINDS, "constraint kind")
+    _slug(key, "constraint key")
     row = conn.execute("SELECT id FROM infra_constraints WHERE key = ?", (key,)).fetchone()
     if row:
-        constraint_id = int(row[0])
+        constraint_id, action = int(row[0]), "constraint.update"
     else:
         cur = conn.execute(
             "INSERT INTO infra_constraints (key, country, kind, claim_id) VALUES (?, ?, ?, ?)",
             (key, country, kind, claim_id),
         )
-        constraint_id = int(cur.lastrowid)
-    for programme_id in limits:
+        constraint_id, action = int(cur.lastrowid), "constraint.add"
+    linked = sum(
         conn.execute(
             "INSERT OR IGNORE INTO constraint_programmes (constraint_id, programme_id) "
             "VALUES (?, ?)",
             (constraint_id, programme_id),
+        ).rowcount
+        for programme_id in limits
+    )
+    if action == "constraint.add" or linked:
+        append_entry(
+            conn,
+            action,
+            f"constraint:{constraint_id}",
+            {"key": key, "claim_id": claim_id, "programmes_linked": linked},
         )
     return constraint_id
 
@@ -745,13 +820,16 @@ def add_comparator(
         raise NotFoundError(f"no claim {claim_id}")
     if not claim[0] or not claim[1]:
         raise InputError(f"comparator {place!r} needs a year (as_of) and a method on its claim")
-    conn.execute(
+    cur = conn.execute(
         "INSERT OR IGNORE INTO comparators (place, country, metric, claim_id) VALUES (?, ?, ?, ?)",
         (place, country, metric, claim_id),
     )
-    return int(
+    comparator_id = int(
         conn.execute("SELECT id FROM comparators WHERE claim_id = ?", (claim_id,)).fetchone()[0]
     )
+    if cur.rowcount:
+        append_entry(conn, "comparator.add", f"comparator:{comparator_id}", {"claim_id": claim_id})
+    return comparator_id
 
 
 # ---------------------------------------------------------------- readers
@@ -841,6 +919,8 @@ def accept_candidates(
                 continue
             if not cand.get("sentence"):
                 raise InputError("an accepted candidate needs its sentence")
+            if not country:
+                raise InputError("accepted claims need the country they are about (--country XX)")
             digest = hashlib.sha256(
                 f"{cand['sentence']}|{cand.get('text')}|{cand.get('kind')}".encode()
             ).hexdigest()[:20]
