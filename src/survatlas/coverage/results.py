@@ -112,6 +112,35 @@ def _public_ids(store: Store, table: str) -> str:
     return f"SELECT id FROM {table} WHERE {audience_clause('public')}"
 
 
+def view_polygon(row: Any, transformer: Any) -> shapely.Geometry:
+    """The visible region of one stored camera view as a lon/lat polygon.
+
+    Parameters
+    ----------
+    row
+        A ``coverage_views`` row: camera position ``x``, ``y`` (run CRS), ``start`` and ``fov``
+        (radians) and the region r(θ) as float32 ``angles`` (from ``start``) and ``radii``.
+    transformer
+        A pyproj transformer from the run CRS to lon/lat (:func:`survatlas.geo.to_lonlat`).
+
+    Returns
+    -------
+    shapely.Geometry
+        The polygon (the camera position is its first vertex unless the view is all-round),
+        made valid when needed; empty when the region has fewer than 3 vertices.
+    """
+    a = np.frombuffer(row["angles"], np.float32).astype(float) + row["start"]
+    rad = np.frombuffer(row["radii"], np.float32).astype(float)
+    pts = np.column_stack([row["x"] + rad * np.cos(a), row["y"] + rad * np.sin(a)])
+    if row["fov"] < 2 * math.pi - 1e-9:
+        pts = np.vstack([[row["x"], row["y"]], pts])
+    if len(pts) < 3:
+        return shapely.Polygon()
+    lon, lat = transformer.transform(pts[:, 0], pts[:, 1])
+    poly = shapely.Polygon(np.column_stack([lon, lat]))
+    return poly if poly.is_valid else shapely.make_valid(poly)
+
+
 def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """Visible region of every camera view, per scenario and level, as lon/lat polygons."""
     crs = _run_crs(store)
@@ -123,14 +152,7 @@ def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDat
     for r in rows:
         if bbox and not (bbox[0] <= r["lon"] <= bbox[2] and bbox[1] <= r["lat"] <= bbox[3]):
             continue
-        a = np.frombuffer(r["angles"], np.float32).astype(float) + r["start"]
-        rad = np.frombuffer(r["radii"], np.float32).astype(float)
-        pts = np.column_stack([r["x"] + rad * np.cos(a), r["y"] + rad * np.sin(a)])
-        if r["fov"] < 2 * math.pi - 1e-9:
-            pts = np.vstack([[r["x"], r["y"]], pts])
-        lon, lat = inv.transform(pts[:, 0], pts[:, 1])
-        poly = shapely.Polygon(np.column_stack([lon, lat])) if len(pts) >= 3 else shapely.Polygon()
-        geoms.append(poly if poly.is_valid else shapely.make_valid(poly))
+        geoms.append(view_polygon(r, inv))
         records.append({"survatlas:device_id": r["device_id"], "scenario": r["scenario"],
                         "level": r["level"], "range_m": round(r["radius"], 2),
                         "fov_deg": round(math.degrees(r["fov"]), 2), "area_m2": round(r["area_m2"], 2),

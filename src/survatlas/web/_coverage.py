@@ -14,11 +14,11 @@ import math
 from typing import Any
 
 import h3
-import numpy as np
 import shapely
 from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo
+from survatlas.coverage.results import view_polygon
 from survatlas.errors import InputError, NotFoundError
 from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
@@ -186,21 +186,10 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
                 "range_m": round(r["radius"], 1),
                 "fov_deg": round(math.degrees(r["fov"]), 1),
                 "area_m2": round(r["area_m2"], 1),
-                "geometry": _region_polygon(r, inv),
+                "geometry": view_polygon(r, inv),
             }
         )
     return out
-
-
-def _region_polygon(r: Any, inv: Any) -> Any:
-    a = np.frombuffer(r["angles"], np.float32).astype(float) + r["start"]
-    rad = np.frombuffer(r["radii"], np.float32).astype(float)
-    pts = np.column_stack([r["x"] + rad * np.cos(a), r["y"] + rad * np.sin(a)])
-    if r["fov"] < 2 * math.pi - 1e-9:
-        pts = np.vstack([[r["x"], r["y"]], pts])
-    lon, lat = inv.transform(pts[:, 0], pts[:, 1])
-    poly = shapely.Polygon(np.column_stack([lon, lat])) if len(pts) >= 3 else shapely.Polygon()
-    return poly if poly.is_valid else shapely.make_valid(poly)
 
 
 def _typical_by_level(store: Store, table: str, key: str, ids: list[int]) -> dict[int, dict]:
