@@ -83,6 +83,12 @@ def entry_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def content_digest(*parts: str | None) -> str:
+    """SHA-256 (hex) of text parts: lets an entry pin a record's content without holding it."""
+    canonical = json.dumps(list(parts), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def append_entry(
     conn: sqlite3.Connection,
     action: str,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from survatlas.custody import check_chain, format_anchor, head, read_entries
+from survatlas.custody import check_chain, content_digest, format_anchor, head, read_entries
 from survatlas.encryption import Key, decrypt_bytes, load_key
 from survatlas.errors import SecurityError
 from survatlas.evidence import blob_path, evidence_root, sha256_id
@@ -19,6 +20,12 @@ from survatlas.store import Store
 
 #: table -> custody action that creates its rows (rows after the log's baseline must have one).
 _CREATED_BY = {"claims": "claim.add", "imports": "import"}
+#: the same for the tables logged since the ``custody.extend`` entry (checked in logs that have it).
+_CREATED_BY_EXTENDED = {
+    "programmes": "programme.add",
+    "vendors": "vendor.add",
+    "device_models": "model.add",
+}
 
 
 @dataclass
@@ -77,15 +84,23 @@ def _check_records(store: Store, entries: list) -> list[str]:
     subjects: dict[str, set[str]] = {}
     import_sources: set[int] = set()
     baseline: dict[str, int] = {}
+    extended = None
     for e in entries:
         subjects.setdefault(e.action, set()).add(e.subject or "")
         if e.action == "import":
             import_sources.add(json.loads(e.details).get("source_id"))
         if e.action == "custody.start":
             baseline = json.loads(e.details)
+        if e.action == "custody.extend":
+            extended = e
     if not entries or entries[0].action != "custody.start":
         problems.append("the custody log does not start with its opening entry: it was truncated")
-    for table, action in _CREATED_BY.items():
+    tables = dict(_CREATED_BY)
+    if extended is not None:
+        baseline = {**baseline, **json.loads(extended.details)}
+        tables.update(_CREATED_BY_EXTENDED)
+        problems.extend(_check_coverage_run(store, entries, extended))
+    for table, action in tables.items():
         prefix = action.split(".")[0] if "." in action else action
         ids = {r[0] for r in store.query(f"SELECT id FROM {table}")}
         logged = {int(s.split(":")[1]) for s in subjects.get(action, ()) if s.count(":") == 1}
@@ -118,6 +133,21 @@ def _check_records(store: Store, entries: list) -> list[str]:
             f"evidence {gone[:19]}… is in the custody log but not in the store: deleted?"
         )
     return problems
+
+
+def _check_coverage_run(store: Store, entries: list, extended: Any) -> list[str]:
+    """The stored coverage run is the one the last ``coverage.save`` entry pins (a run older
+    than the extended log, never replaced since, has none)."""
+    run = store.query("SELECT created_at, settings, summary FROM coverage_runs ORDER BY id DESC")
+    saves = [e for e in entries if e.action == "coverage.save"]
+    if not run:
+        return []
+    if saves and json.loads(saves[-1].details).get("run_sha256") == content_digest(*run[0]):
+        return []
+    older = json.loads(extended.details).get("coverage_runs_before", 0) and not saves
+    if older and datetime.fromisoformat(run[0][0]) <= datetime.fromisoformat(extended.at):
+        return []
+    return [f"the coverage run of {run[0][0]} has no custody entry: log truncated?"]
 
 
 def _check_files(store: Store, key: Key | None, report: VerifyReport) -> None:

@@ -26,6 +26,7 @@ from survatlas._countries import country_code
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._writer import ensure_source, file_sha256, now_iso
 from survatlas.publish import audience_clause
+from survatlas.sources import insert_import
 from survatlas.store import Store
 
 __all__ = [
@@ -397,7 +398,8 @@ class TradeImportSummary:
 def import_comtrade(
     store: Store, path: Path, *, sensitivity: str = "public", title: str | None = None
 ) -> TradeImportSummary:
-    """Import a Comtrade CSV extract into ``trade_flows`` (all-or-nothing, idempotent)."""
+    """Import a Comtrade CSV extract into ``trade_flows`` (all-or-nothing, idempotent), with a
+    custody-log entry counting the rows added, updated and unchanged."""
     path = Path(path)
     read = read_comtrade(path)
     started = now_iso()
@@ -421,10 +423,17 @@ def import_comtrade(
         )
         for row in read.rows:
             _upsert(conn, row, source_id, sensitivity, summary)
-        conn.execute(
-            "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (source_id, "trade import", started, now_iso(), json.dumps(summary.to_dict())),
+        insert_import(
+            conn,
+            source_id=source_id,
+            command="trade import",
+            started=started,
+            summary=summary.to_dict(),
+            counts={
+                "added": summary.added,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+            },
         )
     return summary
 

@@ -16,6 +16,7 @@ from pyproj import CRS
 
 from survatlas import geo
 from survatlas.coverage.analysis import Result
+from survatlas.custody import append_entry, content_digest
 from survatlas.errors import NotFoundError
 from survatlas.ingest._writer import now_iso
 from survatlas.publish import audience_clause
@@ -26,17 +27,19 @@ RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_cover
 
 
 def save_result(store: Store, result: Result) -> None:
-    """Replace the store's coverage results with ``result`` in one transaction."""
+    """Replace the store's coverage results with ``result`` in one transaction, with one
+    custody-log entry (``coverage.save``: counts of what was written and replaced, no places)."""
     inputs = result.inputs
     device_ids = inputs.devices["id"].to_numpy()
     with store.transaction() as conn:
+        replaced = conn.execute("SELECT count(*) FROM coverage_runs").fetchone()[0]
         for table in RESULT_TABLES:
             conn.execute(f"DELETE FROM {table}")
-        conn.execute(
+        run = (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary))
+        run_id = conn.execute(
             "INSERT INTO coverage_runs (created_at, settings, summary, crs) VALUES (?, ?, ?, ?)",
-            (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary),
-             inputs.crs.to_wkt()),
-        )
+            (*run, inputs.crs.to_wkt()),
+        ).lastrowid
         lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
         outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
             if inputs.site_footprints.size else np.empty(0)
@@ -83,6 +86,14 @@ def save_result(store: Store, result: Result) -> None:
                   v["in_view_m2"] / v["land_m2"] if v["land_m2"] else None, cams_in_hex.get(cell, 0))
                  for cell, v in lr.h3.items()],
             )
+        append_entry(conn, "coverage.save", f"coverage_run:{run_id}", {
+            "run_sha256": content_digest(*run),
+            "replaced_runs": replaced,
+            "devices": len(device_ids),
+            "scenario_levels": len(result.levels),
+            **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+               for table in RESULT_TABLES if table != "coverage_runs"},
+        })
 
 
 def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
