@@ -23,28 +23,7 @@ from shapely.ops import substring
 
 from survatlas.errors import InputError, RoutingError
 from survatlas.geo import local_crs
-from survatlas.model import is_walkable
-
-_BIKE_HIGHWAYS = frozenset(
-    {
-        "cycleway",
-        "residential",
-        "living_street",
-        "service",
-        "unclassified",
-        "road",
-        "track",
-        "path",
-        "tertiary",
-        "tertiary_link",
-        "secondary",
-        "secondary_link",
-        "primary",
-        "primary_link",
-    }
-)
-_YES = frozenset({"yes", "designated", "permissive"})
-_NO = frozenset({"no", "private", "use_sidepath", "dismount"})
+from survatlas.model import may_use
 
 
 @dataclass(frozen=True)
@@ -64,16 +43,9 @@ class Profile:
 
     def allows(self, highway: str, walkable: bool | None, tags: Mapping[str, str]) -> bool:
         """Whether a street may be used by this profile."""
-        if self.name == "walk":
-            if walkable is not None:
-                return bool(walkable)
-            return is_walkable({**tags, "highway": highway})
-        bicycle = tags.get("bicycle")
-        if bicycle in _NO:
-            return False
-        if bicycle in _YES:
-            return True
-        return highway in _BIKE_HIGHWAYS and tags.get("access") not in {"no", "private"}
+        if self.name == "walk" and walkable is not None:
+            return bool(walkable)
+        return may_use(self.name, {**tags, "highway": highway})
 
     def directions(self, tags: Mapping[str, str]) -> tuple[bool, bool]:
         """(forward, backward) travel allowed along the street's vertex order."""
