@@ -61,35 +61,40 @@ NON_STREET_HIGHWAYS = frozenset(
         "no",
     }
 )
-#: highway values that are walkable unless tagged otherwise.
-WALKABLE_HIGHWAYS = frozenset(
+#: ordinary roads, open to walking and cycling unless tagged otherwise.
+_ROADS = frozenset(
     {
-        "footway",
-        "path",
-        "pedestrian",
-        "steps",
-        "living_street",
         "residential",
+        "living_street",
         "service",
         "unclassified",
+        "road",
+        "track",
         "tertiary",
         "tertiary_link",
         "secondary",
         "secondary_link",
         "primary",
         "primary_link",
-        "track",
-        "corridor",
-        "crossing",
-        "road",
-        "bridleway",
-        "cycleway",
-        "trunk",
-        "trunk_link",
-        "elevator",
-        "platform",
     }
 )
+#: highway values that are walkable unless tagged otherwise.
+WALKABLE_HIGHWAYS = _ROADS | {
+    "footway",
+    "path",
+    "pedestrian",
+    "steps",
+    "corridor",
+    "crossing",
+    "bridleway",
+    "cycleway",
+    "trunk",
+    "trunk_link",
+    "elevator",
+    "platform",
+}
+#: highway values a bicycle may use unless tagged otherwise.
+CYCLABLE_HIGHWAYS = _ROADS | {"cycleway", "path"}
 
 
 def site_categories(tags: Mapping[str, str]) -> list[str]:
@@ -110,25 +115,6 @@ def site_categories(tags: Mapping[str, str]) -> list[str]:
     return sorted(found, key=SITE_CATEGORIES.index)
 
 
-#: highway values a bicycle may use unless tagged otherwise.
-CYCLABLE_HIGHWAYS = frozenset(
-    {
-        "cycleway",
-        "residential",
-        "living_street",
-        "service",
-        "unclassified",
-        "road",
-        "track",
-        "path",
-        "tertiary",
-        "tertiary_link",
-        "secondary",
-        "secondary_link",
-        "primary",
-        "primary_link",
-    }
-)
 #: ``access`` values that close a way unless the travel mode's own tag opens it.
 CLOSED_ACCESS = frozenset({"no", "private"})
 _OPEN = frozenset({"yes", "designated", "permissive"})
