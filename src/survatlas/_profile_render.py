@@ -105,25 +105,36 @@ def render_markdown(p: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: the facts of a programme shown in a profile, in order: label, key.
+_PROGRAMME_FACTS = (
+    ("Operator", "operator"),
+    ("Modalities", "modalities"),
+    ("Data collected", "data_collected"),
+    ("Sites", "sites"),
+    ("Origin", "origin"),
+    ("Centralisation", "centralisation"),
+    ("First reported", "first_reported"),
+    ("Confidence", "confidence"),
+)
+
+
+def _programme_facts(prog: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of each programme fact that is given (lists joined with commas)."""
+    facts = []
+    for name, key in _PROGRAMME_FACTS:
+        value = prog.get(key)
+        if value:
+            facts.append((name, ", ".join(value) if isinstance(value, list) else value))
+    return facts
+
+
 def _md_programme(prog: dict[str, Any]) -> list[str]:
     lines = [f"### {_md(prog['name'])} {_md_refs(prog['refs'])}", ""]
     if prog.get("description"):
         lines.append(f"{_md(prog['description'])} {_md_refs(prog['refs'])}")
         lines.append("")
-    for name, key in (
-        ("Operator", "operator"),
-        ("Modalities", "modalities"),
-        ("Data collected", "data_collected"),
-        ("Sites", "sites"),
-        ("Origin", "origin"),
-        ("Centralisation", "centralisation"),
-        ("First reported", "first_reported"),
-        ("Confidence", "confidence"),
-    ):
-        value = prog.get(key)
-        if value:
-            text = ", ".join(value) if isinstance(value, list) else value
-            lines.append(f"- {name}: {_md(text)} {_md_refs(prog['refs'])}")
+    for name, text in _programme_facts(prog):
+        lines.append(f"- {name}: {_md(text)} {_md_refs(prog['refs'])}")
     for v in prog["vendors"]:
         lines.append(
             f"- Vendor: {_md(v['name'])} ({_md(v['country'] or '?')}), "
@@ -319,20 +330,8 @@ def render_html(p: dict[str, Any]) -> str:
 def _h_programme(prog: dict[str, Any]) -> str:
     refs = _h_refs(prog["refs"])
     rows = []
-    for name, key in (
-        ("Operator", "operator"),
-        ("Modalities", "modalities"),
-        ("Data collected", "data_collected"),
-        ("Sites", "sites"),
-        ("Origin", "origin"),
-        ("Centralisation", "centralisation"),
-        ("First reported", "first_reported"),
-        ("Confidence", "confidence"),
-    ):
-        value = prog.get(key)
-        if value:
-            text = ", ".join(value) if isinstance(value, list) else value
-            rows.append(f"<tr><th>{name}</th><td>{_e(text)} {refs}</td></tr>")
+    for name, text in _programme_facts(prog):
+        rows.append(f"<tr><th>{name}</th><td>{_e(text)} {refs}</td></tr>")
     for v in prog["vendors"]:
         rows.append(
             f"<tr><th>Vendor</th><td>{_e(v['name'])} ({_e(v['country'] or '?')}), "
