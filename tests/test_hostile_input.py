@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -174,6 +174,8 @@ def test_geojson_camera_lists(folder, doc):
     kind=st.sampled_from(["buildings", "streets", "sites"]),
     features=st.lists(_feature, min_size=1, max_size=4),
 )
+@example(kind="buildings", features=[{"type": "Feature", "properties": {},
+                                      "geometry": {"type": "Polygon", "coordinates": [[[0.0, 0.0]]]}}])
 def test_gis_layers(folder, kind, features):
     path = folder / "layer.geojson"
     path.write_text(
