@@ -388,11 +388,12 @@ def region(cx, cy, th0, fov, radius, arc_step, gidx, ng, ax, ay, bx, by,
     prev_seg = -1
     for i in range(nint):
         j = best_j[i]
-        if j < 0:
-            k = max(1, math.ceil((ev[i + 1] - ev[i]) / arc_step))
-            step = (ev[i + 1] - ev[i]) / k
-            for q in range(k):
-                n = _emit(ev[i] + q * step, radius, out_phi, out_r, base, n)
+        if j < 0:  # range arc: samples at whole multiples of the step, plus both ends
+            n = _emit(ev[i], radius, out_phi, out_r, base, n)
+            q = math.floor(ev[i] / arc_step) + 1
+            while q * arc_step < ev[i + 1]:
+                n = _emit(q * arc_step, radius, out_phi, out_r, base, n)
+                q += 1
             n = _emit(ev[i + 1], radius, out_phi, out_r, base, n)
             prev_seg = -1
             continue
