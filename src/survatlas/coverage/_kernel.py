@@ -112,8 +112,8 @@ def _seg_dist2(px, py, ax, ay, bx, by):
 
 
 @njit(cache=True)
-def _hit_cell(c, cx, cy, ux, uy, ax, ay, bx, by, start, items, tmin, inside):
-    """Nearest wall crossing along ray c + t·u among the edges of one cell; ties go outside."""
+def _hit_cell(c, cx, cy, ux, uy, ax, ay, bx, by, epoly, start, items, tmin, pa, pb):
+    """Nearest wall crossing along ray c + t·u in one cell: t and up to two tied polygons."""
     for p in range(start[c], start[c + 1]):
         e = items[p]
         ex = bx[e] - ax[e]
@@ -127,19 +127,33 @@ def _hit_cell(c, cx, cy, ux, uy, ax, ay, bx, by, start, items, tmin, inside):
         s = (wx * uy - wy * ux) / den
         if t <= 1e-12 or s < -1e-12 or s > 1.0 + 1e-12:
             continue
-        back = ex * (cy - ay[e]) - ey * (cx - ax[e]) > 0.0
-        if t < tmin - 1e-9 * (1.0 + t):
-            tmin, inside = t, back
-        elif t <= tmin + 1e-9 * (1.0 + t) and not back:
-            tmin, inside = min(t, tmin), False
-    return tmin, inside
+        tol = 1e-9 * (1.0 + t)
+        if t < tmin - tol:
+            tmin, pa, pb = t, epoly[e], -1
+        elif t <= tmin + tol and epoly[e] != pa:
+            pb = epoly[e]
+    return tmin, pa, pb
 
 
 @njit(cache=True)
-def first_hit(cx, cy, ux, uy, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items):
-    """Nearest wall along the ray ``c + t·u`` at any distance, walking the grid cells.
+def point_in_polygon(px, py, p, poff, ax, ay, bx, by):
+    """Crossing-number test of point (px, py) against all rings of polygon ``p``."""
+    inside = False
+    for e in range(poff[p], poff[p + 1]):
+        y0 = ay[e]
+        y1 = by[e]
+        if (y0 > py) != (y1 > py) and px < ax[e] + (py - y0) * (bx[e] - ax[e]) / (y1 - y0):
+            inside = not inside
+    return inside
 
-    Returns ``(t, from_inside)``; ``(inf, False)`` when the ray leaves the grid unblocked.
+
+@njit(cache=True)
+def first_hit(cx, cy, ux, uy, ax, ay, bx, by, epoly, poff, gx0, gy0, inv, nx, ny, start,
+              items):
+    """Nearest wall along the ray ``c + t·u`` at any distance (grid walk), and whether the
+    camera is inside the footprint(s) owning that wall (exact point-in-polygon test).
+
+    Returns ``(t, inside)``; ``(inf, False)`` when the ray leaves the grid unblocked.
     """
     fx = (cx - gx0) * inv
     fy = (cy - gy0) * inv
@@ -155,10 +169,11 @@ def first_hit(cx, cy, ux, uy, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, item
     nxt_x = ((i + (1 if ux > 0 else 0)) - fx) * cell / ux if ux != 0.0 else np.inf
     nxt_y = ((j + (1 if uy > 0 else 0)) - fy) * cell / uy if uy != 0.0 else np.inf
     tmin = np.inf
-    inside = False
+    pa = -1
+    pb = -1
     while 0 <= i < nx and 0 <= j < ny:
-        tmin, inside = _hit_cell(j * nx + i, cx, cy, ux, uy, ax, ay, bx, by, start, items,
-                                 tmin, inside)
+        tmin, pa, pb = _hit_cell(j * nx + i, cx, cy, ux, uy, ax, ay, bx, by, epoly, start,
+                                 items, tmin, pa, pb)
         if tmin <= min(nxt_x, nxt_y):
             break
         if nxt_x < nxt_y:
@@ -167,11 +182,16 @@ def first_hit(cx, cy, ux, uy, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, item
         else:
             nxt_y += tdy
             j += sj
+    if pa < 0:
+        return np.inf, False
+    inside = point_in_polygon(cx, cy, pa, poff, ax, ay, bx, by)
+    if not inside and pb >= 0:
+        inside = point_in_polygon(cx, cy, pb, poff, ax, ay, bx, by)
     return tmin, inside
 
 
 @njit(cache=True)
-def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, gidx, ng, offset, max_nudge,
+def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, epoly, poff, gidx, ng, offset, max_nudge,
           gx0, gy0, inv, nx, ny, start, items):
     """Move a camera out of a wall it sits on or just inside.
 
@@ -206,8 +226,8 @@ def nudge(cx, cy, ux, uy, directed, ax, ay, bx, by, gidx, ng, offset, max_nudge,
             ll = math.sqrt(ex * ex + ey * ey)
             nrm_x, nrm_y = ey / ll, -ex / ll
         tx, ty = (ux, uy) if directed else (nrm_x, nrm_y)
-        t, inside = first_hit(cx, cy, tx, ty, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
-                              items)
+        t, inside = first_hit(cx, cy, tx, ty, ax, ay, bx, by, epoly, poff, gx0, gy0, inv, nx,
+                              ny, start, items)
         if inside and dmin > 1e-18:  # strictly inside (a camera *on* a wall is pushed out)
             if t > max_nudge:
                 return x0, y0, STATUS_INSIDE
@@ -426,9 +446,10 @@ def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
 
 
 @njit(cache=True)
-def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv, nx, ny,
-              start, items, offset, max_nudge, arc_step, gidx, sc, seg, events, best_t, best_j,
-              sp, sr, out_phi, out_r, base, limit, out_n, out_status, out_x, out_y, out_tests):
+def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0, gy0, inv,
+              nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg, events,
+              best_t, best_j, sp, sr, out_phi, out_r, base, limit, out_n, out_status, out_x,
+              out_y, out_tests):
     cx, cy, f, r = x[v], y[v], fov[v], radius[v]
     pad = max_nudge + offset
     x0, y0, x1, y1 = sector_box(cx, cy, th0[v], f, r)
@@ -436,7 +457,8 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv
                 ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
     mid = th0[v] + 0.5 * f
     nxc, nyc, status = nudge(cx, cy, math.cos(mid), math.sin(mid), directed[v], ax, ay, bx, by,
-                             gidx, ng, offset, max_nudge, gx0, gy0, inv, nx, ny, start, items)
+                             epoly, poff, gidx, ng, offset, max_nudge, gx0, gy0, inv, nx, ny,
+                             start, items)
     out_status[v] = status
     out_x[v] = nxc
     out_y[v] = nyc
@@ -460,8 +482,8 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv
 
 
 @njit(cache=True, parallel=True)
-def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, gx0, gy0, inv, nx,
-              ny, start, items, offset, max_nudge, arc_step, nblocks):
+def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, epoly, poff, gx0,
+              gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
     """Compute every view into slots of a padded buffer (``caps`` = CSR of slot offsets).
 
     A view whose boundary does not fit its slot gets ``out_n = -points`` and no output.
@@ -493,10 +515,10 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, gx0
         sp = np.empty(cap, np.float64)
         sr = np.empty(cap, np.float64)
         for v in range(lo, hi):
-            _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, gx0, gy0, inv, nx,
-                      ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg, events,
-                      best_t, best_j, sp, sr, out_phi, out_r, caps[v], caps[v + 1] - caps[v],
-                      out_n, out_status, out_x, out_y, out_tests)
+            _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0,
+                      gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg,
+                      events, best_t, best_j, sp, sr, out_phi, out_r, caps[v],
+                      caps[v + 1] - caps[v], out_n, out_status, out_x, out_y, out_tests)
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 
 

@@ -38,6 +38,8 @@ class Obstacles:
         Edge end points, metres (float64).
     edge_polygon
         Index into :attr:`polygons` of each edge (edges of a polygon are contiguous).
+    polygon_offsets
+        CSR offsets (``len(polygons) + 1``) of each polygon's edges.
     grid_x0, grid_y0, cell_size, nx, ny, cell_start, cell_items
         The CSR grid: origin, cell size (m), shape, offsets (``nx * ny + 1``) and edge ids.
     """
@@ -49,6 +51,7 @@ class Obstacles:
     bx: np.ndarray
     by: np.ndarray
     edge_polygon: np.ndarray
+    polygon_offsets: np.ndarray
     grid_x0: float
     grid_y0: float
     cell_size: float
@@ -62,10 +65,6 @@ class Obstacles:
         """Number of wall edges."""
         return int(self.ax.size)
 
-    def polygon_edge_offsets(self) -> np.ndarray:
-        """CSR offsets (``len(polygons) + 1``) of each polygon's edges."""
-        counts = np.bincount(self.edge_polygon, minlength=len(self.polygons))
-        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _as_geometry_array(polygons: Iterable) -> np.ndarray:
@@ -175,4 +174,6 @@ def prepare_obstacles(
     order = np.argsort(poly, kind="stable")
     ax, ay, bx, by, poly = ax[order], ay[order], bx[order], by[order], poly[order]
     x0, y0, size, nx, ny, start, items = build_grid(ax, ay, bx, by, cell_size)
-    return Obstacles(parts, index, ax, ay, bx, by, poly, x0, y0, size, nx, ny, start, items)
+    counts = np.bincount(poly, minlength=len(parts))
+    poff = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Obstacles(parts, index, ax, ay, bx, by, poly, poff, x0, y0, size, nx, ny, start, items)
