@@ -482,11 +482,12 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, 
 
 
 @njit(cache=True, parallel=True)
-def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, epoly, poff, gx0,
-              gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
+def run_views(x, y, th0, fov, radius, directed, loads, caps, order, ax, ay, bx, by, epoly, poff,
+              gx0, gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
     """Compute every view into slots of a padded buffer (``caps`` = CSR of slot offsets).
 
-    A view whose boundary does not fit its slot gets ``out_n = -points`` and no output.
+    Views are visited in ``order`` (spatially sorted) and written to their own slots. A view
+    whose boundary does not fit its slot gets ``out_n = -points`` and no output.
     """
     n = x.shape[0]
     total = caps[n]
@@ -503,8 +504,8 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, epo
         if hi <= lo:
             continue
         kmax = 1
-        for v in range(lo, hi):
-            kmax = max(kmax, loads[v])
+        for q in range(lo, hi):
+            kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
         sc = np.empty((9, 4 * kmax + 4), np.float64)
         seg = np.empty(4 * kmax + 4, np.int64)
@@ -514,7 +515,8 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, ax, ay, bx, by, epo
         cap = view_capacity(kmax, TWO_PI, arc_step)
         sp = np.empty(cap, np.float64)
         sr = np.empty(cap, np.float64)
-        for v in range(lo, hi):
+        for q in range(lo, hi):
+            v = order[q]  # spatially sorted: neighbouring views share cached walls
             _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0,
                       gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg,
                       events, best_t, best_j, sp, sr, out_phi, out_r, caps[v],

@@ -144,15 +144,26 @@ def _loads(obstacles, x, y, start, fov, radius, pad):
                         o.nx, o.ny, o.cell_start)
 
 
+def _morton_order(o: Obstacles, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Order of views along a Z-order curve over grid cells (cache locality)."""
+    ix = np.clip(((x - o.grid_x0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
+    iy = np.clip(((y - o.grid_y0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
+    key = np.zeros(x.size, np.int64)
+    for b in range(16):
+        key |= ((ix >> b) & 1) << (2 * b) | ((iy >> b) & 1) << (2 * b + 1)
+    return np.argsort(key, kind="stable")
+
+
 def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
                  caps):
     loads = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
     blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
-    return k.run_views(
-        x, y, start, fov, radius, directed, loads, caps, o.ax, o.ay, o.bx, o.by,
-        o.edge_polygon, o.polygon_offsets, o.grid_x0,
-        o.grid_y0, 1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
-        float(max_nudge), float(step), blocks)
+    with numba.parallel_chunksize(1):  # blocks handed out dynamically: balanced threads
+        return k.run_views(
+            x, y, start, fov, radius, directed, loads, caps, _morton_order(o, x, y), o.ax, o.ay,
+            o.bx, o.by, o.edge_polygon, o.polygon_offsets, o.grid_x0, o.grid_y0,
+            1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
+            float(max_nudge), float(step), blocks)
 
 
 def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
