@@ -433,12 +433,12 @@ def view_capacity(load, fov, arc_step):
     return 3 * (4 * load + 2) + math.ceil(fov / arc_step) + 8
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
     """Per view, the grid load under its (padded) sector box: bounds the gathered edge count."""
     n = x.shape[0]
     out = np.empty(n, np.int64)
-    for v in prange(n):
+    for v in range(n):
         x0, y0, x1, y1 = sector_box(x[v], y[v], th0[v], fov[v], radius[v])
         out[v] = box_cell_load(min(x0, x[v] - pad), min(y0, y[v] - pad), max(x1, x[v] + pad),
                                max(y1, y[v] + pad), gx0, gy0, inv, nx, ny, start)
@@ -524,7 +524,7 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, order, ax, ay, bx, 
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def compact(out_phi, out_r, caps, out_n):
     """Copy the used part of each padded slot into dense CSR arrays."""
     n = out_n.shape[0]
@@ -533,7 +533,7 @@ def compact(out_phi, out_r, caps, out_n):
         offsets[v + 1] = offsets[v] + max(out_n[v], 0)
     phi = np.empty(offsets[n], np.float64)
     rad = np.empty(offsets[n], np.float64)
-    for v in prange(n):
+    for v in range(n):
         src = caps[v]
         dst = offsets[v]
         for k in range(max(out_n[v], 0)):

@@ -17,12 +17,12 @@ def _pt(v, k, cx, cy, th0, phi, rad):
     return cx[v] + rad[k] * math.cos(a), cy[v] + rad[k] * math.sin(a)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def areas(offsets, phi, rad, fov):
     """Area of each view's region: sum of fan triangles between consecutive boundary points."""
     n = offsets.shape[0] - 1
     out = np.zeros(n)
-    for v in prange(n):
+    for v in range(n):
         s = 0.0
         for k in range(offsets[v], offsets[v + 1] - 1):
             s += rad[k] * rad[k + 1] * math.sin(phi[k + 1] - phi[k])
@@ -58,11 +58,11 @@ def contains_one(v, px, py, offsets, phi, rad, cx, cy, th0, fov):
     return (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0) >= -1e-9 * (1.0 + rad[k] + rad[k + 1])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def contains_pairs(views, px, py, offsets, phi, rad, cx, cy, th0, fov):
     """``contains_one`` for each (view, point) pair."""
     out = np.zeros(views.shape[0], np.bool_)
-    for i in prange(views.shape[0]):
+    for i in range(views.shape[0]):
         out[i] = contains_one(views[i], px[i], py[i], offsets, phi, rad, cx, cy, th0, fov)
     return out
 
@@ -198,12 +198,12 @@ def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def region_boxes(offsets, phi, rad, cx, cy, th0, fov):
     """Bounding box of each region (the camera included for sectors)."""
     n = offsets.shape[0] - 1
     box = np.empty((n, 4))
-    for v in prange(n):
+    for v in range(n):
         x0 = x1 = cx[v]
         y0 = y1 = cy[v]
         for k in range(offsets[v], offsets[v + 1]):
