@@ -16,6 +16,7 @@ from survatlas.coverage import (
     oracle_visibility,
     prepare_obstacles,
     sector_polygon,
+    segment_coverage,
     visibility,
 )
 from survatlas.errors import InputError
@@ -189,6 +190,21 @@ def test_clip_segments_matches_shapely_length():
     want = shapely.length(shapely.intersection(shapely.linestrings(np.stack([a, b], 1)), poly))
     assert got == pytest.approx(want, abs=1e-6)
     assert (t0 <= t1).all() and t0.min() >= 0 and t1.max() <= 1
+
+
+def test_segment_coverage_matches_union_of_polygons():
+    obs = prepare_obstacles([BOX, shapely.box(-30, 10, -20, 40)])
+    reg = visibility(obs, [0, 5, -40], [0, -10, 0], [90, np.nan, 10], [60, 360, 90], 35)
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-70, 70, size=(200, 2))
+    b = a + rng.uniform(-30, 30, size=(200, 2))
+    frac, (seg, t0, t1) = segment_coverage(reg, a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    assert (t0 < t1).all()
+    lines = shapely.linestrings(np.stack([a, b], 1))
+    seen = shapely.union_all(reg.to_polygons())
+    want = shapely.length(shapely.intersection(lines, seen)) / shapely.length(lines)
+    assert frac == pytest.approx(want, abs=1e-6)
+    assert (frac > 0).sum() > 20 and (np.diff(seg) >= 0).all()
 
 
 def test_merge_intervals_unions_per_group():

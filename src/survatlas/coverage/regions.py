@@ -203,3 +203,39 @@ def merge_intervals(
     t1 = np.asarray(t1, np.float64)
     order = np.lexsort((t0, group))
     return nb.merge_sorted(group[order], t0[order], t1[order])
+
+
+def segment_coverage(
+    regions: Regions, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Share of each straight segment seen by at least one view (no polygon union).
+
+    Candidate (segment, view) pairs come from the views' bounding boxes; each pair is clipped
+    in O(k) (:meth:`Regions.clip_segments`) and the intervals merged per segment.
+
+    Parameters
+    ----------
+    regions
+        Visible regions.
+    ax, ay, bx, by
+        Segment end points in metres (split street polylines into segments first).
+
+    Returns
+    -------
+    tuple
+        ``(fraction, (segment, t0, t1))``: covered fraction of each segment in ``[0, 1]``, and
+        the merged covered intervals. Covered length = fraction × segment length.
+    """
+    ax, ay, bx, by = (np.atleast_1d(np.asarray(a, np.float64)) for a in (ax, ay, bx, by))
+    if len(regions) == 0 or ax.size == 0:
+        empty = np.empty(0)
+        return np.zeros(ax.size), (np.empty(0, np.int64), empty, empty)
+    box = regions.bounds()
+    tree = shapely.STRtree(shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]))
+    segs = shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])],
+                                        axis=1))
+    seg, view = tree.query(segs, predicate="intersects")
+    off, t0, t1 = regions.clip_segments(view, ax[seg], ay[seg], bx[seg], by[seg])
+    merged = merge_intervals(np.repeat(seg, np.diff(off)), t0, t1)
+    fraction = np.bincount(merged[0], merged[2] - merged[1], minlength=ax.size)
+    return np.minimum(fraction, 1.0), merged
