@@ -255,3 +255,34 @@ def test_bad_views_raise_input_error(kw):
 def test_non_geometry_obstacle_raises_input_error():
     with pytest.raises(InputError):
         prepare_obstacles([BOX, "not a polygon"])
+
+
+def test_long_wall_reaching_out_from_behind_a_building():
+    # a long thin building starts in the shadow of a near one (±22° about east) and reaches out
+    # to 26° north of east: with 5 m cells its first cells are hidden, its visible end counts
+    near = shapely.box(10, -4, 12, 4)
+    long_wall = shapely.Polygon([(25, -1), (125, 59), (125, 61), (25, 1)])
+    scattered = [shapely.box(x, y, x + 3, y + 3) for x in range(-90, 90, 23)
+                 for y in range(-90, 90, 29) if x < -20 or y < -20]
+    obs = prepare_obstacles([near, long_wall, *scattered], cell_size=5.0)
+    d, f = [np.nan, 70.0], [360.0, 90.0]
+    reg = visibility(obs, [0.0, 0.0], [0.0, 0.0], d, f, 150.0)
+    assert reg.contains([0, 1], [60.0, 60.0], [26.7, 26.7]).all()  # in front of the wall
+    assert not reg.contains([0, 1], [100.0, 100.0], [44.5, 44.5]).any()  # behind it
+    oracle = oracle_visibility(obs, reg.x, reg.y, d, f, 150.0)
+    assert ious(reg.to_polygons(), oracle).min() > 0.9995
+
+
+@pytest.mark.parametrize("cell", [5.0, 30.0])
+def test_far_walk_matches_oracle_on_a_city(cell):
+    from survatlas.synth import synth_city
+
+    city = synth_city(900, 900, seed=4, n_cameras=12)
+    obs = prepare_obstacles(city.buildings, cell_size=cell)
+    x, y = city.camera_xy()
+    d = np.linspace(0, 330, x.size)
+    f = np.where(np.arange(x.size) % 3 == 0, 360.0, 50.0)
+    reg = visibility(obs, x, y, d, f, 400.0)
+    oracle = oracle_visibility(obs, reg.x, reg.y, d, f, 400.0)
+    got = ious(reg.to_polygons(), oracle)
+    assert got.mean() > 0.9995 and got.min() > 0.999

@@ -90,6 +90,7 @@ def gather(x0, y0, x1, y1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, 
                 ey0 = min(ay[e], by[e])
                 if ex0 > x1 or ey0 > y1 or max(ax[e], bx[e]) < x0 or max(ay[e], by[e]) < y0:
                     continue
+                # reported once: by the cell holding the lower-left corner of (edge ∩ query) box
                 if cell_of(max(ex0, x0), gx0, inv, nx) != i:
                     continue
                 if cell_of(max(ey0, y0), gy0, inv, ny) != j:
@@ -256,7 +257,7 @@ def _wrap(a):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clip_to_disc(qx0, qy0, qx1, qy1, r2):
     """Part of segment q0→q1 inside the disc of squared radius ``r2``: (ok, x0, y0, x1, y1)."""
     d0 = qx0 * qx0 + qy0 * qy0
@@ -283,64 +284,240 @@ def _clip_to_disc(qx0, qy0, qx1, qy1, r2):
     return True, nx0, ny0, nx1, ny1
 
 
-@njit(cache=True)
-def _add_piece(j, lo, hi, rlo, rhi, ddx, ddy, num, seg, s, sc):
-    """Append angular piece ``[lo, hi]`` of segment ``s`` to the piece table ``sc`` at row j."""
-    sc[0, j] = lo
-    sc[1, j] = hi
-    sc[2, j] = rlo
-    sc[3, j] = rhi
-    sc[4, j] = ddx
-    sc[5, j] = ddy
-    sc[6, j] = num
-    seg[j] = s
-    return j + 1
+#: Angular bins of the occlusion buffer that lets far walls be skipped.
+OCC_BINS = 256
+#: Cells from this ring outwards are tested for being hidden before their walls are read.
+CELL_TEST_RING = 3
+
+
+@njit(cache=True, inline="always")
+def _hidden(lo, hi, d2min, occ, binw):
+    """Whether every bin overlapping ``[lo, hi]`` is closed nearer than ``d2min`` (squared)."""
+    b1 = min(int(hi / binw), occ.shape[0] - 1)
+    for b in range(int(lo / binw), b1 + 1):  # noqa: SIM110 (numba: no generators)
+        if occ[b] >= d2min:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _occlude(lo, hi, r2max, occ, binw):
+    """Close the bins lying wholly inside ``[lo, hi]`` beyond squared distance ``r2max``."""
+    b1 = min(math.floor(hi / binw) - 1, occ.shape[0] - 1)
+    for b in range(math.ceil(lo / binw), b1 + 1):
+        if r2max < occ[b]:
+            occ[b] = r2max
+
+
+@njit(cache=True, inline="always")
+def _add_span(lo, hi, rlo, rhi, ddx, ddy, num, e, fov, d2min, r2max, sc, seg, npc, occ, use_occ):
+    """Append angular piece ``[lo, hi]`` of wall ``e`` unless empty, out of view or hidden."""
+    if hi <= lo or lo >= fov:
+        return npc
+    binw = fov / occ.shape[0]
+    if use_occ and _hidden(lo, hi, d2min, occ, binw):
+        return npc
+    sc[0, npc] = lo
+    sc[1, npc] = hi
+    sc[2, npc] = rlo
+    sc[3, npc] = rhi
+    sc[4, npc] = ddx
+    sc[5, npc] = ddy
+    sc[6, npc] = num
+    seg[npc] = e
+    if use_occ:
+        _occlude(lo, hi, r2max, occ, binw)
+    return npc + 1
+
+
+@njit(cache=True, inline="always")
+def _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, occ, use_occ):
+    """Append the pieces of wall ``e`` that face the camera, are in range and in view and (with
+    ``use_occ``) not hidden behind nearer walls (occlusion buffer ``occ``); return the count."""
+    pax = ax[e] - cx
+    pay = ay[e] - cy
+    pbx = bx[e] - cx
+    pby = by[e] - cy
+    if pax * pby - pay * pbx >= 0.0:  # back face, or seen edge-on
+        return npc
+    sx, sy, ex, ey = cone[0], cone[1], cone[2], cone[3]
+    if cone[4] > 0.0 and ((sx * pay - sy * pax < 0.0 and sx * pby - sy * pbx < 0.0)
+                          or (pax * ey - pay * ex < 0.0 and pbx * ey - pby * ex < 0.0)):
+        return npc  # wholly on the outer side of one boundary ray of the sector
+    # front face: seen from the camera the wall runs counter-clockwise from b to a
+    ok, q0x, q0y, q1x, q1y = _clip_to_disc(pbx, pby, pax, pay, r2)
+    if not ok:
+        return npc
+    lo = _wrap(math.atan2(q0y, q0x) - th0)
+    hi = _wrap(math.atan2(q1y, q1x) - th0)
+    if lo == hi:
+        return npc
+    ddx = q1x - q0x
+    ddy = q1y - q0y
+    num = q0x * ddy - q0y * ddx
+    r20 = q0x * q0x + q0y * q0y
+    r21 = q1x * q1x + q1y * q1y
+    d2min = _seg_dist2(0.0, 0.0, q0x, q0y, q1x, q1y) if use_occ else 0.0
+    if hi > lo:  # one span [lo, hi] (cut at the field of view)
+        npc = _add_span(lo, min(hi, fov), math.sqrt(r20), math.sqrt(r21) if hi <= fov else -1.0,
+                        ddx, ddy, num, e, fov, d2min, max(r20, r21), sc, seg, npc, occ, use_occ)
+    else:  # wraps through the start bearing: [lo, fov] and [0, hi]
+        npc = _add_span(lo, fov, math.sqrt(r20), -1.0, ddx, ddy, num, e, fov, d2min,
+                        max(r20, r21), sc, seg, npc, occ, use_occ)
+        npc = _add_span(0.0, min(hi, fov), -1.0, math.sqrt(r21) if hi <= fov else -1.0, ddx,
+                        ddy, num, e, fov, d2min, max(r20, r21), sc, seg, npc, occ, use_occ)
+    return npc
 
 
 @njit(cache=True)
-def _pieces(cx, cy, th0, fov, radius, ax, ay, bx, by, gidx, ng, sc, seg):
-    """Front-facing edges clipped to the disc and the field of view, as angular pieces."""
-    r2 = radius * radius
+def _visited_clearance(cx, cy, ci, cj, r, gx0, gy0, cell, nx, ny):
+    """Distance from the camera to the outside of the square of cells within ring ``r``."""
+    left = cx - (gx0 + (ci - r) * cell) if ci - r > 0 else np.inf
+    right = (gx0 + (ci + r + 1) * cell) - cx if ci + r < nx - 1 else np.inf
+    down = cy - (gy0 + (cj - r) * cell) if cj - r > 0 else np.inf
+    up = (gy0 + (cj + r + 1) * cell) - cy if cj + r < ny - 1 else np.inf
+    return min(left, right, down, up)
+
+
+@njit(cache=True, inline="always")
+def _ring_key(i, j, ci, cj):
+    """Visiting order of cell (i, j): ring first, then row, then column."""
+    return max(abs(i - ci), abs(j - cj)), j, i
+
+
+@njit(cache=True)
+def _ring_cell(i, j, ci, cj, qi0, qj0, qw, qx0, qy0, qx1, qy1, cx, cy, th0, fov, r2, cone,
+               ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, sc, seg, npc, occ, hid):
+    """Process the walls of visible cell (i, j) that no earlier visible cell has processed.
+
+    A wall is handled at the first cell, in visiting order, of its box (∩ the query box) that
+    was not hidden; a wall whose cells were all hidden cannot be seen.
+    """
+    key = _ring_key(i, j, ci, cj)
+    for p in range(start[j * nx + i], start[j * nx + i + 1]):
+        e = items[p]
+        ex0 = min(ax[e], bx[e])
+        ey0 = min(ay[e], by[e])
+        ex1 = max(ax[e], bx[e])
+        ey1 = max(ay[e], by[e])
+        if ex0 > qx1 or ey0 > qy1 or ex1 < qx0 or ey1 < qy0:
+            continue
+        i0 = cell_of(max(ex0, qx0), gx0, inv, nx)
+        i1 = cell_of(min(ex1, qx1), gx0, inv, nx)
+        j0 = cell_of(max(ey0, qy0), gy0, inv, ny)
+        j1 = cell_of(min(ey1, qy1), gy0, inv, ny)
+        done = False
+        if i0 != i1 or j0 != j1:
+            for jj in range(j0, j1 + 1):
+                for ii in range(i0, i1 + 1):
+                    if _ring_key(ii, jj, ci, cj) < key and not hid[(jj - qj0) * qw + ii - qi0]:
+                        done = True
+                        break
+                if done:
+                    break
+        if not done:
+            npc = _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, occ,
+                               True)
+    return npc
+
+
+@njit(cache=True)
+def _cell_hidden(i, j, cx, cy, th0, fov, r2, gx0, gy0, cell, occ):
+    """Whether grid cell (i, j) lies beyond the range, outside the view, or behind walls that
+    close every angular bin it spans nearer than the cell (the camera is not in the cell)."""
+    x0 = gx0 + i * cell - cx
+    y0 = gy0 + j * cell - cy
+    x1 = x0 + cell
+    y1 = y0 + cell
+    dx = max(x0, 0.0, -x1)
+    dy = max(y0, 0.0, -y1)
+    d2 = dx * dx + dy * dy
+    if d2 >= r2:
+        return True
+    ref = math.atan2(0.5 * (y0 + y1), 0.5 * (x0 + x1))
+    lo = np.inf
+    hi = -np.inf
+    for k in range(4):
+        px = x0 if k % 2 == 0 else x1
+        py = y0 if k < 2 else y1
+        d = math.atan2(py, px) - ref
+        d = d - TWO_PI if d > math.pi else (d + TWO_PI if d <= -math.pi else d)
+        lo = min(lo, d)
+        hi = max(hi, d)
+    start = _wrap(ref + lo - th0)
+    end = start + (hi - lo)
+    binw = fov / occ.shape[0]
+    if start < fov and not _hidden(start, min(end, fov), d2, occ, binw):
+        return False
+    return not (end > TWO_PI and not _hidden(0.0, min(end - TWO_PI, fov), d2, occ, binw))
+
+
+@njit(cache=True, inline="always")
+def _set_cone(th0, fov, cone):
+    """Unit vectors of the view's two boundary rays, and whether the view is at most 180°."""
+    cone[0], cone[1] = math.cos(th0), math.sin(th0)
+    cone[2], cone[3] = math.cos(th0 + fov), math.sin(th0 + fov)
+    cone[4] = 1.0 if fov <= math.pi else 0.0
+
+
+@njit(cache=True)
+def pieces_of(gidx, ng, cx, cy, th0, fov, radius, ax, ay, bx, by, sc, seg, occ, cone):
+    """Visible-candidate wall pieces of a small view from its gathered walls (no buffer)."""
+    _set_cone(th0, fov, cone)
     npc = 0
-    narrow = fov <= math.pi
-    sx, sy = math.cos(th0), math.sin(th0)
-    ex, ey = math.cos(th0 + fov), math.sin(th0 + fov)
     for k in range(ng):
-        e = gidx[k]
-        pax = ax[e] - cx
-        pay = ay[e] - cy
-        pbx = bx[e] - cx
-        pby = by[e] - cy
-        if pax * pby - pay * pbx >= 0.0:  # back face, or seen edge-on
-            continue
-        if narrow and ((sx * pay - sy * pax < 0.0 and sx * pby - sy * pbx < 0.0)
-                       or (pax * ey - pay * ex < 0.0 and pbx * ey - pby * ex < 0.0)):
-            continue  # wholly on the outer side of one boundary ray of the sector
-        # front face: seen from the camera the wall runs counter-clockwise from b to a
-        ok, q0x, q0y, q1x, q1y = _clip_to_disc(pbx, pby, pax, pay, r2)
-        if not ok:
-            continue
-        lo = _wrap(math.atan2(q0y, q0x) - th0)
-        hi = _wrap(math.atan2(q1y, q1x) - th0)
-        if lo == hi:
-            continue
-        ddx = q1x - q0x
-        ddy = q1y - q0y
-        num = q0x * ddy - q0y * ddx
-        r0 = math.sqrt(q0x * q0x + q0y * q0y)
-        r1 = math.sqrt(q1x * q1x + q1y * q1y)
-        if hi > lo:
-            if lo < fov:
-                h = min(hi, fov)
-                npc = _add_piece(npc, lo, h, r0, r1 if h == hi else -1.0, ddx, ddy, num,
-                                 seg, k, sc)
-        else:  # wraps through the start bearing
-            if lo < fov:
-                npc = _add_piece(npc, lo, fov, r0, -1.0, ddx, ddy, num, seg, k, sc)
-            if hi > 0.0:
-                h = min(hi, fov)
-                npc = _add_piece(npc, 0.0, h, -1.0, r1 if h == hi else -1.0, ddx, ddy, num,
-                                 seg, k, sc)
+        npc = _edge_pieces(gidx[k], cx, cy, th0, fov, radius * radius, cone, ax, ay, bx, by,
+                           sc, seg, npc, occ, False)
+    return npc
+
+
+@njit(cache=True)
+def ring_count(cx, cy, x0, y0, x1, y1, gx0, gy0, inv, nx, ny):
+    """Number of grid rings around the camera's cell needed to cover a box."""
+    i0, j0, i1, j1 = _box_cells(x0, y0, x1, y1, gx0, gy0, inv, nx, ny)
+    ci = cell_of(cx, gx0, inv, nx)
+    cj = cell_of(cy, gy0, inv, ny)
+    return max(ci - i0, i1 - ci, cj - j0, j1 - cj, 0) + 1
+
+
+@njit(cache=True)
+def collect(cx, cy, th0, fov, radius, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items,
+            sc, seg, occ, hid, cone):
+    """Visible-candidate wall pieces of a view, walking grid rings from near to far.
+
+    Stops as soon as every angular bin is closed nearer than the cells not yet visited.
+    Returns the number of pieces written to ``sc`` / ``seg``.
+    """
+    qx0, qy0, qx1, qy1 = sector_box(cx, cy, th0, fov, radius)
+    qi0, qj0, qi1, qj1 = _box_cells(qx0, qy0, qx1, qy1, gx0, gy0, inv, nx, ny)
+    ci = cell_of(cx, gx0, inv, nx)
+    cj = cell_of(cy, gy0, inv, ny)
+    _set_cone(th0, fov, cone)
+    r2 = radius * radius
+    cell = 1.0 / inv
+    npc = 0
+    last = max(ci - qi0, qi1 - ci, cj - qj0, qj1 - cj, 0)
+    occ[:] = np.inf
+    qw = qi1 - qi0 + 1
+    for r in range(last + 1):
+        for j in range(max(cj - r, qj0), min(cj + r, qj1) + 1):
+            if j == cj - r or j == cj + r:  # top or bottom row of the ring: every cell
+                i_first, i_last, i_step = max(ci - r, qi0), min(ci + r, qi1), 1
+            else:  # inner rows: only the ring's two side cells
+                i_first, i_last, i_step = ci - r, ci + r, max(2 * r, 1)
+            for i in range(i_first, i_last + 1, i_step):
+                if i < qi0 or i > qi1:
+                    continue
+                h = r >= CELL_TEST_RING and _cell_hidden(i, j, cx, cy, th0, fov, r2, gx0, gy0,
+                                                         cell, occ)
+                hid[(j - qj0) * qw + i - qi0] = h
+                if not h:
+                    npc = _ring_cell(i, j, ci, cj, qi0, qj0, qw, qx0, qy0, qx1, qy1, cx, cy, th0,
+                                     fov, r2, cone, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
+                                     items, sc, seg, npc, occ, hid)
+        clear = _visited_clearance(cx, cy, ci, cj, r, gx0, gy0, cell, nx, ny)
+        if clear >= radius or (clear > 0.0 and occ.max() < clear * clear):
+            break
     return npc
 
 
@@ -365,10 +542,12 @@ def _radius_on(sc, j, phi, th0, which):
 
 
 @njit(cache=True)
-def region(cx, cy, th0, fov, radius, arc_step, gidx, ng, ax, ay, bx, by,
-           sc, seg, events, best_t, best_j, out_phi, out_r, base):
-    """Boundary of one view's visible region into ``out_*[base:]``: ``(n_points, edge_tests)``."""
-    npc = _pieces(cx, cy, th0, fov, radius, ax, ay, bx, by, gidx, ng, sc, seg)
+def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, out_phi, out_r,
+           base):
+    """Boundary of one view's region from its ``npc`` wall pieces into ``out_*[base:]``.
+
+    Returns ``(n_points, edge_tests)``.
+    """
     nev = 0
     events[nev] = 0.0
     events[nev + 1] = fov
@@ -435,26 +614,34 @@ def view_capacity(load, fov, arc_step):
 
 @njit(cache=True)
 def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
-    """Per view, the grid load under its (padded) sector box: bounds the gathered edge count."""
+    """Per view: the grid load under its padded sector box (bounds the walls it can read) and
+    the number of cells under its (nudged) sector box."""
     n = x.shape[0]
-    out = np.empty(n, np.int64)
+    load = np.empty(n, np.int64)
+    cells = np.empty(n, np.int64)
     for v in range(n):
         x0, y0, x1, y1 = sector_box(x[v], y[v], th0[v], fov[v], radius[v])
-        out[v] = box_cell_load(min(x0, x[v] - pad), min(y0, y[v] - pad), max(x1, x[v] + pad),
-                               max(y1, y[v] + pad), gx0, gy0, inv, nx, ny, start)
-    return out
+        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+        load[v] = box_cell_load(x0, y0, x1, y1, gx0, gy0, inv, nx, ny, start)
+        i0, j0, i1, j1 = _box_cells(x0, y0, x1, y1, gx0, gy0, inv, nx, ny)
+        cells[v] = (i1 - i0 + 1) * (j1 - j0 + 1)
+    return load, cells
 
 
 @njit(cache=True)
 def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0, gy0, inv,
               nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg, events,
-              best_t, best_j, sp, sr, out_phi, out_r, base, limit, out_n, out_status, out_x,
-              out_y, out_tests):
+              best_t, best_j, occ, hid, cone, sp, sr, out_phi, out_r, base, limit, out_n,
+              out_status, out_x, out_y, out_tests):
     cx, cy, f, r = x[v], y[v], fov[v], radius[v]
     pad = max_nudge + offset
     x0, y0, x1, y1 = sector_box(cx, cy, th0[v], f, r)
-    ng = gather(min(x0, cx - pad), min(y0, cy - pad), max(x1, cx + pad), max(y1, cy + pad),
-                ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
+    small = ring_count(cx, cy, x0, y0, x1, y1, gx0, gy0, inv, nx, ny) <= CELL_TEST_RING
+    if small:  # one gather serves the nudge and the pieces
+        x0, y0, x1, y1 = min(x0, cx - pad), min(y0, cy - pad), max(x1, cx + pad), max(y1, cy + pad)
+    else:  # the nudge needs only the walls around the camera
+        x0, y0, x1, y1 = cx - pad, cy - pad, cx + pad, cy + pad
+    ng = gather(x0, y0, x1, y1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
     mid = th0[v] + 0.5 * f
     nxc, nyc, status = nudge(cx, cy, math.cos(mid), math.sin(mid), directed[v], ax, ay, bx, by,
                              epoly, poff, gidx, ng, offset, max_nudge, gx0, gy0, inv, nx, ny,
@@ -466,11 +653,15 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, 
         out_n[v] = 0
         out_tests[v] = 0
         return
-    if status == STATUS_NUDGED:
+    if small and status == STATUS_NUDGED:
         x0, y0, x1, y1 = sector_box(nxc, nyc, th0[v], f, r)
         ng = gather(x0, y0, x1, y1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start, items, gidx)
-    n, tests = region(nxc, nyc, th0[v], f, r, arc_step, gidx, ng, ax, ay, bx, by,
-                      sc, seg, events, best_t, best_j, sp, sr, 0)
+    if small:
+        npc = pieces_of(gidx, ng, nxc, nyc, th0[v], f, r, ax, ay, bx, by, sc, seg, occ, cone)
+    else:
+        npc = collect(nxc, nyc, th0[v], f, r, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
+                      items, sc, seg, occ, hid, cone)
+    n, tests = region(th0[v], f, r, arc_step, npc, sc, seg, events, best_t, best_j, sp, sr, 0)
     out_tests[v] = tests
     if n > limit:
         out_n[v] = -n  # does not fit the slot: recomputed with a larger one
@@ -482,8 +673,8 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, 
 
 
 @njit(cache=True, parallel=True)
-def run_views(x, y, th0, fov, radius, directed, loads, caps, order, ax, ay, bx, by, epoly, poff,
-              gx0, gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
+def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, ay, bx, by, epoly,
+              poff, gx0, gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
     """Compute every view into slots of a padded buffer (``caps`` = CSR of slot offsets).
 
     Views are visited in ``order`` (spatially sorted) and written to their own slots. A view
@@ -512,6 +703,12 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, order, ax, ay, bx, 
         events = np.empty(4 * kmax + 4, np.float64)
         best_t = np.empty(4 * kmax + 4, np.float64)
         best_j = np.empty(4 * kmax + 4, np.int64)
+        occ = np.empty(OCC_BINS, np.float64)
+        cmax = 1
+        for q in range(lo, hi):
+            cmax = max(cmax, cells[order[q]])
+        hid = np.empty(cmax, np.bool_)
+        cone = np.empty(5, np.float64)
         cap = view_capacity(kmax, TWO_PI, arc_step)
         sp = np.empty(cap, np.float64)
         sr = np.empty(cap, np.float64)
@@ -519,7 +716,7 @@ def run_views(x, y, th0, fov, radius, directed, loads, caps, order, ax, ay, bx, 
             v = order[q]  # spatially sorted: neighbouring views share cached walls
             _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0,
                       gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg,
-                      events, best_t, best_j, sp, sr, out_phi, out_r, caps[v],
+                      events, best_t, best_j, occ, hid, cone, sp, sr, out_phi, out_r, caps[v],
                       caps[v + 1] - caps[v], out_n, out_status, out_x, out_y, out_tests)
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 

@@ -156,12 +156,12 @@ def _morton_order(o: Obstacles, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
                  caps):
-    loads = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
+    loads, cells = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
     blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
     with numba.parallel_chunksize(1):  # blocks handed out dynamically: balanced threads
         return k.run_views(
-            x, y, start, fov, radius, directed, loads, caps, _morton_order(o, x, y), o.ax, o.ay,
-            o.bx, o.by, o.edge_polygon, o.polygon_offsets, o.grid_x0, o.grid_y0,
+            x, y, start, fov, radius, directed, loads, cells, caps, _morton_order(o, x, y),
+            o.ax, o.ay, o.bx, o.by, o.edge_polygon, o.polygon_offsets, o.grid_x0, o.grid_y0,
             1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
             float(max_nudge), float(step), blocks)
 
