@@ -288,6 +288,8 @@ def _clip_to_disc(qx0, qy0, qx1, qy1, r2):
 OCC_BINS = 256
 #: Cells from this ring outwards are tested for being hidden before their walls are read.
 CELL_TEST_RING = 3
+#: Views with at least this many wall pieces sweep them near to far, skipping closed intervals.
+SORTED_SWEEP_MIN = 64
 
 
 @njit(cache=True, inline="always")
@@ -324,6 +326,7 @@ def _add_span(lo, hi, rlo, rhi, ddx, ddy, num, e, fov, d2min, r2max, sc, seg, np
     sc[4, npc] = ddx
     sc[5, npc] = ddy
     sc[6, npc] = num
+    sc[9, npc] = d2min
     seg[npc] = e
     if use_occ:
         _occlude(lo, hi, r2max, occ, binw)
@@ -357,7 +360,7 @@ def _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, oc
     num = q0x * ddy - q0y * ddx
     r20 = q0x * q0x + q0y * q0y
     r21 = q1x * q1x + q1y * q1y
-    d2min = _seg_dist2(0.0, 0.0, q0x, q0y, q1x, q1y) if use_occ else 0.0
+    d2min = _seg_dist2(0.0, 0.0, q0x, q0y, q1x, q1y)
     if hi > lo:  # one span [lo, hi] (cut at the field of view)
         npc = _add_span(lo, min(hi, fov), math.sqrt(r20), math.sqrt(r21) if hi <= fov else -1.0,
                         ddx, ddy, num, e, fov, d2min, max(r20, r21), sc, seg, npc, occ, use_occ)
@@ -542,8 +545,66 @@ def _radius_on(sc, j, phi, th0, which):
 
 
 @njit(cache=True)
-def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, out_phi, out_r,
-           base):
+def _sweep(npc, ev, sc, best_t, best_j):
+    """Nearest piece of every interval: each piece tests the intervals it spans."""
+    tests = 0
+    for j in range(npc):
+        i0 = np.searchsorted(ev, sc[0, j])
+        i1 = np.searchsorted(ev, sc[1, j])
+        tests += i1 - i0
+        ddx = sc[4, j]
+        ddy = sc[5, j]
+        num = sc[6, j]
+        for i in range(i0, i1):
+            t = num / (sc[7, i] * ddy - sc[8, i] * ddx)
+            if t < best_t[i]:
+                best_t[i] = t
+                best_j[i] = j
+    return tests
+
+
+@njit(cache=True, inline="always")
+def _open_from(nxt, i):
+    """First interval at or after ``i`` not yet closed (path-compressed skip list)."""
+    root = i
+    while nxt[root] != root:
+        root = nxt[root]
+    while nxt[i] != root:
+        nxt[i], i = root, nxt[i]
+    return root
+
+
+@njit(cache=True)
+def _sweep_near_to_far(npc, ev, sc, best_t, best_j, nxt):
+    """:func:`_sweep` visiting pieces by increasing distance and skipping intervals already
+    closed nearer than the piece (row 9 of ``sc``: squared distance of the piece's wall)."""
+    nint = ev.shape[0] - 1
+    for i in range(nint + 1):
+        nxt[i] = i
+    tests = 0
+    for j in np.argsort(sc[9, :npc]):
+        dmin = math.sqrt(sc[9, j])
+        i1 = np.searchsorted(ev, sc[1, j])
+        i = _open_from(nxt, np.searchsorted(ev, sc[0, j]))
+        ddx = sc[4, j]
+        ddy = sc[5, j]
+        num = sc[6, j]
+        while i < i1:
+            if best_t[i] <= dmin:  # nothing from here on can be nearer: close it
+                nxt[i] = i + 1
+            else:
+                tests += 1
+                t = num / (sc[7, i] * ddy - sc[8, i] * ddx)
+                if t < best_t[i]:
+                    best_t[i] = t
+                    best_j[i] = j
+            i = _open_from(nxt, i + 1)
+    return tests
+
+
+@njit(cache=True)
+def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, nxt, out_phi,
+           out_r, base):
     """Boundary of one view's region from its ``npc`` wall pieces into ``out_*[base:]``.
 
     Returns ``(n_points, edge_tests)``.
@@ -570,19 +631,10 @@ def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, out
         a = th0 + 0.5 * (ev[i] + ev[i + 1])
         sc[7, i] = math.cos(a)
         sc[8, i] = math.sin(a)
-    tests = 0
-    for j in range(npc):
-        i0 = np.searchsorted(ev[:m], sc[0, j])
-        i1 = np.searchsorted(ev[:m], sc[1, j])
-        tests += i1 - i0
-        ddx = sc[4, j]
-        ddy = sc[5, j]
-        num = sc[6, j]
-        for i in range(i0, i1):
-            t = num / (sc[7, i] * ddy - sc[8, i] * ddx)
-            if t < best_t[i]:
-                best_t[i] = t
-                best_j[i] = j
+    if npc >= SORTED_SWEEP_MIN:
+        tests = _sweep_near_to_far(npc, ev[:m], sc, best_t, best_j, nxt)
+    else:
+        tests = _sweep(npc, ev[:m], sc, best_t, best_j)
     n = 0
     prev_seg = -1
     for i in range(nint):
@@ -631,7 +683,7 @@ def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
 @njit(cache=True)
 def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0, gy0, inv,
               nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg, events,
-              best_t, best_j, occ, hid, cone, sp, sr, out_phi, out_r, base, limit, out_n,
+              best_t, best_j, nxt, occ, hid, cone, sp, sr, out_phi, out_r, base, limit, out_n,
               out_status, out_x, out_y, out_tests):
     cx, cy, f, r = x[v], y[v], fov[v], radius[v]
     pad = max_nudge + offset
@@ -661,7 +713,8 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, 
     else:
         npc = collect(nxc, nyc, th0[v], f, r, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
                       items, sc, seg, occ, hid, cone)
-    n, tests = region(th0[v], f, r, arc_step, npc, sc, seg, events, best_t, best_j, sp, sr, 0)
+    n, tests = region(th0[v], f, r, arc_step, npc, sc, seg, events, best_t, best_j, nxt, sp, sr,
+                      0)
     out_tests[v] = tests
     if n > limit:
         out_n[v] = -n  # does not fit the slot: recomputed with a larger one
@@ -698,11 +751,12 @@ def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, a
         for q in range(lo, hi):
             kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
-        sc = np.empty((9, 4 * kmax + 4), np.float64)
+        sc = np.empty((10, 4 * kmax + 4), np.float64)
         seg = np.empty(4 * kmax + 4, np.int64)
         events = np.empty(4 * kmax + 4, np.float64)
         best_t = np.empty(4 * kmax + 4, np.float64)
         best_j = np.empty(4 * kmax + 4, np.int64)
+        nxt = np.empty(4 * kmax + 4, np.int64)
         occ = np.empty(OCC_BINS, np.float64)
         cmax = 1
         for q in range(lo, hi):
@@ -716,7 +770,8 @@ def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, a
             v = order[q]  # spatially sorted: neighbouring views share cached walls
             _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, gx0,
                       gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, gidx, sc, seg,
-                      events, best_t, best_j, occ, hid, cone, sp, sr, out_phi, out_r, caps[v],
+                      events, best_t, best_j, nxt, occ, hid, cone, sp, sr, out_phi, out_r,
+                      caps[v],
                       caps[v + 1] - caps[v], out_n, out_status, out_x, out_y, out_tests)
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 

@@ -115,7 +115,7 @@ def visibility(
         parts = [
             _run(obstacles, x[s], y[s], start[s], fov[s], radius[s], directed[s], step,
                  wall_offset_m, max_nudge_m)
-            for s in _chunks(x, fov, step)
+            for s in _chunks(x, fov, radius, step)
         ]
     return _assemble(parts, x.size, start, fov, radius, cam)
 
@@ -124,15 +124,21 @@ def visibility(
 SLOT_POINTS = 40
 
 
-def _slots(fov: np.ndarray, step: float) -> np.ndarray:
-    return np.ceil(fov / step).astype(np.int64) + SLOT_POINTS
+#: Expected extra boundary points per metre of range over a full circle (walls seen far off).
+SLOT_POINTS_PER_M = 0.25
 
 
-def _chunks(x, fov, step):
+def _slots(fov: np.ndarray, radius: np.ndarray, step: float) -> np.ndarray:
+    """Output slot size per view: arc samples plus an allowance growing with the range."""
+    walls = np.ceil(fov / (2 * math.pi) * radius * SLOT_POINTS_PER_M).astype(np.int64)
+    return np.ceil(fov / step).astype(np.int64) + SLOT_POINTS + walls
+
+
+def _chunks(x, fov, radius, step):
     """Slices of views whose output slots fit in :data:`CHUNK_SLOTS`."""
     if x.size == 0:
         return []
-    cum = np.cumsum(_slots(fov, step))
+    cum = np.cumsum(_slots(fov, radius, step))
     cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
     edges = np.unique(np.concatenate([[0], cuts, [x.size]]))
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
@@ -168,7 +174,7 @@ def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset,
 
 def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
     caps = np.zeros(x.size + 1, np.int64)
-    caps[1:] = np.cumsum(_slots(fov, step))
+    caps[1:] = np.cumsum(_slots(fov, radius, step))
     phi, rad, n, status, cx, cy, tests = _kernel_pass(o, x, y, start, fov, radius, directed,
                                                       step, offset, max_nudge, caps)
     offsets, phi, rad = k.compact(phi, rad, caps, n)
