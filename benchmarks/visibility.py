@@ -12,6 +12,8 @@ V3  kernel vs the convex-hull-shadow shortcut (both view sizes)
 V4  scale: many cameras among a large generated city (default 2 threads)
 V5  two threads vs one thread
 V6  kernel ray-versus-wall tests per second vs a bare ray-versus-segment numba loop
+L   long ranges of the worst-case optics scenario (fixed 26 mm / dome 68.2 mm lenses, 4K):
+    kernel vs naive oracle, one thread, in the V4 city
 
 Every ratio is measured in this one run on the same views. Times are wall-clock
 (``time.perf_counter``) and CPU (``time.process_time``); other processes sharing the cores slow
@@ -40,6 +42,7 @@ from survatlas.coverage import (
     prepare_obstacles,
     visibility,
 )
+from survatlas.optics import SCENARIOS, dori_distances, hfov_deg
 from survatlas.synth import synth_city
 
 VIEW_SIZES = {"V1": (50.0, 60.0), "V2": (100.0, 90.0)}
@@ -150,17 +153,47 @@ def edge_test_rate(obs, x, y, d, v1: dict, repeat: int) -> dict:
             "bare_tests_per_view_equivalent": bare_rate * v1["kernel_seconds"] / v1["kernel_views"]}
 
 
-def scale_run(n_buildings: int, n_views: int, seed: int, threads: int, repeat: int) -> dict:
-    """V4: a city of ``n_buildings`` (≈ 1,375 per km²) and ``n_views`` cameras."""
+def long_range(obs, x, y, d, n_kernel: int, n_oracle: int) -> dict:
+    """L: detection range of the worst-case scenario (fixed camera and dome), one thread."""
+    out = {}
+    naive = NaiveOracle(obs)
+    for kind in ("fixed", "dome"):
+        sc = SCENARIOS["worst"][kind]
+        radius = dori_distances(sc.focal_mm, 5.37, sc.width_px)["detection"]
+        fov = 360.0 if kind == "dome" else hfov_deg(sc.focal_mm, 5.37)
+        xs, ys, ds = x[:n_kernel], y[:n_kernel], d[:n_kernel]
+        visibility(obs, xs[:2], ys[:2], ds[:2], fov, radius, threads=1)
+        kw, _, reg = _timed(lambda r=radius, f=fov, a=xs, b=ys, c=ds:
+                            visibility(obs, a, b, c, f, r, threads=1), 1)
+        ow, _, oracle = _timed(lambda r=radius, f=fov: naive.visibility(
+            x[:n_oracle], y[:n_oracle], d[:n_oracle], f, r), 1)
+        ok = reg.status[:n_oracle] < 2
+        ious = [_iou(a, b) for a, b, keep in zip(reg.to_polygons()[:n_oracle], oracle, ok,
+                                                  strict=True) if keep]
+        k_rate, o_rate = n_kernel / kw, n_oracle / ow
+        out[kind] = {"radius_m": radius, "fov_deg": fov, "kernel_views": n_kernel,
+                     "kernel_views_per_s": k_rate, "oracle_views": n_oracle,
+                     "oracle_views_per_s": o_rate, "ratio": k_rate / o_rate,
+                     "iou_min": float(np.min(ious)),
+                     "edge_tests_per_view": reg.edge_tests / n_kernel}
+    return out
+
+
+def scale_run(n_buildings: int, n_views: int, seed: int, threads: int, repeat: int,
+              long_views: int = 0, long_oracle: int = 0) -> dict:
+    """V4: a city of ``n_buildings`` (≈ 1,375 per km²) and ``n_views`` cameras; then L."""
     km = math.sqrt(n_buildings / 1375.0)
     t0 = time.perf_counter()
     city, obs, x, y, d, prep = _scene(km, n_views, seed)
     gen = time.perf_counter() - t0 - prep
     visibility(obs, x[:10], y[:10], d[:10], 60.0, 50.0, threads=threads)
     w, c, reg = _timed(lambda: visibility(obs, x, y, d, 60.0, 50.0, threads=threads), repeat)
-    return {"buildings": len(city.buildings), "edges": obs.n_edges, "views": int(x.size),
-            "threads": threads, "kernel_s": w, "kernel_cpu_s": c, "generate_s": gen,
-            "prepare_obstacles_s": prep, "inside": int((reg.status == 2).sum())}
+    out = {"buildings": len(city.buildings), "edges": obs.n_edges, "views": int(x.size),
+           "threads": threads, "kernel_s": w, "kernel_cpu_s": c, "generate_s": gen,
+           "prepare_obstacles_s": prep, "inside": int((reg.status == 2).sum())}
+    if long_views:
+        out["long"] = long_range(obs, x, y, d, long_views, long_oracle)
+    return out
 
 
 def _report(res: dict) -> None:
@@ -184,6 +217,11 @@ def _report(res: dict) -> None:
               f"({v4['edges']:,} walls), {v4['threads']} threads: {v4['kernel_s']:.2f} s wall, "
               f"{v4['kernel_cpu_s']:.2f} s CPU  (generate {v4['generate_s']:.1f} s, "
               f"prepare_obstacles {v4['prepare_obstacles_s']:.1f} s)")
+    for kind, r in (v4 or {}).get("long", {}).items():
+        print(f"L  worst-case {kind}: R={r['radius_m']:.0f} m FOV={r['fov_deg']:.1f}°  kernel "
+              f"{r['kernel_views_per_s']:,.0f} views/s (1 thread, {r['edge_tests_per_view']:,.0f}"
+              f" tests/view)  naive oracle {r['oracle_views_per_s']:.2f} views/s  ratio "
+              f"{r['ratio']:,.0f}×  IoU min {r['iou_min']:.5f}")
     v5 = res["V5"]
     print(f"V5 {v5['views']:,} views: 1 thread {v5['one_thread_s']:.3f} s, 2 threads "
           f"{v5['two_threads_s']:.3f} s  speedup {v5['speedup']:.2f}×")
@@ -204,6 +242,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--scale-buildings", type=int, default=1_000_000, help="V4 city (0: skip)")
     ap.add_argument("--scale-views", type=int, default=100_000, help="V4 cameras")
     ap.add_argument("--threads", type=int, default=2, help="threads for V4")
+    ap.add_argument("--long-views", type=int, default=2000, help="kernel views for L (0: skip)")
+    ap.add_argument("--long-oracle", type=int, default=4, help="oracle views for L")
     ap.add_argument("--repeat", type=int, default=3, help="repeats (best time kept)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
@@ -223,7 +263,8 @@ def main(argv: list[str] | None = None) -> dict:
     res["V5"] = threads_scaling(obs, x[:a.v5_views], y[:a.v5_views], d[:a.v5_views], a.repeat)
     res["V6"] = edge_test_rate(obs, x, y, d, res["V1"], a.repeat)
     if a.scale_buildings:
-        res["V4"] = scale_run(a.scale_buildings, a.scale_views, a.seed, a.threads, a.repeat)
+        res["V4"] = scale_run(a.scale_buildings, a.scale_views, a.seed, a.threads, a.repeat,
+                              a.long_views, a.long_oracle)
     res["load_after"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
     _report(res)
     if a.json:
