@@ -108,7 +108,7 @@ def _wrap(a):
     return a
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _clip_to_disc(qx0, qy0, qx1, qy1, r2):
     """Part of segment q0→q1 inside the disc of squared radius ``r2``: (ok, x0, y0, x1, y1)."""
     d0 = qx0 * qx0 + qy0 * qy0
@@ -141,7 +141,7 @@ OCC_BINS = 256
 CELL_TEST_RING = 3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _hidden(lo, hi, d2min, occ, binw):
     """Whether every bin overlapping ``[lo, hi]`` is closed nearer than ``d2min`` (squared)."""
     b1 = min(int(hi / binw), occ.shape[0] - 1)
@@ -151,7 +151,7 @@ def _hidden(lo, hi, d2min, occ, binw):
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _occlude(lo, hi, r2max, occ, binw):
     """Close the bins lying wholly inside ``[lo, hi]`` beyond squared distance ``r2max``."""
     b1 = min(math.floor(hi / binw) - 1, occ.shape[0] - 1)
@@ -160,7 +160,7 @@ def _occlude(lo, hi, r2max, occ, binw):
             occ[b] = r2max
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _add_span(lo, hi, rlo, rhi, ddx, ddy, num, e, fov, d2min, r2max, sc, seg, npc, occ, use_occ):
     """Append angular piece ``[lo, hi]`` of wall ``e`` unless empty, out of view or hidden."""
     if hi <= lo or lo >= fov:
@@ -182,7 +182,7 @@ def _add_span(lo, hi, rlo, rhi, ddx, ddy, num, e, fov, d2min, r2max, sc, seg, np
     return npc + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, occ, use_occ):
     """Append the pieces of wall ``e`` that face the camera, are in range and in view and (with
     ``use_occ``) not hidden behind nearer walls (occlusion buffer ``occ``); return the count."""
