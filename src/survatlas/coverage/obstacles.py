@@ -10,7 +10,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from survatlas.coverage._grid import build_grid
+from survatlas.coverage._grid import build_grid, z_order
 from survatlas.errors import InputError
 
 #: Parts smaller than this (m²) are dropped as degenerate (zero-area buildings).
@@ -151,10 +151,7 @@ def _z_order(parts: np.ndarray) -> np.ndarray:
     lo = xy.min(axis=0)
     span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
     q = ((xy - lo) / span * 0xFFFF).astype(np.int64)
-    key = np.zeros(parts.size, np.int64)
-    for b in range(16):
-        key |= ((q[:, 0] >> b) & 1) << (2 * b) | ((q[:, 1] >> b) & 1) << (2 * b + 1)
-    return np.argsort(key, kind="stable")
+    return z_order(q[:, 0], q[:, 1])
 
 
 def prepare_obstacles(

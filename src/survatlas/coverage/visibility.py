@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from survatlas.coverage import _kernel as k
+from survatlas.coverage._grid import z_order
 from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
@@ -154,10 +155,7 @@ def _morton_order(o: Obstacles, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Order of views along a Z-order curve over grid cells (cache locality)."""
     ix = np.clip(((x - o.grid_x0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
     iy = np.clip(((y - o.grid_y0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
-    key = np.zeros(x.size, np.int64)
-    for b in range(16):
-        key |= ((ix >> b) & 1) << (2 * b) | ((iy >> b) & 1) << (2 * b + 1)
-    return np.argsort(key, kind="stable")
+    return z_order(ix, iy)
 
 
 def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
