@@ -136,3 +136,13 @@ def test_expand_views_flattens_cameras():
 def test_bad_field_values_raise_input_error(bad):
     with pytest.raises(InputError):
         optics.camera_geometry(bad)
+
+
+def test_count_assumptions():
+    geoms = [optics.camera_geometry(d) for d in
+             ({}, {"camera_type": "dome"}, {"direction": 90, "focal_mm": 4, "width_px": 1920,
+                                            "sensor_width_mm": 5.37})]
+    geoms.append(optics.camera_geometry({}, no_direction="skip"))
+    assert optics.count_assumptions(geoms) == {"cameras": 4, "direction_assumed": 2,
+                                               "optics_assumed": 3, "skipped": 1,
+                                               "all_round": 2}

@@ -16,6 +16,7 @@ from survatlas.coverage import (
     oracle_visibility,
     prepare_obstacles,
     sector_polygon,
+    segment_coverage,
     visibility,
 )
 from survatlas.errors import InputError
@@ -45,6 +46,7 @@ def test_no_buildings_gives_the_sector():
     assert iou(poly, sector) > 0.9999
     # chords every 1°: the area is the inscribed fan, exactly
     assert reg.area()[0] == pytest.approx(0.5 * 30**2 * 90 * math.sin(math.radians(1)))
+    assert reg.offsets[1] == 91
 
 
 def test_bearing_convention_is_compass():
@@ -143,7 +145,11 @@ def test_camera_deep_inside_a_building_sees_nothing():
 def test_ten_thousand_vertex_building():
     ring = shapely.Point(25, 0).buffer(10, quad_segs=2500)
     assert shapely.get_num_coordinates(ring) > 10_000
-    _agree([ring], 0, 0, 90, 90, 60)
+    obs = prepare_obstacles([ring])
+    reg = visibility(obs, 0.0, 0.0, 90.0, 90.0, 60.0)
+    # the building is convex and the camera outside: the hull shortcut is exact here
+    want = HullShortcut(obs).visibility(0.0, 0.0, 90.0, 90.0, 60.0)[0]
+    assert iou(reg.to_polygons()[0], want) > 0.9995
 
 
 def test_several_views_per_camera_keep_camera_ids():
@@ -184,6 +190,21 @@ def test_clip_segments_matches_shapely_length():
     want = shapely.length(shapely.intersection(shapely.linestrings(np.stack([a, b], 1)), poly))
     assert got == pytest.approx(want, abs=1e-6)
     assert (t0 <= t1).all() and t0.min() >= 0 and t1.max() <= 1
+
+
+def test_segment_coverage_matches_union_of_polygons():
+    obs = prepare_obstacles([BOX, shapely.box(-30, 10, -20, 40)])
+    reg = visibility(obs, [0, 5, -40], [0, -10, 0], [90, np.nan, 10], [60, 360, 90], 35)
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-70, 70, size=(200, 2))
+    b = a + rng.uniform(-30, 30, size=(200, 2))
+    frac, (seg, t0, t1) = segment_coverage(reg, a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    assert (t0 < t1).all()
+    lines = shapely.linestrings(np.stack([a, b], 1))
+    seen = shapely.union_all(reg.to_polygons())
+    want = shapely.length(shapely.intersection(lines, seen)) / shapely.length(lines)
+    assert frac == pytest.approx(want, abs=1e-6)
+    assert (frac > 0).sum() > 20 and (np.diff(seg) >= 0).all()
 
 
 def test_merge_intervals_unions_per_group():
@@ -234,3 +255,34 @@ def test_bad_views_raise_input_error(kw):
 def test_non_geometry_obstacle_raises_input_error():
     with pytest.raises(InputError):
         prepare_obstacles([BOX, "not a polygon"])
+
+
+def test_long_wall_reaching_out_from_behind_a_building():
+    # a long thin building starts in the shadow of a near one (±22° about east) and reaches out
+    # to 26° north of east: with 5 m cells its first cells are hidden, its visible end counts
+    near = shapely.box(10, -4, 12, 4)
+    long_wall = shapely.Polygon([(25, -1), (125, 59), (125, 61), (25, 1)])
+    scattered = [shapely.box(x, y, x + 3, y + 3) for x in range(-90, 90, 23)
+                 for y in range(-90, 90, 29) if x < -20 or y < -20]
+    obs = prepare_obstacles([near, long_wall, *scattered], cell_size=5.0)
+    d, f = [np.nan, 70.0], [360.0, 90.0]
+    reg = visibility(obs, [0.0, 0.0], [0.0, 0.0], d, f, 150.0)
+    assert reg.contains([0, 1], [60.0, 60.0], [26.7, 26.7]).all()  # in front of the wall
+    assert not reg.contains([0, 1], [100.0, 100.0], [44.5, 44.5]).any()  # behind it
+    oracle = oracle_visibility(obs, reg.x, reg.y, d, f, 150.0)
+    assert ious(reg.to_polygons(), oracle).min() > 0.9995
+
+
+@pytest.mark.parametrize("cell", [5.0, 30.0])
+def test_far_walk_matches_oracle_on_a_city(cell):
+    from survatlas.synth import synth_city
+
+    city = synth_city(900, 900, seed=4, n_cameras=12)
+    obs = prepare_obstacles(city.buildings, cell_size=cell)
+    x, y = city.camera_xy()
+    d = np.linspace(0, 330, x.size)
+    f = np.where(np.arange(x.size) % 3 == 0, 360.0, 50.0)
+    reg = visibility(obs, x, y, d, f, 400.0)
+    oracle = oracle_visibility(obs, reg.x, reg.y, d, f, 400.0)
+    got = ious(reg.to_polygons(), oracle)
+    assert got.mean() > 0.9995 and got.min() > 0.999

@@ -341,6 +341,35 @@ def expand_views(geometries: Sequence[CameraGeometry], level: str
     return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3]
 
 
+def scenario_interval(devices: Iterable[Mapping], level: str, **kwargs) -> dict[str, list[float]]:
+    """Reach of ``level`` for every device under each scenario (best, typical, worst).
+
+    Extra keyword arguments go to :func:`camera_geometry`; NaN where a device lacks the level.
+    """
+    devices = list(devices)
+    return {name: [camera_geometry(d, name, **kwargs).ranges_m.get(level, math.nan)
+                   for d in devices] for name in SCENARIOS}
+
+
+def count_assumptions(geometries: Iterable[CameraGeometry]) -> dict[str, int]:
+    """How many cameras rest on each kind of assumption (for the method note of a figure).
+
+    Returns
+    -------
+    dict
+        ``cameras``, ``direction_assumed``, ``optics_assumed``, ``skipped`` (no view) and
+        ``all_round`` (one 360° view).
+    """
+    geoms = list(geometries)
+    return {
+        "cameras": len(geoms),
+        "direction_assumed": sum(g.direction_assumed for g in geoms),
+        "optics_assumed": sum(g.optics_assumed for g in geoms),
+        "skipped": sum(not g.views for g in geoms),
+        "all_round": sum(len(g.views) == 1 and g.views[0].direction_deg is None for g in geoms),
+    }
+
+
 def _camera_kind(device: Mapping, notes: list[str]) -> str:
     ctype = str(device.get("camera_type") or "").strip().lower()
     if ctype in ALL_ROUND_TYPES:
@@ -446,10 +475,3 @@ def _positive(**values: float) -> None:
     for name, value in values.items():
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise InputError(f"{name} must be a positive number, got {value!r}")
-
-
-def scenario_interval(devices: Iterable[Mapping], level: str, **kwargs) -> dict[str, list[float]]:
-    """Reach of ``level`` for every device under each scenario (best, typical, worst)."""
-    devices = list(devices)
-    return {name: [camera_geometry(d, name, **kwargs).ranges_m.get(level, math.nan)
-                   for d in devices] for name in SCENARIOS}

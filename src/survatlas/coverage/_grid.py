@@ -103,3 +103,18 @@ def build_grid(
     ny = int((bounds[3] - bounds[1]) / size) + 1
     start, items = _build_csr(ax, ay, bx, by, bounds[0], bounds[1], 1.0 / size, nx, ny)
     return bounds[0], bounds[1], size, nx, ny, start, items
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """Insert a zero bit between the low 16 bits of each value (for Z-order keys)."""
+    v = v & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
+
+
+def z_order(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """Permutation sorting integer cell coordinates (0 … 65535) along a Z-order curve."""
+    key = _spread_bits(ix.astype(np.int64)) | (_spread_bits(iy.astype(np.int64)) << 1)
+    return np.argsort(key)

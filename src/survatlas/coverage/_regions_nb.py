@@ -17,12 +17,12 @@ def _pt(v, k, cx, cy, th0, phi, rad):
     return cx[v] + rad[k] * math.cos(a), cy[v] + rad[k] * math.sin(a)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def areas(offsets, phi, rad, fov):
     """Area of each view's region: sum of fan triangles between consecutive boundary points."""
     n = offsets.shape[0] - 1
     out = np.zeros(n)
-    for v in prange(n):
+    for v in range(n):
         s = 0.0
         for k in range(offsets[v], offsets[v + 1] - 1):
             s += rad[k] * rad[k + 1] * math.sin(phi[k + 1] - phi[k])
@@ -58,11 +58,11 @@ def contains_one(v, px, py, offsets, phi, rad, cx, cy, th0, fov):
     return (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0) >= -1e-9 * (1.0 + rad[k] + rad[k + 1])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def contains_pairs(views, px, py, offsets, phi, rad, cx, cy, th0, fov):
     """``contains_one`` for each (view, point) pair."""
     out = np.zeros(views.shape[0], np.bool_)
-    for i in prange(views.shape[0]):
+    for i in range(views.shape[0]):
         out[i] = contains_one(views[i], px[i], py[i], offsets, phi, rad, cx, cy, th0, fov)
     return out
 
@@ -177,20 +177,35 @@ def merge_sorted(group, t0, t1):
 @njit(cache=True, parallel=True)
 def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
                   gx0, gy0, cell, nx, ny, nblocks):
-    """Number of views whose region holds each cell centre of an ``ny × nx`` grid."""
+    """Number of views whose region holds each cell centre of an ``ny × nx`` grid.
+
+    Each raster row through cell centres is clipped against the star polygon (O(k) per row)
+    and the covered run of cells incremented: no point-in-polygon test per cell.
+    """
     n = offsets.shape[0] - 1
+    kmax = 1
+    for v in range(n):
+        kmax = max(kmax, offsets[v + 1] - offsets[v])
     partial = np.zeros((nblocks, ny, nx), np.int32)
     for b in prange(nblocks):
+        t0 = np.empty(kmax + 1)
+        t1 = np.empty(kmax + 1)
         for v in range(b * n // nblocks, (b + 1) * n // nblocks):
             i0 = max(math.ceil((vx0[v] - gx0) / cell - 0.5), 0)
             i1 = min(math.floor((vx1[v] - gx0) / cell - 0.5), nx - 1)
             j0 = max(math.ceil((vy0[v] - gy0) / cell - 0.5), 0)
             j1 = min(math.floor((vy1[v] - gy0) / cell - 0.5), ny - 1)
+            if i1 < i0:
+                continue
+            xa = gx0 + (i0 + 0.5) * cell
+            xb = gx0 + (i1 + 0.5) * cell
             for j in range(j0, j1 + 1):
                 py = gy0 + (j + 0.5) * cell
-                for i in range(i0, i1 + 1):
-                    px = gx0 + (i + 0.5) * cell
-                    if contains_one(v, px, py, offsets, phi, rad, cx, cy, th0, fov):
+                m = clip_one(v, xa, py, xb, py, offsets, phi, rad, cx, cy, th0, t0, t1, 0)
+                for q in range(m):
+                    lo = max(i0, math.ceil(i0 + t0[q] * (i1 - i0) - 1e-9))
+                    hi = min(i1, math.floor(i0 + t1[q] * (i1 - i0) + 1e-9))
+                    for i in range(lo, hi + 1):
                         partial[b, j, i] += 1
     out = np.zeros((ny, nx), np.int32)
     for b in range(nblocks):
@@ -198,12 +213,12 @@ def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def region_boxes(offsets, phi, rad, cx, cy, th0, fov):
     """Bounding box of each region (the camera included for sectors)."""
     n = offsets.shape[0] - 1
     box = np.empty((n, 4))
-    for v in prange(n):
+    for v in range(n):
         x0 = x1 = cx[v]
         y0 = y1 = cy[v]
         for k in range(offsets[v], offsets[v + 1]):

@@ -10,7 +10,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from survatlas.coverage._grid import build_grid
+from survatlas.coverage._grid import build_grid, z_order
 from survatlas.errors import InputError
 
 #: Parts smaller than this (m²) are dropped as degenerate (zero-area buildings).
@@ -38,6 +38,8 @@ class Obstacles:
         Edge end points, metres (float64).
     edge_polygon
         Index into :attr:`polygons` of each edge (edges of a polygon are contiguous).
+    polygon_offsets
+        CSR offsets (``len(polygons) + 1``) of each polygon's edges.
     grid_x0, grid_y0, cell_size, nx, ny, cell_start, cell_items
         The CSR grid: origin, cell size (m), shape, offsets (``nx * ny + 1``) and edge ids.
     """
@@ -49,6 +51,7 @@ class Obstacles:
     bx: np.ndarray
     by: np.ndarray
     edge_polygon: np.ndarray
+    polygon_offsets: np.ndarray
     grid_x0: float
     grid_y0: float
     cell_size: float
@@ -62,10 +65,6 @@ class Obstacles:
         """Number of wall edges."""
         return int(self.ax.size)
 
-    def polygon_edge_offsets(self) -> np.ndarray:
-        """CSR offsets (``len(polygons) + 1``) of each polygon's edges."""
-        counts = np.bincount(self.edge_polygon, minlength=len(self.polygons))
-        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _as_geometry_array(polygons: Iterable) -> np.ndarray:
@@ -143,6 +142,18 @@ def _edges(parts: np.ndarray) -> tuple[np.ndarray, ...]:
             np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]), poly)
 
 
+def _z_order(parts: np.ndarray) -> np.ndarray:
+    """Order of footprints along a Z-order curve of their centres: walls that are close in
+    space end up close in memory (the kernel reads them cell by cell)."""
+    if parts.size == 0:
+        return np.arange(0)
+    xy = shapely.get_coordinates(shapely.centroid(parts))
+    lo = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
+    q = ((xy - lo) / span * 0xFFFF).astype(np.int64)
+    return z_order(q[:, 0], q[:, 1])
+
+
 def prepare_obstacles(
     polygons: Iterable, *, merge_overlaps: bool = True, cell_size: float | None = None
 ) -> Obstacles:
@@ -151,7 +162,8 @@ def prepare_obstacles(
     Invalid geometries are repaired (``make_valid``), multipolygons exploded, non-polygonal and
     zero-area parts dropped (a line is not an obstacle), footprints whose interiors overlap are
     merged (touching party walls stay separate), rings are oriented (exterior counter-clockwise),
-    duplicate vertices removed, and the wall edges indexed in a uniform grid.
+    duplicate vertices removed, footprints sorted along a Z-order curve (memory locality) and
+    the wall edges indexed in a uniform grid.
 
     Parameters
     ----------
@@ -171,8 +183,12 @@ def prepare_obstacles(
     if merge_overlaps and parts.size > 1:
         parts, index = _merge_overlaps(parts, index)
     parts = shapely.orient_polygons(parts, exterior_cw=False) if parts.size else parts
+    order = _z_order(parts)
+    parts, index = parts[order], index[order]
     ax, ay, bx, by, poly = _edges(parts)
     order = np.argsort(poly, kind="stable")
     ax, ay, bx, by, poly = ax[order], ay[order], bx[order], by[order], poly[order]
     x0, y0, size, nx, ny, start, items = build_grid(ax, ay, bx, by, cell_size)
-    return Obstacles(parts, index, ax, ay, bx, by, poly, x0, y0, size, nx, ny, start, items)
+    counts = np.bincount(poly, minlength=len(parts))
+    poff = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Obstacles(parts, index, ax, ay, bx, by, poly, poff, x0, y0, size, nx, ny, start, items)

@@ -41,7 +41,9 @@ def _edge_shadows(cx, cy, ax, ay, bx, by, radius) -> np.ndarray:
     a0 = np.arctan2(ay - cy, ax - cx)
     a1 = np.arctan2(by - cy, bx - cx)
     span = np.mod(a1 - a0 + math.pi, 2 * math.pi) - math.pi
-    far = 2.5 * radius / math.cos(math.pi / (2 * (_FAR_POINTS - 1)))
+    reach = np.maximum(2.5 * radius, 2.0 * np.maximum(np.hypot(ax - cx, ay - cy),
+                                                      np.hypot(bx - cx, by - cy)))
+    far = (reach / math.cos(math.pi / (2 * (_FAR_POINTS - 1))))[:, None]
     t = np.linspace(0.0, 1.0, _FAR_POINTS)
     ang = a0[:, None] + span[:, None] * t[None, ::-1]
     fx = cx + far * np.cos(ang)
@@ -55,6 +57,7 @@ def _subtract(sector: shapely.Polygon, shadows: np.ndarray) -> shapely.Geometry:
     if shadows.size == 0:
         return sector
     shadows = shadows[shapely.area(shadows) > 0]
+    shadows = np.where(shapely.is_valid(shadows), shadows, shapely.make_valid(shadows))
     return shapely.difference(sector, shapely.union_all(shadows))
 
 
@@ -67,7 +70,7 @@ class NaiveOracle:
 
     def __post_init__(self) -> None:
         self._tree = shapely.STRtree(self.obstacles.polygons)
-        self._edge_off = self.obstacles.polygon_edge_offsets()
+        self._edge_off = self.obstacles.polygon_offsets
 
     def visibility(self, x, y, direction_deg, fov_deg, radius_m) -> list[shapely.Geometry]:
         """Visible region of each view as a shapely geometry (same conventions as the kernel)."""

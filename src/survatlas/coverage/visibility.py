@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from survatlas.coverage import _kernel as k
+from survatlas.coverage._grid import z_order
 from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
@@ -115,7 +116,7 @@ def visibility(
         parts = [
             _run(obstacles, x[s], y[s], start[s], fov[s], radius[s], directed[s], step,
                  wall_offset_m, max_nudge_m)
-            for s in _chunks(x, fov, step)
+            for s in _chunks(x, fov, radius, step)
         ]
     return _assemble(parts, x.size, start, fov, radius, cam)
 
@@ -124,15 +125,21 @@ def visibility(
 SLOT_POINTS = 40
 
 
-def _slots(fov: np.ndarray, step: float) -> np.ndarray:
-    return np.ceil(fov / step).astype(np.int64) + SLOT_POINTS
+#: Expected extra boundary points per metre of range over a full circle (walls seen far off).
+SLOT_POINTS_PER_M = 0.25
 
 
-def _chunks(x, fov, step):
+def _slots(fov: np.ndarray, radius: np.ndarray, step: float) -> np.ndarray:
+    """Output slot size per view: arc samples plus an allowance growing with the range."""
+    walls = np.ceil(fov / (2 * math.pi) * radius * SLOT_POINTS_PER_M).astype(np.int64)
+    return np.ceil(fov / step).astype(np.int64) + SLOT_POINTS + walls
+
+
+def _chunks(x, fov, radius, step):
     """Slices of views whose output slots fit in :data:`CHUNK_SLOTS`."""
     if x.size == 0:
         return []
-    cum = np.cumsum(_slots(fov, step))
+    cum = np.cumsum(_slots(fov, radius, step))
     cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
     edges = np.unique(np.concatenate([[0], cuts, [x.size]]))
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
@@ -144,19 +151,28 @@ def _loads(obstacles, x, y, start, fov, radius, pad):
                         o.nx, o.ny, o.cell_start)
 
 
+def _morton_order(o: Obstacles, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Order of views along a Z-order curve over grid cells (cache locality)."""
+    ix = np.clip(((x - o.grid_x0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
+    iy = np.clip(((y - o.grid_y0) / o.cell_size).astype(np.int64), 0, 0xFFFF)
+    return z_order(ix, iy)
+
+
 def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
                  caps):
-    loads = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
+    loads, cells = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
     blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
-    return k.run_views(
-        x, y, start, fov, radius, directed, loads, caps, o.ax, o.ay, o.bx, o.by, o.grid_x0,
-        o.grid_y0, 1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
-        float(max_nudge), float(step), blocks)
+    with numba.parallel_chunksize(1):  # blocks handed out dynamically: balanced threads
+        return k.run_views(
+            x, y, start, fov, radius, directed, loads, cells, caps, _morton_order(o, x, y),
+            o.ax, o.ay, o.bx, o.by, o.edge_polygon, o.polygon_offsets, o.grid_x0, o.grid_y0,
+            1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
+            float(max_nudge), float(step), blocks)
 
 
 def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
     caps = np.zeros(x.size + 1, np.int64)
-    caps[1:] = np.cumsum(_slots(fov, step))
+    caps[1:] = np.cumsum(_slots(fov, radius, step))
     phi, rad, n, status, cx, cy, tests = _kernel_pass(o, x, y, start, fov, radius, directed,
                                                       step, offset, max_nudge, caps)
     offsets, phi, rad = k.compact(phi, rad, caps, n)
