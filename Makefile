@@ -29,12 +29,15 @@ chromium:
 demo: $(STAMP) frontend
 	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf
 	$(SURVATLAS) --db $(DEMO_DB) stats
+	$(SURVATLAS) --db $(DEMO_DB) coverage
+	@echo "Open the map: $(SURVATLAS) --db $(DEMO_DB) serve   (then http://127.0.0.1:8000/)"
 
 test: $(STAMP) frontend chromium
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(PY) benchmarks/import_osm.py

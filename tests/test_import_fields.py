@@ -49,9 +49,8 @@ def test_same_file_twice_adds_nothing(tmp_path):
 
 def test_swapped_coordinates_are_reported_with_row_numbers_and_nothing_is_written(tmp_path):
     rows = [*ROWS, {"id": "bad", "lat": "124.9", "lng": "60.1"}]
-    with Store(tmp_path / "s.db") as store:
-        with pytest.raises(InputError, match=r"row 5: latitude 124.9 .*swapped"):
-            import_cameras(store, write_csv(tmp_path / "c.csv", rows))
+    with Store(tmp_path / "s.db") as store, pytest.raises(InputError, match=r"row 5: latitude 124.9 .*swapped"):
+        import_cameras(store, write_csv(tmp_path / "c.csv", rows))
     assert table_counts(tmp_path / "s.db")["devices"] == 0
 
 

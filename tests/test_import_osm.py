@@ -78,7 +78,7 @@ def test_importing_again_changes_nothing(helsinki_store, helsinki_pbf):
 def _write_osm(path: Path, version: int, direction: str) -> Path:
     with osmium.SimpleWriter(str(path)) as writer:
         writer.add_node(osmium.osm.mutable.Node(
-            id=42, version=version, location=(24.94, 60.17), timestamp="2024-01-0%dT00:00:00Z" % version,
+            id=42, version=version, location=(24.94, 60.17), timestamp=f"2024-01-0{version}T00:00:00Z",
             tags={"man_made": "surveillance", "camera:direction": direction}))
     return path
 

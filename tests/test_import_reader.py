@@ -177,3 +177,21 @@ def test_kill_9_of_the_importer_ends_the_reader_and_leaves_the_store(tmp_path, h
     assert table_counts(db) == before
     with Store(db) as store:
         assert store.scalar("PRAGMA integrity_check") == "ok"
+
+
+def test_confidential_import_through_the_reader_process_is_sealed(tmp_path, monkeypatch,
+                                                                   helsinki_pbf):
+    from survatlas.encryption import generate_key, open_row, using_key
+
+    monkeypatch.setattr(_osmread, "use_process", lambda path: True)
+    with using_key(generate_key()), Store(tmp_path / "c.db") as store:
+        first = import_osm(store, helsinki_pbf, sensitivity="confidential")
+        rows = [dict(r) for r in store.query("SELECT tags, name, sensitivity FROM streets")]
+        warning = store.query("SELECT value FROM device_warnings LIMIT 1")[0][0]
+        again = import_osm(store, helsinki_pbf, sensitivity="confidential")
+        plain = open_row("streets", rows[0])
+    assert first.layers["streets"].added == len(rows) > 2000
+    assert all(r["tags"].startswith('{"survatlas:encrypted"') for r in rows)
+    assert warning.startswith("enc:")
+    assert "highway" in plain["tags"]
+    assert again.changed == 0

@@ -10,6 +10,7 @@ into a sidecar ``OUT.attribution.txt`` for CSV. Every layer is read through
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Callable
@@ -97,9 +98,20 @@ def _base_reader(layer: str) -> LayerReader:
     return read
 
 
+def _result_reader(module: str, function: str) -> LayerReader:
+    def read(store: Store, bbox: BBox, audience: str) -> gpd.GeoDataFrame:
+        return getattr(importlib.import_module(module), function)(store, bbox, audience)
+
+    return read
+
+
 #: layer name -> reader; analyses register their result layers here.
 LAYER_READERS: dict[str, LayerReader] = {
-    name: _base_reader(name) for name in ("devices", "buildings", "streets", "sites")
+    **{name: _base_reader(name) for name in ("devices", "buildings", "streets", "sites")},
+    "visibility": _result_reader("survatlas.coverage.results", "visibility_layer"),
+    "street-coverage": _result_reader("survatlas.coverage.results", "street_coverage_layer"),
+    "site-coverage": _result_reader("survatlas.coverage.results", "site_coverage_layer"),
+    "h3": _result_reader("survatlas.coverage.results", "h3_layer"),
 }
 
 

@@ -8,6 +8,7 @@ It is data, not code: edit the table to change the mapping. ``docs/data-model.md
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 DEVICE_TYPES = ("camera", "alpr", "guard", "speed_camera", "gunshot_detector", "other")
 SENSITIVITIES = ("public", "restricted", "confidential")
@@ -60,35 +61,40 @@ NON_STREET_HIGHWAYS = frozenset(
         "no",
     }
 )
-#: highway values that are walkable unless tagged otherwise.
-WALKABLE_HIGHWAYS = frozenset(
+#: ordinary roads, open to walking and cycling unless tagged otherwise.
+_ROADS = frozenset(
     {
-        "footway",
-        "path",
-        "pedestrian",
-        "steps",
-        "living_street",
         "residential",
+        "living_street",
         "service",
         "unclassified",
+        "road",
+        "track",
         "tertiary",
         "tertiary_link",
         "secondary",
         "secondary_link",
         "primary",
         "primary_link",
-        "track",
-        "corridor",
-        "crossing",
-        "road",
-        "bridleway",
-        "cycleway",
-        "trunk",
-        "trunk_link",
-        "elevator",
-        "platform",
     }
 )
+#: highway values that are walkable unless tagged otherwise.
+WALKABLE_HIGHWAYS = _ROADS | {
+    "footway",
+    "path",
+    "pedestrian",
+    "steps",
+    "corridor",
+    "crossing",
+    "bridleway",
+    "cycleway",
+    "trunk",
+    "trunk_link",
+    "elevator",
+    "platform",
+}
+#: highway values a bicycle may use unless tagged otherwise.
+CYCLABLE_HIGHWAYS = _ROADS | {"cycleway", "path"}
 
 
 def site_categories(tags: Mapping[str, str]) -> list[str]:
@@ -109,16 +115,62 @@ def site_categories(tags: Mapping[str, str]) -> list[str]:
     return sorted(found, key=SITE_CATEGORIES.index)
 
 
+#: ``access`` values that close a way unless the travel mode's own tag opens it.
+CLOSED_ACCESS = frozenset({"no", "private"})
+_OPEN = frozenset({"yes", "designated", "permissive"})
+_CLOSED = frozenset({"no", "private", "use_sidepath"})
+
+
+@dataclass(frozen=True)
+class TravelRule:
+    """Who may use a highway way on one travel mode.
+
+    Parameters
+    ----------
+    tag
+        The mode's access tag (``foot``, ``bicycle``).
+    highways
+        Highway values open to the mode unless tagged otherwise.
+    allow, deny
+        Values of ``tag`` that open / close a way.
+    highway_first
+        When true, a way whose highway is not in ``highways`` stays closed even if ``tag``
+        allows it (walking); when false, ``tag`` overrides the highway (cycling).
+    """
+
+    tag: str
+    highways: frozenset[str]
+    allow: frozenset[str]
+    deny: frozenset[str]
+    highway_first: bool
+
+
+#: The travel rules, one table for the importer (``walkable``) and the routing profiles.
+TRAVEL_RULES = {
+    "walk": TravelRule("foot", WALKABLE_HIGHWAYS, _OPEN, _CLOSED, highway_first=True),
+    "bike": TravelRule(
+        "bicycle", CYCLABLE_HIGHWAYS, _OPEN, _CLOSED | {"dismount"}, highway_first=False
+    ),
+}
+
+
+def may_use(mode: str, tags: Mapping[str, str]) -> bool:
+    """Whether a highway way may be used on ``mode`` (a key of :data:`TRAVEL_RULES`)."""
+    rule = TRAVEL_RULES[mode]
+    highway_open = tags.get("highway") in rule.highways
+    if rule.highway_first and not highway_open:
+        return False
+    value = tags.get(rule.tag)
+    if value in rule.deny:
+        return False
+    if value in rule.allow:
+        return True
+    return highway_open and tags.get("access") not in CLOSED_ACCESS
+
+
 def is_walkable(tags: Mapping[str, str]) -> bool:
     """Whether a highway way may be walked (``foot=no`` and private access exclude it)."""
-    if tags.get("highway") not in WALKABLE_HIGHWAYS:
-        return False
-    foot = tags.get("foot")
-    if foot in {"no", "private", "use_sidepath"}:
-        return False
-    if foot in {"yes", "designated", "permissive"}:
-        return True
-    return tags.get("access") not in {"no", "private"}
+    return may_use("walk", tags)
 
 
 def is_obstacle(tags: Mapping[str, str]) -> bool:

@@ -87,8 +87,13 @@ def run() -> None:
 
 # Command modules register themselves on ``main`` (one import per task).
 from survatlas.cli import (  # noqa: E402,F401
+    coverage,
     estimate,
+    evidence,
+    routing,
     store_commands,
+    supply,
+    web,
 )
 
 if __name__ == "__main__":  # pragma: no cover

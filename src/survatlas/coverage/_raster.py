@@ -80,8 +80,8 @@ def _fill(mask, xs, ys, ring_offsets, poly_offsets, x0, y0, cell):  # pragma: no
         r0, r1 = poly_offsets[p], poly_offsets[p + 1]
         c0, c1 = ring_offsets[r0], ring_offsets[r1]
         ymin, ymax = ys[c0:c1].min(), ys[c0:c1].max()
-        j_lo = max(0, int(math.ceil((ymin - y0) / cell - 0.5)))
-        j_hi = min(ny - 1, int(math.floor((ymax - y0) / cell - 0.5)))
+        j_lo = max(0, int(math.ceil((ymin - y0) / cell - 0.5)))  # noqa: RUF046
+        j_hi = min(ny - 1, int(math.floor((ymax - y0) / cell - 0.5)))  # noqa: RUF046
         for j in range(j_lo, j_hi + 1):
             yc = y0 + (j + 0.5) * cell
             k = 0
@@ -100,7 +100,7 @@ def _fill(mask, xs, ys, ring_offsets, poly_offsets, x0, y0, cell):  # pragma: no
                 continue
             row = np.sort(crossings[:k])
             for q in range(0, k - 1, 2):
-                i_lo = max(0, int(math.ceil((row[q] - x0) / cell - 0.5)))
-                i_hi = min(nx - 1, int(math.ceil((row[q + 1] - x0) / cell - 0.5)) - 1)
+                i_lo = max(0, int(math.ceil((row[q] - x0) / cell - 0.5)))  # noqa: RUF046
+                i_hi = min(nx - 1, int(math.ceil((row[q + 1] - x0) / cell - 0.5)) - 1)  # noqa: RUF046
                 for i in range(i_lo, i_hi + 1):
                     mask[j, i] = True

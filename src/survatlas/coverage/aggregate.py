@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import h3
+import numba
 import numpy as np
 import shapely
 
 from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage._regions_nb import contains_one
 from survatlas.coverage.regions import Regions, merge_intervals
 
 
@@ -145,10 +147,25 @@ def sites_coverage(
         rows, cols = np.nonzero(mask & seen)
         if rows.size:
             x, y = sub.centres(rows, cols)
-            for v in view_of[site_of == s]:
-                if regions.contains(int(v), x, y).any():
-                    cams.add(int(regions.camera[v]))
+            views = view_of[site_of == s]
+            hits = _views_seeing_any(views, x, y, regions.bounds(), *regions._nb_args())
+            cams.update(int(c) for c in regions.camera[views[hits]])
         out.append({**area_share(seen, mask, raster.cell_area), "cameras": sorted(cams)})
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov):  # pragma: no cover
+    """For each view, whether any of the points lies in its region (stops at the first)."""
+    out = np.zeros(views.shape[0], np.bool_)
+    for i in numba.prange(views.shape[0]):
+        v = views[i]
+        for k in range(px.shape[0]):
+            if px[k] < box[v, 0] or px[k] > box[v, 2] or py[k] < box[v, 1] or py[k] > box[v, 3]:
+                continue
+            if contains_one(v, px[k], py[k], offsets, phi, rad, cx, cy, th0, fov):
+                out[i] = True
+                break
     return out
 
 

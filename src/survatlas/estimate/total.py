@@ -19,6 +19,7 @@ from survatlas.estimate.matching import (
 from survatlas.estimate.mse import mse
 from survatlas.estimate.result import Estimate
 from survatlas.estimate.twolist import chapman
+from survatlas.publish import audience_clause
 from survatlas.store import Store
 
 
@@ -100,7 +101,8 @@ def load_device_lists(
     """
     if len(sources) < 2:
         raise InputError("give at least two sources to compare, e.g. --sources 1,2")
-    rows = [_source_row(store, ref) for ref in sources]
+    audience = "confidential" if include_restricted else "public"
+    rows = [_source_row(store, ref, audience) for ref in sources]
     titles = [str(r["title"]) for r in rows]
     names = titles if len(set(titles)) == len(titles) else [str(r["id"]) for r in rows]
     levels = ("public", "restricted", "confidential") if include_restricted else ("public",)
@@ -124,12 +126,15 @@ def load_device_lists(
     return lists
 
 
-def _source_row(store: Store, ref: str | int) -> dict[str, object]:
+def _source_row(store: Store, ref: str | int, audience: str = "public") -> dict[str, object]:
     text = str(ref).strip()
+    visible = audience_clause(audience)  # a hidden source is "not in the store" to this audience
     if text.isdigit():
-        found = store.query("SELECT id, title FROM sources WHERE id = ?", (int(text),))
+        found = store.query(
+            f"SELECT id, title FROM sources WHERE id = ? AND {visible}", (int(text),)
+        )
     else:
-        found = store.query("SELECT id, title FROM sources WHERE title = ?", (text,))
+        found = store.query(f"SELECT id, title FROM sources WHERE title = ? AND {visible}", (text,))
     if not found:
         raise NotFoundError(
             f"no source {text!r} in the store; list sources with `survatlas stats` and give "

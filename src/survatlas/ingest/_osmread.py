@@ -133,7 +133,7 @@ def read_messages(
                 yield from builder.drain()
                 yield "progress", n
                 n = 0
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # hostile files
         raise CorruptFileError(
             f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
         ) from exc

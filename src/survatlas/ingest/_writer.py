@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from survatlas.custody import append_entry
+from survatlas.encryption import seal_row, seal_warnings
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
 from survatlas.ingest._wkb import wkb_bounds
@@ -151,6 +153,7 @@ def ensure_source(conn: sqlite3.Connection, **fields: Any) -> int:
     row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
     if row:
         return int(row[0])
+    fields = seal_row("sources", fields)
     cols = ", ".join(fields)
     marks = ", ".join("?" for _ in fields)
     cur = conn.execute(f"INSERT INTO sources ({cols}) VALUES ({marks})", tuple(fields.values()))
@@ -329,6 +332,7 @@ class LayerWriter:
             raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
+        chunk = _sealed(chunk)
         insert_sql, update_sql = self._sql(chunk.osm)
         if self.existing:
             self._add_known(chunk, insert_sql, update_sql)
@@ -544,6 +548,29 @@ class LayerWriter:
         return data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:])
 
 
+def _sealed(chunk: RowChunk) -> RowChunk:
+    """The chunk with the protected fields of its confidential rows encrypted (seal_row).
+
+    ``content_sha`` stays the one of the plain row, so that importing again changes nothing.
+    """
+    names = ROW_COLUMNS[chunk.layer][1:] if chunk.osm else ROW_COLUMNS[chunk.layer]
+    sens = chunk.columns[names.index("sensitivity")]
+    if "confidential" not in sens:
+        return chunk
+    at = {name: k for k, name in enumerate(names)}
+    fields = ("tags", "sensitivity", *LAYER_COLUMNS[chunk.layer])
+    columns = [list(col) for col in chunk.columns]
+    for row, level in enumerate(sens):
+        if level == "confidential":
+            sealed = seal_row(chunk.layer, {f: columns[at[f]][row] for f in fields})
+            for f in fields:
+                columns[at[f]][row] = sealed.get(f)
+    warnings = chunk.warnings
+    if warnings is not None:
+        warnings = [seal_warnings(level, w) for level, w in zip(sens, warnings, strict=True)]
+    return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm)
+
+
 def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
     """Numbered parameters ``?first …`` for ``cols``; an epoch ``osm_timestamp`` as ISO text."""
     marks = [f"?{first + k}" for k in range(len(cols))]
@@ -581,12 +608,35 @@ def osm_content_sha(version: int, sensitivity: str) -> str:
 def record_import(
     conn: sqlite3.Connection, source_id: int, command: str, started: str, summary: ImportSummary
 ) -> None:
-    """Log an import in the ``imports`` table."""
-    conn.execute(
+    """Log an import in the ``imports`` table and in the custody log (same transaction)."""
+    sens = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    row = seal_row("imports", {"summary": json.dumps(summary.to_dict()), "sensitivity": sens})
+    cur = conn.execute(
         "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
         "VALUES (?, ?, ?, ?, ?)",
-        (source_id, command, started, now_iso(), json.dumps(summary.to_dict())),
+        (source_id, command, started, now_iso(), row["summary"]),
     )
+    details = import_details(conn, source_id, command, summary, sens)
+    append_entry(conn, "import", f"import:{cur.lastrowid}", details)
+
+
+def import_details(
+    conn: sqlite3.Connection, source_id: int, command: str, summary: ImportSummary, sens: str
+) -> dict[str, Any]:
+    """What the custody log keeps of an import: ids, counts, the file hash (names if public)."""
+    sha = conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    details: dict[str, Any] = {
+        "command": command,
+        "source_id": source_id,
+        "sensitivity": sens,
+        "file_sha256": sha if sha and len(sha) == 64 else None,
+        "added": sum(c.added for c in summary.layers.values()),
+        "updated": sum(c.updated for c in summary.layers.values()),
+        "unchanged": sum(c.unchanged for c in summary.layers.values()),
+    }
+    if sens == "public" and all(ch.isalnum() or ch in "._-" for ch in summary.file):
+        details["file"] = summary.file[:120]
+    return details
 
 
 def device_values(

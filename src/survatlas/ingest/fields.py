@@ -162,10 +162,12 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         raise InputError(f"{path.name}: expected a GeoJSON FeatureCollection of points")
     for n, feature in enumerate(data["features"], start=1):
-        geometry = (feature or {}).get("geometry") or {}
-        props = {
-            k: v for k, v in ((feature or {}).get("properties") or {}).items() if v is not None
-        }
+        feature = feature if isinstance(feature, dict) else {}
+        geometry = feature.get("geometry") if isinstance(feature.get("geometry"), dict) else {}
+        properties = (
+            feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        )
+        props = {k: v for k, v in properties.items() if v is not None}
         coords = geometry.get("coordinates")
         if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
             props["_error"] = f"geometry is {geometry.get('type')!r}, not a Point"

@@ -77,7 +77,8 @@ def read_layer(path: Path) -> gpd.GeoDataFrame:
     """Read a layer with pyogrio and reproject it to WGS 84."""
     try:
         frame = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
+            shapely.errors.GEOSException) as exc:
         raise CorruptFileError(f"{path.name} cannot be read as a GIS layer ({exc})") from exc
     if frame.empty:
         raise InputError(f"{path.name} has no features; nothing to import")

@@ -1,0 +1,246 @@
+"""Snapping, one weighted search, and the λ searches (plumbing for :mod:`survatlas.routing`).
+
+A route is a sequence of *pieces* ``(edge, t_from, t_to)``: positions in metres from the edge's
+``u`` end, so the first and last pieces may cover part of an edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+from survatlas._exposure import SeenIndex
+from survatlas._graph import StreetGraph
+from survatlas._search import Ends, Found
+
+Piece = tuple[int, float, float]
+#: λ large enough that the search minimises exposure first and length second.
+LAMBDA_MAX = 1e5
+_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A point snapped onto an edge: ``t`` metres from its u end, ``dist_m`` from the point."""
+
+    edge: int
+    t: float
+    dist_m: float
+    xy: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path with its length and exposed metres (for the pricer's scenario and level)."""
+
+    pieces: tuple[Piece, ...]
+    length: float
+    exposed: float
+    lam: float
+
+    def cost(self, lam: float) -> float:
+        """Cost ``length + λ·exposed``."""
+        return self.length + lam * self.exposed
+
+
+class Pricer:
+    """Length and exposed metres of edges and pieces for one scenario and DORI level."""
+
+    def __init__(self, graph: StreetGraph, index: SeenIndex) -> None:
+        self.graph, self.index = graph, index
+        self.length = graph.edge_length
+        self.exposed = index.seen_between(graph.edge_street, graph.edge_start, graph.edge_end)
+        self.entry_len = self.length[graph.csr_edge]
+        self.entry_exp = self.exposed[graph.csr_edge]
+
+    def totals(self, pieces: tuple[Piece, ...] | list[Piece]) -> tuple[float, float]:
+        """Total length and exposed metres of pieces."""
+        if not pieces:
+            return 0.0, 0.0
+        e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
+        e = e.astype(np.int64)
+        g = self.graph
+        seen = self.index.seen_between(g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1)
+        return float(np.abs(t1 - t0).sum()), float(seen.sum())
+
+    def cost(self, lam: float, edge: int, t0: float, t1: float) -> float:
+        """Cost of one piece."""
+        length, exposed = self.totals([(edge, t0, t1)])
+        return length + lam * exposed
+
+
+def snap_nearest(graph: StreetGraph, xy: tuple[float, float], max_dist: float) -> Anchor | None:
+    """The nearest point of the graph within ``max_dist`` metres, or None."""
+    point = shapely.Point(xy)
+    found = graph.tree.query_nearest(point, max_distance=max_dist, return_distance=True)
+    if not len(found[0]):
+        return None
+    return _anchor(graph, int(found[0][0]), point, float(found[1][0]))
+
+
+def snap_in_component(
+    graph: StreetGraph, xy: tuple[float, float], component: int, max_dist: float
+) -> Anchor | None:
+    """The nearest point of one connected component within ``max_dist`` metres, or None."""
+    point = shapely.Point(xy)
+    edges = graph.tree.query(point, predicate="dwithin", distance=max_dist)
+    edges = edges[graph.component[graph.edge_u[edges]] == component]
+    if not len(edges):
+        return None
+    dist = shapely.distance(graph.edge_geom[edges], point)
+    k = int(np.argmin(dist))
+    return _anchor(graph, int(edges[k]), point, float(dist[k]))
+
+
+def _anchor(graph: StreetGraph, edge: int, point: shapely.Point, dist: float) -> Anchor:
+    geom = graph.edge_geom[edge]
+    t = float(shapely.line_locate_point(geom, point))
+    snapped = shapely.get_coordinates(shapely.line_interpolate_point(geom, t))[0]
+    return Anchor(edge, t, dist, (float(snapped[0]), float(snapped[1])))
+
+
+def anchor_component(graph: StreetGraph, anchor: Anchor) -> int:
+    """The connected component an anchor lies on."""
+    return int(graph.component[graph.edge_u[anchor.edge]])
+
+
+def closest_gap(graph: StreetGraph, comp_a: int, comp_b: int) -> tuple[int, int, float]:
+    """The closest pair of nodes (a in ``comp_a``, b in ``comp_b``) and their distance."""
+    nodes_a = np.flatnonzero(graph.component == comp_a)
+    nodes_b = np.flatnonzero(graph.component == comp_b)
+    dist, k = cKDTree(graph.node_xy[nodes_b]).query(graph.node_xy[nodes_a])
+    i = int(np.argmin(dist))
+    return int(nodes_a[i]), int(nodes_b[k[i]]), float(dist[i])
+
+
+Search = Callable[[StreetGraph, np.ndarray, Ends, float], Found | None]
+
+
+def solve(
+    pricer: Pricer, lam: float, a: Anchor, b: Anchor, search: Search, bound: float = np.inf
+) -> Path | None:
+    """The cheapest path from ``a`` to ``b`` under ``length + λ·exposed`` (None: unreachable)."""
+    g = pricer.graph
+    weights = pricer.entry_len + lam * pricer.entry_exp if lam else pricer.entry_len
+    ends = _ends(pricer, lam, a, b)
+    direct = _direct(pricer, lam, a, b)
+    found = search(g, weights, ends, min(bound, direct[0]) if direct else bound)
+    if found is None or (direct is not None and direct[0] <= found.cost):
+        return None if direct is None else _path(pricer, [direct[1]], lam)
+    return _path(pricer, _pieces(g, found, ends, a, b), lam)
+
+
+def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
+    g = pricer.graph
+    src: list[tuple[int, float]] = []
+    la, lb = g.edge_length[a.edge], g.edge_length[b.edge]
+    if g.edge_bwd[a.edge]:
+        src.append((int(g.edge_u[a.edge]), pricer.cost(lam, a.edge, a.t, 0.0)))
+    if g.edge_fwd[a.edge]:
+        src.append((int(g.edge_v[a.edge]), pricer.cost(lam, a.edge, a.t, la)))
+    tgt: list[tuple[int, float]] = []
+    if g.edge_fwd[b.edge]:
+        tgt.append((int(g.edge_u[b.edge]), pricer.cost(lam, b.edge, 0.0, b.t)))
+    if g.edge_bwd[b.edge]:
+        tgt.append((int(g.edge_v[b.edge]), pricer.cost(lam, b.edge, lb, b.t)))
+    return Ends(
+        np.array([s[0] for s in src], np.int64),
+        np.array([s[1] for s in src]),
+        np.array([t[0] for t in tgt], np.int64),
+        np.array([t[1] for t in tgt]),
+        b.xy,
+    )
+
+
+def _direct(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> tuple[float, Piece] | None:
+    g = pricer.graph
+    if a.edge != b.edge:
+        return None
+    allowed = g.edge_fwd[a.edge] if b.t >= a.t else g.edge_bwd[a.edge]
+    if not allowed:
+        return None
+    return pricer.cost(lam, a.edge, a.t, b.t), (a.edge, a.t, b.t)
+
+
+def _pieces(g: StreetGraph, found: Found, ends: Ends, a: Anchor, b: Anchor) -> list[Piece]:
+    first_end = 0.0 if found.nodes[0] == g.edge_u[a.edge] else float(g.edge_length[a.edge])
+    last_start = 0.0 if found.nodes[-1] == g.edge_u[b.edge] else float(g.edge_length[b.edge])
+    k = g.entries(found.nodes)
+    edges, fwd = g.csr_edge[k], g.csr_fwd[k]
+    length = g.edge_length[edges]
+    t0, t1 = np.where(fwd, 0.0, length), np.where(fwd, length, 0.0)
+    middle = list(zip(edges.tolist(), t0.tolist(), t1.tolist(), strict=True))
+    pieces: list[Piece] = [(a.edge, a.t, first_end), *middle, (b.edge, last_start, b.t)]
+    return [p for p in pieces if p[1] != p[2]]
+
+
+def _path(pricer: Pricer, pieces: list[Piece], lam: float) -> Path:
+    length, exposed = pricer.totals(pieces)
+    return Path(tuple(pieces), length, exposed, lam)
+
+
+def least_exposure(
+    solve_at: Callable[[float, float], Path | None], shortest: Path, max_length: float
+) -> tuple[Path, int]:
+    """The least-exposed path no longer than ``max_length`` on the lower convex hull.
+
+    A bisection over λ that moves along the hull of (length, exposure): from a feasible path
+    A and an infeasible path B, try λ = (len B − len A) / (exp A − exp B); a path below the line
+    AB replaces A (feasible) or B (too long); the search stops when no path lies below.
+    ``solve_at(λ, bound)`` returns the cheapest path costing less than ``bound``, or None.
+    Returns the path and the number of searches made.
+    """
+    if shortest.exposed <= _TOL:
+        return shortest, 0
+    a = shortest
+    b = solve_at(LAMBDA_MAX, np.inf)
+    searches = 1
+    if b is None:
+        return a, searches
+    if b.length <= max_length:
+        return (b if b.exposed < a.exposed else a), searches
+    while a.exposed - b.exposed > _TOL and searches < 60:
+        lam = (b.length - a.length) / (a.exposed - b.exposed)
+        c = solve_at(lam, min(a.cost(lam), b.cost(lam)))
+        searches += 1
+        if c is None or c.cost(lam) >= a.cost(lam) - _TOL * max(1.0, a.cost(lam)):
+            break
+        if c.length <= max_length:
+            a = c
+        else:
+            b = c
+    return a, searches
+
+
+def pareto_front(
+    solve_at: Callable[[float, float], Path | None],
+    shortest: Path,
+    max_length: float,
+    budget: int,
+) -> tuple[list[Path], int]:
+    """Supported Pareto-optimal paths (length vs exposure) no longer than ``max_length``.
+
+    Found by recursive λ bisection between neighbours on the hull; at most ``budget`` searches.
+    Returns the paths (shortest first) and the number of searches made.
+    """
+    least = solve_at(LAMBDA_MAX, np.inf) or shortest
+    found = [shortest, least]
+    todo = [(shortest, least)]
+    searches = 1
+    while todo and searches < budget:
+        p, q = todo.pop()
+        if p.exposed - q.exposed <= _TOL or q.length - p.length <= _TOL:
+            continue
+        lam = (q.length - p.length) / (p.exposed - q.exposed)
+        c = solve_at(lam, min(p.cost(lam), q.cost(lam)))
+        searches += 1
+        if c is not None and c.cost(lam) < p.cost(lam) - _TOL * max(1.0, p.cost(lam)):
+            found.append(c)
+            todo += [(p, c), (c, q)]
+    unique = {(round(f.length, 3), round(f.exposed, 3)): f for f in found}
+    kept = sorted((f for f in unique.values() if f.length <= max_length), key=lambda f: f.length)
+    return kept, searches

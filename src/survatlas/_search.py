@@ -1,0 +1,233 @@
+"""Shortest-path engines over a :class:`~survatlas._graph.StreetGraph` (strategy classes).
+
+Each engine answers one question: the cheapest path from a set of *sources* (node, starting
+cost) to a set of *targets* (node, finishing cost), given a weight per CSR entry. Sources and
+targets are the two ends of the edges the origin and destination were snapped onto, so partial
+edges are priced exactly.
+
+- :class:`AStar` (default): A* with the straight-line distance as heuristic, compiled with numba.
+  Admissible because every weight is at least the edge length, which is at least the distance
+  between its ends.
+- :class:`ScipyDijkstra`: scipy.sparse.csgraph Dijkstra from a virtual source node, pruned with
+  ``limit`` when an upper bound is known.
+- :class:`NetworkxDijkstra`: networkx, the test oracle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from survatlas._graph import StreetGraph
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+@dataclass(frozen=True)
+class Found:
+    """A cheapest path: its cost, which source and target it used, and its node sequence."""
+
+    cost: float
+    source: int
+    target: int
+    nodes: list[int]
+
+
+@dataclass(frozen=True)
+class Ends:
+    """Sources and targets of a search: node ids and their extra costs, and the target point."""
+
+    src_nodes: np.ndarray
+    src_cost: np.ndarray
+    tgt_nodes: np.ndarray
+    tgt_cost: np.ndarray
+    target_xy: tuple[float, float]
+
+
+class AStar:
+    """A* over the CSR arrays (numba); the default engine."""
+
+    name = "astar"
+
+    def search(
+        self, graph: StreetGraph, weights: np.ndarray, ends: Ends, bound: float = np.inf
+    ) -> Found | None:
+        """The cheapest path, or None when no target is reachable (within ``bound``)."""
+        best, k_tgt, pred = _astar(
+            graph.csr_indptr,
+            graph.csr_indices,
+            weights,
+            graph.node_xy[:, 0].copy(),
+            graph.node_xy[:, 1].copy(),
+            ends.src_nodes,
+            ends.src_cost,
+            ends.tgt_nodes,
+            ends.tgt_cost,
+            ends.target_xy[0],
+            ends.target_xy[1],
+            bound,
+        )
+        if k_tgt < 0:
+            return None
+        nodes = _walk_back(pred, int(ends.tgt_nodes[k_tgt]))
+        return Found(best, _source_index(ends, nodes[0]), int(k_tgt), nodes)
+
+
+class ScipyDijkstra:
+    """scipy.sparse.csgraph Dijkstra from a virtual source node."""
+
+    name = "scipy"
+
+    def search(
+        self, graph: StreetGraph, weights: np.ndarray, ends: Ends, bound: float = np.inf
+    ) -> Found | None:
+        """The cheapest path, or None when no target is reachable (within ``bound``)."""
+        n, nnz = graph.n_nodes, len(graph.csr_indices)
+        order = np.argsort(ends.src_nodes)
+        matrix = csr_matrix(
+            (
+                np.concatenate([weights, ends.src_cost[order]]),
+                np.concatenate([graph.csr_indices, ends.src_nodes[order]]),
+                np.concatenate([graph.csr_indptr, [nnz + len(order)]]),
+            ),
+            shape=(n + 1, n + 1),
+        )
+        limit = bound * (1 + 1e-9) if np.isfinite(bound) else np.inf
+        dist, pred = dijkstra(matrix, indices=n, return_predecessors=True, limit=limit)
+        total = dist[ends.tgt_nodes] + ends.tgt_cost
+        k = int(np.argmin(total))
+        if not np.isfinite(total[k]):
+            return None
+        nodes = _walk_back(np.where(pred == n, -1, pred), int(ends.tgt_nodes[k]))
+        return Found(float(total[k]), _source_index(ends, nodes[0]), k, nodes)
+
+
+class NetworkxDijkstra:
+    """networkx Dijkstra with virtual source and target nodes: the oracle of the tests."""
+
+    name = "networkx"
+
+    def search(
+        self, graph: StreetGraph, weights: np.ndarray, ends: Ends, bound: float = np.inf
+    ) -> Found | None:
+        """The cheapest path, or None when no target is reachable."""
+        import networkx as nx
+
+        g = to_networkx(graph, weights)
+        for node, cost in zip(ends.src_nodes.tolist(), ends.src_cost.tolist(), strict=True):
+            g.add_edge("s", node, weight=cost)
+        for node, cost in zip(ends.tgt_nodes.tolist(), ends.tgt_cost.tolist(), strict=True):
+            g.add_edge(node, "t", weight=cost)
+        try:
+            cost, path = nx.single_source_dijkstra(g, "s", "t")
+        except nx.NetworkXNoPath:
+            return None
+        nodes = path[1:-1]
+        k_tgt = int(np.flatnonzero(ends.tgt_nodes == nodes[-1])[0])
+        return Found(float(cost), _source_index(ends, nodes[0]), k_tgt, nodes)
+
+
+def to_networkx(graph: StreetGraph, weights: np.ndarray) -> nx.DiGraph:
+    """The graph as a networkx DiGraph with ``weight`` per directed step."""
+    import networkx as nx
+
+    rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.csr_indptr))
+    g = nx.DiGraph()
+    g.add_nodes_from(range(graph.n_nodes))
+    g.add_weighted_edges_from(
+        zip(rows.tolist(), graph.csr_indices.tolist(), weights.tolist(), strict=True)
+    )
+    return g
+
+
+ENGINES = {e.name: e for e in (AStar(), ScipyDijkstra(), NetworkxDijkstra())}
+
+
+def _source_index(ends: Ends, node: int) -> int:
+    return int(np.flatnonzero(ends.src_nodes == node)[0])
+
+
+def _walk_back(pred: np.ndarray, node: int) -> list[int]:
+    nodes = [node]
+    while pred[nodes[-1]] >= 0:
+        nodes.append(int(pred[nodes[-1]]))
+    return nodes[::-1]
+
+
+@njit(cache=True)
+def _push(keys, vals, size, key, val):  # type: ignore[no-untyped-def]
+    i = size
+    keys[i], vals[i] = key, val
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        vals[parent], vals[i] = vals[i], vals[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _pop(keys, vals, size):  # type: ignore[no-untyped-def]
+    key, val = keys[0], vals[0]
+    size -= 1
+    keys[0], vals[0] = keys[size], vals[size]
+    i = 0
+    while True:
+        left, small = 2 * i + 1, i
+        if left < size and keys[left] < keys[small]:
+            small = left
+        if left + 1 < size and keys[left + 1] < keys[small]:
+            small = left + 1
+        if small == i:
+            break
+        keys[small], keys[i] = keys[i], keys[small]
+        vals[small], vals[i] = vals[i], vals[small]
+        i = small
+    return key, val, size
+
+
+@njit(cache=True)
+def _astar(indptr, indices, weights, xs, ys, src, src_cost, tgt, tgt_cost, tx, ty, bound):  # type: ignore[no-untyped-def]
+    n = len(indptr) - 1
+    g = np.full(n, np.inf)
+    pred = np.full(n, -1, np.int64)
+    closed = np.zeros(n, np.bool_)
+    cap = len(indices) + len(src) + 1
+    keys = np.empty(cap)
+    vals = np.empty(cap, np.int64)
+    size = 0
+    shrink = 1.0 - 1e-9
+    for k in range(len(src)):
+        s = src[k]
+        if src_cost[k] < g[s]:
+            g[s] = src_cost[k]
+            h = shrink * np.hypot(xs[s] - tx, ys[s] - ty)
+            size = _push(keys, vals, size, g[s] + h, s)
+    best, best_t = bound, -1
+    while size > 0:
+        f, v, size = _pop(keys, vals, size)
+        if f >= best:
+            break
+        if closed[v]:
+            continue
+        closed[v] = True
+        for k in range(len(tgt)):
+            if tgt[k] == v and g[v] + tgt_cost[k] < best:
+                best, best_t = g[v] + tgt_cost[k], k
+        for e in range(indptr[v], indptr[v + 1]):
+            w = indices[e]
+            ng = g[v] + weights[e]
+            if ng < g[w]:
+                g[w] = ng
+                pred[w] = v
+                h = shrink * np.hypot(xs[w] - tx, ys[w] - ty)
+                size = _push(keys, vals, size, ng + h, w)
+    return best, best_t, pred

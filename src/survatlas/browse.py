@@ -1,0 +1,178 @@
+"""Browse the store page by page: the features of a layer within a bounding box, one device in full.
+
+Every read passes the sensitivity gate of :mod:`survatlas.publish` (``audience_clause`` and
+``bbox_clause``), so a record above the audience never appears, not even as a count or an id.
+Pages are ordered by id; a page holds at most :data:`MAX_PAGE` features.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+
+from survatlas import ODBL_ATTRIBUTION
+from survatlas.errors import InputError, NotFoundError
+from survatlas.model import LAYERS
+from survatlas.publish import audience_clause, bbox_clause
+from survatlas.store import Store
+
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "device_detail", "feature_page"]
+
+DEFAULT_PAGE = 500
+MAX_PAGE = 5000
+
+#: properties listed per layer in a page (the full record is in the detail view).
+PAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "devices": (
+        "device_type",
+        "area",
+        "zone",
+        "mount",
+        "camera_type",
+        "views",
+        "height_m",
+        "operator",
+        "manufacturer",
+        "name",
+    ),
+    "buildings": ("building", "obstacle", "height_m", "levels"),
+    "streets": ("highway", "name", "walkable"),
+    "sites": ("category", "name"),
+}
+_HIDDEN = {"geom", "min_x", "min_y", "max_x", "max_y", "content_sha", "tags", "views"}
+
+
+def feature_page(
+    store: Store,
+    layer: str,
+    bbox: tuple[float, float, float, float],
+    *,
+    limit: int = DEFAULT_PAGE,
+    offset: int = 0,
+    audience: str = "public",
+) -> dict[str, Any]:
+    """One page of ``layer`` features meeting ``bbox`` as a GeoJSON FeatureCollection.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    layer
+        One of ``devices``, ``buildings``, ``streets``, ``sites``.
+    bbox
+        West, south, east, north (lon/lat); features whose bounding box meets it are listed.
+    limit
+        Page size, 1 to :data:`MAX_PAGE`.
+    offset
+        Features to skip (ordered by id).
+    audience
+        Who reads: records above this sensitivity never appear.
+
+    Returns
+    -------
+    dict
+        RFC 7946 FeatureCollection with foreign members ``layer``, ``bbox``, ``limit``,
+        ``offset``, ``returned``, ``next_offset`` (``None`` on the last page) and ``attribution``.
+    """
+    _check_page(layer, limit, offset)
+    where, params = bbox_clause(store, layer, bbox)
+    cols = ", ".join(("id", "origin", "geom", *PAGE_COLUMNS[layer]))
+    rows = store.query(
+        f"SELECT {cols} FROM {layer} WHERE {audience_clause(audience)} AND {where} "
+        f"ORDER BY id LIMIT ? OFFSET ?",
+        (*params, limit + 1, offset),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
+    features = [_feature(layer, row, geom) for row, geom in zip(rows, geoms, strict=True)]
+    return {
+        "type": "FeatureCollection",
+        "layer": layer,
+        "bbox": list(bbox),
+        "limit": limit,
+        "offset": offset,
+        "returned": len(features),
+        "next_offset": offset + limit if more else None,
+        "attribution": ODBL_ATTRIBUTION,
+        "features": features,
+    }
+
+
+def _check_page(layer: str, limit: int, offset: int) -> None:
+    if layer not in LAYERS:
+        raise InputError(f"unknown layer {layer!r}; use one of {', '.join(LAYERS)}")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"limit {limit} must be between 1 and {MAX_PAGE}; page with offset")
+    if offset < 0:
+        raise InputError(f"offset {offset} must be 0 or more")
+
+
+def _feature(layer: str, row: Any, geom: Any) -> dict[str, Any]:
+    props = {c: row[c] for c in PAGE_COLUMNS[layer] if c != "views" and row[c] is not None}
+    if layer == "devices":
+        props["views"] = json.loads(row["views"])
+    props["origin"] = row["origin"]
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": shapely.geometry.mapping(geom),
+        "properties": props,
+    }
+
+
+def device_detail(store: Store, device_id: int, *, audience: str = "public") -> dict[str, Any]:
+    """Everything stored about one device: columns, every tag, warnings, its source and claims.
+
+    Raises
+    ------
+    NotFoundError
+        No device with this id is visible to ``audience`` (a hidden device looks absent).
+    """
+    row = store.conn.execute(
+        f"SELECT * FROM devices WHERE id = ? AND {audience_clause(audience)}", (device_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no device {device_id}; list devices in a bbox to find ids")
+    record = dict(row)
+    fields = {k: v for k, v in record.items() if k not in _HIDDEN and k != "id"}
+    sources = _sources(store, record["source_id"], audience)
+    return {
+        "id": device_id,
+        "geometry": shapely.geometry.mapping(shapely.from_wkb(record["geom"])),
+        "fields": fields,
+        "views": [{"direction_deg": d, "fov_deg": f} for d, f in json.loads(record["views"])],
+        "tags": json.loads(record["tags"]),
+        "warnings": [
+            dict(w)
+            for w in store.query(
+                "SELECT key, value, kind, message FROM device_warnings WHERE device_id = ? "
+                "ORDER BY id",
+                (device_id,),
+            )
+        ],
+        "sources": sources,
+        "claims": _claims(store, device_id, audience),
+        "attribution": next((s["attribution"] for s in sources if s.get("attribution")), None),
+    }
+
+
+def _sources(store: Store, source_id: int, audience: str) -> list[dict[str, Any]]:
+    rows = store.query(
+        f"SELECT * FROM sources WHERE id = ? AND {audience_clause(audience)}", (source_id,)
+    )
+    return [{k: v for k, v in dict(r).items() if v is not None} for r in rows]
+
+
+def _claims(store: Store, device_id: int, audience: str) -> list[dict[str, Any]]:
+    if store.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'") is None:
+        return []
+    rows = store.query(
+        f"SELECT c.* FROM claims c JOIN sources s ON s.id = c.source_id "
+        f"WHERE c.subject_type = 'device' AND c.subject_id = ? "
+        f"AND {audience_clause(audience, 'c')} AND {audience_clause(audience, 's')} ORDER BY c.id",
+        (device_id,),
+    )
+    return [{k: v for k, v in dict(r).items() if v is not None} for r in rows]

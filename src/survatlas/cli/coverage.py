@@ -1,0 +1,107 @@
+"""Commands of the coverage engine: the optics calculator and `survatlas coverage`."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from survatlas import optics
+from survatlas.cli import db_path, emit_json, json_option, main
+from survatlas.cli.store_commands import bbox_option
+from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings, compute_coverage
+from survatlas.store import Store
+
+
+@main.command("optics")
+@click.option("--focal-mm", type=float, required=True, help="Lens focal length, mm.")
+@click.option("--sensor-width-mm", type=float, default=optics.DEFAULT_SENSOR_WIDTH_MM,
+              show_default=True, help="Sensor width, mm (1/2.8\" ≈ 5.37).")
+@click.option("--width-px", type=int, required=True, help="Horizontal resolution, pixels.")
+@click.option("--standard", type=click.Choice(sorted(optics.STANDARDS)),
+              default=optics.DEFAULT_STANDARD, show_default=True)
+@json_option
+def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard: str,
+               as_json: bool) -> None:
+    """DORI distances and field of view of a camera (EN 62676-4 or VQiPS)."""
+    result = {
+        "hfov_deg": round(optics.hfov_deg(focal_mm, sensor_width_mm), 2),
+        **{lv: round(d, 2) for lv, d in
+           optics.dori_distances(focal_mm, sensor_width_mm, width_px, standard).items()},
+        optics.PLATE_LEVEL: round(optics.plate_reading_distance(focal_mm, sensor_width_mm, width_px), 2),
+        "standard": standard,
+        "method": "d = f·W_px / (sensor width · pixels per metre of the level); "
+                  f"plate: characters of {optics.PLATE_CHAR_HEIGHT_M * 100:g} cm at ≥ "
+                  f"{optics.PLATE_CHAR_PX:g} px",
+    }
+    if as_json:
+        emit_json(result)
+        return
+    for key, value in result.items():
+        unit = "°" if key == "hfov_deg" else (" m" if isinstance(value, float) else "")
+        click.echo(f"{key:>15}: {value}{unit}")
+
+
+@main.command("coverage")
+@bbox_option
+@click.option("--level", "levels", multiple=True, type=click.Choice([*LEVELS, optics.PLATE_LEVEL]),
+              help="DORI level(s) to compute (default: all four).")
+@click.option("--scenario", type=click.Choice([*SCENARIOS, "all"]), default="all", show_default=True,
+              help="Optics scenario for cameras of unknown optics; 'all' gives low–high intervals.")
+@click.option("--standard", type=click.Choice(sorted(optics.STANDARDS)),
+              default=optics.DEFAULT_STANDARD, show_default=True)
+@click.option("--no-direction", type=click.Choice(["360", "skip"]), default="360", show_default=True,
+              help="What a camera with no known direction becomes.")
+@click.option("--cell", "cell_m", type=float, default=2.0, show_default=True,
+              help="Grid cell size for area figures, metres.")
+@click.option("--h3-res", type=int, default=10, show_default=True, help="H3 resolution of the summary.")
+@json_option
+@click.pass_context
+def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direction, cell_m,
+                 h3_res, as_json) -> None:
+    """Compute what the cameras see (occlusion-aware, per DORI level) and store the results."""
+    settings = Settings(
+        scenarios=SCENARIOS if scenario == "all" else (scenario,),
+        levels=tuple(levels) or LEVELS, standard=standard, no_direction=no_direction,
+        cell_m=cell_m, h3_resolution=h3_res,
+    )
+    with Store(db_path(ctx), create=False) as store:
+        summary = compute_coverage(store, bbox, settings)
+    if as_json:
+        emit_json(summary)
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: dict) -> None:
+    """A coverage summary as a table: each figure as low – typical – high."""
+    console = Console()
+    console.print(
+        f"[bold]{summary['cameras']} cameras[/] ({summary['cameras_assumed_direction']} with an assumed "
+        f"direction, {summary['cameras_assumed_optics']} with assumed optics); "
+        f"{summary['street_length_m'] / 1000:,.1f} km of walkable street; CRS {summary['crs']}")
+    table = Table(title="share in view — low (best optics) · typical · high (worst optics)")
+    for col in ("level", "street", "land", "public space"):
+        table.add_column(col)
+    for level, figures in summary["intervals"].items():
+        table.add_row(level, *(_interval(figures[m]) for m in (
+            "street_in_view_share", "land_in_view_share", "public_space_in_view_share")))
+    console.print(table)
+    sites = Table(title="sites seen by at least one camera (detection level, typical optics)")
+    for col in ("category", "sites", "seen", "mean share of area in view"):
+        sites.add_column(col)
+    typical = summary["by_scenario"].get("typical") or next(iter(summary["by_scenario"].values()))
+    level = "detection" if "detection" in typical else next(iter(typical))
+    for cat, fig in typical[level]["sites"].items():
+        share = "–" if fig["mean_share"] is None else f"{fig['mean_share']:.0%}"
+        sites.add_row(cat, str(fig["sites"]), str(fig["sites_seen"]), share)
+    console.print(sites)
+    console.print("method: " + summary["method"])
+    for note in summary["assumptions"]:
+        console.print(f"  assumption: {note}")
+    console.print(summary["attribution"])
+
+
+def _interval(values: dict) -> str:
+    parts = [values.get(k) for k in ("low", "typical", "high")]
+    return " · ".join("–" if v is None else f"{v:.1%}" for v in parts)

@@ -1,0 +1,63 @@
+"""``survatlas serve``: the local web map and JSON API (uvicorn, 127.0.0.1 by default)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import click
+
+from survatlas.cli import db_path, main
+from survatlas.errors import SecurityError
+
+
+@main.command("serve")
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The store file (default: the global --db).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--tile-url",
+    envvar="SURVATLAS_TILE_URL",
+    help="Optional online raster tiles https://…/{z}/{x}/{y}.png under the map (off: offline).",
+)
+@click.option("--private", is_flag=True,
+              help="Every route needs a token (survatlas token create); still public records only.")
+@click.pass_context
+def serve_cmd(
+    ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool
+) -> None:
+    """Serve the web map and the JSON API over the store (read-only, public records only).
+
+    The page makes no request outside this server unless --tile-url is given. API description:
+    /api/openapi.json (interactive: /api/docs).
+    """
+    import uvicorn
+
+    from survatlas.web import create_app
+
+    if not _is_loopback(host):
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it sees the public map",
+            err=True,
+        )
+    app = create_app(db or db_path(ctx), tile_url=tile_url, private=private)
+    click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  (Ctrl+C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError as exc:
+        raise SecurityError(f"--host {host!r} must be an IP address or localhost") from exc
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,228 @@
+"""numba helpers over star-shaped regions stored as CSR (angle, radius) arrays (private)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+TWO_PI = 2.0 * math.pi
+FULL = TWO_PI - 1e-9
+
+
+@njit(cache=True)
+def _pt(v, k, cx, cy, th0, phi, rad):
+    a = th0[v] + phi[k]
+    return cx[v] + rad[k] * math.cos(a), cy[v] + rad[k] * math.sin(a)
+
+
+@njit(cache=True)
+def areas(offsets, phi, rad, fov):
+    """Area of each view's region: sum of fan triangles between consecutive boundary points."""
+    n = offsets.shape[0] - 1
+    out = np.zeros(n)
+    for v in range(n):
+        s = 0.0
+        for k in range(offsets[v], offsets[v + 1] - 1):
+            s += rad[k] * rad[k + 1] * math.sin(phi[k + 1] - phi[k])
+        out[v] = 0.5 * s
+    return out
+
+
+@njit(cache=True)
+def contains_one(v, px, py, offsets, phi, rad, cx, cy, th0, fov):
+    """Whether point (px, py) lies in region ``v`` (closed boundary)."""
+    o0 = offsets[v]
+    o1 = offsets[v + 1]
+    if o1 - o0 < 2:
+        return False
+    dx = px - cx[v]
+    dy = py - cy[v]
+    if dx == 0.0 and dy == 0.0:
+        return True
+    a = (math.atan2(dy, dx) - th0[v]) % TWO_PI
+    if a > phi[o1 - 1]:
+        # beyond the last ray: only a full circle closes back to its first ray
+        if fov[v] < FULL:
+            return False
+        a = phi[o1 - 1]
+    k = np.searchsorted(phi[o0:o1], a, side="right") - 1 + o0
+    if k >= o1 - 1:
+        k = o1 - 2
+    if k < o0:
+        k = o0
+    x0, y0 = _pt(v, k, cx, cy, th0, phi, rad)
+    x1, y1 = _pt(v, k + 1, cx, cy, th0, phi, rad)
+    # inside the fan triangle (camera, P_k, P_k+1) iff on the camera's side of P_k→P_k+1
+    return (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0) >= -1e-9 * (1.0 + rad[k] + rad[k + 1])
+
+
+@njit(cache=True)
+def contains_pairs(views, px, py, offsets, phi, rad, cx, cy, th0, fov):
+    """``contains_one`` for each (view, point) pair."""
+    out = np.zeros(views.shape[0], np.bool_)
+    for i in range(views.shape[0]):
+        out[i] = contains_one(views[i], px[i], py[i], offsets, phi, rad, cx, cy, th0, fov)
+    return out
+
+
+@njit(cache=True)
+def _clip_half(t0, t1, ax, ay, dx, dy, ox, oy, nx, ny):
+    """Restrict segment parameters [t0, t1] to the half-plane (p − o)·n ≥ 0."""
+    f0 = (ax - ox) * nx + (ay - oy) * ny
+    fd = dx * nx + dy * ny
+    if fd == 0.0:
+        return (t0, t1) if f0 >= 0.0 else (1.0, 0.0)
+    t = -f0 / fd
+    if fd > 0.0:
+        return max(t0, t), t1
+    return t0, min(t1, t)
+
+
+@njit(cache=True)
+def clip_one(v, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, out_t0, out_t1, base):
+    """Parameter intervals of segment a→b inside region ``v``, merged, into ``out_*[base:]``."""
+    n = 0
+    dx = bx - ax
+    dy = by - ay
+    ox = cx[v]
+    oy = cy[v]
+    for k in range(offsets[v], offsets[v + 1] - 1):
+        if phi[k + 1] == phi[k]:
+            continue
+        x0, y0 = _pt(v, k, cx, cy, th0, phi, rad)
+        x1, y1 = _pt(v, k + 1, cx, cy, th0, phi, rad)
+        t0, t1 = 0.0, 1.0
+        # fan triangle (o, p0, p1), counter-clockwise: keep the left side of each edge
+        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, ox, oy, -(y0 - oy), x0 - ox)
+        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x0, y0, -(y1 - y0), x1 - x0)
+        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x1, y1, -(oy - y1), ox - x1)
+        if t1 <= t0:
+            continue
+        if n > 0 and t0 <= out_t1[base + n - 1] + 1e-12 and t1 >= out_t0[base + n - 1] - 1e-12:
+            out_t0[base + n - 1] = min(out_t0[base + n - 1], t0)
+            out_t1[base + n - 1] = max(out_t1[base + n - 1], t1)
+        else:
+            out_t0[base + n] = t0
+            out_t1[base + n] = t1
+            n += 1
+    return _sort_merge(out_t0, out_t1, base, n)
+
+
+@njit(cache=True)
+def _sort_merge(t0, t1, base, n):
+    """Sort ``n`` intervals at ``base`` by start (insertion sort: few) and merge touching ones."""
+    for i in range(base + 1, base + n):
+        a, b = t0[i], t1[i]
+        j = i - 1
+        while j >= base and t0[j] > a:
+            t0[j + 1], t1[j + 1] = t0[j], t1[j]
+            j -= 1
+        t0[j + 1], t1[j + 1] = a, b
+    m = 0
+    for i in range(base, base + n):
+        if m > 0 and t0[i] <= t1[base + m - 1] + 1e-12:
+            t1[base + m - 1] = max(t1[base + m - 1], t1[i])
+        else:
+            t0[base + m], t1[base + m] = t0[i], t1[i]
+            m += 1
+    return m
+
+
+@njit(cache=True, parallel=True)
+def clip_pairs(views, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0):
+    """Intervals of each (view, segment) pair, as CSR ``(offsets, t0, t1)``."""
+    m = views.shape[0]
+    caps = np.zeros(m + 1, np.int64)
+    for i in range(m):
+        caps[i + 1] = caps[i] + max(offsets[views[i] + 1] - offsets[views[i]], 1)
+    t0 = np.empty(caps[m])
+    t1 = np.empty(caps[m])
+    cnt = np.zeros(m, np.int64)
+    for i in prange(m):
+        cnt[i] = clip_one(views[i], ax[i], ay[i], bx[i], by[i], offsets, phi, rad, cx, cy, th0,
+                          t0, t1, caps[i])
+    out_off = np.zeros(m + 1, np.int64)
+    for i in range(m):
+        out_off[i + 1] = out_off[i] + cnt[i]
+    r0 = np.empty(out_off[m])
+    r1 = np.empty(out_off[m])
+    for i in prange(m):
+        for k in range(cnt[i]):
+            r0[out_off[i] + k] = t0[caps[i] + k]
+            r1[out_off[i] + k] = t1[caps[i] + k]
+    return out_off, r0, r1
+
+
+@njit(cache=True)
+def merge_sorted(group, t0, t1):
+    """Merge overlapping intervals of each group (inputs sorted by group, then t0)."""
+    n = group.shape[0]
+    g = np.empty(n, group.dtype)
+    a = np.empty(n)
+    b = np.empty(n)
+    m = 0
+    for i in range(n):
+        if m > 0 and g[m - 1] == group[i] and t0[i] <= b[m - 1]:
+            b[m - 1] = max(b[m - 1], t1[i])
+        else:
+            g[m] = group[i]
+            a[m] = t0[i]
+            b[m] = t1[i]
+            m += 1
+    return g[:m], a[:m], b[:m]
+
+
+@njit(cache=True, parallel=True)
+def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
+                  gx0, gy0, cell, nx, ny, nblocks):
+    """Number of views whose region holds each cell centre of an ``ny × nx`` grid.
+
+    Each raster row through cell centres is clipped against the star polygon (O(k) per row)
+    and the covered run of cells incremented: no point-in-polygon test per cell.
+    """
+    n = offsets.shape[0] - 1
+    kmax = 1
+    for v in range(n):
+        kmax = max(kmax, offsets[v + 1] - offsets[v])
+    partial = np.zeros((nblocks, ny, nx), np.int32)
+    for b in prange(nblocks):
+        t0 = np.empty(kmax + 1)
+        t1 = np.empty(kmax + 1)
+        for v in range(b * n // nblocks, (b + 1) * n // nblocks):
+            i0 = max(math.ceil((vx0[v] - gx0) / cell - 0.5), 0)
+            i1 = min(math.floor((vx1[v] - gx0) / cell - 0.5), nx - 1)
+            j0 = max(math.ceil((vy0[v] - gy0) / cell - 0.5), 0)
+            j1 = min(math.floor((vy1[v] - gy0) / cell - 0.5), ny - 1)
+            if i1 < i0:
+                continue
+            xa = gx0 + (i0 + 0.5) * cell
+            xb = gx0 + (i1 + 0.5) * cell
+            for j in range(j0, j1 + 1):
+                py = gy0 + (j + 0.5) * cell
+                m = clip_one(v, xa, py, xb, py, offsets, phi, rad, cx, cy, th0, t0, t1, 0)
+                for q in range(m):
+                    lo = max(i0, math.ceil(i0 + t0[q] * (i1 - i0) - 1e-9))
+                    hi = min(i1, math.floor(i0 + t1[q] * (i1 - i0) + 1e-9))
+                    for i in range(lo, hi + 1):
+                        partial[b, j, i] += 1
+    out = np.zeros((ny, nx), np.int32)
+    for b in range(nblocks):
+        out += partial[b]
+    return out
+
+
+@njit(cache=True)
+def region_boxes(offsets, phi, rad, cx, cy, th0, fov):
+    """Bounding box of each region (the camera included for sectors)."""
+    n = offsets.shape[0] - 1
+    box = np.empty((n, 4))
+    for v in range(n):
+        x0 = x1 = cx[v]
+        y0 = y1 = cy[v]
+        for k in range(offsets[v], offsets[v + 1]):
+            px, py = _pt(v, k, cx, cy, th0, phi, rad)
+            x0, x1, y0, y1 = min(x0, px), max(x1, px), min(y0, py), max(y1, py)
+        box[v, 0], box[v, 1], box[v, 2], box[v, 3] = x0, y0, x1, y1
+    return box

@@ -1,0 +1,350 @@
+"""Coverage of a city: from stored cameras, buildings, streets and sites to honest figures.
+
+Pipeline: load (public records, metric CRS chosen once) → camera views per optics scenario and
+DORI level (:func:`survatlas.optics.camera_geometry`) → exact visible regions
+(:func:`survatlas.coverage.visibility`) → streets (1-D intervals), sites (area and outline),
+land and public space (count grid), H3 cells, per-camera figures → one result, saved to the
+store. Every figure is given for the three optics scenarios — ``best`` (short range: the low
+end for the public), ``typical`` and ``worst`` (long range: the high end) — with the number of
+cameras whose direction or optics were assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from survatlas import ODBL_ATTRIBUTION, geo, optics
+from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage.aggregate import (
+    SeenIntervals,
+    area_share,
+    count_grid,
+    h3_summary,
+    line_segments,
+    seen_intervals,
+    sites_coverage,
+)
+from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage.regions import Regions
+from survatlas.coverage.visibility import visibility
+from survatlas.errors import InputError
+from survatlas.publish import read_layer
+from survatlas.store import Store
+
+SCENARIOS = ("best", "typical", "worst")
+#: how a scenario reads as an interval end for coverage figures
+BOUND = {"best": "low", "typical": "typical", "worst": "high"}
+LEVELS = optics.LEVELS
+#: device types whose views are computed (guards and gunshot detectors do not film)
+FILMING = ("camera", "alpr", "speed_camera")
+POINT_SITE_RADIUS_M = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Options of a coverage run (all documented in ``docs/coverage.md``)."""
+
+    scenarios: tuple[str, ...] = SCENARIOS
+    levels: tuple[str, ...] = LEVELS
+    standard: str = optics.DEFAULT_STANDARD
+    no_direction: str = "360"
+    cell_m: float = 2.0
+    h3_resolution: int = 10
+    walkable_only: bool = True
+
+    def check(self) -> None:
+        """Raise :class:`InputError` for impossible settings."""
+        bad = [s for s in self.scenarios if s not in SCENARIOS]
+        if bad:
+            raise InputError(f"unknown scenario {bad[0]!r}; use best, typical, worst or all")
+        bad = [lv for lv in self.levels if lv not in (*LEVELS, optics.PLATE_LEVEL)]
+        if bad:
+            raise InputError(f"unknown level {bad[0]!r}; use one of {', '.join(LEVELS)} or plate")
+        if not 0.25 <= self.cell_m <= 50:
+            raise InputError("cell size must be between 0.25 and 50 metres")
+        if not 0 <= self.h3_resolution <= 15:
+            raise InputError("H3 resolution must be between 0 and 15")
+
+
+@dataclass
+class Inputs:
+    """Everything a coverage run reads, in one metric CRS."""
+
+    crs: CRS
+    devices: pd.DataFrame
+    cam_x: np.ndarray
+    cam_y: np.ndarray
+    buildings: np.ndarray
+    street_ids: np.ndarray
+    streets: np.ndarray
+    site_ids: np.ndarray
+    site_category: np.ndarray
+    site_footprints: np.ndarray
+    site_assumed: np.ndarray
+    bounds: tuple[float, float, float, float]
+
+
+@dataclass
+class LevelResult:
+    """Results of one scenario and level."""
+
+    regions: Regions
+    seen: SeenIntervals
+    street_in_view_m: np.ndarray
+    street_cameras: np.ndarray
+    counts: np.ndarray
+    sites: list[dict]
+    outline: SeenIntervals
+    h3: dict[str, dict[str, float]]
+
+
+@dataclass
+class Result:
+    """A coverage run: inputs, per-scenario-and-level results, and the summary."""
+
+    inputs: Inputs
+    settings: Settings
+    raster: Raster
+    land: np.ndarray
+    public_space: np.ndarray
+    geometries: dict[str, list[optics.CameraGeometry]]
+    levels: dict[tuple[str, str], LevelResult] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def load_inputs(
+    store: Store, bbox: tuple[float, float, float, float] | None = None, *, walkable_only: bool = True
+) -> Inputs:
+    """Read public cameras, buildings, streets and sites (of ``bbox``) into a metric CRS.
+
+    Buildings are read with a halo of the longest camera range any scenario can give, so
+    cameras near the edge of ``bbox`` see all their occluders.
+    """
+    devices = read_layer(store, "devices", bbox)
+    devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
+    streets = read_layer(store, "streets", bbox)
+    if walkable_only and len(streets):
+        streets = streets[streets["walkable"] == 1]
+    sites = read_layer(store, "sites", bbox)
+    anchor = _anchor(devices, streets, bbox)
+    if anchor is None:
+        raise InputError("nothing to compute: the store (or bbox) holds no cameras and no streets; "
+                         "import data first")
+    crs = geo.local_crs(*anchor)
+    fwd = geo.to_metric(crs)
+    halo_bbox = _halo(bbox, devices, fwd, crs)
+    buildings = read_layer(store, "buildings", halo_bbox)
+    buildings = buildings[buildings["obstacle"] == 1]
+    cam_x, cam_y = fwd.transform(devices.geometry.x.to_numpy(), devices.geometry.y.to_numpy()) \
+        if len(devices) else (np.empty(0), np.empty(0))
+    b_metric = _to_metric(buildings.geometry.values, fwd)
+    s_metric = _to_metric(streets.geometry.values, fwd)
+    footprints, assumed = _site_footprints(_to_metric(sites.geometry.values, fwd), b_metric)
+    everything = np.concatenate([s_metric, footprints, shapely.points(cam_x, cam_y)])
+    bounds = tuple(float(v) for v in shapely.total_bounds(everything)) if everything.size else \
+        (0.0, 0.0, 1.0, 1.0)
+    return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
+                  streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
+                  sites["category"].to_numpy(), footprints, assumed, bounds)
+
+
+def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
+    if bbox is not None:
+        return (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    frame = devices if len(devices) else streets
+    if not len(frame):
+        return None
+    w, s, e, n = frame.total_bounds
+    return (w + e) / 2, (s + n) / 2
+
+
+def _halo(bbox, devices, fwd, crs):
+    if bbox is None:
+        return None
+    reach = max(max(optics.camera_geometry(_device_mapping(r), "worst").ranges_m.values())
+                for r in devices.itertuples()) if len(devices) else 0.0
+    inv = geo.to_lonlat(crs)
+    x0, y0 = fwd.transform(bbox[0], bbox[1])
+    x1, y1 = fwd.transform(bbox[2], bbox[3])
+    w, s = inv.transform(x0 - reach, y0 - reach)
+    e, n = inv.transform(x1 + reach, y1 + reach)
+    return (max(-180.0, w), max(-90.0, s), min(180.0, e), min(90.0, n))
+
+
+def _to_metric(geoms: np.ndarray, fwd) -> np.ndarray:
+    geoms = np.asarray(geoms, dtype=object)
+    if geoms.size == 0:
+        return geoms
+    return shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+
+
+def _site_footprints(sites: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons stay; a point site takes the building it stands in, else a 30 m disc (assumed)."""
+    out = sites.copy()
+    assumed = np.zeros(sites.size, bool)
+    points = np.flatnonzero(shapely.get_type_id(sites) == 0) if sites.size else np.empty(0, int)
+    if points.size:
+        tree = shapely.STRtree(buildings)
+        site_idx, building_idx = tree.query(sites[points], predicate="within")
+        inside = dict(zip(site_idx.tolist(), building_idx.tolist(), strict=False))
+        for k, s in enumerate(points):
+            if k in inside:
+                out[s] = buildings[inside[k]]
+            else:
+                out[s] = shapely.buffer(sites[s], POINT_SITE_RADIUS_M)
+                assumed[s] = True
+    lines = np.flatnonzero(np.isin(shapely.get_type_id(out), [1, 5])) if out.size else []
+    for s in lines:  # a mapped line (e.g. a border) gets a narrow corridor
+        out[s] = shapely.buffer(out[s], 5.0)
+        assumed[s] = True
+    return out, assumed
+
+
+def _device_mapping(row: Any) -> dict[str, Any]:
+    views = json.loads(row.views) if isinstance(row.views, str) else row.views
+    return {
+        "camera_type": row.camera_type, "device_type": row.device_type,
+        "views": [tuple(v) for v in views or []], "height_m": _num(row.height_m),
+        "tilt_down_deg": _num(row.tilt_down_deg), "fov_deg": _num(row.fov_deg),
+        "range_m": _num(row.range_m), "focal_mm": _num(row.focal_mm),
+        "sensor_width_mm": _num(row.sensor_width_mm), "width_px": _num(row.width_px),
+    }
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
+    """Compute every coverage figure for ``inputs`` (pure: no store access)."""
+    settings.check()
+    raster = Raster.covering(inputs.bounds, settings.cell_m)
+    obstacles = prepare_obstacles(inputs.buildings)
+    land = ~polygon_mask(raster, obstacles.polygons)
+    public = polygon_mask(raster, inputs.site_footprints[inputs.site_category == "public_space"])
+    segments = line_segments(inputs.streets)
+    outlines = line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
+        else None
+    rows = [_device_mapping(r) for r in inputs.devices.itertuples()]
+    result = Result(inputs, settings, raster, land, public & land, {})
+    for scenario in settings.scenarios:
+        geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
+                                        no_direction=settings.no_direction) for r in rows]
+        result.geometries[scenario] = geoms
+        for level in settings.levels:
+            cam, direction, fov, radius = optics.expand_views(geoms, level)
+            regions = visibility(obstacles, inputs.cam_x[cam], inputs.cam_y[cam], direction, fov,
+                                 radius, camera=cam)
+            seen = seen_intervals(regions, segments)
+            counts = count_grid(regions, raster)
+            result.levels[scenario, level] = LevelResult(
+                regions, seen, seen.union_length(len(inputs.streets)),
+                seen.cameras_per_line(len(inputs.streets)), counts,
+                sites_coverage(regions, raster, counts, inputs.site_footprints),
+                seen_intervals(regions, outlines) if outlines is not None else seen,
+                h3_summary(raster, counts, land, geo.to_lonlat(inputs.crs).transform,
+                           settings.h3_resolution),
+            )
+    result.summary = summarise(result)
+    return result
+
+
+def summarise(result: Result) -> dict[str, Any]:
+    """The published summary: every figure per scenario and level, with its assumptions."""
+    inputs, settings = result.inputs, result.settings
+    street_length = float(shapely.length(inputs.streets).sum()) if inputs.streets.size else 0.0
+    first = result.geometries[settings.scenarios[0]]
+    by: dict[str, dict[str, Any]] = {}
+    for (scenario, level), lr in result.levels.items():
+        seen_m = float(lr.street_in_view_m.sum())
+        by.setdefault(scenario, {})[level] = {
+            "street_in_view_m": round(seen_m, 2),
+            "street_in_view_share": round(seen_m / street_length, 6) if street_length else None,
+            "land_in_view_share": _round(area_share(lr.counts, result.land, result.raster.cell_area)["share"]),
+            "public_space_in_view_share": _round(
+                area_share(lr.counts, result.public_space, result.raster.cell_area)["share"]),
+            "views": len(lr.regions),
+            "sites": _site_categories(inputs, lr),
+        }
+    intervals = {
+        level: {metric: {BOUND[s]: by[s][level][metric] for s in settings.scenarios}
+                for metric in ("street_in_view_m", "street_in_view_share", "land_in_view_share",
+                               "public_space_in_view_share")}
+        for level in settings.levels
+    }
+    return {
+        "method": ("exact 2-D visibility of each camera view among building footprints "
+                   "(numba ray casting, star-shaped regions); streets by 1-D interval merge per "
+                   f"street; areas on a {settings.cell_m:g} m grid of cell centres; no polygon union"),
+        "assumptions": _assumptions(settings, first, inputs),
+        "attribution": ODBL_ATTRIBUTION,
+        "crs": inputs.crs.to_string(),
+        "standard": settings.standard,
+        "cameras": len(inputs.devices),
+        "cameras_assumed_direction": int(sum(g.direction_assumed for g in first)),
+        "cameras_assumed_optics": int(sum(g.optics_assumed for g in first)),
+        "street_length_m": round(street_length, 2),
+        "streets": int(inputs.streets.size),
+        "sites": int(inputs.site_ids.size),
+        "sites_with_assumed_footprint": int(inputs.site_assumed.sum()),
+        "scenarios": {s: BOUND[s] for s in settings.scenarios},
+        "by_scenario": by,
+        "intervals": intervals,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _site_categories(inputs: Inputs, lr: LevelResult) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for cat in sorted(set(inputs.site_category.tolist())):
+        idx = np.flatnonzero(inputs.site_category == cat)
+        shares = [lr.sites[i]["share"] for i in idx if lr.sites[i]["share"] is not None]
+        area = sum(lr.sites[i]["area_m2"] for i in idx)
+        seen = sum(lr.sites[i]["in_view_m2"] for i in idx)
+        out[cat] = {
+            "sites": int(idx.size),
+            "sites_seen": int(sum(1 for i in idx if lr.sites[i]["cameras"])),
+            "mean_share": round(float(np.mean(shares)), 6) if shares else None,
+            "area_share": round(seen / area, 6) if area else None,
+        }
+    return out
+
+
+def _assumptions(settings: Settings, geoms: list, inputs: Inputs) -> list[str]:
+    notes = [
+        "only public records are used (restricted and confidential cameras are left out)",
+        "optics unknown for a camera are taken from the scenario table (best = short range, "
+        "worst = long range) of PanoptiCity's catalogue deciles",
+        f"cameras with no direction are treated as {'360° views' if settings.no_direction == '360' else 'absent'} "
+        "at the scenario's range",
+        "2-D occlusion by building footprints; building heights and camera tilt are not used "
+        "unless both camera height and tilt are known (then ranges are capped at the far ground edge)",
+        f"point sites take the footprint of the building they stand in, else a {POINT_SITE_RADIUS_M:g} m disc",
+        "streets: walkable ways only" if settings.walkable_only else "streets: every imported way",
+    ]
+    return notes
+
+
+def compute_coverage(
+    store: Store,
+    bbox: tuple[float, float, float, float] | None = None,
+    settings: Settings = Settings(),
+) -> dict[str, Any]:
+    """Load, analyse and save coverage for ``store`` (replacing earlier results); return the summary."""
+    from survatlas.coverage.results import save_result
+
+    settings.check()
+    result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only), settings)
+    save_result(store, result)
+    return result.summary

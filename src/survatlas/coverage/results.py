@@ -1,0 +1,234 @@
+"""Saving a coverage run to the store, and reading its layers back for export and the web."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from survatlas import geo
+from survatlas.coverage.analysis import Result
+from survatlas.custody import append_entry, content_digest
+from survatlas.errors import NotFoundError
+from survatlas.ingest._writer import now_iso
+from survatlas.publish import audience_clause
+from survatlas.store import Store
+
+RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
+                 "coverage_runs")
+
+
+def save_result(store: Store, result: Result) -> None:
+    """Replace the store's coverage results with ``result`` in one transaction, with one
+    custody-log entry (``coverage.save``: counts of what was written and replaced, no places)."""
+    inputs = result.inputs
+    device_ids = inputs.devices["id"].to_numpy()
+    with store.transaction() as conn:
+        replaced = conn.execute("SELECT count(*) FROM coverage_runs").fetchone()[0]
+        for table in RESULT_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        run = (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary))
+        run_id = conn.execute(
+            "INSERT INTO coverage_runs (created_at, settings, summary, crs) VALUES (?, ?, ?, ?)",
+            (*run, inputs.crs.to_wkt()),
+        ).lastrowid
+        lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
+        outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
+            if inputs.site_footprints.size else np.empty(0)
+        cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution)
+        for (scenario, level), lr in result.levels.items():
+            reg = lr.regions
+            sector = np.where(reg.fov >= 2 * math.pi - 1e-9, math.pi, reg.fov / 2) * reg.radius ** 2
+            areas = reg.area()
+            conn.executemany(
+                "INSERT INTO coverage_views VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(scenario, level, v, int(device_ids[reg.camera[v]]), float(reg.x[v]),
+                  float(reg.y[v]), float(reg.start[v]), float(reg.fov[v]), float(reg.radius[v]),
+                  int(reg.status[v]), float(areas[v]), float(sector[v]),
+                  reg.angles[reg.offsets[v]:reg.offsets[v + 1]].astype(np.float32).tobytes(),
+                  reg.radii[reg.offsets[v]:reg.offsets[v + 1]].astype(np.float32).tobytes())
+                 for v in range(len(reg))],
+            )
+            seen = lr.seen
+            conn.executemany(
+                "INSERT INTO street_seen VALUES (?,?,?,?,?,?)",
+                zip(inputs.street_ids[seen.line].tolist(), [scenario] * len(seen.line),
+                    [level] * len(seen.line), seen.start_m.tolist(), seen.end_m.tolist(),
+                    device_ids[seen.camera].tolist(), strict=True),
+            )
+            conn.executemany(
+                "INSERT INTO street_coverage VALUES (?,?,?,?,?,?)",
+                zip(inputs.street_ids.tolist(), [scenario] * len(lengths), [level] * len(lengths),
+                    lengths.tolist(), lr.street_in_view_m.tolist(), lr.street_cameras.tolist(),
+                    strict=True),
+            )
+            outline_seen = lr.outline.union_length(len(inputs.site_ids))
+            conn.executemany(
+                "INSERT INTO site_coverage VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(int(sid), scenario, level, s["area_m2"], s["in_view_m2"], s["share"],
+                  float(outline_len[i]), float(outline_seen[i]),
+                  float(outline_seen[i] / outline_len[i]) if outline_len[i] else None,
+                  json.dumps([int(device_ids[c]) for c in s["cameras"]]),
+                  int(inputs.site_assumed[i]))
+                 for i, (sid, s) in enumerate(zip(inputs.site_ids, lr.sites, strict=True))],
+            )
+            conn.executemany(
+                "INSERT INTO h3_coverage VALUES (?,?,?,?,?,?,?)",
+                [(cell, scenario, level, v["land_m2"], v["in_view_m2"],
+                  v["in_view_m2"] / v["land_m2"] if v["land_m2"] else None, cams_in_hex.get(cell, 0))
+                 for cell, v in lr.h3.items()],
+            )
+        append_entry(conn, "coverage.save", f"coverage_run:{run_id}", {
+            "run_sha256": content_digest(*run),
+            "replaced_runs": replaced,
+            "devices": len(device_ids),
+            "scenario_levels": len(result.levels),
+            **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+               for table in RESULT_TABLES if table != "coverage_runs"},
+        })
+
+
+def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for point in inputs.devices.geometry:
+        cell = h3.latlng_to_cell(point.y, point.x, resolution)
+        counts[cell] = counts.get(cell, 0) + 1
+    return counts
+
+
+def latest_summary(store: Store) -> dict[str, Any]:
+    """The summary of the store's coverage run; :class:`NotFoundError` when there is none."""
+    row = store.query("SELECT summary FROM coverage_runs ORDER BY id DESC LIMIT 1")
+    if not row:
+        raise NotFoundError("no coverage results in this store: run `survatlas coverage` first")
+    return json.loads(row[0][0])
+
+
+def _run_crs(store: Store) -> CRS:
+    row = store.query("SELECT crs FROM coverage_runs ORDER BY id DESC LIMIT 1")
+    if not row:
+        raise NotFoundError("no coverage results in this store: run `survatlas coverage` first")
+    return CRS.from_wkt(row[0][0])
+
+
+def _public_ids(store: Store, table: str) -> str:
+    return f"SELECT id FROM {table} WHERE {audience_clause('public')}"
+
+
+def view_polygon(row: Any, transformer: Any) -> shapely.Geometry:
+    """The visible region of one stored camera view as a lon/lat polygon.
+
+    Parameters
+    ----------
+    row
+        A ``coverage_views`` row: camera position ``x``, ``y`` (run CRS), ``start`` and ``fov``
+        (radians) and the region r(θ) as float32 ``angles`` (from ``start``) and ``radii``.
+    transformer
+        A pyproj transformer from the run CRS to lon/lat (:func:`survatlas.geo.to_lonlat`).
+
+    Returns
+    -------
+    shapely.Geometry
+        The polygon (the camera position is its first vertex unless the view is all-round),
+        made valid when needed; empty when the region has fewer than 3 vertices.
+    """
+    a = np.frombuffer(row["angles"], np.float32).astype(float) + row["start"]
+    rad = np.frombuffer(row["radii"], np.float32).astype(float)
+    pts = np.column_stack([row["x"] + rad * np.cos(a), row["y"] + rad * np.sin(a)])
+    if row["fov"] < 2 * math.pi - 1e-9:
+        pts = np.vstack([[row["x"], row["y"]], pts])
+    if len(pts) < 3:
+        return shapely.Polygon()
+    lon, lat = transformer.transform(pts[:, 0], pts[:, 1])
+    poly = shapely.Polygon(np.column_stack([lon, lat]))
+    return poly if poly.is_valid else shapely.make_valid(poly)
+
+
+def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
+    """Visible region of every camera view, per scenario and level, as lon/lat polygons."""
+    crs = _run_crs(store)
+    inv = geo.to_lonlat(crs)
+    rows = store.query(
+        "SELECT v.*, d.lon, d.lat FROM coverage_views v JOIN devices d ON d.id = v.device_id "
+        f"WHERE d.{audience_clause(audience)} ORDER BY scenario, level, view")
+    records, geoms = [], []
+    for r in rows:
+        if bbox and not (bbox[0] <= r["lon"] <= bbox[2] and bbox[1] <= r["lat"] <= bbox[3]):
+            continue
+        geoms.append(view_polygon(r, inv))
+        records.append({"survatlas:device_id": r["device_id"], "scenario": r["scenario"],
+                        "level": r["level"], "range_m": round(r["radius"], 2),
+                        "fov_deg": round(math.degrees(r["fov"]), 2), "area_m2": round(r["area_m2"], 2),
+                        "occlusion_ratio": round(1 - r["area_m2"] / r["sector_m2"], 4) if r["sector_m2"] else None,
+                        "status": r["status"]})
+    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")
+
+
+def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
+    """Every street with its metres in view per scenario and level (one row per combination)."""
+    _run_crs(store)
+    rows = store.query(
+        "SELECT c.*, s.geom, s.highway, s.name, s.origin FROM street_coverage c "
+        f"JOIN streets s ON s.id = c.street_id WHERE s.{audience_clause(audience)} "
+        + ("AND s.id IN (SELECT id FROM streets_rtree WHERE max_x >= ? AND min_x <= ? AND max_y >= ? "
+           "AND min_y <= ?)" if bbox else ""),
+        (bbox[0], bbox[2], bbox[1], bbox[3]) if bbox else ())
+    return _frame(rows, lambda r: {
+        "survatlas:street_id": r["street_id"], "survatlas:origin": r["origin"], "highway": r["highway"],
+        "name": r["name"], "scenario": r["scenario"], "level": r["level"],
+        "length_m": round(r["length_m"], 2), "in_view_m": round(r["in_view_m"], 2),
+        "in_view_share": round(r["in_view_m"] / r["length_m"], 4) if r["length_m"] else None,
+        "cameras": r["cameras"]})
+
+
+def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
+    """Every site with the share of its area and outline in view, per scenario and level."""
+    _run_crs(store)
+    rows = store.query(
+        "SELECT c.*, s.geom, s.category, s.name, s.origin FROM site_coverage c "
+        f"JOIN sites s ON s.id = c.site_id AND s.category IS NOT NULL WHERE s.{audience_clause(audience)}")
+    rows = [r for r in rows if not bbox or _in_bbox(r["geom"], bbox)]
+    return _frame(rows, lambda r: {
+        "survatlas:site_id": r["site_id"], "survatlas:origin": r["origin"], "category": r["category"],
+        "name": r["name"], "scenario": r["scenario"], "level": r["level"],
+        "area_m2": round(r["area_m2"], 1), "in_view_share": _r(r["share"]),
+        "outline_in_view_share": _r(r["outline_share"]), "cameras": r["cameras"],
+        "footprint_assumed": bool(r["footprint_assumed"])})
+
+
+def h3_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
+    """H3 cells with land in view per scenario and level, and cameras per cell."""
+    _run_crs(store)
+    rows = store.query("SELECT * FROM h3_coverage ORDER BY scenario, level, h3")
+    records, geoms = [], []
+    for r in rows:
+        poly = shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(r["h3"])])
+        if bbox and not shapely.intersects(poly, shapely.box(*bbox)):
+            continue
+        geoms.append(poly)
+        records.append({"h3": r["h3"], "scenario": r["scenario"], "level": r["level"],
+                        "land_m2": round(r["land_m2"], 1), "in_view_share": _r(r["share"]),
+                        "cameras": r["cameras"]})
+    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _in_bbox(wkb: bytes, bbox) -> bool:
+    return bool(shapely.intersects(shapely.from_wkb(wkb), shapely.box(*bbox)))
+
+
+def _frame(rows, fields) -> gpd.GeoDataFrame:
+    records = [fields(r) for r in rows]
+    geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
+    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=list(geoms), crs="EPSG:4326")

@@ -1,0 +1,169 @@
+"""The one place where the web layer calls the coverage and routing analyses.
+
+``survatlas.coverage`` and ``survatlas.routing`` are separate capabilities; the web layer asks
+for them by name when a request comes in, so the app runs (and says what is missing, with a 501)
+before they are installed. Each adapter below names the library function it calls and the shape
+it passes on; when a library signature differs, only this file changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import shapely
+
+from survatlas.store import Store
+from survatlas.tiles import register_tile_layer
+
+BBox = tuple[float, float, float, float]
+
+
+class AnalysisUnavailableError(Exception):
+    """A coverage or routing function the route needs is not installed (HTTP 501)."""
+
+
+def _module(module: str) -> Any:
+    try:
+        return importlib.import_module(f"survatlas.{module}")
+    except ImportError as exc:
+        raise AnalysisUnavailableError(
+            f"survatlas.{module} is not installed in this build, so this view is unavailable"
+        ) from exc
+
+
+def _function(module: str, name: str) -> Any:
+    func = getattr(_module(module), name, None)
+    if func is None:
+        raise AnalysisUnavailableError(f"survatlas.{module} has no {name}(); update survatlas")
+    return func
+
+
+def available() -> dict[str, bool]:
+    """Which analyses this build can serve (the front end hides the others)."""
+    found = {}
+    for module in ("coverage", "routing"):
+        try:
+            importlib.import_module(f"survatlas.{module}")
+        except ImportError:
+            found[module] = False
+        else:
+            found[module] = True
+    return found
+
+
+def _coverage() -> Any:
+    """The web's reader of stored coverage results (needs survatlas.coverage)."""
+    _function("coverage.results", "latest_summary")  # 501 when coverage is not installed
+    return importlib.import_module("survatlas.web._coverage")
+
+
+def coverage_summary(store: Store, level: str) -> dict[str, Any]:
+    """Summary of the stored run (``survatlas.coverage.results.latest_summary``) for ``level``.
+
+    Adds ``sites_by_category`` and ``streets`` as ``{"share", "low", "high"}`` (typical,
+    best, worst optics scenario).
+    """
+    return _coverage().summary(store, level)
+
+
+def site_ranking(
+    store: Store, category: str | None, level: str, limit: int, audience: str
+) -> list[dict[str, Any]]:
+    """Sites ranked by the share of their area in view at ``level`` (``share``, ``low``, ``high``)."""
+    return _coverage().site_ranking(store, category, level, limit, audience)
+
+
+def h3_cells(
+    store: Store, bbox: BBox, resolution: int, level: str, audience: str
+) -> dict[str, Any]:
+    """H3 cells meeting ``bbox`` as GeoJSON polygons with their share of land in view."""
+    return _coverage().h3_cells(store, bbox, resolution, level)
+
+
+def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, Any]:
+    """The device's real visibility region per DORI level (nested polygons, widest first)."""
+    rows = _coverage().device_regions(store, device_id, audience)
+    features = []
+    for row in rows:
+        props = {k: v for k, v in dict(row).items() if k != "geometry"}
+        geom = row["geometry"]
+        if not isinstance(geom, dict):
+            geom = shapely.geometry.mapping(geom)
+        features.append({"type": "Feature", "geometry": geom, "properties": props})
+    return {"type": "FeatureCollection", "device_id": device_id, "features": features}
+
+
+def register_coverage_tiles() -> bool:
+    """Add the coverage tile layers (tileset ``coverage``) when coverage is installed."""
+    try:
+        layers = _coverage().TILE_LAYERS
+    except AnalysisUnavailableError:
+        return False
+    for layer in layers:
+        register_tile_layer("coverage", layer)
+    return True
+
+
+def compare_routes(
+    store: Store,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    max_detour: float,
+    audience: str,
+    level: str | None = None,
+) -> dict[str, Any]:
+    """The shortest and the least-exposed route between two (lat, lon) points.
+
+    Calls ``survatlas.routing``: ``route_window`` → ``load_network(store, bbox=, audience=)`` →
+    ``plan_route(net, origin, destination, level=, max_detour=)``. Returns
+    ``{"shortest": route, "least_exposure": route, "price_of_privacy", "method", …}``; a route
+    holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
+    ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``. A
+    routing module offering ``compare_routes`` with that shape is used as it is.
+    """
+    if not hasattr(_module("routing"), "compare_routes"):
+        _function("routing", "plan_route")  # 501 naming the function when it is missing
+    mod = _module("routing")
+    if hasattr(mod, "compare_routes"):
+        result = dict(
+            mod.compare_routes(store, origin, destination, max_detour=max_detour, audience=audience)
+        )
+    else:
+        window = mod.route_window([origin, destination])
+        net = mod.load_network(store, bbox=window, audience=audience)
+        kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
+        plan = mod.plan_route(net, origin, destination, **kwargs)
+        result = _plan_result(plan)
+    for key in ("shortest", "least_exposure"):
+        route = result.get(key)
+        if route is not None and not isinstance(route.get("geometry"), dict | None):
+            result[key] = {**route, "geometry": shapely.geometry.mapping(route["geometry"])}
+    return result
+
+
+def _plan_result(plan: Any) -> dict[str, Any]:
+    data = plan.to_dict()
+    return {
+        "shortest": _route_figures(plan.shortest, plan.level),
+        "least_exposure": _route_figures(plan.least_exposed, plan.level),
+        **{k: data[k] for k in ("level", "scenario", "max_detour", "price_of_privacy", "method")},
+        "origin": data["origin"],
+        "destination": data["destination"],
+        "attribution": data.get("attribution"),
+    }
+
+
+def _route_figures(route: Any, level: str) -> dict[str, Any]:
+    seen = route.to_dict()["in_view"][level]
+    low, high = seen["metres_across_scenarios"]
+    return {
+        "length_m": round(route.length_m, 1),
+        "in_view_m": seen["metres"],
+        "in_view_low_m": low,
+        "in_view_high_m": high,
+        "in_view_share": seen["share"],
+        "cameras_in_view": seen["cameras"],
+        "time_min": round(route.time_s / 60, 1),
+        "geometry": route.geometry,
+    }

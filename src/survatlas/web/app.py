@@ -1,0 +1,175 @@
+"""The application factory: ``create_app(db_path)`` → a FastAPI app over one store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from survatlas import __version__
+from survatlas.errors import (
+    InputError,
+    NotFoundError,
+    RoutingError,
+    SecurityError,
+    StoreError,
+    SurvatlasError,
+)
+from survatlas.store import Store
+from survatlas.web import _analyses, api_coverage, api_layers, api_routing, api_tiles
+from survatlas.web._analyses import AnalysisUnavailableError
+from survatlas.web._context import WebContext
+from survatlas.web._security import SecurityHeaders
+from survatlas.web.auth import install_access
+
+STATIC = Path(__file__).parent / "static"
+DIST = STATIC / "dist"
+WORKER_THREADS = 4
+BUILD_COMMAND = "cd src/survatlas/web/frontend && npm ci --no-audit --no-fund && npm run build"
+
+#: exception class -> HTTP status (the first match in order wins).
+STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (AnalysisUnavailableError, 501),
+    (NotFoundError, 404),
+    (SecurityError, 403),
+    (RoutingError, 422),
+    (InputError, 422),
+    (StoreError, 503),
+    (SurvatlasError, 400),
+)
+
+
+def create_app(
+    db_path: str | Path,
+    *,
+    private: bool = False,
+    tile_url: str | None = None,
+    dependencies: Sequence[Any] = (),
+) -> FastAPI:
+    """Build the web application over the store at ``db_path``.
+
+    Parameters
+    ----------
+    db_path
+        An existing survatlas store.
+    private
+        Every route needs a valid token (``survatlas token create``). The API still serves
+        public records only: restricted and confidential material never leaves through it.
+    tile_url
+        Optional online raster tile template ``https://host/{z}/{x}/{y}.png`` drawn under the
+        store's layers. Without it the page requests nothing outside its own server.
+    dependencies
+        FastAPI dependencies (e.g. ``Depends(require_role("viewer"))``) added to every data
+        route: the one place where authentication plugs in.
+
+    Raises
+    ------
+    StoreError
+        No store at ``db_path``.
+    InputError
+        ``tile_url`` is not an http(s) template with ``{z}``, ``{x}`` and ``{y}``.
+    """
+    _check_tile_url(tile_url)
+    Store(db_path, create=False).close()
+    context = WebContext(
+        Path(db_path),
+        audience="public",
+        tile_url=tile_url,
+        private=private,
+    )
+    app = FastAPI(
+        lifespan=_lifespan,
+        title="survatlas",
+        version=__version__,
+        description="Surveillance infrastructure (never people) from open sources: layers, "
+        "vector tiles, coverage and routing. © OpenStreetMap contributors (ODbL).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.context = context
+    _analyses.register_coverage_tiles()
+    for module in (api_layers, api_tiles, api_coverage, api_routing):
+        app.include_router(module.router, dependencies=list(dependencies))
+    _add_error_handlers(app)
+    _add_front_end(app)
+    app.add_middleware(SecurityHeaders, extra_origin=_origin(tile_url))
+    install_access(app, db_path, private=private)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Few worker threads: the work is CPU-bound under one GIL, so more threads only contend.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
+def _check_tile_url(tile_url: str | None) -> None:
+    if tile_url is None:
+        return
+    parts = urlsplit(tile_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InputError(f"tile URL {tile_url!r} must start with https:// (or http://)")
+    if not all(key in tile_url for key in ("{z}", "{x}", "{y}")):
+        raise InputError(f"tile URL {tile_url!r} must contain {{z}}, {{x}} and {{y}}")
+
+
+def _origin(tile_url: str | None) -> str | None:
+    if tile_url is None:
+        return None
+    parts = urlsplit(tile_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        status = next(code for cls, code in STATUS if isinstance(exc, cls))
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+
+    for cls, _ in STATUS:
+        app.add_exception_handler(cls, handle)
+
+
+def _add_front_end(app: FastAPI) -> None:
+    if DIST.is_dir():
+        app.mount("/static", StaticFiles(directory=DIST), name="static")
+
+    @app.get("/", include_in_schema=False, response_model=None)
+    def index() -> FileResponse | HTMLResponse:
+        page = DIST / "index.html"
+        if page.is_file():
+            return FileResponse(page, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(
+            "<!doctype html><title>survatlas</title><h1>The map is not built yet</h1>"
+            f"<p>Build the front end once: <code>{BUILD_COMMAND}</code>. "
+            "The JSON API is served already: <a href='/api/openapi.json'>/api/openapi.json</a>.</p>",
+            status_code=503,
+        )
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        swagger = DIST / "swagger"
+        if not (swagger / "swagger-ui-bundle.js").is_file():
+            return HTMLResponse(
+                "<!doctype html><title>survatlas API</title><p>Interactive docs need the front-end "
+                f"build (<code>{BUILD_COMMAND}</code>); the description is at "
+                "<a href='/api/openapi.json'>/api/openapi.json</a>.</p>",
+                status_code=503,
+            )
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="survatlas API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None},
+        )

@@ -1,0 +1,194 @@
+// survatlas web map: bootstraps the map from /api/config and wires the panels.
+import { showDevice } from "./device.js";
+import { showDashboard } from "./charts.js";
+import { clear, el, getJSON, swatch } from "./dom.js";
+import { RoutePlanner } from "./route.js";
+import { SiteRanking } from "./sites.js";
+import { AREA_COLOURS, DEVICE_TYPES, LEVELS, addIcons, buildStyle, iconCanvas, levelPaint } from "./style.js";
+
+const TOGGLES = {
+  cameras: ["device-clusters", "device-singles", "device-points", "device-direction"],
+  base: ["buildings", "streets", "streets-casing"],
+  sites: ["sites-fill", "sites-outline"],
+  visibility: ["visibility-fill", "visibility-line"],
+  h3: ["h3-fill", "h3-line"],
+  routes: ["routes", "routes-casing"],
+};
+const CLICKABLE = ["device-points", "device-singles"];
+
+class App {
+  constructor() {
+    this.currentTab = "layers";
+    this.level = LEVELS[0];
+    this.ready = new Promise((resolve) => {
+      this.resolveReady = resolve;
+    });
+  }
+
+  async start() {
+    this.config = await getJSON("/api/config");
+    const maplibregl = window.maplibregl;
+    maplibregl.setWorkerUrl(new URL("/static/vendor/maplibre-gl-csp-worker.js", window.location.origin).href);
+    const bounds = this.config.bounds || [-10, 35, 30, 60];
+    this.map = new maplibregl.Map({
+      container: "map",
+      style: buildStyle(this.config),
+      bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
+      fitBoundsOptions: { padding: 30, maxZoom: 17 },
+      attributionControl: false,
+      maxZoom: 20,
+      hash: true,
+    });
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "top-left");
+    this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+    this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: "© OpenStreetMap contributors (ODbL) · survatlas" }), "bottom-right");
+    this.map.on("style.load", () => addIcons(this.map));
+    this.map.on("styleimagemissing", () => {});
+    this.routes = new RoutePlanner(this);
+    this.sites = new SiteRanking(this);
+    TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
+    this.wireTabs();
+    this.wireLevel();
+    this.wireToggles();
+    this.wireMap();
+    this.renderLegend();
+    this.map.once("idle", () => this.resolveReady(true));
+  }
+
+  wireTabs() {
+    for (const button of document.querySelectorAll("#tabs button")) {
+      button.addEventListener("click", () => this.showTab(button.dataset.tab));
+    }
+  }
+
+  showTab(name) {
+    this.currentTab = name;
+    for (const button of document.querySelectorAll("#tabs button")) {
+      button.classList.toggle("active", button.dataset.tab === name);
+      button.setAttribute("aria-selected", String(button.dataset.tab === name));
+    }
+    for (const section of document.querySelectorAll(".tab")) section.hidden = section.id !== `tab-${name}`;
+    if (name === "summary") showDashboard(this);
+    if (name === "sites" && !this.sites.loaded) this.sites.load();
+    this.map.getCanvas().style.cursor = name === "route" ? "crosshair" : "";
+  }
+
+  // [layer id, catalogue entry] of every analysis tile layer (e.g. coverage-street_coverage).
+  analysisLayers() {
+    return Object.entries(this.config.tilesets || {})
+      .filter(([tileset]) => tileset !== "base" && tileset !== "devices")
+      .flatMap(([tileset, entries]) => entries.map((entry) => [`${tileset}-${entry.name}`, entry]));
+  }
+
+  wireLevel() {
+    const select = document.getElementById("level");
+    const note = document.getElementById("coverage-note");
+    select.append(...LEVELS.map((level) => el("option", { value: level }, level)));
+    const coverage = this.config.analyses.coverage;
+    document.getElementById("level-row").hidden = !coverage;
+    note.textContent = coverage
+      ? "Streets and sites: share in view at the chosen level (typical optics; green none → red all)."
+      : "Coverage layers appear once survatlas.coverage is installed and `survatlas coverage` has run.";
+    select.addEventListener("change", () => {
+      this.level = select.value;
+      for (const [id, entry] of this.analysisLayers()) {
+        if (this.map.getLayer(id)) this.map.setPaintProperty(id, ...levelPaint(entry, this.level));
+      }
+      this.loadH3();
+      if (this.sites.loaded) this.sites.load();
+      if (this.currentTab === "summary") showDashboard(this);
+    });
+  }
+
+  wireToggles() {
+    for (const input of document.querySelectorAll("#layer-toggles input[type=checkbox]")) {
+      const apply = () => {
+        const visibility = input.checked ? "visible" : "none";
+        for (const id of TOGGLES[input.value] || []) {
+          if (this.map.getLayer(id)) this.map.setLayoutProperty(id, "visibility", visibility);
+        }
+        if (input.value === "h3") this.loadH3();
+      };
+      input.addEventListener("change", apply);
+      this.map.once("load", apply);
+    }
+    const h3Toggle = document.querySelector("#layer-toggles input[value=h3]");
+    h3Toggle.disabled = !this.config.analyses.coverage;
+    this.map.on("moveend", () => this.loadH3());
+  }
+
+  async loadH3() {
+    const toggle = document.querySelector("#layer-toggles input[value=h3]");
+    const note = document.getElementById("h3-note");
+    if (!toggle.checked || !this.config.analyses.coverage) return;
+    const b = this.map.getBounds();
+    const zoom = this.map.getZoom();
+    const resolution = Math.max(5, Math.min(11, Math.round(zoom - 5)));
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+    try {
+      const cells = await getJSON(`/api/h3?bbox=${bbox}&resolution=${resolution}&level=${this.level}`);
+      this.map.getSource("h3").setData(cells);
+      note.textContent = `H3 resolution ${cells.resolution}: ${cells.features.length} cells, share of land in view (${this.level}).`;
+    } catch (error) {
+      note.textContent = `H3: ${error.message}`;
+    }
+  }
+
+  wireMap() {
+    const map = this.map;
+    for (const layer of CLICKABLE) {
+      map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = this.currentTab === "route" ? "crosshair" : ""; });
+    }
+    map.on("mouseenter", "device-clusters", () => { map.getCanvas().style.cursor = "zoom-in"; });
+    map.on("mouseleave", "device-clusters", () => { map.getCanvas().style.cursor = ""; });
+    const popup = new window.maplibregl.Popup({ closeButton: false, closeOnClick: false, offset: 12 });
+    map.on("mousemove", "device-clusters", (e) => {
+      const count = e.features[0].properties.count;
+      popup.setLngLat(e.lngLat).setText(`${count.toLocaleString("en-GB")} devices — click to zoom in`).addTo(map);
+    });
+    map.on("mouseleave", "device-clusters", () => popup.remove());
+    map.on("click", (e) => this.click(e));
+  }
+
+  click(e) {
+    if (this.currentTab === "route") {
+      this.routes.click(e.lngLat);
+      return;
+    }
+    const layers = CLICKABLE.filter((id) => this.map.getLayer(id));
+    const hit = this.map.queryRenderedFeatures(e.point, { layers });
+    if (hit.length) {
+      showDevice(this, hit[0].properties.id);
+      return;
+    }
+    const cluster = this.map.queryRenderedFeatures(e.point, { layers: ["device-clusters"] });
+    if (cluster.length) this.map.easeTo({ center: e.lngLat, zoom: Math.min(this.map.getZoom() + 2, 16) });
+  }
+
+  setSelected(geometry) {
+    const data = { type: "FeatureCollection", features: geometry ? [{ type: "Feature", geometry, properties: {} }] : [] };
+    this.map.getSource("selected").setData(data);
+  }
+
+  renderLegend() {
+    const legend = clear(document.getElementById("legend"));
+    const types = el("ul", { class: "legend" });
+    for (const type of DEVICE_TYPES) {
+      const canvas = iconCanvas(type, "#666666", 32);
+      canvas.className = "legend-icon";
+      types.append(el("li", {}, canvas, type.replace("_", " ")));
+    }
+    const areas = el("ul", { class: "legend" }, Object.entries(AREA_COLOURS).map(([area, colour]) => el("li", {}, swatch(colour), area)));
+    legend.append(el("h3", {}, "Device type (shape)"), types, el("h3", {}, "Area (colour)"), areas);
+    legend.append(el("p", { class: "muted" }, "Clusters (orange circles) count devices when zoomed out; click to zoom in."));
+  }
+}
+
+const app = new App();
+window.survatlas = app;
+app.start().catch((error) => {
+  const box = document.getElementById("fatal");
+  box.hidden = false;
+  box.textContent = `The map could not start: ${error.message}`;
+});

@@ -1,0 +1,157 @@
+"""Coverage analysis: streets, areas and sites against shapely's union-then-intersect; store round trip."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from survatlas.cli import main
+from survatlas.coverage import oracle_visibility, prepare_obstacles, visibility
+from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage.aggregate import area_share, count_grid, line_segments, seen_intervals
+from survatlas.coverage.analysis import Settings, analyse, compute_coverage, load_inputs
+from survatlas.coverage.results import latest_summary
+from survatlas.errors import InputError, NotFoundError
+from survatlas.export import export_layer
+from survatlas.ingest import import_osm
+from survatlas.store import Store
+from survatlas.synth import synth_city
+
+
+@pytest.fixture(scope="module")
+def city():
+    return synth_city(500, 500, seed=11, n_cameras=50)
+
+
+@pytest.fixture(scope="module")
+def regions(city):
+    x, y = city.camera_xy()
+    d = np.array([c.get("direction", np.nan) for c in city.cameras])
+    f = np.array([c.get("fov_deg", 360.0) for c in city.cameras])
+    return visibility(prepare_obstacles(city.buildings), x, y, d, f, 45.0)
+
+
+def test_street_metres_in_view_match_union_then_intersect(city, regions):
+    seen = seen_intervals(regions, line_segments(city.streets))
+    ours = seen.union_length(len(city.streets))
+    union = shapely.union_all(regions.to_polygons())
+    ref = shapely.length(shapely.intersection(city.streets, union))
+    assert ours.sum() == pytest.approx(ref.sum(), rel=0.005)
+    assert np.allclose(ours, ref, atol=0.05)
+
+
+def test_street_intervals_match_the_oracle_regions(city):
+    x, y = city.camera_xy()
+    obstacles = prepare_obstacles(city.buildings)
+    oracle = oracle_visibility(obstacles, x[:10], y[:10], np.nan, 360.0, 45.0)
+    ref = shapely.length(shapely.intersection(shapely.union_all(city.streets), shapely.union_all(oracle)))
+    regions = visibility(obstacles, x[:10], y[:10], np.nan, 360.0, 45.0)
+    ours = seen_intervals(regions, line_segments(city.streets)).union_length(len(city.streets)).sum()
+    assert ours == pytest.approx(ref, rel=0.005)
+
+
+def test_land_in_view_matches_exact_area(city, regions):
+    raster = Raster.covering(city.bounds, 1.0)
+    land = ~polygon_mask(raster, prepare_obstacles(city.buildings).polygons)
+    share = area_share(count_grid(regions, raster), land, raster.cell_area)
+    frame = shapely.box(raster.x0, raster.y0, raster.x0 + raster.nx, raster.y0 + raster.ny)
+    exact = shapely.area(shapely.intersection(
+        shapely.difference(shapely.union_all(regions.to_polygons()), shapely.union_all(city.buildings)), frame))
+    assert share["in_view_m2"] == pytest.approx(exact, rel=0.01)
+
+
+def test_polygon_mask_equals_contains_xy():
+    polys = np.array([shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(3, 3), (6, 3), (6, 6), (3, 6)]]),
+                      shapely.Point(25, 25).buffer(7)], dtype=object)
+    raster = Raster.covering((0, 0, 40, 40), 0.5)
+    rows, cols = np.mgrid[0:raster.ny, 0:raster.nx]
+    x, y = raster.centres(rows, cols)
+    expected = shapely.contains_xy(polys[0], x, y) | shapely.contains_xy(polys[1], x, y)
+    assert (polygon_mask(raster, polys) == expected).all()
+
+
+@pytest.fixture(scope="module")
+def helsinki(tmp_path_factory, helsinki_pbf):
+    path = tmp_path_factory.mktemp("cov") / "h.db"
+    with Store(path) as store:
+        import_osm(store, helsinki_pbf)
+        summary = compute_coverage(store, settings=Settings(cell_m=4.0))
+    return path, summary
+
+
+def test_helsinki_summary_has_intervals_and_assumptions(helsinki):
+    _, summary = helsinki
+    assert summary["cameras"] == 223
+    assert summary["cameras_assumed_direction"] >= 215  # Helsinki cameras have no direction tags
+    for level in ("detection", "identification"):
+        street = summary["intervals"][level]["street_in_view_share"]
+        assert 0 < street["low"] <= street["typical"] <= street["high"] <= 1
+        for scenario in ("best", "typical", "worst"):
+            fig = summary["by_scenario"][scenario][level]
+            assert fig["street_in_view_m"] == pytest.approx(fig["street_in_view_share"] * summary["street_length_m"], rel=1e-4)
+    det, ident = (summary["by_scenario"]["typical"][lv]["street_in_view_m"] for lv in ("detection", "identification"))
+    assert det > ident  # nested DORI levels
+    assert summary["assumptions"] and summary["method"]
+
+
+def test_helsinki_results_are_stored_and_exported(helsinki, tmp_path):
+    path, summary = helsinki
+    with Store(path) as store:
+        assert latest_summary(store) == json.loads(json.dumps(summary))
+        seen = store.scalar("SELECT sum(in_view_m) FROM street_coverage WHERE scenario='typical' AND level='detection'")
+        assert seen == pytest.approx(summary["by_scenario"]["typical"]["detection"]["street_in_view_m"], rel=1e-6)
+        for layer in ("visibility", "street-coverage", "site-coverage", "h3"):
+            out = tmp_path / f"{layer}.gpkg"
+            result = export_layer(store, layer, "gpkg", out)
+            assert result["features"] > 0 and len(gpd.read_file(out)) == result["features"]
+        sites = gpd.read_file(tmp_path / "site-coverage.gpkg")
+    assert set(sites["category"]) >= {"education", "transport"}
+    assert sites["in_view_share"].dropna().between(0, 1).all()
+
+
+def test_coverage_is_deterministic(helsinki):
+    path, summary = helsinki
+    with Store(path) as store:
+        again = analyse(load_inputs(store), Settings(scenarios=("typical",), levels=("detection",),
+                                                     cell_m=4.0)).summary
+    assert again["by_scenario"]["typical"]["detection"] == summary["by_scenario"]["typical"]["detection"]
+
+
+def test_bad_settings_and_missing_results(tmp_path):
+    with pytest.raises(InputError, match="unknown scenario"):
+        Settings(scenarios=("sunny",)).check()
+    with pytest.raises(InputError, match="cell size"):
+        Settings(cell_m=0).check()
+    with Store(tmp_path / "e.db") as store:
+        with pytest.raises(NotFoundError, match="run `survatlas coverage` first"):
+            latest_summary(store)
+        with pytest.raises(InputError, match="nothing to compute"):
+            compute_coverage(store)
+
+
+def test_cli_coverage_json_keys(helsinki):
+    path, _ = helsinki
+    result = CliRunner().invoke(main, ["--db", str(path), "coverage", "--scenario", "typical",
+                                       "--level", "detection", "--cell", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    fig = data["by_scenario"]["typical"]["detection"]
+    assert {"street_in_view_m", "street_in_view_share"} <= fig.keys()
+    assert {"street_length_m", "cameras", "cameras_assumed_direction"} <= data.keys()
+    assert "education" in fig["sites"]
+
+
+def test_cli_optics_check_values():
+    result = CliRunner().invoke(main, ["optics", "--focal-mm", "4", "--sensor-width-mm", "5.37",
+                                       "--width-px", "1920", "--json"])
+    data = json.loads(result.output)
+    published = {"hfov_deg": 68.0, "detection": 56.9, "observation": 22.6, "recognition": 11.4,
+                 "identification": 5.7}
+    for key, value in published.items():
+        assert data[key] == pytest.approx(value, rel=0.015), key
+    assert data["plate"] > 0
