@@ -179,7 +179,31 @@ def h3_summary(
     (one H3 look-up per group), so assignment can differ from an exact one only along hexagon
     edges, by less than half a block.
     """
+    names, land_cells, seen_cells = h3_cell_counts(raster, counts, land, to_lonlat, resolution,
+                                                   block=block)
+    return {
+        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
+        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
+    }
+
+
+def h3_cell_counts(
+    raster: Raster, counts: np.ndarray, land: np.ndarray, to_lonlat, resolution: int,
+    *, block: int = 4,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Land cells and land cells in view per H3 cell, as integer counts.
+
+    Cell counts are additive: the counts of sub-rasters whose origins lie on ``block``-cell
+    boundaries of one raster sum to the counts of that raster (used by tiled runs).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(h3 names, land cells, land cells in view)``, sorted by name.
+    """
     ny, nx = counts.shape
+    if ny == 0 or nx == 0:
+        return np.empty(0, str), np.empty(0, np.int64), np.empty(0, np.int64)
     by, bx = -(-ny // block), -(-nx // block)
     jj, ii = np.meshgrid(np.arange(by), np.arange(bx), indexing="ij")
     cx = raster.x0 + (ii.ravel() * block + block / 2) * raster.cell
@@ -195,7 +219,4 @@ def h3_summary(
     per_block_seen = pad_seen.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
     land_cells = np.bincount(block_hex, per_block_land, minlength=names.size)
     seen_cells = np.bincount(block_hex, per_block_seen, minlength=names.size)
-    return {
-        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
-        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
-    }
+    return names, land_cells.astype(np.int64), seen_cells.astype(np.int64)

@@ -22,19 +22,10 @@ import shapely
 from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo, optics
-from survatlas.coverage._raster import Raster, polygon_mask
-from survatlas.coverage.aggregate import (
-    SeenIntervals,
-    area_share,
-    count_grid,
-    h3_summary,
-    line_segments,
-    seen_intervals,
-    sites_coverage,
-)
-from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage import _tiles
+from survatlas.coverage._raster import Raster
+from survatlas.coverage.aggregate import SeenIntervals, line_segments
 from survatlas.coverage.regions import Regions
-from survatlas.coverage.visibility import visibility
 from survatlas.errors import InputError
 from survatlas.publish import read_layer
 from survatlas.store import Store
@@ -94,27 +85,36 @@ class Inputs:
 
 @dataclass
 class LevelResult:
-    """Results of one scenario and level."""
+    """Results of one scenario and level.
+
+    ``areas`` holds integer cell counts (``land_cells``, ``land_seen``, ``public_cells``,
+    ``public_seen``); ``counts`` is the whole count grid, kept by the local engine only.
+    """
 
     regions: Regions
     seen: SeenIntervals
     street_in_view_m: np.ndarray
     street_cameras: np.ndarray
-    counts: np.ndarray
+    counts: np.ndarray | None
     sites: list[dict]
     outline: SeenIntervals
     h3: dict[str, dict[str, float]]
+    areas: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class Result:
-    """A coverage run: inputs, per-scenario-and-level results, and the summary."""
+    """A coverage run: inputs, per-scenario-and-level results, and the summary.
+
+    ``land`` and ``public_space`` are the whole-raster masks, kept by the local engine only
+    (a tiled run never holds a whole raster).
+    """
 
     inputs: Inputs
     settings: Settings
     raster: Raster
-    land: np.ndarray
-    public_space: np.ndarray
+    land: np.ndarray | None
+    public_space: np.ndarray | None
     geometries: dict[str, list[optics.CameraGeometry]]
     levels: dict[tuple[str, str], LevelResult] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -224,35 +224,77 @@ def _num(value: Any) -> float | None:
 
 
 def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
-    """Compute every coverage figure for ``inputs`` (pure: no store access)."""
+    """Compute every coverage figure for ``inputs`` (pure: no store access).
+
+    This is the tiled computation of :mod:`survatlas.scale` with a single tile that owns every
+    camera and the whole raster, so both engines run the same code.
+    """
     settings.check()
     raster = Raster.covering(inputs.bounds, settings.cell_m)
-    obstacles = prepare_obstacles(inputs.buildings)
-    land = ~polygon_mask(raster, obstacles.polygons)
-    public = polygon_mask(raster, inputs.site_footprints[inputs.site_category == "public_space"])
-    segments = line_segments(inputs.streets)
-    outlines = line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
+    views = _tiles.tile_views(all_cameras(inputs), settings)
+    block = _tiles.BlockInput((0, raster.ny, 0, raster.nx), inputs.buildings,
+                              np.arange(inputs.site_ids.size), inputs.site_footprints,
+                              inputs.site_category)
+    box = _tiles.window_box(raster, block.window)
+    regions = {key: _tiles.regions_meeting([lv.regions], box) for key, lv in views.levels.items()}
+    area = _tiles.block_areas(raster, block, regions, geo.to_lonlat(inputs.crs).transform,
+                              settings.h3_resolution, keep_grids=True)
+    return combine(inputs, settings, raster, [views], [area])
+
+
+def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
+    """Every camera of ``inputs`` with every building, street segment and site outline."""
+    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
+                            inputs.cam_x, inputs.cam_y, inputs.buildings,
+                            line_segments(inputs.streets), site_outlines(inputs))
+
+
+def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
+    """The optics mapping of every device (what :func:`optics.camera_geometry` reads)."""
+    return [_device_mapping(r) for r in devices.itertuples()]
+
+
+def site_outlines(inputs: Inputs):
+    """Segments of every site outline (line id = site index), or None without sites."""
+    return line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
         else None
-    rows = [_device_mapping(r) for r in inputs.devices.itertuples()]
-    result = Result(inputs, settings, raster, land, public & land, {})
+
+
+def combine(
+    inputs: Inputs, settings: Settings, raster: Raster, views: list[_tiles.ViewsPart],
+    blocks: list[_tiles.BlockPart],
+) -> Result:
+    """One result from the parts of a tiling (any tiling gives the same figures)."""
+    n_cams = len(inputs.devices)
+    geometries: dict[str, list] = {}
     for scenario in settings.scenarios:
-        geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
-                                        no_direction=settings.no_direction) for r in rows]
-        result.geometries[scenario] = geoms
+        geoms: list = [None] * n_cams
+        for part in views:
+            for i, g in zip(part.index.tolist(), part.geometries[scenario], strict=True):
+                geoms[i] = g
+        geometries[scenario] = geoms
+    one = len(blocks) == 1 and blocks[0].land is not None
+    result = Result(inputs, settings, raster, blocks[0].land if one else None,
+                    blocks[0].public if one else None, geometries)
+    n_streets, n_sites = len(inputs.streets), inputs.site_ids.size
+    cell_area = raster.cell_area
+    for scenario in settings.scenarios:
         for level in settings.levels:
-            cam, direction, fov, radius = optics.expand_views(geoms, level)
-            regions = visibility(obstacles, inputs.cam_x[cam], inputs.cam_y[cam], direction, fov,
-                                 radius, camera=cam)
-            seen = seen_intervals(regions, segments)
-            counts = count_grid(regions, raster)
-            result.levels[scenario, level] = LevelResult(
-                regions, seen, seen.union_length(len(inputs.streets)),
-                seen.cameras_per_line(len(inputs.streets)), counts,
-                sites_coverage(regions, raster, counts, inputs.site_footprints),
-                seen_intervals(regions, outlines) if outlines is not None else seen,
-                h3_summary(raster, counts, land, geo.to_lonlat(inputs.crs).transform,
-                           settings.h3_resolution),
-            )
+            key = (scenario, level)
+            regions, seen, outline = _tiles.combine_views(views, key)
+            sums = _tiles.combine_blocks(blocks, key, n_sites)
+            sites = [{"area_m2": float(c) * cell_area, "in_view_m2": float(v) * cell_area,
+                      "share": (float(v) * cell_area) / (float(c) * cell_area) if c else None,
+                      "cameras": cams}
+                     for c, v, cams in zip(sums["site_cells"].tolist(), sums["site_seen"].tolist(),
+                                           sums["site_cameras"], strict=True)]
+            h3 = {name: {"land_m2": float(lc * cell_area), "in_view_m2": float(sc * cell_area)}
+                  for name, (lc, sc) in sums["h3"].items() if lc > 0}
+            areas = {k: int(sums[k]) for k in ("land_cells", "land_seen", "public_cells",
+                                                "public_seen")}
+            result.levels[key] = LevelResult(
+                regions, seen, seen.union_length(n_streets), seen.cameras_per_line(n_streets),
+                blocks[0].levels[key].counts if one else None, sites, outline, h3, areas)
     result.summary = summarise(result)
     return result
 
@@ -262,15 +304,16 @@ def summarise(result: Result) -> dict[str, Any]:
     inputs, settings = result.inputs, result.settings
     street_length = float(shapely.length(inputs.streets).sum()) if inputs.streets.size else 0.0
     first = result.geometries[settings.scenarios[0]]
+    cell_area = result.raster.cell_area
     by: dict[str, dict[str, Any]] = {}
     for (scenario, level), lr in result.levels.items():
         seen_m = float(lr.street_in_view_m.sum())
         by.setdefault(scenario, {})[level] = {
             "street_in_view_m": round(seen_m, 2),
             "street_in_view_share": round(seen_m / street_length, 6) if street_length else None,
-            "land_in_view_share": _round(area_share(lr.counts, result.land, result.raster.cell_area)["share"]),
-            "public_space_in_view_share": _round(
-                area_share(lr.counts, result.public_space, result.raster.cell_area)["share"]),
+            "land_in_view_share": _share(lr.areas["land_seen"], lr.areas["land_cells"], cell_area),
+            "public_space_in_view_share": _share(lr.areas["public_seen"], lr.areas["public_cells"],
+                                                 cell_area),
             "views": len(lr.regions),
             "sites": _site_categories(inputs, lr),
         }
@@ -303,6 +346,12 @@ def summarise(result: Result) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def _share(seen_cells: int, cells: int, cell_area: float) -> float | None:
+    """``seen / total`` of two cell counts, as :func:`aggregate.area_share` gives it."""
+    total = float(cells) * cell_area
+    return _round((float(seen_cells) * cell_area) / total) if total else None
 
 
 def _site_categories(inputs: Inputs, lr: LevelResult) -> dict[str, dict[str, Any]]:
