@@ -75,8 +75,14 @@ def test_tile_inputs_are_written_once_and_reused(inputs, tmp_path):
     folder, plan, reused = tiled_inputs(inputs, SETTINGS, tmp_path, 300.0)
     assert not reused and (folder / "manifest.json").exists()
     stamp = (folder / "manifest.json").stat().st_mtime_ns
-    again, _, reused = tiled_inputs(inputs, SETTINGS, tmp_path, 300.0)
+    again, read_plan, reused = tiled_inputs(inputs, SETTINGS, tmp_path, 300.0)
     assert reused and again == folder and (folder / "manifest.json").stat().st_mtime_ns == stamp
+    assert read_plan.raster == plan.raster and read_plan.tiles.keys() == plan.tiles.keys()
+    for key, tile in plan.tiles.items():
+        other = read_plan.tiles[key]
+        assert np.array_equal(other.cameras, tile.cameras)
+        assert (other.halo, other.window, other.box, other.needs) == \
+            (tile.halo, tile.window, tile.box, tile.needs)
     other, _, reused = tiled_inputs(inputs, dataclasses.replace(SETTINGS, cell_m=4.0), tmp_path, 300.0)
     assert not reused and other != folder
     factor = halo_factor(folder)

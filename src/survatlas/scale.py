@@ -144,21 +144,12 @@ def plan_tiles(inputs: Inputs, settings: Settings, tile_m: float | None = None) 
         else float(tile_m)
     if not (tile_m > 0 and math.isfinite(tile_m)):
         raise InputError("tile size must be a positive number of metres")
-    kx = np.floor(inputs.cam_x / tile_m).astype(np.int64)
-    ky = np.floor(inputs.cam_y / tile_m).astype(np.int64)
+    cams = camera_tiles(inputs.cam_x, inputs.cam_y, tile_m)
     halos: dict[str, tuple] = {}
-    cams: dict[str, np.ndarray] = {}
-    if kx.size:
-        order = np.lexsort((np.arange(kx.size), ky, kx))
-        pairs = np.stack([kx[order], ky[order]], 1)
-        cut = np.flatnonzero(np.any(np.diff(pairs, axis=0) != 0, axis=1)) + 1
-        for group in np.split(order, cut):
-            key = f"{kx[group[0]]}_{ky[group[0]]}"
-            idx = np.sort(group)
-            cams[key] = idx
-            r, x, y = reach[idx], inputs.cam_x[idx], inputs.cam_y[idx]
-            halos[key] = (float((x - r).min()), float((y - r).min()), float((x + r).max()),
-                          float((y + r).max()))
+    for key, idx in cams.items():
+        r, x, y = reach[idx], inputs.cam_x[idx], inputs.cam_y[idx]
+        halos[key] = (float((x - r).min()), float((y - r).min()), float((x + r).max()),
+                      float((y + r).max()))
     windows = _owned_windows(raster, tile_m)
     tiles = {}
     halo_keys = list(halos)
@@ -175,6 +166,18 @@ def plan_tiles(inputs: Inputs, settings: Settings, tile_m: float | None = None) 
         tiles[key] = Tile(key, cams.get(key, np.empty(0, np.int64)), halos.get(key), window, box,
                           needs)
     return TilePlan(tile_m, raster, float(reach.max(initial=0.0)), tiles)
+
+
+def camera_tiles(x: np.ndarray, y: np.ndarray, tile_m: float) -> dict[str, np.ndarray]:
+    """Cameras of each tile ``floor(x / t), floor(y / t)`` (half-open), ascending indices."""
+    kx = np.floor(np.asarray(x) / tile_m).astype(np.int64)
+    ky = np.floor(np.asarray(y) / tile_m).astype(np.int64)
+    if kx.size == 0:
+        return {}
+    order = np.lexsort((np.arange(kx.size), ky, kx))
+    pairs = np.stack([kx[order], ky[order]], 1)
+    cut = np.flatnonzero(np.any(np.diff(pairs, axis=0) != 0, axis=1)) + 1
+    return {f"{kx[g[0]]}_{ky[g[0]]}": np.sort(g) for g in np.split(order, cut)}
 
 
 def _key_order(key: str) -> tuple[int, int]:
@@ -213,8 +216,11 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None) -> str:
     for arr in (inputs.cam_x, inputs.cam_y):
         h.update(np.ascontiguousarray(arr, np.float64).tobytes())
     for geoms in (inputs.buildings, inputs.streets, inputs.site_footprints):
-        for wkb in shapely.to_wkb(np.asarray(geoms, dtype=object)) if len(geoms) else []:
-            h.update(wkb)
+        geoms = np.asarray(geoms, dtype=object)
+        h.update(np.ascontiguousarray(shapely.get_coordinates(geoms)).tobytes())
+        for parts in (shapely.get_num_coordinates(geoms), shapely.get_type_id(geoms),
+                      shapely.get_num_interior_rings(geoms)):
+            h.update(np.ascontiguousarray(parts, np.int64).tobytes())
     h.update(json.dumps(inputs.site_category.tolist(), default=str).encode())
     return h.hexdigest()
 
@@ -292,12 +298,31 @@ def tiled_inputs(inputs: Inputs, settings: Settings, base: Path, tile_m: float |
     Returns the folder, the plan and whether existing tiles were reused.
     """
     folder = Path(base) / run_hash(inputs, settings, tile_m)
+    manifest = files.read_manifest(folder)
+    if manifest is not None:
+        return folder, plan_from_manifest(manifest, inputs), True
     plan = plan_tiles(inputs, settings, tile_m)
-    if files.read_manifest(folder) is not None:
-        return folder, plan, True
     if folder.exists():  # incomplete (no manifest): an interrupted write
         shutil.rmtree(folder)
     return write_tiles(inputs, settings, plan, folder), plan, False
+
+
+def plan_from_manifest(manifest: dict, inputs: Inputs) -> TilePlan:
+    """The plan a run folder was written with (camera tiles recomputed, halos read)."""
+    tile_m = float(manifest["tile_m"])
+    groups = camera_tiles(inputs.cam_x, inputs.cam_y, tile_m)
+    tiles = {}
+    for key, t in manifest["tiles"].items():
+        cams = groups.get(key, np.empty(0, np.int64))
+        if cams.size != t["cameras"]:
+            raise InputError(f"tile folder does not match the inputs (tile {key}): delete it")
+        tiles[key] = Tile(key, cams, _tuple(t["halo"]), _tuple(t["window"]), _tuple(t["box"]),
+                          tuple(t["needs"]))
+    return TilePlan(tile_m, Raster(**manifest["raster"]), float(manifest["reach_m"]), tiles)
+
+
+def _tuple(value):
+    return None if value is None else tuple(value)
 
 
 def halo_factor(folder: Path) -> dict[str, float]:

@@ -27,6 +27,7 @@ from survatlas.coverage.aggregate import (
     _views_seeing_any,
     candidate_pairs,
     count_grid,
+    h3_assignment,
     h3_cell_counts,
     seen_intervals,
 )
@@ -158,6 +159,7 @@ def block_areas(
     land = ~polygon_mask(sub, prepare_obstacles(block.buildings).polygons)
     public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) & land
     masks = _site_masks(sub, block.site_footprints)
+    hexes = h3_assignment(sub, to_lonlat, h3_resolution) if sub.nx and sub.ny else None
     part = BlockPart(block.window, int(land.sum()), int(public.sum()), block.site_index)
     if keep_grids:
         part.land, part.public = land, public
@@ -166,7 +168,8 @@ def block_areas(
             counts = count_grid(reg, sub)
             seen = counts > 0
             cells, seen_cells, cams = _sites(reg, sub, seen, block.site_footprints, masks)
-            names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, to_lonlat, h3_resolution)
+            names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, to_lonlat, h3_resolution,
+                                                     assignment=hexes)
             part.levels[key] = BlockLevel(int((land & seen).sum()), int((public & seen).sum()),
                                           cells, seen_cells, cams, names, h3_land, h3_seen,
                                           counts if keep_grids else None)
