@@ -127,3 +127,13 @@ def test_owned_windows_partition_the_raster_in_h3_groups(x0, y0, nx, ny, cell, t
         cy = raster.y0 + (j0 + H3_BLOCK / 2) * cell
         assert math.floor(cy / tile) == ky
     assert (cover == 1).all()
+
+
+def test_cli_dask_options_need_the_dask_engine(tmp_path):
+    from click.testing import CliRunner
+
+    from survatlas.cli import main
+
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "none.db"), "coverage",
+                                       "--tile-size", "500"])
+    assert result.exit_code == 2 and "need --engine dask" in result.output
