@@ -20,6 +20,7 @@ from survatlas.coverage.analysis import Settings, analyse
 from survatlas.coverage.results import latest_summary
 from survatlas.errors import ScaleError
 from survatlas.ingest import import_osm
+from survatlas.ingest.layers import import_layer
 from survatlas.scale import (
     analyse_tiled,
     compute_coverage,
@@ -99,7 +100,28 @@ def store_path(tmp_path_factory):
                     camera_tags=tags)
     with Store(folder / "city.db") as store:
         import_osm(store, osm)
+        import_layer(store, _sites_geojson(city, folder / "sites.geojson"), "sites")
     return folder / "city.db"
+
+
+def _sites_geojson(city, path):
+    """Parks around street crossings, a school point inside a building, a market point outside."""
+    def lonlat(geom):
+        return shapely.transform(geom, lambda xy: np.column_stack(city.to_lonlat(xy[:, 0], xy[:, 1])))
+
+    crossing = shapely.get_coordinates(city.streets[5])[0]
+    inside = shapely.point_on_surface(city.buildings[7])
+    feats = [(lonlat(shapely.Point(crossing).buffer(30.0)), {"leisure": "park"}),
+             (lonlat(shapely.Point(*shapely.get_coordinates(city.streets[9])[0]).buffer(20.0)),
+              {"place": "square"}),
+             (lonlat(city.buildings[3]), {"amenity": "school"}),
+             (lonlat(inside), {"amenity": "school"}),
+             (lonlat(shapely.Point(*shapely.get_coordinates(city.streets[2])[0])),
+              {"amenity": "marketplace"})]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props}
+        for g, props in feats]}))
+    return path
 
 
 def test_cli_engine_dask_equals_engine_local(client, store_path):
@@ -110,7 +132,10 @@ def test_cli_engine_dask_equals_engine_local(client, store_path):
     dask = runner.invoke(main, ["--db", str(store_path), *args, "--engine", "dask", "--scheduler",
                                 client.scheduler.address, "--tile-size", "120"])
     assert dask.exit_code == 0, dask.output
-    assert_close(json.loads(dask.stdout), json.loads(local.stdout))
+    expected = json.loads(local.stdout)
+    assert_close(json.loads(dask.stdout), expected)
+    assert expected["sites"] == 5 and expected["sites_with_assumed_footprint"] == 1
+    assert expected["by_scenario"]["typical"]["detection"]["sites"]["public_space"]["sites_seen"]
     assert any(tiles_base(store_path).iterdir())
 
 
@@ -124,8 +149,8 @@ def test_a_tile_that_cannot_be_computed_is_reported_and_nothing_is_saved(client,
     folder = max((p for p in tiles_base(store_path).iterdir() if p.is_dir()),
                  key=lambda p: (p / "manifest.json").stat().st_mtime_ns)
     manifest = json.loads((folder / "manifest.json").read_text())
-    bad = next(k for k, t in manifest["tiles"].items() if t["cameras"])
-    (folder / "buildings" / f"tile={bad}" / "part-0.parquet").write_bytes(b"not parquet")
+    bad = next(k for k, t in manifest["tiles"].items() if t["cameras"] and t["buildings"])
+    next((folder / "buildings" / f"tile={bad}").glob("part-*.parquet")).write_bytes(b"not parquet")
     with Store(store_path) as store:
         with pytest.raises(ScaleError, match=f"views {bad}") as err:
             compute_coverage(store, settings=dataclasses.replace(settings, h3_resolution=9),

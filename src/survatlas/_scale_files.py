@@ -4,7 +4,7 @@
 
     <run folder>/manifest.json                    plan, raster, CRS, settings hash (written last)
     <run folder>/cameras/tile=<kx>_<ky>/part-0.parquet    GeoParquet points + optics columns
-    <run folder>/buildings/tile=<key>/part-0.parquet      GeoParquet footprints (with halo)
+    <run folder>/buildings/tile=<key>/part-<n>.parquet    GeoParquet footprints (with halo), one part per chunk
     <run folder>/sites/tile=<key>/part-0.parquet          GeoParquet site footprints
     <run folder>/streets/tile=<key>/part-0.parquet        Parquet street segments
     <run folder>/outlines/tile=<key>/part-0.parquet       Parquet site-outline segments
@@ -35,15 +35,15 @@ OPTICS_COLUMNS = ("camera_type", "device_type", "views", "height_m", "tilt_down_
 SEGMENT_COLUMNS = ("ax", "ay", "bx", "by", "line", "start_m", "length_m")
 
 
-def part_path(folder: Path, layer: str, key: str) -> Path:
-    """The file of ``layer`` for tile ``key``."""
-    return folder / layer / f"tile={key}" / "part-0.parquet"
+def part_path(folder: Path, layer: str, key: str, part: int = 0) -> Path:
+    """The file of ``layer`` for tile ``key`` (part ``part``)."""
+    return folder / layer / f"tile={key}" / f"part-{part}.parquet"
 
 
 def write_geo(folder: Path, layer: str, key: str, columns: dict[str, Any], geoms: np.ndarray,
-              crs) -> None:
+              crs, part: int = 0) -> None:
     """Write one tile's rows of a geometry layer as GeoParquet."""
-    path = part_path(folder, layer, key)
+    path = part_path(folder, layer, key, part)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = gpd.GeoDataFrame(pd.DataFrame(columns), geometry=list(geoms), crs=crs)
     frame.to_parquet(path, index=False)
@@ -57,9 +57,9 @@ def write_segments(folder: Path, layer: str, key: str, seg: Segments, keep: np.n
     pq.write_table(table, path)
 
 
-def read_geo(folder: Path, layer: str, key: str) -> gpd.GeoDataFrame:
-    """Read one tile's rows of a geometry layer (empty frame when the tile has none)."""
-    path = part_path(folder, layer, key)
+def read_geo(folder: Path, layer: str, key: str, part: int = 0) -> gpd.GeoDataFrame:
+    """Read one part of one tile's rows of a geometry layer."""
+    path = part_path(folder, layer, key, part)
     if not path.exists():
         raise CorruptFileError(f"tile file {layer}/tile={key} is missing from {folder.name}: "
                                "delete the run folder to rebuild the tiles")
@@ -68,6 +68,16 @@ def read_geo(folder: Path, layer: str, key: str) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyarrow raises many types for a damaged file
         raise CorruptFileError(f"tile file {layer}/tile={key} cannot be read ({exc}): delete "
                                f"the run folder {folder.name} to rebuild the tiles") from exc
+
+
+def read_parts(folder: Path, layer: str, key: str) -> gpd.GeoDataFrame:
+    """Every part of one tile's layer, in part order (empty when the tile has none)."""
+    parts = sorted((folder / layer / f"tile={key}").glob("part-*.parquet"),
+                   key=lambda p: int(p.stem.split("-")[1]))
+    if not parts:
+        return gpd.GeoDataFrame({"building": np.empty(0, np.int64)}, geometry=[])
+    frames = [read_geo(folder, layer, key, int(p.stem.split("-")[1])) for p in parts]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def read_segments(folder: Path, layer: str, key: str) -> Segments:

@@ -27,7 +27,7 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,10 @@ from survatlas.coverage.analysis import (
     Inputs,
     Result,
     Settings,
+    _building_filter,
     combine,
     device_rows,
+    iter_buildings,
     load_inputs,
     site_outlines,
 )
@@ -206,16 +208,50 @@ def _owned_windows(raster: Raster, tile_m: float) -> dict[str, tuple[int, int, i
 
 # --- writing and reading tile inputs -------------------------------------------------------
 
-def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None) -> str:
+@dataclass(frozen=True)
+class BuildingSource:
+    """Where a run's buildings come from: a fingerprint (for reuse) and their chunks in order."""
+
+    fingerprint: str
+    chunks: Callable[[], Iterator[np.ndarray]]
+
+
+def memory_buildings(inputs: Inputs) -> BuildingSource:
+    """The buildings held in ``inputs`` (fingerprint: every coordinate)."""
+    geoms = np.asarray(inputs.buildings, dtype=object)
+    h = hashlib.blake2b(digest_size=12)
+    h.update(np.ascontiguousarray(shapely.get_coordinates(geoms)).tobytes())
+    for parts in (shapely.get_num_coordinates(geoms), shapely.get_num_interior_rings(geoms)):
+        h.update(np.ascontiguousarray(parts, np.int64).tobytes())
+    return BuildingSource(h.hexdigest(), lambda: iter([geoms]))
+
+
+def store_buildings(store: Store, inputs: Inputs, chunk: int = 100_000) -> BuildingSource:
+    """The buildings left in the store by ``load_inputs(..., buildings=False)``, streamed.
+
+    The fingerprint is computed in SQL (row count, largest id, total geometry bytes and
+    bounding-box sums of the rows read), so checking for reusable tiles reads no geometry.
+    """
+    where, params = _building_filter(store, inputs.building_bbox)
+    row = store.query(f"SELECT count(*), max(id), total(length(geom)), total(min_x), "
+                      f"total(min_y), total(max_x), total(max_y) FROM buildings WHERE {where}",
+                      params)[0]
+    fingerprint = hashlib.blake2b(repr(tuple(row)).encode(), digest_size=12).hexdigest()
+    return BuildingSource(fingerprint, lambda: iter_buildings(store, inputs.building_bbox,
+                                                              inputs.crs, chunk=chunk))
+
+def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
+             buildings: BuildingSource) -> str:
     """Hash of everything that decides the tile files (inputs, settings, tile size)."""
     h = hashlib.blake2b(digest_size=12)
+    h.update(buildings.fingerprint.encode())
     relevant = {k: v for k, v in asdict(settings).items() if k != "h3_resolution"}
     h.update(json.dumps([relevant, tile_m, inputs.crs.to_wkt(), files.OPTICS_COLUMNS],
                         default=str).encode())
     h.update(json.dumps(device_rows(inputs.devices), default=str).encode())
     for arr in (inputs.cam_x, inputs.cam_y):
         h.update(np.ascontiguousarray(arr, np.float64).tobytes())
-    for geoms in (inputs.buildings, inputs.streets, inputs.site_footprints):
+    for geoms in (inputs.streets, inputs.site_footprints):
         geoms = np.asarray(geoms, dtype=object)
         h.update(np.ascontiguousarray(shapely.get_coordinates(geoms)).tobytes())
         for parts in (shapely.get_num_coordinates(geoms), shapely.get_type_id(geoms),
@@ -225,22 +261,27 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None) -> str:
     return h.hexdigest()
 
 
-def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path) -> Path:
-    """Write every tile's inputs as partitioned GeoParquet into ``folder`` (manifest last)."""
+def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path,
+                buildings: BuildingSource | None = None) -> Path:
+    """Write every tile's inputs as partitioned GeoParquet into ``folder`` (manifest last).
+
+    Buildings are read chunk by chunk from ``buildings`` (default: ``inputs.buildings``) and
+    each chunk is written to every tile whose box it meets, so memory stays bounded by the
+    chunk size.
+    """
     folder = Path(folder)
     tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
+    source = buildings or memory_buildings(inputs)
+    counts = _write_buildings(tmp, plan, source.chunks(), inputs.crs)
     rows = device_rows(inputs.devices)
     streets = line_segments(inputs.streets)
     outlines = site_outlines(inputs)
-    b_tree = shapely.STRtree(inputs.buildings)
     s_tree = _segment_tree(streets)
     o_tree = _segment_tree(outlines) if outlines is not None else None
     site_boxes = shapely.bounds(inputs.site_footprints) if inputs.site_footprints.size else \
         np.empty((0, 4))
     for key, tile in plan.tiles.items():
-        b = np.sort(b_tree.query(shapely.box(*tile.box)))
-        files.write_geo(tmp, "buildings", key, {"building": b}, inputs.buildings[b], inputs.crs)
         c = tile.cameras
         files.write_geo(tmp, "cameras", key, files.camera_columns(c, [rows[i] for i in c]),
                         shapely.points(inputs.cam_x[c], inputs.cam_y[c]), inputs.crs)
@@ -252,12 +293,35 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
             if tile.window is not None else np.empty(0, np.int64)
         files.write_geo(tmp, "sites", key, {"site": s, "category": inputs.site_category[s]},
                         inputs.site_footprints[s], inputs.crs)
-    files.write_manifest(tmp, _manifest(inputs, settings, plan))
+    files.write_manifest(tmp, _manifest(inputs, settings, plan, counts))
     if folder.exists():  # another run wrote the same tiles meanwhile: keep theirs
         shutil.rmtree(tmp)
     else:
         tmp.rename(folder)
     return folder
+
+
+def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray], crs
+                     ) -> dict[str, int]:
+    """Write each chunk of buildings into every tile whose box meets it; count per tile."""
+    keys = list(plan.tiles)
+    tree = shapely.STRtree(shapely.box(*np.array([plan.tiles[k].box for k in keys]).T))
+    counts = dict.fromkeys(keys, 0)
+    offset = 0
+    for n, chunk in enumerate(chunks):
+        chunk = np.asarray(chunk, dtype=object)
+        if chunk.size:
+            b, t = tree.query(shapely.box(*shapely.bounds(chunk).T))
+            order = np.lexsort((b, t))
+            b, t = b[order], t[order]
+            cut = np.flatnonzero(np.diff(t)) + 1
+            for bs, ts in zip(np.split(b, cut), np.split(t, cut), strict=True):
+                key = keys[ts[0]]
+                files.write_geo(folder, "buildings", key, {"building": bs + offset}, chunk[bs], crs,
+                                part=n)
+                counts[key] += int(bs.size)
+        offset += int(chunk.size)
+    return counts
 
 
 def _segment_tree(seg):
@@ -276,7 +340,8 @@ def _box_hits(boxes: np.ndarray, box) -> np.ndarray:
                           & (boxes[:, 1] <= box[3]) & (boxes[:, 3] >= box[1]))
 
 
-def _manifest(inputs: Inputs, settings: Settings, plan: TilePlan) -> dict:
+def _manifest(inputs: Inputs, settings: Settings, plan: TilePlan, buildings: dict[str, int]
+              ) -> dict:
     return {
         "format": "survatlas-tiles/1",
         "crs": inputs.crs.to_wkt(),
@@ -284,27 +349,34 @@ def _manifest(inputs: Inputs, settings: Settings, plan: TilePlan) -> dict:
         "reach_m": plan.reach_m,
         "raster": asdict(plan.raster),
         "settings": asdict(settings),
-        "counts": {"cameras": len(inputs.devices), "buildings": int(inputs.buildings.size),
+        "counts": {"cameras": len(inputs.devices), "buildings_stored": sum(buildings.values()),
                    "streets": int(inputs.streets.size), "sites": int(inputs.site_ids.size)},
-        "tiles": {k: {"cameras": int(t.cameras.size), "halo": t.halo, "window": t.window,
+        "tiles": {k: {"cameras": int(t.cameras.size), "buildings": buildings[k],
+                      "halo": t.halo, "window": t.window,
                       "box": t.box, "needs": list(t.needs)} for k, t in plan.tiles.items()},
     }
 
 
-def tiled_inputs(inputs: Inputs, settings: Settings, base: Path, tile_m: float | None = None
-                 ) -> tuple[Path, TilePlan, bool]:
+def tiled_inputs(inputs: Inputs, settings: Settings, base: Path, tile_m: float | None = None,
+                 buildings: BuildingSource | None = None) -> tuple[Path, TilePlan, bool]:
     """The run folder under ``base`` for these inputs (written unless already complete).
 
-    Returns the folder, the plan and whether existing tiles were reused.
+    ``buildings`` defaults to ``inputs.buildings``; pass :func:`store_buildings` for inputs
+    loaded with ``buildings=False``. Returns the folder, the plan and whether existing tiles
+    were reused.
     """
-    folder = Path(base) / run_hash(inputs, settings, tile_m)
+    if inputs.buildings_in_store and buildings is None:
+        raise InputError("these inputs leave their buildings in the store: pass "
+                         "buildings=store_buildings(store, inputs)")
+    source = buildings or memory_buildings(inputs)
+    folder = Path(base) / run_hash(inputs, settings, tile_m, source)
     manifest = files.read_manifest(folder)
     if manifest is not None:
         return folder, plan_from_manifest(manifest, inputs), True
     plan = plan_tiles(inputs, settings, tile_m)
     if folder.exists():  # incomplete (no manifest): an interrupted write
         shutil.rmtree(folder)
-    return write_tiles(inputs, settings, plan, folder), plan, False
+    return write_tiles(inputs, settings, plan, folder, source), plan, False
 
 
 def plan_from_manifest(manifest: dict, inputs: Inputs) -> TilePlan:
@@ -330,7 +402,7 @@ def halo_factor(folder: Path) -> dict[str, float]:
     import pyarrow.parquet as pq
 
     ids = [pq.read_table(p, columns=["building"]).column(0).to_numpy()
-           for p in sorted((Path(folder) / "buildings").glob("tile=*/part-0.parquet"))]
+           for p in sorted((Path(folder) / "buildings").glob("tile=*/part-*.parquet"))]
     stored = int(sum(a.size for a in ids))
     distinct = int(np.unique(np.concatenate(ids)).size) if ids else 0
     return {"stored": stored, "distinct": distinct,
@@ -344,7 +416,7 @@ def views_task(folder: str, key: str, settings: Settings, threads: int | None = 
     """Step 1 for one tile, read from the run folder."""
     folder_p = Path(folder)
     cams = files.read_geo(folder_p, "cameras", key)
-    buildings = files.read_geo(folder_p, "buildings", key)
+    buildings = files.read_parts(folder_p, "buildings", key)
     outlines = files.part_path(folder_p, "outlines", key)
     cam_set = _tiles.CameraSet(
         cams["camera"].to_numpy(np.int64), files.camera_rows(cams),
@@ -364,8 +436,7 @@ def areas_task(folder: str, key: str, window: tuple[int, int, int, int], setting
 
     folder_p = Path(folder)
     box = _tiles.window_box(raster, window)
-    buildings = files.read_geo(folder_p, "buildings", key)
-    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    geoms = np.asarray(files.read_parts(folder_p, "buildings", key).geometry.values, dtype=object)
     geoms = geoms[_box_hits(shapely.bounds(geoms), box)] if geoms.size else geoms
     sites = files.read_geo(folder_p, "sites", key)
     block = _tiles.BlockInput(window, geoms, sites["site"].to_numpy(np.int64),
@@ -390,6 +461,7 @@ def analyse_tiled(
     progress: Progress | None = None,
     retries: int = 2,
     threads: int | None = 1,
+    buildings: BuildingSource | None = None,
 ) -> Result:
     """Compute coverage tile by tile; same figures as :func:`analyse`.
 
@@ -409,6 +481,8 @@ def analyse_tiled(
         Extra attempts per tile task on a worker error (lost workers are retried by Dask).
     threads
         numba threads per tile task (1 on workers: parallelism comes from the workers).
+    buildings
+        Where the buildings come from (default ``inputs.buildings``; see :func:`store_buildings`).
 
     Raises
     ------
@@ -419,7 +493,7 @@ def analyse_tiled(
 
     settings = settings or Settings()
     settings.check()
-    folder, plan, _ = tiled_inputs(inputs, settings, Path(base), tile_m)
+    folder, plan, _ = tiled_inputs(inputs, settings, Path(base), tile_m, buildings)
     views, blocks = _scale_run.run(folder, plan, settings, inputs.crs.to_wkt(), client=client,
                                    progress=progress, retries=retries, threads=threads)
     return combine(inputs, settings, plan.raster, views, blocks)
@@ -457,10 +531,11 @@ def compute_coverage(
     if engine == "local":
         return local_coverage(store, bbox, settings)
     settings.check()
-    inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only)
+    inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False)
     with dask_client(scheduler, workers) as client:
         result = analyse_tiled(inputs, settings, base=tiles_base(store.path), tile_m=tile_m,
-                               client=client, progress=progress)
+                               client=client, progress=progress,
+                               buildings=store_buildings(store, inputs))
     save_result(store, result)
     return result.summary
 

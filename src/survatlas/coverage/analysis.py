@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals, line_segments
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
-from survatlas.publish import read_layer
+from survatlas.publish import audience_clause, bbox_clause, read_layer
 from survatlas.store import Store
 
 SCENARIOS = ("best", "typical", "worst")
@@ -81,6 +82,10 @@ class Inputs:
     site_footprints: np.ndarray
     site_assumed: np.ndarray
     bounds: tuple[float, float, float, float]
+    #: lon/lat box the buildings were read from (None: all); buildings left in the store when
+    #: ``load_inputs(..., buildings=False)`` — read them with :func:`iter_buildings`
+    building_bbox: tuple[float, float, float, float] | None = None
+    buildings_in_store: bool = False
 
 
 @dataclass
@@ -121,12 +126,15 @@ class Result:
 
 
 def load_inputs(
-    store: Store, bbox: tuple[float, float, float, float] | None = None, *, walkable_only: bool = True
+    store: Store, bbox: tuple[float, float, float, float] | None = None, *,
+    walkable_only: bool = True, buildings: bool = True,
 ) -> Inputs:
     """Read public cameras, buildings, streets and sites (of ``bbox``) into a metric CRS.
 
     Buildings are read with a halo of the longest camera range any scenario can give, so
-    cameras near the edge of ``bbox`` see all their occluders.
+    cameras near the edge of ``bbox`` see all their occluders. With ``buildings=False`` they
+    stay in the store (``Inputs.buildings`` is empty; a tiled run streams them with
+    :func:`iter_buildings`), so memory does not grow with the number of buildings.
     """
     devices = read_layer(store, "devices", bbox)
     devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
@@ -141,19 +149,60 @@ def load_inputs(
     crs = geo.local_crs(*anchor)
     fwd = geo.to_metric(crs)
     halo_bbox = _halo(bbox, devices, fwd, crs)
-    buildings = read_layer(store, "buildings", halo_bbox)
-    buildings = buildings[buildings["obstacle"] == 1]
     cam_x, cam_y = fwd.transform(devices.geometry.x.to_numpy(), devices.geometry.y.to_numpy()) \
         if len(devices) else (np.empty(0), np.empty(0))
-    b_metric = _to_metric(buildings.geometry.values, fwd)
     s_metric = _to_metric(streets.geometry.values, fwd)
-    footprints, assumed = _site_footprints(_to_metric(sites.geometry.values, fwd), b_metric)
+    site_metric = _to_metric(sites.geometry.values, fwd)
+    if buildings:
+        b_metric = np.concatenate([np.empty(0, object), *iter_buildings(store, halo_bbox, crs)])
+        footprints, assumed = _site_footprints(site_metric, b_metric)
+    else:
+        b_metric = np.empty(0, object)
+        footprints, assumed = _site_footprints(
+            site_metric, b_metric, lookup=lambda x, y: _buildings_at(store, halo_bbox, crs, x, y))
     everything = np.concatenate([s_metric, footprints, shapely.points(cam_x, cam_y)])
     bounds = tuple(float(v) for v in shapely.total_bounds(everything)) if everything.size else \
         (0.0, 0.0, 1.0, 1.0)
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
                   streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
-                  sites["category"].to_numpy(), footprints, assumed, bounds)
+                  sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
+                  not buildings)
+
+
+def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
+    where, params = bbox_clause(store, "buildings", bbox)
+    return f"{audience_clause('public')} AND obstacle = 1 AND {where}", params
+
+
+def iter_buildings(
+    store: Store, bbox: tuple[float, float, float, float] | None, crs: CRS, *,
+    chunk: int = 100_000,
+) -> Iterator[np.ndarray]:
+    """Public obstacle footprints meeting ``bbox`` (lon/lat), in id order, in metres of ``crs``,
+    ``chunk`` at a time (the rows :func:`load_inputs` reads)."""
+    fwd = geo.to_metric(crs)
+    where, params = _building_filter(store, bbox)
+    last = None
+    while True:
+        after = "" if last is None else " AND id > ?"
+        rows = store.query(f"SELECT id, geom FROM buildings WHERE {where}{after} ORDER BY id "
+                           "LIMIT ?", (*params, *(() if last is None else (last,)), chunk))
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield _to_metric(shapely.from_wkb([r[1] for r in rows]), fwd)
+
+
+def _buildings_at(store: Store, bbox, crs: CRS, x: float, y: float) -> np.ndarray:
+    """Public obstacle footprints (metric) whose box holds the metric point, in id order."""
+    lon, lat = geo.to_lonlat(crs).transform(x, y)
+    where, params = _building_filter(store, bbox)
+    rows = store.query(
+        f"SELECT geom FROM buildings WHERE {where} AND id IN (SELECT id FROM buildings_rtree "
+        "WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?) ORDER BY id",
+        (*params, lon, lon, lat, lat))
+    return _to_metric(shapely.from_wkb([r[0] for r in rows]), geo.to_metric(crs)) if rows else \
+        np.empty(0, object)
 
 
 def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
@@ -186,18 +235,20 @@ def _to_metric(geoms: np.ndarray, fwd) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
 
 
-def _site_footprints(sites: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Polygons stay; a point site takes the building it stands in, else a 30 m disc (assumed)."""
+def _site_footprints(
+    sites: np.ndarray, buildings: np.ndarray, lookup=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons stay; a point site takes the building it stands in (the first in id order),
+    else a 30 m disc (assumed). ``lookup(x, y)`` gives the candidate buildings of a point when
+    ``buildings`` are left in the store."""
     out = sites.copy()
     assumed = np.zeros(sites.size, bool)
     points = np.flatnonzero(shapely.get_type_id(sites) == 0) if sites.size else np.empty(0, int)
     if points.size:
-        tree = shapely.STRtree(buildings)
-        site_idx, building_idx = tree.query(sites[points], predicate="within")
-        inside = dict(zip(site_idx.tolist(), building_idx.tolist(), strict=False))
+        inside = _containing(sites[points], buildings, lookup)
         for k, s in enumerate(points):
-            if k in inside:
-                out[s] = buildings[inside[k]]
+            if inside[k] is not None:
+                out[s] = inside[k]
             else:
                 out[s] = shapely.buffer(sites[s], POINT_SITE_RADIUS_M)
                 assumed[s] = True
@@ -206,6 +257,22 @@ def _site_footprints(sites: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarr
         out[s] = shapely.buffer(out[s], 5.0)
         assumed[s] = True
     return out, assumed
+
+
+def _containing(points: np.ndarray, buildings: np.ndarray, lookup) -> list:
+    """For each point, the first building (in order) it lies within, or None."""
+    if lookup is None:
+        site_idx, building_idx = shapely.STRtree(buildings).query(points, predicate="within")
+        first: dict[int, int] = {}
+        for si, bi in zip(site_idx.tolist(), building_idx.tolist(), strict=True):
+            first[si] = min(bi, first.get(si, bi))
+        return [buildings[first[k]] if k in first else None for k in range(points.size)]
+    out = []
+    for p in points:
+        cands = lookup(*shapely.get_coordinates(p)[0])
+        hit = np.flatnonzero(shapely.within(p, cands)) if cands.size else []
+        out.append(cands[hit[0]] if len(hit) else None)
+    return out
 
 
 def _device_mapping(row: Any) -> dict[str, Any]:
