@@ -240,6 +240,7 @@ def store_buildings(store: Store, inputs: Inputs, chunk: int = 100_000) -> Build
     return BuildingSource(fingerprint, lambda: iter_buildings(store, inputs.building_bbox,
                                                               inputs.crs, chunk=chunk))
 
+
 def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
              buildings: BuildingSource) -> str:
     """Hash of everything that decides the tile files (inputs, settings, tile size)."""
