@@ -48,3 +48,11 @@ class SecurityError(SurvatlasError, PermissionError):
 
 class IntegrityError(SurvatlasError):
     """Evidence or the custody log does not verify."""
+
+
+class ScaleError(SurvatlasError, RuntimeError):
+    """A tiled (distributed) run could not compute every tile; ``failed`` lists them."""
+
+    def __init__(self, message: str, failed: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.failed = dict(failed or {})

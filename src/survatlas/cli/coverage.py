@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from survatlas import optics
+from survatlas import optics, scale
 from survatlas.cli import db_path, emit_json, json_option, main
 from survatlas.cli.store_commands import bbox_option
-from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings, compute_coverage
+from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings
 from survatlas.store import Store
 
 
@@ -55,22 +59,58 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
 @click.option("--cell", "cell_m", type=float, default=2.0, show_default=True,
               help="Grid cell size for area figures, metres.")
 @click.option("--h3-res", type=int, default=10, show_default=True, help="H3 resolution of the summary.")
+@click.option("--engine", type=click.Choice(scale.ENGINES), default="local", show_default=True,
+              help="local: in this process; dask: tiled, on a Dask cluster (docs/scale.md).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Dask scheduler to run on (default: a local cluster using every core).")
+@click.option("--tile-size", "tile_m", type=float, default=None,
+              help="Tile side in metres for --engine dask (default: max(2000, 18 × longest range)).")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes of the local Dask cluster (default: one per core).")
 @json_option
 @click.pass_context
 def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direction, cell_m,
-                 h3_res, as_json) -> None:
+                 h3_res, engine, scheduler, tile_m, workers, as_json) -> None:
     """Compute what the cameras see (occlusion-aware, per DORI level) and store the results."""
     settings = Settings(
         scenarios=SCENARIOS if scenario == "all" else (scenario,),
         levels=tuple(levels) or LEVELS, standard=standard, no_direction=no_direction,
         cell_m=cell_m, h3_resolution=h3_res,
     )
-    with Store(db_path(ctx), create=False) as store:
-        summary = compute_coverage(store, bbox, settings)
+    if engine == "local" and (scheduler or tile_m or workers):
+        raise click.UsageError("--scheduler, --tile-size and --workers need --engine dask")
+    with Store(db_path(ctx), create=False) as store, _tile_progress(engine == "dask") as progress:
+        summary = scale.compute_coverage(store, bbox, settings, engine=engine,
+                                         scheduler=scheduler, tile_m=tile_m, workers=workers,
+                                         progress=progress)
     if as_json:
         emit_json(summary)
     else:
         print_summary(summary)
+
+
+@contextmanager
+def _tile_progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """Tiles done / total on stderr: a bar on a terminal, else a line every 10 %."""
+    if not enabled:
+        yield None
+        return
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        shown = [-1]
+
+        def lines(done: int, total: int) -> None:
+            step = done * 10 // max(total, 1)
+            if step > shown[0] or done == total:
+                shown[0] = step
+                click.echo(f"tiles {done}/{total}", err=True)
+
+        yield lines
+        return
+    with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("tiles", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def print_summary(summary: dict) -> None:

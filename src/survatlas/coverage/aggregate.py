@@ -179,14 +179,56 @@ def h3_summary(
     (one H3 look-up per group), so assignment can differ from an exact one only along hexagon
     edges, by less than half a block.
     """
-    ny, nx = counts.shape
-    by, bx = -(-ny // block), -(-nx // block)
+    names, land_cells, seen_cells = h3_cell_counts(raster, counts, land, to_lonlat, resolution,
+                                                   block=block)
+    return {
+        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
+        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
+    }
+
+
+def h3_assignment(
+    raster: Raster, to_lonlat, resolution: int, *, block: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """H3 cell of every ``block``×``block`` group of ``raster`` (by the group's centre).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(names, group_hex)``: the sorted H3 names and, per group (row-major), its name index.
+    """
+    by, bx = -(-raster.ny // block), -(-raster.nx // block)
     jj, ii = np.meshgrid(np.arange(by), np.arange(bx), indexing="ij")
     cx = raster.x0 + (ii.ravel() * block + block / 2) * raster.cell
     cy = raster.y0 + (jj.ravel() * block + block / 2) * raster.cell
     lon, lat = to_lonlat(cx, cy)
     hexes = np.array([h3.latlng_to_cell(la, lo, resolution) for lo, la in zip(lon, lat, strict=True)])
-    names, block_hex = np.unique(hexes, return_inverse=True)
+    names, group_hex = np.unique(hexes, return_inverse=True)
+    return names, group_hex.ravel()
+
+
+def h3_cell_counts(
+    raster: Raster, counts: np.ndarray, land: np.ndarray, to_lonlat, resolution: int,
+    *, block: int = 4, assignment: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Land cells and land cells in view per H3 cell, as integer counts.
+
+    Cell counts are additive: the counts of sub-rasters whose origins lie on ``block``-cell
+    boundaries of one raster sum to the counts of that raster (used by tiled runs).
+    ``assignment`` (from :func:`h3_assignment`) saves the look-ups when several count grids
+    share a raster.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(h3 names, land cells, land cells in view)``, sorted by name.
+    """
+    ny, nx = counts.shape
+    if ny == 0 or nx == 0:
+        return np.empty(0, str), np.empty(0, np.int64), np.empty(0, np.int64)
+    names, block_hex = assignment if assignment is not None else \
+        h3_assignment(raster, to_lonlat, resolution, block=block)
+    by, bx = -(-ny // block), -(-nx // block)
     pad_land = np.zeros((by * block, bx * block), bool)
     pad_land[:ny, :nx] = land
     pad_seen = np.zeros_like(pad_land)
@@ -195,7 +237,4 @@ def h3_summary(
     per_block_seen = pad_seen.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
     land_cells = np.bincount(block_hex, per_block_land, minlength=names.size)
     seen_cells = np.bincount(block_hex, per_block_seen, minlength=names.size)
-    return {
-        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
-        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
-    }
+    return names, land_cells.astype(np.int64), seen_cells.astype(np.int64)

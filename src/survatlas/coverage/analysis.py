@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,21 +23,12 @@ import shapely
 from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo, optics
-from survatlas.coverage._raster import Raster, polygon_mask
-from survatlas.coverage.aggregate import (
-    SeenIntervals,
-    area_share,
-    count_grid,
-    h3_summary,
-    line_segments,
-    seen_intervals,
-    sites_coverage,
-)
-from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage import _tiles
+from survatlas.coverage._raster import Raster
+from survatlas.coverage.aggregate import SeenIntervals, line_segments
 from survatlas.coverage.regions import Regions
-from survatlas.coverage.visibility import visibility
 from survatlas.errors import InputError
-from survatlas.publish import read_layer
+from survatlas.publish import audience_clause, bbox_clause, read_layer
 from survatlas.store import Store
 
 SCENARIOS = ("best", "typical", "worst")
@@ -90,43 +82,59 @@ class Inputs:
     site_footprints: np.ndarray
     site_assumed: np.ndarray
     bounds: tuple[float, float, float, float]
+    #: lon/lat box the buildings were read from (None: all); buildings left in the store when
+    #: ``load_inputs(..., buildings=False)`` — read them with :func:`iter_buildings`
+    building_bbox: tuple[float, float, float, float] | None = None
+    buildings_in_store: bool = False
 
 
 @dataclass
 class LevelResult:
-    """Results of one scenario and level."""
+    """Results of one scenario and level.
+
+    ``areas`` holds integer cell counts (``land_cells``, ``land_seen``, ``public_cells``,
+    ``public_seen``); ``counts`` is the whole count grid, kept by the local engine only.
+    """
 
     regions: Regions
     seen: SeenIntervals
     street_in_view_m: np.ndarray
     street_cameras: np.ndarray
-    counts: np.ndarray
+    counts: np.ndarray | None
     sites: list[dict]
     outline: SeenIntervals
     h3: dict[str, dict[str, float]]
+    areas: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class Result:
-    """A coverage run: inputs, per-scenario-and-level results, and the summary."""
+    """A coverage run: inputs, per-scenario-and-level results, and the summary.
+
+    ``land`` and ``public_space`` are the whole-raster masks, kept by the local engine only
+    (a tiled run never holds a whole raster).
+    """
 
     inputs: Inputs
     settings: Settings
     raster: Raster
-    land: np.ndarray
-    public_space: np.ndarray
+    land: np.ndarray | None
+    public_space: np.ndarray | None
     geometries: dict[str, list[optics.CameraGeometry]]
     levels: dict[tuple[str, str], LevelResult] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
 def load_inputs(
-    store: Store, bbox: tuple[float, float, float, float] | None = None, *, walkable_only: bool = True
+    store: Store, bbox: tuple[float, float, float, float] | None = None, *,
+    walkable_only: bool = True, buildings: bool = True,
 ) -> Inputs:
     """Read public cameras, buildings, streets and sites (of ``bbox``) into a metric CRS.
 
     Buildings are read with a halo of the longest camera range any scenario can give, so
-    cameras near the edge of ``bbox`` see all their occluders.
+    cameras near the edge of ``bbox`` see all their occluders. With ``buildings=False`` they
+    stay in the store (``Inputs.buildings`` is empty; a tiled run streams them with
+    :func:`iter_buildings`), so memory does not grow with the number of buildings.
     """
     devices = read_layer(store, "devices", bbox)
     devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
@@ -141,19 +149,60 @@ def load_inputs(
     crs = geo.local_crs(*anchor)
     fwd = geo.to_metric(crs)
     halo_bbox = _halo(bbox, devices, fwd, crs)
-    buildings = read_layer(store, "buildings", halo_bbox)
-    buildings = buildings[buildings["obstacle"] == 1]
     cam_x, cam_y = fwd.transform(devices.geometry.x.to_numpy(), devices.geometry.y.to_numpy()) \
         if len(devices) else (np.empty(0), np.empty(0))
-    b_metric = _to_metric(buildings.geometry.values, fwd)
     s_metric = _to_metric(streets.geometry.values, fwd)
-    footprints, assumed = _site_footprints(_to_metric(sites.geometry.values, fwd), b_metric)
+    site_metric = _to_metric(sites.geometry.values, fwd)
+    if buildings:
+        b_metric = np.concatenate([np.empty(0, object), *iter_buildings(store, halo_bbox, crs)])
+        footprints, assumed = _site_footprints(site_metric, b_metric)
+    else:
+        b_metric = np.empty(0, object)
+        footprints, assumed = _site_footprints(
+            site_metric, b_metric, lookup=lambda x, y: _buildings_at(store, halo_bbox, crs, x, y))
     everything = np.concatenate([s_metric, footprints, shapely.points(cam_x, cam_y)])
     bounds = tuple(float(v) for v in shapely.total_bounds(everything)) if everything.size else \
         (0.0, 0.0, 1.0, 1.0)
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
                   streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
-                  sites["category"].to_numpy(), footprints, assumed, bounds)
+                  sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
+                  not buildings)
+
+
+def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
+    where, params = bbox_clause(store, "buildings", bbox)
+    return f"{audience_clause('public')} AND obstacle = 1 AND {where}", params
+
+
+def iter_buildings(
+    store: Store, bbox: tuple[float, float, float, float] | None, crs: CRS, *,
+    chunk: int = 100_000,
+) -> Iterator[np.ndarray]:
+    """Public obstacle footprints meeting ``bbox`` (lon/lat), in id order, in metres of ``crs``,
+    ``chunk`` at a time (the rows :func:`load_inputs` reads)."""
+    fwd = geo.to_metric(crs)
+    where, params = _building_filter(store, bbox)
+    last = None
+    while True:
+        after = "" if last is None else " AND id > ?"
+        rows = store.query(f"SELECT id, geom FROM buildings WHERE {where}{after} ORDER BY id "
+                           "LIMIT ?", (*params, *(() if last is None else (last,)), chunk))
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield _to_metric(shapely.from_wkb([r[1] for r in rows]), fwd)
+
+
+def _buildings_at(store: Store, bbox, crs: CRS, x: float, y: float) -> np.ndarray:
+    """Public obstacle footprints (metric) whose box holds the metric point, in id order."""
+    lon, lat = geo.to_lonlat(crs).transform(x, y)
+    where, params = _building_filter(store, bbox)
+    rows = store.query(
+        f"SELECT geom FROM buildings WHERE {where} AND id IN (SELECT id FROM buildings_rtree "
+        "WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?) ORDER BY id",
+        (*params, lon, lon, lat, lat))
+    return _to_metric(shapely.from_wkb([r[0] for r in rows]), geo.to_metric(crs)) if rows else \
+        np.empty(0, object)
 
 
 def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
@@ -186,18 +235,20 @@ def _to_metric(geoms: np.ndarray, fwd) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
 
 
-def _site_footprints(sites: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Polygons stay; a point site takes the building it stands in, else a 30 m disc (assumed)."""
+def _site_footprints(
+    sites: np.ndarray, buildings: np.ndarray, lookup=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons stay; a point site takes the building it stands in (the first in id order),
+    else a 30 m disc (assumed). ``lookup(x, y)`` gives the candidate buildings of a point when
+    ``buildings`` are left in the store."""
     out = sites.copy()
     assumed = np.zeros(sites.size, bool)
     points = np.flatnonzero(shapely.get_type_id(sites) == 0) if sites.size else np.empty(0, int)
     if points.size:
-        tree = shapely.STRtree(buildings)
-        site_idx, building_idx = tree.query(sites[points], predicate="within")
-        inside = dict(zip(site_idx.tolist(), building_idx.tolist(), strict=False))
+        inside = _containing(sites[points], buildings, lookup)
         for k, s in enumerate(points):
-            if k in inside:
-                out[s] = buildings[inside[k]]
+            if inside[k] is not None:
+                out[s] = inside[k]
             else:
                 out[s] = shapely.buffer(sites[s], POINT_SITE_RADIUS_M)
                 assumed[s] = True
@@ -206,6 +257,22 @@ def _site_footprints(sites: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarr
         out[s] = shapely.buffer(out[s], 5.0)
         assumed[s] = True
     return out, assumed
+
+
+def _containing(points: np.ndarray, buildings: np.ndarray, lookup) -> list:
+    """For each point, the first building (in order) it lies within, or None."""
+    if lookup is None:
+        site_idx, building_idx = shapely.STRtree(buildings).query(points, predicate="within")
+        first: dict[int, int] = {}
+        for si, bi in zip(site_idx.tolist(), building_idx.tolist(), strict=True):
+            first[si] = min(bi, first.get(si, bi))
+        return [buildings[first[k]] if k in first else None for k in range(points.size)]
+    out = []
+    for p in points:
+        cands = lookup(*shapely.get_coordinates(p)[0])
+        hit = np.flatnonzero(shapely.within(p, cands)) if cands.size else []
+        out.append(cands[hit[0]] if len(hit) else None)
+    return out
 
 
 def _device_mapping(row: Any) -> dict[str, Any]:
@@ -224,35 +291,77 @@ def _num(value: Any) -> float | None:
 
 
 def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
-    """Compute every coverage figure for ``inputs`` (pure: no store access)."""
+    """Compute every coverage figure for ``inputs`` (pure: no store access).
+
+    This is the tiled computation of :mod:`survatlas.scale` with a single tile that owns every
+    camera and the whole raster, so both engines run the same code.
+    """
     settings.check()
     raster = Raster.covering(inputs.bounds, settings.cell_m)
-    obstacles = prepare_obstacles(inputs.buildings)
-    land = ~polygon_mask(raster, obstacles.polygons)
-    public = polygon_mask(raster, inputs.site_footprints[inputs.site_category == "public_space"])
-    segments = line_segments(inputs.streets)
-    outlines = line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
+    views = _tiles.tile_views(all_cameras(inputs), settings)
+    block = _tiles.BlockInput((0, raster.ny, 0, raster.nx), inputs.buildings,
+                              np.arange(inputs.site_ids.size), inputs.site_footprints,
+                              inputs.site_category)
+    box = _tiles.window_box(raster, block.window)
+    regions = {key: _tiles.regions_meeting([lv.regions], box) for key, lv in views.levels.items()}
+    area = _tiles.block_areas(raster, block, regions, geo.to_lonlat(inputs.crs).transform,
+                              settings.h3_resolution, keep_grids=True)
+    return combine(inputs, settings, raster, [views], [area])
+
+
+def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
+    """Every camera of ``inputs`` with every building, street segment and site outline."""
+    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
+                            inputs.cam_x, inputs.cam_y, inputs.buildings,
+                            line_segments(inputs.streets), site_outlines(inputs))
+
+
+def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
+    """The optics mapping of every device (what :func:`optics.camera_geometry` reads)."""
+    return [_device_mapping(r) for r in devices.itertuples()]
+
+
+def site_outlines(inputs: Inputs):
+    """Segments of every site outline (line id = site index), or None without sites."""
+    return line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
         else None
-    rows = [_device_mapping(r) for r in inputs.devices.itertuples()]
-    result = Result(inputs, settings, raster, land, public & land, {})
+
+
+def combine(
+    inputs: Inputs, settings: Settings, raster: Raster, views: list[_tiles.ViewsPart],
+    blocks: list[_tiles.BlockPart],
+) -> Result:
+    """One result from the parts of a tiling (any tiling gives the same figures)."""
+    n_cams = len(inputs.devices)
+    geometries: dict[str, list] = {}
     for scenario in settings.scenarios:
-        geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
-                                        no_direction=settings.no_direction) for r in rows]
-        result.geometries[scenario] = geoms
+        geoms: list = [None] * n_cams
+        for part in views:
+            for i, g in zip(part.index.tolist(), part.geometries[scenario], strict=True):
+                geoms[i] = g
+        geometries[scenario] = geoms
+    one = len(blocks) == 1 and blocks[0].land is not None
+    result = Result(inputs, settings, raster, blocks[0].land if one else None,
+                    blocks[0].public if one else None, geometries)
+    n_streets, n_sites = len(inputs.streets), inputs.site_ids.size
+    cell_area = raster.cell_area
+    for scenario in settings.scenarios:
         for level in settings.levels:
-            cam, direction, fov, radius = optics.expand_views(geoms, level)
-            regions = visibility(obstacles, inputs.cam_x[cam], inputs.cam_y[cam], direction, fov,
-                                 radius, camera=cam)
-            seen = seen_intervals(regions, segments)
-            counts = count_grid(regions, raster)
-            result.levels[scenario, level] = LevelResult(
-                regions, seen, seen.union_length(len(inputs.streets)),
-                seen.cameras_per_line(len(inputs.streets)), counts,
-                sites_coverage(regions, raster, counts, inputs.site_footprints),
-                seen_intervals(regions, outlines) if outlines is not None else seen,
-                h3_summary(raster, counts, land, geo.to_lonlat(inputs.crs).transform,
-                           settings.h3_resolution),
-            )
+            key = (scenario, level)
+            regions, seen, outline = _tiles.combine_views(views, key)
+            sums = _tiles.combine_blocks(blocks, key, n_sites)
+            sites = [{"area_m2": float(c) * cell_area, "in_view_m2": float(v) * cell_area,
+                      "share": (float(v) * cell_area) / (float(c) * cell_area) if c else None,
+                      "cameras": cams}
+                     for c, v, cams in zip(sums["site_cells"].tolist(), sums["site_seen"].tolist(),
+                                           sums["site_cameras"], strict=True)]
+            h3 = {name: {"land_m2": float(lc * cell_area), "in_view_m2": float(sc * cell_area)}
+                  for name, (lc, sc) in sums["h3"].items() if lc > 0}
+            areas = {k: int(sums[k]) for k in ("land_cells", "land_seen", "public_cells",
+                                                "public_seen")}
+            result.levels[key] = LevelResult(
+                regions, seen, seen.union_length(n_streets), seen.cameras_per_line(n_streets),
+                blocks[0].levels[key].counts if one else None, sites, outline, h3, areas)
     result.summary = summarise(result)
     return result
 
@@ -262,15 +371,16 @@ def summarise(result: Result) -> dict[str, Any]:
     inputs, settings = result.inputs, result.settings
     street_length = float(shapely.length(inputs.streets).sum()) if inputs.streets.size else 0.0
     first = result.geometries[settings.scenarios[0]]
+    cell_area = result.raster.cell_area
     by: dict[str, dict[str, Any]] = {}
     for (scenario, level), lr in result.levels.items():
         seen_m = float(lr.street_in_view_m.sum())
         by.setdefault(scenario, {})[level] = {
             "street_in_view_m": round(seen_m, 2),
             "street_in_view_share": round(seen_m / street_length, 6) if street_length else None,
-            "land_in_view_share": _round(area_share(lr.counts, result.land, result.raster.cell_area)["share"]),
-            "public_space_in_view_share": _round(
-                area_share(lr.counts, result.public_space, result.raster.cell_area)["share"]),
+            "land_in_view_share": _share(lr.areas["land_seen"], lr.areas["land_cells"], cell_area),
+            "public_space_in_view_share": _share(lr.areas["public_seen"], lr.areas["public_cells"],
+                                                 cell_area),
             "views": len(lr.regions),
             "sites": _site_categories(inputs, lr),
         }
@@ -303,6 +413,12 @@ def summarise(result: Result) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def _share(seen_cells: int, cells: int, cell_area: float) -> float | None:
+    """``seen / total`` of two cell counts, as :func:`aggregate.area_share` gives it."""
+    total = float(cells) * cell_area
+    return _round((float(seen_cells) * cell_area) / total) if total else None
 
 
 def _site_categories(inputs: Inputs, lr: LevelResult) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,326 @@
+"""Coverage in two additive steps, so a run can be cut into tiles and summed exactly.
+
+1. **Views** (:func:`tile_views`): the visible regions of a set of cameras (a tile's own cameras,
+   or every camera) among the buildings around them, and the metre intervals of streets and
+   site outlines they see — keyed by *global* camera, street and site indices.
+2. **Areas** (:func:`block_areas`): for a window of the *global* raster (a tile's own cells, or
+   the whole raster), the count grid of every region reaching it, then integer cell counts of
+   land, public space, sites and H3 cells, and the cameras that see each site.
+
+Both steps return integer counts and interval lists, so parts of any tiling add up to the same
+figures as one part (:func:`combine`). The local engine is the tiling with one tile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from survatlas import optics
+from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage.aggregate import (
+    SeenIntervals,
+    Segments,
+    _views_seeing_any,
+    candidate_pairs,
+    count_grid,
+    h3_assignment,
+    h3_cell_counts,
+    seen_intervals,
+)
+from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage.regions import Regions
+from survatlas.coverage.visibility import _threads, visibility
+
+Key = tuple[str, str]
+
+
+@dataclass
+class CameraSet:
+    """Cameras of one tile (or all cameras) and what they need around them.
+
+    ``index`` are global camera indices (ascending); ``rows`` the optics mappings read by
+    :func:`survatlas.optics.camera_geometry`; ``segments`` / ``outlines`` carry global street /
+    site indices and metre measures along the whole street or outline.
+    """
+
+    index: np.ndarray
+    rows: list[dict]
+    x: np.ndarray
+    y: np.ndarray
+    buildings: np.ndarray
+    segments: Segments
+    outlines: Segments | None
+
+
+@dataclass
+class ViewsLevel:
+    """Regions and seen intervals of one scenario and level (global camera ids)."""
+
+    regions: Regions
+    seen: SeenIntervals
+    outline: SeenIntervals
+
+
+@dataclass
+class ViewsPart:
+    """Output of :func:`tile_views`."""
+
+    index: np.ndarray
+    geometries: dict[str, list[optics.CameraGeometry]]
+    levels: dict[Key, ViewsLevel] = field(default_factory=dict)
+
+
+@dataclass
+class BlockInput:
+    """A window ``(j0, j1, i0, i1)`` of the global raster and the footprints meeting it."""
+
+    window: tuple[int, int, int, int]
+    buildings: np.ndarray
+    site_index: np.ndarray
+    site_footprints: np.ndarray
+    site_category: np.ndarray
+
+
+@dataclass
+class BlockLevel:
+    """Integer cell counts of one scenario and level in one block."""
+
+    land_seen: int
+    public_seen: int
+    site_cells: np.ndarray
+    site_seen: np.ndarray
+    site_cameras: list[list[int]]
+    h3_names: np.ndarray
+    h3_land: np.ndarray
+    h3_seen: np.ndarray
+    counts: np.ndarray | None = None
+
+
+@dataclass
+class BlockPart:
+    """Output of :func:`block_areas`."""
+
+    window: tuple[int, int, int, int]
+    land_cells: int
+    public_cells: int
+    site_index: np.ndarray
+    levels: dict[Key, BlockLevel] = field(default_factory=dict)
+    land: np.ndarray | None = None
+    public: np.ndarray | None = None
+
+
+def empty_seen() -> SeenIntervals:
+    """Seen intervals with no rows."""
+    z = np.empty(0, np.int64)
+    return SeenIntervals(z, z, np.empty(0), np.empty(0))
+
+
+def subset_segments(segments: Segments, keep: np.ndarray) -> Segments:
+    """The segments selected by ``keep`` (global line ids and measures are kept)."""
+    return Segments(segments.ax[keep], segments.ay[keep], segments.bx[keep], segments.by[keep],
+                    segments.line[keep], segments.start_m[keep], segments.length_m[keep],
+                    np.empty(0))
+
+
+def tile_views(cams: CameraSet, settings, *, threads: int | None = None) -> ViewsPart:
+    """Step 1: regions of ``cams`` and the street / outline intervals they see, per level."""
+    obstacles = prepare_obstacles(cams.buildings)
+    part = ViewsPart(cams.index, {})
+    with _threads(threads):
+        for scenario in settings.scenarios:
+            geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
+                                            no_direction=settings.no_direction) for r in cams.rows]
+            part.geometries[scenario] = geoms
+            for level in settings.levels:
+                local, direction, fov, radius = optics.expand_views(geoms, level)
+                regions = visibility(obstacles, cams.x[local], cams.y[local], direction, fov,
+                                     radius, camera=cams.index[local])
+                seen = seen_intervals(regions, cams.segments)
+                outline = seen_intervals(regions, cams.outlines) if cams.outlines is not None \
+                    else empty_seen()
+                part.levels[scenario, level] = ViewsLevel(regions, seen, outline)
+    return part
+
+
+def block_areas(
+    raster: Raster, block: BlockInput, regions: dict[Key, Regions], to_lonlat: Callable,
+    h3_resolution: int, *, threads: int | None = None, keep_grids: bool = False,
+) -> BlockPart:
+    """Step 2: cell counts of land, public space, sites and H3 cells in one raster window.
+
+    ``regions`` holds, per scenario and level, every region that may reach the window (from
+    any tile); ``raster`` is the global raster, so cells are the same in every tiling.
+    """
+    sub = raster.sub(*block.window)
+    land = ~polygon_mask(sub, prepare_obstacles(block.buildings).polygons)
+    public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) & land
+    masks = _site_masks(sub, block.site_footprints)
+    hexes = h3_assignment(sub, to_lonlat, h3_resolution) if sub.nx and sub.ny else None
+    part = BlockPart(block.window, int(land.sum()), int(public.sum()), block.site_index)
+    if keep_grids:
+        part.land, part.public = land, public
+    with _threads(threads):
+        for key, reg in regions.items():
+            counts = count_grid(reg, sub)
+            seen = counts > 0
+            cells, seen_cells, cams = _sites(reg, sub, seen, block.site_footprints, masks)
+            names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, to_lonlat, h3_resolution,
+                                                     assignment=hexes)
+            part.levels[key] = BlockLevel(int((land & seen).sum()), int((public & seen).sum()),
+                                          cells, seen_cells, cams, names, h3_land, h3_seen,
+                                          counts if keep_grids else None)
+    return part
+
+
+def _site_masks(sub: Raster, footprints: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    out = []
+    for geom, box in zip(footprints, shapely.bounds(footprints), strict=True):
+        win = sub.window(tuple(box))
+        out.append((win, polygon_mask(sub.sub(*win), np.array([geom], dtype=object))))
+    return out
+
+
+def _sites(reg: Regions, sub: Raster, seen: np.ndarray, footprints: np.ndarray, masks):
+    """Cells, cells in view and the cameras seeing each site (as the local sites_coverage)."""
+    n = len(masks)
+    cells, seen_cells = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    cams: list[list[int]] = [[] for _ in range(n)]
+    if n == 0:
+        return cells, seen_cells, cams
+    view_of, site_of = candidate_pairs(reg.bounds(), shapely.bounds(footprints))
+    for s, ((j0, j1, i0, i1), mask) in enumerate(masks):
+        inside = mask & seen[j0:j1, i0:i1]
+        cells[s], seen_cells[s] = int(mask.sum()), int(inside.sum())
+        rows, cols = np.nonzero(inside)
+        if rows.size:
+            x, y = sub.sub(j0, j1, i0, i1).centres(rows, cols)
+            views = view_of[site_of == s]
+            hits = _views_seeing_any(views, x, y, reg.bounds(), *reg._nb_args())
+            cams[s] = sorted({int(c) for c in reg.camera[views[hits]]})
+    return cells, seen_cells, cams
+
+
+# --- Regions plumbing ----------------------------------------------------------------------
+
+def take_regions(reg: Regions, idx: np.ndarray) -> Regions:
+    """The regions of views ``idx`` (in that order)."""
+    idx = np.asarray(idx, np.int64)
+    counts = np.diff(reg.offsets)[idx]
+    offsets = np.zeros(idx.size + 1, np.int64)
+    offsets[1:] = np.cumsum(counts)
+    pts = np.repeat(reg.offsets[:-1][idx] - offsets[:-1], counts) + np.arange(offsets[-1])
+    return Regions(offsets, reg.angles[pts], reg.radii[pts], reg.x[idx], reg.y[idx],
+                   reg.start[idx], reg.fov[idx], reg.radius[idx], reg.status[idx],
+                   reg.camera[idx], edge_tests=reg.edge_tests)
+
+
+def concat_regions(parts: Sequence[Regions]) -> Regions:
+    """Regions of several parts, one after the other."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        z = np.empty(0)
+        return Regions(np.zeros(1, np.int64), z, z, z, z, z, z, z, np.empty(0, np.int8),
+                       np.empty(0, np.int64))
+    shift = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
+    offsets = np.concatenate([[0]] + [p.offsets[1:] + s for p, s in zip(parts, shift, strict=True)])
+
+    def cat(name):
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return Regions(offsets.astype(np.int64), cat("angles"), cat("radii"), cat("x"), cat("y"),
+                   cat("start"), cat("fov"), cat("radius"), cat("status"), cat("camera"),
+                   edge_tests=sum(p.edge_tests for p in parts))
+
+
+def regions_meeting(parts: Sequence[Regions], box: tuple[float, float, float, float]) -> Regions:
+    """Regions of ``parts`` whose bounding box meets ``box`` (xmin, ymin, xmax, ymax)."""
+    picked = []
+    for reg in parts:
+        if len(reg) == 0:
+            continue
+        b = reg.bounds()
+        keep = np.flatnonzero((b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3])
+                              & (b[:, 3] >= box[1]))
+        if keep.size == len(reg):
+            picked.append(reg)
+        elif keep.size:
+            picked.append(take_regions(reg, keep))
+    return concat_regions(picked)
+
+
+def window_box(raster: Raster, window: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """Metric bounding box of a raster window."""
+    j0, j1, i0, i1 = window
+    c = raster.cell
+    return (raster.x0 + i0 * c, raster.y0 + j0 * c, raster.x0 + i1 * c, raster.y0 + j1 * c)
+
+
+# --- combining parts -----------------------------------------------------------------------
+
+@dataclass
+class Combined:
+    """Figures of one scenario and level, summed over every part."""
+
+    regions: Regions
+    seen: SeenIntervals
+    outline: SeenIntervals
+    land_cells: int
+    land_seen: int
+    public_cells: int
+    public_seen: int
+    site_cells: np.ndarray
+    site_seen: np.ndarray
+    site_cameras: list[list[int]]
+    h3: dict[str, tuple[int, int]]
+
+
+def combine_views(parts: Sequence[ViewsPart], key: Key) -> tuple[Regions, SeenIntervals, SeenIntervals]:
+    """Regions in global view order and intervals in (line, camera, start) order."""
+    regions = concat_regions([p.levels[key].regions for p in parts])
+    order = np.argsort(regions.camera, kind="stable")
+    if len(parts) > 1 and not np.array_equal(order, np.arange(order.size)):
+        regions = take_regions(regions, order)
+    return (regions, _sorted_seen([p.levels[key].seen for p in parts]),
+            _sorted_seen([p.levels[key].outline for p in parts]))
+
+
+def _sorted_seen(parts: Sequence[SeenIntervals]) -> SeenIntervals:
+    if len(parts) == 1:
+        return parts[0]
+    line, cam, t0, t1 = (np.concatenate([getattr(p, f) for p in parts])
+                         for f in ("line", "camera", "start_m", "end_m"))
+    order = np.lexsort((t0, cam, line))
+    return SeenIntervals(line[order], cam[order], t0[order], t1[order])
+
+
+def combine_blocks(parts: Sequence[BlockPart], key: Key, n_sites: int) -> dict:
+    """Sum the integer counts of every block for one scenario and level."""
+    site_cells = np.zeros(n_sites, np.int64)
+    site_seen = np.zeros(n_sites, np.int64)
+    cams: list[set[int]] = [set() for _ in range(n_sites)]
+    h3: dict[str, list[int]] = {}
+    out = {"land_cells": 0, "land_seen": 0, "public_cells": 0, "public_seen": 0}
+    for p in parts:
+        lv = p.levels[key]
+        out["land_cells"] += p.land_cells
+        out["public_cells"] += p.public_cells
+        out["land_seen"] += lv.land_seen
+        out["public_seen"] += lv.public_seen
+        np.add.at(site_cells, p.site_index, lv.site_cells)
+        np.add.at(site_seen, p.site_index, lv.site_seen)
+        for s, c in zip(p.site_index.tolist(), lv.site_cameras, strict=True):
+            cams[s].update(c)
+        for name, lc, sc in zip(lv.h3_names.tolist(), lv.h3_land.tolist(), lv.h3_seen.tolist(),
+                                strict=True):
+            acc = h3.setdefault(name, [0, 0])
+            acc[0] += lc
+            acc[1] += sc
+    out.update(site_cells=site_cells, site_seen=site_seen,
+               site_cameras=[sorted(c) for c in cams], h3={k: h3[k] for k in sorted(h3)})
+    return out
