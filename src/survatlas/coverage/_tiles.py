@@ -156,7 +156,7 @@ def block_areas(
     any tile); ``raster`` is the global raster, so cells are the same in every tiling.
     """
     sub = raster.sub(*block.window)
-    land = ~polygon_mask(sub, prepare_obstacles(block.buildings).polygons)
+    land = ~polygon_mask(sub, block.buildings)  # a cell centre in any footprint is not land
     public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) & land
     masks = _site_masks(sub, block.site_footprints)
     hexes = h3_assignment(sub, to_lonlat, h3_resolution) if sub.nx and sub.ny else None

@@ -382,6 +382,8 @@ def summarise(result: Result) -> dict[str, Any]:
             "public_space_in_view_share": _share(lr.areas["public_seen"], lr.areas["public_cells"],
                                                  cell_area),
             "views": len(lr.regions),
+            "views_nudged_out_of_a_wall": int((lr.regions.status == 1).sum()),
+            "views_inside_a_building": int((lr.regions.status == 2).sum()),
             "sites": _site_categories(inputs, lr),
         }
     intervals = {
@@ -447,6 +449,9 @@ def _assumptions(settings: Settings, geoms: list, inputs: Inputs) -> list[str]:
         "2-D occlusion by building footprints; building heights and camera tilt are not used "
         "unless both camera height and tilt are known (then ranges are capped at the far ground edge)",
         f"point sites take the footprint of the building they stand in, else a {POINT_SITE_RADIUS_M:g} m disc",
+        "a camera mapped on or up to 3 m inside a wall is moved just outside it along its view "
+        "direction; deeper inside a footprint (an indoor camera, or a mapping error) it sees "
+        "nothing — both are counted per level (views_nudged_out_of_a_wall, views_inside_a_building)",
         "streets: walkable ways only" if settings.walkable_only else "streets: every imported way",
     ]
     return notes
