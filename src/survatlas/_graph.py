@@ -194,7 +194,9 @@ def build_graph(
         edge_fwd=dirs[line, 0],
         edge_bwd=dirs[line, 1],
         edge_geom=geom,
-        street_names=dict(zip(ids.tolist(), names, strict=True)),
+        street_names={
+            i: (n if isinstance(n, str) else None) for i, n in zip(ids.tolist(), names, strict=True)
+        },
     )
 
 
