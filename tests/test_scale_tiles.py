@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scale_helpers import assert_same_result
+from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import Settings, analyse
 from survatlas.errors import InputError
 from survatlas.scale import (
     H3_BLOCK,
+    BuildingSource,
     _owned_windows,
     analyse_tiled,
     halo_factor,
@@ -69,6 +71,18 @@ def test_cameras_on_tile_borders_belong_to_one_tile_and_give_the_local_figures(i
         assert int(key.split("_")[0]) == round(moved.cam_x[i] / tile_m)
     assert_same_result(analyse_tiled(moved, SETTINGS, base=tmp_path, tile_m=tile_m),
                        analyse(moved, SETTINGS))
+
+
+def test_inputs_streamed_in_small_chunks_give_the_local_figures(inputs, tmp_path, monkeypatch):
+    monkeypatch.setattr(_tiles, "SEGMENT_CHUNK", 7)  # streets and outlines in many parts
+    geoms = inputs.buildings
+    chunks = BuildingSource("50 at a time", lambda: (geoms[a:a + 50] for a in range(0, geoms.size, 50)))
+    tiled = analyse_tiled(inputs, SETTINGS, base=tmp_path, tile_m=250.0, buildings=chunks)
+    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
+    parts = list((folder / "buildings").glob("tile=*/part-*.parquet"))
+    assert len({p.name for p in parts}) > 5 and len(list((folder / "streets").glob("*/part-3.parquet")))
+    assert halo_factor(folder)["distinct"] == geoms.size
+    assert_same_result(tiled, analyse(inputs, SETTINGS))
 
 
 def test_tile_inputs_are_written_once_and_reused(inputs, tmp_path):
