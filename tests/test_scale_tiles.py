@@ -19,6 +19,7 @@ from survatlas.scale import (
     H3_BLOCK,
     BuildingSource,
     _owned_windows,
+    _tile_groups,
     analyse_tiled,
     halo_factor,
     plan_tiles,
@@ -151,3 +152,19 @@ def test_cli_dask_options_need_the_dask_engine(tmp_path):
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "none.db"), "coverage",
                                        "--tile-size", "500"])
     assert result.exit_code == 2 and "need --engine dask" in result.output
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), tile=st.sampled_from([90.0, 150.0, 400.0]))
+def test_items_go_to_exactly_the_tiles_whose_box_they_meet(inputs, seed, tile):
+    plan = plan_tiles(inputs, SETTINGS, tile)
+    keys = list(plan.tiles)
+    tile_boxes = np.array([plan.tiles[k].box for k in keys])
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = inputs.bounds
+    lo = np.column_stack([rng.uniform(x0 - 200, x1 + 200, 300), rng.uniform(y0 - 200, y1 + 200, 300)])
+    boxes = np.column_stack([lo, lo + rng.exponential(40.0, (300, 2))])
+    got = {(int(i), t) for idx, t in _tile_groups(boxes, keys, tile_boxes, plan) for i in idx}
+    meet = ((boxes[:, None, 0] <= tile_boxes[None, :, 2]) & (boxes[:, None, 2] >= tile_boxes[None, :, 0])
+            & (boxes[:, None, 1] <= tile_boxes[None, :, 3]) & (boxes[:, None, 3] >= tile_boxes[None, :, 1]))
+    assert got == {(int(i), int(t)) for i, t in zip(*np.nonzero(meet), strict=True)}

@@ -300,41 +300,79 @@ def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray],
                      ) -> dict[str, int]:
     """Write each chunk of buildings into every tile whose box meets it; count per tile."""
     keys = list(plan.tiles)
-    tree = shapely.STRtree(shapely.box(*np.array([plan.tiles[k].box for k in keys]).T))
+    boxes = np.array([plan.tiles[k].box for k in keys], float).reshape(-1, 4)
     counts = dict.fromkeys(keys, 0)
     offset = 0
     for n, chunk in enumerate(chunks):
         chunk = np.asarray(chunk, dtype=object)
         if chunk.size:
-            b, t = tree.query(shapely.box(*shapely.bounds(chunk).T))
-            order = np.lexsort((b, t))
-            b, t = b[order], t[order]
-            cut = np.flatnonzero(np.diff(t)) + 1
-            for bs, ts in zip(np.split(b, cut), np.split(t, cut), strict=True):
-                key = keys[ts[0]]
-                files.write_geo(folder, "buildings", key, {"building": bs + offset}, chunk[bs], crs,
-                                part=n)
-                counts[key] += int(bs.size)
+            for idx, t in _tile_groups(shapely.bounds(chunk), keys, boxes, plan):
+                files.write_geo(folder, "buildings", keys[t], {"building": idx + offset},
+                                chunk[idx], crs, part=n)
+                counts[keys[t]] += int(idx.size)
         offset += int(chunk.size)
     return counts
 
 
+#: Segments matched to tiles at a time (bounds the memory of the matching).
+SEGMENT_BATCH = 500_000
+
+
 def _write_segments(folder: Path, layer: str, plan: TilePlan, lines: np.ndarray) -> None:
-    """Segments of ``lines`` into every camera tile whose halo meets them, a chunk at a time."""
+    """Segments of ``lines`` into every camera tile whose halo meets them, a batch at a time."""
     keys = plan.view_keys
     if not keys:
         return
-    tree = shapely.STRtree(shapely.box(*np.array([plan.tiles[k].halo for k in keys]).T))
-    for n, seg in enumerate(_tiles.chunked_segments(lines)):
-        boxes = shapely.box(np.minimum(seg.ax, seg.bx), np.minimum(seg.ay, seg.by),
-                            np.maximum(seg.ax, seg.bx), np.maximum(seg.ay, seg.by))
-        i, t = tree.query(boxes)
-        order = np.lexsort((i, t))
-        i, t = i[order], t[order]
-        cut = np.flatnonzero(np.diff(t)) + 1
-        for idx, ts in zip(np.split(i, cut), np.split(t, cut), strict=True):
-            if idx.size:
-                files.write_segments(folder, layer, keys[ts[0]], seg, idx, part=n)
+    halos = np.array([plan.tiles[k].halo for k in keys], float)
+    part = 0
+    for seg in _tiles.chunked_segments(lines):
+        for a in range(0, len(seg), SEGMENT_BATCH):
+            sub = _tiles.subset_segments(seg, slice(a, a + SEGMENT_BATCH))
+            boxes = np.column_stack([np.minimum(sub.ax, sub.bx), np.minimum(sub.ay, sub.by),
+                                     np.maximum(sub.ax, sub.bx), np.maximum(sub.ay, sub.by)])
+            for idx, t in _tile_groups(boxes, keys, halos, plan):
+                files.write_segments(folder, layer, keys[t], sub, idx, part=part)
+            part += 1
+
+
+def _tile_groups(boxes: np.ndarray, keys: list[str], tile_boxes: np.ndarray, plan: TilePlan):
+    """``(item indices, tile index)`` for every tile whose box meets the items' boxes.
+
+    Candidates come from the tile grid (a tile's box lies within its square grown by the
+    longest reach and one H3 group), then boxes are compared exactly (closed intervals).
+    """
+    t = plan.tile_m
+    margin = plan.reach_m + 2 * H3_BLOCK * plan.raster.cell + 1.0
+    kx0, kx1 = (np.floor((boxes[:, 0] - margin) / t).astype(np.int64),
+                np.floor((boxes[:, 2] + margin) / t).astype(np.int64))
+    ky0, ky1 = (np.floor((boxes[:, 1] - margin) / t).astype(np.int64),
+                np.floor((boxes[:, 3] + margin) / t).astype(np.int64))
+    nx, ny = kx1 - kx0 + 1, ky1 - ky0 + 1
+    count = nx * ny
+    item = np.repeat(np.arange(boxes.shape[0]), count)
+    local = np.arange(item.size) - np.repeat(np.cumsum(count) - count, count)
+    kx = kx0[item] + local % nx[item]
+    ky = ky0[item] + local // nx[item]
+    codes = np.array([_code(*_key_order(k)) for k in keys], np.int64)
+    order = np.argsort(codes)
+    pos = np.searchsorted(codes[order], _code(kx, ky))
+    pos = np.minimum(pos, codes.size - 1)
+    found = codes[order][pos] == _code(kx, ky)
+    item, tile = item[found], order[pos[found]]
+    b, tb = boxes[item], tile_boxes[tile]
+    meet = (b[:, 0] <= tb[:, 2]) & (b[:, 2] >= tb[:, 0]) & (b[:, 1] <= tb[:, 3]) & \
+        (b[:, 3] >= tb[:, 1])
+    item, tile = item[meet], tile[meet]
+    srt = np.lexsort((item, tile))
+    item, tile = item[srt], tile[srt]
+    cut = np.flatnonzero(np.diff(tile)) + 1
+    return [(i, int(tt[0])) for i, tt in zip(np.split(item, cut), np.split(tile, cut), strict=True)
+            if i.size]
+
+
+def _code(kx, ky):
+    """One int64 per tile index pair."""
+    return (np.asarray(kx, np.int64) + 2**30) * 2**32 + (np.asarray(ky, np.int64) + 2**30)
 
 
 def _box_hits(boxes: np.ndarray, box) -> np.ndarray:
