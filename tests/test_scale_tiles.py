@@ -11,12 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scale_helpers import assert_same_result
+from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import Settings, analyse
 from survatlas.errors import InputError
 from survatlas.scale import (
     H3_BLOCK,
+    BuildingSource,
     _owned_windows,
+    _tile_groups,
     analyse_tiled,
     halo_factor,
     plan_tiles,
@@ -69,6 +72,18 @@ def test_cameras_on_tile_borders_belong_to_one_tile_and_give_the_local_figures(i
         assert int(key.split("_")[0]) == round(moved.cam_x[i] / tile_m)
     assert_same_result(analyse_tiled(moved, SETTINGS, base=tmp_path, tile_m=tile_m),
                        analyse(moved, SETTINGS))
+
+
+def test_inputs_streamed_in_small_chunks_give_the_local_figures(inputs, tmp_path, monkeypatch):
+    monkeypatch.setattr(_tiles, "SEGMENT_CHUNK", 7)  # streets and outlines in many parts
+    geoms = inputs.buildings
+    chunks = BuildingSource("50 at a time", lambda: (geoms[a:a + 50] for a in range(0, geoms.size, 50)))
+    tiled = analyse_tiled(inputs, SETTINGS, base=tmp_path, tile_m=250.0, buildings=chunks)
+    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
+    parts = list((folder / "buildings").glob("tile=*/part-*.parquet"))
+    assert len({p.name for p in parts}) > 5 and len(list((folder / "streets").glob("*/part-3.parquet")))
+    assert halo_factor(folder)["distinct"] == geoms.size
+    assert_same_result(tiled, analyse(inputs, SETTINGS))
 
 
 def test_tile_inputs_are_written_once_and_reused(inputs, tmp_path):
@@ -137,3 +152,19 @@ def test_cli_dask_options_need_the_dask_engine(tmp_path):
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "none.db"), "coverage",
                                        "--tile-size", "500"])
     assert result.exit_code == 2 and "need --engine dask" in result.output
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), tile=st.sampled_from([90.0, 150.0, 400.0]))
+def test_items_go_to_exactly_the_tiles_whose_box_they_meet(inputs, seed, tile):
+    plan = plan_tiles(inputs, SETTINGS, tile)
+    keys = list(plan.tiles)
+    tile_boxes = np.array([plan.tiles[k].box for k in keys])
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = inputs.bounds
+    lo = np.column_stack([rng.uniform(x0 - 200, x1 + 200, 300), rng.uniform(y0 - 200, y1 + 200, 300)])
+    boxes = np.column_stack([lo, lo + rng.exponential(40.0, (300, 2))])
+    got = {(int(i), t) for idx, t in _tile_groups(boxes, keys, tile_boxes, plan) for i in idx}
+    meet = ((boxes[:, None, 0] <= tile_boxes[None, :, 2]) & (boxes[:, None, 2] >= tile_boxes[None, :, 0])
+            & (boxes[:, None, 1] <= tile_boxes[None, :, 3]) & (boxes[:, None, 3] >= tile_boxes[None, :, 1]))
+    assert got == {(int(i), int(t)) for i, t in zip(*np.nonzero(meet), strict=True)}

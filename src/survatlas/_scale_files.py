@@ -6,8 +6,8 @@
     <run folder>/cameras/tile=<kx>_<ky>/part-0.parquet    GeoParquet points + optics columns
     <run folder>/buildings/tile=<key>/part-<n>.parquet    GeoParquet footprints (with halo), one part per chunk
     <run folder>/sites/tile=<key>/part-0.parquet          GeoParquet site footprints
-    <run folder>/streets/tile=<key>/part-0.parquet        Parquet street segments
-    <run folder>/outlines/tile=<key>/part-0.parquet       Parquet site-outline segments
+    <run folder>/streets/tile=<key>/part-<n>.parquet      Parquet street segments
+    <run folder>/outlines/tile=<key>/part-<n>.parquet     Parquet site-outline segments
 
 Geometries are in the run's metric CRS (stored in the GeoParquet metadata and the manifest);
 every row keeps its *global* index (``camera``, ``building``, ``site``, ``line``), so tile
@@ -49,9 +49,10 @@ def write_geo(folder: Path, layer: str, key: str, columns: dict[str, Any], geoms
     frame.to_parquet(path, index=False)
 
 
-def write_segments(folder: Path, layer: str, key: str, seg: Segments, keep: np.ndarray) -> None:
-    """Write one tile's street (or outline) segments as plain Parquet."""
-    path = part_path(folder, layer, key)
+def write_segments(folder: Path, layer: str, key: str, seg: Segments, keep: np.ndarray,
+                   part: int = 0) -> None:
+    """Write one part of one tile's street (or outline) segments as plain Parquet."""
+    path = part_path(folder, layer, key, part)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({c: np.asarray(getattr(seg, c))[keep] for c in SEGMENT_COLUMNS})
     pq.write_table(table, path)
@@ -72,8 +73,7 @@ def read_geo(folder: Path, layer: str, key: str, part: int = 0) -> gpd.GeoDataFr
 
 def read_parts(folder: Path, layer: str, key: str) -> gpd.GeoDataFrame:
     """Every part of one tile's layer, in part order (empty when the tile has none)."""
-    parts = sorted((folder / layer / f"tile={key}").glob("part-*.parquet"),
-                   key=lambda p: int(p.stem.split("-")[1]))
+    parts = _parts(folder, layer, key)
     if not parts:
         return gpd.GeoDataFrame({"building": np.empty(0, np.int64)}, geometry=[])
     frames = [read_geo(folder, layer, key, int(p.stem.split("-")[1])) for p in parts]
@@ -81,17 +81,26 @@ def read_parts(folder: Path, layer: str, key: str) -> gpd.GeoDataFrame:
 
 
 def read_segments(folder: Path, layer: str, key: str) -> Segments:
-    """Read one tile's segments with their global line ids and measures."""
-    path = part_path(folder, layer, key)
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:
-        raise CorruptFileError(f"tile file {layer}/tile={key} cannot be read ({exc}): delete "
-                               f"the run folder {folder.name} to rebuild the tiles") from exc
-    cols = {c: table.column(c).to_numpy() for c in SEGMENT_COLUMNS}
-    return Segments(*(cols[c].astype(np.float64) for c in ("ax", "ay", "bx", "by")),
-                    cols["line"].astype(np.int64), cols["start_m"].astype(np.float64),
-                    cols["length_m"].astype(np.float64), np.empty(0))
+    """Every part of one tile's segments, with their global line ids and measures."""
+    cols: dict[str, list] = {c: [] for c in SEGMENT_COLUMNS}
+    for path in _parts(folder, layer, key):
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:
+            raise CorruptFileError(f"tile file {layer}/tile={key}/{path.name} cannot be read "
+                                   f"({exc}): delete the run folder {folder.name} to rebuild "
+                                   "the tiles") from exc
+        for c in SEGMENT_COLUMNS:
+            cols[c].append(table.column(c).to_numpy())
+    arr = {c: np.concatenate(v) if v else np.empty(0) for c, v in cols.items()}
+    return Segments(*(arr[c].astype(np.float64) for c in ("ax", "ay", "bx", "by")),
+                    arr["line"].astype(np.int64), arr["start_m"].astype(np.float64),
+                    arr["length_m"].astype(np.float64), np.empty(0))
+
+
+def _parts(folder: Path, layer: str, key: str) -> list[Path]:
+    return sorted((folder / layer / f"tile={key}").glob("part-*.parquet"),
+                  key=lambda p: int(p.stem.split("-")[1]))
 
 
 def camera_columns(index: np.ndarray, rows: list[dict]) -> dict[str, Any]:

@@ -41,7 +41,6 @@ from survatlas import _scale_files as files
 from survatlas import optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
-from survatlas.coverage.aggregate import line_segments
 from survatlas.coverage.analysis import (
     Inputs,
     Result,
@@ -51,8 +50,9 @@ from survatlas.coverage.analysis import (
     device_rows,
     iter_buildings,
     load_inputs,
-    site_outlines,
+    outline_lines,
 )
+from survatlas.coverage.visibility import _threads
 from survatlas.errors import InputError
 from survatlas.store import Store
 
@@ -276,20 +276,14 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
     source = buildings or memory_buildings(inputs)
     counts = _write_buildings(tmp, plan, source.chunks(), inputs.crs)
     rows = device_rows(inputs.devices)
-    streets = line_segments(inputs.streets)
-    outlines = site_outlines(inputs)
-    s_tree = _segment_tree(streets)
-    o_tree = _segment_tree(outlines) if outlines is not None else None
+    _write_segments(tmp, "streets", plan, inputs.streets)
+    _write_segments(tmp, "outlines", plan, outline_lines(inputs))
     site_boxes = shapely.bounds(inputs.site_footprints) if inputs.site_footprints.size else \
         np.empty((0, 4))
     for key, tile in plan.tiles.items():
         c = tile.cameras
         files.write_geo(tmp, "cameras", key, files.camera_columns(c, [rows[i] for i in c]),
                         shapely.points(inputs.cam_x[c], inputs.cam_y[c]), inputs.crs)
-        near = tile.halo if tile.halo is not None else (0.0, 0.0, -1.0, -1.0)
-        files.write_segments(tmp, "streets", key, streets, _query(s_tree, near))
-        if o_tree is not None:
-            files.write_segments(tmp, "outlines", key, outlines, _query(o_tree, near))
         s = _box_hits(site_boxes, _tiles.window_box(plan.raster, tile.window)) \
             if tile.window is not None else np.empty(0, np.int64)
         files.write_geo(tmp, "sites", key, {"site": s, "category": inputs.site_category[s]},
@@ -306,34 +300,79 @@ def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray],
                      ) -> dict[str, int]:
     """Write each chunk of buildings into every tile whose box meets it; count per tile."""
     keys = list(plan.tiles)
-    tree = shapely.STRtree(shapely.box(*np.array([plan.tiles[k].box for k in keys]).T))
+    boxes = np.array([plan.tiles[k].box for k in keys], float).reshape(-1, 4)
     counts = dict.fromkeys(keys, 0)
     offset = 0
     for n, chunk in enumerate(chunks):
         chunk = np.asarray(chunk, dtype=object)
         if chunk.size:
-            b, t = tree.query(shapely.box(*shapely.bounds(chunk).T))
-            order = np.lexsort((b, t))
-            b, t = b[order], t[order]
-            cut = np.flatnonzero(np.diff(t)) + 1
-            for bs, ts in zip(np.split(b, cut), np.split(t, cut), strict=True):
-                key = keys[ts[0]]
-                files.write_geo(folder, "buildings", key, {"building": bs + offset}, chunk[bs], crs,
-                                part=n)
-                counts[key] += int(bs.size)
+            for idx, t in _tile_groups(shapely.bounds(chunk), keys, boxes, plan):
+                files.write_geo(folder, "buildings", keys[t], {"building": idx + offset},
+                                chunk[idx], crs, part=n)
+                counts[keys[t]] += int(idx.size)
         offset += int(chunk.size)
     return counts
 
 
-def _segment_tree(seg):
-    return shapely.STRtree(shapely.box(np.minimum(seg.ax, seg.bx), np.minimum(seg.ay, seg.by),
-                                       np.maximum(seg.ax, seg.bx), np.maximum(seg.ay, seg.by)))
+#: Segments matched to tiles at a time (bounds the memory of the matching).
+SEGMENT_BATCH = 500_000
 
 
-def _query(tree, box) -> np.ndarray:
-    if box[2] < box[0]:
-        return np.empty(0, np.int64)
-    return np.sort(tree.query(shapely.box(*box)))
+def _write_segments(folder: Path, layer: str, plan: TilePlan, lines: np.ndarray) -> None:
+    """Segments of ``lines`` into every camera tile whose halo meets them, a batch at a time."""
+    keys = plan.view_keys
+    if not keys:
+        return
+    halos = np.array([plan.tiles[k].halo for k in keys], float)
+    part = 0
+    for seg in _tiles.chunked_segments(lines):
+        for a in range(0, len(seg), SEGMENT_BATCH):
+            sub = _tiles.subset_segments(seg, slice(a, a + SEGMENT_BATCH))
+            boxes = np.column_stack([np.minimum(sub.ax, sub.bx), np.minimum(sub.ay, sub.by),
+                                     np.maximum(sub.ax, sub.bx), np.maximum(sub.ay, sub.by)])
+            for idx, t in _tile_groups(boxes, keys, halos, plan):
+                files.write_segments(folder, layer, keys[t], sub, idx, part=part)
+            part += 1
+
+
+def _tile_groups(boxes: np.ndarray, keys: list[str], tile_boxes: np.ndarray, plan: TilePlan):
+    """``(item indices, tile index)`` for every tile whose box meets the items' boxes.
+
+    Candidates come from the tile grid (a tile's box lies within its square grown by the
+    longest reach and one H3 group), then boxes are compared exactly (closed intervals).
+    """
+    t = plan.tile_m
+    margin = plan.reach_m + 2 * H3_BLOCK * plan.raster.cell + 1.0
+    kx0, kx1 = (np.floor((boxes[:, 0] - margin) / t).astype(np.int64),
+                np.floor((boxes[:, 2] + margin) / t).astype(np.int64))
+    ky0, ky1 = (np.floor((boxes[:, 1] - margin) / t).astype(np.int64),
+                np.floor((boxes[:, 3] + margin) / t).astype(np.int64))
+    nx, ny = kx1 - kx0 + 1, ky1 - ky0 + 1
+    count = nx * ny
+    item = np.repeat(np.arange(boxes.shape[0]), count)
+    local = np.arange(item.size) - np.repeat(np.cumsum(count) - count, count)
+    kx = kx0[item] + local % nx[item]
+    ky = ky0[item] + local // nx[item]
+    codes = np.array([_code(*_key_order(k)) for k in keys], np.int64)
+    order = np.argsort(codes)
+    pos = np.searchsorted(codes[order], _code(kx, ky))
+    pos = np.minimum(pos, codes.size - 1)
+    found = codes[order][pos] == _code(kx, ky)
+    item, tile = item[found], order[pos[found]]
+    b, tb = boxes[item], tile_boxes[tile]
+    meet = (b[:, 0] <= tb[:, 2]) & (b[:, 2] >= tb[:, 0]) & (b[:, 1] <= tb[:, 3]) & \
+        (b[:, 3] >= tb[:, 1])
+    item, tile = item[meet], tile[meet]
+    srt = np.lexsort((item, tile))
+    item, tile = item[srt], tile[srt]
+    cut = np.flatnonzero(np.diff(tile)) + 1
+    return [(i, int(tt[0])) for i, tt in zip(np.split(item, cut), np.split(tile, cut), strict=True)
+            if i.size]
+
+
+def _code(kx, ky):
+    """One int64 per tile index pair."""
+    return (np.asarray(kx, np.int64) + 2**30) * 2**32 + (np.asarray(ky, np.int64) + 2**30)
 
 
 def _box_hits(boxes: np.ndarray, box) -> np.ndarray:
@@ -414,28 +453,36 @@ def halo_factor(folder: Path) -> dict[str, float]:
 
 def views_task(folder: str, key: str, settings: Settings, threads: int | None = 1
                ) -> _tiles.ViewsPart:
-    """Step 1 for one tile, read from the run folder."""
-    folder_p = Path(folder)
+    """Step 1 for one tile, read from the run folder (numba limited to ``threads``)."""
+    with _threads(threads):
+        return _views_task(Path(folder), key, settings)
+
+
+def _views_task(folder_p: Path, key: str, settings: Settings) -> _tiles.ViewsPart:
     cams = files.read_geo(folder_p, "cameras", key)
     buildings = files.read_parts(folder_p, "buildings", key)
-    outlines = files.part_path(folder_p, "outlines", key)
+    outlines = files.read_segments(folder_p, "outlines", key)
     cam_set = _tiles.CameraSet(
         cams["camera"].to_numpy(np.int64), files.camera_rows(cams),
         shapely.get_x(cams.geometry.values).astype(np.float64),
         shapely.get_y(cams.geometry.values).astype(np.float64),
         np.asarray(buildings.geometry.values, dtype=object),
-        files.read_segments(folder_p, "streets", key),
-        files.read_segments(folder_p, "outlines", key) if outlines.exists() else None)
-    return _tiles.tile_views(cam_set, settings, threads=threads)
+        files.read_segments(folder_p, "streets", key), outlines if len(outlines) else None)
+    return _tiles.tile_views(cam_set, settings)
 
 
 def areas_task(folder: str, key: str, window: tuple[int, int, int, int], settings: Settings,
                raster: Raster, crs_wkt: str, threads: int | None, *parts: _tiles.ViewsPart
                ) -> _tiles.BlockPart:
     """Step 2 for one tile's raster cells, given the views of every tile that may reach them."""
+    with _threads(threads):
+        return _areas_task(Path(folder), key, window, settings, raster, crs_wkt, parts)
+
+
+def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Raster,
+                crs_wkt: str, parts) -> _tiles.BlockPart:
     from survatlas import geo
 
-    folder_p = Path(folder)
     box = _tiles.window_box(raster, window)
     geoms = np.asarray(files.read_parts(folder_p, "buildings", key).geometry.values, dtype=object)
     geoms = geoms[_box_hits(shapely.bounds(geoms), box)] if geoms.size else geoms
@@ -446,8 +493,7 @@ def areas_task(folder: str, key: str, window: tuple[int, int, int, int], setting
     keys = [(s, lv) for s in settings.scenarios for lv in settings.levels]
     regions = {k: _tiles.regions_meeting([p.levels[k].regions for p in parts], box) for k in keys}
     to_lonlat = geo.to_lonlat(CRS.from_wkt(crs_wkt)).transform
-    return _tiles.block_areas(raster, block, regions, to_lonlat, settings.h3_resolution,
-                              threads=threads)
+    return _tiles.block_areas(raster, block, regions, to_lonlat, settings.h3_resolution)
 
 
 # --- running --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from survatlas.coverage.aggregate import (
     count_grid,
     h3_assignment,
     h3_cell_counts,
+    line_segments,
     seen_intervals,
 )
 from survatlas.coverage.obstacles import prepare_obstacles
@@ -117,6 +118,42 @@ def empty_seen() -> SeenIntervals:
     """Seen intervals with no rows."""
     z = np.empty(0, np.int64)
     return SeenIntervals(z, z, np.empty(0), np.empty(0))
+
+
+#: Lines turned into segments at a time (so a country's streets never sit whole in memory).
+SEGMENT_CHUNK = 20_000
+_SEGMENT_FIELDS = ("ax", "ay", "bx", "by", "line", "start_m", "length_m")
+
+
+def chunked_segments(lines: np.ndarray, chunk: int | None = None):
+    """Segments of ``lines`` ``chunk`` lines at a time (default :data:`SEGMENT_CHUNK`), with
+    global line ids.
+
+    Every engine builds its segments this way, so metre measures are bit-identical whether a
+    run holds all segments (local) or streams them into tiles.
+    """
+    lines = np.asarray(lines, dtype=object)
+    chunk = chunk or SEGMENT_CHUNK
+    for a in range(0, lines.size, chunk):
+        seg = line_segments(lines[a:a + chunk])
+        yield Segments(seg.ax, seg.ay, seg.bx, seg.by, seg.line + a, seg.start_m, seg.length_m,
+                       seg.line_length_m)
+
+
+def segments_of(lines: np.ndarray) -> Segments:
+    """All segments of ``lines`` (see :func:`chunked_segments`)."""
+    return concat_segments(list(chunked_segments(lines)))
+
+
+def concat_segments(parts: Sequence[Segments]) -> Segments:
+    """Segments of several parts, one after the other (``line_length_m`` left empty)."""
+    if not parts:
+        z = np.empty(0)
+        return Segments(z, z, z, z, np.empty(0, np.int64), z, z, z)
+    if len(parts) == 1:
+        return parts[0]
+    cols = [np.concatenate([getattr(p, f) for p in parts]) for f in _SEGMENT_FIELDS]
+    return Segments(*cols, np.empty(0))
 
 
 def subset_segments(segments: Segments, keep: np.ndarray) -> Segments:

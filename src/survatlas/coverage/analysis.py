@@ -25,7 +25,7 @@ from pyproj import CRS
 from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
-from survatlas.coverage.aggregate import SeenIntervals, line_segments
+from survatlas.coverage.aggregate import SeenIntervals
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
 from survatlas.publish import audience_clause, bbox_clause, read_layer
@@ -313,7 +313,7 @@ def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
     """Every camera of ``inputs`` with every building, street segment and site outline."""
     return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
                             inputs.cam_x, inputs.cam_y, inputs.buildings,
-                            line_segments(inputs.streets), site_outlines(inputs))
+                            _tiles.segments_of(inputs.streets), site_outlines(inputs))
 
 
 def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
@@ -323,8 +323,13 @@ def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
 
 def site_outlines(inputs: Inputs):
     """Segments of every site outline (line id = site index), or None without sites."""
-    return line_segments(shapely.boundary(inputs.site_footprints)) if inputs.site_footprints.size \
-        else None
+    return _tiles.segments_of(outline_lines(inputs)) if inputs.site_footprints.size else None
+
+
+def outline_lines(inputs: Inputs) -> np.ndarray:
+    """The outline of every site footprint (a line per site)."""
+    return shapely.boundary(inputs.site_footprints) if inputs.site_footprints.size else \
+        np.empty(0, object)
 
 
 def combine(
