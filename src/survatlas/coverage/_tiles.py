@@ -222,7 +222,7 @@ def _site_masks(sub: Raster, footprints: np.ndarray) -> list[tuple[tuple[int, in
 
 
 def _sites(reg: Regions, sub: Raster, seen: np.ndarray, footprints: np.ndarray, masks):
-    """Cells, cells in view and the cameras seeing each site (as the local sites_coverage)."""
+    """Cells, cells in view and the cameras seeing each site (no polygon union)."""
     n = len(masks)
     cells, seen_cells = np.zeros(n, np.int64), np.zeros(n, np.int64)
     cams: list[list[int]] = [[] for _ in range(n)]

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import shapely
 
-from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage._raster import Raster
 from survatlas.coverage._regions_nb import contains_one
 from survatlas.coverage.regions import Regions, merge_intervals
 
@@ -131,29 +131,6 @@ def area_share(counts: np.ndarray, mask: np.ndarray, cell_area: float) -> dict[s
     return {"area_m2": total, "in_view_m2": seen, "share": (seen / total) if total else None}
 
 
-def sites_coverage(
-    regions: Regions, raster: Raster, counts: np.ndarray, footprints: np.ndarray
-) -> list[dict]:
-    """Area in view and the cameras that see each site footprint (metric polygons)."""
-    out = []
-    boxes = shapely.bounds(footprints)
-    view_of, site_of = candidate_pairs(regions.bounds(), boxes)
-    for s, geom in enumerate(footprints):
-        j0, j1, i0, i1 = raster.window(tuple(boxes[s]))
-        sub = raster.sub(j0, j1, i0, i1)
-        mask = polygon_mask(sub, np.array([geom], dtype=object))
-        seen = counts[j0:j1, i0:i1] > 0
-        cams: set[int] = set()
-        rows, cols = np.nonzero(mask & seen)
-        if rows.size:
-            x, y = sub.centres(rows, cols)
-            views = view_of[site_of == s]
-            hits = _views_seeing_any(views, x, y, regions.bounds(), *regions._nb_args())
-            cams.update(int(c) for c in regions.camera[views[hits]])
-        out.append({**area_share(seen, mask, raster.cell_area), "cameras": sorted(cams)})
-    return out
-
-
 @numba.njit(cache=True, parallel=True)
 def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov):  # pragma: no cover
     """For each view, whether any of the points lies in its region (stops at the first)."""
@@ -167,24 +144,6 @@ def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov): 
                 out[i] = True
                 break
     return out
-
-
-def h3_summary(
-    raster: Raster, counts: np.ndarray, land: np.ndarray, to_lonlat, resolution: int,
-    *, block: int = 4,
-) -> dict[str, dict[str, float]]:
-    """Land cells and land cells in view per H3 cell.
-
-    Raster cells are assigned to H3 cells by the centre of their ``block``×``block`` group
-    (one H3 look-up per group), so assignment can differ from an exact one only along hexagon
-    edges, by less than half a block.
-    """
-    names, land_cells, seen_cells = h3_cell_counts(raster, counts, land, to_lonlat, resolution,
-                                                   block=block)
-    return {
-        str(h): {"land_m2": float(lc * raster.cell_area), "in_view_m2": float(sc * raster.cell_area)}
-        for h, lc, sc in zip(names, land_cells, seen_cells, strict=True) if lc > 0
-    }
 
 
 def h3_assignment(
