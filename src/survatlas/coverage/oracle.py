@@ -62,15 +62,14 @@ def _subtract(sector: shapely.Polygon, shadows: np.ndarray) -> shapely.Geometry:
 
 
 @dataclass
-class NaiveOracle:
-    """Sector minus per-edge shadow polygons (shapely); the kernel's test oracle."""
+class _SectorMinusShadows:
+    """Shared shapely strategy: the view's sector minus the shadows of the footprints it meets."""
 
     obstacles: Obstacles
     arc_step_deg: float = ORACLE_ARC_STEP_DEG
 
     def __post_init__(self) -> None:
         self._tree = shapely.STRtree(self.obstacles.polygons)
-        self._edge_off = self.obstacles.polygon_offsets
 
     def visibility(self, x, y, direction_deg, fov_deg, radius_m) -> list[shapely.Geometry]:
         """Visible region of each view as a shapely geometry (same conventions as the kernel)."""
@@ -82,32 +81,25 @@ class NaiveOracle:
         polys = self._tree.query(sector, predicate="intersects")
         if polys.size == 0:
             return sector
-        o = self.obstacles
-        idx = np.concatenate([np.arange(self._edge_off[p], self._edge_off[p + 1]) for p in polys])
-        shadows = _edge_shadows(cx, cy, o.ax[idx], o.ay[idx], o.bx[idx], o.by[idx], radius)
-        return _subtract(sector, shadows)
+        return _subtract(sector, self._shadows(cx, cy, radius, polys))
+
+    def _shadows(self, cx, cy, radius, polys: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
 
-@dataclass
-class HullShortcut:
+class NaiveOracle(_SectorMinusShadows):
+    """Sector minus per-edge shadow polygons (shapely); the kernel's test oracle."""
+
+    def _shadows(self, cx, cy, radius, polys: np.ndarray) -> np.ndarray:
+        o, off = self.obstacles, self.obstacles.polygon_offsets
+        idx = np.concatenate([np.arange(off[p], off[p + 1]) for p in polys])
+        return _edge_shadows(cx, cy, o.ax[idx], o.ay[idx], o.bx[idx], o.by[idx], radius)
+
+
+class HullShortcut(_SectorMinusShadows):
     """Sector minus one convex-hull shadow per building (fast shapely shortcut, approximate)."""
 
-    obstacles: Obstacles
-    arc_step_deg: float = ORACLE_ARC_STEP_DEG
-
-    def __post_init__(self) -> None:
-        self._tree = shapely.STRtree(self.obstacles.polygons)
-
-    def visibility(self, x, y, direction_deg, fov_deg, radius_m) -> list[shapely.Geometry]:
-        """Visible region of each view as a shapely geometry (approximate)."""
-        x, y, start, fov, radius, _ = _views(x, y, direction_deg, fov_deg, radius_m)
-        return [self._one(x[i], y[i], start[i], fov[i], radius[i]) for i in range(x.size)]
-
-    def _one(self, cx, cy, start, fov, radius) -> shapely.Geometry:
-        sector = sector_polygon(cx, cy, start, fov, radius, self.arc_step_deg)
-        polys = self._tree.query(sector, predicate="intersects")
-        if polys.size == 0:
-            return sector
+    def _shadows(self, cx, cy, radius, polys: np.ndarray) -> np.ndarray:
         hulls = shapely.convex_hull(self.obstacles.polygons[polys])
         coords, index = shapely.get_coordinates(hulls, return_index=True)
         d = np.hypot(coords[:, 0] - cx, coords[:, 1] - cy)
@@ -116,7 +108,7 @@ class HullShortcut:
         order = np.argsort(np.concatenate([index, index]), kind="stable")
         pts = shapely.multipoints(np.vstack([coords, far])[order],
                                   indices=np.concatenate([index, index])[order])
-        return _subtract(sector, shapely.convex_hull(pts))
+        return shapely.convex_hull(pts)
 
 
 def oracle_visibility(obstacles: Obstacles, x, y, direction_deg, fov_deg,
