@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--size-km", type=float, default=27.2, help="side of the large city")
     parser.add_argument("--cameras", type=int, default=100_000)
     args = parser.parse_args()
-    _, warm = city_inputs(0.5, 30, 9)
+    _, warm = city_inputs(1.5, 30, 9)
     ours(warm)  # compile / load the numba kernels outside the timings
     city, small = city_inputs(args.naive_km, args.naive_cameras, 1)
     t_naive, f_naive = naive(small)

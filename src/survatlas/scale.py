@@ -481,8 +481,6 @@ def areas_task(folder: str, key: str, window: tuple[int, int, int, int], setting
 
 def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Raster,
                 crs_wkt: str, parts) -> _tiles.BlockPart:
-    from survatlas import geo
-
     box = _tiles.window_box(raster, window)
     geoms = np.asarray(files.read_parts(folder_p, "buildings", key).geometry.values, dtype=object)
     geoms = geoms[_box_hits(shapely.bounds(geoms), box)] if geoms.size else geoms
@@ -492,8 +490,7 @@ def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Ra
                               sites["category"].to_numpy(object))
     keys = [(s, lv) for s in settings.scenarios for lv in settings.levels]
     regions = {k: _tiles.regions_meeting([p.levels[k].regions for p in parts], box) for k in keys}
-    to_lonlat = geo.to_lonlat(CRS.from_wkt(crs_wkt)).transform
-    return _tiles.block_areas(raster, block, regions, to_lonlat, settings.h3_resolution)
+    return _tiles.block_areas(raster, block, regions, CRS.from_wkt(crs_wkt), settings.h3_resolution)
 
 
 # --- running --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from survatlas.coverage._raster import cross_edge
+
 TWO_PI = 2.0 * math.pi
 FULL = TWO_PI - 1e-9
 
@@ -176,41 +178,47 @@ def merge_sorted(group, t0, t1):
 
 @njit(cache=True, parallel=True)
 def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
-                  gx0, gy0, cell, nx, ny, nblocks):
+                  gx0, gy0, cell, nx, ny, nbands):
     """Number of views whose region holds each cell centre of an ``ny × nx`` grid.
 
-    Each raster row through cell centres is clipped against the star polygon (O(k) per row)
-    and the covered run of cells incremented: no point-in-polygon test per cell.
+    Scan-line fill of every region's polygon (``camera, P_0 … P_k-1`` for sectors, ``P_0 …
+    P_k-1`` for full circles, as :meth:`Regions.to_polygons` builds it): each edge adds winding
+    steps to a difference grid only in the rows it crosses, and one running sum per row turns
+    them into counts — O(edges + crossings + cells), no per-cell or per-row polygon test. Cell
+    centres on a slanted or vertical edge are counted (closed, as the clipping functions).
+    Rows are cut into ``nbands`` bands filled in parallel.
     """
     n = offsets.shape[0] - 1
-    kmax = 1
-    for v in range(n):
-        kmax = max(kmax, offsets[v + 1] - offsets[v])
-    partial = np.zeros((nblocks, ny, nx), np.int32)
-    for b in prange(nblocks):
-        t0 = np.empty(kmax + 1)
-        t1 = np.empty(kmax + 1)
-        for v in range(b * n // nblocks, (b + 1) * n // nblocks):
-            i0 = max(math.ceil((vx0[v] - gx0) / cell - 0.5), 0)
-            i1 = min(math.floor((vx1[v] - gx0) / cell - 0.5), nx - 1)
-            j0 = max(math.ceil((vy0[v] - gy0) / cell - 0.5), 0)
-            j1 = min(math.floor((vy1[v] - gy0) / cell - 0.5), ny - 1)
-            if i1 < i0:
+    diff = np.zeros((ny, nx), np.int32)
+    xmax = gx0 + nx * cell
+    for b in prange(nbands):
+        r0 = b * ny // nbands
+        r1 = (b + 1) * ny // nbands
+        if r1 <= r0:
+            continue
+        ylo = gy0 + r0 * cell
+        yhi = gy0 + r1 * cell
+        for v in range(n):
+            if vy1[v] < ylo or vy0[v] > yhi or vx0[v] > xmax or vx1[v] < gx0:
                 continue
-            xa = gx0 + (i0 + 0.5) * cell
-            xb = gx0 + (i1 + 0.5) * cell
-            for j in range(j0, j1 + 1):
-                py = gy0 + (j + 0.5) * cell
-                m = clip_one(v, xa, py, xb, py, offsets, phi, rad, cx, cy, th0, t0, t1, 0)
-                for q in range(m):
-                    lo = max(i0, math.ceil(i0 + t0[q] * (i1 - i0) - 1e-9))
-                    hi = min(i1, math.floor(i0 + t1[q] * (i1 - i0) + 1e-9))
-                    for i in range(lo, hi + 1):
-                        partial[b, j, i] += 1
-    out = np.zeros((ny, nx), np.int32)
-    for b in range(nblocks):
-        out += partial[b]
-    return out
+            o0, o1 = offsets[v], offsets[v + 1]
+            full = fov[v] >= FULL
+            if o1 - o0 < (3 if full else 2):
+                continue
+            if full:
+                px, py = _pt(v, o1 - 1, cx, cy, th0, phi, rad)
+            else:
+                px, py = cx[v], cy[v]
+            for k in range(o0, o1):
+                qx, qy = _pt(v, k, cx, cy, th0, phi, rad)
+                cross_edge(diff, px, py, qx, qy, gx0, gy0, cell, nx, r0, r1)
+                px, py = qx, qy
+            if not full:
+                cross_edge(diff, px, py, cx[v], cy[v], gx0, gy0, cell, nx, r0, r1)
+        for j in range(r0, r1):
+            for i in range(1, nx):
+                diff[j, i] += diff[j, i - 1]
+    return diff
 
 
 @njit(cache=True)

@@ -13,14 +13,15 @@ figures as one part (:func:`combine`). The local engine is the tiling with one t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from pyproj import CRS
 
 from survatlas import optics
-from survatlas.coverage._raster import Raster, polygon_mask
+from survatlas.coverage._raster import Raster, edge_mask, polygon_mask
 from survatlas.coverage.aggregate import (
     SeenIntervals,
     Segments,
@@ -32,7 +33,7 @@ from survatlas.coverage.aggregate import (
     line_segments,
     seen_intervals,
 )
-from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage.obstacles import Obstacles, footprint_edges, prepare_obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _threads, visibility
 
@@ -77,13 +78,18 @@ class ViewsPart:
 
 @dataclass
 class BlockInput:
-    """A window ``(j0, j1, i0, i1)`` of the global raster and the footprints meeting it."""
+    """A window ``(j0, j1, i0, i1)`` of the global raster and the footprints meeting it.
+
+    ``edges`` may carry the footprints' oriented wall edges when they are already at hand
+    (the obstacles of a local run), saving their extraction.
+    """
 
     window: tuple[int, int, int, int]
     buildings: np.ndarray
     site_index: np.ndarray
     site_footprints: np.ndarray
     site_category: np.ndarray
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -163,9 +169,15 @@ def subset_segments(segments: Segments, keep: np.ndarray) -> Segments:
                     np.empty(0))
 
 
-def tile_views(cams: CameraSet, settings, *, threads: int | None = None) -> ViewsPart:
-    """Step 1: regions of ``cams`` and the street / outline intervals they see, per level."""
-    obstacles = prepare_obstacles(cams.buildings)
+def tile_views(
+    cams: CameraSet, settings, *, threads: int | None = None, obstacles: Obstacles | None = None
+) -> ViewsPart:
+    """Step 1: regions of ``cams`` and the street / outline intervals they see, per level.
+
+    ``obstacles`` are ``cams.buildings`` prepared already (else prepared here).
+    """
+    if obstacles is None:
+        obstacles = prepare_obstacles(cams.buildings)
     part = ViewsPart(cams.index, {})
     with _threads(threads):
         for scenario in settings.scenarios:
@@ -184,7 +196,7 @@ def tile_views(cams: CameraSet, settings, *, threads: int | None = None) -> View
 
 
 def block_areas(
-    raster: Raster, block: BlockInput, regions: dict[Key, Regions], to_lonlat: Callable,
+    raster: Raster, block: BlockInput, regions: dict[Key, Regions], crs: CRS,
     h3_resolution: int, *, threads: int | None = None, keep_grids: bool = False,
 ) -> BlockPart:
     """Step 2: cell counts of land, public space, sites and H3 cells in one raster window.
@@ -193,10 +205,11 @@ def block_areas(
     any tile); ``raster`` is the global raster, so cells are the same in every tiling.
     """
     sub = raster.sub(*block.window)
-    land = ~polygon_mask(sub, block.buildings)  # a cell centre in any footprint is not land
+    edges = block.edges if block.edges is not None else footprint_edges(block.buildings)
+    land = ~edge_mask(sub, *edges)  # a cell centre in any footprint is not land
     public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) & land
     masks = _site_masks(sub, block.site_footprints)
-    hexes = h3_assignment(sub, to_lonlat, h3_resolution) if sub.nx and sub.ny else None
+    hexes = h3_assignment(sub, crs, h3_resolution) if sub.nx and sub.ny else None
     part = BlockPart(block.window, int(land.sum()), int(public.sum()), block.site_index)
     if keep_grids:
         part.land, part.public = land, public
@@ -205,7 +218,7 @@ def block_areas(
             counts = count_grid(reg, sub)
             seen = counts > 0
             cells, seen_cells, cams = _sites(reg, sub, seen, block.site_footprints, masks)
-            names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, to_lonlat, h3_resolution,
+            names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, crs, h3_resolution,
                                                      assignment=hexes)
             part.levels[key] = BlockLevel(int((land & seen).sum()), int((public & seen).sum()),
                                           cells, seen_cells, cams, names, h3_land, h3_seen,

@@ -14,11 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import h3
+import h3.api.basic_int as h3i
 import numba
 import numpy as np
 import shapely
+from pyproj import CRS
 
-from survatlas.coverage._raster import Raster
+from survatlas import geo
+from survatlas.coverage._raster import Raster, label_fill
 from survatlas.coverage._regions_nb import contains_one
 from survatlas.coverage.regions import Regions, merge_intervals
 
@@ -146,28 +149,85 @@ def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov): 
     return out
 
 
+#: Rasters with fewer ``block``×``block`` groups than this are assigned by direct look-ups.
+H3_DIRECT_MAX = 4096
+#: A group centre nearer than this (m) to an H3 cell edge is looked up directly: the metric
+#: projection bends H3's (gnomonic) edges by well under 0.1 mm over a cell, so every other
+#: centre lies in the cell whose projected outline holds it.
+H3_EDGE_TOL_M = 1e-3
+
+
 def h3_assignment(
-    raster: Raster, to_lonlat, resolution: int, *, block: int = 4
+    raster: Raster, crs: CRS, resolution: int, *, block: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     """H3 cell of every ``block``×``block`` group of ``raster`` (by the group's centre).
+
+    Equal to ``h3.latlng_to_cell`` of every group centre, computed with one look-up per H3
+    cell instead of one per group: the outlines of the H3 cells meeting the raster are
+    projected and scan-line filled; centres within :data:`H3_EDGE_TOL_M` of an outline, and
+    any left unclaimed, are looked up directly.
 
     Returns
     -------
     tuple of numpy.ndarray
         ``(names, group_hex)``: the sorted H3 names and, per group (row-major), its name index.
     """
-    by, bx = -(-raster.ny // block), -(-raster.nx // block)
-    jj, ii = np.meshgrid(np.arange(by), np.arange(bx), indexing="ij")
-    cx = raster.x0 + (ii.ravel() * block + block / 2) * raster.cell
-    cy = raster.y0 + (jj.ravel() * block + block / 2) * raster.cell
-    lon, lat = to_lonlat(cx, cy)
-    hexes = np.array([h3.latlng_to_cell(la, lo, resolution) for lo, la in zip(lon, lat, strict=True)])
-    names, group_hex = np.unique(hexes, return_inverse=True)
-    return names, group_hex.ravel()
+    groups = Raster(raster.x0, raster.y0, raster.cell * block, -(-raster.nx // block),
+                    -(-raster.ny // block))
+    hexes = np.full(groups.nx * groups.ny, -1, np.int64)
+    cells = _h3_cells_meeting(groups, crs, resolution) if hexes.size > H3_DIRECT_MAX else \
+        np.empty(0, np.int64)
+    if cells.size:
+        labels, near = _h3_labels(groups, crs, cells)
+        hexes = np.where((labels >= 0) & ~near, cells[np.maximum(labels, 0)], -1).ravel()
+    todo = np.flatnonzero(hexes < 0)
+    if todo.size:
+        lon, lat = geo.to_lonlat(crs).transform(*groups.centres(*np.divmod(todo, groups.nx)))
+        hexes[todo] = [h3i.latlng_to_cell(la, lo, resolution)
+                       for lo, la in zip(lon.tolist(), lat.tolist(), strict=True)]
+    ids, group_hex = np.unique(hexes, return_inverse=True)
+    names = np.array([h3.int_to_str(int(c)) for c in ids.tolist()], dtype=object).astype(str)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return names[order], rank[group_hex.ravel()]
+
+
+def _h3_cells_meeting(groups: Raster, crs: CRS, resolution: int) -> np.ndarray:
+    """Ids of the H3 cells whose centre lies near the raster (empty where the box is odd:
+    across the antimeridian or near a pole — the caller then looks every centre up)."""
+    margin = 2 * h3.average_hexagon_edge_length(resolution, "m") + groups.cell
+    x0, y0 = groups.x0 - margin, groups.y0 - margin
+    x1 = groups.x0 + groups.nx * groups.cell + margin
+    y1 = groups.y0 + groups.ny * groups.cell + margin
+    t = np.linspace(0.0, 1.0, 17)[:-1]
+    xs = np.concatenate([x0 + t * (x1 - x0), np.full(16, x1), x1 - t * (x1 - x0), np.full(16, x0)])
+    ys = np.concatenate([np.full(16, y0), y0 + t * (y1 - y0), np.full(16, y1), y1 - t * (y1 - y0)])
+    lon, lat = geo.to_lonlat(crs).transform(xs, ys)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()) or np.abs(lat).max() > 85 \
+            or np.ptp(lon) > 90:
+        return np.empty(0, np.int64)
+    poly = h3.LatLngPoly(list(zip(lat.tolist(), lon.tolist(), strict=True)))
+    return np.array(sorted(h3i.geo_to_cells(poly, resolution)), np.int64)
+
+
+def _h3_labels(groups: Raster, crs: CRS, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index into ``cells`` of the outline holding each group centre (-1: none), and the
+    centres too near an outline to trust."""
+    rings = [h3i.cell_to_boundary(int(c)) for c in cells.tolist()]
+    sizes = np.array([len(r) + 1 for r in rings], np.int64)
+    lat_lon = np.array([v for r in rings for v in (*r, r[0])], float)
+    xs, ys = geo.to_metric(crs).transform(lat_lon[:, 1], lat_lon[:, 0])
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    labels = np.full((groups.ny, groups.nx), -1, np.int64)
+    near = np.zeros((groups.ny, groups.nx), np.bool_)
+    label_fill(labels, near, np.ascontiguousarray(xs, float), np.ascontiguousarray(ys, float),
+               offsets, groups.x0, groups.y0, groups.cell, H3_EDGE_TOL_M)
+    return labels.ravel(), near.ravel()
 
 
 def h3_cell_counts(
-    raster: Raster, counts: np.ndarray, land: np.ndarray, to_lonlat, resolution: int,
+    raster: Raster, counts: np.ndarray, land: np.ndarray, crs: CRS, resolution: int,
     *, block: int = 4, assignment: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Land cells and land cells in view per H3 cell, as integer counts.
@@ -186,7 +246,7 @@ def h3_cell_counts(
     if ny == 0 or nx == 0:
         return np.empty(0, str), np.empty(0, np.int64), np.empty(0, np.int64)
     names, block_hex = assignment if assignment is not None else \
-        h3_assignment(raster, to_lonlat, resolution, block=block)
+        h3_assignment(raster, crs, resolution, block=block)
     by, bx = -(-ny // block), -(-nx // block)
     pad_land = np.zeros((by * block, bx * block), bool)
     pad_land[:ny, :nx] = land

@@ -26,6 +26,7 @@ from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals
+from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
 from survatlas.publish import audience_clause, bbox_clause, read_layer
@@ -298,13 +299,15 @@ def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
     """
     settings.check()
     raster = Raster.covering(inputs.bounds, settings.cell_m)
-    views = _tiles.tile_views(all_cameras(inputs), settings)
+    obstacles = prepare_obstacles(inputs.buildings)
+    views = _tiles.tile_views(all_cameras(inputs), settings, obstacles=obstacles)
     block = _tiles.BlockInput((0, raster.ny, 0, raster.nx), inputs.buildings,
                               np.arange(inputs.site_ids.size), inputs.site_footprints,
-                              inputs.site_category)
+                              inputs.site_category,
+                              (obstacles.ax, obstacles.ay, obstacles.bx, obstacles.by))
     box = _tiles.window_box(raster, block.window)
     regions = {key: _tiles.regions_meeting([lv.regions], box) for key, lv in views.levels.items()}
-    area = _tiles.block_areas(raster, block, regions, geo.to_lonlat(inputs.crs).transform,
+    area = _tiles.block_areas(raster, block, regions, inputs.crs,
                               settings.h3_resolution, keep_grids=True)
     return combine(inputs, settings, raster, [views], [area])
 

@@ -10,6 +10,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from survatlas.coverage import _footprints
 from survatlas.coverage._grid import build_grid, z_order
 from survatlas.errors import InputError
 
@@ -30,7 +31,8 @@ class Obstacles:
     Attributes
     ----------
     polygons
-        The cleaned polygons (shapely array): valid, single-part, oriented, overlaps merged.
+        The cleaned polygons (shapely array): valid, single-part, overlaps merged (their ring
+        orientation is as given; the edges are oriented).
     source
         For each cleaned polygon, the index of the input geometry it came from (the first one
         when overlapping inputs were merged).
@@ -82,36 +84,68 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Valid single polygons and the input index each came from; lines and points dropped."""
     geoms = np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms)
     invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    # make_valid may return collections holding multipolygons: explode once more
-    parts, sub = shapely.get_parts(parts, return_index=True)
-    index = index[sub]
+    if not invalid.any() and (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all():
+        parts, index = geoms, np.arange(geoms.size)  # the common case: nothing to explode
+    else:
+        if invalid.any():
+            geoms = geoms.copy()
+            geoms[invalid] = shapely.make_valid(geoms[invalid])
+        parts, index = shapely.get_parts(geoms, return_index=True)
+        # make_valid may return collections holding multipolygons: explode once more
+        parts, sub = shapely.get_parts(parts, return_index=True)
+        index = index[sub]
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (
         shapely.area(parts) > MIN_AREA_M2
     )
     return parts[keep], index[keep]
 
 
-def _merge_overlaps(parts: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union footprints whose interiors overlap (touching party walls are left alone)."""
-    tree = shapely.STRtree(parts)
-    a, b = tree.query(parts, predicate="intersects")
+def _overlapping_pairs(parts: np.ndarray, rings: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``a < b`` of footprints whose interiors overlap by more than MIN_OVERLAP_M2.
+
+    Candidates come from box overlaps; overlaps are clipped in numba between convex footprints
+    (most buildings) or their convex hulls (an upper bound); only pairs whose hulls overlap
+    go through GEOS.
+    """
+    a, b = shapely.STRtree(parts).query(parts)
     pair = a < b
     a, b = a[pair], b[pair]
-    overlap = shapely.relate_pattern(parts[a], parts[b], "T********")
-    a, b = a[overlap], b[overlap]
-    big = shapely.area(shapely.intersection(parts[a], parts[b])) > MIN_OVERLAP_M2
+    box = shapely.bounds(parts)
+    w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
+    h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
+    big = (w > 0) & (h > 0) & (w * h > MIN_OVERLAP_M2)
     a, b = a[big], b[big]
-    if a.size == 0:
-        return parts, index
+    coords, ring_off, poly_off = rings
+    convex = _footprints.convex_exteriors(coords[:, 0].copy(), coords[:, 1].copy(), ring_off,
+                                          poly_off)
+    # a non-convex footprint is stood in for by its convex hull: an upper bound of the overlap
+    proxy = np.arange(parts.size)
+    hulls = np.flatnonzero(~convex)
+    proxy[hulls] = parts.size + np.arange(hulls.size)
+    coords, ring_off, poly_off = _footprints.concat_rings(
+        rings, _footprints.ragged_rings(shapely.convex_hull(parts[hulls])))
+    area = _footprints.convex_overlap_areas(proxy[a], proxy[b], coords[:, 0].copy(),
+                                            coords[:, 1].copy(), ring_off, poly_off)
+    slow = np.flatnonzero(~(convex[a] & convex[b]) & (area > MIN_OVERLAP_M2))
+    if slow.size:
+        overlap = shapely.relate_pattern(parts[a[slow]], parts[b[slow]], "T********")
+        area[slow[~overlap]] = 0.0
+        slow = slow[overlap]
+        area[slow] = shapely.area(shapely.intersection(parts[a[slow]], parts[b[slow]]))
+    big = area > MIN_OVERLAP_M2
+    return a[big], b[big]
+
+
+def _merge_overlaps(
+    parts: np.ndarray, index: np.ndarray, edges: tuple, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Union the footprints of overlapping pairs ``(a, b)`` (touching party walls are left
+    alone); the edges of untouched footprints are kept, those of unions extracted anew."""
     n = parts.size
     graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)
-    single = sizes[label] == 1
+    single = np.flatnonzero(sizes[label] == 1)
     merged, merged_src = [parts[single]], [index[single]]
     for lab in np.flatnonzero(sizes > 1):
         members = np.flatnonzero(label == lab)
@@ -119,39 +153,44 @@ def _merge_overlaps(parts: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, n
         union = union[shapely.get_type_id(union) == shapely.GeometryType.POLYGON]
         merged.append(union)
         merged_src.append(np.full(union.size, index[members].min()))
-    return np.concatenate(merged), np.concatenate(merged_src)
+    unions = np.concatenate(merged[1:])
+    new_id = np.full(n, -1, np.int64)
+    new_id[single] = np.arange(single.size)
+    *xy, poly = edges
+    keep = new_id[poly] >= 0
+    *uxy, upoly = _edges(unions)
+    cols = [np.concatenate([c[keep], u]) for c, u in zip(xy, uxy, strict=True)]
+    poly = np.concatenate([new_id[poly[keep]], upoly + single.size]).astype(np.int32)
+    return np.concatenate(merged), np.concatenate(merged_src), (*cols, poly)
 
 
 def _edges(parts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Flat edge arrays ``ax, ay, bx, by, polygon`` of oriented polygons (zero-length dropped)."""
+    """Flat edge arrays ``ax, ay, bx, by, polygon`` of polygons, oriented with the interior on
+    the left (zero-length edges dropped)."""
     if parts.size == 0:
         empty = np.empty(0)
         return empty, empty, empty, empty, np.empty(0, np.int32)
-    _, coords, (ring_off, poly_off) = shapely.to_ragged_array(parts)
-    n_coords = coords.shape[0]
-    is_last = np.zeros(n_coords, bool)
-    is_last[ring_off[1:] - 1] = True
-    start = np.flatnonzero(~is_last)
-    ring_of_coord = np.repeat(np.arange(ring_off.size - 1), np.diff(ring_off))
-    poly_of_ring = np.repeat(np.arange(poly_off.size - 1), np.diff(poly_off))
-    a, b = coords[start], coords[start + 1]
-    poly = poly_of_ring[ring_of_coord[start]].astype(np.int32)
-    keep = (a != b).any(axis=1)
-    a, b, poly = a[keep], b[keep], poly[keep]
-    return (np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]),
-            np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]), poly)
+    return _footprints.oriented_edges(*_footprints.ragged_rings(parts))
 
 
 def _z_order(parts: np.ndarray) -> np.ndarray:
-    """Order of footprints along a Z-order curve of their centres: walls that are close in
+    """Order of footprints along a Z-order curve of their box centres: walls that are close in
     space end up close in memory (the kernel reads them cell by cell)."""
     if parts.size == 0:
         return np.arange(0)
-    xy = shapely.get_coordinates(shapely.centroid(parts))
+    box = shapely.bounds(parts)
+    xy = np.column_stack([box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]]) / 2
     lo = xy.min(axis=0)
     span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
     q = ((xy - lo) / span * 0xFFFF).astype(np.int64)
     return z_order(q[:, 0], q[:, 1])
+
+
+def footprint_edges(polygons: Iterable) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Oriented wall edges ``ax, ay, bx, by`` of footprints, cleaned as in
+    :func:`prepare_obstacles` but neither merged nor indexed (for land masks)."""
+    parts, _ = _polygon_parts(_as_geometry_array(polygons))
+    return _edges(parts)[:4]
 
 
 def prepare_obstacles(
@@ -161,8 +200,8 @@ def prepare_obstacles(
 
     Invalid geometries are repaired (``make_valid``), multipolygons exploded, non-polygonal and
     zero-area parts dropped (a line is not an obstacle), footprints whose interiors overlap are
-    merged (touching party walls stay separate), rings are oriented (exterior counter-clockwise),
-    duplicate vertices removed, footprints sorted along a Z-order curve (memory locality) and
+    merged (touching party walls stay separate), wall edges are oriented (exterior
+    counter-clockwise; the polygons keep their own orientation), zero-length edges removed, footprints sorted along a Z-order curve (memory locality) and
     the wall edges indexed in a uniform grid.
 
     Parameters
@@ -180,12 +219,18 @@ def prepare_obstacles(
         Flat edge arrays, the CSR grid and the cleaned polygons.
     """
     parts, index = _polygon_parts(_as_geometry_array(polygons))
+    rings = _footprints.ragged_rings(parts)
+    edges = _footprints.oriented_edges(*rings) if parts.size else _edges(parts)
     if merge_overlaps and parts.size > 1:
-        parts, index = _merge_overlaps(parts, index)
-    parts = shapely.orient_polygons(parts, exterior_cw=False) if parts.size else parts
+        a, b = _overlapping_pairs(parts, rings)
+        if a.size:
+            parts, index, edges = _merge_overlaps(parts, index, edges, a, b)
     order = _z_order(parts)
     parts, index = parts[order], index[order]
-    ax, ay, bx, by, poly = _edges(parts)
+    rank = np.empty(order.size, np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    ax, ay, bx, by, poly = edges
+    poly = rank[poly]
     order = np.argsort(poly, kind="stable")
     ax, ay, bx, by, poly = ax[order], ay[order], bx[order], by[order], poly[order]
     x0, y0, size, nx, ny, start, items = build_grid(ax, ay, bx, by, cell_size)

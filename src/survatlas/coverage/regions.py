@@ -150,9 +150,9 @@ class Regions:
         if cell <= 0 or nx <= 0 or ny <= 0:
             raise InputError("raster cell size and shape must be positive")
         box = self.bounds()
-        blocks = max(1, min(numba.get_num_threads(), len(self)))
+        bands = max(1, min(8 * numba.get_num_threads(), int(ny)))
         return nb.raster_counts(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3],
-                                float(x0), float(y0), float(cell), int(nx), int(ny), blocks)
+                                float(x0), float(y0), float(cell), int(nx), int(ny), bands)
 
     def points(self, view: int) -> np.ndarray:
         """``(k, 2)`` boundary points of one view in metres (without the camera)."""
