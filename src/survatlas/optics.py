@@ -14,6 +14,7 @@ from the lens, as in lens calculators.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -307,14 +308,33 @@ def camera_geometry(device: Mapping, scenario: str = DEFAULT_SCENARIO, *,
     if no_direction not in ("360", "skip"):
         raise InputError("no_direction must be '360' or 'skip'")
     _standard(standard)
+    fields = tuple(device.get(k) for k in _OPTICS_FIELDS)
+    try:
+        kind, optics, optics_assumed, ranges, notes = _optics_part(fields, scenario, standard)
+    except TypeError:  # an unhashable field value: no cache
+        kind, optics, optics_assumed, ranges, notes = _optics_part.__wrapped__(
+            fields, scenario, standard)
+    view_notes: list[str] = []
+    views, direction_assumed = _views(device, kind, optics, no_direction, view_notes)
+    height = _opt_float(device, "height_m")
+    return CameraGeometry(views, dict(ranges), height, optics, scenario, standard,
+                          (*notes, *view_notes), direction_assumed, optics_assumed)
+
+
+#: Device fields that decide a camera's optics and ranges (not its views).
+_OPTICS_FIELDS = ("camera_type", "device_type", "focal_mm", "sensor_width_mm", "width_px",
+                  "height_px", "range_m", "height_m", "tilt_down_deg")
+
+
+@functools.lru_cache(maxsize=4096)
+def _optics_part(fields: tuple, scenario: str, standard: str) -> tuple:
+    """Kind, optics, ranges and their notes of a camera (cameras share few distinct ones)."""
+    device = dict(zip(_OPTICS_FIELDS, fields, strict=True))
     notes: list[str] = []
     kind = _camera_kind(device, notes)
     optics, optics_assumed = _optics(device, scenario, kind, notes)
     ranges = _ranges(device, optics, standard, notes)
-    views, direction_assumed = _views(device, kind, optics, no_direction, notes)
-    height = _opt_float(device, "height_m")
-    return CameraGeometry(views, ranges, height, optics, scenario, standard, tuple(notes),
-                          direction_assumed, optics_assumed)
+    return kind, optics, optics_assumed, ranges, tuple(notes)
 
 
 def expand_views(geometries: Sequence[CameraGeometry], level: str
