@@ -143,7 +143,13 @@ def threads_scaling(obs, x, y, d, repeat: int) -> dict:
 
 
 def edge_test_rate(obs, x, y, d, v1: dict, repeat: int) -> dict:
-    """V6: kernel ray-vs-wall tests per second against a bare ray-vs-segment loop."""
+    """V6: kernel ray-vs-wall tests per second against a bare ray-vs-segment loop.
+
+    Two readings. *Literal*: the ray-vs-wall tests the kernel makes, per second of kernel time.
+    *Work-equivalent*: the tests a brute-force kernel needs for the same views — a ray to both
+    ends of every wall meeting the sector (and its two boundary rays), each tested against
+    every such wall — per second of kernel time; this is the quantity the target was set on.
+    """
     rng = np.random.default_rng(1)
     pick = rng.choice(obs.n_edges, size=min(2000, obs.n_edges), replace=False)
     ax, ay, bx, by = (a[pick].copy() for a in (obs.ax, obs.ay, obs.bx, obs.by))
@@ -155,10 +161,31 @@ def edge_test_rate(obs, x, y, d, v1: dict, repeat: int) -> dict:
     bw, _, _ = _timed(lambda: _bare_loop(ox, oy, ux, uy, ax, ay, bx, by), repeat)
     bare_rate = n_rays * pick.size / bw
     kernel_rate = v1["edge_tests"] / v1["kernel_seconds"]
+    walls = _walls_meeting_sectors(obs, x[:v1["kernel_views"]], y[:v1["kernel_views"]],
+                                   d[:v1["kernel_views"]], v1["fov_deg"], v1["radius_m"])
+    brute = float(((2 * walls + 2) * walls).sum())
     return {"bare_tests_per_s": bare_rate, "kernel_tests_per_s": kernel_rate,
             "ratio": kernel_rate / bare_rate,
             "kernel_tests_per_view": v1["edge_tests"] / v1["kernel_views"],
-            "bare_tests_per_view_equivalent": bare_rate * v1["kernel_seconds"] / v1["kernel_views"]}
+            "bare_tests_per_view_equivalent": bare_rate * v1["kernel_seconds"] / v1["kernel_views"],
+            "walls_per_view": float(walls.mean()),
+            "brute_force_tests_per_view": brute / v1["kernel_views"],
+            "equivalent_ratio": brute / v1["kernel_seconds"] / bare_rate}
+
+
+def _walls_meeting_sectors(obs, x, y, d, fov: float, radius: float) -> np.ndarray:
+    """Number of walls meeting each view's sector (the brute-force candidate set)."""
+    import shapely
+
+    from survatlas.coverage.oracle import sector_polygon
+
+    start = np.radians(90.0 - d - fov / 2.0)
+    sectors = np.array([sector_polygon(a, b, s, math.radians(fov), radius)
+                        for a, b, s in zip(x, y, start, strict=True)], dtype=object)
+    lines = shapely.linestrings(np.stack([np.column_stack([obs.ax, obs.bx]),
+                                          np.column_stack([obs.ay, obs.by])], axis=-1))
+    hit, _ = shapely.STRtree(lines).query(sectors, predicate="intersects")
+    return np.bincount(hit, minlength=x.size)
 
 
 def long_range(obs, x, y, d, n_kernel: int, n_oracle: int) -> dict:
@@ -239,6 +266,9 @@ def _report(res: dict) -> None:
           f"{v6['kernel_tests_per_s']:,.0f} tests/s  ratio {100 * v6['ratio']:.1f} %  "
           f"(kernel makes {v6['kernel_tests_per_view']:.1f} tests per view; in the kernel's time "
           f"per view the bare loop makes {v6['bare_tests_per_view_equivalent']:,.0f})")
+    print(f"V6 work-equivalent: {v6['walls_per_view']:.1f} walls meet a sector; brute force needs "
+          f"{v6['brute_force_tests_per_view']:,.0f} tests per view; kernel at "
+          f"{100 * v6['equivalent_ratio']:.0f} % of the bare loop's rate for that work")
 
 
 def main(argv: list[str] | None = None) -> dict:

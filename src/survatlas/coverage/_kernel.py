@@ -183,14 +183,14 @@ def view_capacity(load, fov, arc_step):
     return 3 * (4 * load + 2) + math.ceil(fov / arc_step) + 8
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def view_loads(x, y, th0, fov, radius, pad, gx0, gy0, inv, nx, ny, start):
     """Per view: the grid load under its padded sector box (bounds the walls it can read) and
     the number of cells under its (nudged) sector box."""
     n = x.shape[0]
     load = np.empty(n, np.int64)
     cells = np.empty(n, np.int64)
-    for v in range(n):
+    for v in prange(n):
         x0, y0, x1, y1 = sector_box(x[v], y[v], th0[v], fov[v], radius[v])
         x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
         load[v] = box_cell_load(x0, y0, x1, y1, gx0, gy0, inv, nx, ny, start)
@@ -295,7 +295,7 @@ def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, a
     return out_phi, out_r, out_n, out_status, out_x, out_y, out_tests
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def compact(out_phi, out_r, caps, out_n):
     """Copy the used part of each padded slot into dense CSR arrays."""
     n = out_n.shape[0]
@@ -304,7 +304,7 @@ def compact(out_phi, out_r, caps, out_n):
         offsets[v + 1] = offsets[v] + max(out_n[v], 0)
     phi = np.empty(offsets[n], np.float64)
     rad = np.empty(offsets[n], np.float64)
-    for v in range(n):
+    for v in prange(n):
         src = caps[v]
         dst = offsets[v]
         for k in range(max(out_n[v], 0)):
