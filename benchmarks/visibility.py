@@ -164,13 +164,49 @@ def edge_test_rate(obs, x, y, d, v1: dict, repeat: int) -> dict:
     walls = _walls_meeting_sectors(obs, x[:v1["kernel_views"]], y[:v1["kernel_views"]],
                                    d[:v1["kernel_views"]], v1["fov_deg"], v1["radius_m"])
     brute = float(((2 * walls + 2) * walls).sum())
-    return {"bare_tests_per_s": bare_rate, "kernel_tests_per_s": kernel_rate,
+    loop_rate = _sweep_rate(repeat)
+    return {"sweep_tests_per_s": loop_rate, "sweep_ratio": loop_rate / bare_rate,
+            "bare_tests_per_s": bare_rate, "kernel_tests_per_s": kernel_rate,
             "ratio": kernel_rate / bare_rate,
             "kernel_tests_per_view": v1["edge_tests"] / v1["kernel_views"],
             "bare_tests_per_view_equivalent": bare_rate * v1["kernel_seconds"] / v1["kernel_views"],
             "walls_per_view": float(walls.mean()),
             "brute_force_tests_per_view": brute / v1["kernel_views"],
             "equivalent_ratio": brute / v1["kernel_seconds"] / bare_rate}
+
+
+def _sweep_rate(repeat: int, pieces: int = 60, calls: int = 2000) -> float:
+    """Ray-vs-wall tests per second of the kernel's own test loop (``_kernel._sweep``) on
+    test-heavy input: ``pieces`` walls each spanning half of a 360° view on average."""
+    from survatlas.coverage import _kernel
+
+    rng = np.random.default_rng(3)
+    lo = rng.uniform(0, np.pi, pieces)
+    sc = np.zeros((10, 4 * pieces + 4))
+    sc[0, :pieces], sc[1, :pieces] = lo, lo + rng.uniform(0.5, 1.5, pieces) * np.pi
+    wall = rng.uniform(-1, 1, (pieces, 2))
+    sc[4, :pieces], sc[5, :pieces] = wall[:, 0], wall[:, 1]
+    sc[6, :pieces] = rng.uniform(5, 50, pieces)
+    ev = np.unique(np.concatenate([[0.0, 2 * np.pi], sc[0, :pieces], sc[1, :pieces]]))
+    mid = (ev[:-1] + ev[1:]) / 2
+    sc[7, :mid.size], sc[8, :mid.size] = np.cos(mid), np.sin(mid)
+    best_t = np.empty(ev.size)
+    best_j = np.empty(ev.size, np.int64)
+
+    sweep = _kernel._sweep
+    _sweeps(sweep, 1, pieces, ev, sc, best_t, best_j)
+    wall_s, _, tests = _timed(lambda: _sweeps(sweep, calls, pieces, ev, sc, best_t, best_j),
+                              repeat)
+    return tests / wall_s
+
+
+@numba.njit
+def _sweeps(sweep, n, pieces, ev, sc, best_t, best_j):
+    tests = 0
+    for _ in range(n):
+        best_t[:] = np.inf
+        tests += sweep(pieces, ev, sc, best_t, best_j)
+    return tests
 
 
 def _walls_meeting_sectors(obs, x, y, d, fov: float, radius: float) -> np.ndarray:
@@ -266,6 +302,8 @@ def _report(res: dict) -> None:
           f"{v6['kernel_tests_per_s']:,.0f} tests/s  ratio {100 * v6['ratio']:.1f} %  "
           f"(kernel makes {v6['kernel_tests_per_view']:.1f} tests per view; in the kernel's time "
           f"per view the bare loop makes {v6['bare_tests_per_view_equivalent']:,.0f})")
+    print(f"V6 the kernel's ray-vs-wall loop on test-heavy input: {v6['sweep_tests_per_s']:,.0f} "
+          f"tests/s = {100 * v6['sweep_ratio']:.0f} % of the bare loop")
     print(f"V6 work-equivalent: {v6['walls_per_view']:.1f} walls meet a sector; brute force needs "
           f"{v6['brute_force_tests_per_view']:,.0f} tests per view; kernel at "
           f"{100 * v6['equivalent_ratio']:.0f} % of the bare loop's rate for that work")
