@@ -178,6 +178,7 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _ORIGIN, _VERSION, _SHA = 0, 3, 5
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
+_FETCH_ROWS = 100_000
 #: SQL of an ``osm_timestamp`` given as whole seconds since 1970 (what ``datetime.isoformat`` gives)
 _EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?{}, 'unixepoch')"
 _OSM_ORIGIN_SQL = "'osm:' || ?{} || '/' || ?{}"
@@ -289,7 +290,9 @@ class LayerWriter:
         )
         self.warn_rows: list[tuple[int, Sequence[Any]]] = []
         #: boxes of the rows inserted by the fast path, for the packed R*Tree (None: read table)
-        self.new_boxes: list[tuple[int, np.ndarray]] | None = [] if not self.existing else None
+        self.new_boxes: _rtree.BoxSpool | None = (
+            _rtree.BoxSpool(_rtree.spool_dir(conn)) if not self.existing else None
+        )
         #: SQL of the indexes dropped while the table is filled, built again by :meth:`finish`
         self.deferred: list[str] = []
 
@@ -350,8 +353,8 @@ class LayerWriter:
             sql = self._fast_sql(absent)
         rows = zip(range(first, first + n), *columns, *bounds.T.tolist(), strict=True)
         if self._try_insert(sql, rows, n):
-            if self.new_boxes is not None:
-                self.new_boxes.append((first, _rtree.rtree_boxes(bounds)))  # 16 bytes a row
+            if self.new_boxes is not None:  # 24 bytes a row, in a temporary file beyond a limit
+                self.new_boxes.append(np.arange(first, first + n), _rtree.rtree_boxes(bounds))
             if chunk.warnings is not None:
                 self.warn_rows.extend(zip(range(first, first + n), chunk.warnings, strict=True))
         else:
@@ -403,7 +406,7 @@ class LayerWriter:
         self, rows: list[tuple], warnings: list | None, insert_sql: str, update_sql: str
     ) -> None:
         """The slow path: look every row up in the table (the same object twice in a file)."""
-        self.new_boxes = None
+        self._drop_new_boxes()
         key_sql = f"SELECT id, osm_version, content_sha FROM {self.layer} WHERE origin = ?"
         if self.layer == "sites":
             key_sql += " AND category = ?"
@@ -500,7 +503,13 @@ class LayerWriter:
                 )
                 current[1], current[2] = version, sha
             self.conn.execute(f"DELETE FROM {self.layer} WHERE id = ?", (row_id,))
-        self.new_boxes = None
+        self._drop_new_boxes()
+
+    def _drop_new_boxes(self) -> None:
+        """Forget the new rows' boxes (the R*Tree will read them from the table)."""
+        if self.new_boxes is not None:
+            self.new_boxes.close()
+            self.new_boxes = None
 
     def finish(self) -> LayerCounts:
         """Index the new rows, write the devices' data-quality warnings; return the counts."""
@@ -520,32 +529,34 @@ class LayerWriter:
 
     def _index_new_rows(self) -> None:
         """Put the rows inserted since the writer started into the R*Tree."""
-        if self.next_id == self.first_new_id:
-            return
-        rtree, cols = f"{self.layer}_rtree", "id, min_x, max_x, min_y, max_y"
-        if self.next_id - self.first_new_id >= self.rows_before:
-            ids, boxes = self._all_boxes()
-            if _rtree.bulk_load(self.conn, rtree, ids, boxes):
-                self.first_new_id = self.next_id
+        try:
+            if self.next_id == self.first_new_id:
                 return
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO {rtree} SELECT {cols} FROM {self.layer} WHERE id >= ?",
-            (self.first_new_id,),
-        )
-        self.first_new_id = self.next_id
+            rtree, cols = f"{self.layer}_rtree", "id, min_x, max_x, min_y, max_y"
+            if self.next_id - self.first_new_id >= self.rows_before:
+                with self._all_boxes() as spool:
+                    if _rtree.load_spool(self.conn, rtree, spool):
+                        self.first_new_id = self.next_id
+                        return
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO {rtree} SELECT {cols} FROM {self.layer} WHERE id >= ?",
+                (self.first_new_id,),
+            )
+            self.first_new_id = self.next_id
+        finally:
+            self._drop_new_boxes()
 
-    def _all_boxes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and R*Tree boxes of every row of the layer."""
+    def _all_boxes(self) -> _rtree.BoxSpool:
+        """Ids and R*Tree boxes of every row of the layer (bounded memory: see BoxSpool)."""
         if self.new_boxes is not None and not self.rows_before:
-            ids = np.concatenate(
-                [np.arange(first, first + len(b)) for first, b in self.new_boxes] or [[]]
-            ).astype(np.int64)
-            boxes = np.concatenate([b for _, b in self.new_boxes] or [np.empty((0, 4), "f4")])
-            self.new_boxes = []
-            return ids, boxes
+            spool, self.new_boxes = self.new_boxes, None
+            return spool
+        spool = _rtree.BoxSpool(_rtree.spool_dir(self.conn))
         rows = self.conn.execute(f"SELECT id, min_x, min_y, max_x, max_y FROM {self.layer}")
-        data = np.array(rows.fetchall(), dtype=np.float64).reshape(-1, 5)
-        return data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:])
+        while batch := rows.fetchmany(_FETCH_ROWS):
+            data = np.array(batch, dtype=np.float64).reshape(-1, 5)
+            spool.append(data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:]))
+        return spool
 
 
 def _sealed(chunk: RowChunk) -> RowChunk:

@@ -85,7 +85,9 @@ def import_osm(
     path = check_osm_path(path)
     started = now_iso()
     sha = file_sha256(path)
-    reader = Messages(path, sensitivity)  # a reader process starts now, before the transaction
+    # a reader process starts now, before the transaction; node locations of large files go to
+    # a temporary file beside the store (removed at once: see _osmread.node_locations)
+    reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
         with store.transaction() as conn, _fewer_collections():
             source_id = ensure_source(
