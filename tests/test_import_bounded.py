@@ -13,20 +13,22 @@ from pathlib import Path
 import numpy as np
 import osmium.index
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import table_counts
 from survatlas._osmfile import grid_city_arrays, write_osm
 from survatlas.errors import CorruptFileError
-from survatlas.ingest import _osmread, _rtree, import_osm
+from survatlas.ingest import _osmread, _rtree, _writer, import_osm
 from survatlas.ingest._rtree import BoxSpool, bulk_load, load_spool, rtree_boxes
-from survatlas.ingest._writer import LAYER_COLUMNS
+from survatlas.ingest._writer import LAYER_COLUMNS, Record, write_layer
 from survatlas.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 _COLUMNS = "origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom, tags, sensitivity"
 _LAYERS = tuple(LAYER_COLUMNS)
+_KEYMAP_DEFAULT = _writer.KEYMAP_MAX_ROWS
 
 
 def _rows(db: Path) -> dict[str, list[tuple]]:
@@ -320,3 +322,72 @@ def test_kill_9_on_the_bounded_path_leaves_store_and_folder_as_they_were(tmp_pat
     assert [p.name for p in db.parent.iterdir() if not p.name.startswith("s.db")] == []
     with Store(db) as store:
         assert store.scalar("PRAGMA integrity_check") == "ok"
+
+
+# --- stored keys of a large layer: looked up chunk by chunk, same outcome ----------------------
+
+
+def _site(origin: str, category: str, version: int, x: float) -> Record:
+    geom = shapely.to_wkb(shapely.box(x, 0, x + 1, 1))
+    return Record(origin, geom, {"category": category, "name": f"v{version}"},
+                  {"amenity": "school", "v": str(version)}, osm_type="way", osm_id=1,
+                  osm_version=version)
+
+
+_records = st.lists(
+    st.builds(_site, st.sampled_from(["osm:way/1", "osm:way/2", "osm:way/3", "osm:way/4"]),
+              st.sampled_from(["education", "workplace"]), st.integers(1, 4),
+              st.floats(-10, 10, allow_nan=False)),
+    max_size=14,
+)
+
+
+def _sites(conn: sqlite3.Connection) -> list[tuple]:
+    rows = conn.execute("SELECT origin, category, name, osm_version, content_sha, geom, min_x "
+                        "FROM sites ORDER BY id")
+    return [tuple(r) for r in rows]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(_records, min_size=2, max_size=4))
+def test_keys_looked_up_per_chunk_give_what_the_loaded_key_map_gives(tmp_path_factory, batches):
+    folder = tmp_path_factory.mktemp("keys")
+    counts: dict[int, list[dict]] = {}
+    tables = {}
+    for limit in (10**9, 0):  # all keys loaded at the start / looked up chunk by chunk
+        with Store(folder / f"{limit}.db") as store:
+            store.conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
+            _writer.KEYMAP_MAX_ROWS = limit
+            try:
+                for batch in batches:
+                    with store.transaction() as conn:
+                        counts.setdefault(limit, []).append(
+                            vars(write_layer(conn, "sites", 1, batch)))
+            finally:
+                _writer.KEYMAP_MAX_ROWS = _KEYMAP_DEFAULT
+            tables[limit] = _sites(store.conn)
+            assert store.scalar("SELECT rtreecheck('sites_rtree')") == "ok"
+    assert counts[0] == counts[10**9]
+    assert tables[0] == tables[10**9]
+
+
+def test_reimport_of_a_large_layer_looks_keys_up_per_chunk(tmp_path, monkeypatch, helsinki_pbf):
+    lookups = []
+    real = _writer._StoredKeys.prefetch
+
+    def prefetch(self, origins):
+        lookups.append((self.lookup, len(origins)))
+        return real(self, origins)
+
+    monkeypatch.setattr(_writer._StoredKeys, "prefetch", prefetch)
+    first = _import(tmp_path / "a.db", helsinki_pbf, monkeypatch, file_index=False)
+    again_loaded = _import(tmp_path / "a.db", helsinki_pbf, monkeypatch, file_index=False)
+    monkeypatch.setattr(_writer, "KEYMAP_MAX_ROWS", 0)
+    _import(tmp_path / "b.db", helsinki_pbf, monkeypatch, file_index=False)
+    lookups.clear()
+    again_looked_up = _import(tmp_path / "b.db", helsinki_pbf, monkeypatch, file_index=False)
+    assert lookups and all(flag for flag, _ in lookups)
+    assert again_looked_up == again_loaded
+    assert sum(c["unchanged"] for c in again_loaded["layers"].values()) == sum(
+        c["added"] for c in first["layers"].values())
+    assert _rows(tmp_path / "a.db") == _rows(tmp_path / "b.db")

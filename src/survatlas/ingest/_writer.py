@@ -178,6 +178,12 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _ORIGIN, _VERSION, _SHA = 0, 3, 5
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
+#: stored rows up to which a layer's keys are all loaded into memory when an import starts
+#: (~250 bytes a row); a larger layer is looked up chunk by chunk instead (memory bounded)
+KEYMAP_MAX_ROWS = 1_000_000
+_LOOKUP_BATCH = 500
+#: devices whose warnings are kept before they are written
+_WARN_ROWS = 20_000
 _FETCH_ROWS = 100_000
 #: SQL of an ``osm_timestamp`` given as whole seconds since 1970 (what ``datetime.isoformat`` gives)
 _EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?{}, 'unixepoch')"
@@ -283,7 +289,7 @@ class LayerWriter:
     def __init__(self, conn: sqlite3.Connection, layer: str, source_id: int) -> None:
         self.conn, self.layer, self.source_id = conn, layer, source_id
         self.counts = LayerCounts()
-        self.existing = _existing(conn, layer)
+        self.existing = _StoredKeys(conn, layer)
         self.rows_before = len(self.existing)
         self.first_new_id = self.next_id = (
             int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {layer}").fetchone()[0]) + 1
@@ -325,6 +331,11 @@ class LayerWriter:
 
     def add(self, chunk: RowChunk) -> None:
         """Write one chunk of rows."""
+        self._add(chunk)
+        if len(self.warn_rows) >= _WARN_ROWS:  # written as they come: memory stays bounded
+            self._write_warnings()
+
+    def _add(self, chunk: RowChunk) -> None:
         n = len(chunk)
         if not n:
             return
@@ -379,6 +390,7 @@ class LayerWriter:
     def _add_known(self, chunk: RowChunk, insert_sql: str, update_sql: str) -> None:
         """Rows against a table that had rows: classify by key, then insert the new ones."""
         rows = chunk.rows()
+        self.existing.prefetch([row[_ORIGIN] for row in rows])
         warnings = chunk.warnings or [()] * len(rows)
         new_rows, new_warnings, updates = [], [], []
         for row, warns in zip(rows, warnings, strict=True):
@@ -515,6 +527,15 @@ class LayerWriter:
         """Index the new rows, write the devices' data-quality warnings; return the counts."""
         self._restore_indexes()
         self._index_new_rows()
+        self._write_warnings()
+        return self.counts
+
+    def _write_warnings(self) -> None:
+        """Replace the data-quality warnings of the devices written since the last call.
+
+        Device ids are final when a row is written (the devices table keeps its indexes while
+        it fills, so no duplicates are merged later).
+        """
         if self.warn_rows:
             self.conn.executemany(
                 "DELETE FROM device_warnings WHERE device_id = ?", [(i,) for i, _ in self.warn_rows]
@@ -525,7 +546,6 @@ class LayerWriter:
                 [(i, w.key, w.value, w.kind, w.message) for i, ws in self.warn_rows for w in ws],
             )
             self.warn_rows = []
-        return self.counts
 
     def _index_new_rows(self) -> None:
         """Put the rows inserted since the writer started into the R*Tree."""
@@ -591,13 +611,56 @@ def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
     return marks
 
 
-def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tuple]:
-    if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
-        return {}
-    key = "origin, category" if layer == "sites" else "origin"
-    rows = conn.execute(f"SELECT {key}, id, osm_version, content_sha FROM {layer}")
-    width = 2 if layer == "sites" else 1
-    return {tuple(r[:width]): tuple(r[width:]) for r in rows}
+class _StoredKeys:
+    """Key → ``(id, osm_version, content_sha)`` of the rows a layer had when the writer started.
+
+    Up to :data:`KEYMAP_MAX_ROWS` rows, every key is loaded at once; beyond, :meth:`prefetch`
+    looks up each chunk's keys in the table (through its unique index), so that updating a
+    large store does not need memory in proportion to it. Both give the same answers: rows
+    the import has written since are seen in the table, which the writer's slow path would
+    look up anyway.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, layer: str) -> None:
+        self.conn, self.layer = conn, layer
+        self.key = "origin, category" if layer == "sites" else "origin"
+        self.width = 2 if layer == "sites" else 1
+        if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
+            self.n = 0
+        else:
+            self.n = int(conn.execute(f"SELECT count(*) FROM {layer}").fetchone()[0])
+        self.lookup = self.n > KEYMAP_MAX_ROWS
+        self.map: dict[tuple, tuple] = {}
+        if self.n and not self.lookup:
+            self.map = self._select(f"SELECT {self.key}, id, osm_version, content_sha FROM {layer}")
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> dict[tuple, tuple]:
+        w = self.width
+        return {tuple(r[:w]): tuple(r[w:]) for r in self.conn.execute(sql, params)}
+
+    def prefetch(self, origins: Sequence[str]) -> None:
+        """Look up the stored rows of these origins (only for a large layer)."""
+        if not self.lookup:
+            return
+        self.map = {}
+        unique = list(dict.fromkeys(origins))
+        for start in range(0, len(unique), _LOOKUP_BATCH):
+            batch = unique[start : start + _LOOKUP_BATCH]
+            self.map.update(self._select(
+                f"SELECT {self.key}, id, osm_version, content_sha FROM {self.layer} "
+                f"WHERE origin IN ({', '.join('?' * len(batch))})",
+                batch,
+            ))
+
+    def get(self, key: tuple) -> tuple | None:
+        """The stored row's ``(id, osm_version, content_sha)``, or None."""
+        return self.map.get(key)
+
+    def __setitem__(self, key: tuple, value: tuple) -> None:
+        self.map[key] = value
 
 
 def _content_sha(rec: Record, tags_json: str) -> str:
