@@ -34,7 +34,7 @@ from pathlib import Path
 
 from survatlas._osmfile import grid_city_arrays, write_osm
 from survatlas.ingest import _osmread, import_osm
-from survatlas.ingest._osmread import osm_file_processor
+from survatlas.ingest._osmread import node_locations, osm_file_processor
 from survatlas.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,8 +44,9 @@ WORK = REPO / "benchmarks" / "_work"
 def bare_pass(path: Path) -> int:
     """Visit exactly the objects the importer receives, doing nothing with them."""
     n = 0
-    for obj in osm_file_processor(path):
-        n += obj.id != 0 and len(obj.tags) >= 0
+    with node_locations(path) as locations:  # the importer's node-location index
+        for obj in osm_file_processor(path, locations):
+            n += obj.id != 0 and len(obj.tags) >= 0
     return n
 
 

@@ -178,6 +178,13 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _ORIGIN, _VERSION, _SHA = 0, 3, 5
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
+#: stored rows up to which a layer's keys are all loaded into memory when an import starts
+#: (~250 bytes a row); a larger layer is looked up chunk by chunk instead (memory bounded)
+KEYMAP_MAX_ROWS = 1_000_000
+_LOOKUP_BATCH = 500
+#: devices whose warnings are kept before they are written
+_WARN_ROWS = 20_000
+_FETCH_ROWS = 100_000
 #: SQL of an ``osm_timestamp`` given as whole seconds since 1970 (what ``datetime.isoformat`` gives)
 _EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?{}, 'unixepoch')"
 _OSM_ORIGIN_SQL = "'osm:' || ?{} || '/' || ?{}"
@@ -282,14 +289,16 @@ class LayerWriter:
     def __init__(self, conn: sqlite3.Connection, layer: str, source_id: int) -> None:
         self.conn, self.layer, self.source_id = conn, layer, source_id
         self.counts = LayerCounts()
-        self.existing = _existing(conn, layer)
+        self.existing = _StoredKeys(conn, layer)
         self.rows_before = len(self.existing)
         self.first_new_id = self.next_id = (
             int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {layer}").fetchone()[0]) + 1
         )
         self.warn_rows: list[tuple[int, Sequence[Any]]] = []
         #: boxes of the rows inserted by the fast path, for the packed R*Tree (None: read table)
-        self.new_boxes: list[tuple[int, np.ndarray]] | None = [] if not self.existing else None
+        self.new_boxes: _rtree.BoxSpool | None = (
+            _rtree.BoxSpool(_rtree.spool_dir(conn)) if not self.existing else None
+        )
         #: SQL of the indexes dropped while the table is filled, built again by :meth:`finish`
         self.deferred: list[str] = []
 
@@ -322,6 +331,11 @@ class LayerWriter:
 
     def add(self, chunk: RowChunk) -> None:
         """Write one chunk of rows."""
+        self._add(chunk)
+        if len(self.warn_rows) >= _WARN_ROWS:  # written as they come: memory stays bounded
+            self._write_warnings()
+
+    def _add(self, chunk: RowChunk) -> None:
         n = len(chunk)
         if not n:
             return
@@ -350,8 +364,8 @@ class LayerWriter:
             sql = self._fast_sql(absent)
         rows = zip(range(first, first + n), *columns, *bounds.T.tolist(), strict=True)
         if self._try_insert(sql, rows, n):
-            if self.new_boxes is not None:
-                self.new_boxes.append((first, _rtree.rtree_boxes(bounds)))  # 16 bytes a row
+            if self.new_boxes is not None:  # 24 bytes a row, in a temporary file beyond a limit
+                self.new_boxes.append(np.arange(first, first + n), _rtree.rtree_boxes(bounds))
             if chunk.warnings is not None:
                 self.warn_rows.extend(zip(range(first, first + n), chunk.warnings, strict=True))
         else:
@@ -376,6 +390,7 @@ class LayerWriter:
     def _add_known(self, chunk: RowChunk, insert_sql: str, update_sql: str) -> None:
         """Rows against a table that had rows: classify by key, then insert the new ones."""
         rows = chunk.rows()
+        self.existing.prefetch([row[_ORIGIN] for row in rows])
         warnings = chunk.warnings or [()] * len(rows)
         new_rows, new_warnings, updates = [], [], []
         for row, warns in zip(rows, warnings, strict=True):
@@ -403,7 +418,7 @@ class LayerWriter:
         self, rows: list[tuple], warnings: list | None, insert_sql: str, update_sql: str
     ) -> None:
         """The slow path: look every row up in the table (the same object twice in a file)."""
-        self.new_boxes = None
+        self._drop_new_boxes()
         key_sql = f"SELECT id, osm_version, content_sha FROM {self.layer} WHERE origin = ?"
         if self.layer == "sites":
             key_sql += " AND category = ?"
@@ -500,12 +515,27 @@ class LayerWriter:
                 )
                 current[1], current[2] = version, sha
             self.conn.execute(f"DELETE FROM {self.layer} WHERE id = ?", (row_id,))
-        self.new_boxes = None
+        self._drop_new_boxes()
+
+    def _drop_new_boxes(self) -> None:
+        """Forget the new rows' boxes (the R*Tree will read them from the table)."""
+        if self.new_boxes is not None:
+            self.new_boxes.close()
+            self.new_boxes = None
 
     def finish(self) -> LayerCounts:
         """Index the new rows, write the devices' data-quality warnings; return the counts."""
         self._restore_indexes()
         self._index_new_rows()
+        self._write_warnings()
+        return self.counts
+
+    def _write_warnings(self) -> None:
+        """Replace the data-quality warnings of the devices written since the last call.
+
+        Device ids are final when a row is written (the devices table keeps its indexes while
+        it fills, so no duplicates are merged later).
+        """
         if self.warn_rows:
             self.conn.executemany(
                 "DELETE FROM device_warnings WHERE device_id = ?", [(i,) for i, _ in self.warn_rows]
@@ -516,36 +546,37 @@ class LayerWriter:
                 [(i, w.key, w.value, w.kind, w.message) for i, ws in self.warn_rows for w in ws],
             )
             self.warn_rows = []
-        return self.counts
 
     def _index_new_rows(self) -> None:
         """Put the rows inserted since the writer started into the R*Tree."""
-        if self.next_id == self.first_new_id:
-            return
-        rtree, cols = f"{self.layer}_rtree", "id, min_x, max_x, min_y, max_y"
-        if self.next_id - self.first_new_id >= self.rows_before:
-            ids, boxes = self._all_boxes()
-            if _rtree.bulk_load(self.conn, rtree, ids, boxes):
-                self.first_new_id = self.next_id
+        try:
+            if self.next_id == self.first_new_id:
                 return
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO {rtree} SELECT {cols} FROM {self.layer} WHERE id >= ?",
-            (self.first_new_id,),
-        )
-        self.first_new_id = self.next_id
+            rtree, cols = f"{self.layer}_rtree", "id, min_x, max_x, min_y, max_y"
+            if self.next_id - self.first_new_id >= self.rows_before:
+                with self._all_boxes() as spool:
+                    if _rtree.load_spool(self.conn, rtree, spool):
+                        self.first_new_id = self.next_id
+                        return
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO {rtree} SELECT {cols} FROM {self.layer} WHERE id >= ?",
+                (self.first_new_id,),
+            )
+            self.first_new_id = self.next_id
+        finally:
+            self._drop_new_boxes()
 
-    def _all_boxes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and R*Tree boxes of every row of the layer."""
+    def _all_boxes(self) -> _rtree.BoxSpool:
+        """Ids and R*Tree boxes of every row of the layer (bounded memory: see BoxSpool)."""
         if self.new_boxes is not None and not self.rows_before:
-            ids = np.concatenate(
-                [np.arange(first, first + len(b)) for first, b in self.new_boxes] or [[]]
-            ).astype(np.int64)
-            boxes = np.concatenate([b for _, b in self.new_boxes] or [np.empty((0, 4), "f4")])
-            self.new_boxes = []
-            return ids, boxes
+            spool, self.new_boxes = self.new_boxes, None
+            return spool
+        spool = _rtree.BoxSpool(_rtree.spool_dir(self.conn))
         rows = self.conn.execute(f"SELECT id, min_x, min_y, max_x, max_y FROM {self.layer}")
-        data = np.array(rows.fetchall(), dtype=np.float64).reshape(-1, 5)
-        return data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:])
+        while batch := rows.fetchmany(_FETCH_ROWS):
+            data = np.array(batch, dtype=np.float64).reshape(-1, 5)
+            spool.append(data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:]))
+        return spool
 
 
 def _sealed(chunk: RowChunk) -> RowChunk:
@@ -580,13 +611,56 @@ def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
     return marks
 
 
-def _existing(conn: sqlite3.Connection, layer: str) -> dict[tuple[str, ...], tuple]:
-    if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
-        return {}
-    key = "origin, category" if layer == "sites" else "origin"
-    rows = conn.execute(f"SELECT {key}, id, osm_version, content_sha FROM {layer}")
-    width = 2 if layer == "sites" else 1
-    return {tuple(r[:width]): tuple(r[width:]) for r in rows}
+class _StoredKeys:
+    """Key → ``(id, osm_version, content_sha)`` of the rows a layer had when the writer started.
+
+    Up to :data:`KEYMAP_MAX_ROWS` rows, every key is loaded at once; beyond, :meth:`prefetch`
+    looks up each chunk's keys in the table (through its unique index), so that updating a
+    large store does not need memory in proportion to it. Both give the same answers: rows
+    the import has written since are seen in the table, which the writer's slow path would
+    look up anyway.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, layer: str) -> None:
+        self.conn, self.layer = conn, layer
+        self.key = "origin, category" if layer == "sites" else "origin"
+        self.width = 2 if layer == "sites" else 1
+        if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
+            self.n = 0
+        else:
+            self.n = int(conn.execute(f"SELECT count(*) FROM {layer}").fetchone()[0])
+        self.lookup = self.n > KEYMAP_MAX_ROWS
+        self.map: dict[tuple, tuple] = {}
+        if self.n and not self.lookup:
+            self.map = self._select(f"SELECT {self.key}, id, osm_version, content_sha FROM {layer}")
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> dict[tuple, tuple]:
+        w = self.width
+        return {tuple(r[:w]): tuple(r[w:]) for r in self.conn.execute(sql, params)}
+
+    def prefetch(self, origins: Sequence[str]) -> None:
+        """Look up the stored rows of these origins (only for a large layer)."""
+        if not self.lookup:
+            return
+        self.map = {}
+        unique = list(dict.fromkeys(origins))
+        for start in range(0, len(unique), _LOOKUP_BATCH):
+            batch = unique[start : start + _LOOKUP_BATCH]
+            self.map.update(self._select(
+                f"SELECT {self.key}, id, osm_version, content_sha FROM {self.layer} "
+                f"WHERE origin IN ({', '.join('?' * len(batch))})",
+                batch,
+            ))
+
+    def get(self, key: tuple) -> tuple | None:
+        """The stored row's ``(id, osm_version, content_sha)``, or None."""
+        return self.map.get(key)
+
+    def __setitem__(self, key: tuple, value: tuple) -> None:
+        self.map[key] = value
 
 
 def _content_sha(rec: Record, tags_json: str) -> str:

@@ -61,8 +61,10 @@ def import_osm(
 ) -> ImportSummary:
     """Import an OSM extract into ``store`` in one transaction.
 
-    The file is read in chunks and written as it is read, so memory stays bounded by the chunk
-    size (plus, per layer, the keys of the rows stored before and the boxes of the new ones).
+    The file is read in chunks and written as it is read, in bounded memory: pyosmium keeps
+    the node locations of a large file in a temporary file beside the store, the R*Tree is
+    packed out of core, and the keys of a large layer are looked up chunk by chunk (see
+    docs/benchmarks.md, "OSM import").
     Large files are read by a child process so that parsing and SQLite run on two cores; the
     transaction stays here, and the child never outlives the import.
 
@@ -85,7 +87,9 @@ def import_osm(
     path = check_osm_path(path)
     started = now_iso()
     sha = file_sha256(path)
-    reader = Messages(path, sensitivity)  # a reader process starts now, before the transaction
+    # a reader process starts now, before the transaction; node locations of large files go to
+    # a temporary file beside the store (removed at once: see _osmread.node_locations)
+    reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
         with store.transaction() as conn, _fewer_collections():
             source_id = ensure_source(
