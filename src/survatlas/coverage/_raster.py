@@ -1,7 +1,8 @@
-"""Raster plumbing for area statistics: a grid description and a numba polygon scan-line fill.
+"""Raster plumbing for area statistics: a grid description and numba scan-line fills.
 
 Area shares are counted on cell centres (no polygon union anywhere): a cell belongs to a
-polygon when its centre lies inside it (even–odd rule, holes respected).
+polygon when its centre lies inside it (non-zero winding of oriented rings, holes respected;
+centres on an edge count as inside).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import shapely
+
+from survatlas.coverage import _footprints
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def edge_mask(raster: Raster, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray,
     diff = np.zeros((raster.ny, raster.nx), np.int32)
     if raster.nx and raster.ny and ax.size:
         _winding(diff, ax, ay, bx, by, raster.x0, raster.y0, raster.cell)
-    return diff > 0
+    return diff != 0
 
 
 @numba.njit(cache=True)
@@ -110,52 +113,16 @@ def cross_edge(diff, xa, ya, xb, yb, gx0, gy0, cell, nx, r0, r1):  # pragma: no 
 
 
 def polygon_mask(raster: Raster, polygons: np.ndarray) -> np.ndarray:
-    """Boolean ``(ny, nx)`` mask of the cells whose centre lies in any of ``polygons``."""
-    mask = np.zeros((raster.ny, raster.nx), dtype=np.bool_)
+    """Boolean ``(ny, nx)`` mask of the cells whose centre lies in any of ``polygons`` (holes
+    respected, rings in either orientation; :func:`edge_mask` of their oriented edges)."""
     polygons = np.asarray(polygons, dtype=object)
     polygons = polygons[~shapely.is_empty(polygons)] if polygons.size else polygons
     if polygons.size == 0:
-        return mask
-    _, coords, (ring_offsets, poly_offsets) = shapely.to_ragged_array(
-        shapely.get_parts(polygons).astype(object)
-    )
-    _fill(mask, coords[:, 0].copy(), coords[:, 1].copy(), ring_offsets.astype(np.int64),
-          poly_offsets.astype(np.int64), raster.x0, raster.y0, raster.cell)
-    return mask
-
-
-@numba.njit(cache=True)
-def _fill(mask, xs, ys, ring_offsets, poly_offsets, x0, y0, cell):  # pragma: no cover - numba
-    ny, nx = mask.shape
-    crossings = np.empty(64, np.float64)
-    for p in range(poly_offsets.size - 1):
-        r0, r1 = poly_offsets[p], poly_offsets[p + 1]
-        c0, c1 = ring_offsets[r0], ring_offsets[r1]
-        ymin, ymax = ys[c0:c1].min(), ys[c0:c1].max()
-        j_lo = max(0, int(math.ceil((ymin - y0) / cell - 0.5)))  # noqa: RUF046
-        j_hi = min(ny - 1, int(math.floor((ymax - y0) / cell - 0.5)))  # noqa: RUF046
-        for j in range(j_lo, j_hi + 1):
-            yc = y0 + (j + 0.5) * cell
-            k = 0
-            for r in range(r0, r1):
-                for e in range(ring_offsets[r], ring_offsets[r + 1] - 1):
-                    ya, yb = ys[e], ys[e + 1]
-                    if (ya <= yc) != (yb <= yc):
-                        xa, xb = xs[e], xs[e + 1]
-                        if k == crossings.size:
-                            grown = np.empty(crossings.size * 2, np.float64)
-                            grown[:k] = crossings[:k]
-                            crossings = grown
-                        crossings[k] = xa + (yc - ya) * (xb - xa) / (yb - ya)
-                        k += 1
-            if k < 2:
-                continue
-            row = np.sort(crossings[:k])
-            for q in range(0, k - 1, 2):
-                i_lo = max(0, int(math.ceil((row[q] - x0) / cell - 0.5)))  # noqa: RUF046
-                i_hi = min(nx - 1, int(math.ceil((row[q + 1] - x0) / cell - 0.5)) - 1)  # noqa: RUF046
-                for i in range(i_lo, i_hi + 1):
-                    mask[j, i] = True
+        return np.zeros((raster.ny, raster.nx), dtype=np.bool_)
+    parts = shapely.get_parts(polygons)
+    parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
+    ax, ay, bx, by, _ = _footprints.oriented_edges(*_footprints.ragged_rings(parts))
+    return edge_mask(raster, ax, ay, bx, by)
 
 
 @numba.njit(cache=True)
