@@ -105,6 +105,18 @@ def test_tile_inputs_are_written_once_and_reused(inputs, tmp_path):
     assert (folder / "buildings" / f"tile={plan.view_keys[0]}" / "part-0.parquet").exists()
 
 
+@pytest.mark.parametrize("column, value", [("focal_mm", 12.0), ("camera_type", "dome"),
+                                           ("views", [(45.0, 60.0)]), ("range_m", 80.0)])
+def test_a_changed_camera_field_gets_new_tiles(inputs, tmp_path, column, value):
+    folder, _, _ = tiled_inputs(inputs, SETTINGS, tmp_path, 300.0)
+    devices = inputs.devices.copy()
+    devices[column] = devices[column].astype(object)
+    devices.at[devices.index[3], column] = value
+    changed = dataclasses.replace(inputs, devices=devices)
+    other, _, reused = tiled_inputs(changed, SETTINGS, tmp_path, 300.0)
+    assert not reused and other != folder
+
+
 def test_an_interrupted_write_is_not_reused(inputs, tmp_path):
     folder, _, _ = tiled_inputs(inputs, SETTINGS, tmp_path, 300.0)
     (folder / "manifest.json").unlink()  # as if the writer died before the manifest

@@ -39,7 +39,7 @@ def run(folder: Path, plan, settings, crs_wkt: str, *, client: Any, progress, re
 
 
 def _serial(folder, plan, settings, crs_wkt, progress, threads):
-    from survatlas.scale import areas_task, views_task
+    from survatlas.scale import areas_task, views_regions, views_task
 
     total = len(plan.view_keys) + len(plan.block_keys)
     done, failed = 0, {}
@@ -61,7 +61,8 @@ def _serial(folder, plan, settings, crs_wkt, progress, threads):
         else:
             try:
                 blocks.append(areas_task(str(folder), key, tile.window, settings, plan.raster,
-                                         crs_wkt, threads, *[views[n] for n in tile.needs]))
+                                         crs_wkt, threads,
+                                         *[views_regions(views[n]) for n in tile.needs]))
             except Exception as exc:
                 failed[f"areas {key}"] = f"{type(exc).__name__}: {exc}"
         done += 1
@@ -74,16 +75,19 @@ def _serial(folder, plan, settings, crs_wkt, progress, threads):
 def _dask(folder, plan, settings, crs_wkt, client, progress, retries, threads):
     from distributed import as_completed
 
-    from survatlas.scale import areas_task, views_task
+    from survatlas.scale import areas_task, views_regions, views_task
 
     run_id = uuid.uuid4().hex[:8]
     vf = {k: client.submit(views_task, str(folder), k, settings, threads, retries=retries,
                            pure=False, key=f"views-{k}-{run_id}") for k in plan.view_keys}
+    # areas tasks take only the regions of their neighbours' views (less to move)
+    rf = {k: client.submit(views_regions, f, retries=retries, pure=False,
+                           key=f"regions-{k}-{run_id}") for k, f in vf.items()}
     bf = {}
     for k in plan.block_keys:
         tile = plan.tiles[k]
         bf[k] = client.submit(areas_task, str(folder), k, tile.window, settings, plan.raster,
-                              crs_wkt, threads, *[vf[n] for n in tile.needs], retries=retries,
+                              crs_wkt, threads, *[rf[n] for n in tile.needs], retries=retries,
                               pure=False, key=f"areas-{k}-{run_id}")
     names = {f.key: f"views {k}" for k, f in vf.items()} | {f.key: f"areas {k}" for k, f in bf.items()}
     total, done, failed = len(names), 0, {}
@@ -98,7 +102,7 @@ def _dask(folder, plan, settings, crs_wkt, client, progress, retries, threads):
         views = client.gather([vf[k] for k in plan.view_keys])
         blocks = client.gather([bf[k] for k in plan.block_keys])
     finally:
-        client.cancel([*vf.values(), *bf.values()])
+        client.cancel([*vf.values(), *rf.values(), *bf.values()])
     return views, blocks
 
 

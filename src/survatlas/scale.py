@@ -52,6 +52,7 @@ from survatlas.coverage.analysis import (
     load_inputs,
     outline_lines,
 )
+from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _threads
 from survatlas.errors import InputError
 from survatlas.store import Store
@@ -249,7 +250,7 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
     relevant = {k: v for k, v in asdict(settings).items() if k != "h3_resolution"}
     h.update(json.dumps([relevant, tile_m, inputs.crs.to_wkt(), files.OPTICS_COLUMNS],
                         default=str).encode())
-    h.update(json.dumps(device_rows(inputs.devices), default=str).encode())
+    h.update(_devices_digest(inputs.devices))
     for arr in (inputs.cam_x, inputs.cam_y):
         h.update(np.ascontiguousarray(arr, np.float64).tobytes())
     for geoms in (inputs.streets, inputs.site_footprints):
@@ -260,6 +261,19 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
             h.update(np.ascontiguousarray(parts, np.int64).tobytes())
     h.update(json.dumps(inputs.site_category.tolist(), default=str).encode())
     return h.hexdigest()
+
+
+def _devices_digest(devices: pd.DataFrame) -> bytes:
+    """Bytes that change with any optics field of any device (vectorised: no row loop)."""
+    out = []
+    for col in files.OPTICS_COLUMNS:
+        values = devices[col] if col in devices else pd.Series([None] * len(devices))
+        if col in ("camera_type", "device_type", "views"):
+            values = values.map(str)
+            out.append(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+        else:
+            out.append(pd.to_numeric(values).to_numpy(np.float64).tobytes())
+    return b"".join(out)
 
 
 def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path,
@@ -472,11 +486,18 @@ def _views_task(folder_p: Path, key: str, settings: Settings) -> _tiles.ViewsPar
 
 
 def areas_task(folder: str, key: str, window: tuple[int, int, int, int], settings: Settings,
-               raster: Raster, crs_wkt: str, threads: int | None, *parts: _tiles.ViewsPart
-               ) -> _tiles.BlockPart:
-    """Step 2 for one tile's raster cells, given the views of every tile that may reach them."""
+               raster: Raster, crs_wkt: str, threads: int | None,
+               *regions: dict[_tiles.Key, Regions]) -> _tiles.BlockPart:
+    """Step 2 for one tile's raster cells, given the regions (:func:`views_regions`) of every
+    tile that may reach them."""
     with _threads(threads):
-        return _areas_task(Path(folder), key, window, settings, raster, crs_wkt, parts)
+        return _areas_task(Path(folder), key, window, settings, raster, crs_wkt, regions)
+
+
+def views_regions(part: _tiles.ViewsPart) -> dict[_tiles.Key, Regions]:
+    """The regions of a views part, per scenario and level: all an areas task needs of it
+    (a cluster moves these between workers, not the whole part)."""
+    return {key: level.regions for key, level in part.levels.items()}
 
 
 def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Raster,
@@ -489,7 +510,7 @@ def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Ra
                               np.asarray(sites.geometry.values, dtype=object),
                               sites["category"].to_numpy(object))
     keys = [(s, lv) for s in settings.scenarios for lv in settings.levels]
-    regions = {k: _tiles.regions_meeting([p.levels[k].regions for p in parts], box) for k in keys}
+    regions = {k: _tiles.regions_meeting([r[k] for r in parts], box) for k in keys}
     return _tiles.block_areas(raster, block, regions, CRS.from_wkt(crs_wkt), settings.h3_resolution)
 
 
