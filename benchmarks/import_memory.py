@@ -35,21 +35,11 @@ import sys
 import time
 from pathlib import Path
 
+from survatlas._osmfile import grid_extract
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "_work"
 _FIELDS = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
-
-
-def extract(blocks: int) -> Path:
-    """The synthetic extract of ``blocks`` × ``blocks`` blocks (written once, then cached)."""
-    from survatlas._osmfile import grid_city_arrays, write_osm
-
-    WORK.mkdir(exist_ok=True)
-    path = WORK / f"grid-{blocks}.osm.pbf"
-    if not path.exists():
-        buildings, streets, cameras = grid_city_arrays(blocks, cameras_per_block=0.1)
-        write_osm(path, buildings=buildings, streets=streets, cameras=cameras)
-    return path
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -139,7 +129,7 @@ def main() -> None:
     print(f"{'buildings':>11} {'file MB':>8} {'store MB':>9} {'wall s':>7} {'process':>9}"
           f" {'VmHWM':>7} {'RssAnon':>8} {'RssFile':>8}   (peaks, MB)")
     for blocks in args.blocks:
-        path = extract(blocks)
+        path = grid_extract(WORK, blocks)
         r = run_one(path, args.mode)
         for k, (role, p) in enumerate(sorted(r["peaks_mb"].items())):
             head = (f"{r['buildings']:>11,} {path.stat().st_size / 1e6:>8.1f} {r['store_mb']:>9,.0f}"

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from survatlas._osmfile import grid_city_arrays, write_osm
+from survatlas._osmfile import grid_extract
 from survatlas.ingest import _osmread, import_osm
 from survatlas.ingest._osmread import node_locations, osm_file_processor
 from survatlas.store import Store
@@ -129,15 +129,6 @@ def _rss_child(what: str, path: Path) -> None:
                       "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
-def synthetic(blocks: int) -> Path:
-    WORK.mkdir(exist_ok=True)
-    path = WORK / f"grid-{blocks}.osm.pbf"
-    if not path.exists():
-        buildings, streets, cameras = grid_city_arrays(blocks, cameras_per_block=0.1)
-        write_osm(path, buildings=buildings, streets=streets, cameras=cameras)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=500, help="blocks per side (4 buildings each)")
@@ -152,7 +143,7 @@ def main() -> None:
         _rss_child(args.rss[0], Path(args.rss[1]))
         return
     cases = [("helsinki-center.osm.pbf", REPO / "data" / "helsinki-center.osm.pbf", args.runs + 2),
-             (f"synthetic {4 * args.blocks ** 2:,} buildings", synthetic(args.blocks), args.runs)]
+             (f"synthetic {4 * args.blocks ** 2:,} buildings", grid_extract(WORK, args.blocks), args.runs)]
     print(f"store creation (not in the import times): {store_creation() * 1000:.0f} ms")
     print(f"{'file':30} {'objects':>9} {'reader':>7} {'bare s':>7} {'ours s':>7} {'ratio':>6}"
           f" {'bare cpu':>8} {'ours cpu':>8} {'ratio':>6} {'peak MB ours/reader/bare':>25}")

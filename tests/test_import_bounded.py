@@ -13,33 +13,25 @@ from pathlib import Path
 import numpy as np
 import osmium.index
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import table_counts
+from import_helpers import site_record, slow_import_script, stored_rows
 from survatlas._osmfile import grid_city_arrays, write_osm
 from survatlas.errors import CorruptFileError
 from survatlas.ingest import _osmread, _rtree, _writer, import_osm
 from survatlas.ingest._rtree import BoxSpool, bulk_load, load_spool, rtree_boxes
-from survatlas.ingest._writer import LAYER_COLUMNS, Record, write_layer
+from survatlas.ingest._writer import LAYER_COLUMNS, write_layer
 from survatlas.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-_COLUMNS = "origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom, tags, sensitivity"
 _LAYERS = tuple(LAYER_COLUMNS)
 _KEYMAP_DEFAULT = _writer.KEYMAP_MAX_ROWS
 
 
 def _rows(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    out = {}
-    for layer, extra in LAYER_COLUMNS.items():
-        cols = ", ".join((_COLUMNS, *extra, "min_x", "min_y", "max_x", "max_y"))
-        out[layer] = conn.execute(f"SELECT id, {cols} FROM {layer} ORDER BY id").fetchall()
-        out[f"{layer}_rtree"] = conn.execute(f"SELECT * FROM {layer}_rtree ORDER BY id").fetchall()
-    conn.close()
-    return out
+    return stored_rows(db, rtree=True)
 
 
 def _rtree_ok(db: Path) -> bool:
@@ -281,21 +273,9 @@ def test_reimport_reads_boxes_from_the_table_through_a_spool(tmp_path, monkeypat
     conn.close()
 
 
-_SLOW_IMPORT = """
-import sys, time, pathlib
-from survatlas.ingest import _osmread, _rtree, osm
-from survatlas.store import Store
-_osmread.FILE_INDEX_MIN_BYTES = 0
-_rtree.MEMORY_ROWS = 1
-original = osm.LayerWriter.add
-def slow(self, records):
-    original(self, records)
-    if self.layer == "streets":
-        pathlib.Path(sys.argv[2]).write_text("in the middle")
-        time.sleep(60)
-osm.LayerWriter.add = slow
-osm.import_osm(Store(sys.argv[1]), sys.argv[3])
-"""
+_SLOW_IMPORT = slow_import_script(
+    "from survatlas.ingest import _osmread, _rtree\n"
+    "_osmread.FILE_INDEX_MIN_BYTES = 0\n_rtree.MEMORY_ROWS = 1")
 
 
 def test_kill_9_on_the_bounded_path_leaves_store_and_folder_as_they_were(tmp_path, monaco_pbf,
@@ -327,15 +307,8 @@ def test_kill_9_on_the_bounded_path_leaves_store_and_folder_as_they_were(tmp_pat
 # --- stored keys of a large layer: looked up chunk by chunk, same outcome ----------------------
 
 
-def _site(origin: str, category: str, version: int, x: float) -> Record:
-    geom = shapely.to_wkb(shapely.box(x, 0, x + 1, 1))
-    return Record(origin, geom, {"category": category, "name": f"v{version}"},
-                  {"amenity": "school", "v": str(version)}, osm_type="way", osm_id=1,
-                  osm_version=version)
-
-
 _records = st.lists(
-    st.builds(_site, st.sampled_from(["osm:way/1", "osm:way/2", "osm:way/3", "osm:way/4"]),
+    st.builds(site_record, st.sampled_from(["osm:way/1", "osm:way/2", "osm:way/3", "osm:way/4"]),
               st.sampled_from(["education", "workplace"]), st.integers(1, 4),
               st.floats(-10, 10, allow_nan=False)),
     max_size=14,

@@ -10,6 +10,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from import_helpers import site_record
 from survatlas.ingest._rtree import bulk_load, rtree_boxes
 from survatlas.ingest._wkb import wkb_bounds
 from survatlas.ingest._writer import Record, write_layer
@@ -94,15 +95,8 @@ def test_wkb_bounds_equal_shapely_bounds(geoms, big_endian):
     np.testing.assert_array_equal(wkb_bounds(mixed), expected)
 
 
-def _site(origin: str, category: str, version: int, x: float) -> Record:
-    geom = shapely.to_wkb(shapely.box(x, 0, x + 1, 1))
-    return Record(origin, geom, {"category": category, "name": f"v{version}"},
-                  {"amenity": "school", "v": str(version)}, osm_type="way", osm_id=1,
-                  osm_version=version)
-
-
 records = st.lists(
-    st.builds(_site, st.sampled_from(["osm:way/1", "osm:way/2", "osm:way/3"]),
+    st.builds(site_record, st.sampled_from(["osm:way/1", "osm:way/2", "osm:way/3"]),
               st.sampled_from(["education", "workplace"]), st.integers(1, 4),
               st.floats(-10, 10, allow_nan=False)),
     max_size=12,
@@ -148,7 +142,7 @@ def test_a_failed_bulk_write_leaves_table_and_indexes_as_they_were(tmp_path):
     with Store(tmp_path / "s.db") as store:
         store.conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
         schema = store.query("SELECT name, sql FROM sqlite_master ORDER BY name")
-        good = _site("osm:way/1", "education", 1, 0)
+        good = site_record("osm:way/1", "education", 1, 0)
         bad = Record("osm:way/2", good.geom_wkb, {"category": None}, {})  # category NOT NULL
         with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
             write_layer(conn, "sites", 1, [good, bad])

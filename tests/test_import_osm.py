@@ -14,6 +14,7 @@ import osmium
 import pytest
 
 from builders import table_counts
+from import_helpers import slow_import_script
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest import import_osm
 from survatlas.store import Store
@@ -113,19 +114,7 @@ def test_missing_and_misnamed_files(tmp_path):
             import_osm(store, tmp_path / "cams.csv")
 
 
-_SLOW_IMPORT = """
-import sys, time, pathlib
-from survatlas.ingest import osm
-from survatlas.store import Store
-original = osm.LayerWriter.add
-def slow(self, records):
-    original(self, records)
-    if self.layer == "streets":
-        pathlib.Path(sys.argv[2]).write_text("in the middle")
-        time.sleep(60)
-osm.LayerWriter.add = slow
-osm.import_osm(Store(sys.argv[1]), sys.argv[3])
-"""
+_SLOW_IMPORT = slow_import_script()
 
 
 def test_kill_9_mid_import_leaves_store_as_it_was(tmp_path, monaco_pbf, helsinki_pbf):

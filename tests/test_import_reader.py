@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,26 +13,18 @@ from pathlib import Path
 import pytest
 
 from builders import table_counts
+from import_helpers import stored_rows
 from survatlas.errors import CorruptFileError
 from survatlas.ingest import _osmread, import_osm
-from survatlas.ingest._writer import LAYER_COLUMNS, write_layer
+from survatlas.ingest._writer import write_layer
 from survatlas.ingest.osm import read_osm
 from survatlas.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-_COLUMNS = "origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom, tags, sensitivity"
 
 
 def _rows(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    out = {}
-    for layer, extra in LAYER_COLUMNS.items():
-        cols = ", ".join((_COLUMNS, *extra, "min_x", "min_y", "max_x", "max_y"))
-        out[layer] = conn.execute(f"SELECT id, {cols} FROM {layer} ORDER BY id").fetchall()
-    out["device_warnings"] = conn.execute(
-        "SELECT device_id, key, value, kind FROM device_warnings ORDER BY 1, 2, 4").fetchall()
-    conn.close()
-    return out
+    return stored_rows(db, warnings=True)
 
 
 @pytest.fixture(scope="module")
