@@ -167,9 +167,6 @@ def _merge_overlaps(
 def _edges(parts: np.ndarray) -> tuple[np.ndarray, ...]:
     """Flat edge arrays ``ax, ay, bx, by, polygon`` of polygons, oriented with the interior on
     the left (zero-length edges dropped)."""
-    if parts.size == 0:
-        empty = np.empty(0)
-        return empty, empty, empty, empty, np.empty(0, np.int32)
     return _footprints.oriented_edges(*_footprints.ragged_rings(parts))
 
 
@@ -220,7 +217,7 @@ def prepare_obstacles(
     """
     parts, index = _polygon_parts(_as_geometry_array(polygons))
     rings = _footprints.ragged_rings(parts)
-    edges = _footprints.oriented_edges(*rings) if parts.size else _edges(parts)
+    edges = _footprints.oriented_edges(*rings)
     if merge_overlaps and parts.size > 1:
         a, b = _overlapping_pairs(parts, rings)
         if a.size:
