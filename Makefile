@@ -39,8 +39,14 @@ test: $(STAMP) frontend chromium
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 
-bench: $(STAMP)
+bench: $(STAMP)  # every benchmark at its documented defaults (≈ 20 min on 2 cores)
+	$(PY) benchmarks/visibility.py
+	$(PY) benchmarks/coverage_e2e.py
+	$(PY) benchmarks/routing.py
 	$(PY) benchmarks/import_osm.py
+	$(PY) benchmarks/import_memory.py
+	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
