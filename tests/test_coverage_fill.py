@@ -15,6 +15,7 @@ from survatlas.coverage._raster import Raster, edge_mask
 from survatlas.coverage.aggregate import H3_DIRECT_MAX, h3_assignment
 from survatlas.coverage.obstacles import (
     MIN_OVERLAP_M2,
+    MIN_OVERLAP_WIDTH_M,
     _overlapping_pairs,
     _polygon_parts,
     footprint_edges,
@@ -137,7 +138,9 @@ def _reference_pairs(parts):
     a, b = a[keep], b[keep]
     over = shapely.relate_pattern(parts[a], parts[b], "T********")
     a, b = a[over], b[over]
-    big = shapely.area(shapely.intersection(parts[a], parts[b])) > MIN_OVERLAP_M2
+    shared = shapely.intersection(parts[a], parts[b])
+    area, length = shapely.area(shared), shapely.length(shared)
+    big = (area > MIN_OVERLAP_M2) & (2 * area / np.maximum(length, 1e-12) > MIN_OVERLAP_WIDTH_M)
     return set(zip(a[big].tolist(), b[big].tolist(), strict=True))
 
 
@@ -150,12 +153,18 @@ def test_overlapping_pairs_equal_geos_on_convex_concave_and_holed_footprints():
     extra = np.array([shapely.box(0, 0, 30, 30).difference(shapely.box(10, 10, 20, 20)),
                       shapely.box(12, 12, 18, 18),  # inside the hole: no overlap
                       shapely.box(29.9999, 0, 40, 10),  # a sliver below the threshold
-                      shapely.box(25, 5, 35, 15)], dtype=object)
+                      shapely.box(25, 5, 35, 15),
+                      shapely.box(100, 0, 120, 10), shapely.box(100, 9.99, 120, 20),  # 1 cm wide
+                      shapely.Polygon([(200, 0), (220, 0.015), (220, 10), (200, 10)]),
+                      shapely.box(200, -10, 220, 0.0)], dtype=object)  # a slanted sliver
     parts = np.concatenate([parts, moved, extra])
     a, b = _overlapping_pairs(parts, _footprints.ragged_rings(parts))
     got = set(zip(a.tolist(), b.tolist(), strict=True))
     want = _reference_pairs(parts)
+    n = parts.size
     assert len(want) > 100 and got == want
+    assert (n - 4, n - 3) not in got and (n - 2, n - 1) not in got  # slivers: 0.2 m², 1 cm wide
+    assert (n - 8, n - 5) in got  # a real overlap next to them
 
 
 def test_ragged_rings_round_trip_mixed_holes():

@@ -4,6 +4,8 @@ overlap areas — flat arrays and numba, so a million footprints take seconds, n
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from numba import njit, prange
@@ -114,12 +116,14 @@ def convex_exteriors(xs, ys, ring_off, poly_off):  # pragma: no cover - numba
 
 
 @njit(cache=True, parallel=True)
-def convex_overlap_areas(a, b, xs, ys, ring_off, poly_off):  # pragma: no cover - numba
-    """Area of the intersection of convex polygons ``a[i]`` and ``b[i]`` (Sutherland–Hodgman)."""
-    out = np.zeros(a.size)
+def convex_overlaps(a, b, xs, ys, ring_off, poly_off):  # pragma: no cover - numba
+    """Area and perimeter of the intersection of convex polygons ``a[i]`` and ``b[i]``
+    (Sutherland–Hodgman)."""
+    area = np.zeros(a.size)
+    perimeter = np.zeros(a.size)
     for i in prange(a.size):
-        out[i] = _convex_overlap(a[i], b[i], xs, ys, ring_off, poly_off)
-    return out
+        area[i], perimeter[i] = _convex_overlap(a[i], b[i], xs, ys, ring_off, poly_off)
+    return area, perimeter
 
 
 @njit(cache=True)
@@ -144,7 +148,7 @@ def _convex_overlap(pa, pb, xs, ys, ring_off, poly_off):  # pragma: no cover - n
     m = cx.size
     for k in range(m):
         if sx.size == 0:
-            return 0.0
+            return 0.0, 0.0
         ex0, ey0 = cx[k], cy[k]
         ex1, ey1 = cx[(k + 1) % m], cy[(k + 1) % m]
         dx, dy = ex1 - ex0, ey1 - ey0
@@ -170,4 +174,7 @@ def _convex_overlap(pa, pb, xs, ys, ring_off, poly_off):  # pragma: no cover - n
     n = sx.size
     for i in range(1, n - 1):  # fan from the first point: no large absolute coordinates
         area += (sx[i] - sx[0]) * (sy[i + 1] - sy[0]) - (sx[i + 1] - sx[0]) * (sy[i] - sy[0])
-    return max(0.0, 0.5 * area)
+    perimeter = 0.0
+    for i in range(n):
+        perimeter += math.hypot(sx[(i + 1) % n] - sx[i], sy[(i + 1) % n] - sy[i])
+    return max(0.0, 0.5 * area), perimeter

@@ -219,8 +219,8 @@ def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
 def _halo(bbox, devices, fwd, crs):
     if bbox is None:
         return None
-    reach = max(max(optics.camera_geometry(_device_mapping(r), "worst").ranges_m.values())
-                for r in devices.itertuples()) if len(devices) else 0.0
+    reach = max(max(optics.camera_geometry(r, "worst").ranges_m.values())
+                for r in device_rows(devices)) if len(devices) else 0.0
     inv = geo.to_lonlat(crs)
     x0, y0 = fwd.transform(bbox[0], bbox[1])
     x1, y1 = fwd.transform(bbox[2], bbox[3])
@@ -276,21 +276,6 @@ def _containing(points: np.ndarray, buildings: np.ndarray, lookup) -> list:
     return out
 
 
-def _device_mapping(row: Any) -> dict[str, Any]:
-    views = json.loads(row.views) if isinstance(row.views, str) else row.views
-    return {
-        "camera_type": row.camera_type, "device_type": row.device_type,
-        "views": [tuple(v) for v in views or []], "height_m": _num(row.height_m),
-        "tilt_down_deg": _num(row.tilt_down_deg), "fov_deg": _num(row.fov_deg),
-        "range_m": _num(row.range_m), "focal_mm": _num(row.focal_mm),
-        "sensor_width_mm": _num(row.sensor_width_mm), "width_px": _num(row.width_px),
-    }
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
 def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
     """Compute every coverage figure for ``inputs`` (pure: no store access).
 
@@ -319,9 +304,24 @@ def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
                             _tiles.segments_of(inputs.streets), site_outlines(inputs))
 
 
+#: Numeric device columns :func:`optics.camera_geometry` reads.
+_NUMERIC_OPTICS = ("height_m", "tilt_down_deg", "fov_deg", "range_m", "focal_mm",
+                   "sensor_width_mm", "width_px")
+
+
 def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
-    """The optics mapping of every device (what :func:`optics.camera_geometry` reads)."""
-    return [_device_mapping(r) for r in devices.itertuples()]
+    """The optics mapping of every device (what :func:`optics.camera_geometry` reads): type,
+    views as ``(direction, fov)`` tuples, numbers as floats or None — built column by column."""
+    cols: dict[str, list] = {
+        "camera_type": devices["camera_type"].tolist(),
+        "device_type": devices["device_type"].tolist(),
+        "views": [[tuple(v) for v in (json.loads(x) if isinstance(x, str) else x) or []]
+                  for x in devices["views"].tolist()],
+    }
+    for name in _NUMERIC_OPTICS:
+        values = pd.to_numeric(devices[name]).to_numpy(np.float64)
+        cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
 
 
 def site_outlines(inputs: Inputs):

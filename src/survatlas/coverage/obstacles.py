@@ -16,9 +16,14 @@ from survatlas.errors import InputError
 
 #: Parts smaller than this (m²) are dropped as degenerate (zero-area buildings).
 MIN_AREA_M2 = 1e-6
-#: Footprints overlapping by more than this (m²) are merged; smaller overlaps are rounding
-#: slivers along shared party walls and are left alone.
+#: Footprints overlapping by more than this (m²) and more than :data:`MIN_OVERLAP_WIDTH_M`
+#: are merged; smaller overlaps are rounding slivers along shared party walls and are left
+#: alone.
 MIN_OVERLAP_M2 = 1e-2
+#: Overlaps thinner than this (m; width = 2 · area / perimeter) are slivers along a shared wall:
+#: OSM stores coordinates to 1e-7° (≈ 1 cm), so two outlines of one party wall can cross by
+#: that much. Left alone, a sliver moves a region's boundary by at most its width.
+MIN_OVERLAP_WIDTH_M = 0.05
 
 
 @dataclass(frozen=True)
@@ -101,11 +106,12 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _overlapping_pairs(parts: np.ndarray, rings: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``a < b`` of footprints whose interiors overlap by more than MIN_OVERLAP_M2.
+    """Pairs ``a < b`` of footprints whose interiors overlap by more than MIN_OVERLAP_M2 and
+    more than MIN_OVERLAP_WIDTH_M.
 
     Candidates come from box overlaps; overlaps are clipped in numba between convex footprints
-    (most buildings) or their convex hulls (an upper bound); only pairs whose hulls overlap
-    go through GEOS.
+    (most buildings) or their convex hulls (an upper bound of the area); pairs with a concave
+    footprint whose hulls overlap go through GEOS.
     """
     a, b = shapely.STRtree(parts).query(parts)
     pair = a < b
@@ -124,15 +130,17 @@ def _overlapping_pairs(parts: np.ndarray, rings: tuple) -> tuple[np.ndarray, np.
     proxy[hulls] = parts.size + np.arange(hulls.size)
     coords, ring_off, poly_off = _footprints.concat_rings(
         rings, _footprints.ragged_rings(shapely.convex_hull(parts[hulls])))
-    area = _footprints.convex_overlap_areas(proxy[a], proxy[b], coords[:, 0].copy(),
-                                            coords[:, 1].copy(), ring_off, poly_off)
+    area, perimeter = _footprints.convex_overlaps(proxy[a], proxy[b], coords[:, 0].copy(),
+                                                  coords[:, 1].copy(), ring_off, poly_off)
     slow = np.flatnonzero(~(convex[a] & convex[b]) & (area > MIN_OVERLAP_M2))
     if slow.size:
         overlap = shapely.relate_pattern(parts[a[slow]], parts[b[slow]], "T********")
         area[slow[~overlap]] = 0.0
         slow = slow[overlap]
-        area[slow] = shapely.area(shapely.intersection(parts[a[slow]], parts[b[slow]]))
-    big = area > MIN_OVERLAP_M2
+        shared = shapely.intersection(parts[a[slow]], parts[b[slow]])
+        area[slow], perimeter[slow] = shapely.area(shared), shapely.length(shared)
+    width = 2.0 * area / np.maximum(perimeter, 1e-12)
+    big = (area > MIN_OVERLAP_M2) & (width > MIN_OVERLAP_WIDTH_M)
     return a[big], b[big]
 
 
@@ -147,8 +155,10 @@ def _merge_overlaps(
     sizes = np.bincount(label)
     single = np.flatnonzero(sizes[label] == 1)
     merged, merged_src = [parts[single]], [index[single]]
+    by_label = np.argsort(label, kind="stable")
+    ends = np.cumsum(sizes)
     for lab in np.flatnonzero(sizes > 1):
-        members = np.flatnonzero(label == lab)
+        members = by_label[ends[lab] - sizes[lab]:ends[lab]]
         union = shapely.get_parts(shapely.union_all(parts[members]))
         union = union[shapely.get_type_id(union) == shapely.GeometryType.POLYGON]
         merged.append(union)
