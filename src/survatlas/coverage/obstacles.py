@@ -96,9 +96,9 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             geoms = geoms.copy()
             geoms[invalid] = shapely.make_valid(geoms[invalid])
         parts, index = shapely.get_parts(geoms, return_index=True)
-        # make_valid may return collections holding multipolygons: explode once more
-        parts, sub = shapely.get_parts(parts, return_index=True)
-        index = index[sub]
+        if invalid.any():  # make_valid may return collections holding multipolygons
+            parts, sub = shapely.get_parts(parts, return_index=True)
+            index = index[sub]
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (
         shapely.area(parts) > MIN_AREA_M2
     )
