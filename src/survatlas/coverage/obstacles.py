@@ -96,7 +96,8 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             geoms = geoms.copy()
             geoms[invalid] = shapely.make_valid(geoms[invalid])
         parts, index = shapely.get_parts(geoms, return_index=True)
-        if invalid.any():  # make_valid may return collections holding multipolygons
+        if (shapely.get_type_id(parts) >= shapely.GeometryType.MULTIPOINT).any():
+            # collections (from make_valid, or given) may hold multipolygons: explode again
             parts, sub = shapely.get_parts(parts, return_index=True)
             index = index[sub]
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (
