@@ -97,6 +97,18 @@ def test_overlapping_footprints_are_merged():
     _agree([a, b], 0, 0, 90, 80, 50)
 
 
+def test_nested_collections_and_sliver_overlaps():
+    nested = shapely.GeometryCollection([shapely.MultiPolygon([shapely.box(10, -5, 12, 5),
+                                                               shapely.box(14, -5, 16, 5)]),
+                                         shapely.LineString([(0, 9), (5, 9)]),
+                                         shapely.box(18, -5, 20, 5)])
+    obs = prepare_obstacles([nested])
+    assert len(obs.polygons) == 3 and (obs.source == 0).all()  # the line is no obstacle
+    walls = [shapely.box(10, -5, 20, 5), shapely.box(10, 4.99, 20, 15)]  # 1 cm rounding sliver
+    assert len(prepare_obstacles(walls).polygons) == 2
+    _agree(walls, 0, 0, 90, 100, 50)
+
+
 def test_duplicate_vertices_and_collinear_walls():
     dup = shapely.Polygon([(10, -5), (10, -5), (15, -5), (20, -5), (20, -5), (20, 0), (20, 5),
                            (15, 5), (10, 5), (10, 0)])
