@@ -163,9 +163,9 @@ def h3_assignment(
     """H3 cell of every ``block``×``block`` group of ``raster`` (by the group's centre).
 
     Equal to ``h3.latlng_to_cell`` of every group centre, computed with one look-up per H3
-    cell instead of one per group: the outlines of the H3 cells meeting the raster are
-    projected and scan-line filled; centres within :data:`H3_EDGE_TOL_M` of an outline, and
-    any left unclaimed, are looked up directly.
+    cell instead of one per group when hexagons are much larger than groups: the outlines of
+    the H3 cells meeting the raster are projected and scan-line filled; centres within
+    :data:`H3_EDGE_TOL_M` of an outline, and any left unclaimed, are looked up directly.
 
     Returns
     -------
@@ -175,8 +175,10 @@ def h3_assignment(
     groups = Raster(raster.x0, raster.y0, raster.cell * block, -(-raster.nx // block),
                     -(-raster.ny // block))
     hexes = np.full(groups.nx * groups.ny, -1, np.int64)
-    cells = _h3_cells_meeting(groups, crs, resolution) if hexes.size > H3_DIRECT_MAX else \
-        np.empty(0, np.int64)
+    area = groups.nx * groups.ny * groups.cell_area
+    few = area / h3.average_hexagon_area(resolution, "m^2") < hexes.size / 8  # else: look up
+    cells = _h3_cells_meeting(groups, crs, resolution) if hexes.size > H3_DIRECT_MAX and few \
+        else np.empty(0, np.int64)
     if cells.size:
         labels, near = _h3_labels(groups, crs, cells)
         hexes = np.where((labels >= 0) & ~near, cells[np.maximum(labels, 0)], -1).ravel()
