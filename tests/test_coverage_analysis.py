@@ -155,3 +155,27 @@ def test_cli_optics_check_values():
     for key, value in published.items():
         assert data[key] == pytest.approx(value, rel=0.015), key
     assert data["plate"] > 0
+
+
+def test_device_rows_read_views_and_missing_numbers_as_optics_expects():
+    import pandas as pd
+
+    from survatlas.coverage.analysis import device_rows
+
+    frame = pd.DataFrame({
+        "camera_type": ["dome", None, "fixed"], "device_type": ["camera", "alpr", "camera"],
+        "views": ['[[90.0, 60.0]]', [[180.0, None]], None],
+        "height_m": [4.5, None, float("nan")], "tilt_down_deg": [None, 10, None],
+        "fov_deg": [None, None, 75.0], "range_m": [None, "30", None],
+        "focal_mm": [None, None, 6.0], "sensor_width_mm": [None, None, None],
+        "width_px": [None, 1920, None],
+    })
+    rows = device_rows(frame)
+    assert rows[0]["views"] == [(90.0, 60.0)] and rows[1]["views"] == [(180.0, None)]
+    assert rows[2]["views"] == [] and rows[1]["camera_type"] is None
+    assert rows[0]["height_m"] == 4.5 and rows[1]["height_m"] is None and rows[2]["height_m"] is None
+    assert rows[1]["range_m"] == 30.0 and rows[1]["width_px"] == 1920.0
+    assert rows[2]["fov_deg"] == 75.0 and rows[2]["focal_mm"] == 6.0
+    assert set(rows[0]) == {"camera_type", "device_type", "views", "height_m", "tilt_down_deg",
+                            "fov_deg", "range_m", "focal_mm", "sensor_width_mm", "width_px"}
+    assert device_rows(frame.iloc[:0]) == []

@@ -313,8 +313,8 @@ def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
     """The optics mapping of every device (what :func:`optics.camera_geometry` reads): type,
     views as ``(direction, fov)`` tuples, numbers as floats or None — built column by column."""
     cols: dict[str, list] = {
-        "camera_type": devices["camera_type"].tolist(),
-        "device_type": devices["device_type"].tolist(),
+        "camera_type": _texts(devices["camera_type"]),
+        "device_type": _texts(devices["device_type"]),
         "views": [[tuple(v) for v in (json.loads(x) if isinstance(x, str) else x) or []]
                   for x in devices["views"].tolist()],
     }
@@ -322,6 +322,11 @@ def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
         values = pd.to_numeric(devices[name]).to_numpy(np.float64)
         cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
     return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+
+
+def _texts(column: pd.Series) -> list[str | None]:
+    """Values of a text column, missing ones (None or NaN) as None."""
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def site_outlines(inputs: Inputs):
