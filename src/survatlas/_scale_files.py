@@ -17,7 +17,6 @@ results can be summed into one result. Workers read only their own tile's files.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from survatlas.coverage.aggregate import Segments
+from survatlas.coverage.analysis import OPTICS_COLUMNS, OPTICS_NUMBERS
 from survatlas.errors import CorruptFileError
 
-OPTICS_COLUMNS = ("camera_type", "device_type", "views", "height_m", "tilt_down_deg", "fov_deg",
-                  "range_m", "focal_mm", "sensor_width_mm", "width_px")
 SEGMENT_COLUMNS = ("ax", "ay", "bx", "by", "line", "start_m", "length_m")
 
 
@@ -111,25 +109,9 @@ def camera_columns(index: np.ndarray, rows: list[dict]) -> dict[str, Any]:
         out[c] = [json.dumps(v) for v in values] if c == "views" else values
     for c in ("camera_type", "device_type"):
         out[c] = pd.array(out[c], dtype="string")
-    for c in set(OPTICS_COLUMNS) - {"camera_type", "device_type", "views"}:
+    for c in OPTICS_NUMBERS:
         out[c] = np.array([np.nan if v is None else v for v in out[c]], np.float64)
     return out
-
-
-def camera_rows(frame: pd.DataFrame) -> list[dict]:
-    """Optics mappings back from the cameras layer (NaN and NA become None)."""
-    rows = []
-    for rec in frame[list(OPTICS_COLUMNS)].to_dict("records"):
-        row = {}
-        for c, v in rec.items():
-            if c == "views":
-                row[c] = [tuple(x) for x in json.loads(v)]
-            elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                row[c] = None
-            else:
-                row[c] = v if isinstance(v, str) else float(v)
-        rows.append(row)
-    return rows
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:

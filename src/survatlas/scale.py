@@ -42,6 +42,8 @@ from survatlas import optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import (
+    OPTICS_COLUMNS,
+    OPTICS_TEXTS,
     Inputs,
     Result,
     Settings,
@@ -248,7 +250,7 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
     h = hashlib.blake2b(digest_size=12)
     h.update(buildings.fingerprint.encode())
     relevant = {k: v for k, v in asdict(settings).items() if k != "h3_resolution"}
-    h.update(json.dumps([relevant, tile_m, inputs.crs.to_wkt(), files.OPTICS_COLUMNS],
+    h.update(json.dumps([relevant, tile_m, inputs.crs.to_wkt(), OPTICS_COLUMNS],
                         default=str).encode())
     h.update(_devices_digest(inputs.devices))
     for arr in (inputs.cam_x, inputs.cam_y):
@@ -266,9 +268,9 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
 def _devices_digest(devices: pd.DataFrame) -> bytes:
     """Bytes that change with any optics field of any device (vectorised: no row loop)."""
     out = []
-    for col in files.OPTICS_COLUMNS:
+    for col in OPTICS_COLUMNS:
         values = devices[col] if col in devices else pd.Series([None] * len(devices))
-        if col in ("camera_type", "device_type", "views"):
+        if col in OPTICS_TEXTS:
             values = values.map(str)
             out.append(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
         else:
@@ -477,7 +479,7 @@ def _views_task(folder_p: Path, key: str, settings: Settings) -> _tiles.ViewsPar
     buildings = files.read_parts(folder_p, "buildings", key)
     outlines = files.read_segments(folder_p, "outlines", key)
     cam_set = _tiles.CameraSet(
-        cams["camera"].to_numpy(np.int64), files.camera_rows(cams),
+        cams["camera"].to_numpy(np.int64), device_rows(cams),
         shapely.get_x(cams.geometry.values).astype(np.float64),
         shapely.get_y(cams.geometry.values).astype(np.float64),
         np.asarray(buildings.geometry.values, dtype=object),

@@ -304,21 +304,26 @@ def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
                             _tiles.segments_of(inputs.streets), site_outlines(inputs))
 
 
-#: Numeric device columns :func:`optics.camera_geometry` reads.
-_NUMERIC_OPTICS = ("height_m", "tilt_down_deg", "fov_deg", "range_m", "focal_mm",
-                   "sensor_width_mm", "width_px")
+#: Device columns :func:`optics.camera_geometry` reads: texts, then numbers.
+OPTICS_TEXTS = ("camera_type", "device_type", "views")
+OPTICS_NUMBERS = ("height_m", "tilt_down_deg", "fov_deg", "range_m", "focal_mm",
+                  "sensor_width_mm", "width_px")
+OPTICS_COLUMNS = OPTICS_TEXTS + OPTICS_NUMBERS
 
 
 def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
     """The optics mapping of every device (what :func:`optics.camera_geometry` reads): type,
-    views as ``(direction, fov)`` tuples, numbers as floats or None — built column by column."""
+    views as ``(direction, fov)`` tuples, numbers as floats or None — built column by column.
+
+    ``devices`` is a layer read from the store or a tile's cameras file (views as JSON text
+    or lists, missing values as None, NaN or NA)."""
     cols: dict[str, list] = {
         "camera_type": _texts(devices["camera_type"]),
         "device_type": _texts(devices["device_type"]),
         "views": [[tuple(v) for v in (json.loads(x) if isinstance(x, str) else x) or []]
                   for x in devices["views"].tolist()],
     }
-    for name in _NUMERIC_OPTICS:
+    for name in OPTICS_NUMBERS:
         values = pd.to_numeric(devices[name]).to_numpy(np.float64)
         cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
     return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
