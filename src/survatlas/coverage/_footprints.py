@@ -64,7 +64,7 @@ def oriented_edges(
     counter-clockwise, holes clockwise); zero-length edges dropped."""
     n_rings = ring_off.size - 1
     ring_of_poly = np.repeat(np.arange(poly_off.size - 1), np.diff(poly_off))
-    area = ring_areas(coords[:, 0].copy(), coords[:, 1].copy(), ring_off)
+    area = ring_areas(coords, ring_off)
     exterior = np.zeros(n_rings, bool)
     exterior[poly_off[:-1][np.diff(poly_off) > 0]] = True
     flip = np.where(exterior, area < 0, area > 0)
@@ -83,20 +83,21 @@ def oriented_edges(
 
 
 @njit(cache=True)
-def ring_areas(xs, ys, ring_off):  # pragma: no cover - numba
-    """Signed area of each closed ring (positive: counter-clockwise), shoelace formula."""
+def ring_areas(xy, ring_off):  # pragma: no cover - numba
+    """Signed area of each closed ring of ``xy`` (positive: counter-clockwise), shoelace
+    formula about the ring's first point (no large absolute coordinates)."""
     out = np.zeros(ring_off.size - 1)
     for r in range(ring_off.size - 1):
         s = 0.0
-        x0, y0 = xs[ring_off[r]], ys[ring_off[r]]
+        x0, y0 = xy[ring_off[r], 0], xy[ring_off[r], 1]
         for k in range(ring_off[r], ring_off[r + 1] - 1):
-            s += (xs[k] - x0) * (ys[k + 1] - y0) - (xs[k + 1] - x0) * (ys[k] - y0)
+            s += (xy[k, 0] - x0) * (xy[k + 1, 1] - y0) - (xy[k + 1, 0] - x0) * (xy[k, 1] - y0)
         out[r] = 0.5 * s
     return out
 
 
 @njit(cache=True)
-def convex_exteriors(xs, ys, ring_off, poly_off):  # pragma: no cover - numba
+def convex_exteriors(xy, ring_off, poly_off):  # pragma: no cover - numba
     """Whether each polygon is one convex ring (no hole, no right turn in either orientation)."""
     n = poly_off.size - 1
     out = np.zeros(n, np.bool_)
@@ -107,44 +108,49 @@ def convex_exteriors(xs, ys, ring_off, poly_off):  # pragma: no cover - numba
         left = right = False
         for k in range(c0, c1 - 1):
             k2 = k + 2 if k + 2 < c1 else c0 + 1
-            cross = (xs[k + 1] - xs[k]) * (ys[k2] - ys[k + 1]) \
-                - (ys[k + 1] - ys[k]) * (xs[k2] - xs[k + 1])
+            cross = (xy[k + 1, 0] - xy[k, 0]) * (xy[k2, 1] - xy[k + 1, 1]) \
+                - (xy[k + 1, 1] - xy[k, 1]) * (xy[k2, 0] - xy[k + 1, 0])
             left |= cross > 0.0
             right |= cross < 0.0
         out[p] = not (left and right)
     return out
 
 
+def convex_overlaps(
+    a: np.ndarray, b: np.ndarray, rings: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Area and perimeter of the intersection of convex polygons ``a[i]`` and ``b[i]`` of
+    ``rings`` (from :func:`ragged_rings`; Sutherland–Hodgman clipping in numba)."""
+    xy, ring_off, poly_off = rings
+    ccw = ring_areas(xy, ring_off)[poly_off[:-1]] > 0
+    return _convex_overlaps(a, b, xy, ring_off, poly_off, ccw)
+
+
 @njit(cache=True, parallel=True)
-def convex_overlaps(a, b, xs, ys, ring_off, poly_off):  # pragma: no cover - numba
-    """Area and perimeter of the intersection of convex polygons ``a[i]`` and ``b[i]``
-    (Sutherland–Hodgman)."""
+def _convex_overlaps(a, b, xy, ring_off, poly_off, ccw):  # pragma: no cover - numba
     area = np.zeros(a.size)
     perimeter = np.zeros(a.size)
     for i in prange(a.size):
-        area[i], perimeter[i] = _convex_overlap(a[i], b[i], xs, ys, ring_off, poly_off)
+        area[i], perimeter[i] = _convex_overlap(a[i], b[i], xy, ring_off, poly_off, ccw)
     return area, perimeter
 
 
 @njit(cache=True)
-def _ccw_ring(p, xs, ys, ring_off, poly_off):  # pragma: no cover - numba
-    c0, c1 = ring_off[poly_off[p]], ring_off[poly_off[p] + 1]
-    n = c1 - c0 - 1
+def _ccw_ring(p, xy, ring_off, poly_off, ccw):  # pragma: no cover - numba
+    """The exterior of polygon ``p`` counter-clockwise, without its closing point."""
+    c0 = ring_off[poly_off[p]]
+    n = ring_off[poly_off[p] + 1] - c0 - 1
     px, py = np.empty(n), np.empty(n)
-    s = 0.0
-    x0, y0 = xs[c0], ys[c0]
     for k in range(n):
-        px[k], py[k] = xs[c0 + k], ys[c0 + k]
-        s += (xs[c0 + k] - x0) * (ys[c0 + k + 1] - y0) - (xs[c0 + k + 1] - x0) * (ys[c0 + k] - y0)
-    if s < 0.0:
-        px, py = px[::-1].copy(), py[::-1].copy()
+        q = c0 + k if ccw[p] else c0 + n - k
+        px[k], py[k] = xy[q, 0], xy[q, 1]
     return px, py
 
 
 @njit(cache=True)
-def _convex_overlap(pa, pb, xs, ys, ring_off, poly_off):  # pragma: no cover - numba
-    sx, sy = _ccw_ring(pa, xs, ys, ring_off, poly_off)
-    cx, cy = _ccw_ring(pb, xs, ys, ring_off, poly_off)
+def _convex_overlap(pa, pb, xy, ring_off, poly_off, ccw):  # pragma: no cover - numba
+    sx, sy = _ccw_ring(pa, xy, ring_off, poly_off, ccw)
+    cx, cy = _ccw_ring(pb, xy, ring_off, poly_off, ccw)
     m = cx.size
     for k in range(m):
         if sx.size == 0:

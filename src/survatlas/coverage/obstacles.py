@@ -122,17 +122,14 @@ def _overlapping_pairs(parts: np.ndarray, rings: tuple) -> tuple[np.ndarray, np.
     h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
     big = (w > 0) & (h > 0) & (w * h > MIN_OVERLAP_M2)
     a, b = a[big], b[big]
-    coords, ring_off, poly_off = rings
-    convex = _footprints.convex_exteriors(coords[:, 0].copy(), coords[:, 1].copy(), ring_off,
-                                          poly_off)
+    convex = _footprints.convex_exteriors(*rings)
     # a non-convex footprint is stood in for by its convex hull: an upper bound of the overlap
     proxy = np.arange(parts.size)
     hulls = np.flatnonzero(~convex)
     proxy[hulls] = parts.size + np.arange(hulls.size)
-    coords, ring_off, poly_off = _footprints.concat_rings(
+    with_hulls = _footprints.concat_rings(
         rings, _footprints.ragged_rings(shapely.convex_hull(parts[hulls])))
-    area, perimeter = _footprints.convex_overlaps(proxy[a], proxy[b], coords[:, 0].copy(),
-                                                  coords[:, 1].copy(), ring_off, poly_off)
+    area, perimeter = _footprints.convex_overlaps(proxy[a], proxy[b], with_hulls)
     slow = np.flatnonzero(~(convex[a] & convex[b]) & (area > MIN_OVERLAP_M2))
     if slow.size:
         overlap = shapely.relate_pattern(parts[a[slow]], parts[b[slow]], "T********")
