@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import shapely
 
-from survatlas.coverage import _footprints
+from survatlas.coverage.obstacles import footprint_edges
 
 
 @dataclass(frozen=True)
@@ -114,15 +113,9 @@ def cross_edge(diff, xa, ya, xb, yb, gx0, gy0, cell, nx, r0, r1):  # pragma: no 
 
 def polygon_mask(raster: Raster, polygons: np.ndarray) -> np.ndarray:
     """Boolean ``(ny, nx)`` mask of the cells whose centre lies in any of ``polygons`` (holes
-    respected, rings in either orientation; :func:`edge_mask` of their oriented edges)."""
-    polygons = np.asarray(polygons, dtype=object)
-    polygons = polygons[~shapely.is_empty(polygons)] if polygons.size else polygons
-    if polygons.size == 0:
-        return np.zeros((raster.ny, raster.nx), dtype=np.bool_)
-    parts = shapely.get_parts(polygons)
-    parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
-    ax, ay, bx, by, _ = _footprints.oriented_edges(*_footprints.ragged_rings(parts))
-    return edge_mask(raster, ax, ay, bx, by)
+    respected, rings in either orientation; :func:`edge_mask` of their cleaned, oriented
+    edges)."""
+    return edge_mask(raster, *footprint_edges(np.asarray(polygons, dtype=object)))
 
 
 @numba.njit(cache=True)
