@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from survatlas.coverage import prepare_obstacles, sector_polygon, visibility
+from survatlas.coverage.obstacles import MIN_OVERLAP_WIDTH_M
 from visibility_scenes import iou
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -41,6 +42,18 @@ def _region(polys, d, f, r):
     return reg, reg.to_polygons()[0]
 
 
+def _slivers(polys) -> float:
+    """Area of the overlaps prepare_obstacles leaves unmerged (thinner than
+    MIN_OVERLAP_WIDTH_M): a region may reach that far into footprints."""
+    total = 0.0
+    for i, a in enumerate(polys):
+        for b in polys[i + 1:]:
+            shared = a.intersection(b)
+            if shared.area > 0 and 2 * shared.area / shared.length <= MIN_OVERLAP_WIDTH_M:
+                total += shared.area
+    return total
+
+
 def _sector(d, f, r):
     full = f >= 360
     start = 0.0 if full else math.radians(90 - d - f / 2)
@@ -55,7 +68,7 @@ def test_region_inside_sector_and_outside_buildings(polys, view):
     assert reg.status[0] == 0
     assert poly.difference(_sector(d, f, r).buffer(1e-6)).area < 1e-6 * r * r
     if polys:
-        assert poly.intersection(shapely.union_all(polys)).area < 1e-6 * r * r
+        assert poly.intersection(shapely.union_all(polys)).area < 1e-6 * r * r + _slivers(polys)
 
 
 @SETTINGS
@@ -64,9 +77,10 @@ def test_adding_a_building_never_increases_the_region(polys, extra, view):
     d, f, r = view
     _, before = _region(polys, d, f, r)
     _, after = _region(polys + extra, d, f, r)
-    assert after.area <= before.area + 1e-6 * r * r
+    slack = _slivers(polys + extra)
+    assert after.area <= before.area + 1e-6 * r * r + slack
     # at most one chord sliver (≤ r²·step³/12) per new shadow edge lies beyond the old chords
-    assert after.difference(before).area < 1e-5 * r * r
+    assert after.difference(before).area < 1e-5 * r * r + slack
 
 
 @SETTINGS

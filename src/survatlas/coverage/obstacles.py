@@ -21,9 +21,9 @@ MIN_AREA_M2 = 1e-6
 #: alone.
 MIN_OVERLAP_M2 = 1e-2
 #: Overlaps thinner than this (m; width = 2 · area / perimeter) are slivers along a shared wall:
-#: OSM stores coordinates to 1e-7° (≈ 1 cm), so two outlines of one party wall can cross by
-#: that much. Left alone, a sliver moves a region's boundary by at most its width.
-MIN_OVERLAP_WIDTH_M = 0.05
+#: OSM stores coordinates to 1e-7° (≤ 1.1 cm), so two outlines of one party wall can cross by
+#: that much. Left alone, a sliver lets a region reach into a footprint by at most its area.
+MIN_OVERLAP_WIDTH_M = 0.02
 
 
 @dataclass(frozen=True)
