@@ -26,14 +26,14 @@ import h3
 import numpy as np
 import shapely
 
-from survatlas._osmfile import write_osm
 from survatlas.coverage import oracle_visibility, prepare_obstacles
 from survatlas.coverage.analysis import Settings, analyse, compute_coverage
+from survatlas.coverage.scale import synthetic_inputs
 from survatlas.ingest import import_osm
 from survatlas.optics import camera_geometry, expand_views
-from survatlas.scale import synthetic_inputs
 from survatlas.store import Store
 from survatlas.synth import synth_city
+from survatlas.synth.osmfile import write_osm
 
 SETTINGS = Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0, h3_resolution=10)
 

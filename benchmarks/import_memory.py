@@ -13,7 +13,7 @@ any) every 50 ms and reports, per process:
 
 The baseline is the extract itself: if the import were not bounded, anonymous memory would grow
 in step with the number of buildings. Synthetic cities come from
-``survatlas._osmfile.grid_city_arrays(blocks)`` (4 buildings per block, 0.1 camera per block),
+``survatlas.synth.osmfile.grid_city_arrays(blocks)`` (4 buildings per block, 0.1 camera per block),
 cached in ``benchmarks/_work/`` (git-ignored); the stores are written there and deleted after
 each run.
 
@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from survatlas._osmfile import grid_extract
+from survatlas.synth.osmfile import grid_extract
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "_work"

@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from survatlas._osmfile import grid_extract
 from survatlas.ingest import _osmread, import_osm
 from survatlas.ingest._osmread import node_locations, osm_file_processor
 from survatlas.store import Store
+from survatlas.synth.osmfile import grid_extract
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "_work"

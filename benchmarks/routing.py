@@ -33,8 +33,8 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from survatlas._search import ENGINES, Ends
 from survatlas.routing import Exposure, network_from_streets, plan_route, seen_from_discs
+from survatlas.routing._search import ENGINES, Ends
 
 CRS = "EPSG:32635"  # UTM 35N (Helsinki); the city is placed near its false origin
 X0, Y0 = 380_000.0, 6_670_000.0

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from distributed import Client, LocalCluster
 
-from survatlas import _scale_run
+from survatlas.coverage import _scale_run
 from survatlas.coverage.analysis import Settings, analyse, combine
-from survatlas.scale import (
+from survatlas.coverage.scale import (
     areas_task,
     halo_factor,
     synthetic_inputs,

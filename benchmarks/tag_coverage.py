@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from survatlas.tags import COVERAGE_FAMILIES, coverage_report
+from survatlas.ingest.tags import COVERAGE_FAMILIES, coverage_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO.parent / "shared" / "data" / "cameras"

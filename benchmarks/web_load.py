@@ -40,8 +40,8 @@ import numpy as np
 import shapely
 
 from survatlas.ingest._writer import Record, ensure_source, write_layer
-from survatlas.publish import read_layer
 from survatlas.store import Store
+from survatlas.store.gate import read_layer
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "_work"

@@ -186,8 +186,8 @@ def make_store(tmp_path, streets: gpd.GeoDataFrame, cameras: Sequence[tuple[floa
 
 def write_discs(store, radii: dict[tuple[str, str], float]) -> None:  # type: ignore[no-untyped-def]
     """Write a ``street_seen`` table from camera discs, one radius per (scenario, level)."""
-    from survatlas.publish import read_layer
     from survatlas.routing import store_crs
+    from survatlas.store.gate import read_layer
 
     crs = store_crs(store)
     streets = read_layer(store, "streets", audience="confidential").to_crs(crs)

@@ -21,9 +21,9 @@ from pathlib import Path
 import shapely
 
 from survatlas.coverage.analysis import Settings, compute_coverage
-from survatlas.evidence import add_evidence
 from survatlas.ingest import import_cameras, import_layer
-from survatlas.sources import add_claim, add_source
+from survatlas.provenance.evidence import add_evidence
+from survatlas.provenance.sources import add_claim, add_source
 from survatlas.store import Store
 
 CANARY = "CANARYq7Zx"
@@ -366,7 +366,7 @@ def set_key(monkeypatch: object) -> object:
     """Put a fresh data key in force for a test (``SURVATLAS_KEY``); return it."""
     import base64
 
-    from survatlas.encryption import KEY_ENV, KEY_FILE_ENV, generate_key
+    from survatlas.store.encryption import KEY_ENV, KEY_FILE_ENV, generate_key
 
     key = generate_key()
     monkeypatch.setenv(KEY_ENV, base64.urlsafe_b64encode(key.secret).decode())  # type: ignore[attr-defined]

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from survatlas.access import create_token, list_tokens, revoke_token, role_at_least, verify_token
 from survatlas.cli import main
 from survatlas.errors import InputError, SecurityError
+from survatlas.provenance.access import (
+    create_token,
+    list_tokens,
+    revoke_token,
+    role_at_least,
+    verify_token,
+)
 from survatlas.store import Store
 
 

@@ -33,9 +33,9 @@ from security_builders import (
     set_key,
     without_times,
 )
-from survatlas.access import create_token
-from survatlas.model import LAYERS
+from survatlas.provenance.access import create_token
 from survatlas.store import Store
+from survatlas.vocab import LAYERS
 from survatlas.web.app import create_app
 from survatlas.web.auth import install_access, require_role
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from survatlas.case_studies import available_case_studies, import_case_study, load_case_study
 from survatlas.errors import NotFoundError
 from survatlas.store import Store
+from survatlas.supply.case_studies import available_case_studies, import_case_study, load_case_study
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from survatlas.coverage.aggregate import area_share, count_grid, line_segments, 
 from survatlas.coverage.analysis import Settings, analyse, compute_coverage, load_inputs
 from survatlas.coverage.results import latest_summary
 from survatlas.errors import InputError, NotFoundError
-from survatlas.export import export_layer
 from survatlas.ingest import import_osm
+from survatlas.publish.export import export_layer
 from survatlas.store import Store
 from survatlas.synth import synth_city
 

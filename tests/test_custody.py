@@ -12,12 +12,19 @@ from click.testing import CliRunner
 
 from security_builders import CANARY, CANARY_DIGITS, build_pair, set_key, write
 from survatlas.cli import main
-from survatlas.custody import acting_as, append_entry, check_chain, head, parse_anchor, read_entries
 from survatlas.errors import SecurityError
 from survatlas.ingest import import_cameras
-from survatlas.integrity import verify_store
-from survatlas.sources import add_claim, add_source, set_claim_status
+from survatlas.provenance.integrity import verify_store
+from survatlas.provenance.sources import add_claim, add_source, set_claim_status
 from survatlas.store import Store
+from survatlas.store.custody import (
+    acting_as,
+    append_entry,
+    check_chain,
+    head,
+    parse_anchor,
+    read_entries,
+)
 
 
 @pytest.fixture
@@ -72,7 +79,7 @@ def test_an_edited_entry_is_found(db):
 
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(db):
-    from survatlas.custody import entry_hash
+    from survatlas.store.custody import entry_hash
 
     conn = _raw(db)
     row = conn.execute("SELECT * FROM custody_log WHERE seq = 3").fetchone()

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from builders import write_csv
 from survatlas.cli import main
-from survatlas.custody import read_entries
-from survatlas.integrity import verify_store
+from survatlas.provenance.integrity import verify_store
 from survatlas.store import Store
+from survatlas.store.custody import read_entries
 from survatlas.supply import add_model, add_source
 
 LON, LAT = 24.9400, 60.1700

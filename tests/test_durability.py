@@ -19,13 +19,13 @@ from click.testing import CliRunner
 
 import survatlas
 from security_builders import build_pair, set_key
-from survatlas.backup import backup_store, export_archive, import_archive, restore_store
 from survatlas.cli import main
-from survatlas.custody import read_entries
 from survatlas.errors import InputError, IntegrityError
-from survatlas.evidence import evidence_root, read_evidence
-from survatlas.integrity import verify_store
+from survatlas.provenance.backup import backup_store, export_archive, import_archive, restore_store
+from survatlas.provenance.evidence import evidence_root, read_evidence
+from survatlas.provenance.integrity import verify_store
 from survatlas.store import Store
+from survatlas.store.custody import read_entries
 
 TABLES = (
     "sources",
@@ -134,8 +134,8 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     from survatlas.store import Store
     from survatlas.ingest import import_cameras
-    from survatlas.sources import add_source, add_claim
-    from survatlas.evidence import add_evidence
+    from survatlas.provenance.sources import add_source, add_claim
+    from survatlas.provenance.evidence import add_evidence
     folder = Path(sys.argv[1])
     with Store(folder / "s.db") as store:
         for i in range(100000):

@@ -11,8 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from security_builders import CANARY, build_pair, raw_leaks, set_key, write
-from survatlas import encryption
-from survatlas.encryption import (
+from survatlas.errors import SecurityError
+from survatlas.ingest import import_cameras
+from survatlas.provenance.evidence import blob_path, evidence_root, read_evidence
+from survatlas.provenance.sources import add_source
+from survatlas.store import Store, encryption
+from survatlas.store.encryption import (
     ALGORITHM,
     VERSION,
     Key,
@@ -23,12 +27,7 @@ from survatlas.encryption import (
     generate_key,
     using_key,
 )
-from survatlas.errors import SecurityError
-from survatlas.evidence import blob_path, evidence_root, read_evidence
-from survatlas.ingest import import_cameras
-from survatlas.publish import read_claims, read_layer, read_sources
-from survatlas.sources import add_source
-from survatlas.store import Store
+from survatlas.store.gate import read_claims, read_layer, read_sources
 
 KEY = generate_key()
 

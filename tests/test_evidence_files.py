@@ -14,7 +14,7 @@ from PIL import Image
 
 from security_builders import set_key, write
 from survatlas.errors import CorruptFileError, IntegrityError, NotFoundError
-from survatlas.evidence import (
+from survatlas.provenance.evidence import (
     STRIP_DERIVATION,
     add_evidence,
     blob_path,
@@ -24,8 +24,8 @@ from survatlas.evidence import (
     read_evidence,
     strip_jpeg_metadata,
 )
-from survatlas.integrity import verify_store
-from survatlas.sources import add_source
+from survatlas.provenance.integrity import verify_store
+from survatlas.provenance.sources import add_source
 from survatlas.store import Store
 
 GPS_IFD = 0x8825

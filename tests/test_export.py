@@ -11,8 +11,8 @@ import pyogrio
 import pytest
 
 from survatlas.errors import InputError
-from survatlas.export import WRITERS, export_layer
 from survatlas.ingest import import_cameras, import_osm
+from survatlas.publish.export import WRITERS, export_layer
 from survatlas.store import Store
 
 ROUND_TRIP_SQL = ("SELECT origin, device_type, lon, lat, tags, views, osm_version, height_m "

@@ -20,10 +20,10 @@ from PIL import Image
 
 from security_builders import set_key
 from survatlas.errors import SurvatlasError
-from survatlas.evidence import add_evidence, derive_stripped, strip_jpeg_metadata
 from survatlas.ingest import import_cameras, import_layer, import_osm
-from survatlas.integrity import verify_store
-from survatlas.sources import add_source
+from survatlas.provenance.evidence import add_evidence, derive_stripped, strip_jpeg_metadata
+from survatlas.provenance.integrity import verify_store
+from survatlas.provenance.sources import add_source
 from survatlas.store import Store
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -172,7 +172,7 @@ def test_kill_9_of_the_importer_ends_the_reader_and_leaves_the_store(tmp_path, h
 
 def test_confidential_import_through_the_reader_process_is_sealed(tmp_path, monkeypatch,
                                                                    helsinki_pbf):
-    from survatlas.encryption import generate_key, open_row, using_key
+    from survatlas.store.encryption import generate_key, open_row, using_key
 
     monkeypatch.setattr(_osmread, "use_process", lambda path: True)
     with using_key(generate_key()), Store(tmp_path / "c.db") as store:

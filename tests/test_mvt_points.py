@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survatlas._mvt import tile_layer, varint, zigzag
+from survatlas.publish._mvt import tile_layer, varint, zigzag
 
 values = st.one_of(
     st.integers(-(2**40), 2**40),

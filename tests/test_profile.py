@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from survatlas.case_studies import import_case_study
 from survatlas.cli import main
 from survatlas.errors import CorruptFileError, InputError
-from survatlas.profile import country_profile, render_html, render_markdown
+from survatlas.publish.profile import country_profile, render_html, render_markdown
 from survatlas.store import Store
 from survatlas.supply import ClaimInput, add_claim, add_programme, add_source
+from survatlas.supply.case_studies import import_case_study
 
 
 class _Page(HTMLParser):

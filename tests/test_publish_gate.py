@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from security_builders import CANARY_LAT, CANARY_LON, build_pair, set_key
 from survatlas.errors import InputError
 from survatlas.geo import haversine_m
-from survatlas.publish import DEFAULT_GRID_M, grid_counts, read_layer, snap_to_grid, visible
 from survatlas.store import Store
+from survatlas.store.gate import DEFAULT_GRID_M, grid_counts, read_layer, snap_to_grid, visible
 
 
 @settings(max_examples=200)

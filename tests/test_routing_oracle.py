@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from routing_builders import disc_exposure, grid_streets, oracle, point_on
-from survatlas._plan import snap_nearest, solve
-from survatlas._search import ENGINES
 from survatlas.errors import RoutingError
 from survatlas.routing import network_from_streets, plan_route
+from survatlas.routing._plan import snap_nearest, solve
+from survatlas.routing._search import ENGINES
 
 camera = st.tuples(st.integers(1, 50), st.floats(0, 500), st.floats(0, 500), st.floats(5, 80))
 city = st.fixed_dictionaries(

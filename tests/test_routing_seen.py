@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing_builders import seen_on
-from survatlas._exposure import SeenIndex
 from survatlas.errors import InputError
 from survatlas.routing import Exposure, normalise_intervals, seen_from_discs
+from survatlas.routing._exposure import SeenIndex
 
 interval = st.tuples(
     st.floats(0, 100, allow_nan=False), st.floats(0, 100, allow_nan=False), st.integers(1, 4)

@@ -14,22 +14,22 @@ import shapely
 from click.testing import CliRunner
 
 from scale_helpers import assert_close, assert_same_result
-from survatlas._osmfile import write_osm
 from survatlas.cli import main
 from survatlas.coverage.analysis import Settings, analyse
 from survatlas.coverage.results import latest_summary
-from survatlas.errors import ScaleError
-from survatlas.ingest import import_osm
-from survatlas.ingest.layers import import_layer
-from survatlas.scale import (
+from survatlas.coverage.scale import (
     analyse_tiled,
     compute_coverage,
     plan_tiles,
     synthetic_inputs,
     tiles_base,
 )
+from survatlas.errors import ScaleError
+from survatlas.ingest import import_osm
+from survatlas.ingest.layers import import_layer
 from survatlas.store import Store
 from survatlas.synth import synth_city
+from survatlas.synth.osmfile import write_osm
 
 distributed = pytest.importorskip("distributed")
 

@@ -14,8 +14,7 @@ from scale_helpers import assert_same_result
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import Settings, analyse
-from survatlas.errors import InputError
-from survatlas.scale import (
+from survatlas.coverage.scale import (
     H3_BLOCK,
     BuildingSource,
     _owned_windows,
@@ -26,6 +25,7 @@ from survatlas.scale import (
     synthetic_inputs,
     tiled_inputs,
 )
+from survatlas.errors import InputError
 from survatlas.synth import synth_city
 
 SETTINGS = Settings(scenarios=("best", "typical"), levels=("detection", "identification"),

@@ -12,7 +12,7 @@ from security_builders import set_key, write
 from survatlas.cli import main
 from survatlas.errors import InputError, NotFoundError
 from survatlas.ingest import import_cameras
-from survatlas.sources import (
+from survatlas.provenance.sources import (
     add_claim,
     add_source,
     corroboration,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from survatlas.errors import InputError
-from survatlas.tags import (
+from survatlas.ingest.tags import (
     View,
     normalise_tags,
     parse_angle,

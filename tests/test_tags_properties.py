@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survatlas.errors import InputError
-from survatlas.tags import (
+from survatlas.ingest.tags import (
     DIRECTION_KEYS,
     HEIGHT_KEYS,
     HEIGHT_MAX_M,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from survatlas.errors import InputError
-from survatlas.tags import (
+from survatlas.ingest.tags import (
     ANGLE_KEYS,
     DIRECTION_KEYS,
     HEIGHT_KEYS,

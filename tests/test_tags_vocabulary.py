@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from survatlas.errors import InputError
-from survatlas.tags import WARNING_KINDS, coverage_report, normalise_tags, parse_camera_type
+from survatlas.ingest.tags import WARNING_KINDS, coverage_report, normalise_tags, parse_camera_type
 
 
 def warned(tags: dict[str, str]) -> set[tuple[str, str]]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from survatlas.cli import main
 from survatlas.errors import CorruptFileError
 from survatlas.store import Store
-from survatlas.trade import (
+from survatlas.supply.trade import (
     TradeRow,
     hs_category,
     hs_table,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from survatlas._graph import get_profile
-from survatlas.model import CYCLABLE_HIGHWAYS, WALKABLE_HIGHWAYS, is_walkable, may_use
+from survatlas.routing._graph import get_profile
+from survatlas.vocab import CYCLABLE_HIGHWAYS, WALKABLE_HIGHWAYS, is_walkable, may_use
 
 HIGHWAYS = sorted(WALKABLE_HIGHWAYS | CYCLABLE_HIGHWAYS | {"motorway", "bus_guideway", "raceway"})
 ACCESS = ["yes", "no", "private", "designated", "permissive", "use_sidepath", "dismount", "x"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from survatlas.browse import MAX_PAGE
+from survatlas.publish.browse import MAX_PAGE
 from survatlas.web import create_app
 from web_builders import HOSTILE, LAT, LON, build_web_store
 

@@ -9,10 +9,10 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from survatlas.access import create_token
-from survatlas.custody import current_actor, read_entries
-from survatlas.sources import add_source
+from survatlas.provenance.access import create_token
+from survatlas.provenance.sources import add_source
 from survatlas.store import Store
+from survatlas.store.custody import current_actor, read_entries
 from survatlas.web.auth import install_access, require_role
 
 ROLES = ("viewer", "editor", "admin")

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survatlas.errors import InputError
-from survatlas.store import Store
-from survatlas.tiles import (
+from survatlas.publish.tiles import (
     EXTENT,
     SPARSE_POINTS,
     TILESETS,
@@ -24,6 +23,7 @@ from survatlas.tiles import (
     tile_bounds,
     tileset_catalog,
 )
+from survatlas.store import Store
 from survatlas.web import create_app
 from web_builders import LAT, LON, build_web_store
 
@@ -88,7 +88,7 @@ def test_restricted_device_is_in_the_restricted_tile_only(store, web):
 
 
 def test_zoomed_out_dense_tiles_become_clusters_that_add_up(tmp_path, monkeypatch, web):
-    import survatlas.tiles as tiles
+    import survatlas.publish.tiles as tiles
 
     monkeypatch.setattr(tiles, "SPARSE_POINTS", 2)
     with Store(web.path, create=False) as store:
@@ -172,7 +172,7 @@ def test_tile_route_rejects_bad_tiles_with_422(client, path):
 
 @pytest.mark.parametrize("audience", ["public", "restricted"])
 def test_in_memory_clusters_equal_sql_clusters(monkeypatch, web, audience):
-    import survatlas.tiles as tiles
+    import survatlas.publish.tiles as tiles
 
     monkeypatch.setattr(tiles, "SPARSE_POINTS", 2)
     with Store(web.path, create=False) as store:

@@ -9,8 +9,8 @@ from pathlib import Path
 import shapely
 
 from survatlas.ingest._writer import Record, ensure_source, write_layer
+from survatlas.ingest.tags import TagWarning
 from survatlas.store import Store
-from survatlas.tags import TagWarning
 
 #: the test city sits around this point (Helsinki centre).
 LON, LAT = 24.94, 60.17

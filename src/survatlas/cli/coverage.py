@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from survatlas import optics, scale
+from survatlas import optics
 from survatlas.cli import db_path, emit_json, json_option, main
 from survatlas.cli.store_commands import bbox_option
+from survatlas.coverage import scale
 from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings
 from survatlas.store import Store
 

@@ -11,17 +11,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from survatlas import access, backup, custody, encryption, evidence, integrity, sources
 from survatlas.cli import db_path, emit_json, json_option, main
 from survatlas.errors import InputError
-from survatlas.model import SENSITIVITIES
-from survatlas.store import Store
+from survatlas.provenance import access, backup, evidence, integrity, sources
+from survatlas.store import Store, custody, encryption
 from survatlas.store.migrations.m0300_sources_claims import (
     CLAIM_STATUSES,
     CONFIDENCES,
     SOURCE_KINDS,
 )
 from survatlas.store.migrations.m0310_evidence_custody import ROLES
+from survatlas.vocab import SENSITIVITIES
 
 actor_option = click.option(
     "--actor",

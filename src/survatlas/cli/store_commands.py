@@ -10,14 +10,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from survatlas.cli import db_path, emit_json, json_option, main
-from survatlas.export import LAYER_READERS, WRITERS, export_layer
 from survatlas.geo import parse_bbox
 from survatlas.ingest import import_cameras, import_layer, import_osm
 from survatlas.ingest._writer import ImportSummary
 from survatlas.ingest.layers import KINDS
-from survatlas.model import SENSITIVITIES
-from survatlas.stats import store_stats
+from survatlas.publish.export import LAYER_READERS, WRITERS, export_layer
+from survatlas.publish.stats import store_stats
 from survatlas.store import Store
+from survatlas.vocab import SENSITIVITIES
 
 _console = Console(stderr=True)
 sensitivity_option = click.option(

@@ -9,11 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from survatlas.case_studies import available_case_studies, import_case_study
 from survatlas.cli import db_path, emit_json, json_option, main
 from survatlas.cli.store_commands import bbox_option, import_group, sensitivity_option
 from survatlas.errors import CorruptFileError, InputFileNotFoundError
-from survatlas.profile import FORMATS, country_profile, render_profile
+from survatlas.publish.profile import FORMATS, country_profile, render_profile
 from survatlas.store import Store
 from survatlas.supply import (
     accept_candidates,
@@ -22,7 +21,8 @@ from survatlas.supply import (
     list_programmes,
     list_vendors,
 )
-from survatlas.trade import hs_table, import_comtrade, sanction_rules, screen_flows
+from survatlas.supply.case_studies import available_case_studies, import_case_study
+from survatlas.supply.trade import hs_table, import_comtrade, sanction_rules, screen_flows
 
 
 @import_group.command("case-study")

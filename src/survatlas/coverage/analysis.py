@@ -29,8 +29,8 @@ from survatlas.coverage.aggregate import SeenIntervals
 from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
-from survatlas.publish import audience_clause, bbox_clause, read_layer
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause, bbox_clause, read_layer
 
 SCENARIOS = ("best", "typical", "worst")
 #: how a scenario reads as an interval end for coverage figures
@@ -279,7 +279,7 @@ def _containing(points: np.ndarray, buildings: np.ndarray, lookup) -> list:
 def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
     """Compute every coverage figure for ``inputs`` (pure: no store access).
 
-    This is the tiled computation of :mod:`survatlas.scale` with a single tile that owns every
+    This is the tiled computation of :mod:`survatlas.coverage.scale` with a single tile that owns every
     camera and the whole raster, so both engines run the same code.
     """
     settings.check()

@@ -16,11 +16,11 @@ from pyproj import CRS
 
 from survatlas import geo
 from survatlas.coverage.analysis import Result
-from survatlas.custody import append_entry, content_digest
 from survatlas.errors import NotFoundError
 from survatlas.ingest._writer import now_iso
-from survatlas.publish import audience_clause
 from survatlas.store import Store
+from survatlas.store.custody import append_entry, content_digest
+from survatlas.store.gate import audience_clause
 
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
                  "coverage_runs")

@@ -19,8 +19,8 @@ from survatlas.estimate.matching import (
 from survatlas.estimate.mse import mse
 from survatlas.estimate.result import Estimate
 from survatlas.estimate.twolist import chapman
-from survatlas.publish import audience_clause
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause
 
 
 def estimate_total(

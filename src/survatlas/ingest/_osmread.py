@@ -50,14 +50,14 @@ from survatlas.ingest._writer import (
     device_values,
     osm_content_sha,
 )
-from survatlas.model import (
+from survatlas.ingest.tags import normalise_tags, parse_height
+from survatlas.vocab import (
     NON_STREET_HIGHWAYS,
     SITE_KEYS,
     is_obstacle,
     is_walkable,
     site_categories,
 )
-from survatlas.tags import normalise_tags, parse_height
 
 #: objects handled between two chunks sent to the writer
 CHUNK_SIZE = 20_000

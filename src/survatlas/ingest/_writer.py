@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import shapely
 
-from survatlas.custody import append_entry
-from survatlas.encryption import seal_row, seal_warnings
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
 from survatlas.ingest._wkb import wkb_bounds
+from survatlas.store.custody import append_entry
+from survatlas.store.encryption import seal_row, seal_warnings
 
 #: Extra (layer-specific) columns written for each layer, in order.
 LAYER_COLUMNS: dict[str, tuple[str, ...]] = {

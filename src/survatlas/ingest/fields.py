@@ -30,9 +30,9 @@ from survatlas.ingest._writer import (
     record_import,
     write_layer,
 )
-from survatlas.model import SENSITIVITIES
+from survatlas.ingest.tags import normalise_tags
 from survatlas.store import Store
-from survatlas.tags import normalise_tags
+from survatlas.vocab import SENSITIVITIES
 
 LAT_NAMES = ("latitude", "lat", "y")
 LON_NAMES = ("longitude", "lon", "lng", "long", "x")

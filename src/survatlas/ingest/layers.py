@@ -26,8 +26,8 @@ from survatlas.ingest._writer import (
     record_import,
     write_layer,
 )
-from survatlas.model import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
 from survatlas.store import Store
+from survatlas.vocab import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
 
 KINDS = ("buildings", "streets", "sites")
 _GEOM_TYPES = {

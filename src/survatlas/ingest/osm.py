@@ -3,7 +3,7 @@
 What is kept: ``man_made=surveillance`` and ``highway=speed_camera`` nodes (every raw tag, OSM id
 and version); buildings (closed ways and multipolygon relations; ``building=roof`` is kept but
 marked as no obstacle); highway ways other than motorways and unbuilt roads (with a ``walkable``
-flag); and sites by category (:data:`survatlas.model.SITE_RULES`), as points or areas.
+flag); and sites by category (:data:`survatlas.vocab.SITE_RULES`), as points or areas.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from survatlas.ingest._writer import (
     now_iso,
     record_import,
 )
-from survatlas.model import LAYERS
 from survatlas.store import Store
+from survatlas.vocab import LAYERS
 
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import shapely
 
+from survatlas.publish.tiles import register_tile_layer
 from survatlas.store import Store
-from survatlas.tiles import register_tile_layer
 
 BBox = tuple[float, float, float, float]
 

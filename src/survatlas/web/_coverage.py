@@ -2,7 +2,7 @@
 
 ``survatlas coverage`` saves one run (tables of :mod:`survatlas.store.migrations.m0100_coverage`);
 this module shapes it for the map. Every read joins the subject table with
-:func:`survatlas.publish.audience_clause`. A figure is given for the ``typical`` optics scenario
+:func:`survatlas.store.gate.audience_clause`. A figure is given for the ``typical`` optics scenario
 with ``low`` (``best``: short range) and ``high`` (``worst``: long range) ends where the run
 computed them.
 """
@@ -20,9 +20,9 @@ from pyproj import CRS
 from survatlas import ODBL_ATTRIBUTION, geo
 from survatlas.coverage.results import view_polygon
 from survatlas.errors import InputError, NotFoundError
-from survatlas.publish import audience_clause, bbox_clause
+from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
-from survatlas.tiles import Features, TileLayer, TileQuery
+from survatlas.store.gate import audience_clause, bbox_clause
 
 BBox = tuple[float, float, float, float]
 LEVELS = ("detection", "observation", "recognition", "identification")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from survatlas.browse import DEFAULT_PAGE, MAX_PAGE
 from survatlas.errors import InputError
 from survatlas.geo import check_lonlat, parse_bbox
+from survatlas.publish.browse import DEFAULT_PAGE, MAX_PAGE
 
 BBox = tuple[float, float, float, float]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from survatlas.errors import InputError
-from survatlas.model import SITE_CATEGORIES
+from survatlas.vocab import SITE_CATEGORIES
 from survatlas.web import _analyses
 from survatlas.web._context import WebContext, get_context
 from survatlas.web._params import BBoxQuery, small_bbox

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from survatlas import ODBL_ATTRIBUTION, __version__
-from survatlas.browse import MAX_PAGE, device_detail, feature_page
-from survatlas.model import LAYERS
-from survatlas.publish import audience_clause
-from survatlas.stats import store_stats
-from survatlas.tiles import tileset_catalog
+from survatlas.publish.browse import MAX_PAGE, device_detail, feature_page
+from survatlas.publish.stats import store_stats
+from survatlas.publish.tiles import tileset_catalog
+from survatlas.store.gate import audience_clause
+from survatlas.vocab import LAYERS
 from survatlas.web import _analyses
 from survatlas.web._context import WebContext, get_context
 from survatlas.web._params import (

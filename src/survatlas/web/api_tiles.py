@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from survatlas.tiles import MAX_ZOOM, render_tile
+from survatlas.publish.tiles import MAX_ZOOM, render_tile
 from survatlas.web._context import WebContext, get_context
 
 router = APIRouter(tags=["tiles"])

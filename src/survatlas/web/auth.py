@@ -32,10 +32,10 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from survatlas.access import Principal, role_at_least, verify_token
-from survatlas.custody import acting_as
 from survatlas.errors import SecurityError
+from survatlas.provenance.access import Principal, role_at_least, verify_token
 from survatlas.store import Store
+from survatlas.store.custody import acting_as
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS = "anonymous"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from survatlas.custody import append_entry
 from survatlas.store._migrations import migration
+from survatlas.store.custody import append_entry
 
 ROLES = ("viewer", "editor", "admin")
 
@@ -15,7 +15,7 @@ def evidence_custody(conn: sqlite3.Connection) -> None:
     """Create ``evidence_files``, ``custody_log`` (+ head) and ``tokens``.
 
     Triggers refuse UPDATE and DELETE on the custody log and on evidence files: the log is
-    append-only and originals are write-once. The hash chain (see :mod:`survatlas.custody`)
+    append-only and originals are write-once. The hash chain (see :mod:`survatlas.store.custody`)
     detects changes made with the triggers dropped.
     """
     conn.execute(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from survatlas.custody import append_entry
 from survatlas.store._migrations import migration
+from survatlas.store.custody import append_entry
 
 #: tables whose new rows have a custody entry from this migration on (checked by ``verify``).
 EXTENDED_TABLES = ("programmes", "vendors", "device_models")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause, bbox_clause
 
 _GROUPS = ("device_type", "area", "zone", "mount", "camera_type", "operator", "manufacturer")
 _TOP = 15

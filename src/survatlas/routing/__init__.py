@@ -37,7 +37,9 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.ops import substring
 
-from survatlas._exposure import (
+from survatlas.errors import InputError, RoutingError
+from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
+from survatlas.routing._exposure import (
     LEVELS,
     Exposure,
     Interval,
@@ -48,8 +50,8 @@ from survatlas._exposure import (
     normalise_intervals,
     seen_from_discs,
 )
-from survatlas._graph import PROFILES, StreetGraph, build_graph
-from survatlas._plan import (
+from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
+from survatlas.routing._plan import (
     Anchor,
     Path,
     Piece,
@@ -62,12 +64,10 @@ from survatlas._plan import (
     snap_nearest,
     solve,
 )
-from survatlas._routefiles import read_route_file, route_geojson, write_route_file
-from survatlas._search import ENGINES
-from survatlas.errors import InputError, RoutingError
-from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
-from survatlas.publish import audience_clause, read_layer
+from survatlas.routing._search import ENGINES
+from survatlas.routing.gpx import read_route_file, route_geojson, write_route_file
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause, read_layer
 
 __all__ = [
     "LEVELS",

@@ -23,7 +23,7 @@ from shapely.ops import substring
 
 from survatlas.errors import InputError, RoutingError
 from survatlas.geo import local_crs
-from survatlas.model import may_use
+from survatlas.vocab import may_use
 
 
 @dataclass(frozen=True)

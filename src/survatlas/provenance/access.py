@@ -3,7 +3,7 @@
 A token is shown once, when created; the store keeps only its SHA-256 (tokens are 256-bit
 random, so a plain hash is enough). Roles are ordered: an admin may do what an editor may, an
 editor what a viewer may. The API is a public output whatever the role: roles govern writes,
-not which records are shown (see :mod:`survatlas.publish`).
+not which records are shown (see :mod:`survatlas.store.gate`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from survatlas.custody import append_entry
 from survatlas.errors import InputError, NotFoundError, SecurityError
 from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.custody import append_entry
 from survatlas.store.migrations.m0310_evidence_custody import ROLES
 
 TOKEN_PREFIX = "sva_"

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from survatlas.custody import check_chain, content_digest, format_anchor, head, read_entries
-from survatlas.encryption import Key, decrypt_bytes, load_key
 from survatlas.errors import SecurityError
-from survatlas.evidence import blob_path, evidence_root, sha256_id
+from survatlas.provenance.evidence import blob_path, evidence_root, sha256_id
 from survatlas.store import Store
+from survatlas.store.custody import check_chain, content_digest, format_anchor, head, read_entries
+from survatlas.store.encryption import Key, decrypt_bytes, load_key
 
 #: table -> custody action that creates its rows (rows after the log's baseline must have one).
 _CREATED_BY = {"claims": "claim.add", "imports": "import"}

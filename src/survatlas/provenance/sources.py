@@ -8,11 +8,11 @@ source to a record (a device, a site, a programme …) or to a quantity (value, 
 of a date, by a method, with a quote), with a confidence and a status.
 
 There is one writer of each: :func:`insert_source` and :func:`insert_claim` validate, encrypt
-confidential fields at rest (:mod:`survatlas.encryption`) and append the custody-log entry, on a
+confidential fields at rest (:mod:`survatlas.store.encryption`) and append the custody-log entry, on a
 connection inside the caller's transaction (so :mod:`survatlas.supply` and
-:mod:`survatlas.case_studies` can write many records in one). :func:`add_source` and
+:mod:`survatlas.supply.case_studies` can write many records in one). :func:`add_source` and
 :func:`add_claim` run them in a transaction of their own. Every read goes through
-:mod:`survatlas.publish`, so an audience sees only what it may.
+:mod:`survatlas.store.gate`, so an audience sees only what it may.
 """
 
 from __future__ import annotations
@@ -24,23 +24,23 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from survatlas.custody import append_entry
-from survatlas.encryption import Key, seal_row
 from survatlas.errors import InputError, NotFoundError
 from survatlas.ingest._writer import now_iso
-from survatlas.model import SENSITIVITIES
-from survatlas.publish import (
+from survatlas.store import Store
+from survatlas.store.custody import append_entry
+from survatlas.store.encryption import Key, seal_row
+from survatlas.store.gate import (
     SUBJECT_TABLES,
     max_sensitivity,
     read_claims,
     read_sources,
 )
-from survatlas.store import Store
 from survatlas.store.migrations.m0300_sources_claims import (
     CLAIM_STATUSES,
     CONFIDENCES,
     SOURCE_KINDS,
 )
+from survatlas.vocab import SENSITIVITIES
 
 #: Admiralty-code source reliability: A completely reliable … E unreliable, F cannot be judged.
 RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
@@ -197,7 +197,7 @@ def get_source(
     source = found[0]
     source["root_source_id"] = root_source(store, source_id, audience=audience)
     source["claims"] = read_claims(store, audience=audience, key=key, source_id=source_id)
-    from survatlas.evidence import list_evidence
+    from survatlas.provenance.evidence import list_evidence
 
     source["evidence"] = [
         e for e in list_evidence(store, audience=audience) if e["source_id"] == source_id
@@ -205,7 +205,7 @@ def get_source(
     return source
 
 
-#: Every source ``audience`` may see (:func:`survatlas.publish.read_sources`).
+#: Every source ``audience`` may see (:func:`survatlas.store.gate.read_sources`).
 list_sources = read_sources
 
 
@@ -309,7 +309,7 @@ def set_claim_status(store: Store, claim_id: int, status: str) -> None:
 
 
 #: Claims ``audience`` may see, optionally about one subject or from one source
-#: (:func:`survatlas.publish.read_claims`).
+#: (:func:`survatlas.store.gate.read_claims`).
 list_claims = read_claims
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from survatlas._exposure import SeenIndex
-from survatlas._graph import StreetGraph
-from survatlas._search import Ends, Found
+from survatlas.routing._exposure import SeenIndex
+from survatlas.routing._graph import StreetGraph
+from survatlas.routing._search import Ends, Found
 
 Piece = tuple[int, float, float]
 #: λ large enough that the search minimises exposure first and length second.

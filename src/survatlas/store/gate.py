@@ -7,7 +7,7 @@ them. Claims are shown only when their source and their subject are visible too,
 ``original_of`` link only when the original is visible. When an aggregate is published, the
 locations of non-public records the audience may see are snapped to a grid (default 250 m), so
 that an aggregate never pinpoints a sensitive record. Confidential fields encrypted at rest
-(:mod:`survatlas.encryption`) are decrypted only for the ``confidential`` audience, with the key.
+(:mod:`survatlas.store.encryption`) are decrypted only for the ``confidential`` audience, with the key.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from survatlas.encryption import Key, open_row
 from survatlas.errors import InputError
-from survatlas.model import LAYERS, SENSITIVITIES
 from survatlas.store import Store
+from survatlas.store.encryption import Key, open_row
+from survatlas.vocab import LAYERS, SENSITIVITIES
 
 #: default grid (metres) to which sensitive locations are snapped in published aggregates.
 DEFAULT_GRID_M = 250.0

@@ -1,6 +1,6 @@
 """Browse the store page by page: the features of a layer within a bounding box, one device in full.
 
-Every read passes the sensitivity gate of :mod:`survatlas.publish` (``audience_clause`` and
+Every read passes the sensitivity gate of :mod:`survatlas.store.gate` (``audience_clause`` and
 ``bbox_clause``), so a record above the audience never appears, not even as a count or an id.
 Pages are ordered by id; a page holds at most :data:`MAX_PAGE` features.
 """
@@ -14,9 +14,9 @@ import shapely
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, NotFoundError
-from survatlas.model import LAYERS
-from survatlas.publish import audience_clause, bbox_clause
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.vocab import LAYERS
 
 __all__ = ["DEFAULT_PAGE", "MAX_PAGE", "device_detail", "feature_page"]
 

@@ -3,7 +3,7 @@
 The run is cut into square tiles of ``tile_m`` metres in the run's metric CRS. A camera belongs
 to exactly one tile, ``(floor(x / tile_m), floor(y / tile_m))`` (half-open, so a camera on a
 border has one tile). Each tile's inputs are written once as partitioned GeoParquet next to
-the store (``<db>.tiles/<run hash>/``, see :mod:`survatlas._scale_files`) and reused while the
+the store (``<db>.tiles/<run hash>/``, see :mod:`survatlas.coverage._scale_files`) and reused while the
 inputs and settings do not change; workers read only their tile's files.
 
 Every tile runs the two additive steps of :mod:`survatlas.coverage._tiles`:
@@ -37,8 +37,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from survatlas import _scale_files as files
 from survatlas import optics
+from survatlas.coverage import _scale_files as files
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import (
@@ -556,7 +556,7 @@ def analyse_tiled(
     survatlas.errors.ScaleError
         When some tiles cannot be computed (listed); nothing is returned or stored then.
     """
-    from survatlas import _scale_run
+    from survatlas.coverage import _scale_run
 
     settings = settings or Settings()
     settings.check()
@@ -609,7 +609,7 @@ def compute_coverage(
 
 def dask_client(scheduler: str | None = None, workers: int | None = None):
     """A Dask client: connected to ``scheduler``, or on a new local cluster of processes."""
-    from survatlas import _scale_run
+    from survatlas.coverage import _scale_run
 
     return _scale_run.client(scheduler, workers)
 

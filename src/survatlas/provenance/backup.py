@@ -22,11 +22,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from survatlas.custody import append_entry, format_anchor, head
 from survatlas.errors import InputError, IntegrityError
-from survatlas.evidence import evidence_root
-from survatlas.integrity import verify_store
+from survatlas.provenance.evidence import evidence_root
+from survatlas.provenance.integrity import verify_store
 from survatlas.store import Store
+from survatlas.store.custody import append_entry, format_anchor, head
 
 ARCHIVE_FORMAT = "survatlas-archive/1"
 _SKIP_TABLES = ("sqlite_", "_migrations")

@@ -22,12 +22,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from survatlas._countries import country_code
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._writer import ensure_source, file_sha256, now_iso
-from survatlas.publish import audience_clause
-from survatlas.sources import insert_import
+from survatlas.provenance.sources import insert_import
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause
+from survatlas.supply.countries import country_code
 
 __all__ = [
     "Flag",

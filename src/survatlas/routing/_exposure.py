@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from survatlas.errors import InputError, RoutingError, StoreError
-from survatlas.publish import audience_clause
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause
 
 #: DORI levels from the finest detail (shortest range) to the coarsest (longest range).
 LEVELS = ("identification", "recognition", "observation", "detection")

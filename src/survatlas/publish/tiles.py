@@ -12,8 +12,8 @@ each of its layers visible at that zoom. Two tilesets come with the store:
     :data:`CLUSTER_GRID` × :data:`CLUSTER_GRID` grid with the ``count`` of its devices (a cell of
     one device also carries that device's id, type and area).
 
-Every reader selects rows with :func:`survatlas.publish.bbox_clause` (an R*Tree query) and
-:func:`survatlas.publish.audience_clause` (the sensitivity gate). Analyses add their own result
+Every reader selects rows with :func:`survatlas.store.gate.bbox_clause` (an R*Tree query) and
+:func:`survatlas.store.gate.audience_clause` (the sensitivity gate). Analyses add their own result
 layers with :func:`register_tile_layer`.
 """
 
@@ -29,10 +29,10 @@ import mapbox_vector_tile
 import numpy as np
 import shapely
 
-from survatlas import _mvt as _pb
 from survatlas.errors import InputError
-from survatlas.publish import audience_clause, bbox_clause
+from survatlas.publish import _mvt as _pb
 from survatlas.store import Store
+from survatlas.store.gate import audience_clause, bbox_clause
 
 __all__ = [
     "CLUSTER_GRID",

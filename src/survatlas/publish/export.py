@@ -5,7 +5,7 @@ explicit camera geometry (``fov_deg``, ``range_m`` …) keeps its field-data nam
 export imports back unchanged. ODbL attribution goes into the file's metadata where the format
 has a place for it (GeoJSON member, GeoParquet and GeoPackage metadata, KML description) and
 into a sidecar ``OUT.attribution.txt`` for CSV. Every layer is read through
-:mod:`survatlas.publish`, so restricted records never reach a file.
+:mod:`survatlas.store.gate`, so restricted records never reach a file.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import shapely
 
 from survatlas import ODBL_ATTRIBUTION, __version__
 from survatlas.errors import InputError
-from survatlas.publish import read_layer
 from survatlas.store import Store
+from survatlas.store.gate import read_layer
 
 BBox = tuple[float, float, float, float] | None
 LayerReader = Callable[[Store, BBox, str], gpd.GeoDataFrame]
@@ -116,7 +116,7 @@ LAYER_READERS: dict[str, LayerReader] = {
 
 
 def register_layer(name: str, reader: LayerReader) -> None:
-    """Make a result layer exportable (its reader must go through :mod:`survatlas.publish`)."""
+    """Make a result layer exportable (its reader must go through :mod:`survatlas.store.gate`)."""
     LAYER_READERS[name] = reader
 
 

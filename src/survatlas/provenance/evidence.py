@@ -4,7 +4,7 @@ Files are stored content-addressed beside the store (``<store>.evidence/sha256/a
 keyed by the SHA-256 of the bytes *as received* (``sha256:<hex>``). Originals are write-once:
 the blob is created exclusively and made read-only, and SQLite triggers refuse UPDATE and
 DELETE of their records. Confidential files and every testimony are encrypted at rest
-(AES-256-GCM, :mod:`survatlas.encryption`); their id stays the hash of the plaintext, and the
+(AES-256-GCM, :mod:`survatlas.store.encryption`); their id stays the hash of the plaintext, and the
 hash of the stored bytes is recorded too so that a changed file is found without the key.
 
 A *derived* copy (e.g. a photo with its EXIF/GPS metadata stripped for publication) is a new
@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from survatlas.custody import append_entry, current_actor
-from survatlas.encryption import Key, decrypt_bytes, encrypt_bytes, require_key
 from survatlas.errors import (
     CorruptFileError,
     InputError,
@@ -36,9 +34,11 @@ from survatlas.errors import (
     SecurityError,
 )
 from survatlas.ingest._writer import now_iso
-from survatlas.model import SENSITIVITIES
-from survatlas.publish import AUDIENCES, audience_clause, max_sensitivity
 from survatlas.store import Store
+from survatlas.store.custody import append_entry, current_actor
+from survatlas.store.encryption import Key, decrypt_bytes, encrypt_bytes, require_key
+from survatlas.store.gate import AUDIENCES, audience_clause, max_sensitivity
+from survatlas.vocab import SENSITIVITIES
 
 STRIP_DERIVATION = "strip-metadata:jpeg-app-segments:v1"
 _ID = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -1,4 +1,4 @@
-"""Shortest-path engines over a :class:`~survatlas._graph.StreetGraph` (strategy classes).
+"""Shortest-path engines over a :class:`~survatlas.routing._graph.StreetGraph` (strategy classes).
 
 Each engine answers one question: the cheapest path from a set of *sources* (node, starting
 cost) to a set of *targets* (node, finishing cost), given a weight per CSR entry. Sources and
@@ -23,7 +23,7 @@ from numba import njit
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from survatlas._graph import StreetGraph
+from survatlas.routing._graph import StreetGraph
 
 if TYPE_CHECKING:
     import networkx as nx

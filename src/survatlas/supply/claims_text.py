@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from survatlas._countries import demonyms
+from survatlas.supply.countries import demonyms
 
 __all__ = ["Candidate", "extract_candidates", "split_sentences"]
 

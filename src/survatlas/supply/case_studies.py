@@ -16,7 +16,7 @@ from typing import Any
 
 from survatlas.errors import CorruptFileError, NotFoundError
 from survatlas.ingest._writer import now_iso
-from survatlas.sources import insert_import, set_source_original
+from survatlas.provenance.sources import insert_import, set_source_original
 from survatlas.store import Store
 from survatlas.supply import (
     ClaimInput,

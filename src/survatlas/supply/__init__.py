@@ -7,7 +7,7 @@ carry ``derived=1`` and the formula.
 
 Writers take a ``sqlite3.Connection`` so several of them can run inside one
 :meth:`survatlas.store.Store.transaction`, and append their custody-log entry in it (sources and
-claims are written by :mod:`survatlas.sources`, the one writer of both; this module adds reuse by
+claims are written by :mod:`survatlas.provenance.sources`, the one writer of both; this module adds reuse by
 URL, the derived-claim rule and ``claim_details``); readers take a
 :class:`~survatlas.store.Store`.
 """
@@ -26,15 +26,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from survatlas._claims_text import Candidate, extract_candidates
-from survatlas.custody import append_entry
 from survatlas.errors import InputError, NotFoundError
 from survatlas.ingest._writer import now_iso
-from survatlas.publish import audience_clause
-from survatlas.sources import insert_claim, insert_source
+from survatlas.provenance.sources import insert_claim, insert_source
 from survatlas.store import Store
+from survatlas.store.custody import append_entry
+from survatlas.store.gate import audience_clause
 from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES
 from survatlas.store.migrations.m0500_supply import CONSTRAINT_KINDS, MODALITIES, ORIGINS
+from survatlas.supply.claims_text import Candidate, extract_candidates
 
 __all__ = [
     "AttributionSummary",
@@ -124,7 +124,7 @@ def add_source(
 ) -> int:
     """Add a cited source, or return the id of the one with the same URL (or title, without URL).
 
-    A new source is written by :func:`survatlas.sources.insert_source` (validated, sealed when
+    A new source is written by :func:`survatlas.provenance.sources.insert_source` (validated, sealed when
     confidential, with its custody entry); ``fields`` are its other fields (``publisher``,
     ``published_date``, ``original_of`` for a syndicated copy or mirror, ``reliability`` …).
     """
@@ -196,7 +196,7 @@ _CLAIM_COLUMNS = (
 def add_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
     """Store a claim and its details; a claim with the same ``key`` is not stored twice.
 
-    The claim itself is written by :func:`survatlas.sources.insert_claim` (validated, sealed when
+    The claim itself is written by :func:`survatlas.provenance.sources.insert_claim` (validated, sealed when
     confidential, with its custody entry); a derived claim needs its formula.
     """
     if claim.derived and not claim.formula:

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from survatlas._countries import country_code, country_name
-from survatlas._profile_render import render_html, render_markdown
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.publish import audience_clause, bbox_clause
+from survatlas.publish._profile_render import render_html, render_markdown
 from survatlas.store import Store
-from survatlas.trade import (
+from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.supply.countries import country_code, country_name
+from survatlas.supply.trade import (
     SanctionRule,
     hs_category,
     hs_table,
