@@ -18,7 +18,7 @@ import shapely
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 
 if TYPE_CHECKING:
-    from survatlas.routing import Route
+    from survatlas.routing.plan import Route
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 _SUFFIXES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson"}

@@ -1,0 +1,171 @@
+"""The street network of a profile with its exposure, loaded from the store."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS, Transformer
+
+from survatlas.errors import RoutingError
+from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
+from survatlas.routing._exposure import (
+    Exposure,
+    coverage_crs_wkt,
+    load_exposure,
+)
+from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
+from survatlas.routing._plan import (
+    Pricer,
+)
+from survatlas.store import Store
+from survatlas.store.gate import audience_clause, read_layer
+
+PROFILE_NAMES = tuple(PROFILES)
+
+#: Points farther than this from every usable street are "outside the data".
+SNAP_MAX_M = 300.0
+#: Default DORI level to minimise: any view at all.
+DEFAULT_LEVEL = "detection"
+ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+METHOD = (
+    "Route exposure = metres of the route along street stretches that the coverage results "
+    "mark as seen at the DORI level (levels are cumulative), per optics scenario; cameras = "
+    "distinct devices seeing any of those stretches. Least-exposed route: minimum of "
+    "length + λ·exposed length with λ found by bisection along the convex hull of "
+    "(length, exposure) so that length ≤ max-detour × shortest (a Lagrangian method: routes "
+    "off the hull are not considered). Time at {speed:.1f} km/h ({profile})."
+)
+
+
+@dataclass
+class Network:
+    """A street graph and its exposure, ready for any number of route queries."""
+
+    graph: StreetGraph
+    exposure: Exposure
+    _pricers: dict[tuple[str, str], Pricer] = field(default_factory=dict, repr=False)
+    _to_xy: Transformer = field(init=False, repr=False)
+    _to_ll: Transformer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._to_xy, self._to_ll = to_metric(self.graph.crs), to_lonlat(self.graph.crs)
+
+    def pricer(self, scenario: str, level: str) -> Pricer:
+        """Edge lengths and exposed metres for ``scenario`` and ``level`` (cached)."""
+        key = (scenario, level)
+        if key not in self._pricers:
+            self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
+        return self._pricers[key]
+
+    def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
+        """Metric coordinates of a WGS 84 point."""
+        check_lonlat(lon, lat)
+        x, y = self._to_xy.transform(lon, lat)
+        return float(x), float(y)
+
+    def to_latlon(self, xy: Sequence[float]) -> tuple[float, float]:
+        """WGS 84 (lat, lon) of a metric point."""
+        lon, lat = self._to_ll.transform(xy[0], xy[1])
+        return float(lat), float(lon)
+
+    def bounds_latlon(self) -> tuple[float, float, float, float]:
+        """(south, west, north, east) of the graph."""
+        (x0, y0), (x1, y1) = self.graph.node_xy.min(axis=0), self.graph.node_xy.max(axis=0)
+        s, w = self.to_latlon((x0, y0))
+        n, e = self.to_latlon((x1, y1))
+        return s, w, n, e
+
+
+def load_network(
+    store: Store,
+    profile: str = "walk",
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    audience: str = "public",
+) -> Network:
+    """Build the street graph of ``profile`` from the store and load its coverage results.
+
+    Raises
+    ------
+    RoutingError
+        When the store has no coverage results (run ``survatlas coverage`` first) or no street
+        usable by the profile.
+    """
+    exposure = load_exposure(store, audience=audience, bbox=bbox)
+    crs = store_crs(store)
+    streets = read_layer(store, "streets", bbox, audience=audience)
+    if streets.empty:
+        w, s, e, n = _street_extent(store, audience)
+        raise RoutingError(
+            "no street of the store lies near these points (outside the data?); the store's "
+            f"streets cover lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f}: choose points inside, or "
+            "import data for this area (give LAT,LON, latitude first)"
+        )
+    return Network(build_graph(streets, profile, crs=crs), exposure)
+
+
+def _street_extent(store: Store, audience: str) -> tuple[float, float, float, float]:
+    row = store.query(
+        "SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM streets "
+        f"WHERE {audience_clause(audience)}"
+    )[0]
+    if row[0] is None:
+        raise RoutingError(
+            "the store holds no streets: import an OSM extract first (survatlas import osm FILE)"
+        )
+    return row[0], row[1], row[2], row[3]
+
+
+def store_crs(store: Store) -> CRS:
+    """The metric CRS in which a store's seen intervals are measured.
+
+    The CRS recorded by the latest coverage run (``coverage_runs.crs``) when there is one, else
+    the local UTM zone of the centre of all the store's streets. The routing graph uses it
+    whatever window a query loads, so street positions line up with ``street_seen``.
+    """
+    wkt = coverage_crs_wkt(store)
+    if wkt:
+        return CRS.from_wkt(wkt)
+    w, s, e, n = _street_extent(store, "public")
+    return local_crs((w + e) / 2, (s + n) / 2)
+
+
+def route_window(
+    points: Sequence[tuple[float, float]], margin_m: float | None = None
+) -> tuple[float, float, float, float]:
+    """A (west, south, east, north) box around (lat, lon) points for :func:`load_network`.
+
+    The margin defaults to the larger of 1 km and the distance between the farthest points, so
+    that detours of up to 2× stay inside; streets crossing the box edge are kept whole.
+    """
+    for lat, lon in points:
+        check_lonlat(lon, lat)
+    lat, lon = np.array(points, dtype=float).T
+    span = float(haversine_m(lon.min(), lat.min(), lon.max(), lat.max()))
+    margin = margin_m if margin_m is not None else max(1000.0, span)
+    dlat = margin / 111_320.0
+    dlon = margin / (111_320.0 * max(math.cos(math.radians(float(lat.mean()))), 0.01))
+    return (
+        max(float(lon.min()) - dlon, -180.0),
+        max(float(lat.min()) - dlat, -90.0),
+        min(float(lon.max()) + dlon, 180.0),
+        min(float(lat.max()) + dlat, 90.0),
+    )
+
+
+def network_from_streets(
+    streets: gpd.GeoDataFrame,
+    exposure: Exposure | None = None,
+    profile: str = "walk",
+    *,
+    crs: CRS | None = None,
+) -> Network:
+    """A :class:`Network` from a streets GeoDataFrame and an :class:`Exposure` (no cameras if None)."""
+    graph = build_graph(streets, profile, crs=crs)
+    return Network(graph, exposure if exposure is not None else Exposure({}))
+
+

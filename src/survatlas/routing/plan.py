@@ -1,0 +1,479 @@
+"""Shortest and least-exposed routes between two points."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.ops import substring
+
+from survatlas.errors import InputError, RoutingError
+from survatlas.routing._exposure import (
+    LEVELS,
+    check_level,
+)
+from survatlas.routing._graph import StreetGraph
+from survatlas.routing._plan import (
+    Anchor,
+    Path,
+    Piece,
+    anchor_component,
+    closest_gap,
+    least_exposure,
+    pareto_front,
+    snap_in_component,
+    snap_nearest,
+    solve,
+)
+from survatlas.routing._search import ENGINES
+from survatlas.routing.gpx import route_geojson
+from survatlas.routing.network import (
+    ATTRIBUTION,
+    DEFAULT_LEVEL,
+    METHOD,
+    SNAP_MAX_M,
+    Network,
+)
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a given point joined the street graph."""
+
+    given: tuple[float, float]
+    snapped: tuple[float, float]
+    distance_m: float
+    street_id: int
+    street_name: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lat/lon order)."""
+        return {
+            "given": {"lat": self.given[0], "lon": self.given[1]},
+            "snapped": {"lat": self.snapped[0], "lon": self.snapped[1]},
+            "distance_m": round(self.distance_m, 1),
+            "street_id": self.street_id,
+            "street_name": self.street_name,
+        }
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Metres in view and the distinct cameras seeing them (one scenario, one level)."""
+
+    metres: float
+    cameras: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of a route in view: positions along the route, cameras, lon/lat geometry."""
+
+    level: str
+    from_m: float
+    to_m: float
+    cameras: tuple[int, ...]
+    geometry: shapely.LineString | shapely.MultiLineString
+
+
+@dataclass
+class Route:
+    """A route with its exposure figures.
+
+    ``exposure[scenario][level]`` gives metres in view and cameras for every scenario of the
+    coverage results; ``stretches`` are the exposed stretches for the chosen scenario, every level.
+    """
+
+    kind: str
+    length_m: float
+    time_s: float
+    geometry: shapely.LineString | shapely.MultiLineString
+    exposure: dict[str, dict[str, Seen]]
+    stretches: list[Stretch]
+    lam: float
+    scenario: str
+    pieces: tuple[Piece, ...] = ()
+
+    def seen(self, level: str, scenario: str | None = None) -> Seen:
+        """Metres in view and cameras at ``level`` (chosen scenario by default)."""
+        return self.exposure[scenario or self.scenario][level]
+
+    def metres_range(self, level: str) -> tuple[float, float]:
+        """Lowest and highest metres in view at ``level`` across the optics scenarios."""
+        values = [by_level[level].metres for by_level in self.exposure.values()]
+        return min(values), max(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (no geometry except the stretches' positions)."""
+        return {
+            "kind": self.kind,
+            "length_m": round(self.length_m, 1),
+            "time_min": round(self.time_s / 60, 1),
+            "lambda": self.lam,
+            "scenario": self.scenario,
+            "in_view": {
+                level: {
+                    "metres": round(self.seen(level).metres, 1),
+                    "share": round(self.seen(level).metres / self.length_m, 4)
+                    if self.length_m
+                    else 0.0,
+                    "cameras": len(self.seen(level).cameras),
+                    "camera_ids": list(self.seen(level).cameras),
+                    "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
+                }
+                for level in LEVELS
+            },
+            "by_scenario": {
+                sc: {lvl: round(s.metres, 1) for lvl, s in by_level.items()}
+                for sc, by_level in self.exposure.items()
+            },
+        }
+
+
+@dataclass
+class RoutePlan:
+    """The answer to a route query: the shortest and least-exposed routes (and alternatives)."""
+
+    profile: str
+    scenario: str
+    level: str
+    max_detour: float
+    origin: Snap
+    destination: Snap
+    shortest: Route
+    least_exposed: Route
+    alternatives: list[Route]
+    searches: int
+    method: str
+
+    @property
+    def routes(self) -> list[Route]:
+        """Shortest, least-exposed, then the alternatives."""
+        return [self.shortest, self.least_exposed, *self.alternatives]
+
+    def to_geojson(self) -> dict[str, Any]:
+        """The routes and their stretches in view as a GeoJSON FeatureCollection (web map)."""
+        return route_geojson(self.routes, self.method, ATTRIBUTION)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and the web map."""
+        short, least = self.shortest, self.least_exposed
+        return {
+            "profile": self.profile,
+            "scenario": self.scenario,
+            "level": self.level,
+            "max_detour": self.max_detour,
+            "origin": self.origin.to_dict(),
+            "destination": self.destination.to_dict(),
+            "routes": [r.to_dict() for r in self.routes],
+            "price_of_privacy": {
+                "extra_metres": round(least.length_m - short.length_m, 1),
+                "detour": round(least.length_m / short.length_m, 3) if short.length_m else 1.0,
+                "metres_in_view_avoided": round(
+                    short.seen(self.level).metres - least.seen(self.level).metres, 1
+                ),
+                "cameras_avoided": len(
+                    set(short.seen(self.level).cameras) - set(least.seen(self.level).cameras)
+                ),
+            },
+            "searches": self.searches,
+            "method": self.method,
+            "attribution": ATTRIBUTION,
+        }
+
+
+def plan_route(
+    net: Network,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    *,
+    level: str = DEFAULT_LEVEL,
+    scenario: str | None = None,
+    max_detour: float = 1.25,
+    alternatives: int = 0,
+    engine: str = "astar",
+    max_snap_m: float = SNAP_MAX_M,
+) -> RoutePlan:
+    """The shortest route and the least-exposed route within ``max_detour``.
+
+    Parameters
+    ----------
+    net
+        The network (:func:`load_network`).
+    origin, destination
+        (lat, lon) in WGS 84; each snaps to the nearest reachable point of the graph.
+    level
+        The DORI level whose metres in view are minimised.
+    scenario
+        The optics scenario (default ``typical`` when present).
+    max_detour
+        The least-exposed route is at most ``max_detour`` times as long as the shortest.
+    alternatives
+        Also return up to this many routes of the Pareto front (length vs exposure).
+    engine
+        ``astar`` (default), ``scipy`` or ``networkx``.
+    """
+    scenario = _check_query(net, level, scenario, max_detour, alternatives, engine)
+    a, b, snaps = _snap_pair(net, origin, destination, max_snap_m)
+    pricer = net.pricer(scenario, level)
+    search = ENGINES[engine].search
+
+    def solve_at(lam: float, bound: float) -> Path | None:
+        return solve(pricer, lam, a, b, search, bound)
+
+    shortest = solve_at(0.0, np.inf)
+    if shortest is None:
+        raise RoutingError(_no_route_message(net, snaps))
+    limit = max_detour * shortest.length + 1e-6
+    least, searches = least_exposure(solve_at, shortest, limit)
+    alts: list[Path] = []
+    if alternatives:
+        front, more = pareto_front(solve_at, shortest, limit, 4 * alternatives + 8)
+        front = [p for p in front if not (_same(p, shortest) or _same(p, least))]
+        alts, searches = _pick(front, alternatives), searches + more
+
+    def make(path: Path, kind: str) -> Route:
+        return make_route(net, path.pieces, kind, path.lam, scenario)
+
+    return RoutePlan(
+        profile=net.graph.profile.name,
+        scenario=scenario,
+        level=level,
+        max_detour=max_detour,
+        origin=snaps[0],
+        destination=snaps[1],
+        shortest=make(shortest, "shortest"),
+        least_exposed=make(least, "least-exposed"),
+        alternatives=[make(p, f"alt. {i + 1}") for i, p in enumerate(alts)],
+        searches=searches + 1,
+        method=_method(net),
+    )
+
+
+def _method(net: Network) -> str:
+    prof = net.graph.profile
+    text = METHOD.format(speed=prof.speed_mps * 3.6, profile=prof.name)
+    return f"{text} Exposure input: {net.exposure.method}. Metric CRS: {net.graph.crs.name}."
+
+
+def _check_query(
+    net: Network,
+    level: str,
+    scenario: str | None,
+    max_detour: float,
+    alternatives: int,
+    engine: str,
+) -> str:
+    check_level(level)
+    if not (math.isfinite(max_detour) and max_detour >= 1.0):
+        raise InputError(f"max detour {max_detour} must be a number ≥ 1 (1.25 = 25 % longer)")
+    if alternatives < 0:
+        raise InputError("the number of alternatives cannot be negative")
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    scenario = scenario or net.exposure.default_scenario()
+    net.exposure.intervals(scenario, level)  # raises for an unknown scenario
+    return scenario
+
+
+def _same(p: Path, q: Path) -> bool:
+    return abs(p.length - q.length) < 1e-3 and abs(p.exposed - q.exposed) < 1e-3
+
+
+def _pick(front: list[Path], n: int) -> list[Path]:
+    if n <= 0 or not front:
+        return []
+    if len(front) <= n:
+        return front
+    idx = np.unique(np.round(np.linspace(0, len(front) - 1, n)).astype(int))
+    return [front[i] for i in idx]
+
+
+def _snap_pair(
+    net: Network,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    max_snap: float,
+) -> tuple[Anchor, Anchor, tuple[Snap, Snap]]:
+    g = net.graph
+    xa, xb = net.to_xy(*origin), net.to_xy(*destination)
+    a = snap_nearest(g, xa, max_snap) or _outside(net, origin, "origin", max_snap)
+    b = snap_nearest(g, xb, max_snap) or _outside(net, destination, "destination", max_snap)
+    ca, cb = anchor_component(g, a), anchor_component(g, b)
+    if ca != cb:
+        options = [
+            (a, snap_in_component(g, xb, ca, max_snap)),
+            (snap_in_component(g, xa, cb, max_snap), b),
+        ]
+        options = [(p, q) for p, q in options if p is not None and q is not None]
+        if not options:
+            raise RoutingError(_gap_message(net, ca, cb))
+        a, b = min(options, key=lambda pq: pq[0].dist_m + pq[1].dist_m)  # type: ignore[union-attr]
+    return a, b, (_snap(net, origin, a), _snap(net, destination, b))
+
+
+def _snap(net: Network, given: tuple[float, float], anchor: Anchor) -> Snap:
+    street = int(net.graph.edge_street[anchor.edge])
+    return Snap(
+        given, net.to_latlon(anchor.xy), anchor.dist_m, street, net.graph.street_names.get(street)
+    )
+
+
+def _outside(net: Network, point: tuple[float, float], what: str, max_snap: float) -> Anchor:
+    s, w, n, e = net.bounds_latlon()
+    raise RoutingError(
+        f"the {what} ({point[0]:.6f}, {point[1]:.6f}) is more than {max_snap:.0f} m from every "
+        f"street usable for the {net.graph.profile.name} profile; the streets cover lat "
+        f"{s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f}. Choose a point inside, or import data for "
+        "this area (give LAT,LON, latitude first)"
+    )
+
+
+def _gap_message(net: Network, ca: int, cb: int) -> str:
+    na, nb, dist = closest_gap(net.graph, ca, cb)
+    pa, pb = net.to_latlon(net.graph.node_xy[na]), net.to_latlon(net.graph.node_xy[nb])
+    return (
+        f"origin and destination lie on parts of the {net.graph.profile.name} network that do not "
+        f"connect; the closest gap is {dist:.0f} m wide, between ({pa[0]:.6f}, {pa[1]:.6f}) on "
+        f"{_node_street(net, na)} and ({pb[0]:.6f}, {pb[1]:.6f}) on {_node_street(net, nb)}. "
+        "The data may lack a connecting way (a crossing, bridge or path), or the only "
+        "connection is not usable by this profile"
+    )
+
+
+def _node_street(net: Network, node: int) -> str:
+    g = net.graph
+    e = int(np.flatnonzero((g.edge_u == node) | (g.edge_v == node))[0])
+    street = int(g.edge_street[e])
+    name = g.street_names.get(street)
+    return f"{name!r} (street {street})" if name else f"street {street}"
+
+
+def _no_route_message(net: Network, snaps: tuple[Snap, Snap]) -> str:
+    return (
+        f"no {net.graph.profile.name} route from {snaps[0].street_name or snaps[0].street_id} to "
+        f"{snaps[1].street_name or snaps[1].street_id}: the streets connect but one-way rules "
+        "forbid every way through; try --profile walk"
+    )
+
+
+def make_route(
+    net: Network, pieces: Sequence[Piece], kind: str, lam: float, scenario: str
+) -> Route:
+    """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``."""
+    g = net.graph
+    lines = [_piece_line(g, p) for p in pieces]
+    length = float(sum(abs(p[2] - p[1]) for p in pieces))
+    scenarios = net.exposure.scenarios or (scenario,)
+    exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in LEVELS} for sc in scenarios}
+    stretches = [s for lvl in LEVELS for s in _stretches(net, pieces, scenario, lvl)]
+    return Route(
+        kind=kind,
+        length_m=length,
+        time_s=length / g.profile.speed_mps,
+        geometry=_to_lonlat(net, _join(lines)),
+        exposure=exposure,
+        stretches=stretches,
+        lam=lam,
+        scenario=scenario,
+        pieces=tuple(pieces),
+    )
+
+
+def _piece_line(g: StreetGraph, piece: Piece) -> shapely.LineString:
+    e, t0, t1 = piece
+    if min(t0, t1) == 0.0 and max(t0, t1) == g.edge_length[e]:
+        line = g.edge_geom[e]
+        return line.reverse() if t1 < t0 else line
+    line = substring(g.edge_geom[e], min(t0, t1), max(t0, t1))
+    if line.geom_type == "Point":
+        line = shapely.LineString([line.coords[0], line.coords[0]])
+    return line.reverse() if t1 < t0 else line
+
+
+def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:
+    """Concatenate consecutive lines (a MultiLineString where they do not touch)."""
+    if not lines:
+        return shapely.LineString()
+    xy, which = shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True)
+    first = np.ones(len(xy), bool)
+    first[1:] = which[1:] != which[:-1]
+    gap = np.hypot(*(xy[1:] - xy[:-1]).T) >= 1e-6
+    joint = first.copy()
+    joint[1:] &= ~gap  # the first vertex of a line that continues the previous one
+    joint[0] = False
+    keep = ~joint
+    run = np.cumsum(first & ~joint)[keep] - 1
+    xy = xy[keep]
+    parts = [_linestring(xy[run == r]) for r in range(int(run.max()) + 1)]
+    return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
+
+
+def _linestring(xy: np.ndarray) -> shapely.LineString:
+    return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
+
+
+def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
+    if geom.is_empty:
+        return geom
+    transformer = net._to_ll
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+
+
+def _seen_pieces(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[int]:
+    """Indices of the pieces with any metre in view."""
+    if not pieces:
+        return []
+    g = net.graph
+    e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
+    e = e.astype(np.int64)
+    base = g.edge_start[e]
+    seen = net.exposure.index(scenario, level).seen_between(g.edge_street[e], base + t0, base + t1)
+    return np.flatnonzero(seen > 0).tolist()
+
+
+def _seen(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> Seen:
+    index = net.exposure.index(scenario, level)
+    g = net.graph
+    metres, cams = 0.0, set()
+    for i in _seen_pieces(net, pieces, scenario, level):
+        e, t0, t1 = pieces[i]
+        s, base = int(g.edge_street[e]), float(g.edge_start[e])
+        for lo, hi, ids in index.stretches(s, base + t0, base + t1):
+            metres += hi - lo
+            cams.update(ids)
+    return Seen(metres, tuple(sorted(cams)))
+
+
+def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[Stretch]:
+    index = net.exposure.index(scenario, level)
+    g = net.graph
+    found: list[tuple[float, float, tuple[int, ...], shapely.LineString]] = []
+    at = np.concatenate([[0.0], np.cumsum([abs(p[2] - p[1]) for p in pieces])])
+    for i in _seen_pieces(net, pieces, scenario, level):
+        e, t0, t1 = pieces[i]
+        s, base = int(g.edge_street[e]), float(g.edge_start[e])
+        for lo, hi, ids in index.stretches(s, base + t0, base + t1):
+            a, b = lo - base, hi - base
+            d0, d1 = (a - t0, b - t0) if t1 >= t0 else (t0 - b, t0 - a)
+            line = _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a))
+            found.append((at[i] + d0, at[i] + d1, ids, line))
+    found.sort(key=lambda f: f[0])
+    merged: list[list[Any]] = []
+    for start, end, ids, line in found:
+        if merged and start - merged[-1][1] < 1e-6:
+            merged[-1][1] = end
+            merged[-1][2] = merged[-1][2] | set(ids)
+            merged[-1][3].append(line)
+        else:
+            merged.append([start, end, set(ids), [line]])
+    return [
+        Stretch(level, a, b, tuple(sorted(c)), _to_lonlat(net, _join(lines)))
+        for a, b, c, lines in merged
+    ]
+
+
