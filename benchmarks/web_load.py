@@ -39,7 +39,8 @@ import httpx
 import numpy as np
 import shapely
 
-from survatlas.ingest._writer import Record, ensure_source, write_layer
+from survatlas.ingest._writer import Record, write_layer
+from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 from survatlas.store.gate import read_layer
 
@@ -131,7 +132,7 @@ def build_city(path: Path, cameras: int, seed: int = 7) -> None:
             )
         )
     with Store(path) as store, store.transaction() as conn:
-        source = ensure_source(conn, kind="dataset", title="synthetic city", sha256=f"synth-{seed}")
+        source = file_source(conn, kind="dataset", title="synthetic city", sha256=f"synth-{seed}")
         for layer, records in (
             ("streets", streets),
             ("buildings", buildings),

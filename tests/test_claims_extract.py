@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from survatlas.cli import main
+from survatlas.provenance.sources import cite_source
 from survatlas.store import Store
-from survatlas.supply import accept_candidates, add_source, extract_claims
+from survatlas.supply import accept_candidates, extract_claims
 
 ARTICLE = """\
 Surveillance spreads across Veridia, report says
@@ -86,7 +87,7 @@ def test_nothing_is_stored_until_accepted(tmp_path: Path) -> None:
     article.write_text(ARTICLE)
     db = tmp_path / "c.db"
     with Store(db) as store, store.transaction() as conn:
-        source = add_source(conn, title="Veridia report", kind="news", url="https://example.org/v")
+        source = cite_source(conn, title="Veridia report", kind="news", url="https://example.org/v")
     runner = CliRunner()
     out = tmp_path / "candidates.json"
     result = runner.invoke(
@@ -125,6 +126,6 @@ def test_nothing_is_stored_until_accepted(tmp_path: Path) -> None:
 def test_accept_needs_the_sentence(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         with store.transaction() as conn:
-            source = add_source(conn, title="T")
+            source = cite_source(conn, title="T")
         with pytest.raises(ValueError, match="sentence"):
             accept_candidates(store, [{"accept": True, "kind": "quantity"}], source_id=source)

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 from builders import write_csv
 from survatlas.cli import main
 from survatlas.provenance.integrity import verify_store
+from survatlas.provenance.sources import cite_source
 from survatlas.store import Store
 from survatlas.store.custody import read_entries
-from survatlas.supply import add_model, add_source
+from survatlas.supply import add_model
 
 LON, LAT = 24.9400, 60.1700
 D = 0.0005  # about 28 m of latitude
@@ -90,7 +91,7 @@ def _new_actions(db: Path, step) -> list[str]:
 
 def _library_model(db: Path) -> None:
     with Store(db) as store, store.transaction() as conn:
-        source = add_source(conn, title="Datasheet", kind="document", url="https://example.org/ds")
+        source = cite_source(conn, title="Datasheet", kind="document", url="https://example.org/ds")
         vendor = conn.execute("SELECT id FROM vendors WHERE key = 'hikvision'").fetchone()[0]
         add_model(conn, vendor, "DS-2CD2143G2-I", source_id=source, focal_mm=2.8,
                   sensor_width_mm=5.37, width_px=2688)

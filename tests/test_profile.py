@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from survatlas.cli import main
 from survatlas.errors import CorruptFileError, InputError
+from survatlas.provenance.sources import cite_source
 from survatlas.publish.profile import country_profile, render_html, render_markdown
 from survatlas.store import Store
-from survatlas.supply import ClaimInput, add_claim, add_programme, add_source
+from survatlas.supply import ClaimInput, add_programme, record_claim
 from survatlas.supply.case_studies import import_case_study
 
 
@@ -102,9 +103,9 @@ def test_profile_sections(profile: dict) -> None:
 def test_hostile_strings_render_as_text(tmp_path: Path) -> None:
     with Store(tmp_path / "h.db") as store:
         with store.transaction() as conn, pytest.raises(InputError, match="url"):
-            add_source(conn, title="T", kind="news", url="javascript:alert(2)")
+            cite_source(conn, title="T", kind="news", url="javascript:alert(2)")
         with store.transaction() as conn:
-            src = add_source(conn, title="<script>alert(1)</script>", kind="news")
+            src = cite_source(conn, title="<script>alert(1)</script>", kind="news")
             # A hostile URL can still reach a store written by another tool or an older version.
             conn.execute("UPDATE sources SET url = 'javascript:alert(2)' WHERE id = ?", (src,))
             add_programme(
@@ -115,7 +116,7 @@ def test_hostile_strings_render_as_text(tmp_path: Path) -> None:
                 source_id=src,
                 description='"><script>alert(4)</script>',
             )
-            add_claim(
+            record_claim(
                 conn,
                 ClaimInput(
                     source_id=src,
@@ -136,23 +137,23 @@ def test_hostile_strings_render_as_text(tmp_path: Path) -> None:
 def test_restricted_records_stay_out(tmp_path: Path) -> None:
     with Store(tmp_path / "r.db") as store:
         with store.transaction() as conn:
-            public = add_source(conn, title="Public source", url="https://example.org/a")
-            secret = add_source(
+            public = cite_source(conn, title="Public source", url="https://example.org/a")
+            secret = cite_source(
                 conn, title="Witness W-7", kind="testimony", sensitivity="restricted"
             )
-            add_claim(
+            record_claim(
                 conn,
                 ClaimInput(
                     source_id=public, statement="PUBLIC CLAIM", subject_key="KP", country="KP"
                 ),
             )
-            add_claim(
+            record_claim(
                 conn,
                 ClaimInput(
                     source_id=secret, statement="FROM A WITNESS", subject_key="KP", country="KP"
                 ),
             )
-            add_claim(
+            record_claim(
                 conn,
                 ClaimInput(
                     source_id=public,

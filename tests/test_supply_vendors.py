@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from survatlas.errors import InputError
 from survatlas.ingest import import_cameras
+from survatlas.provenance.sources import cite_source
 from survatlas.store import Store
 from survatlas.supply import (
     add_model,
-    add_source,
     add_vendor,
     attribute_devices,
     device_optics,
@@ -118,7 +118,7 @@ def test_attribute_devices_from_tags(store: Store, tmp_path: Path) -> None:
 def test_known_model_feeds_optics(store: Store, tmp_path: Path) -> None:
     import_cameras(store, _cameras(tmp_path))
     with store.transaction() as conn:
-        source = add_source(
+        source = cite_source(
             conn, title="Test datasheet", kind="document", url="https://example.org/ds"
         )
         add_model(
@@ -141,7 +141,7 @@ def test_known_model_feeds_optics(store: Store, tmp_path: Path) -> None:
 
 def test_model_optics_must_be_positive(store: Store) -> None:
     with store.transaction() as conn:
-        source = add_source(conn, title="Test datasheet")
+        source = cite_source(conn, title="Test datasheet")
         with pytest.raises(InputError, match="positive"):
             add_model(conn, _vendor_id(store, "dahua"), "X", source_id=source, focal_mm=0)
 

@@ -20,7 +20,8 @@ import shapely
 import uvicorn
 
 from survatlas.ingest import import_osm
-from survatlas.ingest._writer import Record, ensure_source, write_layer
+from survatlas.ingest._writer import Record, write_layer
+from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 from survatlas.web import create_app
 from survatlas.web.app import BUILD_COMMAND, DIST
@@ -56,7 +57,7 @@ def _add_hostile_device(path: Path) -> None:
         tags={"man_made": "surveillance", "operator": HOSTILE},
     )
     with Store(path) as store, store.transaction() as conn:
-        source = ensure_source(conn, kind="field_observation", title=HOSTILE, sha256="hostile")
+        source = file_source(conn, kind="field_observation", title=HOSTILE, sha256="hostile")
         write_layer(conn, "devices", source, [record])
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import shapely
 
-from survatlas.ingest._writer import Record, ensure_source, write_layer
+from survatlas.ingest._writer import Record, write_layer
 from survatlas.ingest.tags import TagWarning
+from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 
 #: the test city sits around this point (Helsinki centre).
@@ -105,7 +106,7 @@ def build_web_store(path: Path) -> WebStore:
         ),
     ]
     with Store(path) as store, store.transaction() as conn:
-        source = ensure_source(
+        source = file_source(
             conn,
             kind="osm",
             title="web test data",

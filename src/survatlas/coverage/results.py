@@ -17,8 +17,8 @@ from pyproj import CRS
 from survatlas import geo
 from survatlas.coverage.analysis import Result
 from survatlas.errors import NotFoundError
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
 from survatlas.store.gate import audience_clause
 

@@ -7,8 +7,6 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +15,6 @@ import shapely
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
 from survatlas.ingest._wkb import wkb_bounds
-from survatlas.store.custody import append_entry
 from survatlas.store.encryption import seal_row, seal_warnings
 
 #: Extra (layer-specific) columns written for each layer, in order.
@@ -120,6 +117,14 @@ class ImportSummary:
             "rejected_examples": self.rejected[:10],
         }
 
+    def counts(self) -> dict[str, int]:
+        """Rows added, updated and unchanged over every layer (what the custody log keeps)."""
+        return {
+            "added": sum(c.added for c in self.layers.values()),
+            "updated": sum(c.updated for c in self.layers.values()),
+            "unchanged": sum(c.unchanged for c in self.layers.values()),
+        }
+
     @property
     def changed(self) -> int:
         """Number of records added or updated."""
@@ -132,32 +137,6 @@ def _count_reasons(rejected: list[str]) -> dict[str, int]:
         reason = item.split(": ", 1)[-1]
         counts[reason] = counts.get(reason, 0) + 1
     return counts
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO 8601, seconds."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def ensure_source(conn: sqlite3.Connection, **fields: Any) -> int:
-    """Return the id of the source with ``fields['sha256']``, creating it when new."""
-    row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
-    if row:
-        return int(row[0])
-    fields = seal_row("sources", fields)
-    cols = ", ".join(fields)
-    marks = ", ".join("?" for _ in fields)
-    cur = conn.execute(f"INSERT INTO sources ({cols}) VALUES ({marks})", tuple(fields.values()))
-    return int(cur.lastrowid)
 
 
 #: Columns of a :class:`RowChunk` for each layer, in order (the bounding box comes apart).
@@ -677,40 +656,6 @@ def _content_sha(rec: Record, tags_json: str) -> str:
 def osm_content_sha(version: int, sensitivity: str) -> str:
     """The content key of an OSM object: its version (and the sensitivity it was imported as)."""
     return f"osm-v{version}|{sensitivity}"
-
-
-def record_import(
-    conn: sqlite3.Connection, source_id: int, command: str, started: str, summary: ImportSummary
-) -> None:
-    """Log an import in the ``imports`` table and in the custody log (same transaction)."""
-    sens = conn.execute("SELECT sensitivity FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
-    row = seal_row("imports", {"summary": json.dumps(summary.to_dict()), "sensitivity": sens})
-    cur = conn.execute(
-        "INSERT INTO imports (source_id, command, started_at, finished_at, summary) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (source_id, command, started, now_iso(), row["summary"]),
-    )
-    details = import_details(conn, source_id, command, summary, sens)
-    append_entry(conn, "import", f"import:{cur.lastrowid}", details)
-
-
-def import_details(
-    conn: sqlite3.Connection, source_id: int, command: str, summary: ImportSummary, sens: str
-) -> dict[str, Any]:
-    """What the custody log keeps of an import: ids, counts, the file hash (names if public)."""
-    sha = conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
-    details: dict[str, Any] = {
-        "command": command,
-        "source_id": source_id,
-        "sensitivity": sens,
-        "file_sha256": sha if sha and len(sha) == 64 else None,
-        "added": sum(c.added for c in summary.layers.values()),
-        "updated": sum(c.updated for c in summary.layers.values()),
-        "unchanged": sum(c.unchanged for c in summary.layers.values()),
-    }
-    if sens == "public" and all(ch.isalnum() or ch in "._-" for ch in summary.file):
-        details["file"] = summary.file[:120]
-    return details
 
 
 def device_values(

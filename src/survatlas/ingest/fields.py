@@ -20,18 +20,11 @@ from typing import Any
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._writer import (
-    ImportSummary,
-    Record,
-    device_values,
-    ensure_source,
-    file_sha256,
-    now_iso,
-    record_import,
-    write_layer,
-)
+from survatlas.ingest._writer import ImportSummary, Record, device_values, write_layer
 from survatlas.ingest.tags import normalise_tags
+from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.vocab import SENSITIVITIES
 
 LAT_NAMES = ("latitude", "lat", "y")
@@ -85,7 +78,7 @@ def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public
         )
     kind = "dataset" if path.suffix.lower() in {".geojson", ".json"} else "field_observation"
     with store.transaction() as conn:
-        source_id = ensure_source(
+        source_id = file_source(
             conn,
             kind=kind,
             title=path.name,
@@ -99,7 +92,7 @@ def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public
         for rec in records:
             for w in rec.warnings:
                 summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
-        record_import(conn, source_id, "import cameras", started, summary)
+        insert_import(conn, source_id=source_id, command="import cameras", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 
 

@@ -17,16 +17,10 @@ import pyogrio
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._writer import (
-    ImportSummary,
-    Record,
-    ensure_source,
-    file_sha256,
-    now_iso,
-    record_import,
-    write_layer,
-)
+from survatlas.ingest._writer import ImportSummary, Record, write_layer
+from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.vocab import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
 
 KINDS = ("buildings", "streets", "sites")
@@ -58,7 +52,7 @@ def import_layer(
             + ". Fix these rows and import again; nothing was written"
         )
     with store.transaction() as conn:
-        source_id = ensure_source(
+        source_id = file_source(
             conn,
             kind="dataset",
             title=path.name,
@@ -69,7 +63,7 @@ def import_layer(
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
         summary.layers[kind] = write_layer(conn, kind, source_id, records)
-        record_import(conn, source_id, f"import layer --kind {kind}", started, summary)
+        insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 
 

@@ -26,12 +26,10 @@ from survatlas.ingest._writer import (
     LayerWriter,
     Record,
     RowChunk,
-    ensure_source,
-    file_sha256,
-    now_iso,
-    record_import,
 )
+from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.vocab import LAYERS
 
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
@@ -92,7 +90,7 @@ def import_osm(
     reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
         with store.transaction() as conn, _fewer_collections():
-            source_id = ensure_source(
+            source_id = file_source(
                 conn,
                 kind="osm",
                 title=path.name,
@@ -120,7 +118,7 @@ def import_osm(
                 "UPDATE sources SET data_timestamp = coalesce(data_timestamp, ?) WHERE id = ?",
                 (end.header_timestamp or end.max_timestamp, source_id),
             )
-            record_import(conn, source_id, "import osm", started, summary)
+            insert_import(conn, source_id=source_id, command="import osm", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     finally:
         reader.close()  # stops a reader process that is still running
     return summary

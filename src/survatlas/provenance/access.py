@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from survatlas.errors import InputError, NotFoundError, SecurityError
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.store.migrations.m0310_evidence_custody import ROLES
 

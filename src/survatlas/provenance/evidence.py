@@ -33,8 +33,8 @@ from survatlas.errors import (
     NotFoundError,
     SecurityError,
 )
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, current_actor
 from survatlas.store.encryption import Key, decrypt_bytes, encrypt_bytes, require_key
 from survatlas.store.gate import AUDIENCES, audience_clause, max_sensitivity

@@ -17,16 +17,18 @@ connection inside the caller's transaction (so :mod:`survatlas.supply` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from survatlas.errors import InputError, NotFoundError
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.store.encryption import Key, seal_row
 from survatlas.store.gate import (
@@ -126,6 +128,46 @@ def insert_source(
     return source_id
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_source(conn: sqlite3.Connection, **fields: Any) -> int:
+    """The id of the source of an imported file (``fields['sha256']``), created when new.
+
+    ``fields`` are ``sources`` columns (``kind``, ``title``, ``uri``, ``sha256``,
+    ``retrieved_at``, ``licence``, ``attribution``, ``sensitivity`` …); the row is sealed when
+    confidential.
+    """
+    row = conn.execute("SELECT id FROM sources WHERE sha256 = ?", (fields["sha256"],)).fetchone()
+    if row:
+        return int(row[0])
+    return _insert(conn, "sources", seal_row("sources", fields))
+
+
+def cite_source(
+    conn: sqlite3.Connection, *, title: str, kind: str = "document", url: str | None = None,
+    **fields: Any,
+) -> int:
+    """A cited source: the id of the one with the same URL (or title and kind, without URL),
+    else a new one written by :func:`insert_source` with ``fields``."""
+    if url:
+        row = conn.execute("SELECT id FROM sources WHERE url = ?", (url,)).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT id FROM sources WHERE url IS NULL AND title = ? AND kind = ?",
+            ((title or "").strip(), kind),
+        ).fetchone()
+    if row:
+        return int(row[0])
+    return insert_source(conn, kind=kind, title=title, url=url, **fields)
+
+
 def add_source(store: Store, *, retrieved_at: str | None = None, **fields: Any) -> int:
     """Record a source in a transaction of its own; return its id.
 
@@ -143,6 +185,7 @@ def insert_import(
     started: str,
     summary: Mapping[str, Any],
     counts: Mapping[str, int],
+    file: str | None = None,
 ) -> int:
     """Log an import of a dataset (a case study, a trade extract …) in ``imports`` and in the
     custody log, inside the caller's transaction; return the import's id.
@@ -165,9 +208,24 @@ def insert_import(
             "summary": row["summary"],
         },
     )
-    details = {"command": command, "source_id": source_id, "sensitivity": sens[0], **counts}
-    append_entry(conn, "import", f"import:{import_id}", details)
+    append_entry(conn, "import", f"import:{import_id}", _import_details(
+        conn, source_id, command, sens[0], counts, file))
     return import_id
+
+
+def _import_details(
+    conn: sqlite3.Connection, source_id: int, command: str, sens: str,
+    counts: Mapping[str, int], file: str | None,
+) -> dict[str, Any]:
+    """What the custody log keeps of an import: ids, counts, the file hash (its name if public)."""
+    sha = conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+    details: dict[str, Any] = {"command": command, "source_id": source_id, "sensitivity": sens}
+    if sha and len(sha) == 64:
+        details["file_sha256"] = sha
+    details.update(counts)
+    if file and sens == "public" and all(ch.isalnum() or ch in "._-" for ch in file):
+        details["file"] = file[:120]
+    return details
 
 
 def set_source_original(conn: sqlite3.Connection, source_id: int, original_of: int | None) -> bool:

@@ -15,13 +15,7 @@ URL, the derived-claim rule and ``claim_details``); readers take a
 from __future__ import annotations
 
 from survatlas.supply.attribution import AttributionSummary, attribute_devices, device_optics
-from survatlas.supply.claims import (
-    ClaimInput,
-    accept_candidates,
-    add_claim,
-    add_source,
-    extract_claims,
-)
+from survatlas.supply.claims import ClaimInput, accept_candidates, extract_claims, record_claim
 from survatlas.supply.programmes import (
     add_comparator,
     add_constraint,
@@ -49,13 +43,11 @@ __all__ = [
     "ClaimInput",
     "accept_candidates",
     "add_alias",
-    "add_claim",
     "add_comparator",
     "add_constraint",
     "add_model",
     "add_programme",
     "add_restriction",
-    "add_source",
     "add_source_entry",
     "add_vendor",
     "add_vendor_entry",
@@ -68,6 +60,7 @@ __all__ = [
     "load_builtin_vendors",
     "normalise_model",
     "normalise_name",
+    "record_claim",
     "resolve_vendor",
     "set_vendor_parent",
 ]

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.supply._common import MODEL_KEYS, VENDOR_KEYS
 from survatlas.supply.vendors import (

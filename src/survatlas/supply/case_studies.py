@@ -15,12 +15,11 @@ from importlib import resources
 from typing import Any
 
 from survatlas.errors import CorruptFileError, NotFoundError
-from survatlas.ingest._writer import now_iso
 from survatlas.provenance.sources import insert_import, set_source_original
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.supply import (
     ClaimInput,
-    add_claim,
     add_comparator,
     add_constraint,
     add_programme,
@@ -28,6 +27,7 @@ from survatlas.supply import (
     add_vendor_entry,
     link_programme_vendor,
     load_builtin_vendors,
+    record_claim,
     set_vendor_parent,
 )
 
@@ -202,7 +202,7 @@ def _claims(
         subject_type, subject_id, subject_key = _subject(c["subject"], country, programmes, vendors)
         if c.get("comparator"):
             subject_key = c["comparator"]["place"]
-        ids[c["key"]] = add_claim(
+        ids[c["key"]] = record_claim(
             conn,
             ClaimInput(
                 source_id=sources[c["source"]],

@@ -10,35 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from survatlas.errors import InputError
-from survatlas.provenance.sources import insert_claim, insert_source
+from survatlas.provenance.sources import insert_claim
 from survatlas.store import Store
 from survatlas.supply.claims_text import Candidate, extract_candidates
-
-
-def add_source(
-    conn: sqlite3.Connection,
-    *,
-    title: str,
-    kind: str = "document",
-    url: str | None = None,
-    **fields: Any,
-) -> int:
-    """Add a cited source, or return the id of the one with the same URL (or title, without URL).
-
-    A new source is written by :func:`survatlas.provenance.sources.insert_source` (validated, sealed when
-    confidential, with its custody entry); ``fields`` are its other fields (``publisher``,
-    ``published_date``, ``original_of`` for a syndicated copy or mirror, ``reliability`` …).
-    """
-    if url:
-        row = conn.execute("SELECT id FROM sources WHERE url = ?", (url,)).fetchone()
-    else:
-        row = conn.execute(
-            "SELECT id FROM sources WHERE url IS NULL AND title = ? AND kind = ?",
-            ((title or "").strip(), kind),
-        ).fetchone()
-    if row:
-        return int(row[0])
-    return insert_source(conn, kind=kind, title=title, url=url, **fields)
 
 
 @dataclass
@@ -94,7 +68,7 @@ _CLAIM_COLUMNS = (
 )
 
 
-def add_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
+def record_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
     """Store a claim and its details; a claim with the same ``key`` is not stored twice.
 
     The claim itself is written by :func:`survatlas.provenance.sources.insert_claim` (validated, sealed when
@@ -157,7 +131,7 @@ def accept_candidates(
                 f"{cand['sentence']}|{cand.get('text')}|{cand.get('kind')}".encode()
             ).hexdigest()[:20]
             ids.append(
-                add_claim(
+                record_claim(
                     conn,
                     ClaimInput(
                         source_id=source_id,

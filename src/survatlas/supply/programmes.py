@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from survatlas.errors import InputError, NotFoundError
-from survatlas.ingest._writer import now_iso
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.store.gate import audience_clause
 from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._writer import ensure_source, file_sha256, now_iso
-from survatlas.provenance.sources import insert_import
+from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
+from survatlas.store.clock import now_iso
 from survatlas.store.gate import audience_clause
 from survatlas.supply.countries import country_code
 
@@ -404,7 +404,7 @@ def import_comtrade(
     read = read_comtrade(path)
     started = now_iso()
     with store.transaction() as conn:
-        source_id = ensure_source(
+        source_id = file_source(
             conn,
             kind="trade_record",
             title=title or f"UN Comtrade extract {path.name}",

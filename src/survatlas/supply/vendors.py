@@ -13,11 +13,11 @@ from importlib import resources
 from typing import Any
 
 from survatlas.errors import InputError, NotFoundError
-from survatlas.ingest._writer import now_iso
+from survatlas.provenance.sources import cite_source
+from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES
 from survatlas.supply._common import _LEGAL_SUFFIXES, _MIN_CONTAINED_ALIAS, _choice, _slug
-from survatlas.supply.claims import add_source
 
 
 def normalise_name(name: str) -> str:
@@ -294,7 +294,7 @@ def add_source_entry(
             "note",
         )
     }
-    return add_source(conn, kind=entry.get("kind", "document"), original_of=original_of, **fields)
+    return cite_source(conn, kind=entry.get("kind", "document"), original_of=original_of, **fields)
 
 
 @dataclass(frozen=True)
