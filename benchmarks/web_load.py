@@ -39,7 +39,8 @@ import httpx
 import numpy as np
 import shapely
 
-from survatlas.ingest._writer import Record, write_layer
+from survatlas.ingest._records import Record
+from survatlas.ingest._writer import write_layer
 from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 from survatlas.store.gate import read_layer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import shapely
 
-from survatlas.ingest._writer import LAYER_COLUMNS, Record
+from survatlas.ingest._records import LAYER_COLUMNS, Record
 
 _COLUMNS = "origin, osm_type, osm_id, osm_version, osm_timestamp, content_sha, geom, tags, sensitivity"
 

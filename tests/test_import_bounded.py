@@ -20,8 +20,9 @@ from builders import table_counts
 from import_helpers import site_record, slow_import_script, stored_rows
 from survatlas.errors import CorruptFileError
 from survatlas.ingest import _osmread, _rtree, _writer, import_osm
+from survatlas.ingest._records import LAYER_COLUMNS
 from survatlas.ingest._rtree import BoxSpool, bulk_load, load_spool, rtree_boxes
-from survatlas.ingest._writer import LAYER_COLUMNS, write_layer
+from survatlas.ingest._writer import write_layer
 from survatlas.store import Store
 from survatlas.synth.osmfile import grid_city_arrays, write_osm
 

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from import_helpers import site_record
+from survatlas.ingest._records import Record
 from survatlas.ingest._rtree import bulk_load, rtree_boxes
 from survatlas.ingest._wkb import wkb_bounds
-from survatlas.ingest._writer import Record, write_layer
+from survatlas.ingest._writer import write_layer
 from survatlas.store import Store
 
 coord = st.floats(-179, 179, allow_nan=False, allow_infinity=False)

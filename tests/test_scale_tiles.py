@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 from scale_helpers import assert_same_result
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
+from survatlas.coverage._tile_inputs import _tile_groups
+from survatlas.coverage._tile_plan import H3_BLOCK, _owned_windows
 from survatlas.coverage.analysis import Settings, analyse
 from survatlas.coverage.scale import (
-    H3_BLOCK,
     BuildingSource,
-    _owned_windows,
-    _tile_groups,
     analyse_tiled,
     halo_factor,
     plan_tiles,

@@ -8,7 +8,8 @@ import pytest
 import shapely
 
 from survatlas.errors import NotAStoreError, StoreError
-from survatlas.ingest._writer import Record, write_layer
+from survatlas.ingest._records import Record
+from survatlas.ingest._writer import write_layer
 from survatlas.store import Store
 from survatlas.store._migrations import APPLICATION_ID, pending_migrations
 

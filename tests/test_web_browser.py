@@ -20,7 +20,8 @@ import shapely
 import uvicorn
 
 from survatlas.ingest import import_osm
-from survatlas.ingest._writer import Record, write_layer
+from survatlas.ingest._records import Record
+from survatlas.ingest._writer import write_layer
 from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 from survatlas.web import create_app

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import shapely
 
-from survatlas.ingest._writer import Record, write_layer
+from survatlas.ingest._records import Record
+from survatlas.ingest._writer import write_layer
 from survatlas.ingest.tags import TagWarning
 from survatlas.provenance.sources import file_source
 from survatlas.store import Store

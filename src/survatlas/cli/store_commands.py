@@ -12,7 +12,7 @@ from rich.table import Table
 from survatlas.cli import db_path, emit_json, json_option, main
 from survatlas.geo import parse_bbox
 from survatlas.ingest import import_cameras, import_layer, import_osm
-from survatlas.ingest._writer import ImportSummary
+from survatlas.ingest._records import ImportSummary
 from survatlas.ingest.layers import KINDS
 from survatlas.publish.export import LAYER_READERS, WRITERS, export_layer
 from survatlas.publish.stats import store_stats

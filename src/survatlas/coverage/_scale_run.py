@@ -18,7 +18,7 @@ def client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     """A ``distributed.Client`` on ``scheduler``, or on a new LocalCluster of processes."""
     from distributed import Client, LocalCluster
 
-    from survatlas.coverage.scale import default_workers
+    from survatlas.coverage._scale_tasks import default_workers
 
     if scheduler:
         with Client(scheduler) as c:
@@ -39,7 +39,7 @@ def run(folder: Path, plan, settings, crs_wkt: str, *, client: Any, progress, re
 
 
 def _serial(folder, plan, settings, crs_wkt, progress, threads):
-    from survatlas.coverage.scale import areas_task, views_regions, views_task
+    from survatlas.coverage._scale_tasks import areas_task, views_regions, views_task
 
     total = len(plan.view_keys) + len(plan.block_keys)
     done, failed = 0, {}
@@ -75,7 +75,7 @@ def _serial(folder, plan, settings, crs_wkt, progress, threads):
 def _dask(folder, plan, settings, crs_wkt, client, progress, retries, threads):
     from distributed import as_completed
 
-    from survatlas.coverage.scale import areas_task, views_regions, views_task
+    from survatlas.coverage._scale_tasks import areas_task, views_regions, views_task
 
     run_id = uuid.uuid4().hex[:8]
     vf = {k: client.submit(views_task, str(folder), k, settings, threads, retries=retries,

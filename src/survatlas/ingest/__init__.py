@@ -4,7 +4,7 @@ Every import is one transaction (all-or-nothing) and idempotent (importing the s
 adds nothing; a newer OSM version of an object updates it).
 """
 
-from survatlas.ingest._writer import ImportSummary
+from survatlas.ingest._records import ImportSummary
 from survatlas.ingest.fields import import_cameras
 from survatlas.ingest.layers import import_layer
 from survatlas.ingest.osm import import_osm

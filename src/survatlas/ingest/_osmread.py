@@ -43,7 +43,7 @@ import osmium.index
 import shapely
 
 from survatlas.errors import CorruptFileError, SurvatlasError
-from survatlas.ingest._writer import (
+from survatlas.ingest._records import (
     LAYER_COLUMNS,
     ROW_COLUMNS,
     RowChunk,

@@ -20,7 +20,8 @@ from typing import Any
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._writer import ImportSummary, Record, device_values, write_layer
+from survatlas.ingest._records import ImportSummary, Record, device_values
+from survatlas.ingest._writer import write_layer
 from survatlas.ingest.tags import normalise_tags
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store

@@ -17,7 +17,8 @@ import pyogrio
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._writer import ImportSummary, Record, write_layer
+from survatlas.ingest._records import ImportSummary, Record
+from survatlas.ingest._writer import write_layer
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso

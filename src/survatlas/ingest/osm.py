@@ -19,14 +19,8 @@ from pathlib import Path
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, InputFileNotFoundError
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
-from survatlas.ingest._writer import (
-    LAYER_COLUMNS,
-    ROW_COLUMNS,
-    ImportSummary,
-    LayerWriter,
-    Record,
-    RowChunk,
-)
+from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
+from survatlas.ingest._writer import LayerWriter
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
