@@ -34,10 +34,12 @@ demo: $(STAMP) frontend
 
 test: $(STAMP) frontend chromium
 	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)  # every benchmark at its documented defaults (≈ 20 min on 2 cores)
 	$(PY) benchmarks/visibility.py

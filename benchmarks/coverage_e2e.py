@@ -27,8 +27,8 @@ import numpy as np
 import shapely
 
 from survatlas.coverage import oracle_visibility, prepare_obstacles
-from survatlas.coverage.analysis import Settings, analyse, compute_coverage
-from survatlas.coverage.scale import synthetic_inputs
+from survatlas.coverage.analysis import Settings, analyse
+from survatlas.coverage.scale import compute_coverage, synthetic_inputs
 from survatlas.ingest import import_osm
 from survatlas.optics import camera_geometry, expand_views
 from survatlas.store import Store

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import shapely
 
-from survatlas.coverage.analysis import Settings, compute_coverage
+from survatlas.coverage.analysis import Settings
+from survatlas.coverage.scale import compute_coverage
 from survatlas.ingest import import_cameras, import_layer
 from survatlas.provenance.evidence import add_evidence
 from survatlas.provenance.sources import add_claim, add_source

@@ -14,8 +14,9 @@ from survatlas.cli import main
 from survatlas.coverage import oracle_visibility, prepare_obstacles, visibility
 from survatlas.coverage._raster import Raster, polygon_mask
 from survatlas.coverage.aggregate import area_share, count_grid, line_segments, seen_intervals
-from survatlas.coverage.analysis import Settings, analyse, compute_coverage, load_inputs
+from survatlas.coverage.analysis import Settings, analyse, load_inputs
 from survatlas.coverage.results import latest_summary
+from survatlas.coverage.scale import compute_coverage
 from survatlas.errors import InputError, NotFoundError
 from survatlas.ingest import import_osm
 from survatlas.publish.export import export_layer

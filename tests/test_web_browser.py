@@ -251,10 +251,8 @@ def test_route_planner_with_real_routing(page, server):
     Routing prices streets with the coverage results, so this test first computes coverage
     (detection level only) on the served store.
     """
-    import importlib
-
-    importlib.import_module("survatlas.routing")
-    from survatlas.coverage.analysis import Settings, compute_coverage
+    from survatlas.coverage.analysis import Settings
+    from survatlas.coverage.scale import compute_coverage
 
     _, path = server
     with Store(path) as store:

@@ -176,3 +176,41 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
 def is_obstacle(tags: Mapping[str, str]) -> bool:
     """Whether a building blocks the view at ground level (``building=roof`` does not)."""
     return tags.get("building", "no") not in {"no", "roof", "carport", "canopy"}
+
+
+# ---------------------------------------------------------------- provenance and supply chain
+# (the schema's CHECK constraints are built from these tuples: add values, never remove them)
+
+#: Kinds of source.
+SOURCE_KINDS = (
+    "osm",
+    "field_observation",
+    "photo",
+    "document",
+    "testimony",
+    "dataset",
+    "state_media",
+    "news",
+    "satellite_analysis",
+    "trade_record",
+    "procurement",
+    "report",
+)
+#: Claim statuses, confidences.
+CLAIM_STATUSES = ("verified", "unverified", "disputed", "superseded")
+CONFIDENCES = ("high", "medium", "low")
+#: Roles of API tokens.
+ROLES = ("viewer", "editor", "admin")
+#: Programme modalities, equipment origins, constraint kinds, trade-flow directions.
+MODALITIES = (
+    "video",
+    "biometric",
+    "device_software",
+    "network",
+    "physical_barrier",
+    "human_informant_network",
+    "other",
+)
+ORIGINS = ("imported", "domestic", "mixed", "unknown")
+CONSTRAINT_KINDS = ("electricity", "connectivity", "compute", "other")
+FLOWS = ("import", "export", "re-export", "re-import")

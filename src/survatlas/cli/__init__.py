@@ -16,13 +16,49 @@ from typing import Any
 import click
 
 from survatlas import __version__
+from survatlas.cli._lazy import LazyGroup
 from survatlas.errors import SurvatlasError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 70
 
 
-class _Group(click.Group):
+#: Every top-level command: name -> (module, attribute, short help). A command's module is
+#: imported only when it runs, so ``survatlas --help`` imports no heavy library.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    name: (f"survatlas.cli.{module}", attr, text)
+    for name, module, attr, text in (
+        ("import", "store_commands", "import_group",
+         "Import OSM extracts, field camera lists or GIS layers."),
+        ("stats", "stats", "stats_cmd", "What is in the store: counts, tags, sites."),
+        ("export", "store_commands", "export_cmd", "Export a layer with ODbL attribution."),
+        ("optics", "coverage", "optics_cmd", "Field of view and DORI distances of a camera."),
+        ("coverage", "coverage", "coverage_cmd", "Compute what the cameras see, per DORI level."),
+        ("route", "routing", "route_cmd", "The shortest and the least-watched route."),
+        ("exposure", "routing", "exposure_cmd", "How exposed a route you walked or plan is."),
+        ("estimate", "estimate", "estimate_group",
+         "Estimate true totals from incomplete lists (capture–recapture, MSE)."),
+        ("source", "evidence", "source_group", "Sources: where facts come from."),
+        ("claim", "evidence", "claim_group", "Claims: what a source says."),
+        ("evidence", "evidence", "evidence_group", "Evidence files, content-addressed."),
+        ("verify", "evidence", "verify_cmd", "Re-hash evidence and walk the custody chain."),
+        ("custody", "evidence", "custody_group", "The append-only, hash-chained custody log."),
+        ("token", "evidence", "token_group", "API tokens (stored hashed)."),
+        ("key", "evidence", "key_group", "Encryption keys for confidential fields and files."),
+        ("backup", "evidence", "backup_cmd", "Write a verified backup of the store."),
+        ("restore", "evidence", "restore_cmd", "Verify a backup and restore it as the store."),
+        ("archive", "evidence", "archive_group", "Full-fidelity plain-text archives."),
+        ("trade", "supply", "trade_group", "Trade flows, HS codes and sanctions screening."),
+        ("profile", "supply", "profile_cmd", "A country profile with every line sourced."),
+        ("vendors", "supply", "vendors_group", "Vendors, aliases, restrictions, attribution."),
+        ("programmes", "supply", "programmes_cmd", "Surveillance programmes and their vendors."),
+        ("claims", "supply", "claims_group", "Propose claims from a report's text, accept them."),
+        ("serve", "web", "serve_cmd", "Serve the web map and the JSON API."),
+    )
+}
+
+
+class _Group(LazyGroup):
     """A click group that prints survatlas errors as one line and exits non-zero."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -36,7 +72,7 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     "db_path",
@@ -77,24 +113,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-
-
 def run() -> None:
     """Entry point used by ``python -m survatlas``."""
     main(obj={}, prog_name="survatlas")
 
-
-# Command modules register themselves on ``main`` (one import per task).
-from survatlas.cli import (  # noqa: E402,F401
-    coverage,
-    estimate,
-    evidence,
-    routing,
-    store_commands,
-    supply,
-    web,
-)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(run())

@@ -11,14 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from survatlas import optics
-from survatlas.cli import db_path, emit_json, json_option, main
-from survatlas.cli.store_commands import bbox_option
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._options import bbox_option, json_option
 from survatlas.coverage import scale
 from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings
 from survatlas.store import Store
 
 
-@main.command("optics")
+@click.command("optics")
 @click.option("--focal-mm", type=float, required=True, help="Lens focal length, mm.")
 @click.option("--sensor-width-mm", type=float, default=optics.DEFAULT_SENSOR_WIDTH_MM,
               show_default=True, help="Sensor width, mm (1/2.8\" ≈ 5.37).")
@@ -47,7 +47,7 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
         click.echo(f"{key:>15}: {value}{unit}")
 
 
-@main.command("coverage")
+@click.command("coverage")
 @bbox_option
 @click.option("--level", "levels", multiple=True, type=click.Choice([*LEVELS, optics.PLATE_LEVEL]),
               help="DORI level(s) to compute (default: all four).")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from survatlas.cli import db_path, emit_json, json_option, main
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._options import json_option
 from survatlas.errors import CorruptFileError, EstimationError, InputError
 from survatlas.estimate import (
     CaptureTable,
@@ -43,7 +44,7 @@ model_option = click.option(
 )
 
 
-@main.group("estimate")
+@click.group("estimate")
 def estimate_group() -> None:
     """Estimate true totals from incomplete lists and samples (capture–recapture, MSE)."""
 

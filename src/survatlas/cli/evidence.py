@@ -11,17 +11,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from survatlas.cli import db_path, emit_json, json_option, main
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._options import json_option, sensitivity_option
 from survatlas.errors import InputError
 from survatlas.provenance import access, backup, evidence, integrity, sources
 from survatlas.store import Store, custody, encryption
-from survatlas.store.migrations.m0300_sources_claims import (
+from survatlas.vocab import (
     CLAIM_STATUSES,
     CONFIDENCES,
+    ROLES,
+    SENSITIVITIES,
     SOURCE_KINDS,
 )
-from survatlas.store.migrations.m0310_evidence_custody import ROLES
-from survatlas.vocab import SENSITIVITIES
 
 actor_option = click.option(
     "--actor",
@@ -40,9 +41,6 @@ audience_option = click.option(
     default="public",
     show_default=True,
     help="Show what this audience may see (confidential needs the key).",
-)
-sensitivity_option = click.option(
-    "--sensitivity", type=click.Choice(SENSITIVITIES), default="public", show_default=True
 )
 
 
@@ -79,7 +77,7 @@ def parse_subject(text: str) -> tuple[str, int | None, str | None]:
 # --- sources -------------------------------------------------------------------------------
 
 
-@main.group("source")
+@click.group("source")
 def source_group() -> None:
     """Sources: where facts come from (with syndication and reliability)."""
 
@@ -164,7 +162,7 @@ def source_show(
 # --- claims --------------------------------------------------------------------------------
 
 
-@main.group("claim")
+@click.group("claim")
 def claim_group() -> None:
     """Claims: what a source says about a record or a quantity."""
 
@@ -274,7 +272,7 @@ def claim_status(ctx: click.Context, claim_id: int, status: str, actor: str | No
 # --- evidence files ------------------------------------------------------------------------
 
 
-@main.group("evidence")
+@click.group("evidence")
 def evidence_group() -> None:
     """Evidence files: content-addressed, write-once, hashed at ingest."""
 
@@ -371,7 +369,7 @@ def evidence_get(
 # --- custody, verify -----------------------------------------------------------------------
 
 
-@main.command("verify")
+@click.command("verify")
 @click.option("--anchor", help="SEQ:HASH notarised earlier; it must still be in the log.")
 @key_option
 @json_option
@@ -399,7 +397,7 @@ def verify_cmd(
         ctx.exit(1)
 
 
-@main.group("custody")
+@click.group("custody")
 def custody_group() -> None:
     """The custody log (append-only, hash-chained)."""
 
@@ -422,7 +420,7 @@ def custody_log(ctx: click.Context, since: int, limit: int | None, as_json: bool
 # --- tokens, keys --------------------------------------------------------------------------
 
 
-@main.group("token")
+@click.group("token")
 def token_group() -> None:
     """API tokens (stored hashed)."""
 
@@ -462,7 +460,7 @@ def token_revoke(ctx: click.Context, name: str, actor: str | None) -> None:
     click.echo(f"token {name} revoked")
 
 
-@main.group("key")
+@click.group("key")
 def key_group() -> None:
     """Encryption keys for confidential fields and files."""
 
@@ -478,7 +476,7 @@ def key_create(file: Path) -> None:
 # --- durability ----------------------------------------------------------------------------
 
 
-@main.command("backup")
+@click.command("backup")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @actor_option
 @json_option
@@ -492,7 +490,7 @@ def backup_cmd(ctx: click.Context, out: Path, actor: str | None, as_json: bool) 
     )
 
 
-@main.command("restore")
+@click.command("restore")
 @click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace the existing store at --db.")
 @actor_option
@@ -507,7 +505,7 @@ def restore_cmd(
     emit_json(result) if as_json else click.echo(f"restored {backup_file} to {result['store']}")
 
 
-@main.group("archive")
+@click.group("archive")
 def archive_group() -> None:
     """Full-fidelity plain-text archives (records, evidence files, custody log)."""
 

@@ -10,16 +10,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from survatlas.cli import db_path, emit_json, json_option, main
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._options import json_option
 from survatlas.errors import InputError
 from survatlas.geo import check_lonlat
+from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.store import Store
 
 if TYPE_CHECKING:
     from survatlas.routing import Route
 
 # Literal copies keep `survatlas --help` fast (survatlas.routing loads numba); a test checks them.
-LEVELS = ("identification", "recognition", "observation", "detection")
+LEVELS = tuple(reversed(DORI_LEVELS))
 PROFILES = ("bike", "walk")
 DEFAULT_LEVEL = "detection"
 
@@ -48,7 +50,7 @@ scenario_option = click.option(
 )
 
 
-@main.command("route")
+@click.command("route")
 @click.option("--from", "origin", required=True, callback=_latlon, help="Start as LAT,LON.")
 @click.option("--to", "destination", required=True, callback=_latlon, help="End as LAT,LON.")
 @profile_option
@@ -134,7 +136,7 @@ def route_cmd(
     console.print(f"[dim]{plan.method} {ATTRIBUTION}[/]")
 
 
-@main.command("exposure")
+@click.command("exposure")
 @click.argument("route_file", type=click.Path(path_type=Path))
 @profile_option
 @scenario_option

@@ -9,32 +9,24 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from survatlas.cli import db_path, emit_json, json_option, main
-from survatlas.geo import parse_bbox
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._lazy import LazyGroup
+from survatlas.cli._options import bbox_option, json_option, sensitivity_option
 from survatlas.ingest import import_cameras, import_layer, import_osm
 from survatlas.ingest._records import ImportSummary
 from survatlas.ingest.layers import KINDS
 from survatlas.publish.export import LAYER_READERS, WRITERS, export_layer
-from survatlas.publish.stats import store_stats
 from survatlas.store import Store
-from survatlas.vocab import SENSITIVITIES
 
 _console = Console(stderr=True)
-sensitivity_option = click.option(
-    "--sensitivity",
-    type=click.Choice(SENSITIVITIES),
-    default="public",
-    show_default=True,
-    help="Sensitivity of every record in the file (a per-row column may override it).",
-)
-bbox_option = click.option(
-    "--bbox",
-    callback=lambda c, p, v: parse_bbox(v) if v else None,
-    help="Only records meeting W,S,E,N (lon/lat).",
-)
 
 
-@main.group("import")
+@click.group(
+    "import",
+    cls=LazyGroup,
+    lazy={"case-study": ("survatlas.cli.supply", "import_case_study_cmd",
+                         "Import a bundled case study (programmes, vendors, sources, claims).")},
+)
 def import_group() -> None:
     """Import OSM extracts, field camera lists or GIS layers (all-or-nothing, idempotent)."""
 
@@ -113,48 +105,7 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
         click.echo("not imported: " + ", ".join(f"{v} × {k}" for k, v in data["rejected"].items()))
 
 
-@main.command("stats")
-@bbox_option
-@json_option
-@click.pass_context
-def stats_cmd(ctx: click.Context, bbox: tuple | None, as_json: bool) -> None:
-    """Counts by device type, area, zone, mount, operator, vendor; tag completeness; sites."""
-    with Store(db_path(ctx), create=False) as store:
-        stats = store_stats(store, bbox)
-    if as_json:
-        emit_json(stats)
-        return
-    console = Console()
-    dev = stats["devices"]
-    console.print(
-        f"[bold]{dev['total']:,} devices[/] ({dev['surveillance']:,} man_made=surveillance)"
-    )
-    for key in (
-        "by_device_type",
-        "by_area",
-        "by_zone",
-        "by_mount",
-        "by_camera_type",
-        "by_operator",
-        "by_manufacturer",
-    ):
-        console.print(f"  {key[3:]}: " + ", ".join(f"{k} {v}" for k, v in dev[key].items()))
-    console.print(
-        "tag completeness: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in stats["completeness"].items() if v is not None)
-    )
-    if stats["warnings_by_kind"]:
-        console.print(
-            "warnings: " + ", ".join(f"{k} {v}" for k, v in stats["warnings_by_kind"].items())
-        )
-    console.print(
-        f"buildings: {stats['buildings']['total']:,} ({stats['buildings']['obstacles']:,} obstacles); "
-        f"streets: {stats['streets']['total']:,} ({stats['streets']['walkable']:,} walkable)"
-    )
-    console.print("sites: " + ", ".join(f"{k} {v}" for k, v in stats["sites_by_category"].items()))
-
-
-@main.command("export")
+@click.command("export")
 @click.option(
     "--layer", required=True, help=f"One of: {', '.join(LAYER_READERS)} (and result layers)."
 )

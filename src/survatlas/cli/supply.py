@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from survatlas.cli import db_path, emit_json, json_option, main
-from survatlas.cli.store_commands import bbox_option, import_group, sensitivity_option
+from survatlas.cli import db_path, emit_json
+from survatlas.cli._options import bbox_option, json_option, sensitivity_option
 from survatlas.errors import CorruptFileError, InputFileNotFoundError
 from survatlas.publish.profile import FORMATS, country_profile, render_profile
 from survatlas.store import Store
@@ -25,7 +25,7 @@ from survatlas.supply.case_studies import available_case_studies, import_case_st
 from survatlas.supply.trade import hs_table, import_comtrade, sanction_rules, screen_flows
 
 
-@import_group.command("case-study")
+@click.command("case-study")
 @click.argument("name", type=click.Choice(available_case_studies()))
 @json_option
 @click.pass_context
@@ -49,7 +49,7 @@ def import_case_study_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
 # ---------------------------------------------------------------- trade
 
 
-@main.group("trade")
+@click.group("trade")
 def trade_group() -> None:
     """Trade flows (UN Comtrade CSV), surveillance-relevant HS codes and sanctions screening."""
 
@@ -161,7 +161,7 @@ def trade_rules_cmd(as_json: bool) -> None:
 # ---------------------------------------------------------------- profile
 
 
-@main.command("profile")
+@click.command("profile")
 @click.argument("country")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
 @click.option(
@@ -200,7 +200,7 @@ def profile_cmd(
 # ---------------------------------------------------------------- vendors and programmes
 
 
-@main.group("vendors")
+@click.group("vendors")
 def vendors_group() -> None:
     """Vendors, their aliases and restriction lists; attribution of devices to vendors."""
 
@@ -253,7 +253,7 @@ def vendors_list_cmd(ctx: click.Context, as_json: bool) -> None:
     Console().print(table)
 
 
-@main.command("programmes")
+@click.command("programmes")
 @click.option("--country", help="Only this country (ISO alpha-2 code).")
 @json_option
 @click.pass_context
@@ -282,7 +282,7 @@ def programmes_cmd(ctx: click.Context, country: str | None, as_json: bool) -> No
 # ---------------------------------------------------------------- claims from text
 
 
-@main.group("claims")
+@click.group("claims")
 def claims_group() -> None:
     """Claims from a report's text: propose candidates, then accept reviewed ones."""
 

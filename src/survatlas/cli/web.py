@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from survatlas.cli import db_path, main
+from survatlas.cli import db_path
 from survatlas.errors import SecurityError
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option(
     "--db",
     "db",

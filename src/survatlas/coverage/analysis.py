@@ -474,16 +474,3 @@ def _assumptions(settings: Settings, geoms: list, inputs: Inputs) -> list[str]:
     ]
     return notes
 
-
-def compute_coverage(
-    store: Store,
-    bbox: tuple[float, float, float, float] | None = None,
-    settings: Settings = Settings(),
-) -> dict[str, Any]:
-    """Load, analyse and save coverage for ``store`` (replacing earlier results); return the summary."""
-    from survatlas.coverage.results import save_result
-
-    settings.check()
-    result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only), settings)
-    save_result(store, result)
-    return result.summary

@@ -44,6 +44,7 @@ from survatlas.coverage.analysis import (
     Inputs,
     Result,
     Settings,
+    analyse,
     combine,
     load_inputs,
 )
@@ -130,28 +131,29 @@ def compute_coverage(
     bbox: tuple[float, float, float, float] | None = None,
     settings: Settings | None = None,
     *,
-    engine: str = "dask",
+    engine: str = "local",
     scheduler: str | None = None,
     tile_m: float | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Like :func:`survatlas.coverage.analysis.compute_coverage`, with a choice of engine.
+    """Load, analyse and save coverage for ``store`` (replacing earlier results); return the summary.
 
-    ``engine="local"`` is the in-process path; ``"dask"`` tiles the run and computes the
+    ``engine="local"`` (the default) is the in-process path; ``"dask"`` tiles the run and computes the
     tiles on the Dask cluster at ``scheduler`` (``tcp://host:port``) or, without one, on a
     local cluster of ``workers`` processes (default: every core). Results are saved only when
     every tile succeeded.
     """
-    from survatlas.coverage.analysis import compute_coverage as local_coverage
     from survatlas.coverage.results import save_result
 
     settings = settings or Settings()
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use local or dask")
-    if engine == "local":
-        return local_coverage(store, bbox, settings)
     settings.check()
+    if engine == "local":
+        result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only), settings)
+        save_result(store, result)
+        return result.summary
     inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False)
     with dask_client(scheduler, workers) as client:
         result = analyse_tiled(inputs, settings, base=tiles_base(store.path), tile_m=tile_m,

@@ -18,7 +18,7 @@ from survatlas.errors import InputError, NotFoundError, SecurityError
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
-from survatlas.store.migrations.m0310_evidence_custody import ROLES
+from survatlas.vocab import ROLES
 
 TOKEN_PREFIX = "sva_"
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")

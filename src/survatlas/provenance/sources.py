@@ -37,12 +37,12 @@ from survatlas.store.gate import (
     read_claims,
     read_sources,
 )
-from survatlas.store.migrations.m0300_sources_claims import (
+from survatlas.vocab import (
     CLAIM_STATUSES,
     CONFIDENCES,
+    SENSITIVITIES,
     SOURCE_KINDS,
 )
-from survatlas.vocab import SENSITIVITIES
 
 #: Admiralty-code source reliability: A completely reliable … E unreliable, F cannot be judged.
 RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from survatlas.errors import InputError, RoutingError, StoreError
+from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause
 
 #: DORI levels from the finest detail (shortest range) to the coarsest (longest range).
-LEVELS = ("identification", "recognition", "observation", "detection")
+#: DORI levels, strictest first (a stretch seen at one level is seen at every level after it).
+LEVELS = tuple(reversed(DORI_LEVELS))
 
 #: One seen stretch of a street: start and end in metres from the street's first vertex (metric
 #: CRS), and the ids of the cameras (``devices.id``) that see it.

@@ -180,24 +180,44 @@ def _feature(geom: shapely.Geometry, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
 
 
-def _gpx(routes: Sequence[Route], method: str, attribution: str) -> ET.Element:
+def gpx_document(
+    tracks: Sequence[tuple[str, str | None, Sequence[Sequence[tuple[float, float]]]]],
+    *, desc: str, attribution: str,
+) -> ET.Element:
+    """The one GPX 1.1 writer: ``tracks`` are ``(name, description, segments)`` with every
+    segment a sequence of ``(lon, lat)``; ``desc`` (the method) and the ODbL licence go in the
+    metadata."""
     ET.register_namespace("", GPX_NS)
     root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": "survatlas"})
     meta = ET.SubElement(root, f"{{{GPX_NS}}}metadata")
-    ET.SubElement(meta, f"{{{GPX_NS}}}desc").text = method
+    ET.SubElement(meta, f"{{{GPX_NS}}}desc").text = desc
     copyright_ = ET.SubElement(meta, f"{{{GPX_NS}}}copyright", {"author": attribution})
     ET.SubElement(
         copyright_, f"{{{GPX_NS}}}license"
-    ).text = "https://opendatacommons.org/licenses/odbl/"
-    for route in routes:
+    ).text = "https://opendatacommons.org/licenses/odbl/1-0/"
+    for name, description, segments in tracks:
         trk = ET.SubElement(root, f"{{{GPX_NS}}}trk")
-        ET.SubElement(trk, f"{{{GPX_NS}}}name").text = route.kind
-        ET.SubElement(trk, f"{{{GPX_NS}}}desc").text = _summary(route)
-        for part in shapely.get_parts(route.geometry):
+        ET.SubElement(trk, f"{{{GPX_NS}}}name").text = name
+        if description:
+            ET.SubElement(trk, f"{{{GPX_NS}}}desc").text = description
+        for segment in segments:
             seg = ET.SubElement(trk, f"{{{GPX_NS}}}trkseg")
-            for lon, lat in part.coords:
+            for lon, lat in segment:
                 ET.SubElement(seg, f"{{{GPX_NS}}}trkpt", {"lat": f"{lat:.7f}", "lon": f"{lon:.7f}"})
     return root
+
+
+def gpx_text(root: ET.Element) -> str:
+    """A GPX document as text with its XML declaration."""
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _gpx(routes: Sequence[Route], method: str, attribution: str) -> ET.Element:
+    tracks = [
+        (route.kind, _summary(route), [p.coords for p in shapely.get_parts(route.geometry)])
+        for route in routes
+    ]
+    return gpx_document(tracks, desc=method, attribution=attribution)
 
 
 def _summary(route: Route) -> str:

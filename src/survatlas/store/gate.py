@@ -13,12 +13,12 @@ that an aggregate never pinpoints a sensitive record. Confidential fields encryp
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import shapely
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 from survatlas.errors import InputError
 from survatlas.store import Store
@@ -99,6 +99,10 @@ def read_layer(
         f"SELECT * FROM {layer} WHERE {audience_clause(audience)} AND {where} ORDER BY id", params
     )
     records = [open_row(layer, dict(r), key) for r in rows]
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
     frame = pd.DataFrame(records) if rows else pd.DataFrame(columns=_columns(store, layer))
     geometry = shapely.from_wkb(frame.pop("geom").to_list()) if len(frame) else []
     frame = frame.drop(columns=["min_x", "min_y", "max_x", "max_y", "content_sha"], errors="ignore")
@@ -132,6 +136,8 @@ def snap_to_grid(
 
 def coarsen(frame: gpd.GeoDataFrame, grid_m: float = DEFAULT_GRID_M) -> gpd.GeoDataFrame:
     """Replace every non-public record's geometry by its representative point snapped to the grid."""
+    import shapely
+
     sensitive = (frame["sensitivity"] != "public").to_numpy() if len(frame) else np.array([])
     if not sensitive.any():
         return frame

@@ -12,9 +12,8 @@ from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
 from survatlas.store.gate import audience_clause
-from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES
-from survatlas.store.migrations.m0500_supply import CONSTRAINT_KINDS, MODALITIES, ORIGINS
 from survatlas.supply._common import _choice, _slug
+from survatlas.vocab import CONFIDENCES, CONSTRAINT_KINDS, MODALITIES, ORIGINS
 
 
 def add_programme(

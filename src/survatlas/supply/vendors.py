@@ -16,8 +16,8 @@ from survatlas.errors import InputError, NotFoundError
 from survatlas.provenance.sources import cite_source
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
-from survatlas.store.migrations.m0300_sources_claims import CONFIDENCES
 from survatlas.supply._common import _LEGAL_SUFFIXES, _MIN_CONTAINED_ALIAS, _choice, _slug
+from survatlas.vocab import CONFIDENCES
 
 
 def normalise_name(name: str) -> str:

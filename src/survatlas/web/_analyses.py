@@ -1,61 +1,26 @@
 """The one place where the web layer calls the coverage and routing analyses.
 
-``survatlas.coverage`` and ``survatlas.routing`` are separate capabilities; the web layer asks
-for them by name when a request comes in, so the app runs (and says what is missing, with a 501)
-before they are installed. Each adapter below names the library function it calls and the shape
-it passes on; when a library signature differs, only this file changes.
+Each adapter below names the library function it calls and the shape it passes on; when a
+library signature differs, only this file changes.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import shapely
 
+from survatlas import routing
 from survatlas.publish.tiles import register_tile_layer
 from survatlas.store import Store
+from survatlas.web import _coverage
 
 BBox = tuple[float, float, float, float]
 
 
-class AnalysisUnavailableError(Exception):
-    """A coverage or routing function the route needs is not installed (HTTP 501)."""
-
-
-def _module(module: str) -> Any:
-    try:
-        return importlib.import_module(f"survatlas.{module}")
-    except ImportError as exc:
-        raise AnalysisUnavailableError(
-            f"survatlas.{module} is not installed in this build, so this view is unavailable"
-        ) from exc
-
-
-def _function(module: str, name: str) -> Any:
-    func = getattr(_module(module), name, None)
-    if func is None:
-        raise AnalysisUnavailableError(f"survatlas.{module} has no {name}(); update survatlas")
-    return func
-
-
 def available() -> dict[str, bool]:
-    """Which analyses this build can serve (the front end hides the others)."""
-    found = {}
-    for module in ("coverage", "routing"):
-        try:
-            importlib.import_module(f"survatlas.{module}")
-        except ImportError:
-            found[module] = False
-        else:
-            found[module] = True
-    return found
-
-
-def _coverage() -> Any:
-    """The web's reader of stored coverage results (needs survatlas.coverage)."""
-    _function("coverage.results", "latest_summary")  # 501 when coverage is not installed
-    return importlib.import_module("survatlas.web._coverage")
+    """Which analyses this build serves (the front end hides the others): all of them."""
+    return {"coverage": True, "routing": True}
 
 
 def coverage_summary(store: Store, level: str) -> dict[str, Any]:
@@ -64,26 +29,26 @@ def coverage_summary(store: Store, level: str) -> dict[str, Any]:
     Adds ``sites_by_category`` and ``streets`` as ``{"share", "low", "high"}`` (typical,
     best, worst optics scenario).
     """
-    return _coverage().summary(store, level)
+    return _coverage.summary(store, level)
 
 
 def site_ranking(
     store: Store, category: str | None, level: str, limit: int, audience: str
 ) -> list[dict[str, Any]]:
     """Sites ranked by the share of their area in view at ``level`` (``share``, ``low``, ``high``)."""
-    return _coverage().site_ranking(store, category, level, limit, audience)
+    return _coverage.site_ranking(store, category, level, limit, audience)
 
 
 def h3_cells(
     store: Store, bbox: BBox, resolution: int, level: str, audience: str
 ) -> dict[str, Any]:
     """H3 cells meeting ``bbox`` as GeoJSON polygons with their share of land in view."""
-    return _coverage().h3_cells(store, bbox, resolution, level)
+    return _coverage.h3_cells(store, bbox, resolution, level)
 
 
 def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, Any]:
     """The device's real visibility region per DORI level (nested polygons, widest first)."""
-    rows = _coverage().device_regions(store, device_id, audience)
+    rows = _coverage.device_regions(store, device_id, audience)
     features = []
     for row in rows:
         props = {k: v for k, v in dict(row).items() if k != "geometry"}
@@ -95,12 +60,8 @@ def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, 
 
 
 def register_coverage_tiles() -> bool:
-    """Add the coverage tile layers (tileset ``coverage``) when coverage is installed."""
-    try:
-        layers = _coverage().TILE_LAYERS
-    except AnalysisUnavailableError:
-        return False
-    for layer in layers:
+    """Add the coverage tile layers (tileset ``coverage``)."""
+    for layer in _coverage.TILE_LAYERS:
         register_tile_layer("coverage", layer)
     return True
 
@@ -119,22 +80,12 @@ def compare_routes(
     ``plan_route(net, origin, destination, level=, max_detour=)``. Returns
     ``{"shortest": route, "least_exposure": route, "price_of_privacy", "method", …}``; a route
     holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
-    ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``. A
-    routing module offering ``compare_routes`` with that shape is used as it is.
+    ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``.
     """
-    if not hasattr(_module("routing"), "compare_routes"):
-        _function("routing", "plan_route")  # 501 naming the function when it is missing
-    mod = _module("routing")
-    if hasattr(mod, "compare_routes"):
-        result = dict(
-            mod.compare_routes(store, origin, destination, max_detour=max_detour, audience=audience)
-        )
-    else:
-        window = mod.route_window([origin, destination])
-        net = mod.load_network(store, bbox=window, audience=audience)
-        kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
-        plan = mod.plan_route(net, origin, destination, **kwargs)
-        result = _plan_result(plan)
+    window = routing.route_window([origin, destination])
+    net = routing.load_network(store, bbox=window, audience=audience)
+    kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
+    result = _plan_result(routing.plan_route(net, origin, destination, **kwargs))
     for key in ("shortest", "least_exposure"):
         route = result.get(key)
         if route is not None and not isinstance(route.get("geometry"), dict | None):

@@ -20,12 +20,13 @@ from pyproj import CRS
 from survatlas import ODBL_ATTRIBUTION, geo
 from survatlas.coverage.results import view_polygon
 from survatlas.errors import InputError, NotFoundError
+from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
 
 BBox = tuple[float, float, float, float]
-LEVELS = ("detection", "observation", "recognition", "identification")
+LEVELS = DORI_LEVELS
 _NO_RUN = "no coverage results in this store: run `survatlas coverage` first"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from survatlas.errors import InputError
+from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.vocab import SITE_CATEGORIES
 from survatlas.web import _analyses
 from survatlas.web._context import WebContext, get_context
@@ -17,7 +18,7 @@ Context = Annotated[WebContext, Depends(get_context)]
 
 H3_MIN_RES, H3_MAX_RES = 5, 11
 MAX_RANKING = 1000
-LEVELS = ("detection", "observation", "recognition", "identification", "plate")
+LEVELS = (*DORI_LEVELS, "plate")
 LevelQuery = Annotated[
     str,
     Query(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import RoutingError
+from survatlas.routing.gpx import gpx_document, gpx_text
 from survatlas.web import _analyses
 from survatlas.web._context import WebContext, get_context
 from survatlas.web._params import latlon_param
@@ -73,30 +73,21 @@ def route_gpx(
 
 
 def routes_gpx(result: dict[str, Any]) -> str:
-    """GPX 1.1 with one track per route found in ``result``."""
-    tracks = []
-    for key in ROUTES:
-        route = result.get(key)
-        if not route or not route.get("geometry"):
-            continue
-        points = _line_coords(route["geometry"])
-        segment = "".join(f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>' for lon, lat in points)
-        tracks.append(f"<trk><name>{escape(key)}</name><trkseg>{segment}</trkseg></trk>")
+    """GPX 1.1 with one track per route found in ``result`` (through the one GPX writer)."""
+    tracks = [
+        (key, None, _segments(result[key]["geometry"]))
+        for key in ROUTES
+        if result.get(key) and result[key].get("geometry")
+    ]
     if not tracks:
         raise RoutingError("no route to write as GPX; pick two points on the street network")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<gpx version="1.1" creator="survatlas" xmlns="http://www.topografix.com/GPX/1/1">'
-        f"<metadata><desc>{escape(ODBL_ATTRIBUTION)}</desc>"
-        '<copyright author="OpenStreetMap contributors">'
-        "<license>https://opendatacommons.org/licenses/odbl/1-0/</license>"
-        "</copyright></metadata>" + "".join(tracks) + "</gpx>\n"
-    )
+    method = result.get("method") or "survatlas route"
+    return gpx_text(gpx_document(tracks, desc=method, attribution=ODBL_ATTRIBUTION))
 
 
-def _line_coords(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+def _segments(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
     if geometry["type"] == "LineString":
-        return [tuple(c[:2]) for c in geometry["coordinates"]]
+        return [[tuple(c[:2]) for c in geometry["coordinates"]]]
     if geometry["type"] == "MultiLineString":
-        return [tuple(c[:2]) for part in geometry["coordinates"] for c in part]
+        return [[tuple(c[:2]) for c in part] for part in geometry["coordinates"]]
     raise RoutingError(f"a route geometry must be a line, not {geometry['type']}")

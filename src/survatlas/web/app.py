@@ -25,7 +25,6 @@ from survatlas.errors import (
 )
 from survatlas.store import Store
 from survatlas.web import _analyses, api_coverage, api_layers, api_routing, api_tiles
-from survatlas.web._analyses import AnalysisUnavailableError
 from survatlas.web._context import WebContext
 from survatlas.web._security import SecurityHeaders
 from survatlas.web.auth import install_access
@@ -37,7 +36,6 @@ BUILD_COMMAND = "cd src/survatlas/web/frontend && npm ci --no-audit --no-fund &&
 
 #: exception class -> HTTP status (the first match in order wins).
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (AnalysisUnavailableError, 501),
     (NotFoundError, 404),
     (SecurityError, 403),
     (RoutingError, 422),

@@ -5,23 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from survatlas.store._migrations import migration
-
-SOURCE_KINDS = (
-    "osm",
-    "field_observation",
-    "photo",
-    "document",
-    "testimony",
-    "dataset",
-    "state_media",
-    "news",
-    "satellite_analysis",
-    "trade_record",
-    "procurement",
-    "report",
-)
-CLAIM_STATUSES = ("verified", "unverified", "disputed", "superseded")
-CONFIDENCES = ("high", "medium", "low")
+from survatlas.vocab import CLAIM_STATUSES, CONFIDENCES
 
 
 @migration("m0300_sources_claims")

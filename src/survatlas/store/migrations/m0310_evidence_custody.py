@@ -6,8 +6,7 @@ import sqlite3
 
 from survatlas.store._migrations import migration
 from survatlas.store.custody import append_entry
-
-ROLES = ("viewer", "editor", "admin")
+from survatlas.vocab import ROLES
 
 
 @migration("m0310_evidence_custody")

@@ -5,19 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from survatlas.store._migrations import migration
-
-MODALITIES = (
-    "video",
-    "biometric",
-    "device_software",
-    "network",
-    "physical_barrier",
-    "human_informant_network",
-    "other",
-)
-ORIGINS = ("imported", "domestic", "mixed", "unknown")
-CONSTRAINT_KINDS = ("electricity", "connectivity", "compute", "other")
-FLOWS = ("import", "export", "re-export", "re-import")
+from survatlas.vocab import CONSTRAINT_KINDS, FLOWS, ORIGINS
 
 _SENS = (
     "sensitivity TEXT NOT NULL DEFAULT 'public' "

@@ -1,0 +1,29 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import click
+
+from survatlas.vocab import SENSITIVITIES
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
+    from survatlas.geo import parse_bbox
+
+    return parse_bbox(value) if value else None
+
+
+bbox_option = click.option(
+    "--bbox", callback=_bbox, help="Only records meeting W,S,E,N (lon/lat)."
+)
+
+
+sensitivity_option = click.option(
+    "--sensitivity",
+    type=click.Choice(SENSITIVITIES),
+    default="public",
+    show_default=True,
+    help="Sensitivity of the records written (a per-row column in a file may override it).",
+)

@@ -1,0 +1,85 @@
+"""The layout's rules: no import cycles between modules, a small root, short modules, lazy CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import networkx as nx
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "survatlas"
+
+
+def _module_graph() -> nx.DiGraph:
+    graph = grimp.build_graph("survatlas", exclude_type_checking_imports=True)
+    g = nx.DiGraph()
+    for module in graph.modules:
+        g.add_node(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            g.add_edge(module, imported)
+    return g
+
+
+def _cycles(g: nx.DiGraph) -> list[list[str]]:
+    """Import cycles between modules; a package importing its own submodules is not one."""
+    pruned = g.copy()
+    for a, b in list(pruned.edges):
+        if b.startswith(a + "."):  # an __init__ re-exporting from its own submodule
+            pruned.remove_edge(a, b)
+    return [sorted(c) for c in nx.strongly_connected_components(pruned) if len(c) > 1]
+
+
+def test_no_import_cycles():
+    assert _cycles(_module_graph()) == []
+
+
+def test_cycle_check_can_fail():
+    g = nx.DiGraph([("survatlas.a", "survatlas.b"), ("survatlas.b", "survatlas.a"),
+                    ("survatlas.p", "survatlas.p.x")])
+    assert _cycles(g) == [["survatlas.a", "survatlas.b"]]
+
+
+def test_small_root_and_short_modules():
+    root = [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert len(root) <= 8, root
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if "node_modules" not in p.parts and (n := len(p.read_text().splitlines())) > 600}
+    assert long == {}
+
+
+def test_cli_imports_no_heavy_library():
+    code = ("import sys, survatlas.cli; "
+            "print(sorted(m for m in ('numba', 'scipy', 'dask', 'geopandas', 'shapely', 'pandas',"
+            " 'pyproj', 'fastapi') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_lazy_command_resolves():
+    import importlib
+
+    import click
+
+    from survatlas.cli import COMMANDS, main
+
+    for name, (module, attr, short) in COMMANDS.items():
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command) and command.name == name, name
+        assert short and len(short) <= 80
+    defined = {c.name for m in {m for m, _, _ in COMMANDS.values()}
+               for c in vars(importlib.import_module(m)).values()
+               if isinstance(c, click.Command) and c.name not in ("case-study",)}
+    assert defined <= set(COMMANDS) | {"osm", "cameras", "layer"} | _subcommands(main)
+
+
+def _subcommands(group) -> set[str]:
+    import click
+
+    names = set()
+    for name in group.list_commands(click.Context(group)):
+        cmd = group.get_command(click.Context(group), name)
+        if isinstance(cmd, click.Group):
+            names |= set(cmd.list_commands(click.Context(cmd)))
+    return names
