@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
 
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import json_option
-from survatlas.errors import CorruptFileError, EstimationError, InputError
+from survatlas.errors import EstimationError, InputError
 from survatlas.estimate import (
     CaptureTable,
     Estimate,
@@ -26,6 +25,7 @@ from survatlas.estimate import (
 )
 from survatlas.estimate.compose import DISTRIBUTIONS
 from survatlas.estimate.histories import PUBLISHED
+from survatlas.estimate.samplefiles import read_audit, read_unit_counts
 from survatlas.store import open_store
 
 level_option = click.option(
@@ -191,23 +191,14 @@ def sample_cmd(
     as_json: bool,
 ) -> None:
     """Total from counts in sampled units (CSV: count[, stratum]), optionally audit-corrected."""
-    rows = _read_csv(units, ("count",))
+    sample = read_unit_counts(units)
     sizes = _population(population)
-    strata = [r.get("stratum", "") for r in rows] if isinstance(sizes, dict) else None
-    result = stratified_total(
-        [_num(r, "count", units) for r in rows], sizes, strata, level, n_boot, seed
-    )
+    strata = sample.strata if isinstance(sizes, dict) else None
+    result = stratified_total(sample.counts, sizes, strata, level, n_boot, seed)
     if audit is not None:
-        arows = _read_csv(audit, ("survey", "expert"))
+        rows = read_audit(audit)
         result = audit_correct(
-            result,
-            [_num(r, "survey", audit) for r in arows],
-            [_num(r, "expert", audit) for r in arows],
-            [_num(r, "weight", audit) for r in arows] if "weight" in arows[0] else None,
-            [r["stratum"] for r in arows] if "stratum" in arows[0] else None,
-            level,
-            n_boot,
-            seed,
+            result, rows.survey, rows.expert, rows.weight, rows.stratum, level, n_boot, seed
         )
     _emit(result, as_json)
 
@@ -334,22 +325,3 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError as exc:
         raise InputError(f"--population {text!r} must be a whole number of units") from exc
-
-
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = [
-            {k.strip(): (v or "").strip() for k, v in r.items() if k} for r in csv.DictReader(fh)
-        ]
-    if not rows or any(c not in rows[0] for c in required):
-        raise CorruptFileError(f"{path}: needs a header with {', '.join(required)} and data rows")
-    return rows
-
-
-def _num(row: dict[str, str], col: str, path: Path) -> float:
-    try:
-        return float(row[col])
-    except (KeyError, ValueError) as exc:
-        raise CorruptFileError(f"{path}: {col} {row.get(col)!r} is not a number") from exc

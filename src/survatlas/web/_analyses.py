@@ -76,21 +76,32 @@ def compare_routes(
 ) -> dict[str, Any]:
     """The shortest and the least-exposed route between two (lat, lon) points.
 
-    Calls ``survatlas.routing``: ``route_window`` → ``load_network(store, bbox=, audience=)`` →
-    ``plan_route(net, origin, destination, level=, max_detour=)``. Returns
+    Calls :func:`_planned` (the routing library). Returns
     ``{"shortest": route, "least_exposure": route, "price_of_privacy", "method", …}``; a route
     holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
     ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``.
     """
-    window = routing.route_window([origin, destination])
-    net = routing.load_network(store, bbox=window, audience=audience)
-    kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
-    result = _plan_result(routing.plan_route(net, origin, destination, **kwargs))
+    result = _planned(store, origin, destination, max_detour, audience, level)
     for key in ("shortest", "least_exposure"):
         route = result.get(key)
         if route is not None and not isinstance(route.get("geometry"), dict | None):
             result[key] = {**route, "geometry": shapely.geometry.mapping(route["geometry"])}
     return result
+
+
+def _planned(
+    store: Store,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    max_detour: float,
+    audience: str,
+    level: str | None,
+) -> dict[str, Any]:
+    """``routing``: ``route_window`` → ``load_network`` → ``plan_route``, as flat figures."""
+    window = routing.route_window([origin, destination])
+    net = routing.load_network(store, bbox=window, audience=audience)
+    kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
+    return _plan_result(routing.plan_route(net, origin, destination, **kwargs))
 
 
 def _plan_result(plan: Any) -> dict[str, Any]:
