@@ -83,3 +83,11 @@ def _subcommands(group) -> set[str]:
         if isinstance(cmd, click.Group):
             names |= set(cmd.list_commands(click.Context(cmd)))
     return names
+
+
+def test_import_survatlas_is_light():
+    code = ("import sys, survatlas; "
+            "print(sorted(m for m in ('numba', 'scipy', 'dask', 'geopandas', 'shapely') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
