@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from survatlas.ingest._records import Record
 from survatlas.ingest._writer import write_layer
 from survatlas.provenance.sources import file_source
 from survatlas.store import Store
-from survatlas.web import create_app
+from survatlas.web import _analyses, create_app
 from survatlas.web.app import BUILD_COMMAND, DIST
 from web_builders import HOSTILE
 
@@ -196,10 +194,8 @@ def test_summary_dashboard_draws_charts(page):
 
 
 def _stub_routing(monkeypatch) -> None:
-    """A stand-in survatlas.routing with the API contract's shape (for the front end only)."""
-    mod = types.ModuleType("survatlas.routing")
-
-    def compare_routes(store, origin, destination, *, max_detour, audience):
+    """A stand-in for the routing library call (for the front end only)."""
+    def planned(store, origin, destination, max_detour, audience, level):
         (la, lo), (lb, lob) = origin, destination
         straight = shapely.LineString([(lo, la), (lob, lb)])
         bent = shapely.LineString([(lo, la), (lo, lb), (lob, lb)])
@@ -208,8 +204,7 @@ def _stub_routing(monkeypatch) -> None:
             "least_exposure": {"length_m": 600.0, "exposed_m": 40.0, "geometry": bent},
         }
 
-    mod.compare_routes = compare_routes
-    monkeypatch.setitem(sys.modules, "survatlas.routing", mod)
+    monkeypatch.setattr(_analyses, "_planned", planned)
 
 
 def _plan_route(page, timeout: float = 30.0) -> None:
@@ -243,10 +238,9 @@ def test_route_planner_ui_draws_two_routes_with_figures(page, monkeypatch):
     page.click("#route-clear")
 
 
-@pytest.mark.needs_routing
 @pytest.mark.slow
 def test_route_planner_with_real_routing(page, server):
-    """NEEDS survatlas.routing (routing capability): fails until it is merged.
+    """The route planner against the real routing library.
 
     Routing prices streets with the coverage results, so this test first computes coverage
     (detection level only) on the served store.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import types
 
 import h3
 import mapbox_vector_tile
@@ -119,30 +117,6 @@ def test_no_run_is_404_with_advice(empty_client, path):
     response = empty_client.get(path)
     assert response.status_code == 404
     assert "survatlas coverage" in response.json()["detail"]
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/coverage/summary",
-        "/api/sites/ranking",
-        f"/api/h3?bbox={BBOX}",
-        "/api/devices/1/visibility",
-    ],
-)
-def test_501_without_the_coverage_module(client, monkeypatch, path):
-    monkeypatch.setitem(sys.modules, "survatlas.coverage.results", None)
-    response = client.get(path)
-    assert response.status_code == 501
-    assert "survatlas.coverage" in response.json()["detail"]
-
-
-def test_missing_function_is_501_naming_it(client, monkeypatch):
-    monkeypatch.setitem(
-        sys.modules, "survatlas.coverage.results", types.ModuleType("survatlas.coverage.results")
-    )
-    response = client.get("/api/coverage/summary")
-    assert response.status_code == 501 and "latest_summary" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
