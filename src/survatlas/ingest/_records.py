@@ -101,12 +101,15 @@ class ImportSummary:
     layers: dict[str, LayerCounts] = field(default_factory=dict)
     warnings_by_kind: dict[str, int] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)
+    #: what the import did to the device history (added, moved, retagged, absent …), if anything
+    history: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ``--json``."""
         return {
             "source_id": self.source_id,
             "file": self.file,
+            "history": self.history,
             "layers": {k: vars(v) for k, v in self.layers.items()},
             "warnings_by_kind": dict(sorted(self.warnings_by_kind.items())),
             "rejected": _count_reasons(self.rejected),

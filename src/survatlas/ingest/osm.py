@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, InputFileNotFoundError
+from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
 from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
 from survatlas.ingest._writer import LayerWriter
@@ -29,6 +31,8 @@ from survatlas.vocab import LAYERS
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
 
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osc", ".o5m")
+#: (connection, source id, recorder, snapshot date, bounds) -> history counts
+HistoryWriter = Callable[[Any, int, SnapshotRecorder, str, Any], dict[str, int]]
 _KEYS = KEYS  # the keys pyosmium lets through (the benchmark's bare pass uses them too)
 
 
@@ -50,8 +54,17 @@ def import_osm(
     *,
     sensitivity: str = "public",
     progress: Callable[[int], None] | None = None,
+    source: Mapping[str, Any] | None = None,
+    as_of: str | None = None,
+    bounds: Sequence[float] | None = None,
+    history: HistoryWriter | None = None,
 ) -> ImportSummary:
     """Import an OSM extract into ``store`` in one transaction.
+
+    The import is also a *snapshot* of its area for the device history
+    (:mod:`survatlas.ingest._history`): devices that appeared, moved, were retagged or are no
+    longer there (inside the file's bounds) are recorded as such; the current view keeps the
+    latest state.
 
     The file is read in chunks and written as it is read, in bounded memory: pyosmium keeps
     the node locations of a large file in a temporary file beside the store, the R*Tree is
@@ -70,6 +83,19 @@ def import_osm(
         Sensitivity of every record of this file (``public`` for OSM data).
     progress
         Called with the number of objects handled, now and then (the CLI draws a bar).
+    source
+        Provenance fields of the source written instead of the file's own (``kind``,
+        ``title``, ``uri``, ``retrieved_at``, ``data_timestamp`` …): a fetch records its
+        endpoint and fetch time this way.
+    as_of
+        Date of the snapshot (default: the file's replication timestamp, else its newest
+        object).
+    bounds
+        W, S, E, N the snapshot covers (default: the file header's box, else the data's extent).
+    history
+        Writes the device history instead of the snapshot comparison, in the same transaction
+        (called with the connection, the source id, the recorder and the snapshot date): the
+        import of a full-history file gives every version this way.
 
     Returns
     -------
@@ -84,23 +110,19 @@ def import_osm(
     reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
         with store.transaction() as conn, _fewer_collections():
-            source_id = file_source(
-                conn,
-                kind="osm",
-                title=path.name,
-                uri=path.name,
-                sha256=sha,
-                retrieved_at=started,
-                licence="ODbL-1.0",
-                attribution=ODBL_ATTRIBUTION,
-                sensitivity=sensitivity,
-            )
+            fields = {"kind": "osm", "title": path.name, "uri": path.name, "sha256": sha,
+                      "retrieved_at": started, "licence": "ODbL-1.0",
+                      "attribution": ODBL_ATTRIBUTION, "sensitivity": sensitivity,
+                      **(source or {})}
+            source_id = file_source(conn, **fields)
             writers = {layer: LayerWriter(conn, layer, source_id) for layer in LAYERS}
-            summary = ImportSummary(source_id=source_id, file=path.name)
+            summary = ImportSummary(source_id=source_id, file=str(fields["title"]))
+            recorder = SnapshotRecorder()
             end = None
             for kind, payload in reader:
                 if kind == "rows":
                     writers[payload.layer].add(payload)
+                    recorder.add(payload)
                     _count_warnings(summary, payload)
                 elif kind == "progress" and progress and payload:
                     progress(payload)
@@ -108,10 +130,17 @@ def import_osm(
                     end = payload
             summary.layers = {layer: w.finish() for layer, w in writers.items()}
             summary.rejected = end.rejected
+            data_time = end.header_timestamp or end.max_timestamp
             conn.execute(
                 "UPDATE sources SET data_timestamp = coalesce(data_timestamp, ?) WHERE id = ?",
-                (end.header_timestamp or end.max_timestamp, source_id),
+                (data_time, source_id),
             )
+            when = as_of or fields.get("data_timestamp") or data_time or started
+            box = bounds or header_box(path)
+            if history is None:
+                summary.history = recorder.record(conn, source_id, when, bounds=box).to_dict()
+            else:
+                summary.history = history(conn, source_id, recorder, when, box)
             insert_import(conn, source_id=source_id, command="import osm", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     finally:
         reader.close()  # stops a reader process that is still running
@@ -137,6 +166,20 @@ def _count_warnings(summary: ImportSummary, chunk: RowChunk) -> None:
     for warnings in chunk.warnings or ():
         for w in warnings:
             summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
+
+
+def header_box(path: Path) -> list[float] | None:
+    """W, S, E, N of the box an OSM file's header declares (None without one)."""
+    import osmium
+
+    reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
+    try:
+        box = reader.header().box()
+    finally:
+        reader.close()
+    if not box.valid():
+        return None
+    return [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
 
 
 def check_osm_path(path: str | Path) -> Path:

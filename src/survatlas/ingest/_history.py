@@ -1,0 +1,303 @@
+"""Device history written by every import: versions with valid-from/valid-to, and snapshots.
+
+An import that sees an area at a date (an OSM extract, a fetch, a camera list with OSM ids) is
+a *snapshot*. :class:`SnapshotRecorder` compares it with the open versions of
+``device_versions`` (those with no ``valid_to``): a device new to the history is *added* (or
+*reappeared*), one whose position or survatlas fields changed is closed and followed by a
+version that *moved* / was *retagged* (a new OSM version that changes neither is *edited*), and
+an open device inside the snapshot's bounds that the snapshot does not hold is closed as
+*absent*. Those closed devices leave the current view (``devices``); the history keeps them.
+
+The states written are the rows of ``devices`` as the layer writer stored them (sensitivity and
+sealing decided there), so the history never holds a field in a form the current view does not.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from survatlas.errors import InputError
+from survatlas.geo import haversine_m
+from survatlas.ingest._records import ROW_COLUMNS, RowChunk
+from survatlas.store.clock import now_iso
+from survatlas.store.encryption import open_row
+
+#: a device whose position changed by more than this many metres *moved*
+MOVE_M = 0.5
+#: fields whose change makes a version *retagged* (what survatlas reads from the tags)
+RETAG_FIELDS = ("device_type", "area", "zone", "mount", "camera_type", "views", "tilt_down_deg",
+                "height_m", "operator", "manufacturer", "model", "name")
+#: the columns a version copies from ``devices``
+STATE_COLUMNS = ("origin", "source_id", "osm_type", "osm_id", "osm_version", "osm_timestamp",
+                 "content_sha", "device_type", "area", "zone", "mount", "camera_type", "views",
+                 "tilt_down_deg", "height_m", "operator", "manufacturer", "model", "name",
+                 "fov_deg", "range_m", "focal_mm", "sensor_width_mm", "width_px", "lon", "lat",
+                 "geom", "tags", "sensitivity")
+_BATCH = 500
+_TS_COLUMN = ROW_COLUMNS["devices"].index("osm_timestamp")
+
+
+def iso_instant(value: str | date | datetime | int | None) -> str | None:
+    """``value`` as ISO 8601 UTC text ``YYYY-MM-DDTHH:MM:SS+00:00`` (how the store writes times).
+
+    Accepts a date (``2019-04-21``), a year-month (``2019-04``), a year, a timestamp with any
+    offset or ``Z``, a datetime, or seconds since 1970.
+
+    Raises
+    ------
+    InputError
+        When the text is no date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    if isinstance(value, datetime):
+        when = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return when.astimezone(UTC).replace(microsecond=0).isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00+00:00"
+    text = str(value).strip()
+    padded = {4: "-01-01", 7: "-01"}.get(len(text), "")
+    try:
+        when = datetime.fromisoformat((text + padded).replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{text!r} is not a date; use YYYY-MM-DD (or an ISO 8601 time)") from None
+    return iso_instant(when)
+
+
+@dataclass
+class SnapshotCounts:
+    """What a snapshot did to the history."""
+
+    added: int = 0
+    reappeared: int = 0
+    moved: int = 0
+    retagged: int = 0
+    edited: int = 0
+    kept: int = 0
+    absent: int = 0
+    older: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain data (for the import summary)."""
+        return dict(vars(self))
+
+
+@dataclass
+class SnapshotRecorder:
+    """Collects the devices an import writes, then records them as a snapshot of the history.
+
+    Parameters
+    ----------
+    scope
+        Origin prefix of the devices this snapshot speaks for (``"osm:"``): an open device of
+        another origin (a field camera) is never declared absent by it. None: the import is
+        no snapshot of an area, its devices are added or changed but nothing is absent.
+    """
+
+    scope: str | None = "osm:"
+    origins: dict[str, str | None] = field(default_factory=dict)
+    bounds: list[float] | None = None
+
+    def add(self, chunk: RowChunk) -> None:
+        """Note the devices of a chunk (their origins and OSM timestamps) and its extent."""
+        self.extend(chunk.boxes())
+        if chunk.layer != "devices":
+            return
+        for row in chunk.rows():
+            ts = row[_TS_COLUMN]
+            self.origins[row[0]] = iso_instant(ts) if isinstance(ts, int) else ts
+
+    def add_origins(self, origins: Iterable[tuple[str, str | None]]) -> None:
+        """Note devices by ``(origin, osm_timestamp)``."""
+        self.origins.update(origins)
+
+    def extend(self, boxes: Any) -> None:
+        """Grow the snapshot's extent by ``(n, 4)`` boxes."""
+        if len(boxes) == 0:
+            return
+        lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
+        box = [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])]
+        if self.bounds is None:
+            self.bounds = box
+        else:
+            b = self.bounds
+            self.bounds = [min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]),
+                           max(b[3], box[3])]
+
+    def record(
+        self,
+        conn: sqlite3.Connection,
+        source_id: int,
+        as_of: str,
+        *,
+        bounds: Sequence[float] | None = None,
+        kind: str = "snapshot",
+    ) -> SnapshotCounts:
+        """Write the snapshot (inside the import's transaction); return what changed.
+
+        ``bounds`` (W, S, E, N) is the area the snapshot covers (default: the extent of its
+        data); ``as_of`` when it was taken (ISO 8601).
+        """
+        as_of = iso_instant(as_of) or now_iso()
+        box = list(bounds) if bounds is not None else self.bounds
+        counts = SnapshotCounts()
+        opened = _open_versions(conn, self.origins)
+        for row in _current_rows(conn, list(self.origins)):
+            start = _start(self.origins.get(row["origin"]), as_of)
+            _apply(conn, row, opened.get(row["origin"]), start, as_of, source_id, counts)
+        if box is not None and self.scope is not None:
+            gone = _absent(conn, box, self.scope, set(self.origins), as_of)
+            close_versions(conn, gone, as_of, "absent", source_id)
+            retire_devices(conn, gone)
+            counts.absent = len(gone)
+        known = conn.execute(
+            "SELECT 1 FROM snapshots WHERE source_id = ? AND as_of = ? AND kind = ?",
+            (source_id, as_of, kind),
+        ).fetchone()
+        if box is not None and not known:  # importing the same snapshot again changes nothing
+            conn.execute(
+                "INSERT INTO snapshots (source_id, kind, as_of, scope, min_x, min_y, max_x, max_y,"
+                " recorded_at, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (source_id, kind, as_of, self.scope, *box, now_iso(), json.dumps(counts.to_dict())),
+            )
+        return counts
+
+
+def _start(osm_timestamp: str | None, as_of: str) -> str:
+    """When a state seen in a snapshot began: its OSM timestamp, else the snapshot's date."""
+    if osm_timestamp and osm_timestamp <= as_of:
+        return osm_timestamp
+    return as_of
+
+
+def _apply(
+    conn: sqlite3.Connection,
+    row: dict[str, Any],
+    open_version: dict[str, Any] | None,
+    start: str,
+    as_of: str,
+    source_id: int,
+    counts: SnapshotCounts,
+) -> None:
+    """Compare one device of the snapshot with its open version and write what changed."""
+    if open_version is None:
+        last = conn.execute(
+            "SELECT max(valid_to), max(valid_from) FROM device_versions WHERE origin = ?",
+            (row["origin"],),
+        ).fetchone()
+        if last[1] is not None and last[1] > as_of:  # history newer than this snapshot
+            counts.older += 1
+            return
+        change = "reappeared" if last[0] is not None else "added"
+        insert_version(conn, row, start, change)
+        setattr(counts, change, getattr(counts, change) + 1)
+        return
+    if open_version["valid_from"] > as_of:
+        counts.older += 1
+        return
+    change = state_change(open_version, row)
+    if change is None:
+        counts.kept += 1
+        return
+    start = max(start, open_version["valid_from"])
+    close_versions(conn, [row["origin"]], start, "superseded", source_id)
+    insert_version(conn, row, start, change)
+    setattr(counts, change.split("+")[0], getattr(counts, change.split("+")[0]) + 1)
+
+
+def state_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """How ``new`` differs from ``old``: moved, retagged, moved+retagged, edited or None (same).
+
+    *moved*: more than :data:`MOVE_M` metres apart; *retagged*: a field of
+    :data:`RETAG_FIELDS` differs; *edited*: another OSM version or other content, neither.
+    """
+    a, b = open_row("devices", dict(old)), open_row("devices", dict(new))
+    moved = haversine_m(a["lon"], a["lat"], b["lon"], b["lat"]) > MOVE_M
+    retagged = any(_norm(a.get(f)) != _norm(b.get(f)) for f in RETAG_FIELDS)
+    if moved and retagged:
+        return "moved+retagged"
+    if moved or retagged:
+        return "moved" if moved else "retagged"
+    if a.get("osm_version") != b.get("osm_version") or a.get("content_sha") != b.get(
+        "content_sha"
+    ):
+        return "edited" if a.get("osm_version") != b.get("osm_version") else None
+    return None
+
+
+def _norm(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def insert_version(conn: sqlite3.Connection, row: Mapping[str, Any], start: str, change: str) -> None:
+    """Open a version of a device from ``row`` (``devices`` columns, stored form) at ``start``."""
+    cols = (*STATE_COLUMNS, "valid_from", "change")
+    conn.execute(
+        f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        (*(row.get(c) for c in STATE_COLUMNS), start, change),
+    )
+
+
+def close_versions(
+    conn: sqlite3.Connection, origins: Sequence[str], end: str, why: str, source_id: int | None
+) -> None:
+    """Close the open versions of ``origins`` at ``end`` (why: absent, deleted, untagged …)."""
+    conn.executemany(
+        "UPDATE device_versions SET valid_to = ?, ended = ?, ended_source_id = ? "
+        "WHERE origin = ? AND valid_to IS NULL",
+        [(end, why, source_id, o) for o in origins],
+    )
+
+
+def retire_devices(conn: sqlite3.Connection, origins: Sequence[str]) -> None:
+    """Take devices out of the current view (their history stays in ``device_versions``)."""
+    conn.executemany("DELETE FROM devices WHERE origin = ?", [(o,) for o in origins])
+
+
+def _current_rows(conn: sqlite3.Connection, origins: list[str]) -> Iterable[dict[str, Any]]:
+    """The ``devices`` rows of ``origins`` as stored (in batches)."""
+    cols = ", ".join(STATE_COLUMNS)
+    for start in range(0, len(origins), _BATCH):
+        batch = origins[start : start + _BATCH]
+        cur = conn.execute(
+            f"SELECT {cols} FROM devices WHERE origin IN ({', '.join('?' * len(batch))})", batch
+        )
+        for values in cur.fetchall():
+            yield dict(zip(STATE_COLUMNS, values, strict=True))
+
+
+def _open_versions(conn: sqlite3.Connection, origins: Mapping[str, Any]) -> dict[str, dict]:
+    """The open version of each of ``origins`` that has one."""
+    cols = (*STATE_COLUMNS, "valid_from")
+    out: dict[str, dict] = {}
+    keys = list(origins)
+    for start in range(0, len(keys), _BATCH):
+        batch = keys[start : start + _BATCH]
+        cur = conn.execute(
+            f"SELECT {', '.join(cols)} FROM device_versions WHERE valid_to IS NULL "
+            f"AND origin IN ({', '.join('?' * len(batch))})",
+            batch,
+        )
+        for values in cur.fetchall():
+            row = dict(zip(cols, values, strict=True))
+            out[row["origin"]] = row
+    return out
+
+
+def _absent(
+    conn: sqlite3.Connection, box: Sequence[float], scope: str, seen: set[str], as_of: str
+) -> list[str]:
+    """Open devices of ``scope`` inside ``box``, opened by ``as_of``, that the snapshot lacks."""
+    rows = conn.execute(
+        "SELECT origin FROM device_versions WHERE valid_to IS NULL AND origin LIKE ? "
+        "AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ? AND valid_from <= ?",
+        (scope + "%", box[0], box[2], box[1], box[3], as_of),
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in seen]
