@@ -56,3 +56,7 @@ class ScaleError(SurvatlasError, RuntimeError):
     def __init__(self, message: str, failed: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.failed = dict(failed or {})
+
+
+class FetchError(SurvatlasError):
+    """A web service (Overpass, Nominatim, an extract server) failed or answered nonsense."""

@@ -101,6 +101,9 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
         click.echo(
             "warnings: " + ", ".join(f"{k} {v}" for k, v in data["warnings_by_kind"].items())
         )
+    if data.get("history") and any(data["history"].values()):
+        click.echo("device history: " + ", ".join(
+            f"{k} {v:,}" for k, v in data["history"].items() if v))
     if data["rejected"]:
         click.echo("not imported: " + ", ".join(f"{v} × {k}" for k, v in data["rejected"].items()))
 
