@@ -23,6 +23,7 @@ from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
 from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
 from survatlas.ingest._writer import LayerWriter
+from survatlas.ingest.history import HISTORY_SUFFIXES, import_history, is_history_file
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
@@ -30,7 +31,8 @@ from survatlas.vocab import LAYERS
 
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
 
-OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osc", ".o5m")
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osc", ".o5m",
+                *HISTORY_SUFFIXES)
 #: (connection, source id, recorder, snapshot date, bounds) -> history counts
 HistoryWriter = Callable[[Any, int, SnapshotRecorder, str, Any], dict[str, int]]
 _KEYS = KEYS  # the keys pyosmium lets through (the benchmark's bare pass uses them too)
@@ -103,8 +105,11 @@ def import_osm(
         Added / updated / unchanged / skipped counts per layer and warnings by kind.
     """
     path = check_osm_path(path)
+    if history is None and is_history_file(path):  # every version of every device
+        return import_history(store, path, sensitivity=sensitivity, progress=progress,
+                              importer=import_osm)
     started = now_iso()
-    sha = file_sha256(path)
+    sha = (source or {}).get("sha256") or file_sha256(path)
     # a reader process starts now, before the transaction; node locations of large files go to
     # a temporary file beside the store (removed at once: see _osmread.node_locations)
     reader = Messages(path, sensitivity, index_dir=store.path.parent)

@@ -136,3 +136,29 @@ def grid_extract(folder: str | Path, blocks: int) -> Path:
         buildings, streets, cameras = grid_city_arrays(blocks, cameras_per_block=0.1)
         write_osm(path, buildings=buildings, streets=streets, cameras=cameras)
     return path
+
+
+def write_history(path: str | Path, nodes: Sequence[Mapping], ways: Sequence[Mapping] = ()) -> Path:
+    """Write an OSM full-history file (``.osh.pbf``) of node and way versions — for tests.
+
+    Each node is a mapping with ``id``, ``version``, ``timestamp`` (ISO text), and, unless
+    ``visible`` is False (a deletion), ``lon``, ``lat`` and ``tags``; each way ``id``,
+    ``version``, ``timestamp``, ``nodes`` and ``tags``. Objects are sorted as OSM history files
+    are (type, id, version).
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    header = osmium.io.Header()
+    header.has_multiple_object_versions = True
+    with osmium.SimpleWriter(str(path), header=header) as writer:
+        for n in sorted(nodes, key=lambda n: (n["id"], n["version"])):
+            visible = n.get("visible", True)
+            location = (n["lon"], n["lat"]) if visible else None
+            writer.add_node(Node(id=n["id"], version=n["version"], timestamp=n["timestamp"],
+                                 visible=visible, location=location, tags=n.get("tags", {})))
+        for w in sorted(ways, key=lambda w: (w["id"], w["version"])):
+            writer.add_way(Way(id=w["id"], version=w["version"], timestamp=w["timestamp"],
+                               visible=w.get("visible", True), nodes=w.get("nodes", []),
+                               tags=w.get("tags", {})))
+    return path
