@@ -68,10 +68,11 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
               help="Tile side in metres for --engine dask (default: max(2000, 18 × longest range)).")
 @click.option("--workers", type=int, default=None,
               help="Worker processes of the local Dask cluster (default: one per core).")
+@click.option("--as-of", help="Cameras as they stood on this date (YYYY-MM-DD; device history).")
 @json_option
 @click.pass_context
 def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direction, cell_m,
-                 h3_res, engine, scheduler, tile_m, workers, as_json) -> None:
+                 h3_res, engine, scheduler, tile_m, workers, as_of, as_json) -> None:
     """Compute what the cameras see (occlusion-aware, per DORI level) and store the results."""
     settings = Settings(
         scenarios=SCENARIOS if scenario == "all" else (scenario,),
@@ -83,7 +84,7 @@ def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direct
     with Store(db_path(ctx), create=False) as store, _tile_progress(engine == "dask") as progress:
         summary = scale.compute_coverage(store, bbox, settings, engine=engine,
                                          scheduler=scheduler, tile_m=tile_m, workers=workers,
-                                         progress=progress)
+                                         progress=progress, as_of=as_of)
     if as_json:
         emit_json(summary)
     else:

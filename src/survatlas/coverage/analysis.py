@@ -128,7 +128,7 @@ class Result:
 
 def load_inputs(
     store: Store, bbox: tuple[float, float, float, float] | None = None, *,
-    walkable_only: bool = True, buildings: bool = True,
+    walkable_only: bool = True, buildings: bool = True, as_of: str | None = None,
 ) -> Inputs:
     """Read public cameras, buildings, streets and sites (of ``bbox``) into a metric CRS.
 
@@ -136,8 +136,10 @@ def load_inputs(
     cameras near the edge of ``bbox`` see all their occluders. With ``buildings=False`` they
     stay in the store (``Inputs.buildings`` is empty; a tiled run streams them with
     :func:`iter_buildings`), so memory does not grow with the number of buildings.
+    With ``as_of`` (a date) the cameras are those in place then (the device history); streets,
+    buildings and sites are today's, so that years compare with the same method.
     """
-    devices = read_layer(store, "devices", bbox)
+    devices = read_layer(store, "devices", bbox, as_of=as_of)
     devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
     streets = read_layer(store, "streets", bbox)
     if walkable_only and len(streets):

@@ -136,6 +136,7 @@ def compute_coverage(
     tile_m: float | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    as_of: str | None = None,
 ) -> dict[str, Any]:
     """Load, analyse and save coverage for ``store`` (replacing earlier results); return the summary.
 
@@ -151,16 +152,30 @@ def compute_coverage(
         raise InputError(f"unknown engine {engine!r}; use local or dask")
     settings.check()
     if engine == "local":
-        result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only), settings)
+        result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only,
+                                     as_of=as_of), settings)
+        _note_as_of(result.summary, as_of)
         save_result(store, result)
         return result.summary
-    inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False)
+    inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
+                         as_of=as_of)
     with dask_client(scheduler, workers) as client:
         result = analyse_tiled(inputs, settings, base=tiles_base(store.path), tile_m=tile_m,
                                client=client, progress=progress,
                                buildings=store_buildings(store, inputs))
+    _note_as_of(result.summary, as_of)
     save_result(store, result)
     return result.summary
+
+
+def _note_as_of(summary: dict[str, Any], as_of: str | None) -> None:
+    """Record in the summary that the cameras are those in place on ``as_of``."""
+    if as_of is None:
+        return
+    summary["cameras_as_of"] = as_of
+    summary.setdefault("assumptions", []).append(
+        f"cameras as they stood on {as_of} (device history); streets, buildings and sites as "
+        "stored today")
 
 
 def dask_client(scheduler: str | None = None, workers: int | None = None):

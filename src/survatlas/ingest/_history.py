@@ -18,13 +18,11 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
-from survatlas.errors import InputError
 from survatlas.geo import haversine_m
 from survatlas.ingest._records import ROW_COLUMNS, RowChunk
-from survatlas.store.clock import now_iso
+from survatlas.store.clock import iso_instant, now_iso
 from survatlas.store.encryption import open_row
 
 #: a device whose position changed by more than this many metres *moved*
@@ -40,35 +38,6 @@ STATE_COLUMNS = ("origin", "source_id", "osm_type", "osm_id", "osm_version", "os
                  "geom", "tags", "sensitivity")
 _BATCH = 500
 _TS_COLUMN = ROW_COLUMNS["devices"].index("osm_timestamp")
-
-
-def iso_instant(value: str | date | datetime | int | None) -> str | None:
-    """``value`` as ISO 8601 UTC text ``YYYY-MM-DDTHH:MM:SS+00:00`` (how the store writes times).
-
-    Accepts a date (``2019-04-21``), a year-month (``2019-04``), a year, a timestamp with any
-    offset or ``Z``, a datetime, or seconds since 1970.
-
-    Raises
-    ------
-    InputError
-        When the text is no date.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC).isoformat()
-    if isinstance(value, datetime):
-        when = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return when.astimezone(UTC).replace(microsecond=0).isoformat()
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00+00:00"
-    text = str(value).strip()
-    padded = {4: "-01-01", 7: "-01"}.get(len(text), "")
-    try:
-        when = datetime.fromisoformat((text + padded).replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{text!r} is not a date; use YYYY-MM-DD (or an ISO 8601 time)") from None
-    return iso_instant(when)
 
 
 @dataclass

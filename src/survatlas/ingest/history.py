@@ -25,14 +25,13 @@ from survatlas.ingest._history import (
     _absent,
     close_versions,
     insert_version,
-    iso_instant,
     retire_devices,
     state_change,
 )
 from survatlas.ingest._records import ImportSummary, device_values, osm_content_sha
 from survatlas.ingest.tags import normalise_tags
 from survatlas.store import Store
-from survatlas.store.clock import now_iso
+from survatlas.store.clock import iso_instant, now_iso
 from survatlas.store.encryption import seal_row
 
 HISTORY_SUFFIXES = (".osh.pbf", ".osh", ".osh.bz2", ".osh.gz")

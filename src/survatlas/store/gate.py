@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from survatlas.errors import InputError
 from survatlas.store import Store
+from survatlas.store.clock import iso_instant
 from survatlas.store.encryption import Key, open_row
 from survatlas.vocab import LAYERS, SENSITIVITIES
 
@@ -84,20 +85,29 @@ def read_layer(
     audience: str = "public",
     coarsen_m: float | None = None,
     key: Key | None = None,
+    as_of: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Rows of ``layer`` visible to ``audience`` as a GeoDataFrame in EPSG:4326.
 
     Columns: every stored column except the bounding box, ``tags`` parsed to a dict, and for
     devices ``warnings`` (a list of dicts). Confidential rows (``audience="confidential"``) are
     decrypted with ``key`` (or the key in force). With ``coarsen_m``, every non-public record is
-    reduced to its location snapped to a ``coarsen_m`` grid.
+    reduced to its location snapped to a ``coarsen_m`` grid. With ``as_of`` (a date), devices
+    are read as they stood then, from the device history (``id`` is the current device's, or
+    minus the version's id for a device gone since).
     """
     if layer not in LAYERS:
         raise InputError(f"unknown layer {layer!r}; use one of {', '.join(LAYERS)}")
-    where, params = bbox_clause(store, layer, bbox)
-    rows = store.query(
-        f"SELECT * FROM {layer} WHERE {audience_clause(audience)} AND {where} ORDER BY id", params
-    )
+    if as_of is not None and layer == "devices":
+        sql, params = devices_as_of_sql(store, as_of, bbox, audience)
+        rows = store.query(sql, params)
+        where = ""
+    else:
+        where, params = bbox_clause(store, layer, bbox)
+        rows = store.query(
+            f"SELECT * FROM {layer} WHERE {audience_clause(audience)} AND {where} ORDER BY id",
+            params,
+        )
     records = [open_row(layer, dict(r), key) for r in rows]
     import geopandas as gpd
     import pandas as pd
@@ -116,6 +126,25 @@ def read_layer(
         )
     result = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
     return coarsen(result, coarsen_m) if coarsen_m else result
+
+
+def devices_as_of_sql(
+    store: Store, as_of: str, bbox: tuple[float, float, float, float] | None, audience: str
+) -> tuple[str, tuple]:
+    """SQL (and parameters) of the device versions valid at ``as_of``, as ``devices`` rows."""
+    when = iso_instant(as_of)
+    cols = [r[1] for r in store.query("PRAGMA table_info(device_versions)") if r[1] != "id"]
+    where, params = "", [when, when]
+    if bbox is not None:
+        where = " AND v.lon BETWEEN ? AND ? AND v.lat BETWEEN ? AND ?"
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    return (
+        f"SELECT coalesce(d.id, -v.id) AS id, {', '.join('v.' + c for c in cols)} "
+        "FROM device_versions v LEFT JOIN devices d ON d.origin = v.origin "
+        f"WHERE {audience_clause(audience, 'v')} AND v.valid_from <= ? "
+        f"AND (v.valid_to IS NULL OR v.valid_to > ?){where} ORDER BY v.origin",
+        tuple(params),
+    )
 
 
 def snap_to_grid(
