@@ -55,6 +55,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("vendors", "supply", "vendors_group", "Vendors, aliases, restrictions, attribution."),
         ("programmes", "supply", "programmes_cmd", "Surveillance programmes and their vendors."),
         ("claims", "supply", "claims_group", "Propose claims from a report's text, accept them."),
+        ("timeline", "growth", "timeline_cmd",
+         "Devices added, removed and in place per month or year (device history)."),
+        ("diff", "growth", "diff_cmd", "What appeared, disappeared or changed between two dates."),
         ("serve", "web", "serve_cmd", "Serve the web map and the JSON API."),
     )
 }

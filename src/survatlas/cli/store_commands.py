@@ -31,16 +31,21 @@ def import_group() -> None:
     """Import OSM extracts, field camera lists or GIS layers (all-or-nothing, idempotent)."""
 
 
+_AS_OF = click.option("--as-of", help="Date of this snapshot for the device history (YYYY-MM-DD).")
+
+
 @import_group.command("osm")
 @click.argument("file", type=click.Path(path_type=Path))
 @sensitivity_option
+@_AS_OF
 @json_option
 @click.pass_context
-def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bool) -> None:
-    """Import an OSM extract (.osm.pbf, .osm, .osm.bz2)."""
+def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str | None,
+                   as_json: bool) -> None:
+    """Import an OSM extract (.osm.pbf, .osm, .osm.bz2) or a full-history file (.osh.pbf)."""
     with Store(db_path(ctx)) as store:
         if as_json or not _console.is_terminal:
-            summary = import_osm(store, file, sensitivity=sensitivity)
+            summary = import_osm(store, file, sensitivity=sensitivity, as_of=as_of)
         else:
             with Progress(
                 SpinnerColumn(),
@@ -52,7 +57,8 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bo
             ) as bar:
                 task = bar.add_task(f"reading {file.name}", total=None)
                 summary = import_osm(
-                    store, file, sensitivity=sensitivity, progress=lambda n: bar.advance(task, n)
+                    store, file, sensitivity=sensitivity, as_of=as_of,
+                    progress=lambda n: bar.advance(task, n),
                 )
     _print_summary(summary, as_json)
 
@@ -60,12 +66,17 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bo
 @import_group.command("cameras")
 @click.argument("file", type=click.Path(path_type=Path))
 @sensitivity_option
+@click.option("--osm-ids", is_flag=True,
+              help="The id column holds OSM node ids (an export of OSM cameras: a snapshot).")
+@_AS_OF
 @json_option
 @click.pass_context
-def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, as_json: bool) -> None:
+def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, osm_ids: bool,
+                       as_of: str | None, as_json: bool) -> None:
     """Import a field camera list (CSV with latitude/longitude columns, or GeoJSON points)."""
     with Store(db_path(ctx)) as store:
-        summary = import_cameras(store, file, sensitivity=sensitivity)
+        summary = import_cameras(store, file, sensitivity=sensitivity, osm_ids=osm_ids,
+                                 as_of=as_of)
     _print_summary(summary, as_json)
 
 

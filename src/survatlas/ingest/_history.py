@@ -68,9 +68,13 @@ class SnapshotRecorder:
         Origin prefix of the devices this snapshot speaks for (``"osm:"``): an open device of
         another origin (a field camera) is never declared absent by it. None: the import is
         no snapshot of an area, its devices are added or changed but nothing is absent.
+    device_types
+        Device types this snapshot speaks for (None: all). A list exported from
+        ``man_made=surveillance`` holds no speed cameras: they are not absent from the area.
     """
 
     scope: str | None = "osm:"
+    device_types: frozenset[str] | None = None
     origins: dict[str, str | None] = field(default_factory=dict)
     bounds: list[float] | None = None
 
@@ -122,7 +126,7 @@ class SnapshotRecorder:
             start = _start(self.origins.get(row["origin"]), as_of)
             _apply(conn, row, opened.get(row["origin"]), start, as_of, source_id, counts)
         if box is not None and self.scope is not None:
-            gone = _absent(conn, box, self.scope, set(self.origins), as_of)
+            gone = _absent(conn, box, self.scope, set(self.origins), as_of, self.device_types)
             close_versions(conn, gone, as_of, "absent", source_id)
             retire_devices(conn, gone)
             counts.absent = len(gone)
@@ -185,7 +189,7 @@ def state_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     """How ``new`` differs from ``old``: moved, retagged, moved+retagged, edited or None (same).
 
     *moved*: more than :data:`MOVE_M` metres apart; *retagged*: a field of
-    :data:`RETAG_FIELDS` differs; *edited*: another OSM version or other content, neither.
+    :data:`RETAG_FIELDS` differs; *edited*: another OSM version, neither.
     """
     a, b = open_row("devices", dict(old)), open_row("devices", dict(new))
     moved = haversine_m(a["lon"], a["lat"], b["lon"], b["lat"]) > MOVE_M
@@ -194,10 +198,9 @@ def state_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
         return "moved+retagged"
     if moved or retagged:
         return "moved" if moved else "retagged"
-    if a.get("osm_version") != b.get("osm_version") or a.get("content_sha") != b.get(
-        "content_sha"
-    ):
-        return "edited" if a.get("osm_version") != b.get("osm_version") else None
+    versions = (a.get("osm_version"), b.get("osm_version"))
+    if None not in versions and versions[0] != versions[1]:
+        return "edited"  # another OSM version (a list without versions says nothing here)
     return None
 
 
@@ -261,12 +264,15 @@ def _open_versions(conn: sqlite3.Connection, origins: Mapping[str, Any]) -> dict
 
 
 def _absent(
-    conn: sqlite3.Connection, box: Sequence[float], scope: str, seen: set[str], as_of: str
+    conn: sqlite3.Connection, box: Sequence[float], scope: str, seen: set[str], as_of: str,
+    device_types: frozenset[str] | None = None,
 ) -> list[str]:
-    """Open devices of ``scope`` inside ``box``, opened by ``as_of``, that the snapshot lacks."""
+    """Open devices of ``scope`` (and ``device_types``) inside ``box``, opened by ``as_of``,
+    that the snapshot lacks."""
     rows = conn.execute(
-        "SELECT origin FROM device_versions WHERE valid_to IS NULL AND origin LIKE ? "
+        "SELECT origin, device_type FROM device_versions WHERE valid_to IS NULL AND origin LIKE ? "
         "AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ? AND valid_from <= ?",
         (scope + "%", box[0], box[2], box[1], box[3], as_of),
     ).fetchall()
-    return [r[0] for r in rows if r[0] not in seen]
+    return [r[0] for r in rows if r[0] not in seen
+            and (device_types is None or r[1] in device_types)]

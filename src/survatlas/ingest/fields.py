@@ -17,9 +17,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
+from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._records import ImportSummary, Record, device_values
 from survatlas.ingest._writer import write_layer
 from survatlas.ingest.tags import normalise_tags
@@ -43,7 +45,10 @@ META_PREFIX = "survatlas:"
 _MAX_REPORTED = 5
 
 
-def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public") -> ImportSummary:
+def import_cameras(
+    store: Store, path: str | Path, *, sensitivity: str = "public", osm_ids: bool = False,
+    as_of: str | None = None,
+) -> ImportSummary:
     """Import a CSV or GeoJSON camera list into ``store`` in one transaction.
 
     Parameters
@@ -54,6 +59,13 @@ def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public
         ``.csv`` (or ``.tsv``/``.txt``) with latitude/longitude columns, or ``.geojson``/``.json``.
     sensitivity
         Default sensitivity of every row (a ``sensitivity`` column overrides it per row).
+    osm_ids
+        The ``id`` column holds OSM node ids (an export of OSM cameras): rows become
+        ``osm:node/ID`` and the file is a snapshot of OSM for the device history, so that OSM
+        cameras inside its extent that it lacks are recorded as gone. Rows without an id stay
+        field rows (never matched to OSM).
+    as_of
+        Date of the list (default: now) in the device history.
 
     Raises
     ------
@@ -68,7 +80,7 @@ def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public
     rows = list(read_rows(path))
     if not rows:
         raise InputError(f"{path.name} has no rows; nothing to import")
-    records, errors = _records(rows, path, sha, sensitivity)
+    records, errors = _records(rows, path, sha, sensitivity, osm_ids)
     if errors:
         more = f" (and {len(errors) - _MAX_REPORTED} more)" if len(errors) > _MAX_REPORTED else ""
         raise InputError(
@@ -90,6 +102,12 @@ def import_cameras(store: Store, path: str | Path, *, sensitivity: str = "public
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
         summary.layers["devices"] = write_layer(conn, "devices", source_id, records)
+        recorder = SnapshotRecorder(  # a camera list speaks for the device types it holds
+            scope="osm:" if osm_ids else None,
+            device_types=frozenset(r.values["device_type"] for r in records))
+        recorder.add_origins((r.origin, r.osm_timestamp) for r in records)
+        recorder.extend(np.array([[r.values["lon"], r.values["lat"]] * 2 for r in records]))
+        summary.history = recorder.record(conn, source_id, as_of or started).to_dict()
         for rec in records:
             for w in rec.warnings:
                 summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
@@ -171,12 +189,13 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _records(
-    rows: list[tuple[int, dict[str, Any]]], path: Path, sha: str, default_sens: str
+    rows: list[tuple[int, dict[str, Any]]], path: Path, sha: str, default_sens: str,
+    osm_ids: bool = False,
 ) -> tuple[list[Record], list[str]]:
     records, errors, seen = [], [], set()
     for n, props in rows:
         try:
-            rec = _record(n, props, path, sha, default_sens)
+            rec = _record(n, props, path, sha, default_sens, osm_ids)
         except InputError as exc:
             errors.append(f"row {n}: {exc}")
             continue
@@ -188,7 +207,9 @@ def _records(
     return records, errors
 
 
-def _record(n: int, props: dict[str, Any], path: Path, sha: str, default_sens: str) -> Record:
+def _record(
+    n: int, props: dict[str, Any], path: Path, sha: str, default_sens: str, osm_ids: bool = False
+) -> Record:
     if "_error" in props:
         raise InputError(props["_error"])
     lon, lat = (
@@ -206,6 +227,12 @@ def _record(n: int, props: dict[str, Any], path: Path, sha: str, default_sens: s
     values["name"] = tags.get("name")
     if explicit.get("height_m") is not None:
         values["height_m"] = explicit["height_m"]
+    ident = props.get("id") or props.get("@id")
+    if osm_ids and ident is not None and not meta.get("osm_id"):  # rows without one stay field rows
+        try:
+            meta = {**meta, "osm_type": "node", "osm_id": int(str(ident).removeprefix("node/"))}
+        except ValueError:
+            raise InputError(f"id {ident!r} is no OSM node id (--osm-ids)") from None
     origin, osm = _origin(meta, props, path, sha, n)
     return Record(
         origin,
