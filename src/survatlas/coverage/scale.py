@@ -143,7 +143,8 @@ def compute_coverage(
     ``engine="local"`` (the default) is the in-process path; ``"dask"`` tiles the run and computes the
     tiles on the Dask cluster at ``scheduler`` (``tcp://host:port``) or, without one, on a
     local cluster of ``workers`` processes (default: every core). Results are saved only when
-    every tile succeeded.
+    every tile succeeded. With ``as_of`` (a date) the cameras are those in place then and the
+    summary is returned without saving (the stored results stay the current network's).
     """
     from survatlas.coverage.results import save_result
 
@@ -155,7 +156,8 @@ def compute_coverage(
         result = analyse(load_inputs(store, bbox, walkable_only=settings.walkable_only,
                                      as_of=as_of), settings)
         _note_as_of(result.summary, as_of)
-        save_result(store, result)
+        if as_of is None:
+            save_result(store, result)
         return result.summary
     inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
                          as_of=as_of)
@@ -164,7 +166,8 @@ def compute_coverage(
                                client=client, progress=progress,
                                buildings=store_buildings(store, inputs))
     _note_as_of(result.summary, as_of)
-    save_result(store, result)
+    if as_of is None:
+        save_result(store, result)
     return result.summary
 
 
@@ -175,7 +178,8 @@ def _note_as_of(summary: dict[str, Any], as_of: str | None) -> None:
     summary["cameras_as_of"] = as_of
     summary.setdefault("assumptions", []).append(
         f"cameras as they stood on {as_of} (device history); streets, buildings and sites as "
-        "stored today")
+        "stored today; these figures are not saved (the stored results stay the current "
+        "network's)")
 
 
 def dask_client(scheduler: str | None = None, workers: int | None = None):

@@ -144,6 +144,9 @@ def timeline(
     _site_categories(store, versions, bbox, audience)
     snapshots = [dict(r) for r in store.query(
         "SELECT as_of, kind, min_x, min_y, max_x, max_y FROM snapshots ORDER BY as_of")]
+    if bbox is not None:  # the snapshots that saw some of the area
+        snapshots = [s for s in snapshots if s["max_x"] >= bbox[0] and s["min_x"] <= bbox[2]
+                     and s["max_y"] >= bbox[1] and s["min_y"] <= bbox[3]]
     result: dict[str, Any] = {
         "by": by, "bbox": list(bbox) if bbox else None, "periods": [],
         "snapshots": snapshots, "method": METHOD, "assumptions": ASSUMPTIONS,
