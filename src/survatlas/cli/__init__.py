@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("import", "store_commands", "import_group",
          "Import OSM extracts, field camera lists or GIS layers."),
         ("fetch", "fetch", "fetch_cmd",
-         "Fetch any place from OpenStreetMap (Overpass, Nominatim, extracts) and import it."),
+         "Fetch any place from OpenStreetMap (Overpass, Nominatim, extracts), import it."),
         ("stats", "stats", "stats_cmd", "What is in the store: counts, tags, sites."),
         ("export", "store_commands", "export_cmd", "Export a layer with ODbL attribution."),
         ("optics", "coverage", "optics_cmd", "Field of view and DORI distances of a camera."),
