@@ -91,3 +91,13 @@ def test_import_survatlas_is_light():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_api_examples_run():
+    import doctest
+
+    from survatlas.estimate import mse, twolist
+
+    for module in (twolist, mse):
+        result = doctest.testmod(module)
+        assert result.attempted >= 2 and result.failed == 0, module.__name__

@@ -222,6 +222,13 @@ def mse(
     Estimate
         ``details["models"]`` lists every model examined in the stepwise search with its estimate;
         ``details["spread"]`` their range: never read ``n_hat`` without it.
+
+    Examples
+    --------
+    >>> from survatlas.estimate import published_table
+    >>> e = mse(published_table("kosovo"), model="aic")
+    >>> e.details["spread"]["min"] <= e.n_hat <= e.details["spread"]["max"]
+    True
     """
     _check_mse_inputs(table, level, interval)
     candidates, excluded = estimable_pairs(table)

@@ -53,6 +53,16 @@ def estimate_total(
     -------
     Estimate
         With the matching summary and ambiguous records in ``details["matching"]``.
+
+    Examples
+    --------
+    Two sources of the same store (an OSM import and a field survey), matched within 15 m::
+
+        from survatlas.estimate import load_device_lists
+        with open_store("city.db") as store:
+            lists = load_device_lists(store, ["osm", "survey.csv"])
+        estimate = estimate_total(lists, match_distance=15.0)
+        print(estimate.n_hat, estimate.ci_low, estimate.ci_high)
     """
     matching = match_lists(lists, match_distance, compatible)
     table = capture_histories(matching)

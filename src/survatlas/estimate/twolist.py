@@ -68,6 +68,14 @@ def chapman(n1: int, n2: int, m: int, level: float = 0.95) -> Estimate:
     -------
     Estimate
         Variance ``(n1+1)(n2+1)(n1−m)(n2−m)/((m+1)²(m+2))`` in ``details["variance"]``.
+
+    Examples
+    --------
+    Two surveys of one district found 100 and 80 cameras, 20 of them on both:
+
+    >>> e = chapman(100, 80, 20)
+    >>> round(e.n_hat, 1), e.level
+    (388.6, 0.95)
     """
     _check_counts(n1, n2, m, level)
     n_hat = (n1 + 1) * (n2 + 1) / (m + 1) - 1

@@ -91,7 +91,28 @@ class Store:
 
 
 def open_store(path: str | Path, *, create: bool = False) -> Store:
-    """Open an existing store (or create one with ``create=True``)."""
+    """Open an existing store (or create one with ``create=True``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file of the store.
+    create : bool
+        Create the file (and apply every migration) when it does not exist; otherwise a missing
+        file is an error that says to run an import first.
+
+    Returns
+    -------
+    Store
+        Use it as a context manager so the connection is closed.
+
+    Examples
+    --------
+    ::
+
+        with open_store("survatlas.db") as store:
+            print(store.query("SELECT count(*) FROM devices")[0][0])
+    """
     return Store(path, create=create)
 
 
