@@ -12,6 +12,7 @@ from rich.table import Table
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import bbox_option, json_option, sensitivity_option
 from survatlas.errors import CorruptFileError, InputFileNotFoundError
+from survatlas.publish.document import write_output
 from survatlas.publish.profile import FORMATS, country_profile, render_profile
 from survatlas.store import Store
 from survatlas.supply import (
@@ -187,14 +188,16 @@ def profile_cmd(
 ) -> None:
     """A country profile (public records only): programmes, vendors, trade flags, devices,
     comparators, constraints and open questions, every line with its sources."""
+    if fmt == "pdf" and out is None:
+        raise click.UsageError("--format pdf needs --out FILE")
     with Store(db_path(ctx), create=False) as store:
         profile = country_profile(store, country, comparators_csv=comparators, bbox=bbox)
-    text = render_profile(profile, fmt)
+    data = render_profile(profile, fmt, out)
     if out:
-        out.write_text(text, "utf-8")
+        write_output(out, data)
         click.echo(f"wrote {out} ({len(profile['sources'])} sources cited)", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
 
 
 # ---------------------------------------------------------------- vendors and programmes

@@ -2,8 +2,9 @@
 questions, every line with its sources, confidence and status.
 
 :func:`country_profile` gathers the records ``audience`` may see into a plain dict (the JSON
-output); :func:`render_markdown` and :func:`render_html` turn it into a document in which every
-statement links to its entry in the source list. HTML output escapes every data string.
+output); :func:`render_profile` turns it into one document model
+(:func:`survatlas.publish._profile_doc.profile_document`) rendered as Markdown, HTML or PDF, in
+which every statement links to its entry in the source list. HTML output escapes every data string.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.publish._profile_render import render_html, render_markdown
+from survatlas.publish import document
+from survatlas.publish._profile_doc import profile_document
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
 from survatlas.supply.countries import country_code, country_name
@@ -39,7 +41,7 @@ __all__ = [
     "render_profile",
 ]
 
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "pdf", "json")
 COMPARATOR_COLUMNS = ("place", "metric", "value", "year", "method", "source_title")
 _OPEN_ORDER = {"disputed": 0, "unverified": 1}
 _CONF_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -587,12 +589,20 @@ def _method_notes() -> list[str]:
 # ---------------------------------------------------------------- rendering
 
 
-def render_profile(profile: dict[str, Any], fmt: str) -> str:
-    """The profile as Markdown, HTML or JSON text."""
+def render_markdown(profile: dict[str, Any], out: Path | None = None) -> str:
+    """The profile as Markdown (every statement links to its source entry)."""
+    return document.render_markdown(profile_document(profile), out)
+
+
+def render_html(profile: dict[str, Any]) -> str:
+    """The profile as a standalone HTML page (every statement links to its source entry)."""
+    return document.render_html(profile_document(profile))
+
+
+def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -> str | bytes:
+    """The profile as Markdown, HTML or JSON text, or PDF bytes."""
     if fmt == "json":
         return json.dumps(profile, indent=2, ensure_ascii=False)
-    if fmt == "md":
-        return render_markdown(profile)
-    if fmt == "html":
-        return render_html(profile)
-    raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return document.render(profile_document(profile), fmt, out)
