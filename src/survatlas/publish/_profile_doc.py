@@ -102,7 +102,7 @@ def profile_document(p: dict[str, Any]) -> Document:
         statement_item(q) for q in p["open_questions"]
     )
     doc.section("Method").add_items(Item(m) for m in p["method"])
-    src = doc.section("Sources", page_break=True)
+    src = doc.section("Sources")
     src.blocks.append(_source_block(p["sources"]))
     return doc
 
@@ -126,12 +126,16 @@ def _facts(p: dict[str, Any]) -> list[Fact]:
         ),
         Fact(
             str(len(restricted)),
-            "vendors on a sanctions or restriction list",
+            "on a sanctions or restriction list (vendors)",
             ", ".join(v["name"] for v in restricted) or None,
         ),
         Fact(
-            f"{p['trade']['flagged']} of {len(p['trade']['flows'])}",
-            "recorded trade flows flagged by the sanctions screen",
+            f"{p['trade']['flagged']} of {len(p['trade']['flows'])}"
+            if p["trade"]["flows"]
+            else "none",
+            "recorded trade flows flagged by the sanctions screen"
+            if p["trade"]["flows"]
+            else "trade flows recorded in the store",
             "flags are leads, not findings of violation",
         ),
         Fact(
@@ -152,7 +156,7 @@ def _summary(sec: Section, p: dict[str, Any]) -> None:
         "such; see Open questions):"
     )
     sec.add_items(
-        _with_quantity(s) for s in headline[:8]
+        _with_quantity(s) for s in headline[:6]
     )
     sec.add_figure(_claims_chart(p))
     sec.add_figure(_vendor_chart(p))
@@ -182,6 +186,7 @@ def _claims_chart(p: dict[str, Any]) -> Figure | None:
         f"Claims in this profile by the year they refer to (as of), coloured by status; "
         f"{undated} undated claims are not shown.",
         "Stacked bar chart of claims per year by status",
+        wide=False,
     )
 
 
@@ -203,7 +208,7 @@ def _vendor_chart(p: dict[str, Any]) -> Figure | None:
 
 
 def _programmes(doc: Document, p: dict[str, Any]) -> None:
-    doc.section("Programmes and capabilities", page_break=True).para(
+    doc.section("Programmes and capabilities").para(
         f"{len(p['programmes'])} programmes; facts of each carry its source."
     )
     for prog in p["programmes"]:

@@ -117,7 +117,7 @@ def stacked_by_year(
     plt = pyplot()
     years = sorted(counts)
     cats = [c for c in colours if any(counts[y].get(c) for y in years)]
-    fig, ax = plt.subplots(figsize=(6.0, 2.2))
+    fig, ax = plt.subplots(figsize=(4.5, 2.4))
     bottom = [0] * len(years)
     for cat in cats:
         vals = [counts[y].get(cat, 0) for y in years]

@@ -191,6 +191,8 @@ def format_quantity(claim: dict[str, Any]) -> str | None:
         claim.get("high"),
         claim.get("unit"),
     )
+    if unit in ("year", "years") and value is not None and low is None and high is None:
+        return f"{value:g}" if unit == "year" else f"{value:g} years"
     unit = f" {unit}" if unit else ""
     if value is not None and (low is not None or high is not None):
         lo = _fmt(low) if low is not None else "?"
