@@ -58,6 +58,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("timeline", "growth", "timeline_cmd",
          "Devices added, removed and in place per month or year (device history)."),
         ("diff", "growth", "diff_cmd", "What appeared, disappeared or changed between two dates."),
+        ("report", "report", "report_cmd",
+         "A report (HTML, PDF, Markdown) on an area, place, site or route."),
         ("serve", "web", "serve_cmd", "Serve the web map and the JSON API."),
     )
 }
