@@ -25,7 +25,8 @@ def pct(v: float | None) -> str:
 
 def interval(by: dict[str, float | None]) -> str:
     """``64.5 % (26.2–78.3 %)``: typical, then the best–worst optics interval."""
-    lo, typ, hi = (by.get(k) for k in BOUNDS)
+    lo, hi = by.get("low"), by.get("high")
+    typ = by["typical"] if "typical" in by else by.get("share")
     if lo is None and hi is None:
         return pct(typ)
     return f"{pct(typ)} ({pct(lo)[:-2]}–{pct(hi)})"
