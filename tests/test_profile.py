@@ -235,3 +235,28 @@ def test_device_statistics_for_a_mapped_area(tmp_path: Path) -> None:
     dahua = next(v for v in prof["vendors"] if v["name"] == "Dahua Technology")
     assert dahua["devices_in_area"] == 1 and dahua["origin"] == "imported"
     assert "No comparator figure for North Korea" in prof["comparators_note"]
+
+
+def test_kp_pdf_fits_ten_a4_pages_with_every_citation(tmp_path: Path, profile: dict) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils (pdftotext) is needed: make test installs it")
+    from survatlas.publish.profile import render_profile
+
+    pdf = tmp_path / "kp.pdf"
+    pdf.write_bytes(render_profile(profile, "pdf"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "A4" in info
+    pages = int(next(x.split()[-1] for x in info.splitlines() if x.startswith("Pages")))
+    assert pages <= 10
+    text = " ".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+        .stdout.split()
+    )
+    assert text.index("Key findings") < text.index("Programmes and capabilities")
+    for source in profile["sources"]:
+        assert f"[{source['ref']}]" in text, source["ref"]
+    for q in profile["open_questions"]:
+        assert " ".join(q["text"].split())[:40] in text.replace("- ", "-"), q["text"][:40]
