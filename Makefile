@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DB ?= survatlas.db
 FRONTEND := src/survatlas/web/frontend
 
-.PHONY: demo test lint bench install frontend chromium clean
+.PHONY: demo test lint bench install frontend chromium publishing clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,18 @@ frontend:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
+# PDF checks (pdfinfo, pdftotext, pdftoppm) and the Noto fonts of reports; WeasyPrint's pango.
+publishing:
+	@command -v pdftotext >/dev/null 2>&1 && fc-list | grep -q NotoSans-Regular || { \
+	  apt-get update -q && apt-get install -y -q poppler-utils fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0; }
+
 demo: $(STAMP) frontend
 	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf
 	$(SURVATLAS) --db $(DEMO_DB) stats
 	$(SURVATLAS) --db $(DEMO_DB) coverage
 	@echo "Open the map: $(SURVATLAS) --db $(DEMO_DB) serve   (then http://127.0.0.1:8000/)"
 
-test: $(STAMP) frontend chromium
+test: $(STAMP) frontend chromium publishing
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
