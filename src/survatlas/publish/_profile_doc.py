@@ -5,12 +5,16 @@ sources grouped by kind. Markdown, HTML and PDF all render this one model."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from survatlas.publish import charts
+from survatlas.errors import InputError
+from survatlas.publish import charts, document
 from survatlas.publish.document import Document, Fact, Figure, Item, Section, Source, Table
 
+FORMATS = ("md", "html", "pdf", "json")
 #: kinds of source, as section headings of the source list, in order.
 SOURCE_KINDS = {
     "report": "Reports",
@@ -343,3 +347,22 @@ def _source_block(sources: list[dict[str, Any]]) -> Any:
             Source(s["ref"], s["title"], s["kind"], safe_url(s.get("url")), bits, s.get("original"))
         )
     return Block(sources=grouped)
+
+
+def render_markdown(profile: dict[str, Any], out: Path | None = None) -> str:
+    """The profile as Markdown (every statement links to its source entry)."""
+    return document.render_markdown(profile_document(profile), out)
+
+
+def render_html(profile: dict[str, Any]) -> str:
+    """The profile as a standalone HTML page (every statement links to its source entry)."""
+    return document.render_html(profile_document(profile))
+
+
+def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -> str | bytes:
+    """The profile as Markdown, HTML or JSON text, or PDF bytes."""
+    if fmt == "json":
+        return json.dumps(profile, indent=2, ensure_ascii=False)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return document.render(profile_document(profile), fmt, out)

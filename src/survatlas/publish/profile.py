@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.publish import document
-from survatlas.publish._profile_doc import profile_document
+from survatlas.publish._profile_doc import FORMATS, render_html, render_markdown, render_profile
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
 from survatlas.supply.countries import country_code, country_name
@@ -41,7 +40,6 @@ __all__ = [
     "render_profile",
 ]
 
-FORMATS = ("md", "html", "pdf", "json")
 COMPARATOR_COLUMNS = ("place", "metric", "value", "year", "method", "source_title")
 _OPEN_ORDER = {"disputed": 0, "unverified": 1}
 _CONF_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -586,25 +584,3 @@ def _method_notes() -> list[str]:
         "Trade flags mean the declared goods fall inside a sanctions rule's scope and period; "
         "they are leads for investigation, not findings of violation.",
     ]
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_markdown(profile: dict[str, Any], out: Path | None = None) -> str:
-    """The profile as Markdown (every statement links to its source entry)."""
-    return document.render_markdown(profile_document(profile), out)
-
-
-def render_html(profile: dict[str, Any]) -> str:
-    """The profile as a standalone HTML page (every statement links to its source entry)."""
-    return document.render_html(profile_document(profile))
-
-
-def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -> str | bytes:
-    """The profile as Markdown, HTML or JSON text, or PDF bytes."""
-    if fmt == "json":
-        return json.dumps(profile, indent=2, ensure_ascii=False)
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return document.render(profile_document(profile), fmt, out)
