@@ -111,3 +111,19 @@ def test_report_errors_are_one_line(db: Path) -> None:
     assert unknown.exit_code == 2 and "no street or site named 'Atlantis'" in unknown.output
     pdf = runner.invoke(main, ["--db", str(db), "report", "--bbox", BBOX, "--format", "pdf"])
     assert pdf.exit_code == 2 and "--out" in pdf.output
+
+
+def test_route_report_equals_route_json(db: Path, cli_json: dict, tmp_path: Path) -> None:
+    # cli_json ran `coverage --bbox`, which saved the run a route needs
+    ends = ("--from", "60.1692,24.9412", "--to", "60.1718,24.9468")
+    route = json.loads(_run(db, "route", *ends, "--json"))
+    route.pop("out")
+    report = json.loads(_run(db, "report", *ends, "--format", "json"))
+    assert report["route"] == route
+    out = tmp_path / "walk.html"
+    _run(db, "report", *ends, "--format", "html", "--out", str(out))
+    page = out.read_text("utf-8")
+    short = route["routes"][0]
+    assert f"{short['length_m']:,.0f} m" in page
+    assert f"+{route['price_of_privacy']['extra_metres']:,.0f} m" in page
+    assert "© OpenStreetMap contributors" in page

@@ -311,7 +311,7 @@ def _route_document(data: Any) -> Document:
     )
     if data.plan is not None:
         doc.section("Map").add_figure(
-            Figure("route-map.svg", route_map(data.plan, level),
+            Figure("route-map.svg", route_map(data.plan, level, data.extras.get("streets", ())),
                    f"Shortest and least-watched routes; grey halo = stretches in view at {level} "
                    f"level. {f['attribution']}", "Map of the two routes")
         )

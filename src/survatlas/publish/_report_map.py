@@ -15,7 +15,8 @@ import shapely
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.publish.charts import pyplot, to_svg
 
-ROUTE_COLOURS = {"shortest": "#D55E00", "least_exposed": "#CC79A7"}  # no viridis hue
+ROUTE_COLOURS = {"shortest": "#D55E00", "least-exposed": "#CC79A7", "least_exposed": "#CC79A7"}
+#: route colours are vermilion and purple: no hue of the viridis ramp
 STREET_CMAP = "viridis"
 
 
@@ -134,14 +135,17 @@ def _street_labels(ax: Any, inputs: Any, names: dict[int, str], bounds: tuple) -
                 path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
 
 
-def route_map(plan: Any, level: str) -> bytes:
-    """The shortest and the least-exposed routes, their stretches in view, on lon/lat axes."""
+def route_map(plan: Any, level: str, streets: Any = ()) -> bytes:
+    """The shortest and the least-exposed routes, their stretches in view, on lon/lat axes,
+    over the ``streets`` (lon/lat geometries) of the window for context."""
     from shapely.geometry import shape
 
     plt = pyplot()
     gj = plan.to_geojson()
     fig, ax = plt.subplots(figsize=(7.2, 5.5))
     xs, ys = [], []
+    for line in _lines(np.asarray(list(streets), dtype=object)):
+        ax.plot(line[:, 0], line[:, 1], color="#c8c8c8", lw=0.6, zorder=1)
     for feat in gj["features"]:
         props, geom = feat["properties"], shape(feat["geometry"])
         kind = props.get("kind") or props.get("route")
@@ -159,6 +163,10 @@ def route_map(plan: Any, level: str) -> bytes:
     handles, labels = ax.get_legend_handles_labels()
     seen = dict(zip(labels, handles, strict=True))
     ax.legend(seen.values(), seen.keys(), fontsize=7, loc="upper left")
+    if xs:
+        pad_x, pad_y = (max(xs) - min(xs)) * 0.08 + 1e-4, (max(ys) - min(ys)) * 0.08 + 1e-4
+        ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
+        ax.set_ylim(min(ys) - pad_y, max(ys) + pad_y)
     lat = float(np.mean(ys)) if ys else 0.0
     ax.set_aspect(1 / np.cos(np.radians(lat)))
     ax.set_xticks([])

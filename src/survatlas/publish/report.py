@@ -19,7 +19,7 @@ from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, NotFoundError
 from survatlas.publish.stats import store_stats
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, read_layer
 
 BBox = tuple[float, float, float, float]
 #: margin around a named place or a site, metres.
@@ -234,4 +234,5 @@ def _route_report(
         "stats": store_stats(store, tuple(window)),
         "attribution": ODBL_ATTRIBUTION,
     }
-    return ReportData(figures, plan=plan, extras={"window": tuple(window)})
+    streets = read_layer(store, "streets", tuple(window)).geometry.to_numpy()
+    return ReportData(figures, plan=plan, extras={"window": tuple(window), "streets": streets})
