@@ -27,6 +27,8 @@ def _cli(*args: str) -> None:
 def _pages(pdf: Path, stem: str, first: int, last: int) -> None:
     subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", str(first), "-l", str(last), str(pdf),
                     str(IMG / stem)], check=True)
+    for png in IMG.glob(f"{stem}-0*.png"):  # pdftoppm pads page numbers of long documents
+        png.replace(IMG / f"{stem}-{int(png.stem.rsplit('-', 1)[1])}.png")
 
 
 def main_() -> None:
