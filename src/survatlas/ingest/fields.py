@@ -22,7 +22,7 @@ import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._history import SnapshotRecorder
-from survatlas.ingest._records import ImportSummary, Record, device_values
+from survatlas.ingest._records import ImportSummary, LayerCounts, Record, device_values
 from survatlas.ingest._writer import write_layer
 from survatlas.ingest.tags import normalise_tags
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
@@ -212,13 +212,38 @@ def _record(
 ) -> Record:
     if "_error" in props:
         raise InputError(props["_error"])
+    meta = {k[len(META_PREFIX) :]: v for k, v in props.items() if str(k).startswith(META_PREFIX)}
+    ident = props.get("id") or props.get("@id")
+    if osm_ids and ident is not None and not meta.get("osm_id"):  # rows without one stay field rows
+        try:
+            meta = {**meta, "osm_type": "node", "osm_id": int(str(ident).removeprefix("node/"))}
+        except ValueError:
+            raise InputError(f"id {ident!r} is no OSM node id (--osm-ids)") from None
+    origin, osm = _origin(meta, props, path, sha, n)
+    return field_record(props, origin, sensitivity=default_sens, osm=osm)
+
+
+def field_record(
+    props: Mapping[str, Any],
+    origin: str,
+    *,
+    sensitivity: str = "public",
+    osm: Mapping[str, Any] | None = None,
+) -> Record:
+    """One device from field-file properties: ``latitude``, ``longitude``, OSM tags, the
+    explicit geometry columns (:data:`EXPLICIT`) and an optional ``sensitivity``.
+
+    The same fields are accepted by ``survatlas import cameras`` and by contributions made
+    from the map (:mod:`survatlas.contribute`). Raises :class:`InputError` on a bad value.
+    """
+    props = dict(props)
     lon, lat = (
-        _coordinate(props.pop("longitude"), "longitude"),
-        _coordinate(props.pop("latitude"), "latitude"),
+        _coordinate(props.pop("longitude", None), "longitude"),
+        _coordinate(props.pop("latitude", None), "latitude"),
     )
     _check_position(lon, lat)
     meta = {k[len(META_PREFIX) :]: v for k, v in props.items() if str(k).startswith(META_PREFIX)}
-    sens = str(props.pop("sensitivity", meta.get("sensitivity", default_sens)))
+    sens = str(props.pop("sensitivity", meta.get("sensitivity", sensitivity)))
     _check_sensitivity(sens, "sensitivity")
     explicit = {k: _explicit(k, props.pop(k)) for k in list(props) if k in EXPLICIT}
     tags = {str(k): _tag_text(v) for k, v in props.items() if not str(k).startswith(META_PREFIX)}
@@ -227,13 +252,6 @@ def _record(
     values["name"] = tags.get("name")
     if explicit.get("height_m") is not None:
         values["height_m"] = explicit["height_m"]
-    ident = props.get("id") or props.get("@id")
-    if osm_ids and ident is not None and not meta.get("osm_id"):  # rows without one stay field rows
-        try:
-            meta = {**meta, "osm_type": "node", "osm_id": int(str(ident).removeprefix("node/"))}
-        except ValueError:
-            raise InputError(f"id {ident!r} is no OSM node id (--osm-ids)") from None
-    origin, osm = _origin(meta, props, path, sha, n)
     return Record(
         origin,
         shapely.to_wkb(shapely.Point(lon, lat)),
@@ -241,8 +259,13 @@ def _record(
         tags,
         sensitivity=sens,
         warnings=norm.warnings,
-        **osm,
+        **dict(osm or {}),
     )
+
+
+def write_devices(conn: Any, source_id: int, records: list[Record]) -> LayerCounts:
+    """Write device ``records`` of ``source_id`` inside the caller's transaction."""
+    return write_layer(conn, "devices", source_id, records)
 
 
 def _origin(meta: Mapping[str, Any], props: Mapping[str, Any], path: Path, sha: str, n: int):

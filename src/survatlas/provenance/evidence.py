@@ -21,6 +21,7 @@ import io
 import mimetypes
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,45 @@ def store_evidence(
     key: Key | None = None,
 ) -> EvidenceFile:
     """Store ``data`` (an original, or a derived copy of ``parent``) and log it."""
-    sha_id = sha256_id(data)
-    existing = _get(store, sha_id)
+    existing = _get(store, sha256_id(data))
     if existing is not None:
         return existing
-    src = store.query("SELECT kind, sensitivity FROM sources WHERE id = ?", (source_id,))
+    with store.transaction() as conn:
+        return insert_evidence(
+            conn,
+            evidence_root(store),
+            data,
+            source_id,
+            sensitivity=sensitivity,
+            media_type=media_type,
+            parent=parent,
+            derivation=derivation,
+            key=key,
+        )
+
+
+def insert_evidence(
+    conn: sqlite3.Connection,
+    root: Path,
+    data: bytes,
+    source_id: int,
+    *,
+    sensitivity: str | None = None,
+    media_type: str | None = None,
+    parent: str | None = None,
+    derivation: str | None = None,
+    key: Key | None = None,
+) -> EvidenceFile:
+    """Store ``data`` under ``root`` and record it with its custody entry, inside the caller's
+    transaction (the blob is written and synced before the record; the same bytes again return
+    the existing record)."""
+    sha_id = sha256_id(data)
+    found = conn.execute("SELECT * FROM evidence_files WHERE sha256 = ?", (sha_id,)).fetchone()
+    if found is not None:
+        return EvidenceFile(**dict(found))
+    src = conn.execute(
+        "SELECT kind, sensitivity FROM sources WHERE id = ?", (source_id,)
+    ).fetchall()
     if not src:
         raise NotFoundError(f"no source {source_id}; add it first with `survatlas source add`")
     kind, src_sens = src[0]
@@ -156,7 +191,7 @@ def store_evidence(
         if encrypt
         else data
     )
-    _write_once(blob_path(evidence_root(store), sha_id), stored)
+    _write_once(blob_path(root, sha_id), stored)
     row = {
         "sha256": sha_id,
         "source_id": source_id,
@@ -170,23 +205,22 @@ def store_evidence(
         "added_at": now_iso(),
         "added_by": current_actor(),
     }
-    with store.transaction() as conn:
-        cur = conn.execute(
-            f"INSERT INTO evidence_files ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()),
-        )
-        details = {
-            "source_id": source_id,
-            "size": len(data),
-            "sensitivity": sens,
-            "encrypted": encrypt,
-            "stored_sha256": row["stored_sha256"],
-        }
-        if parent:
-            details.update(parent=parent, derivation=derivation)
-        append_entry(
-            conn, "evidence.derive" if parent else "evidence.add", f"evidence:{sha_id}", details
-        )
+    cur = conn.execute(
+        f"INSERT INTO evidence_files ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        tuple(row.values()),
+    )
+    details = {
+        "source_id": source_id,
+        "size": len(data),
+        "sensitivity": sens,
+        "encrypted": encrypt,
+        "stored_sha256": row["stored_sha256"],
+    }
+    if parent:
+        details.update(parent=parent, derivation=derivation)
+    append_entry(
+        conn, "evidence.derive" if parent else "evidence.add", f"evidence:{sha_id}", details
+    )
     return EvidenceFile(id=int(cur.lastrowid), **row)
 
 

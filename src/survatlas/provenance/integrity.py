@@ -25,6 +25,7 @@ _CREATED_BY_EXTENDED = {
     "programmes": "programme.add",
     "vendors": "vendor.add",
     "device_models": "model.add",
+    "contributions": "contribution.submit",
 }
 
 

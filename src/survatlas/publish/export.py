@@ -112,7 +112,21 @@ LAYER_READERS: dict[str, LayerReader] = {
     "street-coverage": _result_reader("survatlas.coverage.results", "street_coverage_layer"),
     "site-coverage": _result_reader("survatlas.coverage.results", "site_coverage_layer"),
     "h3": _result_reader("survatlas.coverage.results", "h3_layer"),
+    "contributions": lambda store, bbox, audience: flat_frame(
+        _osmchange().contributions_frame(store, bbox, audience), "devices"
+    ),
 }
+#: formats written for some layers only: format -> the layers it takes.
+FORMAT_LAYERS: dict[str, frozenset[str]] = {"osc": frozenset({"contributions"})}
+
+
+def _osmchange() -> Any:
+    return importlib.import_module("survatlas.publish.osmchange")
+
+
+def supports(layer: str, fmt: str) -> bool:
+    """Whether ``layer`` can be written as ``fmt``."""
+    return layer in FORMAT_LAYERS.get(fmt, frozenset({layer}))
 
 
 def register_layer(name: str, reader: LayerReader) -> None:
@@ -140,6 +154,11 @@ def export_layer(
         raise InputError(f"unknown layer {layer!r}; use one of {', '.join(sorted(LAYER_READERS))}")
     if fmt not in WRITERS:
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(sorted(WRITERS))}")
+    if not supports(layer, fmt):
+        raise InputError(
+            f"format {fmt} is for the layers {', '.join(sorted(FORMAT_LAYERS[fmt]))} only; "
+            f"choose another format for {layer}"
+        )
     out = Path(out)
     if not out.parent.exists():
         raise InputError(f"folder {out.parent} does not exist; create it first")
@@ -282,4 +301,5 @@ WRITERS: dict[str, Writer] = {
     "gpkg": write_gpkg,
     "csv": write_csv,
     "kml": write_kml,
+    "osc": lambda frame, out, metadata: _osmchange().write_osc(frame, out, metadata),
 }

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from survatlas import __version__
+from survatlas.contribute.moderation import ContributionPolicy
 from survatlas.errors import (
     InputError,
     NotFoundError,
@@ -24,9 +25,17 @@ from survatlas.errors import (
     SurvatlasError,
 )
 from survatlas.store import Store
-from survatlas.web import _analyses, api_coverage, api_layers, api_routing, api_tiles
+from survatlas.web import (
+    _analyses,
+    api_contributions,
+    api_coverage,
+    api_layers,
+    api_routing,
+    api_tiles,
+)
 from survatlas.web._context import WebContext
 from survatlas.web._security import SecurityHeaders
+from survatlas.web.api_contributions import RateLimit
 from survatlas.web.auth import install_access
 
 STATIC = Path(__file__).parent / "static"
@@ -51,6 +60,7 @@ def create_app(
     private: bool = False,
     tile_url: str | None = None,
     dependencies: Sequence[Any] = (),
+    contributions: ContributionPolicy | None = None,
 ) -> FastAPI:
     """Build the web application over the store at ``db_path``.
 
@@ -67,6 +77,9 @@ def create_app(
     dependencies
         FastAPI dependencies (e.g. ``Depends(require_role("viewer"))``) added to every data
         route: the one place where authentication plugs in.
+    contributions
+        Who may report cameras and with what photos (default: editor tokens only, originals
+        discarded; see :class:`survatlas.contribute.moderation.ContributionPolicy`).
 
     Raises
     ------
@@ -94,13 +107,17 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
+    policy = contributions or ContributionPolicy()
+    app.state.contribution_policy = policy
+    app.state.contribution_rate = RateLimit(policy.rate_per_hour)
     _analyses.register_coverage_tiles()
-    for module in (api_layers, api_tiles, api_coverage, api_routing):
+    for module in (api_layers, api_tiles, api_coverage, api_routing, api_contributions):
         app.include_router(module.router, dependencies=list(dependencies))
     _add_error_handlers(app)
     _add_front_end(app)
     app.add_middleware(SecurityHeaders, extra_origin=_origin(tile_url))
-    install_access(app, db_path, private=private)
+    open_writes = api_contributions.OPEN_WRITE_PATHS if policy.anonymous else frozenset()
+    install_access(app, db_path, private=private, open_writes=open_writes)
     return app
 
 

@@ -55,14 +55,25 @@ class AccessConfig:
     db_path: Path
     private: bool = False
     write_role: str = "editor"
+    #: paths where a write without a write-role token is let through to the route, which
+    #: then decides (e.g. anonymous contributions, rate-limited); empty by default.
+    open_writes: frozenset[str] = frozenset()
 
 
 def install_access(
-    app: FastAPI, db_path: str | Path, *, private: bool = False, write_role: str = "editor"
+    app: FastAPI,
+    db_path: str | Path,
+    *,
+    private: bool = False,
+    write_role: str = "editor",
+    open_writes: frozenset[str] = frozenset(),
 ) -> None:
-    """Protect ``app``: token checks, private mode, writes denied by default, custody actor."""
+    """Protect ``app``: token checks, private mode, writes denied by default, custody actor.
+
+    ``open_writes`` lists paths whose routes check writes themselves (see
+    :class:`AccessConfig`)."""
     role_at_least(write_role, "viewer")
-    config = AccessConfig(Path(db_path), private, write_role)
+    config = AccessConfig(Path(db_path), private, write_role, frozenset(open_writes))
     app.state.survatlas_access = config
     app.add_middleware(AccessMiddleware, config=config)
 
@@ -101,7 +112,7 @@ class AccessMiddleware:
             except SecurityError as exc:
                 await _deny(send, 401, str(exc))
                 return
-        refusal = self.refusal(scope["method"], principal)
+        refusal = self.refusal(scope["method"], principal, scope.get("path", ""))
         if refusal is not None:
             await _deny(send, *refusal)
             return
@@ -109,11 +120,13 @@ class AccessMiddleware:
         with acting_as(principal.name if principal else ANONYMOUS):
             await self.app(scope, receive, send)
 
-    def refusal(self, method: str, principal: Principal | None) -> tuple[int, str] | None:
+    def refusal(
+        self, method: str, principal: Principal | None, path: str = ""
+    ) -> tuple[int, str] | None:
         """``(status, reason)`` when the request must be refused, else None."""
         if principal is None and self.config.private:
             return 401, "this survatlas server is private: give a token"
-        if method.upper() not in READ_METHODS:
+        if method.upper() not in READ_METHODS and path not in self.config.open_writes:
             if principal is None:
                 return 401, "writing needs an editor token"
             if not principal.allows(self.config.write_role):
