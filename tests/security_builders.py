@@ -167,7 +167,43 @@ def seed_canary(store: Store, folder: Path) -> dict[str, object]:
     testimony = add_evidence(
         store, write(folder / f"{CANARY}.txt", f"{CANARY} testimony text"), secret
     )
-    return {"source": secret, "device": hidden_device, "evidence": testimony.sha256}
+    return {
+        "source": secret,
+        "device": hidden_device,
+        "evidence": testimony.sha256,
+        "contribution": seed_canary_contributions(store),
+    }
+
+
+def seed_canary_contributions(store: Store) -> int:
+    """Contributions at the canary place: pending (with a photo), rejected, and accepted as a
+    restricted device. Returns the pending one's id."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from survatlas.contribute.moderation import (
+        accept_contribution,
+        reject_contribution,
+        submit_contribution,
+    )
+
+    photo = io.BytesIO()
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(photo, "PNG")
+    fields = {
+        "lat": str(CANARY_LAT),
+        "lon": str(CANARY_LON),
+        "direction": "45",
+        "operator": f"{CANARY} contributed operator",
+        "note": f"{CANARY} contributor note",
+    }
+    pending = submit_contribution(store, fields, [photo.getvalue()])
+    rejected = submit_contribution(store, {**fields, "name": f"{CANARY} rejected"})
+    reject_contribution(store, rejected, f"{CANARY} reason")
+    accepted = submit_contribution(store, {**fields, "name": f"{CANARY} accepted restricted"})
+    accept_contribution(store, accepted, sensitivity="restricted")
+    return pending
 
 
 # --- decoding outputs ------------------------------------------------------------------------
@@ -214,6 +250,9 @@ def _decode_text_geometry(path: Path, text: str, out: Decoded) -> None:
     if stripped.startswith("{") or stripped.startswith("["):
         with contextlib.suppress(ValueError):
             _walk_json(json.loads(text), out)
+    if "<osmChange" in text:
+        for lat, lon in re.findall(r'lat="([^"]+)" lon="([^"]+)"', text):
+            out.coords.append((float(lon), float(lat)))
     if "<kml" in text:
         for block in re.findall(r"<coordinates>(.*?)</coordinates>", text, re.S):
             for pair in block.split():

@@ -77,15 +77,17 @@ def test_the_canary_is_really_in_the_store(pair):
     """Guard: the test would be empty if the canary records were not seeded."""
     _, canary, _ = pair
     with Store(canary, create=False) as store:
-        assert store.scalar("SELECT count(*) FROM devices WHERE sensitivity != 'public'") == 2
+        assert store.scalar("SELECT count(*) FROM devices WHERE sensitivity != 'public'") == 3
+        assert store.scalar("SELECT count(*) FROM contributions") == 3
         for layer in ("buildings", "streets", "sites"):
             assert store.scalar(f"SELECT count(*) FROM {layer} WHERE sensitivity != 'public'") == 2
         seen = publish.read_layer(store, "devices", audience="confidential")
         assert any(CANARY in str(n) for n in seen["name"])
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize(
+    ("layer", "fmt"), [(la, f) for la in LAYERS for f in FORMATS if export.supports(la, f)]
+)
 def test_no_exporter_leaks_the_canary(pair, tmp_path, layer, fmt):
     plain, canary, _ = pair
     with_canary = _export(canary, layer, fmt, tmp_path / "with")
@@ -148,8 +150,9 @@ PUBLIC_OUTPUT = {
         ["estimate", "total", "--sources", f"1,{n}", "--json"] for n in (5, 6, 12, 13)
     ],
     "export": [
-        ["export", "--layer", layer, "--format", "geojson", "{out}", "--json"]
-        for layer in ("devices", "sites")
+        *(["export", "--layer", layer, "--format", "geojson", "{out}", "--json"]
+          for layer in ("devices", "sites", "contributions")),
+        ["export", "--layer", "contributions", "--format", "osc", "{out}", "--json"],
     ],
     "coverage": [["coverage", "--level", "detection", "--cell", "4", "--json"]],
     "route": [["route", "--from", "43.7200,7.4000", "--to", "43.7220,7.4040", "--json"]],

@@ -89,6 +89,8 @@ def _path_values(name: str, ids: dict) -> list[str]:
         return ["base", "devices", *LAYERS]
     if "layer" in name:
         return list(LAYERS)
+    if name == "contribution_id":  # an absent one: access is checked before anything changes
+        return ["999"]
     if name.endswith("id"):
         return [str(i) for i in (1, 2, ids["device"], ids["source"], 9)]
     if "sha" in name:
@@ -127,6 +129,16 @@ def endpoints(app) -> list[tuple[str, str, list[str]]]:
         for method in getattr(route, "methods", None) or ():
             found.setdefault((method, path), names)
     return [(m, p, q) for (m, p), q in sorted(found.items()) if m != "HEAD"]
+
+
+def moderation_paths(app) -> set[str]:
+    """Paths of the editors' moderation views (tag ``moderation``): they show restricted
+    contributions to editors and are checked for access, not as public outputs."""
+    return {
+        path
+        for path, ops in app.openapi()["paths"].items()
+        if any("moderation" in op.get("tags", []) for op in ops.values())
+    }
 
 
 def _walk(routes, prefix: str = ""):
@@ -192,7 +204,9 @@ def test_no_route_leaks_the_canary(stores, private):
     plain, canary, ids, tokens = stores
     apps = {db: TestClient(make_app(db, private=private)) for db in (plain, canary)}
     headers = {db: {"Authorization": f"Bearer {tokens[db]['admin']}"} for db in (plain, canary)}
-    routes = [e for e in endpoints(apps[canary].app) if e[0] == "GET"]
+    moderation = moderation_paths(apps[canary].app)
+    assert "/api/contributions" in moderation
+    routes = [e for e in endpoints(apps[canary].app) if e[0] == "GET" and e[1] not in moderation]
     assert len(routes) >= 5, "the app registers its routes"
     checked = 0
     for _, route_path, query_names in routes:
@@ -213,9 +227,10 @@ def test_no_route_leaks_the_canary(stores, private):
 def test_every_route_for_every_caller(stores, private):
     _, canary, ids, tokens = stores
     client = TestClient(make_app(canary, private=private))
+    moderation = moderation_paths(client.app)
     for method, route_path, query_names in endpoints(client.app):
         path, query = _requests(route_path, query_names, ids)[0]
-        write = method not in {"GET", "HEAD", "OPTIONS"}
+        write = method not in {"GET", "HEAD", "OPTIONS"} or route_path in moderation
         anon = client.request(method, path, params=query)
         if private or write:
             assert anon.status_code == 401, (method, path)
@@ -233,3 +248,22 @@ def test_every_route_for_every_caller(stores, private):
                 assert res.status_code == 403, (method, path, role)
             elif not write:
                 assert res.status_code not in (401, 403), (method, path, role)
+
+
+def test_the_moderation_queue_is_for_editors_only(stores):
+    """The queue does hold the canary (so its protection matters): editors see it, nobody else."""
+    _, canary, ids, tokens = stores
+    client = TestClient(make_app(canary, private=False))
+    queue = "/api/contributions"
+    assert client.get(queue).status_code == 401
+    viewer = {"Authorization": f"Bearer {tokens[canary]['viewer']}"}
+    assert client.get(queue, headers=viewer).status_code == 403
+    photo = f"{queue}/{ids['contribution']}/photos/1"
+    assert client.get(photo).status_code == 401
+    assert client.get(photo, headers=viewer).status_code == 403
+    editor = {"Authorization": f"Bearer {tokens[canary]['editor']}"}
+    seen = client.get(queue, params={"status": "pending"}, headers=editor)
+    assert seen.status_code == 200 and CANARY in seen.text
+    assert client.get(photo, headers=editor).headers["content-type"] == "image/jpeg"
+    form = client.get(f"{queue}/form")
+    assert form.status_code == 200 and CANARY not in form.text

@@ -48,6 +48,11 @@ class CleanPhoto:
     method: str = ""
 
 
+def size_text(n: int) -> str:
+    """A byte count for people: ``12 MB``, ``20 kB``."""
+    return f"{n / 1e6:.3g} MB" if n >= 1_000_000 else f"{n / 1e3:.3g} kB"
+
+
 def media_type(data: bytes) -> str | None:
     """The media type of an image from its first bytes, or None."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -112,7 +117,7 @@ def decode_photo(data: bytes, limits: PhotoLimits, label: str = "the photo") -> 
         raise InputError(f"{label} is empty; choose a photo file")
     if len(data) > limits.max_bytes:
         raise InputError(
-            f"{label} is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB — "
+            f"{label} is {size_text(len(data))}; the limit is {size_text(limits.max_bytes)} — "
             "send a smaller photo"
         )
     kind = media_type(data)

@@ -30,6 +30,7 @@ from survatlas.contribute.moderation import (
     reject_contribution,
     submit_contribution,
 )
+from survatlas.contribute.photos import size_text
 from survatlas.errors import InputError, NotFoundError
 from survatlas.provenance.evidence import read_evidence
 from survatlas.web._context import WebContext, get_context
@@ -97,10 +98,10 @@ async def post_contribution(request: Request, ctx: Context) -> dict[str, int]:
     fields, photos = await _read_form(request, policy)
     from fastapi.concurrency import run_in_threadpool
 
-    contribution_id = await run_in_threadpool(
-        submit_contribution, ctx.store(), fields, photos, policy=policy
-    )
-    return {"id": contribution_id}
+    def submit() -> int:  # in a worker thread: the slow part (photos) and the store write
+        return submit_contribution(ctx.store(), fields, photos, policy=policy)
+
+    return {"id": await run_in_threadpool(submit)}
 
 
 @router.get("", tags=["moderation"], dependencies=Editor)
@@ -160,16 +161,17 @@ def _check_length(request: Request, policy: ContributionPolicy) -> None:
     if int(length) > policy.max_request_bytes:
         raise HTTPException(
             413,
-            f"the report is {int(length) / 1e6:.1f} MB; the limit is "
-            f"{policy.max_request_bytes / 1e6:.0f} MB ({policy.max_photos} photos of "
-            f"{policy.limits.max_bytes / 1e6:.0f} MB) — send fewer or smaller photos",
+            f"the report is {size_text(int(length))}; the limit is "
+            f"{size_text(policy.max_request_bytes)} ({policy.max_photos} photos of "
+            f"{size_text(policy.limits.max_bytes)}) — send fewer or smaller photos",
         )
 
 
 async def _read_form(
     request: Request, policy: ContributionPolicy
 ) -> tuple[dict[str, str], list[bytes]]:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise InputError("send the report as multipart/form-data (fields and photo files)")
     try:
         form = await request.form(
@@ -189,8 +191,8 @@ async def _read_form(
                 data = await value.read(policy.limits.max_bytes + 1)
                 if len(data) > policy.limits.max_bytes:
                     raise InputError(
-                        f"photo {len(photos) + 1} is over {policy.limits.max_bytes / 1e6:.0f} MB;"
-                        " send a smaller photo"
+                        f"photo {len(photos) + 1} is over {size_text(policy.limits.max_bytes)}; "
+                        "send a smaller photo"
                     )
                 photos.append(data)
             elif name == "photo":
