@@ -169,7 +169,7 @@ CUSTODIAN_OUTPUT = {
 }
 #: commands that never read the store (their output comes from their arguments or files).
 STORE_FREE = {"estimate two-list", "estimate mse", "estimate sample", "estimate compose",
-              "optics", "trade hs-codes", "trade rules", "claims extract"}
+              "optics", "trade hs-codes", "trade rules", "claims extract", "template cameras"}
 #: commands that serve the web API: every route is checked by tests/test_canary_web.py.
 WEB_SERVER = {"serve"}
 #: commands that write to the store or make full copies for the custodian (not publications).
@@ -194,6 +194,10 @@ NOT_PUBLIC_OUTPUT = {
     "claims accept",
     "trade import",
     "vendors attribute",
+    # the moderation queue shows restricted contributions to editors (like `evidence get`)
+    "contributions list",
+    "contributions accept",
+    "contributions reject",
 }
 
 

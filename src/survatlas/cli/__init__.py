@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("report", "report", "report_cmd",
          "A report (HTML, PDF, Markdown) on an area, place, site or route."),
         ("serve", "web", "serve_cmd", "Serve the web map and the JSON API."),
+        ("contributions", "contributions", "contributions_group",
+         "Moderate cameras reported from the map or a phone."),
+        ("template", "contributions", "template_group",
+         "Empty field files (CSV, GeoJSON) for `import cameras`."),
     )
 }
 

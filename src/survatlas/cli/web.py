@@ -27,9 +27,19 @@ from survatlas.errors import SecurityError
 )
 @click.option("--private", is_flag=True,
               help="Every route needs a token (survatlas token create); still public records only.")
+@click.option("--contributions", "who", type=click.Choice(["editors", "anonymous"]),
+              default="editors", show_default=True,
+              help="Who may report cameras: editor tokens only, or anyone (rate-limited).")
+@click.option("--contribution-rate", type=click.IntRange(1, 10_000), default=20,
+              show_default=True, help="Anonymous reports per hour per client address.")
+@click.option("--max-photo-mb", type=click.IntRange(1, 100), default=12, show_default=True,
+              help="Largest photo accepted, in MB.")
+@click.option("--keep-originals", is_flag=True,
+              help="Keep original photos encrypted for admins (needs a key); default: discard.")
 @click.pass_context
 def serve_cmd(
-    ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool
+    ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool,
+    who: str, contribution_rate: int, max_photo_mb: int, keep_originals: bool,
 ) -> None:
     """Serve the web map and the JSON API over the store (read-only, public records only).
 
@@ -45,7 +55,19 @@ def serve_cmd(
             f"warning: listening on {host}: anyone who can reach it sees the public map",
             err=True,
         )
-    app = create_app(db or db_path(ctx), tile_url=tile_url, private=private)
+    from survatlas.contribute.moderation import ContributionPolicy
+    from survatlas.contribute.photos import PhotoLimits
+    from survatlas.store.encryption import require_key
+
+    if keep_originals:
+        require_key(None, why="keeping original photos (--keep-originals)")
+    policy = ContributionPolicy(
+        anonymous=who == "anonymous",
+        keep_originals=keep_originals,
+        rate_per_hour=contribution_rate,
+        limits=PhotoLimits(max_bytes=max_photo_mb * 1_000_000),
+    )
+    app = create_app(db or db_path(ctx), tile_url=tile_url, private=private, contributions=policy)
     click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  (Ctrl+C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
