@@ -104,7 +104,7 @@ def test_a_restricted_audience_export_does_show_the_restricted_canary(pair, tmp_
             store, "devices", "geojson", tmp_path / "r.geojson", audience="restricted"
         )
     assert leaks(decode_file(tmp_path / "r.geojson"))
-    assert out["features"] == 4
+    assert out["features"] == 5
 
 
 def test_library_aggregates_and_lists_are_unchanged_by_the_canary(pair):

@@ -154,6 +154,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(cls, handle)
 
 
+def _dist_file(name: str, media_type: str) -> FileResponse | HTMLResponse:
+    path = DIST / name
+    if not path.is_file():
+        return HTMLResponse(f"not built: {BUILD_COMMAND}", status_code=404)
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
 def _add_front_end(app: FastAPI) -> None:
     if DIST.is_dir():
         app.mount("/static", StaticFiles(directory=DIST), name="static")
@@ -169,6 +176,16 @@ def _add_front_end(app: FastAPI) -> None:
             "The JSON API is served already: <a href='/api/openapi.json'>/api/openapi.json</a>.</p>",
             status_code=503,
         )
+
+    # the installable web app: its manifest and its service worker (served at the root so that
+    # its scope is the whole app)
+    @app.get("/manifest.webmanifest", include_in_schema=False, response_model=None)
+    def manifest() -> FileResponse | HTMLResponse:
+        return _dist_file("manifest.webmanifest", "application/manifest+json")
+
+    @app.get("/sw.js", include_in_schema=False, response_model=None)
+    def service_worker() -> FileResponse | HTMLResponse:
+        return _dist_file("sw.js", "text/javascript")
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

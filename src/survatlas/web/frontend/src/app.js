@@ -2,6 +2,7 @@
 import { showDevice } from "./device.js";
 import { showDashboard } from "./charts.js";
 import { clear, el, getJSON, swatch } from "./dom.js";
+import { ReportMode } from "./report.js";
 import { RoutePlanner } from "./route.js";
 import { SiteRanking } from "./sites.js";
 import { AREA_COLOURS, DEVICE_TYPES, LEVELS, addIcons, buildStyle, iconCanvas, levelPaint } from "./style.js";
@@ -46,6 +47,7 @@ class App {
     this.map.on("styleimagemissing", () => {});
     this.routes = new RoutePlanner(this);
     this.sites = new SiteRanking(this);
+    this.report = new ReportMode(this);
     TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
     this.wireTabs();
     this.wireLevel();
@@ -152,6 +154,7 @@ class App {
   }
 
   click(e) {
+    if (this.report && this.report.active) return; // the report mode places the camera
     if (this.currentTab === "route") {
       this.routes.click(e.lngLat);
       return;
