@@ -25,7 +25,7 @@ class ReportControl {
   }
 
   onAdd() {
-    this.button = el("button", { type: "button", id: "report-open", class: "report-open", title: "Report a camera", onclick: () => this.report.toggle() }, "＋ Report a camera");
+    this.button = el("button", { type: "button", id: "report-open", class: "report-open", title: "Report a camera", onclick: () => this.report.toggle() }, "+ Report a camera");
     this.badge = el("span", { id: "report-waiting", class: "report-badge", hidden: true });
     this.container = el("div", { class: "maplibregl-ctrl report-ctrl" }, this.button, this.badge);
     return this.container;
