@@ -14,6 +14,7 @@ import io
 import threading
 import time
 
+import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
@@ -118,7 +119,7 @@ def _drag_handle_east(page) -> None:
 
 def test_a_phone_report_reaches_moderation_stripped_and_blurred(phone, server):
     page, _ = phone
-    base, path, token = server
+    _, path, token = server
     photo = jpeg_with_exif(portrait())
     _fill_report(page, token, photo)
     _drag_handle_east(page)
@@ -137,7 +138,7 @@ def test_a_phone_report_reaches_moderation_stripped_and_blurred(phone, server):
         data = read_evidence(store, stored["evidence"], audience="restricted")
     img = Image.open(io.BytesIO(data))
     assert not img.getexif() and b"PhoneMaker" not in data and b"IMG_2026" not in data
-    assert region_detail(__import__("numpy").asarray(img.convert("RGB")), FACE_256) < 3
+    assert region_detail(np.asarray(img.convert("RGB")), FACE_256) < 3
     # invisible to the public until accepted
     bbox = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
     public = page.evaluate(f"fetch('/api/devices?bbox={bbox}').then(r => r.json())")
@@ -164,7 +165,6 @@ def test_offline_reports_wait_with_a_count_and_go_when_back_online(phone, server
     page, context = phone
     _, path, token = server
     before = len(_queue(path))
-    _wait(page, "navigator.serviceWorker.controller !== null || true")
     context.set_offline(True)
     _fill_report(page, token, jpeg_with_exif(portrait(128)))
     page.click("#report-send")
