@@ -144,8 +144,14 @@ def test_openapi_lists_every_route(client):
         assert path in paths
 
 
-def test_no_write_methods(client):
+def test_the_only_writes_are_contributions_and_they_need_a_token(client):
     paths = client.get("/api/openapi.json").json()["paths"]
-    methods = {m for ops in paths.values() for m in ops}
-    assert methods == {"get"}
+    writes = sorted((m, p) for p, ops in paths.items() for m in ops if m != "get")
+    assert writes == [
+        ("post", "/api/contributions"),
+        ("post", "/api/contributions/{contribution_id}/accept"),
+        ("post", "/api/contributions/{contribution_id}/reject"),
+    ]
+    for _, path in writes:
+        assert client.post(path.replace("{contribution_id}", "1")).status_code == 401
     assert client.post("/api/devices", params={"bbox": BBOX}).status_code in {401, 403, 405}
