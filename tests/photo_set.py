@@ -166,8 +166,12 @@ def plate_scenes(count: int = 24) -> list[Labelled]:
     return out
 
 
-def labelled_set() -> list[Labelled]:
-    """The whole set: portraits, LFW face scenes, LFW non-face scenes, plate scenes."""
+def labelled_set(small: bool = False) -> list[Labelled]:
+    """The whole set: portraits, LFW face scenes, LFW non-face scenes, plate scenes (with
+    ``small``, a third of it: every portrait, 6 face scenes, 4 non-face scenes, 8 plates)."""
+    if small:
+        return [*portraits(), *lfw_scenes("faces")[:6], *lfw_scenes("non-faces")[:4],
+                *plate_scenes()[:8]]
     return [*portraits(), *lfw_scenes("faces"), *lfw_scenes("non-faces"), *plate_scenes()]
 
 
@@ -184,10 +188,10 @@ def covered_share(box: Box, blurred: list[Box], margin: float = 0.0) -> float:
     return float(mask.mean()) if mask.size else 0.0
 
 
-def measure(detector, margin: float) -> dict[str, dict[str, float]]:
+def measure(detector, margin: float, small: bool = False) -> dict[str, dict[str, float]]:
     """Recall of faces and plates, and the share of non-face patches blurred, over the set."""
     counts = {k: [0, 0] for k in ("faces", "plates", "decoys")}
-    for item in labelled_set():
+    for item in labelled_set(small):
         faces, plates = detector.detect(item.rgb)
         blurred = [*faces, *plates]
         for kind in counts:
