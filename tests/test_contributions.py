@@ -276,3 +276,14 @@ def _assert_empty(store) -> None:
     assert store.scalar("SELECT count(*) FROM sources") == 0
     assert store.scalar("SELECT count(*) FROM evidence_files") == 0
     assert _evidence_files(store) == []
+
+
+def test_webp_is_accepted_and_a_decompression_bomb_is_refused():
+    webp = io.BytesIO()
+    Image.fromarray(portrait(64)).save(webp, "WEBP")
+    assert sanitise_photo(webp.getvalue()).data.startswith(b"\xff\xd8")
+    bomb = io.BytesIO()
+    Image.new("L", (12000, 12000)).save(bomb, "PNG")  # a few kB on disk, 144 megapixels
+    assert len(bomb.getvalue()) < 1_000_000
+    with pytest.raises(InputError, match="megapixels"):
+        sanitise_photo(bomb.getvalue())

@@ -68,7 +68,7 @@ export class ReportMode {
   }
 
   buildPanel() {
-    this.status = el("p", { id: "report-status", class: "muted", "aria-live": "polite" });
+    this.status = el("p", { id: "report-status", class: "report-status", "aria-live": "polite" });
     this.where = el("p", { id: "report-where" }, "Tap the map where the camera is.");
     this.fields = el("div", { id: "report-fields" });
     this.directionInput = el("input", { id: "report-direction", type: "number", min: "0", max: "359", step: "1", inputmode: "numeric", placeholder: "unknown" });
@@ -92,12 +92,12 @@ export class ReportMode {
       this.photoNote,
       this.tokenRow,
       el("div", { class: "report-actions" }, this.sendButton, el("button", { type: "button", onclick: () => this.toggle(false) }, "Close")),
-      this.status,
     );
     return el(
       "section",
       { id: "report-panel", class: "report-panel", hidden: true, "aria-label": "Report a camera" },
       el("h2", {}, "Report a camera"),
+      this.status,
       form,
       el("h3", {}, "Waiting on this device"),
       this.waitingList,
@@ -267,6 +267,7 @@ export class ReportMode {
       this.say(`Not sent: ${error.message}`, true);
     } finally {
       this.sendButton.disabled = false;
+      this.panel.scrollTop = 0; // the answer is read at the top of the panel
       this.refreshCount();
     }
   }
@@ -337,7 +338,7 @@ export class ReportMode {
 
   say(text, isError = false) {
     this.status.textContent = text;
-    this.status.className = isError ? "error" : "muted";
+    this.status.className = isError ? "report-status error" : "report-status";
   }
 }
 
