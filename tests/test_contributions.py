@@ -287,3 +287,26 @@ def test_webp_is_accepted_and_a_decompression_bomb_is_refused():
     assert len(bomb.getvalue()) < 1_000_000
     with pytest.raises(InputError, match="megapixels"):
         sanitise_photo(bomb.getvalue())
+
+
+def test_hostile_form_fields_raise_input_errors_only():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from survatlas.contribute.moderation import TAG_FIELDS, check_fields
+
+    names = st.sampled_from(["lat", "lon", "direction", "note", *TAG_FIELDS]) | st.text(max_size=20)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.dictionaries(names, st.text(max_size=300), max_size=12))
+    def check(fields):
+        try:
+            checked = check_fields({"lat": "60.1", "lon": "24.9", **fields})
+        except InputError as exc:
+            assert str(exc) and "\x00" not in str(exc)
+            return
+        assert -90 <= checked["lat"] <= 90 and -180 <= checked["lon"] <= 180
+        assert checked["tags"]["man_made"] == "surveillance"
+        assert all(len(v) <= 255 for v in checked["tags"].values())
+
+    check()
