@@ -41,7 +41,8 @@ def serve_cmd(
     ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool,
     who: str, contribution_rate: int, max_photo_mb: int, keep_originals: bool,
 ) -> None:
-    """Serve the web map and the JSON API over the store (read-only, public records only).
+    """Serve the web map and the JSON API over the store (public records only; the only
+    writes are camera reports, held for moderation, and editors' decisions on them).
 
     The page makes no request outside this server unless --tile-url is given. API description:
     /api/openapi.json (interactive: /api/docs).

@@ -24,7 +24,7 @@ class WebContext:
     Parameters
     ----------
     db_path
-        The store file (opened read-only in spirit: no route writes).
+        The store file (read-only in spirit: only the contribution routes write).
     audience
         Sensitivity gate of every response (``public`` unless the app is private).
     tile_url
