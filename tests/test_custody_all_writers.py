@@ -89,6 +89,14 @@ def _new_actions(db: Path, step) -> list[str]:
         return [e.action for e in read_entries(store.conn)[before:]]
 
 
+def _submit(db: Path) -> None:
+    from survatlas.contribute.moderation import submit_contribution
+
+    with Store(db) as store:
+        for n in range(2):
+            submit_contribution(store, {"lat": LAT + n * D, "lon": LON - D, "direction": "30"})
+
+
 def _library_model(db: Path) -> None:
     with Store(db) as store, store.transaction() as conn:
         source = cite_source(conn, title="Datasheet", kind="document", url="https://example.org/ds")
@@ -129,6 +137,11 @@ def written(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
         "claim status": (lambda: _cli(db, "claim", "status", "1", "disputed"), {"claim.status"}),
         "token": (lambda: _cli(db, "token", "create", "--role", "viewer", "--name", "ana"),
                   {"token.create"}),
+        "contributions": (lambda: _submit(db), {"contribution.submit", "source.add"}),
+        "contribution accept": (lambda: _cli(db, "contributions", "accept", "1"),
+                                {"contribution.accept", "import"}),
+        "contribution reject": (lambda: _cli(db, "contributions", "reject", "2", "--reason",
+                                             "duplicate"), {"contribution.reject"}),
         "backup": (lambda: _cli(db, "backup", files["folder"] / "backup.db"), {"backup"}),
     }
     added = {name: (_new_actions(db, run), want) for name, (run, want) in steps.items()}
@@ -229,3 +242,9 @@ def test_supply_rows_and_runs_older_than_the_extended_log_verify(tmp_path: Path)
         assert verify_store(store).ok, verify_store(store).problems
         store.conn.execute("UPDATE coverage_runs SET created_at = '2999-01-01T00:00:00+00:00'")
         assert not verify_store(store).ok  # a run newer than the log needs its entry
+
+
+def test_a_removed_contribution_entry_is_reported(written: dict, tmp_path: Path) -> None:
+    problems = _without_entries(written["db"], tmp_path, "subject = 'contribution:2' AND "
+                                "action = 'contribution.submit'")
+    assert any("contributions row 2 has no custody entry" in p for p in problems), problems
