@@ -263,9 +263,18 @@ def field_record(
     )
 
 
-def write_devices(conn: Any, source_id: int, records: list[Record]) -> LayerCounts:
-    """Write device ``records`` of ``source_id`` inside the caller's transaction."""
-    return write_layer(conn, "devices", source_id, records)
+def write_devices(
+    conn: Any, source_id: int, records: list[Record], *, as_of: str | None = None
+) -> LayerCounts:
+    """Write device ``records`` of ``source_id`` inside the caller's transaction, and their
+    versions in the device history (added or changed; nothing is declared absent)."""
+    counts = write_layer(conn, "devices", source_id, records)
+    if records:
+        recorder = SnapshotRecorder(scope=None)
+        recorder.add_origins((r.origin, r.osm_timestamp) for r in records)
+        recorder.extend(np.array([[r.values["lon"], r.values["lat"]] * 2 for r in records]))
+        recorder.record(conn, source_id, as_of or now_iso())
+    return counts
 
 
 def _origin(meta: Mapping[str, Any], props: Mapping[str, Any], path: Path, sha: str, n: int):
