@@ -38,6 +38,8 @@ TABLES = (
     "imports",
     "device_warnings",
     "tokens",
+    "contributions",
+    "contribution_photos",
 )
 
 
@@ -66,7 +68,7 @@ def db(tmp_path, monkeypatch):
 def test_backup_and_restore_reproduce_the_store(db, tmp_path):
     with Store(db) as store:
         result = backup_store(store, tmp_path / "b.db")
-    assert result["evidence_files"] == 2
+    assert result["evidence_files"] == 3  # a public document, a testimony, a contribution photo
     target = tmp_path / "restored.db"
     restore_store(tmp_path / "b.db", target)
     assert _dump(target) == _dump(db)
