@@ -41,9 +41,14 @@ def is_history_file(path: Path) -> bool:
     """Whether ``path`` is an OSM history file (by name, or by its header's flag)."""
     if path.name.lower().endswith(HISTORY_SUFFIXES):
         return True
-    reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
+    except RuntimeError:  # unreadable: the importer says why, in one line
+        return False
     try:
         return bool(reader.header().has_multiple_object_versions)
+    except RuntimeError:
+        return False
     finally:
         reader.close()
 
