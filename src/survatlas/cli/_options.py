@@ -27,3 +27,9 @@ sensitivity_option = click.option(
     show_default=True,
     help="Sensitivity of the records written (a per-row column in a file may override it).",
 )
+
+declassify_option = click.option(
+    "--declassify",
+    is_flag=True,
+    help="Allow this import to lower the sensitivity of records already stored (logged).",
+)

@@ -47,7 +47,7 @@ _MAX_REPORTED = 5
 
 def import_cameras(
     store: Store, path: str | Path, *, sensitivity: str = "public", osm_ids: bool = False,
-    as_of: str | None = None,
+    as_of: str | None = None, declassify: bool = False,
 ) -> ImportSummary:
     """Import a CSV or GeoJSON camera list into ``store`` in one transaction.
 
@@ -66,6 +66,8 @@ def import_cameras(
         field rows (never matched to OSM).
     as_of
         Date of the list (default: now) in the device history.
+    declassify
+        Allow lowering cameras stored at a higher level (logged); see ``ingest._levels``.
 
     Raises
     ------
@@ -101,7 +103,9 @@ def import_cameras(
             sensitivity=_source_sensitivity(records),
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers["devices"] = write_layer(conn, "devices", source_id, records)
+        summary.layers["devices"] = write_layer(
+            conn, "devices", source_id, records, declassify=declassify
+        )
         recorder = SnapshotRecorder(  # a camera list speaks for the device types it holds
             scope="osm:" if osm_ids else None,
             device_types=frozenset(r.values["device_type"] for r in records))

@@ -33,9 +33,14 @@ _GEOM_TYPES = {
 
 
 def import_layer(
-    store: Store, path: str | Path, kind: str, *, sensitivity: str = "public"
+    store: Store, path: str | Path, kind: str, *, sensitivity: str = "public",
+    declassify: bool = False,
 ) -> ImportSummary:
-    """Import a GIS layer as ``kind`` (buildings, streets or sites), all-or-nothing."""
+    """Import a GIS layer as ``kind`` (buildings, streets or sites), all-or-nothing.
+
+    A ``sensitivity`` attribute sets a row's level over ``sensitivity``; stored records are
+    never lowered without ``declassify`` (see :mod:`survatlas.ingest._levels`).
+    """
     path = Path(path)
     if kind not in KINDS:
         raise InputError(f"unknown layer kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -63,7 +68,7 @@ def import_layer(
             sensitivity=sensitivity,
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers[kind] = write_layer(conn, kind, source_id, records)
+        summary.layers[kind] = write_layer(conn, kind, source_id, records, declassify=declassify)
         insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 
