@@ -191,6 +191,7 @@ NOT_PUBLIC_OUTPUT = {
     "claims accept",
     "trade import",
     "vendors attribute",
+    "delete",
 }
 
 

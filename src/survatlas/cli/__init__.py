@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
          "Fetch any place from OpenStreetMap (Overpass, Nominatim, extracts), import it."),
         ("stats", "stats", "stats_cmd", "What is in the store: counts, tags, sites."),
         ("export", "store_commands", "export_cmd", "Export a layer with ODbL attribution."),
+        ("delete", "store_commands", "delete_cmd",
+         "Delete a map record (device:12 …); logged in custody."),
         ("optics", "coverage", "optics_cmd", "Field of view and DORI distances of a camera."),
         ("coverage", "coverage", "coverage_cmd", "Compute what the cameras see, per DORI level."),
         ("route", "routing", "route_cmd", "The shortest and the least-watched route."),

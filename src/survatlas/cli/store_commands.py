@@ -153,3 +153,20 @@ def export_cmd(
         emit_json(result)
     else:
         click.echo(f"wrote {result['features']:,} {layer} to {', '.join(result['files'])}")
+
+
+@click.command("delete")
+@click.argument("record")
+@json_option
+@click.pass_context
+def delete_cmd(ctx: click.Context, record: str, as_json: bool) -> None:
+    """Delete a record (device:12, building:3, street:7, site:5); logged in custody."""
+    from survatlas.ingest.delete import delete_record, parse_record
+
+    kind, record_id = parse_record(record)
+    with Store(db_path(ctx), create=False) as store:
+        done = delete_record(store, kind, record_id)
+    if as_json:
+        emit_json(done)
+    else:
+        click.echo(f"deleted {kind}:{record_id} (logged in custody)")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
@@ -137,6 +138,8 @@ class LayerWriter:
         if not finite.all():
             bad = chunk.origin(int(np.flatnonzero(~finite)[0]))
             raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
+        if not chunk.osm:  # OSM node locations are finite by construction
+            _check_vertices(chunk)
         self._resolve_levels(chunk)
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
@@ -400,6 +403,22 @@ class LayerWriter:
             data = np.array(batch, dtype=np.float64).reshape(-1, 5)
             spool.append(data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:]))
         return spool
+
+
+def _check_vertices(chunk: RowChunk) -> None:
+    """Refuse a chunk with a NaN or infinite vertex (its bounds can still look finite).
+
+    Such a geometry would be stored, then break every analysis and tile drawn over it.
+    """
+    geoms = shapely.from_wkb(chunk.columns[ROW_COLUMNS[chunk.layer].index("geom")])
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        origin = chunk.origin(int(index[np.flatnonzero(bad)[0]]))
+        raise InputError(
+            f"{origin} has a NaN or infinite coordinate; fix or remove that feature and import "
+            "again; nothing was written"
+        )
 
 
 def _sealed(chunk: RowChunk) -> RowChunk:

@@ -16,9 +16,11 @@ from pathlib import Path
 from survatlas.errors import NotAStoreError, StoreError
 from survatlas.store._migrations import APPLICATION_ID, apply_migrations, pending_migrations
 
-__all__ = ["GEOMETRY_TABLES", "Store", "open_store"]
+__all__ = ["GEOMETRY_TABLES", "MAX_ROW_ID", "Store", "open_store"]
 
 GEOMETRY_TABLES = ("devices", "buildings", "streets", "sites")
+#: the largest row id SQLite can hold (a larger number names no record: 404, not a crash)
+MAX_ROW_ID = 2**63 - 1
 
 
 class Store:

@@ -1,0 +1,100 @@
+"""Crashes turned into one clear line (issue 15, finding 9)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from survatlas.cli import main
+from survatlas.errors import InputError
+from survatlas.ingest import import_cameras
+from survatlas.ingest.layers import import_layer
+from survatlas.store import Store
+from survatlas.web import create_app
+
+HUGE = "9223372036854775808"  # 2**63: one more than SQLite's largest integer
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "cams.csv"
+    path.write_text("id,latitude,longitude\nc1,43.73,7.42\n")
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        import_cameras(store, path)
+    return db
+
+
+@pytest.mark.parametrize("route", [f"/api/devices/{HUGE}", f"/api/devices/{HUGE}/visibility",
+                                   f"/api/devices/-{HUGE}", f"/api/devices/1{HUGE}"])
+def test_a_huge_id_in_the_api_is_a_422_not_a_500(db, route):
+    client = TestClient(create_app(db), raise_server_exceptions=False)
+    res = client.get(route)
+    assert res.status_code == 422, res.text
+
+
+CLI_WITH_IDS = [
+    ["source", "show", HUGE],
+    ["source", "add", "--kind", "news", "--title", "t", "--original-of", HUGE],
+    ["claim", "list", "--source", HUGE],
+    ["claim", "list", "--subject", f"device:{HUGE}"],
+    ["claim", "status", HUGE, "disputed"],
+    ["claim", "add", "--source", "1", "--subject", f"device:{HUGE}", "--statement", "x"],
+    ["evidence", "add", "cams.csv", "--source", HUGE],
+    ["claims", "accept", "x.json", "--source", HUGE],
+    ["delete", f"device:{HUGE}"],
+]
+
+
+@pytest.mark.parametrize("args", CLI_WITH_IDS, ids=lambda a: " ".join(a[:2]))
+def test_a_huge_id_on_the_command_line_is_one_clear_line(db, args):
+    res = CliRunner().invoke(main, ["--db", str(db), *args])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and not isinstance(res.exception, OverflowError)
+    assert "9223372036854775808" in res.output or "1<=x" in res.output or "ids are" in res.output
+
+
+def _layer_with(tmp_path, coords):
+    doc = {"type": "FeatureCollection", "crs": None, "features": [
+        {"type": "Feature", "properties": {"id": "a", "category": "public_space"},
+         "geometry": {"type": "Point", "coordinates": [7.42, 43.73]}},
+        {"type": "Feature", "properties": {"id": "b", "category": "public_space"},
+         "geometry": {"type": "Polygon", "coordinates": [coords]}}]}
+    del doc["crs"]
+    path = tmp_path / "sites.geojson"
+    path.write_text(json.dumps(doc))  # json writes NaN and Infinity as JavaScript does
+    return path
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_nan_or_infinite_vertex_is_refused_and_nothing_is_written(tmp_path, bad):
+    ring = [[7.42, 43.73], [7.421, 43.73], [bad, 43.731], [7.42, 43.731], [7.42, 43.73]]
+    path = _layer_with(tmp_path, ring)
+    db = tmp_path / "s.db"
+    with Store(db) as store, pytest.raises(InputError, match=r"sites\.geojson.*(NaN|infinite|outside)"):
+        import_layer(store, path, "sites")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
+
+
+def test_delete_removes_a_record_and_logs_it(db):
+    runner = CliRunner()
+    res = runner.invoke(main, ["--db", str(db), "delete", "device:1"])
+    assert res.exit_code == 0, res.output
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM devices").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM devices_rtree").fetchone()[0] == 0
+    entry = conn.execute(
+        "SELECT subject, details FROM custody_log WHERE action = 'record.delete'").fetchone()
+    assert entry[0] == "device:1" and json.loads(entry[1])["sensitivity"] == "public"
+    conn.close()
+    again = runner.invoke(main, ["--db", str(db), "delete", "device:1"])
+    assert again.exit_code != 0 and "no device with id 1" in again.output
+    assert runner.invoke(main, ["--db", str(db), "verify"]).exit_code == 0
+    bad = runner.invoke(main, ["--db", str(db), "delete", "person:1"])
+    assert bad.exit_code == 2 and "KIND:ID" in bad.output
