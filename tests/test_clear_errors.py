@@ -98,3 +98,17 @@ def test_delete_removes_a_record_and_logs_it(db):
     assert runner.invoke(main, ["--db", str(db), "verify"]).exit_code == 0
     bad = runner.invoke(main, ["--db", str(db), "delete", "person:1"])
     assert bad.exit_code == 2 and "KIND:ID" in bad.output
+
+
+def test_the_route_method_does_not_name_the_store_file(tmp_path):
+    from routing_builders import grid_streets, make_store, write_discs
+    from survatlas.routing import load_exposure
+
+    store = make_store(tmp_path, grid_streets(3), [(100, 0, "public")])
+    try:
+        write_discs(store, {("typical", "detection"): 40.0})
+        method = load_exposure(store).method
+    finally:
+        store.close()
+    assert store.path.name not in method and str(tmp_path) not in method
+    assert "street_seen coverage results" in method
