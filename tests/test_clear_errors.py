@@ -112,3 +112,66 @@ def test_the_route_method_does_not_name_the_store_file(tmp_path):
         store.close()
     assert store.path.name not in method and str(tmp_path) not in method
     assert "street_seen coverage results" in method
+
+
+def _cli(db, *args):
+    return CliRunner().invoke(main, ["--db", str(db), *args])
+
+
+def _one_clear_line(res, words):
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_read_only_store_is_one_line(db, tmp_path, monkeypatch):
+    import survatlas.store as store_module
+
+    real = sqlite3.connect
+
+    def read_only(path, *a, **kw):  # the test runs as root: file modes would not stop it
+        return real(f"file:{path}?mode=ro", *a, uri=True, **kw)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", read_only)
+    _one_clear_line(_cli(db, "delete", "device:1"), "read-only")
+
+
+def test_a_full_disk_is_one_line(db, tmp_path, monkeypatch):
+    import survatlas.store as store_module
+
+    real = store_module._connect
+
+    def tiny(path):
+        conn = real(path)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+        return conn
+
+    monkeypatch.setattr(store_module, "_connect", tiny)
+    big = tmp_path / "big.csv"
+    big.write_text("id,latitude,longitude,note\n" + "".join(
+        f"b{i},43.7{i % 10},7.4{i % 7},{'x' * 400}\n" for i in range(400)))
+    _one_clear_line(_cli(db, "import", "cameras", str(big)), "disk")
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM devices").fetchone()[0] == 1
+
+
+def test_a_lock_held_too_long_is_one_line(db, monkeypatch):
+    import survatlas.store as store_module
+
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        _one_clear_line(_cli(db, "delete", "device:1"), "busy with another survatlas process")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_deeply_nested_json_is_one_line(db, tmp_path):
+    deep = tmp_path / "deep.geojson"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    _one_clear_line(_cli(db, "import", "cameras", str(deep)), "nested too deeply")
+

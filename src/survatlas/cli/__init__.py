@@ -76,6 +76,15 @@ class _Group(LazyGroup):
         except SurvatlasError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USER_ERROR)
+        except RecursionError:
+            click.echo("error: the input is nested too deeply to be read (a hostile or broken "
+                       "file?); nothing was written", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+        except OSError as exc:  # a full disk, a read-only folder … while writing an output
+            reason = exc.strerror or type(exc).__name__
+            click.echo(f"error: {reason} ({Path(exc.filename).name if exc.filename else 'I/O'}); "
+                       "free space or choose another place and retry", err=True)
+            ctx.exit(EXIT_USER_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written by the unfinished step", err=True)
             ctx.exit(130)

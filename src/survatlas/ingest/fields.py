@@ -173,6 +173,10 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptFileError(f"{path.name} is not valid GeoJSON ({exc}); check the file") from exc
+    except RecursionError as exc:
+        raise CorruptFileError(
+            f"{path.name} is nested too deeply to be GeoJSON; check the file"
+        ) from exc
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = {"type": "FeatureCollection", "features": [data]}
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):

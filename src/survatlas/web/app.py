@@ -136,6 +136,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     for cls, _ in STATUS:
         app.add_exception_handler(cls, handle)
 
+    async def too_deep(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the request is nested too deeply to be read", "error": "InputError"},
+            status_code=422,
+        )
+
+    app.add_exception_handler(RecursionError, too_deep)
+
 
 def _add_front_end(app: FastAPI) -> None:
     if DIST.is_dir():
