@@ -25,7 +25,7 @@ from typing import Any
 from survatlas.errors import InputError, IntegrityError
 from survatlas.provenance.evidence import evidence_root
 from survatlas.provenance.integrity import verify_store
-from survatlas.store import Store
+from survatlas.store import Store, create_private_file
 from survatlas.store.custody import append_entry, format_anchor, head
 
 ARCHIVE_FORMAT = "survatlas-archive/1"
@@ -94,6 +94,7 @@ _evidence_of = evidence_root_path
 
 
 def _sqlite_copy(conn: sqlite3.Connection, out: Path) -> None:
+    create_private_file(out)  # a backup is as private as the store (mode 0600)
     dst = sqlite3.connect(out)
     try:
         conn.backup(dst)
@@ -112,9 +113,9 @@ def _copy_evidence(src: Path, dst: Path) -> int:
             if _sha(target.read_bytes()) != _sha(path.read_bytes()):
                 raise IntegrityError(f"{target} exists with other content; restore elsewhere")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        os.chmod(target, 0o444)
+        os.chmod(target, 0o400)  # the owner's only, read-only (as in the store)
         count += 1
     return count
 

@@ -8,6 +8,7 @@ unfinished transaction). Schema changes are migrations in :mod:`survatlas.store.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 from survatlas.errors import NotAStoreError, StoreError
 from survatlas.store._migrations import APPLICATION_ID, apply_migrations, pending_migrations
 
-__all__ = ["GEOMETRY_TABLES", "MAX_ROW_ID", "Store", "open_store"]
+__all__ = ["GEOMETRY_TABLES", "MAX_ROW_ID", "Store", "create_private_file", "open_store"]
 
 GEOMETRY_TABLES = ("devices", "buildings", "streets", "sites")
 #: the largest row id SQLite can hold (a larger number names no record: 404, not a crash)
@@ -47,6 +48,8 @@ class Store:
             raise NotAStoreError(
                 f"{self.path} is a folder, not a survatlas store: give a file path"
             )
+        if not self.path.exists():  # a new store is its owner's only (WAL and SHM follow)
+            create_private_file(self.path)
         self.conn = _connect(self.path)
         _check_is_store(self.conn, self.path)
         try:
@@ -132,6 +135,19 @@ def open_store(path: str | Path, *, create: bool = False) -> Store:
             print(store.query("SELECT count(*) FROM devices")[0][0])
     """
     return Store(path, create=create)
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable and writable by its owner only (mode 0600)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store {path.name} ({exc.strerror}): check the folder exists "
+            "and is writable"
+        ) from exc
 
 
 def store_failure(exc: sqlite3.OperationalError, path: Path) -> StoreError:
