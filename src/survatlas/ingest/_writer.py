@@ -23,7 +23,6 @@ from survatlas.ingest._records import (
     RowChunk,
     records_chunk,
 )
-from survatlas.provenance.sources import raise_source_level
 from survatlas.store.encryption import seal_row, seal_warnings
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
@@ -63,8 +62,8 @@ class LayerWriter:
     Sensitivity is an invariant of the store, kept here for every importer
     (:mod:`survatlas.ingest._levels`): a row's own ``sensitivity`` attribute wins over the
     level it was read with; a stored record is never lowered (a differing row at a lower level
-    is refused) unless ``declassify``; the source ends at least as protected as its most
-    protected row.
+    is refused) unless ``declassify``. ``counts.max_level`` is the most protected level written
+    (an importer raises the file's source to it: :func:`provenance.sources.raise_source_level`).
 
     Speed (see docs/benchmarks.md): rows whose key was not in the table when the writer started
     are inserted with one ``executemany`` per chunk under a savepoint, with no Python work per
@@ -80,7 +79,7 @@ class LayerWriter:
     ) -> None:
         self.conn, self.layer, self.source_id = conn, layer, source_id
         self.declassify = declassify
-        #: the most protected level written (the source is raised to it at :meth:`finish`)
+        #: the most protected level written (``counts.max_level`` at :meth:`finish`)
         self.max_level = "public"
         self.counts = LayerCounts()
         self.existing = _StoredKeys(conn, layer)
@@ -353,7 +352,7 @@ class LayerWriter:
         self._restore_indexes()
         self._index_new_rows()
         self._write_warnings()
-        raise_source_level(self.conn, self.source_id, self.max_level)
+        self.counts.max_level = self.max_level
         return self.counts
 
     def _write_warnings(self) -> None:

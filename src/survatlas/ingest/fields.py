@@ -25,7 +25,12 @@ from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._records import ImportSummary, Record, device_values
 from survatlas.ingest._writer import write_layer
 from survatlas.ingest.tags import normalise_tags
-from survatlas.provenance.sources import file_sha256, file_source, insert_import
+from survatlas.provenance.sources import (
+    file_sha256,
+    file_source,
+    insert_import,
+    raise_source_level,
+)
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.vocab import SENSITIVITIES
@@ -106,6 +111,7 @@ def import_cameras(
         summary.layers["devices"] = write_layer(
             conn, "devices", source_id, records, declassify=declassify
         )
+        raise_source_level(conn, source_id, summary.layers["devices"].max_level)
         recorder = SnapshotRecorder(  # a camera list speaks for the device types it holds
             scope="osm:" if osm_ids else None,
             device_types=frozenset(r.values["device_type"] for r in records))

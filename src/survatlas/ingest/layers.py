@@ -19,7 +19,12 @@ import shapely
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._records import ImportSummary, Record
 from survatlas.ingest._writer import write_layer
-from survatlas.provenance.sources import file_sha256, file_source, insert_import
+from survatlas.provenance.sources import (
+    file_sha256,
+    file_source,
+    insert_import,
+    raise_source_level,
+)
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.vocab import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
@@ -69,6 +74,7 @@ def import_layer(
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
         summary.layers[kind] = write_layer(conn, kind, source_id, records, declassify=declassify)
+        raise_source_level(conn, source_id, summary.layers[kind].max_level)
         insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 
