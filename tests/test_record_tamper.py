@@ -107,3 +107,29 @@ def test_a_token_inserted_with_sql_or_raised_is_refused(tmp_path, monkeypatch):
     _sql(db, "UPDATE tokens SET role = 'viewer', name = 'dave', id = 7")
     with Store(db) as store, pytest.raises(SecurityError):
         verify_token(store, token)  # no custody entry names token:7
+
+
+def test_one_key_per_store(tmp_path, monkeypatch):
+    """Finding 8: importing with a different key is a clear error; verify sees two keys."""
+    from survatlas.errors import SecurityError as Refused
+    from survatlas.ingest import import_cameras
+
+    set_key(monkeypatch)
+    db = tmp_path / "s.db"
+    cams = tmp_path / "c.csv"
+    cams.write_text("id,latitude,longitude,name\nc1,43.73,7.42,a\n")
+    with Store(db) as store:
+        import_cameras(store, cams, sensitivity="confidential")
+    other = tmp_path / "d.csv"
+    other.write_text("id,latitude,longitude,name\nd1,43.74,7.43,b\n")
+    set_key(monkeypatch)  # another key
+    with Store(db) as store, pytest.raises(Refused, match="encrypted with key"):
+        import_cameras(store, other, sensitivity="confidential")
+    with Store(db) as store:
+        assert store.scalar("SELECT count(*) FROM devices") == 1
+    # a ciphertext of another key smuggled in with SQL is reported
+    from survatlas.store.encryption import encrypt_text
+    sealed = encrypt_text(generate_key(), "x", "devices.name")
+    _sql(db, f"UPDATE devices SET name = '{sealed}'")
+    problems = _problems(db)
+    assert any("another key" in p for p in problems), problems

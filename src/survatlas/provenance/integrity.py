@@ -19,6 +19,7 @@ from survatlas.store.custody import check_chain, content_digest, format_anchor, 
 from survatlas.store.encryption import Key, decrypt_bytes, load_key
 from survatlas.store.schema import schema_problems
 from survatlas.store.states import state_problems
+from survatlas.store.store_key import key_problems
 
 #: table -> custody action that creates its rows (rows after the log's baseline must have one).
 _CREATED_BY = {"claims": "claim.add", "imports": "import"}
@@ -68,6 +69,7 @@ def verify_store(
     report.entries = len(entries)
     key = key if key is not None else _maybe_key()
     report.problems.extend(schema_problems(store.conn))
+    report.problems.extend(key_problems(store.conn))
     report.problems.extend(check_chain(store.conn, anchor))
     report.problems.extend(_check_records(store, entries))
     problems, notes = state_problems(store.conn, key)
