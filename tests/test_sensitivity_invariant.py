@@ -258,3 +258,24 @@ def test_the_rule_holds_for_every_importer_and_format(
         else:
             assert _RANK[got] >= _RANK[f]  # never lowered
             assert got == max(w, f, key=_RANK.get)
+
+
+def test_a_confidential_row_has_no_plain_content_hash(tmp_path, monkeypatch):
+    """Finding 8: a plain SHA-1 beside an encrypted row confirms guesses of its content."""
+    set_key(monkeypatch)
+    db = tmp_path / "s.db"
+    path = _camera_file(tmp_path, "csv", ["confidential", None])
+    with Store(db) as store:
+        import_cameras(store, path)
+        again = import_cameras(store, path).layers["devices"]
+        rows = store.query("SELECT sensitivity, content_sha FROM devices ORDER BY id")
+    assert again.unchanged == 2 and again.updated == 0
+    assert rows[0][1].startswith("hmac:") and not rows[1][1].startswith("hmac:")
+    # the same file again at a lower level: compared through the keyed hash, left as it is
+    flagged = tmp_path / "flagged"
+    flagged.mkdir()
+    path = _camera_file(flagged, "csv", [None])
+    with Store(db) as store:
+        import_cameras(store, path, sensitivity="confidential")
+        counts = import_cameras(store, path).layers["devices"]
+    assert counts.kept_level == 1 and counts.updated == 0

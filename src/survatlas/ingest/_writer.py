@@ -23,7 +23,7 @@ from survatlas.ingest._records import (
     RowChunk,
     records_chunk,
 )
-from survatlas.store.encryption import seal_row, seal_warnings
+from survatlas.store.encryption import keyed_digest, require_key, seal_row, seal_warnings
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
 _TAGS, _SENS = ROW_COLUMNS["sites"].index("tags"), ROW_COLUMNS["sites"].index("sensitivity")
@@ -264,6 +264,8 @@ class LayerWriter:
         old_version: int | None, old_sha: str, old_level: str, origin: str,
     ) -> bool:
         if rank(level) < rank(old_level):  # the one place a record could lose its level
+            if old_level == "confidential":  # its stored hash is keyed: compare alike
+                sha = _keyed_sha(sha)
             if not self.declassify:
                 if old_sha == sha:
                     self.counts.unchanged += 1
@@ -423,7 +425,9 @@ def _check_vertices(chunk: RowChunk) -> None:
 def _sealed(chunk: RowChunk) -> RowChunk:
     """The chunk with the protected fields of its confidential rows encrypted (seal_row).
 
-    ``content_sha`` stays the one of the plain row, so that importing again changes nothing.
+    Their ``content_sha`` becomes a keyed hash (:func:`_keyed_sha`): a plain hash beside an
+    encrypted row would let anyone confirm a guess of its content. Importing again still
+    changes nothing (the store has one key).
     """
     names = ROW_COLUMNS[chunk.layer][1:] if chunk.osm else ROW_COLUMNS[chunk.layer]
     sens = chunk.columns[names.index("sensitivity")]
@@ -432,15 +436,24 @@ def _sealed(chunk: RowChunk) -> RowChunk:
     at = {name: k for k, name in enumerate(names)}
     fields = ("tags", "sensitivity", *LAYER_COLUMNS[chunk.layer])
     columns = [list(col) for col in chunk.columns]
+    sha = at["content_sha"]
     for row, level in enumerate(sens):
         if level == "confidential":
             sealed = seal_row(chunk.layer, {f: columns[at[f]][row] for f in fields})
             for f in fields:
                 columns[at[f]][row] = sealed.get(f)
+            columns[sha][row] = _keyed_sha(columns[sha][row])
     warnings = chunk.warnings
     if warnings is not None:
         warnings = [seal_warnings(level, w) for level, w in zip(sens, warnings, strict=True)]
     return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm)
+
+
+def _keyed_sha(sha: str) -> str:
+    """The content hash kept beside a confidential row (HMAC with the store's key)."""
+    if sha.startswith("hmac:"):
+        return sha
+    return keyed_digest(require_key(why="a confidential record"), sha, "content-sha")
 
 
 def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:

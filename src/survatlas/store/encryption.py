@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -142,6 +143,16 @@ def using_key(key: Key | None) -> Iterator[None]:
         yield
     finally:
         _ACTIVE.reset(token)
+
+
+def keyed_digest(key: Key, text: str, purpose: str) -> str:
+    """``hmac:`` + HMAC-SHA-256 of ``text`` under a key derived from ``key`` for ``purpose``.
+
+    What is kept beside a confidential record in place of a plain hash of its content: without
+    the key, nobody can confirm a guess of the content by hashing it.
+    """
+    sub = hmac.new(key.secret, f"survatlas-{purpose}-v1".encode(), hashlib.sha256).digest()
+    return "hmac:" + hmac.new(sub, text.encode(), hashlib.sha256).hexdigest()
 
 
 def is_encrypted_text(value: object) -> bool:
