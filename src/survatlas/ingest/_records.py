@@ -94,8 +94,6 @@ class LayerCounts:
     kept_level: int = 0
     #: records lowered by an explicit ``declassify`` import
     declassified: int = 0
-    #: the most protected level written (a file's source is raised to it)
-    max_level: str = "public"
 
 
 @dataclass

@@ -47,10 +47,22 @@ def write_layer(
     declassify: bool = False,
 ) -> LayerCounts:
     """Write all ``records`` to ``layer`` (see :class:`LayerWriter`); return the counts."""
+    return write_records(conn, layer, source_id, records, declassify=declassify)[0]
+
+
+def write_records(
+    conn: sqlite3.Connection,
+    layer: str,
+    source_id: int,
+    records: Sequence[Record],
+    *,
+    declassify: bool = False,
+) -> tuple[LayerCounts, str]:
+    """:func:`write_layer`, also returning the most protected level written (for the source)."""
     writer = LayerWriter(conn, layer, source_id, declassify=declassify)
     if records:
         writer.add(records_chunk(layer, records))
-    return writer.finish()
+    return writer.finish(), writer.max_level
 
 
 class LayerWriter:
@@ -62,8 +74,9 @@ class LayerWriter:
     Sensitivity is an invariant of the store, kept here for every importer
     (:mod:`survatlas.ingest._levels`): a row's own ``sensitivity`` attribute wins over the
     level it was read with; a stored record is never lowered (a differing row at a lower level
-    is refused) unless ``declassify``. ``counts.max_level`` is the most protected level written
-    (an importer raises the file's source to it: :func:`provenance.sources.raise_source_level`).
+    is refused) unless ``declassify``. :attr:`max_level` is the most protected level written;
+    an importer raises the file's source to it (:func:`write_records`,
+    :func:`provenance.sources.raise_source_level`).
 
     Speed (see docs/benchmarks.md): rows whose key was not in the table when the writer started
     are inserted with one ``executemany`` per chunk under a savepoint, with no Python work per
@@ -79,7 +92,7 @@ class LayerWriter:
     ) -> None:
         self.conn, self.layer, self.source_id = conn, layer, source_id
         self.declassify = declassify
-        #: the most protected level written (``counts.max_level`` at :meth:`finish`)
+        #: the most protected level written
         self.max_level = "public"
         self.counts = LayerCounts()
         self.existing = _StoredKeys(conn, layer)
@@ -354,7 +367,6 @@ class LayerWriter:
         self._restore_indexes()
         self._index_new_rows()
         self._write_warnings()
-        self.counts.max_level = self.max_level
         return self.counts
 
     def _write_warnings(self) -> None:

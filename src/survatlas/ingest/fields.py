@@ -23,7 +23,7 @@ import shapely
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._records import ImportSummary, Record, device_values
-from survatlas.ingest._writer import write_layer
+from survatlas.ingest._writer import write_records
 from survatlas.ingest.tags import normalise_tags
 from survatlas.provenance.sources import (
     file_sha256,
@@ -108,10 +108,10 @@ def import_cameras(
             sensitivity=_source_sensitivity(records),
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers["devices"] = write_layer(
+        summary.layers["devices"], level = write_records(
             conn, "devices", source_id, records, declassify=declassify
         )
-        raise_source_level(conn, source_id, summary.layers["devices"].max_level)
+        raise_source_level(conn, source_id, level)
         recorder = SnapshotRecorder(  # a camera list speaks for the device types it holds
             scope="osm:" if osm_ids else None,
             device_types=frozenset(r.values["device_type"] for r in records))

@@ -18,7 +18,7 @@ import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._records import ImportSummary, Record
-from survatlas.ingest._writer import write_layer
+from survatlas.ingest._writer import write_records
 from survatlas.provenance.sources import (
     file_sha256,
     file_source,
@@ -73,8 +73,10 @@ def import_layer(
             sensitivity=sensitivity,
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers[kind] = write_layer(conn, kind, source_id, records, declassify=declassify)
-        raise_source_level(conn, source_id, summary.layers[kind].max_level)
+        summary.layers[kind], level = write_records(
+            conn, kind, source_id, records, declassify=declassify
+        )
+        raise_source_level(conn, source_id, level)
         insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 
