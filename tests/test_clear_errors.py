@@ -37,6 +37,13 @@ def test_a_huge_id_in_the_api_is_a_422_not_a_500(db, route):
     assert res.status_code == 422, res.text
 
 
+@pytest.mark.parametrize("route", [f"/api/tiles/devices/14/{HUGE}/1.mvt",
+                                   f"/api/tiles/devices/14/1/{HUGE}.mvt"])
+def test_a_huge_tile_number_is_not_a_500(db, route):
+    client = TestClient(create_app(db), raise_server_exceptions=False)
+    assert client.get(route).status_code in (404, 422)
+
+
 CLI_WITH_IDS = [
     ["source", "show", HUGE],
     ["source", "add", "--kind", "news", "--title", "t", "--original-of", HUGE],
@@ -47,6 +54,8 @@ CLI_WITH_IDS = [
     ["evidence", "add", "cams.csv", "--source", HUGE],
     ["claims", "accept", "x.json", "--source", HUGE],
     ["delete", f"device:{HUGE}"],
+    ["custody", "log", "--since", HUGE],
+    ["custody", "log", "--limit", HUGE],
 ]
 
 

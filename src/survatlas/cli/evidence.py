@@ -409,8 +409,9 @@ def custody_group() -> None:
 
 
 @custody_group.command("log")
-@click.option("--since", type=int, default=0, help="First sequence number.")
-@click.option("--limit", type=int, help="At most this many entries.")
+@click.option("--since", type=click.IntRange(0, MAX_ROW_ID), default=0,
+              help="First sequence number.")
+@click.option("--limit", type=click.IntRange(1, MAX_ROW_ID), help="At most this many entries.")
 @json_option
 @click.pass_context
 def custody_log(ctx: click.Context, since: int, limit: int | None, as_json: bool) -> None:
