@@ -127,6 +127,7 @@ def seed_canary(store: Store, folder: Path) -> dict[str, object]:
                 _fc([{"type": "Feature", "geometry": geom, "properties": props}]),
             )
             import_layer(store, path, kind, sensitivity=sens)
+    _seed_per_row_levels(store, folder, geoms)
     secret = add_source(
         store,
         kind="testimony",
@@ -204,6 +205,32 @@ def seed_canary_contributions(store: Store) -> int:
     accepted = submit_contribution(store, {**fields, "name": f"{CANARY} accepted restricted"})
     accept_contribution(store, accepted, sensitivity="restricted")
     return pending
+
+
+def _seed_per_row_levels(store: Store, folder: Path, geoms: dict[str, dict]) -> None:
+    """Canary rows whose level is only in their own ``sensitivity`` column, in files imported
+    as public (GeoJSON sites, GeoPackage buildings), then re-imports without the flag: every
+    row must stay hidden (issue 15, findings 1 and 2)."""
+    import geopandas as gpd
+
+    feats = [
+        {"type": "Feature", "geometry": geoms["sites"],
+         "properties": {"id": f"{CANARY}-row-{sens}", "name": f"{CANARY} shelter",
+                        "category": "public_space", "sensitivity": sens}}
+        for sens in ("confidential", "restricted")
+    ]
+    sites = write(folder / f"{CANARY}-per-row-sites.geojson", _fc(feats))
+    import_layer(store, sites, "sites")
+    frame = gpd.GeoDataFrame(
+        {"id": [f"{CANARY}-gpkg-c", f"{CANARY}-gpkg-r"], "name": [f"{CANARY} b"] * 2,
+         "sensitivity": ["confidential", "restricted"]},
+        geometry=[shapely.geometry.shape(geoms["buildings"])] * 2, crs="EPSG:4326",
+    )
+    gpkg = folder / f"{CANARY}-per-row-buildings.gpkg"
+    frame.to_file(gpkg, driver="GPKG")
+    import_layer(store, gpkg, "buildings")
+    for kind in ("sites", "streets"):  # the same files again, without --sensitivity
+        import_layer(store, folder / f"{CANARY}-{kind}-restricted.geojson", kind)
 
 
 # --- decoding outputs ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
          "Fetch any place from OpenStreetMap (Overpass, Nominatim, extracts), import it."),
         ("stats", "stats", "stats_cmd", "What is in the store: counts, tags, sites."),
         ("export", "store_commands", "export_cmd", "Export a layer with ODbL attribution."),
+        ("delete", "store_commands", "delete_cmd",
+         "Delete a map record (device:12 …); logged in custody."),
         ("optics", "coverage", "optics_cmd", "Field of view and DORI distances of a camera."),
         ("coverage", "coverage", "coverage_cmd", "Compute what the cameras see, per DORI level."),
         ("route", "routing", "route_cmd", "The shortest and the least-watched route."),
@@ -77,6 +79,15 @@ class _Group(LazyGroup):
             return super().invoke(ctx)
         except SurvatlasError as exc:
             click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+        except RecursionError:
+            click.echo("error: the input is nested too deeply to be read (a hostile or broken "
+                       "file?); nothing was written", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+        except OSError as exc:  # a full disk, a read-only folder … while writing an output
+            reason = exc.strerror or type(exc).__name__
+            click.echo(f"error: {reason} ({Path(exc.filename).name if exc.filename else 'I/O'}); "
+                       "free space or choose another place and retry", err=True)
             ctx.exit(EXIT_USER_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written by the unfinished step", err=True)

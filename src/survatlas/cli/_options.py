@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
+from survatlas.store import MAX_ROW_ID
 from survatlas.vocab import SENSITIVITIES
+
+#: a record id (1 … 2**63 - 1): a larger number is a usage error, not a traceback
+ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -26,4 +30,10 @@ sensitivity_option = click.option(
     default="public",
     show_default=True,
     help="Sensitivity of the records written (a per-row column in a file may override it).",
+)
+
+declassify_option = click.option(
+    "--declassify",
+    is_flag=True,
+    help="Allow this import to lower the sensitivity of records already stored (logged).",
 )

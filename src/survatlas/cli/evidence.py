@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from survatlas.cli import db_path, emit_json
-from survatlas.cli._options import json_option, sensitivity_option
+from survatlas.cli._options import ROW_ID, json_option, sensitivity_option
 from survatlas.errors import InputError
 from survatlas.provenance import access, backup, evidence, integrity, sources
-from survatlas.store import Store, custody, encryption
+from survatlas.store import MAX_ROW_ID, Store, custody, encryption
 from survatlas.vocab import (
     CLAIM_STATUSES,
     CONFIDENCES,
@@ -71,7 +71,13 @@ def parse_subject(text: str) -> tuple[str, int | None, str | None]:
     kind, sep, ident = text.partition(":")
     if not sep or not kind or not ident:
         raise InputError(f"subject {text!r} must be TYPE:ID or TYPE:KEY, e.g. device:12")
-    return (kind, int(ident), None) if ident.isdigit() else (kind, None, ident)
+    if not ident.isdigit():
+        return kind, None, ident
+    if not 1 <= int(ident) <= MAX_ROW_ID:
+        raise InputError(
+            f"subject {text[:40]!r}: no record has id {ident[:30]}; ids are 1 to {MAX_ROW_ID}"
+        )
+    return kind, int(ident), None
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -92,7 +98,7 @@ def source_group() -> None:
 @click.option("--published", "published_date", help="Publication date (YYYY[-MM[-DD]]).")
 @click.option("--retrieved", "retrieved_at", help="Retrieval date (default: now).")
 @click.option("--language", help="BCP 47 code, e.g. en, ko.")
-@click.option("--original-of", type=int, help="Id of the original this is a syndicated copy of.")
+@click.option("--original-of", type=ROW_ID, help="Id of the original this is a syndicated copy of.")
 @click.option("--reliability", type=click.Choice(sources.RELIABILITY_GRADES, case_sensitive=False))
 @click.option("--licence")
 @click.option("--note")
@@ -139,7 +145,7 @@ def source_list(ctx: click.Context, audience: str, key_file: Path | None, as_jso
 
 
 @source_group.command("show")
-@click.argument("source_id", type=int)
+@click.argument("source_id", type=ROW_ID)
 @audience_option
 @key_option
 @json_option
@@ -168,7 +174,7 @@ def claim_group() -> None:
 
 
 @claim_group.command("add")
-@click.option("--source", "source_id", type=int, required=True)
+@click.option("--source", "source_id", type=ROW_ID, required=True)
 @click.option("--subject", required=True, help="TYPE:ID or TYPE:KEY, e.g. device:12, programme:X.")
 @click.option("--statement", required=True)
 @click.option("--quantity", help="What is counted or measured, e.g. cameras_installed.")
@@ -207,7 +213,7 @@ def claim_add(
 
 @claim_group.command("list")
 @click.option("--subject", help="Only claims about TYPE:ID or TYPE:KEY.")
-@click.option("--source", "source_id", type=int, help="Only claims of this source.")
+@click.option("--source", "source_id", type=ROW_ID, help="Only claims of this source.")
 @audience_option
 @key_option
 @json_option
@@ -258,7 +264,7 @@ def claim_list(
 
 
 @claim_group.command("status")
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=ROW_ID)
 @click.argument("status", type=click.Choice(CLAIM_STATUSES))
 @actor_option
 @click.pass_context
@@ -279,7 +285,7 @@ def evidence_group() -> None:
 
 @evidence_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--source", "source_id", type=int, required=True)
+@click.option("--source", "source_id", type=ROW_ID, required=True)
 @click.option("--sensitivity", type=click.Choice(SENSITIVITIES), help="Default: the source's.")
 @click.option("--media-type", help="Default: sniffed from the bytes.")
 @actor_option
@@ -403,8 +409,9 @@ def custody_group() -> None:
 
 
 @custody_group.command("log")
-@click.option("--since", type=int, default=0, help="First sequence number.")
-@click.option("--limit", type=int, help="At most this many entries.")
+@click.option("--since", type=click.IntRange(0, MAX_ROW_ID), default=0,
+              help="First sequence number.")
+@click.option("--limit", type=click.IntRange(1, MAX_ROW_ID), help="At most this many entries.")
 @json_option
 @click.pass_context
 def custody_log(ctx: click.Context, since: int, limit: int | None, as_json: bool) -> None:

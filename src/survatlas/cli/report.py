@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from survatlas.cli import db_path
-from survatlas.cli._options import bbox_option
+from survatlas.cli._options import ROW_ID, bbox_option
 from survatlas.cli.routing import _latlon
 from survatlas.store import Store
 
@@ -18,7 +18,7 @@ FORMATS = ("html", "pdf", "md", "json")
 @click.command("report")
 @bbox_option
 @click.option("--place", help="A street or site name from the store (e.g. Rautatientori).")
-@click.option("--site", "site_id", type=int, help="A site id (see the map or `stats`).")
+@click.option("--site", "site_id", type=ROW_ID, help="A site id (see the map or `stats`).")
 @click.option("--from", "origin", callback=lambda c, p, v: _latlon(c, p, v) if v else None,
               help="Route start as LAT,LON (with --to).")
 @click.option("--to", "destination", callback=lambda c, p, v: _latlon(c, p, v) if v else None,

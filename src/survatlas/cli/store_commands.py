@@ -11,7 +11,12 @@ from rich.table import Table
 
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._lazy import LazyGroup
-from survatlas.cli._options import bbox_option, json_option, sensitivity_option
+from survatlas.cli._options import (
+    bbox_option,
+    declassify_option,
+    json_option,
+    sensitivity_option,
+)
 from survatlas.ingest import import_cameras, import_layer, import_osm
 from survatlas.ingest._records import ImportSummary
 from survatlas.ingest.layers import KINDS
@@ -38,14 +43,16 @@ _AS_OF = click.option("--as-of", help="Date of this snapshot for the device hist
 @click.argument("file", type=click.Path(path_type=Path))
 @sensitivity_option
 @_AS_OF
+@declassify_option
 @json_option
 @click.pass_context
 def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str | None,
-                   as_json: bool) -> None:
+                   declassify: bool, as_json: bool) -> None:
     """Import an OSM extract (.osm.pbf, .osm, .osm.bz2) or a full-history file (.osh.pbf)."""
     with Store(db_path(ctx)) as store:
         if as_json or not _console.is_terminal:
-            summary = import_osm(store, file, sensitivity=sensitivity, as_of=as_of)
+            summary = import_osm(store, file, sensitivity=sensitivity, as_of=as_of,
+                                 declassify=declassify)
         else:
             with Progress(
                 SpinnerColumn(),
@@ -57,7 +64,7 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str 
             ) as bar:
                 task = bar.add_task(f"reading {file.name}", total=None)
                 summary = import_osm(
-                    store, file, sensitivity=sensitivity, as_of=as_of,
+                    store, file, sensitivity=sensitivity, as_of=as_of, declassify=declassify,
                     progress=lambda n: bar.advance(task, n),
                 )
     _print_summary(summary, as_json)
@@ -69,14 +76,15 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str 
 @click.option("--osm-ids", is_flag=True,
               help="The id column holds OSM node ids (an export of OSM cameras: a snapshot).")
 @_AS_OF
+@declassify_option
 @json_option
 @click.pass_context
 def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, osm_ids: bool,
-                       as_of: str | None, as_json: bool) -> None:
+                       as_of: str | None, declassify: bool, as_json: bool) -> None:
     """Import a field camera list (CSV with latitude/longitude columns, or GeoJSON points)."""
     with Store(db_path(ctx)) as store:
         summary = import_cameras(store, file, sensitivity=sensitivity, osm_ids=osm_ids,
-                                 as_of=as_of)
+                                 as_of=as_of, declassify=declassify)
     _print_summary(summary, as_json)
 
 
@@ -84,14 +92,15 @@ def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, osm_ids
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="What the layer holds.")
 @sensitivity_option
+@declassify_option
 @json_option
 @click.pass_context
 def import_layer_cmd(
-    ctx: click.Context, file: Path, kind: str, sensitivity: str, as_json: bool
+    ctx: click.Context, file: Path, kind: str, sensitivity: str, declassify: bool, as_json: bool
 ) -> None:
     """Import buildings, streets or sites from GeoJSON/GeoPackage/FlatGeobuf (any CRS)."""
     with Store(db_path(ctx)) as store:
-        summary = import_layer(store, file, kind, sensitivity=sensitivity)
+        summary = import_layer(store, file, kind, sensitivity=sensitivity, declassify=declassify)
     _print_summary(summary, as_json)
 
 
@@ -117,6 +126,12 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
             f"{k} {v:,}" for k, v in data["history"].items() if v))
     if data["rejected"]:
         click.echo("not imported: " + ", ".join(f"{v} × {k}" for k, v in data["rejected"].items()))
+    kept = sum(c.kept_level for c in summary.layers.values())
+    if kept:
+        click.echo(f"kept at their stored (higher) sensitivity: {kept:,} record(s)")
+    lowered = sum(c.declassified for c in summary.layers.values())
+    if lowered:
+        click.echo(f"declassified (logged in custody): {lowered:,} record(s)")
 
 
 @click.command("export")
@@ -138,3 +153,20 @@ def export_cmd(
         emit_json(result)
     else:
         click.echo(f"wrote {result['features']:,} {layer} to {', '.join(result['files'])}")
+
+
+@click.command("delete")
+@click.argument("record")
+@json_option
+@click.pass_context
+def delete_cmd(ctx: click.Context, record: str, as_json: bool) -> None:
+    """Delete a record (device:12, building:3, street:7, site:5); logged in custody."""
+    from survatlas.ingest.delete import delete_record, parse_record
+
+    kind, record_id = parse_record(record)
+    with Store(db_path(ctx), create=False) as store:
+        done = delete_record(store, kind, record_id)
+    if as_json:
+        emit_json(done)
+    else:
+        click.echo(f"deleted {kind}:{record_id} (logged in custody)")

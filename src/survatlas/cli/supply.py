@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from survatlas.cli import db_path, emit_json
-from survatlas.cli._options import bbox_option, json_option, sensitivity_option
+from survatlas.cli._options import ROW_ID, bbox_option, json_option, sensitivity_option
 from survatlas.errors import CorruptFileError, InputFileNotFoundError
 from survatlas.publish.document import write_output
 from survatlas.publish.profile import FORMATS, country_profile, render_profile
@@ -335,7 +335,7 @@ def _parsed(c: dict) -> str:
 @claims_group.command("accept")
 @click.argument("reviewed", type=click.Path(path_type=Path))
 @click.option(
-    "--source", "source_id", type=int, required=True, help="Id of the source the text comes from."
+    "--source", "source_id", type=ROW_ID, required=True, help="Id of the source the text comes from."
 )
 @click.option("--country", help="Country the claims are about (ISO alpha-2).")
 @json_option

@@ -422,7 +422,7 @@ class _RowBuilder:
         return ts
 
     def _content_sha(self, version: int) -> str:
-        sha = self._sha[version] = osm_content_sha(version, self.sens)
+        sha = self._sha[version] = osm_content_sha(version)
         return sha
 
     def node(self, node: osmium.osm.Node) -> None:

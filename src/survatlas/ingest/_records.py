@@ -90,6 +90,10 @@ class LayerCounts:
     unchanged: int = 0
     skipped_older: int = 0
     warned: int = 0
+    #: rows at a lower level than their stored record, same content: the record kept its level
+    kept_level: int = 0
+    #: records lowered by an explicit ``declassify`` import
+    declassified: int = 0
 
 
 @dataclass
@@ -118,11 +122,15 @@ class ImportSummary:
 
     def counts(self) -> dict[str, int]:
         """Rows added, updated and unchanged over every layer (what the custody log keeps)."""
-        return {
+        counts = {
             "added": sum(c.added for c in self.layers.values()),
             "updated": sum(c.updated for c in self.layers.values()),
             "unchanged": sum(c.unchanged for c in self.layers.values()),
         }
+        declassified = sum(c.declassified for c in self.layers.values())
+        if declassified:  # a lowering is always on the record
+            counts["declassified"] = declassified
+        return counts
 
     @property
     def changed(self) -> int:
@@ -225,19 +233,22 @@ def records_chunk(layer: str, records: Sequence[Record]) -> RowChunk:
 
 
 def _content_sha(rec: Record, tags_json: str) -> str:
-    """What identifies a record's content: its OSM version, or a hash of its data."""
+    """What identifies a record's content: its OSM version, or a hash of its data.
+
+    The level is not part of it: the writer compares levels itself (``ingest._levels``).
+    """
     if rec.osm_version is not None and rec.origin.startswith("osm:"):
-        return osm_content_sha(rec.osm_version, rec.sensitivity)
+        return osm_content_sha(rec.osm_version)
     digest = hashlib.sha1(rec.geom_wkb)
     digest.update(tags_json.encode())
     digest.update(repr(sorted(rec.values.items())).encode())
-    digest.update(f"{rec.osm_version}|{rec.sensitivity}".encode())
+    digest.update(f"{rec.osm_version}".encode())
     return digest.hexdigest()
 
 
-def osm_content_sha(version: int, sensitivity: str) -> str:
-    """The content key of an OSM object: its version (and the sensitivity it was imported as)."""
-    return f"osm-v{version}|{sensitivity}"
+def osm_content_sha(version: int) -> str:
+    """The content key of an OSM object: its version."""
+    return f"osm-v{version}"
 
 
 def device_values(

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
+from survatlas.ingest._levels import lowering_refused, rank, row_level
 from survatlas.ingest._records import (
     _ORIGIN,
     _SHA,
@@ -21,9 +23,10 @@ from survatlas.ingest._records import (
     RowChunk,
     records_chunk,
 )
-from survatlas.store.encryption import seal_row, seal_warnings
+from survatlas.store.encryption import keyed_digest, require_key, seal_row, seal_warnings
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
+_TAGS, _SENS = ROW_COLUMNS["sites"].index("tags"), ROW_COLUMNS["sites"].index("sensitivity")
 #: stored rows up to which a layer's keys are all loaded into memory when an import starts
 #: (~250 bytes a row); a larger layer is looked up chunk by chunk instead (memory bounded)
 KEYMAP_MAX_ROWS = 1_000_000
@@ -40,12 +43,26 @@ def write_layer(
     layer: str,
     source_id: int,
     records: Sequence[Record],
+    *,
+    declassify: bool = False,
 ) -> LayerCounts:
     """Write all ``records`` to ``layer`` (see :class:`LayerWriter`); return the counts."""
-    writer = LayerWriter(conn, layer, source_id)
+    return write_records(conn, layer, source_id, records, declassify=declassify)[0]
+
+
+def write_records(
+    conn: sqlite3.Connection,
+    layer: str,
+    source_id: int,
+    records: Sequence[Record],
+    *,
+    declassify: bool = False,
+) -> tuple[LayerCounts, str]:
+    """:func:`write_layer`, also returning the most protected level written (for the source)."""
+    writer = LayerWriter(conn, layer, source_id, declassify=declassify)
     if records:
         writer.add(records_chunk(layer, records))
-    return writer.finish()
+    return writer.finish(), writer.max_level
 
 
 class LayerWriter:
@@ -53,6 +70,13 @@ class LayerWriter:
 
     A row whose OSM version is older than the stored one is skipped (the store keeps the newer
     object). Must be used inside one transaction.
+
+    Sensitivity is an invariant of the store, kept here for every importer
+    (:mod:`survatlas.ingest._levels`): a row's own ``sensitivity`` attribute wins over the
+    level it was read with; a stored record is never lowered (a differing row at a lower level
+    is refused) unless ``declassify``. :attr:`max_level` is the most protected level written;
+    an importer raises the file's source to it (:func:`write_records`,
+    :func:`provenance.sources.raise_source_level`).
 
     Speed (see docs/benchmarks.md): rows whose key was not in the table when the writer started
     are inserted with one ``executemany`` per chunk under a savepoint, with no Python work per
@@ -63,8 +87,13 @@ class LayerWriter:
     ``INSERT … SELECT``. Updates and deletes keep the index in step through triggers.
     """
 
-    def __init__(self, conn: sqlite3.Connection, layer: str, source_id: int) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, layer: str, source_id: int, *, declassify: bool = False
+    ) -> None:
         self.conn, self.layer, self.source_id = conn, layer, source_id
+        self.declassify = declassify
+        #: the most protected level written
+        self.max_level = "public"
         self.counts = LayerCounts()
         self.existing = _StoredKeys(conn, layer)
         self.rows_before = len(self.existing)
@@ -121,6 +150,9 @@ class LayerWriter:
         if not finite.all():
             bad = chunk.origin(int(np.flatnonzero(~finite)[0]))
             raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
+        if not chunk.osm:  # OSM node locations are finite by construction
+            _check_vertices(chunk)
+        self._resolve_levels(chunk)
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
         chunk = _sealed(chunk)
@@ -147,6 +179,18 @@ class LayerWriter:
                 self.warn_rows.extend(zip(range(first, first + n), chunk.warnings, strict=True))
         else:
             self._add_one_by_one(chunk.rows(), chunk.warnings, insert_sql, update_sql)
+
+    def _resolve_levels(self, chunk: RowChunk) -> None:
+        """Give each row its own ``sensitivity`` attribute's level (not for OSM objects)."""
+        names = ROW_COLUMNS[self.layer][1:] if chunk.osm else ROW_COLUMNS[self.layer]
+        levels = chunk.columns[names.index("sensitivity")]
+        if not chunk.osm:
+            tags = chunk.columns[names.index("tags")]
+            for k, (text, given) in enumerate(zip(tags, levels, strict=True)):
+                levels[k] = row_level(text, given, chunk.origin(k))
+        top = max(set(levels), key=rank)
+        if rank(top) > rank(self.max_level):
+            self.max_level = top
 
     def _try_insert(self, insert_sql: str, rows: Any, n: int) -> bool:
         """Insert rows with fresh ids under a savepoint; False (and nothing written) on a clash."""
@@ -177,7 +221,7 @@ class LayerWriter:
                 new_warnings.append(warns)
             elif self._classify(row, old):
                 updates.append((*row, old[0]))
-                self.existing[self._key(row)] = (old[0], row[_VERSION], row[_SHA])
+                self.existing[self._key(row)] = (old[0], row[_VERSION], row[_SHA], row[_SENS])
                 if chunk.warnings is not None:
                     self.warn_rows.append((old[0], warns))
         self.conn.executemany(update_sql, updates)
@@ -196,7 +240,9 @@ class LayerWriter:
     ) -> None:
         """The slow path: look every row up in the table (the same object twice in a file)."""
         self._drop_new_boxes()
-        key_sql = f"SELECT id, osm_version, content_sha FROM {self.layer} WHERE origin = ?"
+        key_sql = (
+            f"SELECT id, osm_version, content_sha, sensitivity FROM {self.layer} WHERE origin = ?"
+        )
         if self.layer == "sites":
             key_sql += " AND category = ?"
         for k, row in enumerate(rows):
@@ -222,12 +268,25 @@ class LayerWriter:
 
     def _classify(self, row: tuple, old: tuple) -> bool:
         """Count a row whose key is stored; True when it must be written over the stored one."""
-        return self._classify_versions(row[_VERSION], row[_SHA], old[1], old[2])
+        return self._classify_versions(
+            row[_VERSION], row[_SHA], row[_SENS], old[1], old[2], old[3], row[_ORIGIN]
+        )
 
     def _classify_versions(
-        self, version: int | None, sha: str, old_version: int | None, old_sha: str
+        self, version: int | None, sha: str, level: str,
+        old_version: int | None, old_sha: str, old_level: str, origin: str,
     ) -> bool:
-        if old_sha == sha:
+        if rank(level) < rank(old_level):  # the one place a record could lose its level
+            if old_level == "confidential":  # its stored hash is keyed: compare alike
+                sha = _keyed_sha(sha)
+            if not self.declassify:
+                if old_sha == sha:
+                    self.counts.unchanged += 1
+                    self.counts.kept_level += 1
+                    return False
+                raise lowering_refused(origin, old_level, level)
+            self.counts.declassified += 1
+        elif old_sha == sha and level == old_level:
             self.counts.unchanged += 1
             return False
         if version is not None and old_version is not None and version < old_version:
@@ -269,7 +328,8 @@ class LayerWriter:
         """
         key = "origin, category" if self.layer == "sites" else "origin"
         rows = self.conn.execute(
-            f"SELECT id, {key}, osm_version, content_sha FROM {self.layer} WHERE ({key}) IN "
+            f"SELECT id, {key}, osm_version, content_sha, sensitivity FROM {self.layer} "
+            f"WHERE ({key}) IN "
             f"(SELECT {key} FROM {self.layer} GROUP BY {key} HAVING count(*) > 1) "
             f"ORDER BY {key}, id"
         ).fetchall()
@@ -277,20 +337,22 @@ class LayerWriter:
                                      "max_x", "max_y"))
         kept: dict[tuple, list] = {}
         for row in rows:
-            row_id, version, sha = row[0], row[-2], row[-1]
-            k = tuple(row[1:-2])
+            row_id, version, sha, level = row[0], row[-3], row[-2], row[-1]
+            k = tuple(row[1:-3])
             if k not in kept:
-                kept[k] = [row_id, version, sha]
+                kept[k] = [row_id, version, sha, level]
                 continue
             self.counts.added -= 1
             current = kept[k]
-            if self._classify_versions(version, sha, current[1], current[2]):
+            if self._classify_versions(
+                version, sha, level, current[1], current[2], current[3], str(k[0])
+            ):
                 self.conn.execute(
                     f"UPDATE {self.layer} SET ({cols}) = "
                     f"(SELECT {cols} FROM {self.layer} WHERE id = ?) WHERE id = ?",
                     (row_id, current[0]),
                 )
-                current[1], current[2] = version, sha
+                current[1], current[2], current[3] = version, sha, level
             self.conn.execute(f"DELETE FROM {self.layer} WHERE id = ?", (row_id,))
         self._drop_new_boxes()
 
@@ -356,10 +418,28 @@ class LayerWriter:
         return spool
 
 
+def _check_vertices(chunk: RowChunk) -> None:
+    """Refuse a chunk with a NaN or infinite vertex (its bounds can still look finite).
+
+    Such a geometry would be stored, then break every analysis and tile drawn over it.
+    """
+    geoms = shapely.from_wkb(chunk.columns[ROW_COLUMNS[chunk.layer].index("geom")])
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        origin = chunk.origin(int(index[np.flatnonzero(bad)[0]]))
+        raise InputError(
+            f"{origin} has a NaN or infinite coordinate; fix or remove that feature and import "
+            "again; nothing was written"
+        )
+
+
 def _sealed(chunk: RowChunk) -> RowChunk:
     """The chunk with the protected fields of its confidential rows encrypted (seal_row).
 
-    ``content_sha`` stays the one of the plain row, so that importing again changes nothing.
+    Their ``content_sha`` becomes a keyed hash (:func:`_keyed_sha`): a plain hash beside an
+    encrypted row would let anyone confirm a guess of its content. Importing again still
+    changes nothing (the store has one key).
     """
     names = ROW_COLUMNS[chunk.layer][1:] if chunk.osm else ROW_COLUMNS[chunk.layer]
     sens = chunk.columns[names.index("sensitivity")]
@@ -368,15 +448,24 @@ def _sealed(chunk: RowChunk) -> RowChunk:
     at = {name: k for k, name in enumerate(names)}
     fields = ("tags", "sensitivity", *LAYER_COLUMNS[chunk.layer])
     columns = [list(col) for col in chunk.columns]
+    sha = at["content_sha"]
     for row, level in enumerate(sens):
         if level == "confidential":
             sealed = seal_row(chunk.layer, {f: columns[at[f]][row] for f in fields})
             for f in fields:
                 columns[at[f]][row] = sealed.get(f)
+            columns[sha][row] = _keyed_sha(columns[sha][row])
     warnings = chunk.warnings
     if warnings is not None:
         warnings = [seal_warnings(level, w) for level, w in zip(sens, warnings, strict=True)]
     return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm)
+
+
+def _keyed_sha(sha: str) -> str:
+    """The content hash kept beside a confidential row (HMAC with the store's key)."""
+    if sha.startswith("hmac:"):
+        return sha
+    return keyed_digest(require_key(why="a confidential record"), sha, "content-sha")
 
 
 def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
@@ -389,7 +478,7 @@ def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
 
 
 class _StoredKeys:
-    """Key → ``(id, osm_version, content_sha)`` of the rows a layer had when the writer started.
+    """Key → ``(id, osm_version, content_sha, sensitivity)`` of the rows a layer had when the writer started.
 
     Up to :data:`KEYMAP_MAX_ROWS` rows, every key is loaded at once; beyond, :meth:`prefetch`
     looks up each chunk's keys in the table (through its unique index), so that updating a
@@ -409,7 +498,9 @@ class _StoredKeys:
         self.lookup = self.n > KEYMAP_MAX_ROWS
         self.map: dict[tuple, tuple] = {}
         if self.n and not self.lookup:
-            self.map = self._select(f"SELECT {self.key}, id, osm_version, content_sha FROM {layer}")
+            self.map = self._select(
+                f"SELECT {self.key}, id, osm_version, content_sha, sensitivity FROM {layer}"
+            )
 
     def __len__(self) -> int:
         return self.n
@@ -427,13 +518,13 @@ class _StoredKeys:
         for start in range(0, len(unique), _LOOKUP_BATCH):
             batch = unique[start : start + _LOOKUP_BATCH]
             self.map.update(self._select(
-                f"SELECT {self.key}, id, osm_version, content_sha FROM {self.layer} "
+                f"SELECT {self.key}, id, osm_version, content_sha, sensitivity FROM {self.layer} "
                 f"WHERE origin IN ({', '.join('?' * len(batch))})",
                 batch,
             ))
 
     def get(self, key: tuple) -> tuple | None:
-        """The stored row's ``(id, osm_version, content_sha)``, or None."""
+        """The stored row's ``(id, osm_version, content_sha, sensitivity)``, or None."""
         return self.map.get(key)
 
     def __setitem__(self, key: tuple, value: tuple) -> None:

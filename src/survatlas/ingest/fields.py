@@ -23,9 +23,14 @@ import shapely
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._records import ImportSummary, LayerCounts, Record, device_values
-from survatlas.ingest._writer import write_layer
+from survatlas.ingest._writer import write_layer, write_records
 from survatlas.ingest.tags import normalise_tags
-from survatlas.provenance.sources import file_sha256, file_source, insert_import
+from survatlas.provenance.sources import (
+    file_sha256,
+    file_source,
+    insert_import,
+    raise_source_level,
+)
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.vocab import SENSITIVITIES
@@ -47,7 +52,7 @@ _MAX_REPORTED = 5
 
 def import_cameras(
     store: Store, path: str | Path, *, sensitivity: str = "public", osm_ids: bool = False,
-    as_of: str | None = None,
+    as_of: str | None = None, declassify: bool = False,
 ) -> ImportSummary:
     """Import a CSV or GeoJSON camera list into ``store`` in one transaction.
 
@@ -66,6 +71,8 @@ def import_cameras(
         field rows (never matched to OSM).
     as_of
         Date of the list (default: now) in the device history.
+    declassify
+        Allow lowering cameras stored at a higher level (logged); see ``ingest._levels``.
 
     Raises
     ------
@@ -101,7 +108,10 @@ def import_cameras(
             sensitivity=_source_sensitivity(records),
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers["devices"] = write_layer(conn, "devices", source_id, records)
+        summary.layers["devices"], level = write_records(
+            conn, "devices", source_id, records, declassify=declassify
+        )
+        raise_source_level(conn, source_id, level)
         recorder = SnapshotRecorder(  # a camera list speaks for the device types it holds
             scope="osm:" if osm_ids else None,
             device_types=frozenset(r.values["device_type"] for r in records))
@@ -169,6 +179,10 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptFileError(f"{path.name} is not valid GeoJSON ({exc}); check the file") from exc
+    except RecursionError as exc:
+        raise CorruptFileError(
+            f"{path.name} is nested too deeply to be GeoJSON; check the file"
+        ) from exc
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = {"type": "FeatureCollection", "features": [data]}
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):

@@ -141,7 +141,7 @@ def _device_row(node_id: int, state: dict, sensitivity: str, source_id: int) -> 
     row = {"origin": f"osm:node/{node_id}", "source_id": source_id, "osm_type": "node",
            "osm_id": node_id, "osm_version": state["version"],
            "osm_timestamp": state["timestamp"],
-           "content_sha": osm_content_sha(state["version"], sensitivity),
+           "content_sha": osm_content_sha(state["version"]),
            "geom": shapely.to_wkb(shapely.Point(lon, lat)),
            "tags": json.dumps(state["tags"], sort_keys=True, ensure_ascii=False),
            "sensitivity": sensitivity, **values}

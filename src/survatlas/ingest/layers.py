@@ -18,8 +18,13 @@ import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._records import ImportSummary, Record
-from survatlas.ingest._writer import write_layer
-from survatlas.provenance.sources import file_sha256, file_source, insert_import
+from survatlas.ingest._writer import write_records
+from survatlas.provenance.sources import (
+    file_sha256,
+    file_source,
+    insert_import,
+    raise_source_level,
+)
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.vocab import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
@@ -33,9 +38,14 @@ _GEOM_TYPES = {
 
 
 def import_layer(
-    store: Store, path: str | Path, kind: str, *, sensitivity: str = "public"
+    store: Store, path: str | Path, kind: str, *, sensitivity: str = "public",
+    declassify: bool = False,
 ) -> ImportSummary:
-    """Import a GIS layer as ``kind`` (buildings, streets or sites), all-or-nothing."""
+    """Import a GIS layer as ``kind`` (buildings, streets or sites), all-or-nothing.
+
+    A ``sensitivity`` attribute sets a row's level over ``sensitivity``; stored records are
+    never lowered without ``declassify`` (see :mod:`survatlas.ingest._levels`).
+    """
     path = Path(path)
     if kind not in KINDS:
         raise InputError(f"unknown layer kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -63,7 +73,10 @@ def import_layer(
             sensitivity=sensitivity,
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
-        summary.layers[kind] = write_layer(conn, kind, source_id, records)
+        summary.layers[kind], level = write_records(
+            conn, kind, source_id, records, declassify=declassify
+        )
+        raise_source_level(conn, source_id, level)
         insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 

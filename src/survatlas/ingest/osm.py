@@ -60,6 +60,7 @@ def import_osm(
     as_of: str | None = None,
     bounds: Sequence[float] | None = None,
     history: HistoryWriter | None = None,
+    declassify: bool = False,
 ) -> ImportSummary:
     """Import an OSM extract into ``store`` in one transaction.
 
@@ -98,6 +99,9 @@ def import_osm(
         Writes the device history instead of the snapshot comparison, in the same transaction
         (called with the connection, the source id, the recorder and the snapshot date): the
         import of a full-history file gives every version this way.
+    declassify
+        Allow lowering records stored at a higher level (logged); without it such a row is
+        refused when it differs, and leaves the record as it is when it does not.
 
     Returns
     -------
@@ -120,7 +124,10 @@ def import_osm(
                       "attribution": ODBL_ATTRIBUTION, "sensitivity": sensitivity,
                       **(source or {})}
             source_id = file_source(conn, **fields)
-            writers = {layer: LayerWriter(conn, layer, source_id) for layer in LAYERS}
+            writers = {
+                layer: LayerWriter(conn, layer, source_id, declassify=declassify)
+                for layer in LAYERS
+            }
             summary = ImportSummary(source_id=source_id, file=str(fields["title"]))
             recorder = SnapshotRecorder()
             end = None

@@ -18,6 +18,7 @@ from survatlas.errors import InputError, NotFoundError, SecurityError
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry
+from survatlas.store.states import logged_state
 from survatlas.vocab import ROLES
 
 TOKEN_PREFIX = "sva_"
@@ -71,12 +72,26 @@ def verify_token(store: Store, token: str | None) -> Principal:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise SecurityError("invalid token: give a token made by `survatlas token create`")
     row = store.query(
-        "SELECT name, role FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        "SELECT id, name, role FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
         (hash_token(token),),
     )
-    if not row:
+    if not row or not _as_logged(store, int(row[0][0]), row[0][2]):
         raise SecurityError("invalid or revoked token")
-    return Principal(row[0][0], row[0][1])
+    return Principal(row[0][1], row[0][2])
+
+
+def _as_logged(store: Store, token_id: int, role: str) -> bool:
+    """Whether the custody log agrees: the token was created through survatlas, and its last
+    entry neither revoked it nor gave it another role (an edit made with ``sqlite3`` — a
+    revocation undone, a role raised — does not bring a token back)."""
+    subject = f"token:{token_id}"
+    if store.scalar("SELECT 1 FROM custody_log WHERE subject = ? LIMIT 1", (subject,)) is None:
+        return False
+    logged = logged_state(store.conn, subject)
+    if logged is None:  # created before entries carried the state
+        return True
+    state = logged[1]
+    return not state.get("state.revoked") and state.get("state.role") == role
 
 
 def revoke_token(store: Store, name: str) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from survatlas.errors import InputError, IntegrityError
 from survatlas.provenance.evidence import evidence_root
 from survatlas.provenance.integrity import verify_store
-from survatlas.store import Store
+from survatlas.store import Store, create_private_file
 from survatlas.store.custody import append_entry, format_anchor, head
 
 ARCHIVE_FORMAT = "survatlas-archive/1"
@@ -39,16 +39,22 @@ def backup_store(store: Store, out: str | Path) -> dict[str, Any]:
         raise InputError(f"{out} exists; choose a new backup file name")
     if not out.parent.is_dir():
         raise InputError(f"folder {out.parent} does not exist; create it first")
+    if _evidence_of(out).exists():
+        raise InputError(f"{_evidence_of(out)} exists; choose a new backup file name")
     with store.transaction() as conn:
         entry = append_entry(conn, "backup", "store", {"entries": head(conn)[0]})
     tmp = out.with_name(f".partial-{out.name}")
-    _sqlite_copy(store.conn, tmp)
-    files = _copy_evidence(evidence_root(store), _evidence_of(out))
-    tmp.replace(out)
-    with Store(out, create=False) as copy:
-        report = verify_store(copy)
-    if not report.ok:
-        raise IntegrityError("the backup does not verify: " + "; ".join(report.problems[:3]))
+    try:
+        _sqlite_copy(store.conn, tmp)
+        files = _copy_evidence(evidence_root(store), _evidence_of(out))
+        tmp.replace(out)
+        with Store(out, create=False) as copy:
+            report = verify_store(copy)
+        if not report.ok:
+            raise IntegrityError("the backup does not verify: " + "; ".join(report.problems[:3]))
+    except BaseException:
+        _remove_store_files(tmp, out, _evidence_of(out))
+        raise
     return {
         "backup": str(out),
         "evidence_files": files,
@@ -63,14 +69,20 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
         raise InputError(f"{backup}: no such backup file")
     if target.exists() and not force:
         raise InputError(f"{target} exists; pass --force to replace it with the backup")
-    with Store(backup, create=False) as src:
-        report = verify_store(src)
-        if not report.ok:
-            raise IntegrityError("the backup does not verify: " + "; ".join(report.problems[:3]))
-        tmp = target.with_name(f".partial-{target.name}")
-        tmp.unlink(missing_ok=True)
-        _sqlite_copy(src.conn, tmp)
-    files = _copy_evidence(_evidence_of(backup), evidence_root_path(target))
+    tmp = target.with_name(f".partial-{target.name}")
+    try:
+        with Store(backup, create=False) as src:
+            report = verify_store(src)
+            if not report.ok:
+                raise IntegrityError(
+                    "the backup does not verify: " + "; ".join(report.problems[:3])
+                )
+            _remove_store_files(tmp)
+            _sqlite_copy(src.conn, tmp)
+        files = _copy_evidence(_evidence_of(backup), evidence_root_path(target))
+    except BaseException:  # nothing half-restored is left behind (no plaintext copy)
+        _remove_store_files(tmp)
+        raise
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     tmp.replace(target)
@@ -85,6 +97,16 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
     }
 
 
+def _remove_store_files(*paths: Path) -> None:
+    """Remove store files (with their -wal and -shm) or folders left by a failed step."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def evidence_root_path(db: Path) -> Path:
     """The evidence folder of the store file ``db``."""
     return db.with_name(db.name + ".evidence")
@@ -94,6 +116,7 @@ _evidence_of = evidence_root_path
 
 
 def _sqlite_copy(conn: sqlite3.Connection, out: Path) -> None:
+    create_private_file(out)  # a backup is as private as the store (mode 0600)
     dst = sqlite3.connect(out)
     try:
         conn.backup(dst)
@@ -103,18 +126,26 @@ def _sqlite_copy(conn: sqlite3.Connection, out: Path) -> None:
 
 
 def _copy_evidence(src: Path, dst: Path) -> int:
+    """Copy the evidence blobs of ``src`` to ``dst``; a link anywhere is refused, never followed."""
     count = 0
-    for path in sorted((src / "sha256").glob("*/*")) if src.is_dir() else ():
-        if path.name.startswith("."):
+    if src.is_symlink():
+        raise IntegrityError(f"{src.name} is a link, not an evidence folder; nothing was copied")
+    for path in sorted((src / "sha256").rglob("*")) if src.is_dir() else ():
+        if path.is_symlink():
+            raise IntegrityError(
+                f"{path.relative_to(src)} is a link: an evidence folder holds files only "
+                "(a link could copy any file of this machine); nothing was restored"
+            )
+        if path.name.startswith(".") or path.is_dir():
             continue
         target = dst / path.relative_to(src)
         if target.exists():
             if _sha(target.read_bytes()) != _sha(path.read_bytes()):
                 raise IntegrityError(f"{target} exists with other content; restore elsewhere")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        os.chmod(target, 0o444)
+        os.chmod(target, 0o400)  # the owner's only, read-only (as in the store)
         count += 1
     return count
 
@@ -218,7 +249,16 @@ def _read_manifest(archive: Path) -> dict[str, Any]:
         ) from exc
     if manifest.get("format") != ARCHIVE_FORMAT:
         raise InputError(f"{archive}: unknown archive format {manifest.get('format')!r}")
+    links = [p for p in archive.rglob("*") if p.is_symlink()]
+    if links:
+        raise IntegrityError(
+            f"archive entry {links[0].relative_to(archive)} is a link: an archive holds plain "
+            "files only (a link could copy any file of this machine); nothing was imported"
+        )
     for rel, digest in manifest["files"].items():
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise IntegrityError(f"archive file name {rel[:80]!r} points outside the archive")
         path = archive / rel
         if not path.is_file() or _sha(path.read_bytes()) != digest:
             raise IntegrityError(f"archive file {rel} is missing or changed since export")

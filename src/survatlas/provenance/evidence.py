@@ -22,6 +22,7 @@ import mimetypes
 import os
 import re
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,13 @@ from survatlas.errors import (
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, current_actor
-from survatlas.store.encryption import Key, decrypt_bytes, encrypt_bytes, require_key
+from survatlas.store.encryption import (
+    Key,
+    decrypt_bytes,
+    encrypt_bytes,
+    encrypt_chunks,
+    require_key,
+)
 from survatlas.store.gate import AUDIENCES, audience_clause, max_sensitivity
 from survatlas.vocab import SENSITIVITIES
 
@@ -74,6 +81,10 @@ class EvidenceFile:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
         return dict(vars(self))
+
+
+#: bytes read at a time when a file is hashed, copied or encrypted
+_CHUNK = 1 << 20
 
 
 def evidence_root(store: Store) -> Path:
@@ -113,20 +124,27 @@ def add_evidence(
 
     The file is hashed as received; adding the same bytes again returns the existing record.
     Its sensitivity is at least its source's; confidential files and testimony are encrypted.
+    The file is read in chunks (hashed, then copied — and encrypted — chunk by chunk), so
+    memory stays constant whatever its size; a file that changes meanwhile is refused.
     """
     path = Path(path)
     if not path.is_file():
         raise InputFileNotFoundError(f"{path}: no such file; give the evidence file to add")
-    data = path.read_bytes()
-    return store_evidence(
-        store,
-        data,
-        source_id,
-        sensitivity=sensitivity,
-        media_type=media_type or sniff_media_type(data, path.name),
-        key=key,
-    )
-
+    sha_id, size, head = _hash_file(path)
+    existing = _get(store, sha_id)
+    if existing is not None:
+        return existing
+    with store.transaction() as conn:
+        sens, encrypt = _protection(conn, source_id, sensitivity, None)
+        chunks = _checked_chunks(path, sha_id)
+        if encrypt:
+            chunks = encrypt_chunks(
+                require_key(key, why="this evidence file"), chunks, f"evidence:{sha_id}"
+            )
+        stored_sha = _write_once(blob_path(evidence_root(store), sha_id), chunks,
+                                 None if encrypt else sha_id)
+        return _insert_record(conn, sha_id, source_id, sens, encrypt, stored_sha, size,
+                              media_type or sniff_media_type(head, path.name), None, None)
 
 def store_evidence(
     store: Store,
@@ -176,6 +194,21 @@ def insert_evidence(
     found = conn.execute("SELECT * FROM evidence_files WHERE sha256 = ?", (sha_id,)).fetchone()
     if found is not None:
         return EvidenceFile(**dict(found))
+    sens, encrypt = _protection(conn, source_id, sensitivity, parent)
+    stored = (
+        encrypt_bytes(require_key(key, why="this evidence file"), data, f"evidence:{sha_id}")
+        if encrypt
+        else data
+    )
+    stored_sha = _write_once(blob_path(root, sha_id), [stored], None if encrypt else sha_id)
+    return _insert_record(conn, sha_id, source_id, sens, encrypt, stored_sha, len(data),
+                          media_type, parent, derivation)
+
+
+def _protection(
+    conn: sqlite3.Connection, source_id: int, sensitivity: str | None, parent: str | None
+) -> tuple[str, bool]:
+    """The file's sensitivity (at least its source's, for an original) and whether to encrypt."""
     src = conn.execute(
         "SELECT kind, sensitivity FROM sources WHERE id = ?", (source_id,)
     ).fetchall()
@@ -185,21 +218,23 @@ def insert_evidence(
     if sensitivity is not None and sensitivity not in SENSITIVITIES:
         raise InputError(f"sensitivity {sensitivity!r} is not one of {', '.join(SENSITIVITIES)}")
     sens = sensitivity if parent and sensitivity else max_sensitivity(sensitivity, src_sens)
-    encrypt = sens == "confidential" or (kind == "testimony" and parent is None)
-    stored = (
-        encrypt_bytes(require_key(key, why="this evidence file"), data, f"evidence:{sha_id}")
-        if encrypt
-        else data
-    )
-    _write_once(blob_path(root, sha_id), stored)
+    return sens, sens == "confidential" or (kind == "testimony" and parent is None)
+
+
+def _insert_record(
+    conn: sqlite3.Connection, sha_id: str, source_id: int, sens: str, encrypt: bool,
+    stored_sha: str, size: int, media_type: str | None, parent: str | None,
+    derivation: str | None,
+) -> EvidenceFile:
+    """Insert the record of a stored blob and its custody entry (caller's transaction)."""
     row = {
         "sha256": sha_id,
         "source_id": source_id,
         "parent_sha256": parent,
         "derivation": derivation,
         "media_type": media_type,
-        "size": len(data),
-        "stored_sha256": sha256_id(stored),
+        "size": size,
+        "stored_sha256": stored_sha,
         "encryption": "aes-256-gcm:v1" if encrypt else None,
         "sensitivity": sens,
         "added_at": now_iso(),
@@ -211,10 +246,10 @@ def insert_evidence(
     )
     details = {
         "source_id": source_id,
-        "size": len(data),
+        "size": size,
         "sensitivity": sens,
         "encrypted": encrypt,
-        "stored_sha256": row["stored_sha256"],
+        "stored_sha256": stored_sha,
     }
     if parent:
         details.update(parent=parent, derivation=derivation)
@@ -222,7 +257,6 @@ def insert_evidence(
         conn, "evidence.derive" if parent else "evidence.add", f"evidence:{sha_id}", details
     )
     return EvidenceFile(id=int(cur.lastrowid), **row)
-
 
 def sniff_media_type(data: bytes, name: str = "") -> str | None:
     """Media type from the file's first bytes (then from its name)."""
@@ -232,32 +266,64 @@ def sniff_media_type(data: bytes, name: str = "") -> str | None:
     return mimetypes.guess_type(name)[0]
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    """Create ``path`` with ``data`` exclusively, synced and read-only.
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
 
-    An existing blob is accepted only when it holds exactly ``data``'s hash (a retry after an
-    interrupted add); anything else means the evidence folder was altered.
+
+def _hash_file(path: Path) -> tuple[str, int, bytes]:
+    """``sha256:<hex>`` of a file, its size and its first bytes (for the media type)."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    for chunk in _file_chunks(path):
+        if not size:
+            head = chunk[:64]
+        digest.update(chunk)
+        size += len(chunk)
+    return "sha256:" + digest.hexdigest(), size, head
+
+
+def _checked_chunks(path: Path, sha_id: str) -> Iterator[bytes]:
+    """The file's chunks, checked at the end against the hash it was added under."""
+    digest = hashlib.sha256()
+    for chunk in _file_chunks(path):
+        digest.update(chunk)
+        yield chunk
+    if "sha256:" + digest.hexdigest() != sha_id:
+        raise InputError(f"{path.name} changed while it was being added; add it again")
+
+
+def _write_once(path: Path, chunks: Iterable[bytes], expected: str | None) -> str:
+    """Create ``path`` from ``chunks`` exclusively, synced and read-only; return its hash.
+
+    An existing blob is accepted only when it holds exactly the ``expected`` hash (a retry
+    after an interrupted add of a plain file); anything else means the evidence folder was
+    altered. Nothing is left behind when writing fails.
     """
     if path.exists():
-        if sha256_id(path.read_bytes()) != sha256_id(data):
+        if expected is None or _hash_file(path)[0] != expected:
             raise IntegrityError(
                 f"{path.name[:12]}… already exists with other content: the evidence folder was "
                 "altered; run `survatlas verify`"
             )
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
+        return expected
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                digest.update(chunk)
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, 0o400)  # read-only, and the owner's only
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+    return "sha256:" + digest.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:

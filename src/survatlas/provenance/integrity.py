@@ -17,6 +17,9 @@ from survatlas.provenance.evidence import blob_path, evidence_root, sha256_id
 from survatlas.store import Store
 from survatlas.store.custody import check_chain, content_digest, format_anchor, head, read_entries
 from survatlas.store.encryption import Key, decrypt_bytes, load_key
+from survatlas.store.schema import schema_problems
+from survatlas.store.states import state_problems
+from survatlas.store.store_key import key_problems
 
 #: table -> custody action that creates its rows (rows after the log's baseline must have one).
 _CREATED_BY = {"claims": "claim.add", "imports": "import"}
@@ -65,9 +68,15 @@ def verify_store(
     report = VerifyReport()
     entries = read_entries(store.conn)
     report.entries = len(entries)
+    key = key if key is not None else _maybe_key()
+    report.problems.extend(schema_problems(store.conn))
+    report.problems.extend(key_problems(store.conn))
     report.problems.extend(check_chain(store.conn, anchor))
     report.problems.extend(_check_records(store, entries))
-    _check_files(store, key if key is not None else _maybe_key(), report)
+    problems, notes = state_problems(store.conn, key)
+    report.problems.extend(problems)
+    report.notes.extend(notes)
+    _check_files(store, key, report)
     report.anchor = format_anchor(*head(store.conn))
     return report
 

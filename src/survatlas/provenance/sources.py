@@ -150,6 +150,31 @@ def file_source(conn: sqlite3.Connection, **fields: Any) -> int:
     return _insert(conn, "sources", seal_row("sources", fields))
 
 
+def raise_source_level(conn: sqlite3.Connection, source_id: int, level: str) -> bool:
+    """Make a source at least as protected as ``level``, never less; True when raised.
+
+    A source is as protected as its most protected record (the writer of layers calls this
+    with the level of the rows it wrote). Made confidential, its fields are sealed; the change
+    is logged (``source.level``).
+    """
+    row = conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no source {source_id}")
+    old = dict(zip(row.keys(), tuple(row), strict=True))
+    if SENSITIVITIES.index(level) <= SENSITIVITIES.index(old["sensitivity"]):
+        return False
+    sealed = seal_row("sources", {**old, "sensitivity": level})
+    changed = {k: v for k, v in sealed.items() if k != "id" and v != old[k]}
+    conn.execute(
+        f"UPDATE sources SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",
+        (*changed.values(), source_id),
+    )
+    append_entry(
+        conn, "source.level", f"source:{source_id}", {"from": old["sensitivity"], "to": level}
+    )
+    return True
+
+
 def cite_source(
     conn: sqlite3.Connection, *, title: str, kind: str = "document", url: str | None = None,
     **fields: Any,

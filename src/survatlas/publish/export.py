@@ -241,10 +241,42 @@ def write_csv(frame: gpd.GeoDataFrame, out: Path, metadata: dict[str, str]) -> l
         table.insert(
             0, "wkt", shapely.to_wkt(geoms.values, rounding_precision=-1) if len(frame) else []
         )
-    table.to_csv(out, index=False, float_format="%.10g")
+    table = spreadsheet_safe(table)
+    # RFC 4180 line ends: a CR or LF inside a cell is then always quoted (with "\n" alone, a
+    # bare CR is written unquoted and starts a new row in a spreadsheet)
+    table.to_csv(out, index=False, float_format="%.10g", lineterminator="\r\n")
     sidecar = out.with_name(out.name + ".attribution.txt")
     sidecar.write_text("\n".join(f"{k}: {v}" for k, v in metadata.items()) + "\n", encoding="utf-8")
     return [out, sidecar]
+
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe_text(value: Any) -> Any:
+    """``value`` with a ``'`` put before it when it is text a spreadsheet would run as a formula.
+
+    Only text is changed: a number (a negative longitude, a signed count) stays a number.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells and column names cannot start a formula.
+
+    OWASP's rule for CSV: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return gets a leading single quote, which spreadsheets show but do not evaluate. Numeric
+    columns are left alone (``-12.5`` in a number column is a number, not a formula).
+    """
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(spreadsheet_safe_text)
+    out.columns = [spreadsheet_safe_text(str(c)) for c in out.columns]
+    return out
 
 
 def write_kml(frame: gpd.GeoDataFrame, out: Path, metadata: dict[str, str]) -> list[Path]:

@@ -349,7 +349,7 @@ def _check_camera_ids(store: Store) -> None:
 
 def _method(store: Store, audience: str) -> str:
     return (
-        f"street_seen coverage results of {store.path.name} "
+        "street_seen coverage results of the store "
         f"(cameras visible to the {audience} audience)"
     )
 

@@ -8,6 +8,7 @@ unfinished transaction). Schema changes are migrations in :mod:`survatlas.store.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,13 @@ from pathlib import Path
 from survatlas.errors import NotAStoreError, StoreError
 from survatlas.store._migrations import APPLICATION_ID, apply_migrations, pending_migrations
 
-__all__ = ["GEOMETRY_TABLES", "Store", "open_store"]
+__all__ = ["GEOMETRY_TABLES", "MAX_ROW_ID", "Store", "create_private_file", "open_store"]
 
 GEOMETRY_TABLES = ("devices", "buildings", "streets", "sites")
+#: the largest row id SQLite can hold (a larger number names no record: 404, not a crash)
+MAX_ROW_ID = 2**63 - 1
+#: how long a write waits for another process's write to end before giving up (seconds)
+LOCK_TIMEOUT_S = 30.0
 
 
 class Store:
@@ -43,9 +48,15 @@ class Store:
             raise NotAStoreError(
                 f"{self.path} is a folder, not a survatlas store: give a file path"
             )
+        if not self.path.exists():  # a new store is its owner's only (WAL and SHM follow)
+            create_private_file(self.path)
         self.conn = _connect(self.path)
         _check_is_store(self.conn, self.path)
-        apply_migrations(self.conn)
+        try:
+            apply_migrations(self.conn)
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            raise store_failure(exc, self.path) from exc
 
     def close(self) -> None:
         """Close the connection."""
@@ -59,14 +70,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a block in one write transaction: all of it lands, or none of it."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """Run a block in one write transaction: all of it lands, or none of it.
+
+        A read-only store, a full disk or a lock held by another process too long is a
+        :class:`StoreError` of one line (see :func:`store_failure`), never a traceback.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise store_failure(exc, self.path) from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise store_failure(exc, self.path) from exc
             raise
-        self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         """Run a read query and return all rows."""
@@ -116,13 +137,53 @@ def open_store(path: str | Path, *, create: bool = False) -> Store:
     return Store(path, create=create)
 
 
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable and writable by its owner only (mode 0600)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store {path.name} ({exc.strerror}): check the folder exists "
+            "and is writable"
+        ) from exc
+
+
+def store_failure(exc: sqlite3.OperationalError, path: Path) -> StoreError:
+    """One line that says what stopped a write to the store and what to do about it."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"the store {path.name} is read-only (file permissions or a read-only disk): make "
+            "it writable or copy it somewhere writable; nothing was written"
+        )
+    if "full" in text:
+        return StoreError(
+            "the disk holding the store is full: free some space and retry; nothing was written"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the store {path.name} is busy with another survatlas process (waited "
+            f"{LOCK_TIMEOUT_S:g} s): let it finish and retry; nothing was written"
+        )
+    if "unable to open" in text or "disk i/o" in text:
+        return StoreError(
+            f"the store {path.name} cannot be written ({exc}): check the disk and the folder's "
+            "permissions; nothing was written"
+        )
+    return StoreError(f"the store {path.name} refused the write ({exc}); nothing was written")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.OperationalError as exc:
+        raise store_failure(exc, path) from exc
     except sqlite3.DatabaseError as exc:
         raise NotAStoreError(
             f"{path} is not a survatlas store ({exc}); choose another file with --db"

@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from survatlas.errors import SecurityError, StoreError
+from survatlas.store.encryption import Key, load_key
+from survatlas.store.states import record_state
+from survatlas.store.store_key import check_store_key
 
 GENESIS = "0" * 64
 ACTOR_ENV = "SURVATLAS_ACTOR"
@@ -114,7 +117,10 @@ def append_entry(
     """
     if not conn.in_transaction:
         raise StoreError("custody entries are written inside the transaction of the change")
-    details_json = json.dumps(_checked(details or {}), sort_keys=True, separators=(",", ":"))
+    key = _key_or_none()
+    check_store_key(conn, key)
+    details = {**(details or {}), **record_state(conn, subject, key)}
+    details_json = json.dumps(_checked(details), sort_keys=True, separators=(",", ":"))
     last = conn.execute("SELECT seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -126,6 +132,14 @@ def append_entry(
         (seq, at, who, action, subject, details_json, prev, digest),
     )
     return Entry(seq, at, who, action, subject, details_json, prev, digest)
+
+
+def _key_or_none() -> Key | None:
+    """The data key in force, if any (record digests are keyed with it)."""
+    try:
+        return load_key()
+    except SecurityError:
+        return None
 
 
 def _checked(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from survatlas.errors import InputError, SecurityError
@@ -143,6 +145,16 @@ def using_key(key: Key | None) -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
+def keyed_digest(key: Key, text: str, purpose: str) -> str:
+    """``hmac:`` + HMAC-SHA-256 of ``text`` under a key derived from ``key`` for ``purpose``.
+
+    What is kept beside a confidential record in place of a plain hash of its content: without
+    the key, nobody can confirm a guess of the content by hashing it.
+    """
+    sub = hmac.new(key.secret, f"survatlas-{purpose}-v1".encode(), hashlib.sha256).digest()
+    return "hmac:" + hmac.new(sub, text.encode(), hashlib.sha256).hexdigest()
+
+
 def is_encrypted_text(value: object) -> bool:
     """Whether ``value`` is a text ciphertext made by :func:`encrypt_text`."""
     return isinstance(value, str) and value.startswith("enc:")
@@ -182,6 +194,23 @@ def encrypt_bytes(key: Key, data: bytes, context: str) -> bytes:
         + nonce
         + AESGCM(key.secret).encrypt(nonce, data, context.encode())
     )
+
+
+def encrypt_chunks(key: Key, chunks: Iterable[bytes], context: str) -> Iterator[bytes]:
+    """:func:`encrypt_bytes` of the concatenated ``chunks``, made chunk by chunk.
+
+    The output is byte for byte the format of :func:`encrypt_bytes` (GCM's ciphertext is the
+    plaintext's length, its 16-byte tag comes last), so a 1 GB file is encrypted in constant
+    memory and decrypts with :func:`decrypt_bytes`.
+    """
+    header = json.dumps({"alg": ALGORITHM, "v": VERSION, "key": key.key_id}).encode()
+    nonce = secrets.token_bytes(_NONCE)
+    yield FILE_MAGIC + header + b"\n" + nonce
+    enc = Cipher(algorithms.AES(key.secret), modes.GCM(nonce)).encryptor()
+    enc.authenticate_additional_data(context.encode())
+    for chunk in chunks:
+        yield enc.update(chunk)
+    yield enc.finalize() + enc.tag
 
 
 def is_encrypted_bytes(data: bytes) -> bool:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from survatlas.errors import InputError
 from survatlas.geo import check_lonlat, parse_bbox
 from survatlas.publish.browse import DEFAULT_PAGE, MAX_PAGE
+from survatlas.store import MAX_ROW_ID
 
 BBox = tuple[float, float, float, float]
 
@@ -20,6 +21,8 @@ LimitQuery = Annotated[
 ]
 OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")]
 DEFAULT_LIMIT = DEFAULT_PAGE
+#: a record id in a path: beyond SQLite's range it is a 422, not an OverflowError (500)
+RecordId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Record id.")]
 
 #: largest bbox side (degrees) the summary routes accept; larger boxes are refused.
 MAX_BBOX_DEG = 5.0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from survatlas.errors import InputError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.vocab import SITE_CATEGORIES
 from survatlas.web import _analyses
 from survatlas.web._context import WebContext, get_context
-from survatlas.web._params import BBoxQuery, small_bbox
+from survatlas.web._params import BBoxQuery, RecordId, small_bbox
 
 router = APIRouter(prefix="/api", tags=["coverage"])
 Context = Annotated[WebContext, Depends(get_context)]
@@ -76,6 +76,6 @@ def h3_cells(
 
 
 @router.get("/devices/{device_id}/visibility")
-def device_visibility(ctx: Context, device_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+def device_visibility(ctx: Context, device_id: RecordId) -> dict[str, Any]:
     """The device's real visibility region per DORI level (nested polygons, widest first)."""
     return _analyses.device_visibility(ctx.store(), device_id, ctx.audience)

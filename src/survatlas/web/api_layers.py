@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from survatlas import ODBL_ATTRIBUTION, __version__
 from survatlas.publish.browse import MAX_PAGE, device_detail, feature_page
@@ -20,6 +20,7 @@ from survatlas.web._params import (
     LimitQuery,
     OffsetQuery,
     OptionalBBoxQuery,
+    RecordId,
     bbox_param,
     optional_bbox,
 )
@@ -49,7 +50,7 @@ for _layer in LAYERS:
 
 
 @router.get("/devices/{device_id}", tags=["layers"])
-def get_device(ctx: Context, device_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+def get_device(ctx: Context, device_id: RecordId) -> dict[str, Any]:
     """One device in full: stored fields, every tag, warnings, its source and claims."""
     return device_detail(ctx.store(), device_id, audience=ctx.audience)
 

@@ -153,6 +153,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     for cls, _ in STATUS:
         app.add_exception_handler(cls, handle)
 
+    async def too_deep(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the request is nested too deeply to be read", "error": "InputError"},
+            status_code=422,
+        )
+
+    app.add_exception_handler(RecursionError, too_deep)
+
 
 def _dist_file(name: str, media_type: str) -> FileResponse | HTMLResponse:
     path = DIST / name

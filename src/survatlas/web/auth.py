@@ -17,13 +17,16 @@ token — so a new write route is protected even if it forgets :func:`require_ro
 the token's name as the actor of every custody-log entry made while handling the request.
 :func:`require_role` adds finer, per-route requirements (e.g. ``admin``).
 
-Tokens travel as ``Authorization: Bearer <token>``. This module imports only FastAPI and
+Tokens travel as ``Authorization: Bearer <token>``, or — in a browser — as the HttpOnly
+session cookie set by ``/signin`` (:mod:`survatlas.web._session`); a write authenticated by
+cookie also needs the ``X-CSRF-Token`` header. This module imports only FastAPI and
 survatlas library modules.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,7 @@ from survatlas.errors import SecurityError
 from survatlas.provenance.access import Principal, role_at_least, verify_token
 from survatlas.store import Store
 from survatlas.store.custody import acting_as
+from survatlas.web import _session
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS = "anonymous"
@@ -104,21 +108,63 @@ class AccessMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = bearer_token(scope.get("headers", []))
+        headers = scope.get("headers", [])
+        if scope["path"] in (_session.SIGNIN_PATH, _session.SIGNOUT_PATH):
+            await self.session(scope, receive, send)
+            return
+        token, by_cookie = bearer_token(headers), False
+        if token is None:
+            token = _session.cookies(headers).get(_session.SESSION_COOKIE) or None
+            by_cookie = token is not None
         principal = None
         if token is not None:
             try:
                 principal = await run_in_threadpool(check_token, self.config, token)
             except SecurityError as exc:
+                if by_cookie and _wants_page(scope):
+                    await _page(send, 303, b"", [(b"location", _session.SIGNIN_PATH.encode())])
+                    return
                 await _deny(send, 401, str(exc))
                 return
+        if by_cookie and scope["method"].upper() not in READ_METHODS and not _csrf_ok(headers):
+            await _deny(send, 403, "a signed-in write needs the X-CSRF-Token header")
+            return
         refusal = self.refusal(scope["method"], principal, scope.get("path", ""))
         if refusal is not None:
+            if principal is None and self.config.private and _wants_page(scope):
+                await _page(send, 303, b"", [(b"location", _session.SIGNIN_PATH.encode())])
+                return
             await _deny(send, *refusal)
             return
         scope.setdefault("state", {})[_STATE_KEY] = principal
         with acting_as(principal.name if principal else ANONYMOUS):
             await self.app(scope, receive, send)
+
+    async def session(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/signin`` (GET: the form; POST: token -> cookies) and ``/signout``."""
+        method = scope["method"].upper()
+        if scope["path"] == _session.SIGNOUT_PATH:
+            if method != "POST":
+                await _deny(send, 405, "sign out with POST")
+                return
+            await _page(send, 303, b"", [(b"location", _session.SIGNIN_PATH.encode()),
+                                         *_session.cleared_cookies()])
+            return
+        if method in READ_METHODS:
+            await _page(send, 200, _session.signin_page())
+            return
+        if method != "POST" or not _same_origin(scope):
+            await _deny(send, 403, "sign in from this server's own page")
+            return
+        token = _session.form_token(await _read_body(receive, _session.MAX_FORM))
+        try:
+            await run_in_threadpool(check_token, self.config, token)
+        except SecurityError:
+            await _page(send, 401, _session.signin_page("That token is not valid (or revoked)."))
+            return
+        secure = scope.get("scheme") == "https"
+        await _page(send, 303, b"", [(b"location", b"/"),
+                                     *_session.session_cookies(token, secure)])
 
     def refusal(
         self, method: str, principal: Principal | None, path: str = ""
@@ -132,6 +178,46 @@ class AccessMiddleware:
             if not principal.allows(self.config.write_role):
                 return 403, f"writing needs the {self.config.write_role} role"
         return None
+
+
+def _wants_page(scope: Scope) -> bool:
+    """A browser navigating to a page (not the API, not an asset)."""
+    accept = _session.header(scope.get("headers", []), b"accept") or ""
+    return scope["method"].upper() == "GET" and not scope["path"].startswith("/api/") and (
+        "text/html" in accept
+    )
+
+
+def _csrf_ok(headers: list[tuple[bytes, bytes]]) -> bool:
+    sent = _session.header(headers, _session.CSRF_HEADER)
+    expected = _session.cookies(headers).get(_session.CSRF_COOKIE)
+    return bool(sent and expected and secrets.compare_digest(sent, expected))
+
+
+def _same_origin(scope: Scope) -> bool:
+    """A sign-in posted by this server's page (no Origin header: not a browser's cross-site post)."""
+    headers = scope.get("headers", [])
+    origin = _session.header(headers, b"origin")
+    host = _session.header(headers, b"host")
+    return origin is None or origin in (f"http://{host}", f"https://{host}")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > limit or not message.get("more_body"):
+            return body[:limit]
+
+
+async def _page(send: Send, status: int, body: bytes,
+                extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", b"text/html; charset=utf-8"),
+               (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store"), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _deny(send: Send, status: int, reason: str) -> None:

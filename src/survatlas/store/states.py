@@ -1,0 +1,147 @@
+"""What a custody entry records of the record it is about: its state after the write.
+
+The entry of every write to a token, claim or source (``token:12``, ``claim:3``, ``source:7``)
+holds the record's levels, roles and statuses as values (``state.sensitivity`` …) and a keyed
+hash of its content (``state.digest``: HMAC-SHA-256 with a key derived from the store's data
+key; a plain SHA-256, marked as such, when no key is in force). ``verify`` recomputes both
+from the table and names the record and the field that differ, so ``UPDATE tokens SET
+revoked_at = NULL`` or a sensitivity flip made with ``sqlite3`` is found; and a token whose
+last entry says *revoked* is refused whatever its row says (:func:`logged_state`).
+
+An insider who also appends a forged entry must recompute the chain (found by a notarised
+anchor) and, for the digest, hold the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import sqlite3
+from typing import Any
+
+from survatlas.store.encryption import Key
+
+#: kind of subject -> (table, columns logged as values, columns of the content digest)
+STATE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "token": ("tokens", ("role", "revoked"), ("name", "role", "token_hash", "revoked_at")),
+    "claim": (
+        "claims",
+        ("status", "sensitivity", "source_id"),
+        ("source_id", "subject_type", "subject_id", "subject_key", "statement", "quantity",
+         "value", "low", "high", "unit", "as_of", "method", "quote", "confidence", "status",
+         "derived", "sensitivity"),
+    ),
+    "source": (
+        "sources",
+        ("sensitivity", "kind", "original_of"),
+        ("kind", "title", "uri", "sha256", "licence", "attribution", "sensitivity", "url",
+         "archived_url", "publisher", "author", "published_date", "language", "original_of",
+         "reliability", "note"),
+    ),
+}
+PREFIX = "state."
+
+
+def _row(conn: sqlite3.Connection, kind: str, record_id: int) -> dict[str, Any] | None:
+    table = STATE[kind][0]
+    cur = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    out = dict(zip([d[0] for d in cur.description], tuple(row), strict=True))
+    if kind == "token":
+        out["revoked"] = out.get("revoked_at") is not None
+    return out
+
+
+def _subject(subject: str | None) -> tuple[str, int] | None:
+    kind, _, ident = (subject or "").partition(":")
+    if kind in STATE and ident.isdigit():
+        return kind, int(ident)
+    return None
+
+
+def digest(kind: str, row: dict[str, Any], key: Key | None) -> str:
+    """The content hash of a record: keyed when a key is in force."""
+    columns = STATE[kind][2]
+    values = [row.get(c) for c in columns]
+    text = json.dumps(
+        [base64.b64encode(v).decode() if isinstance(v, bytes) else v for v in values],
+        sort_keys=True, separators=(",", ":"),
+    ).encode()
+    if key is None:
+        return "sha256:" + hashlib.sha256(text).hexdigest()
+    sub = hmac.new(key.secret, b"survatlas-record-state-v1", hashlib.sha256).digest()
+    return f"hmac:{key.key_id}:" + hmac.new(sub, text, hashlib.sha256).hexdigest()
+
+
+def record_state(conn: sqlite3.Connection, subject: str | None, key: Key | None) -> dict[str, Any]:
+    """The ``state.*`` details of a write to ``subject`` (empty for other subjects)."""
+    parsed = _subject(subject)
+    if parsed is None:
+        return {}
+    row = _row(conn, *parsed)
+    if row is None:
+        return {}
+    kind = parsed[0]
+    state = {PREFIX + c: row.get(c) for c in STATE[kind][1]}
+    state[PREFIX + "digest"] = digest(kind, row, key)
+    return state
+
+
+def logged_state(conn: sqlite3.Connection, subject: str) -> tuple[int, dict[str, Any]] | None:
+    """The sequence number and ``state.*`` details of the last entry about ``subject``."""
+    rows = conn.execute(
+        "SELECT seq, details FROM custody_log WHERE subject = ? ORDER BY seq DESC", (subject,)
+    )
+    for seq, details in rows:
+        state = {k: v for k, v in json.loads(details).items() if k.startswith(PREFIX)}
+        if state:
+            return int(seq), state
+    return None
+
+
+def state_problems(conn: sqlite3.Connection, key: Key | None) -> tuple[list[str], list[str]]:
+    """Records whose values or content differ from their last custody entry: (problems, notes)."""
+    problems: list[str] = []
+    notes: list[str] = []
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    for seq, subject, details in conn.execute(
+        "SELECT seq, subject, details FROM custody_log ORDER BY seq"
+    ):
+        if _subject(subject) is None:
+            continue
+        state = {k: v for k, v in json.loads(details).items() if k.startswith(PREFIX)}
+        if state:
+            latest[subject] = (int(seq), state)
+    unchecked = 0
+    for subject, (seq, state) in sorted(latest.items()):
+        kind, record_id = _subject(subject)  # type: ignore[misc]
+        row = _row(conn, kind, record_id)
+        if row is None:
+            problems.append(f"{subject} was deleted outside survatlas (last entry: seq {seq})")
+            continue
+        for name, logged in state.items():
+            field = name.removeprefix(PREFIX)
+            if field == "digest":
+                continue
+            if row.get(field) != logged:
+                problems.append(
+                    f"{subject}: {field} is {row.get(field)!r} but its last custody entry "
+                    f"(seq {seq}) says {logged!r}: changed outside survatlas"
+                )
+        logged_digest = str(state.get(PREFIX + "digest", ""))
+        keyed = logged_digest.startswith("hmac:")
+        if keyed and (key is None or f":{key.key_id}:" not in logged_digest):
+            unchecked += 1
+            continue
+        if logged_digest and digest(kind, row, key if keyed else None) != logged_digest:
+            problems.append(
+                f"{subject}: its content differs from its last custody entry (seq {seq}): "
+                "changed outside survatlas"
+            )
+    if unchecked:
+        notes.append(f"{unchecked} record digest(s) are keyed: give the key to check them")
+    return problems, notes
