@@ -46,6 +46,9 @@ def _ends(db):  # type: ignore[no-untyped-def]
 def test_cli_vocabularies_match_the_library() -> None:
     assert cli_routing.LEVELS == LEVELS
     assert set(cli_routing.PROFILES) == set(PROFILES)
+    from survatlas.routing.plan import ROUTE_SCENARIOS
+
+    assert cli_routing.ROUTE_SCENARIOS == ROUTE_SCENARIOS
 
 
 def test_route_without_coverage_says_what_to_run(bare_db) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +80,7 @@ def test_route_json_table_and_files(db, tmp_path) -> None:  # type: ignore[no-un
     assert short["length_m"] == pytest.approx(800, abs=5)
     assert least["in_view"]["detection"]["metres"] <= short["in_view"]["detection"]["metres"]
     assert least["length_m"] <= 1.25 * short["length_m"] + 0.1
-    assert data["scenario"] == "typical" and "λ" in data["method"]
+    assert data["scenario"] == "robust" and "λ" in data["method"]
     assert (tmp_path / "r.gpx").exists()
     table = _run(db, "route", "--from", a, "--to", b, "--scenario", "best")
     assert (

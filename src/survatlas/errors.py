@@ -34,6 +34,11 @@ class NotFoundError(SurvatlasError, LookupError):
     """A record asked for by id does not exist."""
 
 
+class CoverageMissingError(NotFoundError):
+    """The stored coverage run does not cover the area, level or scenario asked for (the
+    message names the ``survatlas coverage …`` command to run)."""
+
+
 class RoutingError(SurvatlasError, ValueError):
     """A route cannot be computed (unreachable points, gaps in the network)."""
 
@@ -44,6 +49,11 @@ class EstimationError(SurvatlasError, ValueError):
 
 class SecurityError(SurvatlasError, PermissionError):
     """A protection would be broken (wrong key, missing role, restricted material)."""
+
+
+class StaleCoverageError(SecurityError):
+    """Coverage results were computed with a camera since withdrawn from the audience asked for:
+    publishing them would leak it (re-run ``survatlas coverage``)."""
 
 
 class IntegrityError(SurvatlasError):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LEVELS = tuple(reversed(DORI_LEVELS))
 PROFILES = ("bike", "walk")
 DEFAULT_LEVEL = "detection"
+ROUTE_SCENARIOS = ("best", "typical", "worst", "robust")
 
 _SHORT = {
     "identification": "ident.",
@@ -46,7 +47,11 @@ profile_option = click.option(
     "--profile", type=click.Choice(PROFILES), default="walk", show_default=True
 )
 scenario_option = click.option(
-    "--scenario", default=None, help="Optics scenario of the coverage results (default: typical)."
+    "--scenario",
+    type=click.Choice(ROUTE_SCENARIOS),
+    default=None,
+    help="Optics scenario to minimise: best, typical, worst, or robust (the worst case over the "
+    "scenarios; the default when the coverage run computed several).",
 )
 
 
@@ -102,6 +107,7 @@ def route_cmd(
 
     with Store(db_path(ctx), create=False) as store:
         net = load_network(store, profile, bbox=route_window([origin, destination]))
+    _warn_stale(net)
     plan = plan_route(
         net,
         origin,
@@ -165,6 +171,7 @@ def exposure_cmd(
     points = read_route_file(route_file)
     with Store(db_path(ctx), create=False) as store:
         net = load_network(store, profile, bbox=route_window(points, margin_m=500.0))
+    _warn_stale(net)
     result = route_exposure(net, points, scenario=scenario, max_snap_m=max_snap)
     if as_json:
         emit_json(result.to_dict())
@@ -181,18 +188,34 @@ def exposure_cmd(
     console.print(f"[dim]{result.method} {ATTRIBUTION}[/]")
 
 
+def _warn_stale(net: object) -> None:
+    """One line on stderr when the coverage run's inputs changed since it ran."""
+    from survatlas.coverage.runs import warning
+
+    run = getattr(net, "run", None)
+    if run is not None and run.stale:
+        click.echo(warning(run), err=True)
+
+
 def _table(routes: list[Route], level: str, title: str) -> Table:
+    """Routes with metres/cameras in view per computed level (chosen scenario; robust: worst
+    case), and the optimised level under every optics scenario."""
+    from survatlas.routing.plan import SCENARIO_POLICY
+
+    levels = routes[0].levels if routes else ()
+    scenarios = list(routes[0].exposure) if routes else []
     table = Table(title=f"{title}; in view: metres/cameras")
-    for col in ("route", "distance", "time", *(_SHORT[lvl] for lvl in LEVELS)):
-        table.add_column(col + ("*" if col == _SHORT[level] else ""), justify="right")
+    for col in ("route", "distance", "time", *(_SHORT[lvl] for lvl in levels)):
+        table.add_column(col + ("*" if col == _SHORT.get(level) else ""), justify="right")
+    table.add_column(f"{_SHORT[level]} m: " + " · ".join(scenarios), justify="right")
     for r in routes:
         cells = [r.kind, f"{r.length_m:,.0f} m", f"{r.time_s / 60:.0f} min"]
-        for lvl in LEVELS:
+        for lvl in levels:
             seen = r.seen(lvl)
             cells.append(f"{seen.metres:,.0f}/{len(seen.cameras)}")
+        cells.append(" · ".join(f"{r.seen(level, sc).metres:,.0f}" for sc in scenarios))
         table.add_row(*cells)
-    ranges = "; ".join(
-        f"{r.kind} {lo:,.0f}–{hi:,.0f} m" for r in routes for lo, hi in [r.metres_range(level)]
-    )
-    table.caption = escape(f"* minimised. {level} in view across optics scenarios: {ranges}")
+    table.caption = escape(
+        f"* minimised ({routes[0].scenario if routes else ''}). Scenario policy: "
+        + SCENARIO_POLICY)
     return table

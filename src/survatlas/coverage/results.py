@@ -15,30 +15,40 @@ import shapely
 from pyproj import CRS
 
 from survatlas import geo
+from survatlas.coverage import runs
 from survatlas.coverage.analysis import Result
-from survatlas.errors import NotFoundError
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
 from survatlas.store.gate import audience_clause
 
+BBox = tuple[float, float, float, float]
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
                  "coverage_runs")
 
 
-def save_result(store: Store, result: Result) -> None:
+def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
     """Replace the store's coverage results with ``result`` in one transaction, with one
-    custody-log entry (``coverage.save``: counts of what was written and replaced, no places)."""
+    custody-log entry (``coverage.save``: counts of what was written and replaced, no places).
+
+    ``bbox`` is the lon/lat area the run was asked for (None: the whole store); it is recorded
+    with the run's levels, scenarios, cell size and input fingerprint
+    (:mod:`survatlas.coverage.runs`)."""
     inputs = result.inputs
     device_ids = inputs.devices["id"].to_numpy()
+    record = runs.record_values(
+        store, result.settings, bbox, inputs.building_bbox,
+        {"devices": len(device_ids), "streets": len(inputs.street_ids),
+         "sites": len(inputs.site_ids)})
     with store.transaction() as conn:
         replaced = conn.execute("SELECT count(*) FROM coverage_runs").fetchone()[0]
         for table in RESULT_TABLES:
             conn.execute(f"DELETE FROM {table}")
         run = (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary))
         run_id = conn.execute(
-            "INSERT INTO coverage_runs (created_at, settings, summary, crs) VALUES (?, ?, ?, ?)",
-            (*run, inputs.crs.to_wkt()),
+            f"INSERT INTO coverage_runs (created_at, settings, summary, crs, {', '.join(record)}) "
+            f"VALUES (?, ?, ?, ?{', ?' * len(record)})",
+            (*run, inputs.crs.to_wkt(), *record.values()),
         ).lastrowid
         lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
         outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
@@ -104,19 +114,23 @@ def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
     return counts
 
 
-def latest_summary(store: Store) -> dict[str, Any]:
-    """The summary of the store's coverage run; :class:`NotFoundError` when there is none."""
-    row = store.query("SELECT summary FROM coverage_runs ORDER BY id DESC LIMIT 1")
-    if not row:
-        raise NotFoundError("no coverage results in this store: run `survatlas coverage` first")
-    return json.loads(row[0][0])
+def latest_summary(store: Store, *, levels=(), scenarios=(), audience: str = "public") -> dict[str, Any]:
+    """The summary of the store's coverage run, with its record under ``"run"`` (``stale`` …).
+
+    Raises :class:`~survatlas.errors.CoverageMissingError` when there is no run or it did not
+    compute ``levels`` / ``scenarios`` (see :func:`survatlas.coverage.runs.require_run`).
+    """
+    run = runs.require_run(store, levels=levels, scenarios=scenarios, audience=audience)
+    return {**run.summary, "run": run.to_dict()}
 
 
-def _run_crs(store: Store) -> CRS:
-    row = store.query("SELECT crs FROM coverage_runs ORDER BY id DESC LIMIT 1")
-    if not row:
-        raise NotFoundError("no coverage results in this store: run `survatlas coverage` first")
-    return CRS.from_wkt(row[0][0])
+def _run_crs(store: Store, bbox, audience: str) -> CRS:
+    """The CRS of the run, after checking it covers ``bbox`` for ``audience``."""
+    return CRS.from_wkt(runs.require_run(store, bbox=_box(bbox), audience=audience).crs_wkt)
+
+
+def _box(bbox) -> BBox | None:
+    return None if bbox is None else tuple(float(v) for v in bbox)  # type: ignore[return-value]
 
 
 def _public_ids(store: Store, table: str) -> str:
@@ -154,7 +168,7 @@ def view_polygon(row: Any, transformer: Any) -> shapely.Geometry:
 
 def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """Visible region of every camera view, per scenario and level, as lon/lat polygons."""
-    crs = _run_crs(store)
+    crs = _run_crs(store, bbox, audience)
     inv = geo.to_lonlat(crs)
     rows = store.query(
         "SELECT v.*, d.lon, d.lat FROM coverage_views v JOIN devices d ON d.id = v.device_id "
@@ -174,7 +188,7 @@ def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDat
 
 def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """Every street with its metres in view per scenario and level (one row per combination)."""
-    _run_crs(store)
+    _run_crs(store, bbox, audience)
     rows = store.query(
         "SELECT c.*, s.geom, s.highway, s.name, s.origin FROM street_coverage c "
         f"JOIN streets s ON s.id = c.street_id WHERE s.{audience_clause(audience)} "
@@ -191,7 +205,7 @@ def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.G
 
 def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """Every site with the share of its area and outline in view, per scenario and level."""
-    _run_crs(store)
+    _run_crs(store, bbox, audience)
     rows = store.query(
         "SELECT c.*, s.geom, s.category, s.name, s.origin FROM site_coverage c "
         f"JOIN sites s ON s.id = c.site_id AND s.category IS NOT NULL WHERE s.{audience_clause(audience)}")
@@ -206,7 +220,7 @@ def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.Geo
 
 def h3_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """H3 cells with land in view per scenario and level, and cameras per cell."""
-    _run_crs(store)
+    _run_crs(store, bbox, audience)
     rows = store.query("SELECT * FROM h3_coverage ORDER BY scenario, level, h3")
     records, geoms = [], []
     for r in rows:

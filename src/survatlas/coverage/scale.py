@@ -157,7 +157,7 @@ def compute_coverage(
                                      as_of=as_of), settings)
         _note_as_of(result.summary, as_of)
         if as_of is None:
-            save_result(store, result)
+            save_result(store, result, bbox)
         return result.summary
     inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
                          as_of=as_of)
@@ -167,7 +167,7 @@ def compute_coverage(
                                buildings=store_buildings(store, inputs))
     _note_as_of(result.summary, as_of)
     if as_of is None:
-        save_result(store, result)
+        save_result(store, result, bbox)
     return result.summary
 
 

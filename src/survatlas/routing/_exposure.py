@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from survatlas.errors import InputError, RoutingError, StoreError
+from survatlas.coverage.runs import CoverageRun, current_run, require_run
+from survatlas.errors import CoverageMissingError, InputError, RoutingError, StoreError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause
@@ -144,12 +145,17 @@ class Exposure:
     cumulative
         True when ``seen`` is already normalised and cumulative for every (scenario, level)
         (as built by :meth:`from_rows`); it is then used as given.
+    levels
+        The DORI levels the coverage run computed (default: all four). Asking for another
+        level raises :class:`~survatlas.errors.CoverageMissingError`: a level that was not
+        computed is never filled in from another.
     """
 
     seen: Mapping[tuple[str, str], SeenIntervals]
     scenarios: tuple[str, ...] = ()
     method: str = "given seen intervals"
     cumulative: bool = False
+    levels: tuple[str, ...] = LEVELS
     _index: dict[tuple[str, str], SeenIndex] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -158,14 +164,15 @@ class Exposure:
             raise InputError(f"unknown DORI level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
         found = tuple(dict.fromkeys(s for s, _ in self.seen))
         self.scenarios = tuple(dict.fromkeys((*self.scenarios, *found)))
+        self.levels = tuple(lvl for lvl in LEVELS if lvl in set(self.levels))
         if self.cumulative:
             return
         self.seen = {
             (sc, lvl): union_seen(
-                self.seen.get((sc, finer), {}) for finer in LEVELS[: LEVELS.index(lvl) + 1]
+                self.seen.get((sc, finer), {}) for finer in _finer(self.levels, lvl)
             )
             for sc in self.scenarios
-            for lvl in LEVELS
+            for lvl in self.levels
         }
 
     @classmethod
@@ -174,20 +181,24 @@ class Exposure:
         rows: Sequence[Sequence],
         scenarios: Sequence[str] = (),
         method: str = "seen intervals",
+        levels: Sequence[str] = LEVELS,
     ) -> Exposure:
         """An :class:`Exposure` from ``(street_id, scenario, level, start_m, end_m, camera_id)``
-        rows (the ``street_seen`` schema), made cumulative across levels (vectorised)."""
+        rows (the ``street_seen`` schema), made cumulative across the computed ``levels``
+        (vectorised)."""
+        levels = tuple(lvl for lvl in LEVELS if lvl in set(levels))
         seen: dict[tuple[str, str], SeenIntervals] = {}
         if rows:
             street, scenario, level, start, end, cam = (
                 np.asarray(c) for c in zip(*rows, strict=True)
             )
             for sc in dict.fromkeys(scenario.tolist()):
-                for k, lvl in enumerate(LEVELS):
-                    m = (scenario == sc) & np.isin(level, LEVELS[: k + 1])
+                for lvl in levels:
+                    m = (scenario == sc) & np.isin(level, _finer(levels, lvl))
                     seen[sc, lvl] = seen_from_arrays(street[m], start[m], end[m], cam[m])
         found = tuple(dict.fromkeys(sc for sc, _ in seen))
-        return cls(seen, tuple(dict.fromkeys((*scenarios, *found))), method, cumulative=True)
+        return cls(seen, tuple(dict.fromkeys((*scenarios, *found))), method, cumulative=True,
+                   levels=levels)
 
     def intervals(self, scenario: str, level: str) -> SeenIntervals:
         """The seen intervals of ``scenario`` at ``level`` (empty when nothing is seen)."""
@@ -195,7 +206,13 @@ class Exposure:
         if scenario not in self.scenarios and self.scenarios:
             raise InputError(
                 f"no coverage for scenario {scenario!r}; the store has "
-                f"{', '.join(self.scenarios)} (run `survatlas coverage` for others)"
+                f"{', '.join(self.scenarios)}: run `survatlas coverage --scenario all`"
+            )
+        if level not in self.levels:
+            raise CoverageMissingError(
+                f"the coverage run did not compute level {level!r} (it has "
+                f"{', '.join(self.levels) or 'none'}): run `survatlas coverage` "
+                "(all levels) or add `--level " + level + "`"
             )
         return self.seen.get((scenario, level), {})
 
@@ -211,6 +228,11 @@ class Exposure:
         if "typical" in self.scenarios or not self.scenarios:
             return "typical"
         return self.scenarios[0]
+
+
+def _finer(levels: Sequence[str], level: str) -> tuple[str, ...]:
+    """The computed levels at least as strict as ``level`` (seen there means seen at ``level``)."""
+    return tuple(lvl for lvl in LEVELS[: LEVELS.index(level) + 1] if lvl in levels)
 
 
 def check_level(level: str) -> None:
@@ -273,20 +295,22 @@ def load_exposure(
     *,
     audience: str = "public",
     bbox: tuple[float, float, float, float] | None = None,
+    run: CoverageRun | None = None,
 ) -> Exposure:
     """Read the coverage results (table ``street_seen``) of a store as an :class:`Exposure`.
 
     Only cameras that ``audience`` may see count (``street_seen.camera_id`` references
-    ``devices.id``), so restricted cameras never show in a public route. Levels other than the
-    four DORI levels (``plate``) are left out. With ``bbox`` (W, S, E, N) only streets meeting
-    it are read.
+    ``devices.id``), so restricted cameras never show in a public route. Only the DORI levels
+    and scenarios the run computed are present (``plate`` is left out). With ``bbox`` (W, S, E,
+    N) only streets meeting it are read. ``run`` is the checked coverage run
+    (:func:`survatlas.coverage.runs.require_run`; read when not given).
 
     Raises
     ------
     RoutingError
         When the store has no coverage results yet (run ``survatlas coverage`` first).
     """
-    _check_coverage_run(store)
+    run = run or coverage_run(store, audience)
     where, params = "", ()
     if bbox is not None:
         where = (
@@ -295,7 +319,6 @@ def load_exposure(
         )
         params = (bbox[0], bbox[2], bbox[1], bbox[3])
     try:
-        scenarios = [r[0] for r in store.query("SELECT DISTINCT scenario FROM street_seen")]
         rows = store.query(
             "SELECT s.street_id, s.scenario, s.level, s.start_m, s.end_m, s.camera_id "
             "FROM street_seen s JOIN devices d ON d.id = s.camera_id "
@@ -306,35 +329,30 @@ def load_exposure(
         if "street_seen" in str(exc):
             raise RoutingError(_NO_COVERAGE) from exc
         raise StoreError(f"cannot read coverage results: {exc}") from exc
-    if scenarios and not rows and store.scalar("SELECT count(*) FROM street_seen"):
+    if run.scenarios and not rows and store.scalar("SELECT count(*) FROM street_seen"):
         _check_camera_ids(store)
-    return Exposure.from_rows(rows, _ordered(scenarios), _method(store, audience))
+    levels = [lvl for lvl in run.levels if lvl in LEVELS]
+    return Exposure.from_rows(rows, run.scenarios, _method(store, audience, run), levels)
 
 
 _LEVELS_SQL = ", ".join(f"'{lvl}'" for lvl in LEVELS)
 
 
-def _ordered(scenarios: list[str]) -> tuple[str, ...]:
-    known = [s for s in ("best", "typical", "worst") if s in scenarios]
-    return (*known, *sorted(set(scenarios) - set(known)))
+def coverage_run(store: Store, audience: str = "public") -> CoverageRun:
+    """The store's coverage run for routing (:func:`survatlas.coverage.runs.require_run`).
 
-
-def _check_coverage_run(store: Store) -> None:
-    """Raise when the store has a coverage-run log and it is empty."""
+    Raises :class:`RoutingError` (saying which ``survatlas coverage`` to run) when there is none.
+    """
     try:
-        runs = store.scalar("SELECT count(*) FROM coverage_runs")
-    except sqlite3.OperationalError:
-        return  # no run log in this store: street_seen alone decides
-    if not runs:
-        raise RoutingError(_NO_COVERAGE.replace("table street_seen is missing", "no coverage run"))
+        return require_run(store, audience=audience, per_camera=True)
+    except CoverageMissingError as exc:
+        raise RoutingError(str(exc)) from exc
 
 
 def coverage_crs_wkt(store: Store) -> str | None:
-    """The metric CRS (WKT) of the store's latest coverage run, if it recorded one."""
-    try:
-        return store.scalar("SELECT crs FROM coverage_runs ORDER BY id DESC LIMIT 1")  # type: ignore[return-value]
-    except sqlite3.OperationalError:
-        return None
+    """The metric CRS (WKT) of the store's coverage run, if there is one."""
+    run = current_run(store)
+    return run.crs_wkt if run else None
 
 
 def _check_camera_ids(store: Store) -> None:
@@ -347,10 +365,10 @@ def _check_camera_ids(store: Store) -> None:
         )
 
 
-def _method(store: Store, audience: str) -> str:
+def _method(store: Store, audience: str, run: CoverageRun) -> str:
     return (
         "street_seen coverage results of the store "
-        f"(cameras visible to the {audience} audience)"
+        f"(cameras visible to the {audience} audience; {run.describe()})"
     )
 
 

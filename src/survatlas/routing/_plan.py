@@ -178,6 +178,11 @@ def _pieces(g: StreetGraph, found: Found, ends: Ends, a: Anchor, b: Anchor) -> l
     return [p for p in pieces if p[1] != p[2]]
 
 
+def reprice(pricer: Pricer, path: Path) -> Path:
+    """``path`` with its exposed metres measured by ``pricer``."""
+    return _path(pricer, list(path.pieces), path.lam)
+
+
 def _path(pricer: Pricer, pieces: list[Piece], lam: float) -> Path:
     length, exposed = pricer.totals(pieces)
     return Path(tuple(pieces), length, exposed, lam)

@@ -223,7 +223,8 @@ def _gpx(routes: Sequence[Route], method: str, attribution: str) -> ET.Element:
 def _summary(route: Route) -> str:
     seen = "; ".join(
         f"{lvl} {s.metres:.0f} m, {len(s.cameras)} cameras"
-        for lvl, s in route.exposure[route.scenario].items()
+        for lvl in route.levels
+        for s in [route.seen(lvl)]
     )
     return (
         f"{route.length_m:.0f} m, {route.time_s / 60:.0f} min; in view ({route.scenario}): {seen}"

@@ -12,9 +12,11 @@ from pyproj import CRS, Transformer
 
 from survatlas.errors import RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
+from survatlas.coverage.runs import CoverageRun, coverage_command
 from survatlas.routing._exposure import (
     Exposure,
     coverage_crs_wkt,
+    coverage_run,
     load_exposure,
 )
 from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
@@ -47,6 +49,8 @@ class Network:
 
     graph: StreetGraph
     exposure: Exposure
+    #: the coverage run the exposure comes from (None: built in memory)
+    run: CoverageRun | None = None
     _pricers: dict[tuple[str, str], Pricer] = field(default_factory=dict, repr=False)
     _to_xy: Transformer = field(init=False, repr=False)
     _to_ll: Transformer = field(init=False, repr=False)
@@ -60,6 +64,21 @@ class Network:
         if key not in self._pricers:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
+
+    def check_covered(self, point: tuple[float, float], what: str) -> None:
+        """Raise :class:`RoutingError` when (lat, lon) lies outside the coverage run's area."""
+        area = self.run.bbox if self.run else None
+        if area is None:
+            return
+        lat, lon = point
+        if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
+            need = (min(area[0], lon), min(area[1], lat), max(area[2], lon), max(area[3], lat))
+            raise RoutingError(
+                f"the {what} ({lat:.6f}, {lon:.6f}) lies outside the area of the coverage run "
+                f"(bbox {','.join(f'{v:g}' for v in area)}), where exposure is unknown: run "
+                f"`{coverage_command(need, self.run.levels, self.run.scenarios)}` "  # type: ignore[union-attr]
+                "or `survatlas coverage` for the whole store"
+            )
 
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         """Metric coordinates of a WGS 84 point."""
@@ -89,13 +108,18 @@ def load_network(
 ) -> Network:
     """Build the street graph of ``profile`` from the store and load its coverage results.
 
+    Routes never leave the area of the coverage run: when the run covers only a bbox, the
+    window is cut to it (exposure outside it is unknown, not zero).
+
     Raises
     ------
     RoutingError
         When the store has no coverage results (run ``survatlas coverage`` first) or no street
         usable by the profile.
     """
-    exposure = load_exposure(store, audience=audience, bbox=bbox)
+    run = coverage_run(store, audience)
+    bbox = _within_run(bbox, run)
+    exposure = load_exposure(store, audience=audience, bbox=bbox, run=run)
     crs = store_crs(store)
     streets = read_layer(store, "streets", bbox, audience=audience)
     if streets.empty:
@@ -105,7 +129,25 @@ def load_network(
             f"streets cover lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f}: choose points inside, or "
             "import data for this area (give LAT,LON, latitude first)"
         )
-    return Network(build_graph(streets, profile, crs=crs), exposure)
+    return Network(build_graph(streets, profile, crs=crs), exposure, run)
+
+
+def _within_run(
+    bbox: tuple[float, float, float, float] | None, run: CoverageRun
+) -> tuple[float, float, float, float] | None:
+    """``bbox`` cut to the run's area (the run's area when ``bbox`` is None)."""
+    if run.bbox is None:
+        return bbox
+    if bbox is None:
+        return run.bbox
+    cut = (max(bbox[0], run.bbox[0]), max(bbox[1], run.bbox[1]),
+           min(bbox[2], run.bbox[2]), min(bbox[3], run.bbox[3]))
+    if cut[0] > cut[2] or cut[1] > cut[3]:
+        raise RoutingError(
+            f"the route lies outside the area of the coverage run (bbox "
+            f"{','.join(f'{v:g}' for v in run.bbox)}): run `survatlas coverage` for the whole "
+            "store, or with a --bbox covering the route")
+    return cut
 
 
 def _street_extent(store: Store, audience: str) -> tuple[float, float, float, float]:

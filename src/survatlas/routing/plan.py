@@ -17,10 +17,13 @@ from survatlas.routing._exposure import (
     check_level,
 )
 from survatlas.routing._graph import StreetGraph
+from survatlas.routing import figures
 from survatlas.routing._plan import (
     Anchor,
     Path,
     Piece,
+    Pricer,
+    reprice,
     anchor_component,
     closest_gap,
     least_exposure,
@@ -29,6 +32,7 @@ from survatlas.routing._plan import (
     snap_nearest,
     solve,
 )
+from survatlas.routing._robust import ROBUST, WorstPricer, pick_robust
 from survatlas.routing._search import ENGINES
 from survatlas.routing.gpx import route_geojson
 from survatlas.routing.network import (
@@ -37,6 +41,17 @@ from survatlas.routing.network import (
     METHOD,
     SNAP_MAX_M,
     Network,
+)
+
+SCENARIOS = ("best", "typical", "worst")
+#: what ``route --scenario`` accepts
+ROUTE_SCENARIOS = (*SCENARIOS, ROBUST)
+SCENARIO_POLICY = (
+    "robust (the default when the coverage run has several optics scenarios): the least-exposed "
+    "route minimises the worst case over the scenarios (best, typical, worst optics for cameras "
+    "of unknown optics) and is never more exposed in the worst case than the shortest route; "
+    "best, typical or worst: minimise exposure under that scenario only. Every route reports "
+    "its exposure under each scenario."
 )
 
 
@@ -98,9 +113,23 @@ class Route:
     scenario: str
     pieces: tuple[Piece, ...] = ()
 
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The DORI levels with figures (those the coverage run computed)."""
+        first = next(iter(self.exposure.values()), {})
+        return tuple(lvl for lvl in LEVELS if lvl in first)
+
     def seen(self, level: str, scenario: str | None = None) -> Seen:
-        """Metres in view and cameras at ``level`` (chosen scenario by default)."""
-        return self.exposure[scenario or self.scenario][level]
+        """Metres in view and cameras at ``level`` (chosen scenario by default).
+
+        For the ``robust`` scenario: the figures of the scenario in which the route is most
+        exposed at ``level`` (the worst case).
+        """
+        scenario = scenario or self.scenario
+        if scenario == ROBUST:
+            return max((by[level] for by in self.exposure.values()),
+                       key=lambda s: (s.metres, len(s.cameras)))
+        return self.exposure[scenario][level]
 
     def metres_range(self, level: str) -> tuple[float, float]:
         """Lowest and highest metres in view at ``level`` across the optics scenarios."""
@@ -125,10 +154,14 @@ class Route:
                     "camera_ids": list(self.seen(level).cameras),
                     "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
                 }
-                for level in LEVELS
+                for level in self.levels
             },
             "by_scenario": {
                 sc: {lvl: round(s.metres, 1) for lvl, s in by_level.items()}
+                for sc, by_level in self.exposure.items()
+            },
+            "cameras_by_scenario": {
+                sc: {lvl: len(s.cameras) for lvl, s in by_level.items()}
                 for sc, by_level in self.exposure.items()
             },
         }
@@ -149,6 +182,8 @@ class RoutePlan:
     alternatives: list[Route]
     searches: int
     method: str
+    #: the coverage run the exposure comes from (area, levels, scenarios, ``stale``)
+    coverage_run: dict[str, Any] | None = None
 
     @property
     def routes(self) -> list[Route]:
@@ -170,18 +205,16 @@ class RoutePlan:
             "origin": self.origin.to_dict(),
             "destination": self.destination.to_dict(),
             "routes": [r.to_dict() for r in self.routes],
-            "price_of_privacy": {
-                "extra_metres": round(least.length_m - short.length_m, 1),
-                "detour": round(least.length_m / short.length_m, 3) if short.length_m else 1.0,
-                "metres_in_view_avoided": round(
-                    short.seen(self.level).metres - least.seen(self.level).metres, 1
-                ),
-                "cameras_avoided": len(
-                    set(short.seen(self.level).cameras) - set(least.seen(self.level).cameras)
-                ),
-            },
+            "price_of_privacy": figures.price_of_privacy(
+                short.length_m, least.length_m,
+                (short.seen(self.level).metres, short.seen(self.level).cameras),
+                (least.seen(self.level).metres, least.seen(self.level).cameras),
+            ),
+            "scenario_policy": SCENARIO_POLICY,
+            "scenarios_missing": [s for s in SCENARIOS if s not in short.exposure],
             "searches": self.searches,
             "method": self.method,
+            "coverage_run": self.coverage_run,
             "attribution": ATTRIBUTION,
         }
 
@@ -218,11 +251,15 @@ def plan_route(
         ``astar`` (default), ``scipy`` or ``networkx``.
     """
     scenario = _check_query(net, level, scenario, max_detour, alternatives, engine)
+    net.check_covered(origin, "origin")
+    net.check_covered(destination, "destination")
     a, b, snaps = _snap_pair(net, origin, destination, max_snap_m)
-    pricer = net.pricer(scenario, level)
     search = ENGINES[engine].search
+    robust = scenario == ROBUST
+    pricers = [net.pricer(sc, level) for sc in net.exposure.scenarios] if robust else []
+    pricer = WorstPricer(pricers) if robust else net.pricer(scenario, level)
 
-    def solve_at(lam: float, bound: float) -> Path | None:
+    def solve_at(lam: float, bound: float, pricer: Pricer = pricer) -> Path | None:
         return solve(pricer, lam, a, b, search, bound)
 
     shortest = solve_at(0.0, np.inf)
@@ -230,6 +267,16 @@ def plan_route(
         raise RoutingError(_no_route_message(net, snaps))
     limit = max_detour * shortest.length + 1e-6
     least, searches = least_exposure(solve_at, shortest, limit)
+    if robust:
+        candidates = [shortest, least]
+        for p in pricers:
+            found, more = least_exposure(
+                lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
+            candidates.append(found)
+            searches += more
+        least = pick_robust(candidates, pricers, limit)
+    elif least.exposed > shortest.exposed:  # never more exposed than the shortest
+        least = shortest
     alts: list[Path] = []
     if alternatives:
         front, more = pareto_front(solve_at, shortest, limit, 4 * alternatives + 8)
@@ -251,6 +298,7 @@ def plan_route(
         alternatives=[make(p, f"alt. {i + 1}") for i, p in enumerate(alts)],
         searches=searches + 1,
         method=_method(net),
+        coverage_run=net.run.to_dict() if net.run else None,
     )
 
 
@@ -269,15 +317,23 @@ def _check_query(
     engine: str,
 ) -> str:
     check_level(level)
+    if scenario is not None and scenario not in ROUTE_SCENARIOS:
+        raise InputError(f"unknown scenario {scenario!r}; use one of {', '.join(ROUTE_SCENARIOS)}")
     if not (math.isfinite(max_detour) and max_detour >= 1.0):
         raise InputError(f"max detour {max_detour} must be a number ≥ 1 (1.25 = 25 % longer)")
     if alternatives < 0:
         raise InputError("the number of alternatives cannot be negative")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-    scenario = scenario or net.exposure.default_scenario()
-    net.exposure.intervals(scenario, level)  # raises for an unknown scenario
+    scenario = scenario or default_scenario(net)
+    for sc in net.exposure.scenarios if scenario == ROBUST else (scenario,):
+        net.exposure.intervals(sc, level)  # raises for a scenario or level not computed
     return scenario
+
+
+def default_scenario(net: Network) -> str:
+    """``robust`` when the coverage run has several optics scenarios, else its only one."""
+    return ROBUST if len(net.exposure.scenarios) > 1 else net.exposure.default_scenario()
 
 
 def _same(p: Path, q: Path) -> bool:
@@ -369,8 +425,11 @@ def make_route(
     lines = [_piece_line(g, p) for p in pieces]
     length = float(sum(abs(p[2] - p[1]) for p in pieces))
     scenarios = net.exposure.scenarios or (scenario,)
-    exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in LEVELS} for sc in scenarios}
-    stretches = [s for lvl in LEVELS for s in _stretches(net, pieces, scenario, lvl)]
+    levels = net.exposure.levels
+    exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in levels} for sc in scenarios}
+    shown = {lvl: scenario if scenario != ROBUST else
+             max(scenarios, key=lambda sc, lvl=lvl: exposure[sc][lvl].metres) for lvl in levels}
+    stretches = [s for lvl in levels for s in _stretches(net, pieces, shown[lvl], lvl)]
     return Route(
         kind=kind,
         length_m=length,

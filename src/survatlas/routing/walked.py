@@ -34,6 +34,7 @@ class RouteExposure:
     points: int
     unmatched_points: int
     method: str
+    coverage_run: dict[str, Any] | None = None
 
     def to_geojson(self) -> dict[str, Any]:
         """The matched route and its stretches in view as a GeoJSON FeatureCollection."""
@@ -49,6 +50,7 @@ class RouteExposure:
             "points": self.points,
             "unmatched_points": self.unmatched_points,
             "method": self.method,
+            "coverage_run": self.coverage_run,
             "attribution": ATTRIBUTION,
         }
 
@@ -70,10 +72,15 @@ def route_exposure(
     pts = _distinct(points)
     if len(pts) < 2:
         raise InputError("the route has fewer than two distinct points; a route needs at least two")
-    scenario = _check_query(net, DEFAULT_LEVEL, scenario, 1.0, 0, engine)
+    level = DEFAULT_LEVEL if DEFAULT_LEVEL in net.exposure.levels else net.exposure.levels[-1]
+    scenario = _check_query(net, level, scenario, 1.0, 0, engine)
+    for k, point in enumerate(pts):
+        net.check_covered(point, f"route point {k + 1}")
     xy = [net.to_xy(lat, lon) for lat, lon in pts]
     anchors = [snap_nearest(net.graph, p, max_snap_m) for p in xy]
-    pricer, search = net.pricer(scenario, DEFAULT_LEVEL), ENGINES[engine].search
+    # the streets joining points are found by length alone: any computed scenario will do
+    base = scenario if scenario in net.exposure.scenarios else net.exposure.default_scenario()
+    pricer, search = net.pricer(base, level), ENGINES[engine].search
     pieces: list[Piece] = []
     off = 0.0
     for (p, q), (a, b) in zip(pairwise(xy), pairwise(anchors), strict=True):
@@ -103,6 +110,7 @@ def route_exposure(
             f"points snapped to streets within {max_snap_m:.0f} m and joined by shortest street "
             f"paths; {_method(net)}"
         ),
+        coverage_run=net.run.to_dict() if net.run else None,
     )
 
 

@@ -1,0 +1,66 @@
+"""Routing under optics uncertainty: the worst case over scenarios (plumbing for :mod:`routing`).
+
+A route's exposure depends on the optics assumed for cameras of unknown optics. The *robust*
+route minimises the worst case over the scenarios: ``max_s exposed_s(route)``. That objective
+is not additive along a path, so the search minimises an additive upper bound — each edge
+priced at its largest exposure over the scenarios — and the answer is the candidate (shortest
+route, the bound's least-exposed route, and each scenario's least-exposed route, all within the
+detour) with the smallest true worst case. The shortest route is a candidate, so the robust
+route is never more exposed in the worst case than the shortest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from survatlas.routing._graph import StreetGraph
+from survatlas.routing._plan import Path, Piece, Pricer
+
+#: scenario names accepted by ``route --scenario`` besides the optics scenarios
+ROBUST = "robust"
+
+
+class WorstPricer(Pricer):
+    """Each edge priced at its largest exposed length over several scenarios' pricers."""
+
+    def __init__(self, pricers: Sequence[Pricer]) -> None:  # noqa: D107 - documented on class
+        first = pricers[0]
+        self.pricers = tuple(pricers)
+        self.graph: StreetGraph = first.graph
+        self.index = first.index
+        self.length = first.length
+        self.exposed = np.max(np.stack([p.exposed for p in pricers]), axis=0)
+        self.entry_len = first.entry_len
+        self.entry_exp = self.exposed[self.graph.csr_edge]
+
+    def totals(self, pieces: tuple[Piece, ...] | list[Piece]) -> tuple[float, float]:
+        """Total length and the sum over pieces of each piece's largest exposure."""
+        if not pieces:
+            return 0.0, 0.0
+        e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
+        e = e.astype(np.int64)
+        g = self.graph
+        seen = np.max(np.stack([
+            p.index.seen_between(g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1)
+            for p in self.pricers]), axis=0)
+        return float(np.abs(t1 - t0).sum()), float(seen.sum())
+
+
+def worst_case(pricers: Sequence[Pricer], path: Path) -> float:
+    """The largest exposed length of ``path`` over the scenarios of ``pricers``."""
+    return max(p.totals(list(path.pieces))[1] for p in pricers)
+
+
+def pick_robust(
+    candidates: Sequence[Path], pricers: Sequence[Pricer], max_length: float
+) -> Path:
+    """The candidate within ``max_length`` with the smallest worst case (then the shortest).
+
+    The first candidate must be the shortest route (always allowed).
+    """
+    allowed = [c for c in candidates if c.length <= max_length + 1e-6] or [candidates[0]]
+    scored = [(round(worst_case(pricers, c), 6), c.length, i) for i, c in enumerate(allowed)]
+    return allowed[min(scored)[2]]
+
