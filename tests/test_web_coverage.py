@@ -36,9 +36,11 @@ def empty_client(tmp_path_factory):
 def test_summary_gives_low_typical_high_per_category(client):
     body = client.get("/api/coverage/summary", params={"level": "identification"}).json()
     assert body["level"] == "identification"
-    assert body["sites_by_category"]["transport"] == pytest.approx(
+    transport = body["sites_by_category"]["transport"]
+    assert {k: transport[k] for k in ("share", "low", "high", "sites")} == pytest.approx(
         {"share": 0.3, "low": 0.15, "high": 0.45, "sites": 1}
-    )
+    )  # the mean of the sites' shares (coverage.figures.SITE_SHARE), not the area-weighted one
+    assert transport["ground_share"] == pytest.approx({"share": 0.33, "low": 0.165, "high": 0.495})
     assert body["streets"] == pytest.approx({"share": 0.2, "low": 0.1, "high": 0.3})
     assert body["method"].startswith("hand-made test run")
 

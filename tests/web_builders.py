@@ -155,8 +155,11 @@ def add_coverage_run(web: WebStore) -> None:
             lv: {
                 "street_in_view_share": 0.2 * f,
                 "sites": {
-                    "education": {"area_share": 0.1 * f, "sites": 1},
-                    "transport": {"area_share": 0.3 * f, "sites": 1},
+                    # mean_share is "share of sites in view"; area_share (ground) differs
+                    "education": {"mean_share": 0.1 * f, "area_share": 0.12 * f, "sites": 1,
+                                  "sites_seen": 1},
+                    "transport": {"mean_share": 0.3 * f, "area_share": 0.33 * f, "sites": 1,
+                                  "sites_seen": 1},
                 },
             }
             for lv in LEVELS

@@ -13,7 +13,7 @@ from rich.table import Table
 from survatlas import optics
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import bbox_option, json_option
-from survatlas.coverage import scale
+from survatlas.coverage import figures, scale
 from survatlas.coverage.analysis import LEVELS, SCENARIOS, Settings
 from survatlas.store import Store
 
@@ -125,17 +125,19 @@ def print_summary(summary: dict) -> None:
     table = Table(title="share in view — low (best optics) · typical · high (worst optics)")
     for col in ("level", "street", "land", "public space"):
         table.add_column(col)
-    for level, figures in summary["intervals"].items():
-        table.add_row(level, *(_interval(figures[m]) for m in (
+    for level, values in summary["intervals"].items():
+        table.add_row(level, *(_interval(values[m]) for m in (
             "street_in_view_share", "land_in_view_share", "public_space_in_view_share")))
     console.print(table)
-    sites = Table(title="sites seen by at least one camera (detection level, typical optics)")
-    for col in ("category", "sites", "seen", "mean share of area in view"):
+    scenario = figures.main_scenario(summary["by_scenario"])
+    by_level = summary["by_scenario"][scenario]
+    level = figures.main_level(by_level)
+    sites = Table(title=figures.site_table_title(level, scenario))
+    for col in ("category", "sites", "seen", figures.SITE_SHARE_LABEL):
         sites.add_column(col)
-    typical = summary["by_scenario"].get("typical") or next(iter(summary["by_scenario"].values()))
-    level = "detection" if "detection" in typical else next(iter(typical))
-    for cat, fig in typical[level]["sites"].items():
-        share = "–" if fig["mean_share"] is None else f"{fig['mean_share']:.0%}"
+    for cat, fig in by_level[level]["sites"].items():
+        value = figures.site_share(fig)
+        share = "–" if value is None else f"{value:.0%}"
         sites.add_row(cat, str(fig["sites"]), str(fig["sites_seen"]), share)
     console.print(sites)
     console.print("method: " + summary["method"])

@@ -25,7 +25,7 @@ ROBUST = "robust"
 class WorstPricer(Pricer):
     """Each edge priced at its largest exposed length over several scenarios' pricers."""
 
-    def __init__(self, pricers: Sequence[Pricer]) -> None:  # noqa: D107 - documented on class
+    def __init__(self, pricers: Sequence[Pricer]) -> None:
         first = pricers[0]
         self.pricers = tuple(pricers)
         self.graph: StreetGraph = first.graph

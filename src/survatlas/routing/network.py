@@ -10,9 +10,9 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
+from survatlas.coverage.runs import CoverageRun, coverage_command
 from survatlas.errors import RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
-from survatlas.coverage.runs import CoverageRun, coverage_command
 from survatlas.routing._exposure import (
     Exposure,
     coverage_crs_wkt,

@@ -12,22 +12,22 @@ import shapely
 from shapely.ops import substring
 
 from survatlas.errors import InputError, RoutingError
+from survatlas.routing import figures
 from survatlas.routing._exposure import (
     LEVELS,
     check_level,
 )
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing import figures
 from survatlas.routing._plan import (
     Anchor,
     Path,
     Piece,
     Pricer,
-    reprice,
     anchor_component,
     closest_gap,
     least_exposure,
     pareto_front,
+    reprice,
     snap_in_component,
     snap_nearest,
     solve,

@@ -23,18 +23,18 @@ def available() -> dict[str, bool]:
     return {"coverage": True, "routing": True}
 
 
-def coverage_summary(store: Store, level: str) -> dict[str, Any]:
+def coverage_summary(store: Store, level: str, audience: str = "public") -> dict[str, Any]:
     """Summary of the stored run (``survatlas.coverage.results.latest_summary``) for ``level``.
 
     Adds ``sites_by_category`` and ``streets`` as ``{"share", "low", "high"}`` (typical,
     best, worst optics scenario).
     """
-    return _coverage.summary(store, level)
+    return _coverage.summary(store, level, audience)
 
 
 def site_ranking(
     store: Store, category: str | None, level: str, limit: int, audience: str
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Sites ranked by the share of their area in view at ``level`` (``share``, ``low``, ``high``)."""
     return _coverage.site_ranking(store, category, level, limit, audience)
 
@@ -43,7 +43,7 @@ def h3_cells(
     store: Store, bbox: BBox, resolution: int, level: str, audience: str
 ) -> dict[str, Any]:
     """H3 cells meeting ``bbox`` as GeoJSON polygons with their share of land in view."""
-    return _coverage.h3_cells(store, bbox, resolution, level)
+    return _coverage.h3_cells(store, bbox, resolution, level, audience)
 
 
 def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, Any]:

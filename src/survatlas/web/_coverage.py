@@ -9,7 +9,6 @@ computed them.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -18,8 +17,10 @@ import shapely
 from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo
+from survatlas.coverage import ranking
 from survatlas.coverage.results import view_polygon
-from survatlas.errors import InputError, NotFoundError
+from survatlas.coverage.runs import current_run, require_run
+from survatlas.errors import NotFoundError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
@@ -27,102 +28,38 @@ from survatlas.store.gate import audience_clause, bbox_clause
 
 BBox = tuple[float, float, float, float]
 LEVELS = DORI_LEVELS
-_NO_RUN = "no coverage results in this store: run `survatlas coverage` first"
 
 
-def run_settings(store: Store) -> dict[str, Any]:
-    """Settings of the stored run (scenarios, levels, H3 resolution …); 404 when there is none."""
-    row = store.query("SELECT settings FROM coverage_runs ORDER BY id DESC LIMIT 1")
-    if not row:
-        raise NotFoundError(_NO_RUN)
-    return json.loads(row[0][0])
+def run_settings(store: Store, level: str | None = None, audience: str = "public") -> dict[str, Any]:
+    """Settings of the stored run (scenarios, levels, H3 resolution …), checked by
+    :func:`survatlas.coverage.runs.require_run` for ``level``; 404 when there is none."""
+    run = ranking.run_for(store, level, audience)
+    return {**run.settings, "scenarios": list(run.scenarios), "levels": list(run.levels),
+            "coverage_run": run.to_dict()}
 
 
-def _main_scenario(settings: dict[str, Any]) -> str:
-    scenarios = settings["scenarios"]
-    return "typical" if "typical" in scenarios else scenarios[0]
-
-
-def check_level(store: Store, level: str) -> dict[str, Any]:
+def check_level(store: Store, level: str, audience: str = "public") -> dict[str, Any]:
     """The run's settings, after checking it computed ``level``."""
-    settings = run_settings(store)
-    if level not in settings["levels"]:
-        raise InputError(
-            f"level {level!r} was not computed; use one of {', '.join(settings['levels'])}"
-        )
-    return settings
+    return run_settings(store, level, audience)
 
 
-def _interval(by: dict[str, float | None]) -> dict[str, float | None]:
-    return {"share": by.get("typical"), "low": by.get("best"), "high": by.get("worst")}
-
-
-def summary(store: Store, level: str) -> dict[str, Any]:
+def summary(store: Store, level: str, audience: str = "public") -> dict[str, Any]:
     """The run's summary plus, for ``level``, site categories and streets as low/typical/high."""
-    from survatlas.coverage.results import latest_summary
-
-    check_level(store, level)
-    run = latest_summary(store)
-    by = run["by_scenario"]
-    cats = sorted({c for s in by.values() for c in s[level]["sites"]})
-    sites = {
-        cat: {
-            **_interval({s: by[s][level]["sites"].get(cat, {}).get("area_share") for s in by}),
-            "sites": next(
-                by[s][level]["sites"][cat]["sites"] for s in by if cat in by[s][level]["sites"]
-            ),
-        }
-        for cat in cats
-    }
-    streets = _interval({s: by[s][level]["street_in_view_share"] for s in by})
-    return {
-        "level": level,
-        "sites_by_category": sites,
-        "streets": streets,
-        "method": run["method"] + "; site figures: share of the category's area in view",
-        "run": run,
-    }
+    return ranking.level_summary(store, level, audience)
 
 
 def site_ranking(
     store: Store, category: str | None, level: str, limit: int, audience: str
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Sites by the share of their area in view at ``level`` (typical; low–high), most first."""
-    check_level(store, level)
-    where = "AND s.category = ?" if category else ""
-    rows = store.query(
-        "SELECT c.site_id, c.scenario, c.share, c.cameras, c.footprint_assumed, s.name, "
-        "s.category, s.min_x, s.min_y, s.max_x, s.max_y FROM site_coverage c "
-        f"JOIN sites s ON s.id = c.site_id WHERE {audience_clause(audience, 's')} "
-        f"AND c.level = ? {where}",
-        (level, category) if category else (level,),
-    )
-    sites: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        site = sites.setdefault(
-            r["site_id"],
-            {
-                "site_id": r["site_id"],
-                "name": r["name"],
-                "category": r["category"],
-                "bbox": [r["min_x"], r["min_y"], r["max_x"], r["max_y"]],
-                "footprint_assumed": bool(r["footprint_assumed"]),
-                "by": {},
-            },
-        )
-        site["by"][r["scenario"]] = r["share"]
-        if r["scenario"] == "worst" or "cameras" not in site:
-            site["cameras"] = len(json.loads(r["cameras"]))
-    ranked = [
-        {**{k: v for k, v in s.items() if k != "by"}, **_interval(s["by"])} for s in sites.values()
-    ]
-    ranked.sort(key=lambda s: (-(s["share"] or 0.0), -(s["high"] or 0.0), s["site_id"]))
-    return ranked[:limit]
+    return ranking.site_ranking(store, category, level, limit, audience)
 
 
-def h3_cells(store: Store, bbox: BBox, resolution: int, level: str) -> dict[str, Any]:
+def h3_cells(
+    store: Store, bbox: BBox, resolution: int, level: str, audience: str = "public"
+) -> dict[str, Any]:
     """H3 cells meeting ``bbox`` with the share of land in view (coarser cells are area-sums)."""
-    settings = check_level(store, level)
+    settings = check_level(store, level, audience)
     stored = settings["h3_resolution"]
     res = min(resolution, stored)
     rows = store.query(
@@ -144,7 +81,7 @@ def h3_cells(store: Store, bbox: BBox, resolution: int, level: str) -> dict[str,
         if max(lons) < w or min(lons) > e or max(lats) < s or min(lats) > n:
             continue
         shares = {k: (agg["seen"][k] / land if land else None) for k, land in agg["land"].items()}
-        props = {"cell": cell, **_interval(shares), "cameras": max(agg["cameras"].values())}
+        props = {"cell": cell, **ranking.interval(shares), "cameras": max(agg["cameras"].values())}
         features.append(
             {
                 "type": "Feature",
@@ -159,15 +96,16 @@ def h3_cells(store: Store, bbox: BBox, resolution: int, level: str) -> dict[str,
         "method": "share of land (not buildings) in view per H3 cell, from the coverage grid; "
         "coarser cells sum their children's areas",
         "attribution": ODBL_ATTRIBUTION,
+        "coverage_run": settings["coverage_run"],
+        "stale": settings["coverage_run"]["stale"],
         "features": features,
     }
 
 
 def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str, Any]]:
     """The device's visible region per level (typical scenario), widest level first."""
-    settings = run_settings(store)
-    crs = store.query("SELECT crs FROM coverage_runs ORDER BY id DESC LIMIT 1")[0][0]
-    inv = geo.to_lonlat(CRS.from_wkt(crs))
+    run = require_run(store, audience=audience, check_inputs=False, per_camera=True)
+    inv = geo.to_lonlat(CRS.from_wkt(run.crs_wkt))
     device = store.query(
         f"SELECT id FROM devices WHERE id = ? AND {audience_clause(audience)}", (device_id,)
     )
@@ -175,7 +113,7 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
         raise NotFoundError(f"no device {device_id}; list devices in a bbox to find ids")
     rows = store.query(
         "SELECT * FROM coverage_views WHERE device_id = ? AND scenario = ? ORDER BY view",
-        (device_id, _main_scenario(settings)),
+        (device_id, run.main_scenario()),
     )
     order = {lv: i for i, lv in enumerate((*LEVELS, "plate"))}
     out = []
@@ -196,10 +134,10 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
 def _typical_by_level(store: Store, table: str, key: str, ids: list[int]) -> dict[int, dict]:
     if not ids:
         return {}
-    settings = store.query("SELECT settings FROM coverage_runs ORDER BY id DESC LIMIT 1")
-    if not settings:
+    run = current_run(store)
+    if run is None:
         return {}
-    scenario = _main_scenario(json.loads(settings[0][0]))
+    scenario = run.main_scenario()
     marks = ",".join("?" * len(ids))
     share = "in_view_m / length_m" if table == "street_coverage" else "share"
     rows = store.query(

@@ -37,7 +37,7 @@ def _level(level: str) -> str:
 @router.get("/coverage/summary")
 def coverage_summary(ctx: Context, level: LevelQuery = "detection") -> dict[str, Any]:
     """The stored coverage run: streets and site categories in view at `level` (low–high)."""
-    return _analyses.coverage_summary(ctx.store(), _level(level))
+    return _analyses.coverage_summary(ctx.store(), _level(level), ctx.audience)
 
 
 @router.get("/sites/ranking")
@@ -52,14 +52,7 @@ def sites_ranking(
     """Sites ranked by the share of them in view of a camera, per category."""
     if category is not None and category not in SITE_CATEGORIES:
         raise InputError(f"unknown category {category!r}; use one of {', '.join(SITE_CATEGORIES)}")
-    rows = _analyses.site_ranking(ctx.store(), category, _level(level), limit, ctx.audience)
-    return {
-        "category": category,
-        "level": level,
-        "method": "share of each site's area in view of at least one camera; typical optics "
-        "scenario, low–high from the best and worst scenarios",
-        "sites": rows,
-    }
+    return _analyses.site_ranking(ctx.store(), category, _level(level), limit, ctx.audience)
 
 
 @router.get("/h3")
