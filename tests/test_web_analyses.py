@@ -34,7 +34,7 @@ def calls():
 
 @pytest.fixture
 def fake_routing(monkeypatch, calls):
-    def planned(store, origin, destination, max_detour, audience, level):
+    def planned(store, origin, destination, max_detour, audience, level, scenario=None):
         calls.append(("route", origin, destination, max_detour, audience))
         if origin == destination:
             raise RoutingError("start and end are the same point")

@@ -195,7 +195,7 @@ def test_summary_dashboard_draws_charts(page):
 
 def _stub_routing(monkeypatch) -> None:
     """A stand-in for the routing library call (for the front end only)."""
-    def planned(store, origin, destination, max_detour, audience, level):
+    def planned(store, origin, destination, max_detour, audience, level, scenario=None):
         (la, lo), (lb, lob) = origin, destination
         straight = shapely.LineString([(lo, la), (lob, lb)])
         bent = shapely.LineString([(lo, la), (lo, lb), (lob, lb)])

@@ -125,7 +125,6 @@ def test_no_run_is_404_with_advice(empty_client, path):
     ("path", "params"),
     [
         ("/api/coverage/summary", {"level": "closeup"}),
-        ("/api/coverage/summary", {"level": "plate"}),  # not computed in this run
         ("/api/sites/ranking", {"category": "prisons"}),
         ("/api/sites/ranking", {"limit": 0}),
         ("/api/sites/ranking", {"limit": 100000}),
@@ -141,3 +140,10 @@ def test_bad_coverage_parameters_are_422(client, path, params):
     response = client.get(path, params=params)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def test_a_level_the_run_did_not_compute_is_404_naming_the_command(client):
+    response = client.get("/api/coverage/summary", params={"level": "plate"})
+    assert response.status_code == 404
+    assert "survatlas coverage" in response.json()["detail"]
+    assert "--level plate" in response.json()["detail"]

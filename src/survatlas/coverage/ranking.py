@@ -5,7 +5,8 @@ One implementation for the CLI (``survatlas sites``, ``survatlas coverage``) and
 :mod:`survatlas.coverage.figures`. Every read goes through :func:`survatlas.coverage.runs.require_run`
 (the run must have computed the level; a run that used a since-withdrawn camera is refused for
 the public) and joins the subject table with :func:`survatlas.store.gate.audience_clause`.
-A figure is given for the ``typical`` optics scenario (when computed) with ``low`` (``best``) and
+Figures describe the run's area (``coverage_run.bbox``; sites and cells outside it have no
+figure, never a zero). A figure is given for the ``typical`` optics scenario (when computed) with ``low`` (``best``) and
 ``high`` (``worst``) ends.
 """
 
@@ -15,7 +16,7 @@ import json
 from typing import Any
 
 from survatlas.coverage import figures
-from survatlas.coverage.runs import CoverageRun, require_run
+from survatlas.coverage.runs import ANY_AREA, CoverageRun, require_run
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause
 
@@ -36,7 +37,7 @@ def level_summary(store: Store, level: str, audience: str = "public") -> dict[st
     ``sites_by_category[cat]["share"]`` is :data:`figures.SITE_SHARE` (mean of the sites'
     shares); ``ground_share`` is the area-weighted share, under its own name.
     """
-    run = require_run(store, levels=(level,), audience=audience)
+    run = require_run(store, bbox=ANY_AREA, levels=(level,), audience=audience)
     by = run.summary["by_scenario"]
     main = run.main_scenario()
     cats = sorted({c for s in by.values() for c in s[level]["sites"]})
@@ -69,7 +70,7 @@ def site_ranking(
 ) -> dict[str, Any]:
     """Sites by the share of their area in view at ``level`` (main scenario; low–high), most
     first, with the run record (``stale``) and the method."""
-    run = require_run(store, levels=(level,), audience=audience)
+    run = require_run(store, bbox=ANY_AREA, levels=(level,), audience=audience)
     main = run.main_scenario()
     where = "AND s.category = ?" if category else ""
     rows = store.query(
@@ -106,4 +107,5 @@ def site_ranking(
 
 def run_for(store: Store, level: str | None = None, audience: str = "public") -> CoverageRun:
     """The checked run for a web or CLI read at ``level`` (any level when None)."""
-    return require_run(store, levels=(level,) if level else (), audience=audience)
+    return require_run(store, bbox=ANY_AREA, levels=(level,) if level else (),
+                       audience=audience)

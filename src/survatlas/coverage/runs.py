@@ -45,6 +45,8 @@ FINGERPRINT_COLUMNS: dict[str, tuple[str, ...]] = {
     "sites": ("category", "min_x", "min_y", "max_x", "max_y", "content_sha"),
 }
 _SLACK = 1e-9
+#: ``require_run(bbox=ANY_AREA)``: the caller keeps to the run's area itself (routing)
+ANY_AREA = "any"
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def current_run(store: Store) -> CoverageRun | None:
     )
 
 
-def require_run(store: Store, *, bbox: BBox | None = None, levels: Iterable[str] = (),
+def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterable[str] = (),
                 scenarios: Iterable[str] = (), audience: str = "public",
                 check_inputs: bool = True, per_camera: bool = False) -> CoverageRun:
     """The stored run, after checking it covers ``bbox``, ``levels`` and ``scenarios``.
@@ -196,7 +198,8 @@ def require_run(store: Store, *, bbox: BBox | None = None, levels: Iterable[str]
     Parameters
     ----------
     bbox
-        The lon/lat area the caller reads (None: the whole store).
+        The lon/lat area the caller reads (None: the whole store; :data:`ANY_AREA`: the
+        caller keeps to ``run.bbox`` itself).
     levels, scenarios
         The DORI levels and optics scenarios the caller reads.
     audience
@@ -218,23 +221,24 @@ def require_run(store: Store, *, bbox: BBox | None = None, levels: Iterable[str]
     levels, scenarios = tuple(dict.fromkeys(levels)), tuple(dict.fromkeys(scenarios))
     run = current_run(store)
     if run is None:
+        area = None if isinstance(bbox, str) else bbox
         raise CoverageMissingError(
-            f"no coverage results in this store: run `{coverage_command(bbox, levels, scenarios)}`"
+            f"no coverage results in this store: run `{coverage_command(area, levels, scenarios)}`"
             " first")
-    if not run.covers(bbox):
-        need = None if bbox is None or run.bbox is None else _union(run.bbox, bbox)
-        raise CoverageMissingError(
-            f"the coverage run covers only bbox {_bbox_text(run.bbox or ())}, not "
-            f"{'the whole store' if bbox is None else 'bbox ' + _bbox_text(bbox)}: run "
-            f"`{coverage_command(need, run.levels, run.scenarios)}`")
-    missing_levels = [lv for lv in levels if lv not in run.levels]
-    missing_sc = [sc for sc in scenarios if sc not in run.scenarios]
-    if missing_levels or missing_sc:
-        what = ", ".join([*(f"level {lv}" for lv in missing_levels),
-                          *(f"scenario {sc}" for sc in missing_sc)])
-        cmd = coverage_command(run.bbox, (*run.levels, *missing_levels),
-                               (*run.scenarios, *missing_sc))
-        raise CoverageMissingError(f"the coverage run did not compute {what}: run `{cmd}`")
+    problems: list[str] = []
+    area = run.bbox
+    if not isinstance(bbox, str) and not run.covers(bbox):
+        area = None if bbox is None or run.bbox is None else _union(run.bbox, bbox)
+        problems.append(
+            f"covers only bbox {_bbox_text(run.bbox or ())}, not "
+            f"{'the whole store' if bbox is None else 'bbox ' + _bbox_text(bbox)}")
+    missing = [*(f"level {lv}" for lv in levels if lv not in run.levels),
+               *(f"scenario {sc}" for sc in scenarios if sc not in run.scenarios)]
+    if missing:
+        problems.append(f"did not compute {', '.join(missing)}")
+    if problems:
+        cmd = coverage_command(area, (*run.levels, *levels), (*run.scenarios, *scenarios))
+        raise CoverageMissingError(f"the coverage run {' and '.join(problems)}: run `{cmd}`")
     withdrawn = 0 if per_camera else withdrawn_devices(store, audience)
     if withdrawn:
         raise StaleCoverageError(

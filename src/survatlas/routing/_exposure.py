@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from survatlas.coverage.runs import CoverageRun, current_run, require_run
+from survatlas.coverage.runs import ANY_AREA, CoverageRun, current_run, require_run
 from survatlas.errors import CoverageMissingError, InputError, RoutingError, StoreError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.store import Store
@@ -344,7 +344,7 @@ def coverage_run(store: Store, audience: str = "public") -> CoverageRun:
     Raises :class:`RoutingError` (saying which ``survatlas coverage`` to run) when there is none.
     """
     try:
-        return require_run(store, audience=audience, per_camera=True)
+        return require_run(store, bbox=ANY_AREA, audience=audience, per_camera=True)
     except CoverageMissingError as exc:
         raise RoutingError(str(exc)) from exc
 

@@ -73,6 +73,7 @@ def compare_routes(
     max_detour: float,
     audience: str,
     level: str | None = None,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
     """The shortest and the least-exposed route between two (lat, lon) points.
 
@@ -81,7 +82,7 @@ def compare_routes(
     holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
     ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``.
     """
-    result = _planned(store, origin, destination, max_detour, audience, level)
+    result = _planned(store, origin, destination, max_detour, audience, level, scenario)
     for key in ("shortest", "least_exposure"):
         route = result.get(key)
         if route is not None and not isinstance(route.get("geometry"), dict | None):
@@ -96,11 +97,12 @@ def _planned(
     max_detour: float,
     audience: str,
     level: str | None,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
     """``routing``: ``route_window`` → ``load_network`` → ``plan_route``, as flat figures."""
     window = routing.route_window([origin, destination])
     net = routing.load_network(store, bbox=window, audience=audience)
-    kwargs = {"max_detour": max_detour} | ({"level": level} if level else {})
+    kwargs = {"max_detour": max_detour, "scenario": scenario} | ({"level": level} if level else {})
     return _plan_result(routing.plan_route(net, origin, destination, **kwargs))
 
 
@@ -109,7 +111,9 @@ def _plan_result(plan: Any) -> dict[str, Any]:
     return {
         "shortest": _route_figures(plan.shortest, plan.level),
         "least_exposure": _route_figures(plan.least_exposed, plan.level),
-        **{k: data[k] for k in ("level", "scenario", "max_detour", "price_of_privacy", "method")},
+        **{k: data[k] for k in ("level", "scenario", "max_detour", "price_of_privacy", "method",
+                                "scenario_policy", "scenarios_missing", "coverage_run")},
+        "stale": bool((data.get("coverage_run") or {}).get("stale")),
         "origin": data["origin"],
         "destination": data["destination"],
         "attribution": data.get("attribution"),
@@ -126,6 +130,7 @@ def _route_figures(route: Any, level: str) -> dict[str, Any]:
         "in_view_high_m": high,
         "in_view_share": seen["share"],
         "cameras_in_view": seen["cameras"],
+        "in_view_by_scenario": {sc: by[level] for sc, by in route.to_dict()["by_scenario"].items()},
         "time_min": round(route.time_s / 60, 1),
         "geometry": route.geometry,
     }

@@ -19,7 +19,7 @@ from pyproj import CRS
 from survatlas import ODBL_ATTRIBUTION, geo
 from survatlas.coverage import ranking
 from survatlas.coverage.results import view_polygon
-from survatlas.coverage.runs import current_run, require_run
+from survatlas.coverage.runs import ANY_AREA, current_run, require_run
 from survatlas.errors import NotFoundError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.publish.tiles import Features, TileLayer, TileQuery
@@ -104,7 +104,8 @@ def h3_cells(
 
 def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str, Any]]:
     """The device's visible region per level (typical scenario), widest level first."""
-    run = require_run(store, audience=audience, check_inputs=False, per_camera=True)
+    run = require_run(store, bbox=ANY_AREA, audience=audience, check_inputs=False,
+                      per_camera=True)
     inv = geo.to_lonlat(CRS.from_wkt(run.crs_wkt))
     device = store.query(
         f"SELECT id FROM devices WHERE id = ? AND {audience_clause(audience)}", (device_id,)

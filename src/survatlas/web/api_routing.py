@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -30,8 +30,16 @@ LevelQuery = Annotated[
 ]
 
 
+ScenarioQuery = Annotated[
+    Literal["best", "typical", "worst", "robust"] | None,
+    Query(description="Optics scenario minimised: best, typical, worst, or robust (the worst "
+          "case over the scenarios; the default when the coverage run computed several)."),
+]
+
+
 def _routes(
-    ctx: WebContext, origin: str, destination: str, max_detour: float, level: str | None
+    ctx: WebContext, origin: str, destination: str, max_detour: float, level: str | None,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
     return _analyses.compare_routes(
         ctx.store(),
@@ -40,6 +48,7 @@ def _routes(
         max_detour,
         ctx.audience,
         level,
+        scenario,
     )
 
 
@@ -50,9 +59,10 @@ def route(
     destination: Annotated[str, Query(alias="to", description="lat,lon", max_length=60)],
     max_detour: DetourQuery = 1.25,
     level: LevelQuery = None,
+    scenario: ScenarioQuery = None,
 ) -> dict[str, Any]:
     """Shortest route vs least-exposure route (within `max_detour` × the shortest length)."""
-    return _routes(ctx, origin, destination, max_detour, level)
+    return _routes(ctx, origin, destination, max_detour, level, scenario)
 
 
 @router.get("/route.gpx", response_class=Response)
@@ -62,9 +72,10 @@ def route_gpx(
     destination: Annotated[str, Query(alias="to", description="lat,lon", max_length=60)],
     max_detour: DetourQuery = 1.25,
     level: LevelQuery = None,
+    scenario: ScenarioQuery = None,
 ) -> Response:
     """Both routes as GPX 1.1 tracks (for phones and GPS units)."""
-    result = _routes(ctx, origin, destination, max_detour, level)
+    result = _routes(ctx, origin, destination, max_detour, level, scenario)
     return Response(
         routes_gpx(result),
         media_type="application/gpx+xml",
