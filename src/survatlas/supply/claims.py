@@ -108,6 +108,10 @@ def extract_claims(text: str) -> list[Candidate]:
     return extract_candidates(text)
 
 
+#: candidate kinds that carry a number (the others name a topic, an origin or a date)
+_QUANTITY_KINDS = ("quantity", "ratio", "range")
+
+
 def accept_candidates(
     store: Store,
     candidates: Sequence[dict[str, Any]],
@@ -117,41 +121,81 @@ def accept_candidates(
     confidence: str = "low",
 ) -> list[int]:
     """Store the reviewed candidates marked ``"accept": true`` as unverified claims of
-    ``source_id``; return the claim ids (a candidate accepted twice is stored once)."""
-    ids = []
+    ``source_id``; return the claim ids, one per distinct statement.
+
+    Extraction proposes one candidate per thing found (each site category, technology, date …
+    of a sentence); accepting keeps **one claim per statement and source**: the candidates of
+    one sentence become one claim whose readings list what was found, with the number of its
+    first quantity candidate. A date is the claim's ``as_of``, never a quantity. Accepting the
+    same statement again (from this file or an earlier one) adds nothing.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for cand in candidates:
+        if cand.get("accept") is not True:
+            continue
+        if not cand.get("sentence"):
+            raise InputError("an accepted candidate needs its sentence")
+        if not country:
+            raise InputError("accepted claims need the country they are about (--country XX)")
+        statement = _normal(cand.get("statement") or cand["sentence"])
+        groups.setdefault(statement, []).append(cand)
+    ids: list[int] = []
     with store.transaction() as conn:
-        for cand in candidates:
-            if cand.get("accept") is not True:
-                continue
-            if not cand.get("sentence"):
-                raise InputError("an accepted candidate needs its sentence")
-            if not country:
-                raise InputError("accepted claims need the country they are about (--country XX)")
-            digest = hashlib.sha256(
-                f"{cand['sentence']}|{cand.get('text')}|{cand.get('kind')}".encode()
-            ).hexdigest()[:20]
-            ids.append(
-                record_claim(
-                    conn,
-                    ClaimInput(
-                        source_id=source_id,
-                        statement=cand.get("statement") or cand["sentence"],
-                        subject_type="country",
-                        subject_key=country,
-                        quote=cand["sentence"],
-                        quantity=cand.get("quantity") or cand.get("label") or cand.get("kind"),
-                        value=cand.get("value"),
-                        low=cand.get("low"),
-                        high=cand.get("high"),
-                        unit=cand.get("unit"),
-                        as_of=cand.get("as_of"),
-                        confidence=confidence,
-                        status="unverified",
-                        key=f"extract:{source_id}:{digest}",
-                        country=country,
-                        topic=cand.get("kind"),
-                        method="extracted from text and accepted by a reviewer",
-                    ),
-                )
-            )
+        for statement, group in groups.items():
+            found = _same_statement(conn, source_id, statement)
+            claim_id = found if found is not None else record_claim(
+                conn, _claim_from(group, statement, source_id, country, confidence))
+            if claim_id not in ids:
+                ids.append(claim_id)
     return ids
+
+
+def _normal(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _same_statement(conn: sqlite3.Connection, source_id: int, statement: str) -> int | None:
+    """The claim of ``source_id`` with this statement (whitespace-insensitive), if any."""
+    key = f"extract:{source_id}:{_digest(statement)}"
+    row = conn.execute("SELECT claim_id FROM claim_details WHERE key = ?", (key,)).fetchone()
+    if row:
+        return int(row[0])
+    for claim_id, text in conn.execute(
+        "SELECT id, statement FROM claims WHERE source_id = ? ORDER BY id", (source_id,)
+    ):
+        if text is not None and _normal(text) == statement:
+            return int(claim_id)
+    return None
+
+
+def _digest(statement: str) -> str:
+    return hashlib.sha256(statement.casefold().encode()).hexdigest()[:20]
+
+
+def _claim_from(group: list[dict[str, Any]], statement: str, source_id: int, country: str,
+                confidence: str) -> ClaimInput:
+    number = next((c for c in group if c.get("kind") in _QUANTITY_KINDS), None)
+    date = next((c for c in group if c.get("kind") == "date"), None)
+    readings = list(dict.fromkeys(
+        f"{c.get('kind')}: {c.get('label') or c.get('text')}" for c in group))
+    return ClaimInput(
+        source_id=source_id,
+        statement=statement,
+        subject_type="country",
+        subject_key=country,
+        quote=group[0]["sentence"],
+        quantity=(number.get("quantity") or number.get("label") or number.get("kind"))
+        if number else None,
+        value=number.get("value") if number else None,
+        low=number.get("low") if number else None,
+        high=number.get("high") if number else None,
+        unit=number.get("unit") if number else None,
+        as_of=(date.get("label") if date else None) or group[0].get("as_of"),
+        confidence=confidence,
+        status="unverified",
+        key=f"extract:{source_id}:{_digest(statement)}",
+        country=country,
+        topic=group[0].get("kind"),
+        readings=readings,
+        method="extracted from text and accepted by a reviewer",
+    )
