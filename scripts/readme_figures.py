@@ -72,8 +72,8 @@ def route_block(store: Store) -> str:
     scen = list(plan.shortest.exposure)
     rows = [
         "```sh",
-        f".venv/bin/survatlas route --from {ROUTE[0][0]},{ROUTE[0][1]} "
-        f"--to {ROUTE[1][0]},{ROUTE[1][1]}",
+        f".venv/bin/survatlas route --from {ROUTE[0][0]:.5f},{ROUTE[0][1]:.5f} "
+        f"--to {ROUTE[1][0]:.5f},{ROUTE[1][1]:.5f}",
         "```",
         "",
         f"| route (walk, scenario {plan.scenario}) | distance | in view at detection level: "
@@ -94,7 +94,7 @@ def route_block(store: Store) -> str:
         f"worst-case detection exposure by {price['metres_in_view_avoided']:,.0f} m; "
         f"{price['cameras_avoided']} cameras that see the shortest route do not see the "
         f"least-exposed one (cameras avoided), and the detour passes {price['cameras_added']} "
-        "others. Scenario policy: " + data["scenario_policy"]
+        "camera(s) the shortest does not. Scenario policy: " + data["scenario_policy"]
     )]
     return "\n".join(rows)
 

@@ -65,20 +65,26 @@ class Network:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
 
-    def check_covered(self, point: tuple[float, float], what: str) -> None:
-        """Raise :class:`RoutingError` when (lat, lon) lies outside the coverage run's area."""
+    def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:
+        """Raise :class:`RoutingError` when a (lat, lon) point lies outside the coverage run's
+        area (exposure there is unknown, not zero); the message gives the run that covers all."""
         area = self.run.bbox if self.run else None
         if area is None:
             return
-        lat, lon = point
-        if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
-            need = (min(area[0], lon), min(area[1], lat), max(area[2], lon), max(area[3], lat))
-            raise RoutingError(
-                f"the {what} ({lat:.6f}, {lon:.6f}) lies outside the area of the coverage run "
-                f"(bbox {','.join(f'{v:g}' for v in area)}), where exposure is unknown: run "
-                f"`{coverage_command(need, self.run.levels, self.run.scenarios)}` "  # type: ignore[union-attr]
-                "or `survatlas coverage` for the whole store"
-            )
+        out = [(lat, lon) for lat, lon in points
+               if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3])]
+        if not out:
+            return
+        lats = [p[0] for p in points]
+        lons = [p[1] for p in points]
+        need = (min(area[0], *lons), min(area[1], *lats), max(area[2], *lons),
+                max(area[3], *lats))
+        raise RoutingError(
+            f"the {what} ({out[0][0]:.6f}, {out[0][1]:.6f}) lies outside the area of the coverage "
+            f"run (bbox {','.join(f'{v:g}' for v in area)}), where exposure is unknown: run "
+            f"`{coverage_command(need, self.run.levels, self.run.scenarios)}` "  # type: ignore[union-attr]
+            "or `survatlas coverage` for the whole store"
+        )
 
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         """Metric coordinates of a WGS 84 point."""

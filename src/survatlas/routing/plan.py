@@ -251,8 +251,7 @@ def plan_route(
         ``astar`` (default), ``scipy`` or ``networkx``.
     """
     scenario = _check_query(net, level, scenario, max_detour, alternatives, engine)
-    net.check_covered(origin, "origin")
-    net.check_covered(destination, "destination")
+    net.check_covered([origin, destination], "route end")
     a, b, snaps = _snap_pair(net, origin, destination, max_snap_m)
     search = ENGINES[engine].search
     robust = scenario == ROBUST

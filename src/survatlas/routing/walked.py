@@ -74,8 +74,7 @@ def route_exposure(
         raise InputError("the route has fewer than two distinct points; a route needs at least two")
     level = DEFAULT_LEVEL if DEFAULT_LEVEL in net.exposure.levels else net.exposure.levels[-1]
     scenario = _check_query(net, level, scenario, 1.0, 0, engine)
-    for k, point in enumerate(pts):
-        net.check_covered(point, f"route point {k + 1}")
+    net.check_covered(pts, "route point")
     xy = [net.to_xy(lat, lon) for lat, lon in pts]
     anchors = [snap_nearest(net.graph, p, max_snap_m) for p in xy]
     # the streets joining points are found by length alone: any computed scenario will do
