@@ -74,7 +74,7 @@ def test_route_json_table_and_files(db, tmp_path) -> None:  # type: ignore[no-un
         str(tmp_path / "r.gpx"),
     )
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     short, least = data["routes"][0], data["routes"][1]
     assert short["kind"] == "shortest" and least["kind"] == "least-exposed"
     assert short["length_m"] == pytest.approx(800, abs=5)
@@ -88,7 +88,7 @@ def test_route_json_table_and_files(db, tmp_path) -> None:  # type: ignore[no-un
     )
     exp = _run(db, "exposure", str(tmp_path / "r.gpx"), "--json")
     assert exp.exit_code == 0, exp.output
-    figures = json.loads(exp.output)
+    figures = json.loads(exp.stdout)
     assert figures["length_m"] == pytest.approx(short["length_m"], abs=1)
     assert figures["in_view"]["detection"]["metres"] == pytest.approx(
         short["in_view"]["detection"]["metres"], abs=1
