@@ -88,7 +88,7 @@ def test_route_json_table_and_files(db, tmp_path) -> None:  # type: ignore[no-un
     )
     exp = _run(db, "exposure", str(tmp_path / "r.gpx"), "--json")
     assert exp.exit_code == 0, exp.output
-    figures = json.loads(exp.stdout)
+    figures = json.loads(exp.stdout)["tracks"][0]  # the file holds every route; first: shortest
     assert figures["length_m"] == pytest.approx(short["length_m"], abs=1)
     assert figures["in_view"]["detection"]["metres"] == pytest.approx(
         short["in_view"]["detection"]["metres"], abs=1
@@ -118,3 +118,29 @@ def test_exposure_bad_file(db, tmp_path) -> None:  # type: ignore[no-untyped-def
     bad.write_text("<gpx><trk>")
     res = _run(db, "exposure", str(bad))
     assert res.exit_code == 2 and "not valid GPX" in res.output
+
+
+def test_every_track_of_a_gpx_file_is_scored(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, finding 5: `exposure` scored only the first track."""
+    a, b, c = latlon(X0, Y0), latlon(X0 + 400, Y0), latlon(X0 + 400, Y0 + 400)
+    gpx = tmp_path / "two.gpx"
+    gpx.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+        f'<trk><name>morning</name><trkseg><trkpt lat="{a[0]}" lon="{a[1]}"/>'
+        f'<trkpt lat="{b[0]}" lon="{b[1]}"/></trkseg></trk>'
+        f'<trk><name>evening</name><trkseg><trkpt lat="{b[0]}" lon="{b[1]}"/>'
+        f'<trkpt lat="{c[0]}" lon="{c[1]}"/></trkseg></trk></gpx>'
+    )
+    res = _run(db, "exposure", str(gpx), "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [t["name"] for t in data["tracks"]] == ["morning", "evening"]
+    lengths = [t["length_m"] for t in data["tracks"]]
+    assert all(v > 350 for v in lengths)
+    assert data["total"]["length_m"] == pytest.approx(sum(lengths), abs=0.2)
+    metres = [t["in_view"]["detection"]["metres"] for t in data["tracks"]]
+    assert data["total"]["in_view"]["detection"]["metres"] == pytest.approx(sum(metres), abs=0.2)
+    cams = {c for t in data["tracks"] for c in t["in_view"]["detection"]["camera_ids"]}
+    assert data["total"]["in_view"]["detection"]["cameras"] == len(cams)
+    table = _run(db, "exposure", str(gpx)).output
+    assert "morning" in table and "evening" in table and "all 2 tracks" in table

@@ -159,33 +159,53 @@ def exposure_cmd(
     max_snap: float,
     as_json: bool,
 ) -> None:
-    """How exposed is a route you walked or plan (GPX track/route or GeoJSON line)?"""
+    """How exposed are the routes you walked or plan (every GPX track/route or GeoJSON line)?
+
+    Each track is scored, then all of them together (cameras counted once).
+    """
     from survatlas.routing import (
         ATTRIBUTION,
         load_network,
-        read_route_file,
+        read_route_tracks,
         route_exposure,
         route_window,
+        total_exposure,
     )
 
-    points = read_route_file(route_file)
+    tracks = read_route_tracks(route_file)
+    points = [p for _, pts in tracks for p in pts]
     with Store(db_path(ctx), create=False) as store:
         net = load_network(store, profile, bbox=route_window(points, margin_m=500.0))
     _warn_stale(net)
-    result = route_exposure(net, points, scenario=scenario, max_snap_m=max_snap)
+    results = [route_exposure(net, pts, scenario=scenario, max_snap_m=max_snap)
+               for _, pts in tracks]
+    total = total_exposure(results)
     if as_json:
-        emit_json(result.to_dict())
+        per_track = [{"name": name, **r.to_dict()} for (name, _), r in zip(tracks, results,
+                                                                           strict=True)]
+        single = per_track[0] if len(per_track) == 1 else {}
+        emit_json({**single, "tracks": per_track, "total": total})
         return
     console = Console()
-    console.print(
-        _table([result.route], DEFAULT_LEVEL, f"{profile}, {result.route.scenario} optics")
-    )
-    console.print(
-        f"{result.points} points, {result.input_length_m:.0f} m as drawn; matched to streets "
-        f"{result.matched_m:.0f} m; off the network {result.off_network_m:.0f} m "
-        f"({result.unmatched_points} points farther than {max_snap:.0f} m from a street)"
-    )
-    console.print(f"[dim]{result.method} {ATTRIBUTION}[/]")
+    for (name, _), result in zip(tracks, results, strict=True):
+        result.route.kind = name
+    level = DEFAULT_LEVEL if DEFAULT_LEVEL in results[0].route.levels else \
+        results[0].route.levels[-1]
+    console.print(_table([r.route for r in results], level,
+                         f"{profile}, {results[0].route.scenario} optics"))
+    for (name, _), result in zip(tracks, results, strict=True):
+        console.print(
+            f"{name}: {result.points} points, {result.input_length_m:.0f} m as drawn; matched to "
+            f"streets {result.matched_m:.0f} m; off the network {result.off_network_m:.0f} m "
+            f"({result.unmatched_points} points farther than {max_snap:.0f} m from a street)"
+        )
+    if len(results) > 1:
+        seen = total["in_view"][level]
+        console.print(
+            f"all {len(results)} tracks: {total['length_m']:,.0f} m, {seen['metres']:,.0f} m in "
+            f"view at {level} level, {seen['cameras']} distinct cameras"
+        )
+    console.print(f"[dim]{results[0].method} {ATTRIBUTION}[/]")
 
 
 def _warn_stale(net: object) -> None:

@@ -35,7 +35,7 @@ from survatlas.routing._exposure import (
     seen_from_discs,
 )
 from survatlas.routing._graph import PROFILES, build_graph
-from survatlas.routing.gpx import read_route_file, write_route_file
+from survatlas.routing.gpx import read_route_file, read_route_tracks, write_route_file
 from survatlas.routing.network import (
     ATTRIBUTION,
     Network,
@@ -45,7 +45,12 @@ from survatlas.routing.network import (
     store_crs,
 )
 from survatlas.routing.plan import Route, RoutePlan, Snap, make_route, plan_route
-from survatlas.routing.walked import RouteExposure, find_example_pair, route_exposure
+from survatlas.routing.walked import (
+    RouteExposure,
+    find_example_pair,
+    route_exposure,
+    total_exposure,
+)
 
 __all__ = [
     "ATTRIBUTION",
@@ -68,9 +73,11 @@ __all__ = [
     "normalise_intervals",
     "plan_route",
     "read_route_file",
+    "read_route_tracks",
     "route_exposure",
     "route_window",
     "seen_from_discs",
     "store_crs",
+    "total_exposure",
     "write_route_file",
 ]

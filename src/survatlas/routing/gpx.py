@@ -55,17 +55,78 @@ def read_route_file(path: str | Path) -> list[tuple[float, float]]:
     return points
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def read_route_tracks(path: str | Path) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Every route of a route file as ``(name, (lat, lon) points)``, in file order.
+
+    GPX: each track (``trk``, all its segments) and each route (``rte``); GeoJSON: each
+    LineString or MultiLineString feature, else its Points as one route. A track without a name
+    is called ``track N``. Tracks with fewer than two distinct points are skipped; a file
+    without any usable one raises :class:`InputError`.
+    """
+    path = Path(path)
+    kind = _kind(path)
+    if not path.is_file():
+        raise InputFileNotFoundError(f"{path}: no such file; give a GPX or GeoJSON route")
+    tracks = _gpx_tracks(path) if kind == "gpx" else _geojson_tracks(path)
+    usable = [(name, pts) for name, pts in tracks if len(set(pts)) >= 2]
+    if not usable:
+        raise InputError(
+            f"{path.name}: no track or route with at least two distinct points"
+        )
+    return usable
 
 
-def _read_gpx(path: Path) -> list[tuple[float, float]]:
+def _gpx_tracks(path: Path) -> list[tuple[str, list[tuple[float, float]]]]:
+    root = _gpx_root(path)
+    out = []
+    for parent, tag in (("trk", "trkpt"), ("rte", "rtept")):
+        for n, el in enumerate((e for e in root.iter() if _local(e.tag) == parent), 1):
+            name = next((c.text for c in el if _local(c.tag) == "name" and c.text), None)
+            pts = [_gpx_point(path, p, k) for k, p in
+                   enumerate((p for p in el.iter() if _local(p.tag) == tag), 1)]
+            out.append((name or f"{'track' if parent == 'trk' else 'route'} {n}", pts))
+    return out
+
+
+def _geojson_tracks(path: Path) -> list[tuple[str, list[tuple[float, float]]]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"{path.name}: not valid GeoJSON ({exc})") from exc
+    feats = data.get("features") if isinstance(data, dict) and data.get("type") == \
+        "FeatureCollection" else None
+    lines = [f for f in feats or [] if isinstance(f, dict) and
+             (f.get("geometry") or {}).get("type") in ("LineString", "MultiLineString")]
+    if len(lines) < 2:
+        return [("track 1", _read_geojson(path))]
+    out = []
+    for n, feat in enumerate(lines, 1):
+        coords = _line_coords(feat["geometry"]) or []
+        name = (feat.get("properties") or {}).get("name")
+        try:
+            pts = [_checked(path, float(c[1]), float(c[0]), k) for k, c in enumerate(coords, 1)]
+        except (TypeError, ValueError, IndexError) as exc:
+            raise CorruptFileError(f"{path.name}: coordinates must be [lon, lat] numbers") from exc
+        out.append((str(name) if name else f"track {n}", pts))
+    return out
+
+
+def _gpx_root(path: Path) -> ET.Element:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise CorruptFileError(f"{path.name}: not valid GPX/XML ({exc}); export it again") from exc
     if _local(root.tag) != "gpx":
         raise CorruptFileError(f"{path.name}: the root element is <{_local(root.tag)}>, not <gpx>")
+    return root
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _read_gpx(path: Path) -> list[tuple[float, float]]:
+    root = _gpx_root(path)
     for parent, tag in (("trk", "trkpt"), ("rte", "rtept")):
         first = next((el for el in root.iter() if _local(el.tag) == parent), None)
         found = [el for el in first.iter() if _local(el.tag) == tag] if first is not None else []

@@ -113,6 +113,38 @@ def route_exposure(
     )
 
 
+def total_exposure(results: Sequence[RouteExposure]) -> dict[str, Any]:
+    """The figures of several routes taken together (e.g. every track of a GPX file).
+
+    Lengths and metres in view add up per scenario and level; cameras are the distinct devices
+    seeing any of the routes (a camera seen on two tracks counts once).
+    """
+    first = results[0].route
+    levels, scenarios = first.levels, list(first.exposure)
+    total_m = sum(r.route.length_m for r in results)
+    in_view = {}
+    for lvl in levels:
+        metres = sum(r.route.seen(lvl).metres for r in results)
+        cams = sorted({c for r in results for c in r.route.seen(lvl).cameras})
+        in_view[lvl] = {
+            "metres": round(metres, 1),
+            "share": round(metres / total_m, 4) if total_m else 0.0,
+            "cameras": len(cams),
+            "camera_ids": cams,
+        }
+    return {
+        "tracks": len(results),
+        "length_m": round(total_m, 1),
+        "input_length_m": round(sum(r.input_length_m for r in results), 1),
+        "matched_m": round(sum(r.matched_m for r in results), 1),
+        "off_network_m": round(sum(r.off_network_m for r in results), 1),
+        "scenario": first.scenario,
+        "in_view": in_view,
+        "by_scenario": {sc: {lvl: round(sum(r.route.seen(lvl, sc).metres for r in results), 1)
+                             for lvl in levels} for sc in scenarios},
+    }
+
+
 def _distinct(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     out: list[tuple[float, float]] = []
     for lat, lon in points:
