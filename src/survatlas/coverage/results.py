@@ -17,6 +17,7 @@ from pyproj import CRS
 from survatlas import geo
 from survatlas.coverage import runs
 from survatlas.coverage.analysis import Result
+from survatlas.coverage.regions import STATUS
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
@@ -167,23 +168,44 @@ def view_polygon(row: Any, transformer: Any) -> shapely.Geometry:
 
 
 def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
-    """Visible region of every camera view, per scenario and level, as lon/lat polygons."""
+    """Visible region of every camera view, per scenario and level, as lon/lat polygons.
+
+    Polygon-only: every geometry is a Polygon or MultiPolygon (the polygonal parts of a region
+    made valid); a view that sees nothing (a camera inside a building, status 2) has no row.
+    ``survatlas:device_id`` joins to the same column of the devices export; ``status`` is the label of
+    ``status_code`` (:data:`survatlas.coverage.regions.STATUS`, documented in docs/coverage.md).
+    """
     crs = _run_crs(store, bbox, audience)
     inv = geo.to_lonlat(crs)
     rows = store.query(
-        "SELECT v.*, d.lon, d.lat FROM coverage_views v JOIN devices d ON d.id = v.device_id "
-        f"WHERE d.{audience_clause(audience)} ORDER BY scenario, level, view")
+        "SELECT v.*, d.lon, d.lat, d.origin FROM coverage_views v JOIN devices d "
+        f"ON d.id = v.device_id WHERE d.{audience_clause(audience)} ORDER BY scenario, level, view")
     records, geoms = [], []
     for r in rows:
         if bbox and not (bbox[0] <= r["lon"] <= bbox[2] and bbox[1] <= r["lat"] <= bbox[3]):
             continue
-        geoms.append(view_polygon(r, inv))
-        records.append({"survatlas:device_id": r["device_id"], "scenario": r["scenario"],
-                        "level": r["level"], "range_m": round(r["radius"], 2),
+        poly = polygonal(view_polygon(r, inv))
+        if poly.is_empty:
+            continue
+        geoms.append(poly)
+        records.append({"survatlas:device_id": r["device_id"], "survatlas:origin": r["origin"],
+                        "scenario": r["scenario"], "level": r["level"],
+                        "range_m": round(r["radius"], 2),
                         "fov_deg": round(math.degrees(r["fov"]), 2), "area_m2": round(r["area_m2"], 2),
                         "occlusion_ratio": round(1 - r["area_m2"] / r["sector_m2"], 4) if r["sector_m2"] else None,
-                        "status": r["status"]})
+                        "status_code": r["status"], "status": STATUS.get(r["status"], "unknown")})
     return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")
+
+
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of ``geom`` as a Polygon or MultiPolygon (empty Polygon when none)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [q for p in parts for q in shapely.get_parts(p) if not q.is_empty]
+    if not polys:
+        return shapely.Polygon()
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
 def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:

@@ -74,6 +74,8 @@ _META = {
 def flat_frame(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
     """Flatten a stored layer: ``survatlas:`` fields, explicit geometry fields, then OSM tags."""
     out: dict[str, Any] = {}
+    if layer == "devices":  # the key the visibility export joins on
+        out["survatlas:device_id"] = frame["id"].tolist() if "id" in frame else []
     for col in _META[layer]:
         values = frame[col].tolist() if col in frame else []
         if col in {"views", "warnings"}:
