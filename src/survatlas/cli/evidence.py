@@ -307,7 +307,13 @@ def evidence_add(
         rec = evidence.add_evidence(
             store, file, source_id, sensitivity=sensitivity, media_type=media_type
         )
-    emit_json(rec.to_dict()) if as_json else click.echo(rec.sha256)
+    warning = evidence.public_location_warning(rec, file.read_bytes())
+    if warning:
+        click.echo(warning, err=True)
+    if as_json:
+        emit_json({**rec.to_dict(), "warnings": [warning] if warning else []})
+    else:
+        click.echo(rec.sha256)
 
 
 @evidence_group.command("strip")

@@ -392,6 +392,34 @@ def export_evidence(
     return out
 
 
+#: EXIF tag of the GPS IFD (where a photo was taken)
+_GPS_IFD = 0x8825
+
+
+def location_metadata(data: bytes) -> list[str]:
+    """What in an image says where it was taken: ``["GPS EXIF"]`` (latitude/longitude tags),
+    else ``[]`` (also for files that are not images Pillow can read)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            gps = img.getexif().get_ifd(_GPS_IFD)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return []
+    return ["GPS EXIF"] if any(k in gps for k in (1, 2, 3, 4)) else []
+
+
+def public_location_warning(record: EvidenceFile, data: bytes) -> str | None:
+    """A warning when a public evidence file carries where it was taken (GPS in its EXIF):
+    publishing it may expose the person who took it. None otherwise."""
+    if record.sensitivity != "public" or not location_metadata(data):
+        return None
+    return (f"warning: public evidence {record.sha256} carries GPS coordinates in its EXIF "
+            "(where the photo was taken, which can identify who took it); publish a stripped "
+            f"copy instead: `survatlas evidence strip {record.sha256} --sensitivity public`, and "
+            "make the original restricted")
+
+
 def strip_jpeg_metadata(data: bytes) -> bytes:
     """A JPEG without its metadata, losslessly: EXIF (with GPS), XMP, IPTC, comments and every
     APPn segment other than JFIF, the ICC colour profile and Adobe are dropped; the image data
