@@ -94,6 +94,8 @@ class LayerCounts:
     kept_level: int = 0
     #: records lowered by an explicit ``declassify`` import
     declassified: int = 0
+    #: site records merged into a stored site of another source (ingest._site_merge)
+    merged: int = 0
 
 
 @dataclass

@@ -18,6 +18,7 @@ import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
 from survatlas.ingest._records import ImportSummary, Record
+from survatlas.ingest._site_merge import record_site_sources, split_known_sites
 from survatlas.ingest._writer import write_records
 from survatlas.provenance.sources import (
     file_sha256,
@@ -73,10 +74,16 @@ def import_layer(
             sensitivity=sensitivity,
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
+        merged: list = []
+        if kind == "sites":
+            records, merged = split_known_sites(conn, records)
         summary.layers[kind], level = write_records(
             conn, kind, source_id, records, declassify=declassify
         )
         raise_source_level(conn, source_id, level)
+        if merged:
+            record_site_sources(conn, source_id, merged)
+            summary.layers[kind].merged = len(merged)
         insert_import(conn, source_id=source_id, command=f"import layer --kind {kind}", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     return summary
 

@@ -21,6 +21,7 @@ from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundErro
 from survatlas.publish._profile_doc import FORMATS, render_html, render_markdown, render_profile
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.supply.claims import distinct_claims
 from survatlas.supply.countries import country_code, country_name
 from survatlas.supply.trade import (
     SanctionRule,
@@ -172,22 +173,7 @@ def _country_claims(store: Store, code: str, audience: str) -> dict[int, dict[st
         "(SELECT id FROM programmes WHERE country = :c))) ORDER BY c.id",
         {"c": code},
     )
-    return _distinct_claims(dict(r) for r in rows)
-
-
-def _distinct_claims(rows: Any) -> dict[int, dict[str, Any]]:
-    """Claims by id, one per (source, statement, quantity): a statement stored several times
-    (e.g. accepted from several extracted candidates before de-duplication) is shown once."""
-    seen: set[tuple[Any, ...]] = set()
-    out: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        key = (r["source_id"], " ".join(str(r["statement"]).split()).casefold(), r.get("value"),
-               r.get("low"), r.get("high"), r.get("unit"), r.get("subject_type"),
-               r.get("subject_id"))
-        if key not in seen:
-            seen.add(key)
-            out[r["id"]] = r
-    return out
+    return distinct_claims(dict(r) for r in rows)
 
 
 def _fmt(number: float) -> str:

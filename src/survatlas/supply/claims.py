@@ -100,6 +100,21 @@ def record_claim(conn: sqlite3.Connection, claim: ClaimInput) -> int:
     return claim_id
 
 
+def distinct_claims(rows: Any) -> dict[int, dict[str, Any]]:
+    """Claims by id, one per (source, statement, quantity): a statement stored several times
+    (e.g. accepted from several extracted candidates before de-duplication) is shown once."""
+    seen: set[tuple[Any, ...]] = set()
+    out: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        key = (r["source_id"], " ".join(str(r["statement"]).split()).casefold(), r.get("value"),
+               r.get("low"), r.get("high"), r.get("unit"), r.get("subject_type"),
+               r.get("subject_id"))
+        if key not in seen:
+            seen.add(key)
+            out[r["id"]] = r
+    return out
+
+
 # ---------------------------------------------------------------- vendors
 
 
