@@ -23,6 +23,7 @@ from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
 from survatlas.supply.claims import distinct_claims
 from survatlas.supply.countries import country_code, country_name
+from survatlas.supply.programmes import field_sources
 from survatlas.supply.trade import (
     SanctionRule,
     hs_category,
@@ -264,6 +265,7 @@ def _programmes(
                 "description": p["description"],
                 "confidence": p["confidence"],
                 "refs": [refs.source(p["source_id"])],
+                "field_refs": {f: refs.source(s) for f, s in field_sources(store, p["id"])},
                 "vendors": [
                     {
                         "name": v["name"],

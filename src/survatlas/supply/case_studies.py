@@ -30,6 +30,7 @@ from survatlas.supply import (
     record_claim,
     set_vendor_parent,
 )
+from survatlas.supply.derived import derive
 
 __all__ = ["CaseStudySummary", "available_case_studies", "import_case_study", "load_case_study"]
 
@@ -166,6 +167,11 @@ def _programmes(
             description=p.get("description"),
             confidence=p.get("confidence", "medium"),
         )
+        conn.executemany(
+            "INSERT OR IGNORE INTO programme_field_sources (programme_id, field, source_id) "
+            "VALUES (?, ?, ?)",
+            [(ids[p["key"]], f, sources[src]) for f, src in p.get("field_sources", {}).items()],
+        )
         for link in p.get("vendors", ()):
             link_programme_vendor(
                 conn,
@@ -198,7 +204,11 @@ def _claims(
     vendors: dict[str, int],
 ) -> dict[str, int]:
     ids: dict[str, int] = {}
+    given: dict[str, dict[str, Any]] = {}
     for c in entries:
+        if c.get("compute"):
+            c = {**c, **derive(c, given), "derived": True}
+        given[c["key"]] = c
         subject_type, subject_id, subject_key = _subject(c["subject"], country, programmes, vendors)
         if c.get("comparator"):
             subject_key = c["comparator"]["place"]

@@ -229,3 +229,11 @@ def list_vendors(store: Store, *, audience: str = "public") -> list[dict[str, An
 # ---------------------------------------------------------------- claims from text
 
 
+
+
+def field_sources(store: Any, programme_id: int) -> list[tuple[str, int]]:
+    """``(field, source id)`` of a programme's per-field citations (``sites.<site>``,
+    ``first_reported`` …), by field."""
+    return [(r[0], int(r[1])) for r in store.query(
+        "SELECT field, source_id FROM programme_field_sources WHERE programme_id = ? "
+        "ORDER BY field", (programme_id,))]
