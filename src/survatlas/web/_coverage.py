@@ -20,7 +20,7 @@ from survatlas import ODBL_ATTRIBUTION, geo
 from survatlas.coverage import ranking
 from survatlas.coverage.results import view_polygon
 from survatlas.coverage.runs import ANY_AREA, current_run, require_run
-from survatlas.errors import NotFoundError
+from survatlas.errors import NotFoundError, SurvatlasError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
@@ -132,11 +132,16 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
     return out
 
 
-def _typical_by_level(store: Store, table: str, key: str, ids: list[int]) -> dict[int, dict]:
-    if not ids:
+def _typical_by_level(
+    store: Store, table: str, key: str, ids: list[int], audience: str = "public"
+) -> dict[int, dict]:
+    """Main-scenario share per level of ``ids``; nothing when there is no run or the run used a
+    camera ``audience`` may no longer see (the figures would carry it)."""
+    if not ids or current_run(store) is None:
         return {}
-    run = current_run(store)
-    if run is None:
+    try:
+        run = require_run(store, bbox=ANY_AREA, audience=audience, check_inputs=False)
+    except SurvatlasError:
         return {}
     scenario = run.main_scenario()
     marks = ",".join("?" * len(ids))
@@ -158,7 +163,9 @@ def read_street_coverage(store: Store, q: TileQuery) -> Features:
     rows = store.query(
         f"SELECT geom, id FROM streets WHERE {audience_clause(q.audience)} AND {where}", params
     )
-    shares = _typical_by_level(store, "street_coverage", "street_id", [r[1] for r in rows])
+    shares = _typical_by_level(
+        store, "street_coverage", "street_id", [r[1] for r in rows], q.audience
+    )
     rows = [r for r in rows if r[1] in shares]
     geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
     return geoms, [{"id": r[1], **shares[r[1]]} for r in rows]
@@ -171,7 +178,7 @@ def read_site_coverage(store: Store, q: TileQuery) -> Features:
         f"SELECT geom, id, category FROM sites WHERE {audience_clause(q.audience)} AND {where}",
         params,
     )
-    shares = _typical_by_level(store, "site_coverage", "site_id", [r[1] for r in rows])
+    shares = _typical_by_level(store, "site_coverage", "site_id", [r[1] for r in rows], q.audience)
     rows = [r for r in rows if r[1] in shares]
     geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
     return geoms, [{"id": r[1], "category": r[2], **shares[r[1]]} for r in rows]
