@@ -90,7 +90,7 @@ class CoverageRun:
     def describe(self) -> str:
         """One line: area, levels, scenarios, cell, occlusion (for methods and warnings)."""
         area = "the whole store" if self.bbox is None else "bbox " + _bbox_text(self.bbox)
-        return (f"coverage run {self.id} of {self.created_at}: {area}; levels "
+        return (f"coverage run {self.id}: {area}; levels "
                 f"{', '.join(self.levels)}; scenarios {', '.join(self.scenarios)}; cell "
                 f"{self.cell_m if self.cell_m is not None else '?'} m; occlusion {self.occlusion}; "
                 f"inputs: {self.audience} records")
