@@ -54,7 +54,28 @@ class App {
     this.wireToggles();
     this.wireMap();
     this.renderLegend();
+    this.checkCoverageRun();
     this.map.once("idle", () => this.resolveReady(true));
+  }
+
+  // A banner when the coverage run is stale, refused (a camera withdrawn since), or partial.
+  async checkCoverageRun() {
+    const banner = document.getElementById("run-banner");
+    if (!this.config.analyses.coverage) return;
+    let text = "";
+    try {
+      const summary = await getJSON("/api/coverage/summary?level=detection");
+      const run = summary.coverage_run || {};
+      if (summary.stale) {
+        text = `Coverage results are stale: ${(run.stale_reasons || []).join("; ")}`;
+      } else if (run.bbox) {
+        text = `Coverage was computed for the area ${run.bbox.map((v) => v.toFixed(4)).join(", ")} only.`;
+      }
+    } catch (error) {
+      if (error.status === 403) text = `Coverage results are withheld: ${error.message}`;
+    }
+    banner.textContent = text;
+    banner.hidden = !text;
   }
 
   wireTabs() {
