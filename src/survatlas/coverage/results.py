@@ -116,13 +116,13 @@ def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
 
 
 def latest_summary(store: Store, *, levels=(), scenarios=(), audience: str = "public") -> dict[str, Any]:
-    """The summary of the store's coverage run, with its record under ``"run"`` (``stale`` …).
+    """The summary of the store's coverage run (its record: :func:`survatlas.coverage.runs.require_run`).
 
     Raises :class:`~survatlas.errors.CoverageMissingError` when there is no run or it did not
-    compute ``levels`` / ``scenarios`` (see :func:`survatlas.coverage.runs.require_run`).
+    compute ``levels`` / ``scenarios``.
     """
-    run = runs.require_run(store, levels=levels, scenarios=scenarios, audience=audience)
-    return {**run.summary, "run": run.to_dict()}
+    return runs.require_run(store, bbox=runs.ANY_AREA, levels=levels, scenarios=scenarios,
+                            audience=audience, check_inputs=False).summary
 
 
 def _run_crs(store: Store, bbox, audience: str) -> CRS:

@@ -150,6 +150,9 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
     plus the cameras' reach), each with id, sensitivity and the fields a run uses. Making a camera
     restricted, moving it, changing its optics or adding a building changes the fingerprint.
     """
+    key = _stamp(store, bbox, building_bbox)
+    if key is not None and key in _FINGERPRINTS:
+        return _FINGERPRINTS[key]
     digest = hashlib.sha256()
     for table, columns in FINGERPRINT_COLUMNS.items():
         area = building_bbox if table == "buildings" else bbox
@@ -158,9 +161,27 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
         cur = store.conn.execute(
             f"SELECT id, sensitivity, {', '.join(columns)} FROM {table} WHERE {where} ORDER BY id",
             params)
-        for row in cur:
-            digest.update(repr(tuple(row)).encode())
+        while rows := cur.fetchmany(10_000):
+            digest.update(repr([tuple(r) for r in rows]).encode())
+    if key is not None:
+        _FINGERPRINTS.clear()  # one store state at a time
+        _FINGERPRINTS[key] = digest.hexdigest()
     return digest.hexdigest()
+
+
+#: fingerprints by (store file, its modification stamps, area): a server asks once per change
+_FINGERPRINTS: dict[tuple, str] = {}
+
+
+def _stamp(store: Store, bbox: BBox | None, building_bbox: BBox | None) -> tuple | None:
+    """The store files' modification times and sizes (the database and its WAL), or None."""
+    try:
+        stats = [p.stat() for p in (store.path, store.path.with_name(store.path.name + "-wal"))
+                 if p.exists()]
+    except OSError:
+        return None
+    return (str(store.path.resolve()), *((st.st_mtime_ns, st.st_size) for st in stats),
+            bbox, building_bbox)
 
 
 # --- reading: the one place that asks for "the stored run" -----------------------------------
