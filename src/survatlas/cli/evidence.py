@@ -307,7 +307,7 @@ def evidence_add(
         rec = evidence.add_evidence(
             store, file, source_id, sensitivity=sensitivity, media_type=media_type
         )
-    warning = evidence.public_location_warning(rec, file.read_bytes())
+    warning = evidence.public_location_warning(rec, file)
     if warning:
         click.echo(warning, err=True)
     if as_json:

@@ -396,20 +396,21 @@ def export_evidence(
 _GPS_IFD = 0x8825
 
 
-def location_metadata(data: bytes) -> list[str]:
+def location_metadata(data: bytes | str | Path) -> list[str]:
     """What in an image says where it was taken: ``["GPS EXIF"]`` (latitude/longitude tags),
-    else ``[]`` (also for files that are not images Pillow can read)."""
+    else ``[]`` (also for files that are not images Pillow can read). A path is read lazily
+    (only the image's headers)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as img:
             gps = img.getexif().get_ifd(_GPS_IFD)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return []
     return ["GPS EXIF"] if any(k in gps for k in (1, 2, 3, 4)) else []
 
 
-def public_location_warning(record: EvidenceFile, data: bytes) -> str | None:
+def public_location_warning(record: EvidenceFile, data: bytes | str | Path) -> str | None:
     """A warning when a public evidence file carries where it was taken (GPS in its EXIF):
     publishing it may expose the person who took it. None otherwise."""
     if record.sensitivity != "public" or not location_metadata(data):
