@@ -164,6 +164,8 @@ PUBLIC_OUTPUT = {
     "coverage": [["coverage", "--level", "detection", "--cell", "4", "--json"]],
     "route": [["route", "--from", "43.7200,7.4000", "--to", "43.7220,7.4040", "--json"]],
     "exposure": [["exposure", "{route}", "--json"]],
+    "coverage-summary": [["coverage-summary", "--json"]],
+    "sites": [["sites", "--limit", "100", "--json"]],
     "profile": [["profile", "KP", "--format", "json"], ["profile", "MC", "--format", "json"]],
     "programmes": [["programmes", "--json"]],
     "vendors list": [["vendors", "list", "--json"]],

@@ -144,11 +144,13 @@ def record_values(store: Store, settings: Any, bbox: BBox | None,
 
 
 def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | None) -> str:
-    """sha256 of every row a run over ``bbox`` reads, whatever its sensitivity.
+    """sha256 of every row a run over ``bbox`` reads: the public records.
 
     Devices, streets and sites meeting ``bbox`` and buildings meeting ``building_bbox`` (the area
     plus the cameras' reach), each with id, sensitivity and the fields a run uses. Making a camera
-    restricted, moving it, changing its optics or adding a building changes the fingerprint.
+    restricted (it leaves the public set), moving it, changing its optics or adding a building
+    changes the fingerprint; adding or editing a restricted record does not, so the ``stale``
+    flag of a public output says nothing about restricted material.
     """
     key = _stamp(store, bbox, building_bbox)
     if key is not None and key in _FINGERPRINTS:
@@ -159,8 +161,8 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
         where, params = bbox_clause(store, table, area)
         digest.update(f"|{table}|".encode())
         cur = store.conn.execute(
-            f"SELECT id, sensitivity, {', '.join(columns)} FROM {table} WHERE {where} ORDER BY id",
-            params)
+            f"SELECT id, sensitivity, {', '.join(columns)} FROM {table} WHERE {where} "
+            f"AND {audience_clause('public')} ORDER BY id", params)
         while rows := cur.fetchmany(10_000):
             digest.update(repr([tuple(r) for r in rows]).encode())
     if key is not None:
