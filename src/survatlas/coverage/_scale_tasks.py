@@ -69,7 +69,8 @@ def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Ra
                               sites["category"].to_numpy(object))
     keys = [(s, lv) for s in settings.scenarios for lv in settings.levels]
     regions = {k: _tiles.regions_meeting([r[k] for r in parts], box) for k in keys}
-    return _tiles.block_areas(raster, block, regions, CRS.from_wkt(crs_wkt), settings.h3_resolution)
+    return _tiles.block_areas(raster, block, regions, CRS.from_wkt(crs_wkt), settings.h3_resolution,
+                              outputs=settings.outputs)
 
 
 # --- running --------------------------------------------------------------------------------

@@ -189,8 +189,8 @@ def tile_views(
                 regions = visibility(obstacles, cams.x[local], cams.y[local], direction, fov,
                                      radius, camera=cams.index[local])
                 seen = seen_intervals(regions, cams.segments)
-                outline = seen_intervals(regions, cams.outlines) if cams.outlines is not None \
-                    else empty_seen()
+                outline = seen_intervals(regions, cams.outlines) \
+                    if cams.outlines is not None and "sites" in settings.outputs else empty_seen()
                 part.levels[scenario, level] = ViewsLevel(regions, seen, outline)
     return part
 
@@ -198,31 +198,50 @@ def tile_views(
 def block_areas(
     raster: Raster, block: BlockInput, regions: dict[Key, Regions], crs: CRS,
     h3_resolution: int, *, threads: int | None = None, keep_grids: bool = False,
+    outputs: Sequence[str] = ("streets", "sites", "areas", "h3"),
 ) -> BlockPart:
     """Step 2: cell counts of land, public space, sites and H3 cells in one raster window.
 
     ``regions`` holds, per scenario and level, every region that may reach the window (from
     any tile); ``raster`` is the global raster, so cells are the same in every tiling.
+    Only what ``outputs`` asks for is computed (``areas``: land and public space; ``sites``;
+    ``h3``); the rest is left at zero cells and no H3 cell.
     """
     sub = raster.sub(*block.window)
-    edges = block.edges if block.edges is not None else footprint_edges(block.buildings)
-    land = ~edge_mask(sub, *edges)  # a cell centre in any footprint is not land
-    public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) & land
-    masks = _site_masks(sub, block.site_footprints)
-    hexes = h3_assignment(sub, crs, h3_resolution) if sub.nx and sub.ny else None
+    want_sites, want_h3 = "sites" in outputs, "h3" in outputs
+    want_land = "areas" in outputs or want_h3
+    empty = np.zeros(block.site_index.size, np.int64)
+    if want_land:
+        edges = block.edges if block.edges is not None else footprint_edges(block.buildings)
+        land = ~edge_mask(sub, *edges)  # a cell centre in any footprint is not land
+        public = polygon_mask(sub, block.site_footprints[block.site_category == "public_space"]) \
+            & land
+    else:
+        land = public = np.zeros((0, 0), bool)
+    masks = _site_masks(sub, block.site_footprints) if want_sites else []
+    hexes = h3_assignment(sub, crs, h3_resolution) if want_h3 and sub.nx and sub.ny else None
     part = BlockPart(block.window, int(land.sum()), int(public.sum()), block.site_index)
-    if keep_grids:
+    if keep_grids and want_land:
         part.land, part.public = land, public
+    no_h3 = (np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64))
     with _threads(threads):
         for key, reg in regions.items():
+            if not (want_land or want_sites):
+                part.levels[key] = BlockLevel(0, 0, empty, empty,
+                                              [[] for _ in range(empty.size)], *no_h3)
+                continue
             counts = count_grid(reg, sub)
             seen = counts > 0
-            cells, seen_cells, cams = _sites(reg, sub, seen, block.site_footprints, masks)
+            if want_sites:
+                cells, seen_cells, cams = _sites(reg, sub, seen, block.site_footprints, masks)
+            else:
+                cells, seen_cells, cams = empty, empty, [[] for _ in range(empty.size)]
             names, h3_land, h3_seen = h3_cell_counts(sub, counts, land, crs, h3_resolution,
-                                                     assignment=hexes)
-            part.levels[key] = BlockLevel(int((land & seen).sum()), int((public & seen).sum()),
-                                          cells, seen_cells, cams, names, h3_land, h3_seen,
-                                          counts if keep_grids else None)
+                                                     assignment=hexes) if want_h3 else no_h3
+            land_seen = int((land & seen).sum()) if want_land else 0
+            public_seen = int((public & seen).sum()) if want_land else 0
+            part.levels[key] = BlockLevel(land_seen, public_seen, cells, seen_cells, cams, names,
+                                          h3_land, h3_seen, counts if keep_grids else None)
     return part
 
 

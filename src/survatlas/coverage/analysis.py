@@ -11,6 +11,7 @@ cameras whose direction or optics were assumed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ LEVELS = optics.LEVELS
 #: device types whose views are computed (guards and gunshot detectors do not film)
 FILMING = ("camera", "alpr", "speed_camera")
 POINT_SITE_RADIUS_M = 30.0
+#: what a run can compute: street figures, site figures, land/public-space areas, the H3 summary
+OUTPUTS = ("streets", "sites", "areas", "h3")
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,15 @@ class Settings:
     cell_m: float = 2.0
     h3_resolution: int = 10
     walkable_only: bool = True
+    #: outputs to compute (a subset of :data:`OUTPUTS`); street figures are always computed
+    outputs: tuple[str, ...] = OUTPUTS
 
     def check(self) -> None:
         """Raise :class:`InputError` for impossible settings."""
+        bad = [o for o in self.outputs if o not in OUTPUTS]
+        if bad or not self.outputs:
+            raise InputError(f"unknown output {bad[0] if bad else ''!r}; use one or more of "
+                             f"{', '.join(OUTPUTS)}")
         bad = [s for s in self.scenarios if s not in SCENARIOS]
         if bad:
             raise InputError(f"unknown scenario {bad[0]!r}; use best, typical, worst or all")
@@ -87,6 +96,9 @@ class Inputs:
     #: ``load_inputs(..., buildings=False)`` — read them with :func:`iter_buildings`
     building_bbox: tuple[float, float, float, float] | None = None
     buildings_in_store: bool = False
+    #: digest of the building rows read (ids and WKB), the CRS and the box: the key of the
+    #: prepared-obstacles cache (:mod:`survatlas.coverage.obstacle_cache`); None when not read
+    buildings_fingerprint: str | None = None
 
 
 @dataclass
@@ -156,8 +168,12 @@ def load_inputs(
         if len(devices) else (np.empty(0), np.empty(0))
     s_metric = _to_metric(streets.geometry.values, fwd)
     site_metric = _to_metric(sites.geometry.values, fwd)
+    fingerprint = None
     if buildings:
-        b_metric = np.concatenate([np.empty(0, object), *iter_buildings(store, halo_bbox, crs)])
+        digest = hashlib.blake2b(f"{crs.to_wkt()}|{halo_bbox}".encode(), digest_size=20)
+        b_metric = np.concatenate([np.empty(0, object),
+                                   *iter_buildings(store, halo_bbox, crs, digest=digest)])
+        fingerprint = digest.hexdigest()
         footprints, assumed = _site_footprints(site_metric, b_metric)
     else:
         b_metric = np.empty(0, object)
@@ -169,7 +185,7 @@ def load_inputs(
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
                   streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
                   sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
-                  not buildings)
+                  not buildings, fingerprint)
 
 
 def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
@@ -179,10 +195,11 @@ def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
 
 def iter_buildings(
     store: Store, bbox: tuple[float, float, float, float] | None, crs: CRS, *,
-    chunk: int = 100_000,
+    chunk: int = 100_000, digest=None,
 ) -> Iterator[np.ndarray]:
     """Public obstacle footprints meeting ``bbox`` (lon/lat), in id order, in metres of ``crs``,
-    ``chunk`` at a time (the rows :func:`load_inputs` reads)."""
+    ``chunk`` at a time (the rows :func:`load_inputs` reads). ``digest`` (a :mod:`hashlib`
+    object), when given, is updated with every row's id and WKB."""
     fwd = geo.to_metric(crs)
     where, params = _building_filter(store, bbox)
     last = None
@@ -193,6 +210,10 @@ def iter_buildings(
         if not rows:
             return
         last = rows[-1][0]
+        if digest is not None:
+            digest.update(np.array([r[0] for r in rows], np.int64).tobytes())
+            for r in rows:
+                digest.update(r[1])
         yield _to_metric(shapely.from_wkb([r[1] for r in rows]), fwd)
 
 
@@ -278,15 +299,17 @@ def _containing(points: np.ndarray, buildings: np.ndarray, lookup) -> list:
     return out
 
 
-def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
+def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) -> Result:
     """Compute every coverage figure for ``inputs`` (pure: no store access).
 
     This is the tiled computation of :mod:`survatlas.coverage.scale` with a single tile that owns every
-    camera and the whole raster, so both engines run the same code.
+    camera and the whole raster, so both engines run the same code. ``obstacles`` are
+    ``inputs.buildings`` already prepared (e.g. from the cache), else they are prepared here.
     """
     settings.check()
     raster = Raster.covering(inputs.bounds, settings.cell_m)
-    obstacles = prepare_obstacles(inputs.buildings)
+    if obstacles is None:
+        obstacles = prepare_obstacles(inputs.buildings)
     views = _tiles.tile_views(all_cameras(inputs), settings, obstacles=obstacles)
     block = _tiles.BlockInput((0, raster.ny, 0, raster.nx), inputs.buildings,
                               np.arange(inputs.site_ids.size), inputs.site_footprints,
@@ -295,7 +318,7 @@ def analyse(inputs: Inputs, settings: Settings = Settings()) -> Result:
     box = _tiles.window_box(raster, block.window)
     regions = {key: _tiles.regions_meeting([lv.regions], box) for key, lv in views.levels.items()}
     area = _tiles.block_areas(raster, block, regions, inputs.crs,
-                              settings.h3_resolution, keep_grids=True)
+                              settings.h3_resolution, keep_grids=True, outputs=settings.outputs)
     return combine(inputs, settings, raster, [views], [area])
 
 
@@ -393,18 +416,20 @@ def summarise(result: Result) -> dict[str, Any]:
     first = result.geometries[settings.scenarios[0]]
     cell_area = result.raster.cell_area
     by: dict[str, dict[str, Any]] = {}
+    areas = "areas" in settings.outputs
     for (scenario, level), lr in result.levels.items():
         seen_m = float(lr.street_in_view_m.sum())
         by.setdefault(scenario, {})[level] = {
             "street_in_view_m": round(seen_m, 2),
             "street_in_view_share": round(seen_m / street_length, 6) if street_length else None,
-            "land_in_view_share": _share(lr.areas["land_seen"], lr.areas["land_cells"], cell_area),
+            "land_in_view_share": _share(lr.areas["land_seen"], lr.areas["land_cells"], cell_area)
+            if areas else None,
             "public_space_in_view_share": _share(lr.areas["public_seen"], lr.areas["public_cells"],
-                                                 cell_area),
+                                                 cell_area) if areas else None,
             "views": len(lr.regions),
             "views_nudged_out_of_a_wall": int((lr.regions.status == 1).sum()),
             "views_inside_a_building": int((lr.regions.status == 2).sum()),
-            "sites": _site_categories(inputs, lr),
+            "sites": _site_categories(inputs, lr) if "sites" in settings.outputs else {},
         }
     intervals = {
         level: {metric: {BOUND[s]: by[s][level][metric] for s in settings.scenarios}
@@ -420,6 +445,7 @@ def summarise(result: Result) -> dict[str, Any]:
         "attribution": ODBL_ATTRIBUTION,
         "crs": inputs.crs.to_string(),
         "standard": settings.standard,
+        "outputs": list(settings.outputs),
         "cameras": len(inputs.devices),
         "cameras_assumed_direction": int(sum(g.direction_assumed for g in first)),
         "cameras_assumed_optics": int(sum(g.optics_assumed for g in first)),

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from survatlas.coverage import _footprints
 from survatlas.coverage._grid import build_grid, z_order
@@ -148,6 +146,9 @@ def _merge_overlaps(
     """Union the footprints of overlapping pairs ``(a, b)`` (touching party walls are left
     alone); the edges of untouched footprints are kept, those of unions extracted anew."""
     n = parts.size
+    from scipy.sparse import coo_matrix  # only when footprints overlap (keeps imports light)
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)

@@ -54,7 +54,9 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
         lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
         outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
             if inputs.site_footprints.size else np.empty(0)
-        cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution)
+        outputs = result.settings.outputs
+        cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution) \
+            if "h3" in outputs else {}
         for (scenario, level), lr in result.levels.items():
             reg = lr.regions
             sector = np.where(reg.fov >= 2 * math.pi - 1e-9, math.pi, reg.fov / 2) * reg.radius ** 2
@@ -81,16 +83,8 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
                     lengths.tolist(), lr.street_in_view_m.tolist(), lr.street_cameras.tolist(),
                     strict=True),
             )
-            outline_seen = lr.outline.union_length(len(inputs.site_ids))
-            conn.executemany(
-                "INSERT INTO site_coverage VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(int(sid), scenario, level, s["area_m2"], s["in_view_m2"], s["share"],
-                  float(outline_len[i]), float(outline_seen[i]),
-                  float(outline_seen[i] / outline_len[i]) if outline_len[i] else None,
-                  json.dumps([int(device_ids[c]) for c in s["cameras"]]),
-                  int(inputs.site_assumed[i]))
-                 for i, (sid, s) in enumerate(zip(inputs.site_ids, lr.sites, strict=True))],
-            )
+            if "sites" in outputs:  # not computed: no site rows rather than zeros
+                _save_sites(conn, inputs, lr, scenario, level, device_ids, outline_len)
             conn.executemany(
                 "INSERT INTO h3_coverage VALUES (?,?,?,?,?,?,?)",
                 [(cell, scenario, level, v["land_m2"], v["in_view_m2"],
@@ -105,6 +99,19 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
             **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                for table in RESULT_TABLES if table != "coverage_runs"},
         })
+
+
+def _save_sites(conn, inputs, lr, scenario: str, level: str, device_ids, outline_len) -> None:
+    outline_seen = lr.outline.union_length(len(inputs.site_ids))
+    conn.executemany(
+        "INSERT INTO site_coverage VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(int(sid), scenario, level, s["area_m2"], s["in_view_m2"], s["share"],
+          float(outline_len[i]), float(outline_seen[i]),
+          float(outline_seen[i] / outline_len[i]) if outline_len[i] else None,
+          json.dumps([int(device_ids[c]) for c in s["cameras"]]),
+          int(inputs.site_assumed[i]))
+         for i, (sid, s) in enumerate(zip(inputs.site_ids, lr.sites, strict=True))],
+    )
 
 
 def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:

@@ -89,9 +89,9 @@ def import_layer(
 
 
 def read_layer(path: Path) -> gpd.GeoDataFrame:
-    """Read a layer with pyogrio and reproject it to WGS 84."""
+    """Read a layer with pyogrio (through Arrow when available) and reproject it to WGS 84."""
     try:
-        frame = gpd.read_file(path, engine="pyogrio")
+        frame = _read_dataframe(path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
             shapely.errors.GEOSException) as exc:
         raise CorruptFileError(f"{path.name} cannot be read as a GIS layer ({exc})") from exc
@@ -101,33 +101,55 @@ def read_layer(path: Path) -> gpd.GeoDataFrame:
         raise InputError(
             f"{path.name} has no coordinate reference system; set one (e.g. EPSG:4326)"
         )
-    return frame.to_crs("EPSG:4326")
+    return frame if frame.crs.equals("EPSG:4326") else frame.to_crs("EPSG:4326")
+
+
+def _read_dataframe(path: Path) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(path, use_arrow=True)
+    except ImportError:  # no pyarrow: GDAL's row-by-row reader, same frame
+        return pyogrio.read_dataframe(path)
+
+
+#: shapely geometry type ids -> names (as ``geom_type`` gives them)
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+               "MultiPolygon", "GeometryCollection")
 
 
 def _records(
     frame: gpd.GeoDataFrame, kind: str, path: Path, sensitivity: str
 ) -> tuple[list[Record], list[str]]:
-    records, errors = [], []
+    """Records of every row, checked column-wise (geometry type, emptiness, coordinates);
+    errors in row order."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    types = shapely.get_type_id(geoms)
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    allowed = np.isin(types, [_TYPE_NAMES.index(t) for t in _GEOM_TYPES[kind]])
+    bb = shapely.bounds(geoms)
+    inside = (np.abs(bb[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bb[:, [1, 3]]) <= 90).all(axis=1)
+    errors = []
+    for i in np.flatnonzero(empty | ~allowed | ~inside).tolist():
+        if empty[i]:
+            errors.append(f"row {i + 1}: empty geometry")
+        elif not allowed[i]:
+            errors.append(f"row {i + 1}: a {_TYPE_NAMES[types[i]]} cannot be one of the {kind}")
+        else:
+            errors.append(f"row {i + 1}: coordinates outside WGS 84 after reprojection (wrong CRS?)")
+    good = np.flatnonzero(~empty & allowed & inside)
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    bounds = frame.geometry.bounds.to_numpy()
-    for i, (geom, bb) in enumerate(zip(frame.geometry, bounds, strict=True)):
-        row = i + 1
-        if geom is None or geom.is_empty:
-            errors.append(f"row {row}: empty geometry")
-            continue
-        if geom.geom_type not in _GEOM_TYPES[kind]:
-            errors.append(f"row {row}: a {geom.geom_type} cannot be one of the {kind}")
-            continue
-        if not (np.all(np.abs(bb[[0, 2]]) <= 180) and np.all(np.abs(bb[[1, 3]]) <= 90)):
-            errors.append(f"row {row}: coordinates outside WGS 84 after reprojection (wrong CRS?)")
-            continue
-        tags = {c: _text(frame.iloc[i][c]) for c in columns if _present(frame.iloc[i][c])}
-        origin = f"layer:{path.name}:{tags.get('id', row)}"
-        wkb = shapely.to_wkb(geom)
+    values = [frame[c].tolist() for c in columns]
+    wkbs = shapely.to_wkb(geoms[good]).tolist()
+    records = []
+    for i, wkb in zip(good.tolist(), wkbs, strict=True):
+        tags = {c: _text(col[i]) for c, col in zip(columns, values, strict=True)
+                if _present(col[i])}
+        origin = f"layer:{path.name}:{tags.get('id', i + 1)}"
         try:
             records.extend(_layer_records(kind, origin, wkb, tags, sensitivity))
         except InputError as exc:
-            errors.append(f"row {row}: {exc}")
+            errors.append(f"row {i + 1}: {exc}")
+    if errors:  # row order, whichever check found them
+        errors.sort(key=lambda e: int(e.split(":", 1)[0].split()[1]))
     return records, errors
 
 
