@@ -6,6 +6,8 @@ library signature differs, only this file changes.
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import shapely
@@ -99,11 +101,63 @@ def _planned(
     level: str | None,
     scenario: str | None = None,
 ) -> dict[str, Any]:
-    """``routing``: ``route_window`` → ``load_network`` → ``plan_route``, as flat figures."""
-    window = routing.route_window([origin, destination])
-    net = routing.load_network(store, bbox=window, audience=audience)
+    """``routing``: the shared network (:func:`shared_network`), or for a store too large to
+    hold whole ``route_window`` → ``load_network``; then ``plan_route``, as flat figures."""
+    net = shared_network(store, audience)
+    if net is None:
+        window = routing.route_window([origin, destination])
+        net = routing.load_network(store, bbox=window, audience=audience)
     kwargs = {"max_detour": max_detour, "scenario": scenario} | ({"level": level} if level else {})
     return _plan_result(routing.plan_route(net, origin, destination, **kwargs))
+
+
+#: stores with more streets than this load a window around each route instead (memory)
+SHARED_NETWORK_MAX_STREETS = 300_000
+_networks: dict[tuple[str, str], tuple[tuple, Any]] = {}
+_network_locks: dict[tuple[str, str], threading.Lock] = {}
+_networks_lock = threading.Lock()
+
+
+def shared_network(store: Store, audience: str) -> Any:
+    """The whole routing network of ``store`` for ``audience``, loaded once per coverage run.
+
+    Every route request of a server process shares it (``routing.load_network`` reads the
+    street network and its exposure from the store in ~2 s on the Helsinki demo; a plan takes
+    ~50 ms). It is loaded again after any write to the store (a new run, an import, a camera
+    restricted since), by one request while the others wait for it. ``None`` when the store holds more than
+    :data:`SHARED_NETWORK_MAX_STREETS` streets (then each request loads its own window).
+    """
+    state = _network_state(store)
+    key = (str(store.path), audience)
+    entry = _networks.get(key)
+    if entry is not None and entry[0] == state:
+        return entry[1]
+    with _networks_lock:
+        lock = _network_locks.setdefault(key, threading.Lock())
+    with lock:
+        entry = _networks.get(key)
+        if entry is not None and entry[0] == state:
+            return entry[1]
+        big = store.scalar("SELECT count(*) FROM streets") > SHARED_NETWORK_MAX_STREETS
+        net = None if big else routing.load_network(store, audience=audience)
+        _networks[key] = (state, net)  # replaces the network of an earlier run
+        return net
+
+
+def _network_state(store: Store) -> tuple:
+    """What the shared network depends on: the latest coverage run and every write to the
+    store (file and WAL stamps): a camera restricted or withdrawn since the network was
+    loaded must never reach a public route."""
+    run = store.query("SELECT id, created_at FROM coverage_runs ORDER BY id DESC LIMIT 1")
+    stamps = []
+    for suffix in ("", "-wal"):
+        try:
+            st = os.stat(f"{store.path}{suffix}")
+        except FileNotFoundError:
+            stamps.append((0, 0))
+        else:
+            stamps.append((st.st_mtime_ns, st.st_size))
+    return (tuple(run[0]) if run else None, *stamps)
 
 
 def _plan_result(plan: Any) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""The web's route planner shares one routing network per coverage run across requests."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from routing_builders import X0, Y0, grid_streets, latlon, make_store, write_discs
+from survatlas import routing
+from survatlas.web import _analyses
+
+
+@pytest.fixture()
+def store(tmp_path):  # type: ignore[no-untyped-def]
+    store = make_store(tmp_path, grid_streets(5), [(200, 0, "public"), (400, 200, "public")])
+    write_discs(store, {("typical", "detection"): 40.0})
+    yield store
+    store.close()
+
+
+def _loads(monkeypatch) -> list:  # type: ignore[no-untyped-def]
+    calls: list = []
+    real = routing.load_network
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("bbox"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routing, "load_network", counted)
+    return calls
+
+
+def test_network_loaded_once_and_again_after_a_new_run(store, monkeypatch) -> None:
+    calls = _loads(monkeypatch)
+    a, b = latlon(X0, Y0), latlon(X0 + 400, Y0 + 400)
+    first = _analyses.compare_routes(store, a, b, 1.25, "public")
+    again = _analyses.compare_routes(store, a, b, 1.25, "public")
+    assert first == again
+    assert calls == [None]  # the whole network, once, for both requests
+    assert first["shortest"]["in_view_m"] > 0
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM street_seen")
+    write_discs(store, {("typical", "detection"): 10.0})  # a new coverage run: less in view
+    after = _analyses.compare_routes(store, a, b, 1.25, "public")
+    assert calls == [None, None]
+    assert after["shortest"]["in_view_m"] < first["shortest"]["in_view_m"]
+
+
+def test_shared_network_gives_the_windowed_answer(store, monkeypatch) -> None:
+    a, b = latlon(X0 + 100, Y0), latlon(X0 + 300, Y0 + 400)
+    shared = _analyses.compare_routes(store, a, b, 1.5, "public")
+    monkeypatch.setattr(_analyses, "SHARED_NETWORK_MAX_STREETS", 0)  # too big: windows
+    monkeypatch.setattr(_analyses, "_networks", {})
+    calls = _loads(monkeypatch)
+    windowed = _analyses.compare_routes(store, a, b, 1.5, "public")
+    assert calls and calls[0] is not None
+    assert windowed == shared
+
+
+def test_concurrent_first_requests_build_one_network(store, monkeypatch) -> None:
+    calls = _loads(monkeypatch)
+    a, b = latlon(X0, Y0), latlon(X0 + 400, Y0 + 400)
+    store_path = store.path
+    results: list = []
+
+    def request() -> None:
+        from survatlas.store import Store
+
+        with Store(store_path, create=False) as own:  # one connection per thread, as the web
+            results.append(_analyses.compare_routes(own, a, b, 1.25, "public"))
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(r == results[0] for r in results)
+    assert calls == [None]
