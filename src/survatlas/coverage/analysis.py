@@ -11,7 +11,6 @@ cameras whose direction or optics were assumed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -96,9 +95,6 @@ class Inputs:
     #: ``load_inputs(..., buildings=False)`` — read them with :func:`iter_buildings`
     building_bbox: tuple[float, float, float, float] | None = None
     buildings_in_store: bool = False
-    #: digest of the building rows read (ids and WKB), the CRS and the box: the key of the
-    #: prepared-obstacles cache (:mod:`survatlas.coverage.obstacle_cache`); None when not read
-    buildings_fingerprint: str | None = None
 
 
 @dataclass
@@ -151,11 +147,12 @@ def load_inputs(
     With ``as_of`` (a date) the cameras are those in place then (the device history); streets,
     buildings and sites are today's, so that years compare with the same method.
     """
-    devices = read_layer(store, "devices", bbox, as_of=as_of)
-    devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
-    streets = read_layer(store, "streets", bbox)
-    if walkable_only and len(streets):
-        streets = streets[streets["walkable"] == 1]
+    if as_of is None:
+        devices = read_cameras(store, bbox)
+    else:  # the device history: through the gate's versioned read
+        devices = read_layer(store, "devices", bbox, as_of=as_of)
+        devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
+    streets = read_streets(store, bbox, walkable_only=walkable_only)
     sites = read_layer(store, "sites", bbox)
     anchor = _anchor(devices, streets, bbox)
     if anchor is None:
@@ -168,12 +165,8 @@ def load_inputs(
         if len(devices) else (np.empty(0), np.empty(0))
     s_metric = _to_metric(streets.geometry.values, fwd)
     site_metric = _to_metric(sites.geometry.values, fwd)
-    fingerprint = None
     if buildings:
-        digest = hashlib.blake2b(f"{crs.to_wkt()}|{halo_bbox}".encode(), digest_size=20)
-        b_metric = np.concatenate([np.empty(0, object),
-                                   *iter_buildings(store, halo_bbox, crs, digest=digest)])
-        fingerprint = digest.hexdigest()
+        b_metric = np.concatenate([np.empty(0, object), *iter_buildings(store, halo_bbox, crs)])
         footprints, assumed = _site_footprints(site_metric, b_metric)
     else:
         b_metric = np.empty(0, object)
@@ -185,7 +178,43 @@ def load_inputs(
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
                   streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
                   sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
-                  not buildings, fingerprint)
+                  not buildings)
+
+
+def read_cameras(store: Store, bbox: tuple[float, float, float, float] | None = None):
+    """Public filming devices (of ``bbox``) with the columns coverage reads, in id order.
+
+    The columns of :func:`survatlas.store.gate.read_layer` that :func:`device_rows` needs
+    (``id``, :data:`OPTICS_COLUMNS` with ``views`` parsed, the point geometry), read in one
+    query without tags or warnings: the same public rows, a fraction of the time.
+    """
+    import geopandas as gpd
+
+    where, params = bbox_clause(store, "devices", bbox)
+    kinds = ", ".join(f"'{k}'" for k in FILMING)
+    rows = store.query(
+        f"SELECT id, geom, {', '.join(OPTICS_COLUMNS)} FROM devices WHERE "
+        f"{audience_clause('public')} AND device_type IN ({kinds}) AND {where} ORDER BY id",
+        params)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (2 + len(OPTICS_COLUMNS))
+    frame = pd.DataFrame({"id": np.array(cols[0], np.int64),
+                          **{c: list(v) for c, v in zip(OPTICS_COLUMNS, cols[2:], strict=True)}})
+    frame["views"] = [json.loads(v) if isinstance(v, str) else v for v in frame["views"]]
+    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(list(cols[1])), crs="EPSG:4326")
+
+
+def read_streets(store: Store, bbox: tuple[float, float, float, float] | None = None, *,
+                 walkable_only: bool = True):
+    """Public streets (of ``bbox``; walkable ones only by default): ``id`` and geometry, in id
+    order — the rows of :func:`survatlas.store.gate.read_layer` coverage needs, in one query."""
+    import geopandas as gpd
+
+    where, params = bbox_clause(store, "streets", bbox)
+    walk = " AND walkable = 1" if walkable_only else ""
+    rows = store.query(f"SELECT id, geom FROM streets WHERE {audience_clause('public')}{walk} "
+                       f"AND {where} ORDER BY id", params)
+    return gpd.GeoDataFrame({"id": np.array([r[0] for r in rows], np.int64)},
+                            geometry=shapely.from_wkb([r[1] for r in rows]), crs="EPSG:4326")
 
 
 def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
@@ -195,11 +224,10 @@ def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
 
 def iter_buildings(
     store: Store, bbox: tuple[float, float, float, float] | None, crs: CRS, *,
-    chunk: int = 100_000, digest=None,
+    chunk: int = 100_000,
 ) -> Iterator[np.ndarray]:
     """Public obstacle footprints meeting ``bbox`` (lon/lat), in id order, in metres of ``crs``,
-    ``chunk`` at a time (the rows :func:`load_inputs` reads). ``digest`` (a :mod:`hashlib`
-    object), when given, is updated with every row's id and WKB."""
+    ``chunk`` at a time (the rows :func:`load_inputs` reads)."""
     fwd = geo.to_metric(crs)
     where, params = _building_filter(store, bbox)
     last = None
@@ -210,10 +238,6 @@ def iter_buildings(
         if not rows:
             return
         last = rows[-1][0]
-        if digest is not None:
-            digest.update(np.array([r[0] for r in rows], np.int64).tobytes())
-            for r in rows:
-                digest.update(r[1])
         yield _to_metric(shapely.from_wkb([r[1] for r in rows]), fwd)
 
 

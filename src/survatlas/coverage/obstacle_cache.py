@@ -12,14 +12,18 @@ cameras — and is never part of a published output.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import shapely
 
+from survatlas import geo
+from survatlas.coverage.analysis import Inputs, _building_filter, _to_metric
 from survatlas.coverage.obstacles import Obstacles, prepare_obstacles
+from survatlas.store import Store
 
 #: Bump when the layout of :class:`Obstacles` or the preparation changes.
 CACHE_VERSION = "1"
@@ -31,24 +35,45 @@ def cache_dir(db: str | Path) -> Path:
     return Path(f"{db}.cache")
 
 
-def cached_obstacles(folder: Path, fingerprint: str, buildings: np.ndarray) -> tuple[Obstacles, bool]:
-    """The prepared obstacles of ``buildings`` — from ``folder`` when the fingerprint matches,
-    else prepared and saved there. Returns them and whether they came from the cache.
+def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, bool]:
+    """The prepared obstacles of the buildings ``inputs`` stand among, from the cache beside
+    ``store`` when their rows are unchanged, else prepared from the rows and cached.
 
-    A cache that cannot be read (damaged, older layout) is prepared again; one that cannot be
-    written (read-only folder) is skipped: the run never fails because of its cache.
+    ``inputs`` come from :func:`~survatlas.coverage.analysis.load_inputs` with
+    ``buildings=False``: on a cache hit the buildings are never converted to metres (the
+    obstacles carry everything the run needs); on a miss the returned inputs hold them.
+    Returns ``(inputs, obstacles, from_cache)``. A cache that cannot be read (damaged, older
+    layout) is prepared again; one that cannot be written (read-only folder) is skipped: the
+    run never fails because of its cache.
     """
-    path = folder / "obstacles.npz"
+    wkbs, fingerprint = building_rows(store, inputs)
+    path = cache_dir(store.path) / "obstacles.npz"
     key = f"{CACHE_VERSION}:{fingerprint}"
     found = _load(path, key)
     if found is not None:
-        return found, True
+        return inputs, found, True
+    fwd = geo.to_metric(inputs.crs)
+    buildings = _to_metric(shapely.from_wkb(wkbs), fwd) if wkbs else np.empty(0, object)
     obstacles = prepare_obstacles(buildings)
     try:
         _save(path, key, obstacles)
     except OSError:
         pass
-    return obstacles, False
+    return replace(inputs, buildings=buildings, buildings_in_store=False), obstacles, False
+
+
+def building_rows(store: Store, inputs: Inputs) -> tuple[list[bytes], str]:
+    """WKB of the public obstacle footprints a run reads (in id order) and their fingerprint:
+    a digest of every row's id and WKB, the metric CRS and the box they were read from."""
+    where, params = _building_filter(store, inputs.building_bbox)
+    rows = store.query(f"SELECT id, geom FROM buildings WHERE {where} ORDER BY id", params)
+    digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
+                             digest_size=20)
+    digest.update(np.array([r[0] for r in rows], np.int64).tobytes())
+    wkbs = [r[1] for r in rows]
+    for wkb in wkbs:
+        digest.update(wkb)
+    return wkbs, digest.hexdigest()
 
 
 def _load(path: Path, key: str) -> Obstacles | None:

@@ -153,13 +153,11 @@ def compute_coverage(
         raise InputError(f"unknown engine {engine!r}; use local or dask")
     settings.check()
     if engine == "local":
-        from survatlas.coverage.obstacle_cache import cache_dir, cached_obstacles
+        from survatlas.coverage.obstacle_cache import with_obstacles
 
-        inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, as_of=as_of)
-        obstacles = None
-        if inputs.buildings_fingerprint is not None and store.path is not None:
-            obstacles, _ = cached_obstacles(cache_dir(store.path), inputs.buildings_fingerprint,
-                                            inputs.buildings)
+        inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
+                             as_of=as_of)
+        inputs, obstacles, _ = with_obstacles(store, inputs)
         result = analyse(inputs, settings, obstacles=obstacles)
         _note_as_of(result.summary, as_of)
         if as_of is None:
