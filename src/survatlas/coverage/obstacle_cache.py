@@ -12,6 +12,7 @@ cameras — and is never part of a published output.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import fields, replace
@@ -55,10 +56,8 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
     fwd = geo.to_metric(inputs.crs)
     buildings = _to_metric(shapely.from_wkb(wkbs), fwd) if wkbs else np.empty(0, object)
     obstacles = prepare_obstacles(buildings)
-    try:
+    with contextlib.suppress(OSError):  # a read-only folder: run without the cache
         _save(path, key, obstacles)
-    except OSError:
-        pass
     return replace(inputs, buildings=buildings, buildings_in_store=False), obstacles, False
 
 
