@@ -133,6 +133,7 @@ def city(size_km: int, cameras: int, args) -> dict:
     print(f"\n{size_km} km city: {info['buildings']:,} buildings, {info['streets']:,} street "
           f"segments, {cameras:,} cameras (import: osm {info['import_osm_s']:.1f} s, cameras "
           f"{info['import_cameras_s']:.1f} s)", flush=True)
+    shutil.rmtree(folder / "city.db.cache", ignore_errors=True)  # a cold obstacle cache
     first = ours(folder, None)
     print(f"  first survatlas run after import (prepares and caches the obstacles): "
           f"{first[0]:.2f} s, {first[3]:.2f} s CPU, {first[1]:.0f} MB", flush=True)

@@ -9,7 +9,11 @@ request timed with time.perf_counter. Scenarios:
   every tile is made from R*Tree queries on the spot (nothing cached yet);
 * ``devices tiles, warm``: the same tiles again (served from the tile cache);
 * ``base tiles, cold``: distinct buildings/streets/sites tiles (zoom 14–16);
-* ``bbox pages``: ``/api/devices?bbox=…&limit=500`` for random 400 m boxes.
+* ``bbox pages``: ``/api/devices?bbox=…&limit=500`` for random 400 m boxes;
+* ``routes``: ``/api/route?from=…&to=…`` between random street points of the demo store (the
+  Helsinki extract of ``make demo``, imported and covered once into ``benchmarks/_work/``),
+  served by a second server; the first request (which loads the shared routing network) is
+  reported apart.
 
 Baseline (the naive way the issue rules out): one GeoJSON of every device — built with
 ``read_layer`` + ``json.dumps``, timed in this process — against the device tiles a first map
@@ -273,6 +277,50 @@ def naive_geojson(path: Path) -> tuple[float, int]:
         return time.perf_counter() - t0, len(body)
 
 
+DEMO_OSM = REPO / "data" / "helsinki-center.osm.pbf"
+
+
+def demo_store() -> Path:
+    """The demo store of ``make demo`` (Helsinki extract, full coverage run), built once."""
+    db = WORK / "web-demo.db"
+    if not db.exists():
+        for args in (["import", "osm", str(DEMO_OSM)], ["coverage"]):
+            subprocess.run([sys.executable, "-m", "survatlas", "--db", str(db), *args],
+                           check=True, stdout=subprocess.DEVNULL)
+    return db
+
+
+def route_urls(db: Path, rng: random.Random, count: int) -> list[str]:
+    """``count`` route requests between random vertices of the store's walkable streets."""
+    with Store(db, create=False) as store:
+        streets = read_layer(store, "streets")
+    pts = shapely.get_coordinates(streets[streets["walkable"] == 1].geometry.values)
+    urls = []
+    for _ in range(count):
+        (lon0, lat0), (lon1, lat1) = pts[rng.randrange(len(pts))], pts[rng.randrange(len(pts))]
+        urls.append(f"/api/route?from={lat0:.6f},{lon0:.6f}&to={lat1:.6f},{lon1:.6f}")
+    return urls
+
+
+def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, float]:
+    """Route requests at ``args.clients`` against a server of the demo store; the first,
+    cold request's milliseconds apart."""
+    db = demo_store()
+    urls = route_urls(db, rng, max(args.requests // 3, 100) + 1)
+    proc = start_server(db, args.port + 1)
+    base = f"http://127.0.0.1:{args.port + 1}"
+    try:
+        t0 = time.perf_counter()
+        first = httpx.get(base + urls[0], timeout=120)
+        cold_ms = (time.perf_counter() - t0) * 1000
+        if first.status_code != 200:
+            raise RuntimeError(f"route request failed: {first.text[:500]}")
+        return asyncio.run(run_load(base, urls[1:], args.clients)), cold_ms
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def start_server(path: Path, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -296,8 +344,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1500, help="per scenario")
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--routes-only", action="store_true",
+                        help="only the route scenario (on the demo store)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.routes_only:
+        r, cold_ms = route_load(args, random.Random(1))
+        print(f"routes (demo store), {args.clients} clients: {r['requests']} requests, "
+              f"{r['errors']} errors, p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max "
+              f"{r['max_ms']:.1f} ms, {r['rps']:.1f} req/s; first request {cold_ms:.0f} ms; "
+              f"target p95 ≤ 150 ms: {'met' if r['p95_ms'] <= 150 else 'NOT met'}")
+        return
     db = WORK / f"web-city-{args.cameras}.db"
     if not db.exists():
         t0 = time.perf_counter()
@@ -329,6 +386,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    results["routes (demo store)"], route_cold_ms = route_load(args, rng)
     naive_s, naive_bytes = naive_geojson(db)
     print(
         f"\n{'scenario':26} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB/resp':>8}"
@@ -349,6 +407,11 @@ def main() -> None:
     target = results["devices tiles, cold"]["p95_ms"]
     print(
         f"target p95 ≤ 200 ms at {args.clients} clients (devices tiles, cold): {'met' if target <= 200 else 'NOT met'} ({target:.0f} ms)"
+    )
+    routes = results["routes (demo store)"]["p95_ms"]
+    print(
+        f"routes: first request (loads the shared network) {route_cold_ms:.0f} ms; target p95 ≤ "
+        f"150 ms at {args.clients} clients: {'met' if routes <= 150 else 'NOT met'} ({routes:.0f} ms)"
     )
 
 

@@ -77,3 +77,24 @@ def test_concurrent_first_requests_build_one_network(store, monkeypatch) -> None
         t.join()
     assert len(results) == 6 and all(r == results[0] for r in results)
     assert calls == [None]
+
+
+def test_route_pieces_cut_as_shapely_substring_does() -> None:
+    import numpy as np
+    import shapely
+    from shapely.ops import substring
+
+    from survatlas.routing.plan import _substring
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        xy = np.cumsum(rng.normal(0, 10, (int(rng.integers(2, 8)), 2)), axis=0)
+        line = shapely.LineString(xy)
+        a, b = sorted(rng.uniform(0.0, line.length, 2))  # what routes ask for
+        if rng.random() < 0.2:  # at a vertex, or empty
+            a = b = float(shapely.line_locate_point(line, shapely.Point(xy[1])))
+        ours, ref = _substring(line, a, b), substring(line, a, b)
+        if ref.geom_type == "Point":
+            ref = shapely.LineString([ref.coords[0], ref.coords[0]])
+        np.testing.assert_allclose(shapely.get_coordinates(ours), shapely.get_coordinates(ref),
+                                   atol=1e-9)

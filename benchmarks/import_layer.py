@@ -1,0 +1,99 @@
+"""GIS layer import against a bare ``pyogrio.read_dataframe`` of the same file, side by side.
+
+The layer is the buildings of a grid city of ``benchmarks/peer.py`` (``--km``: 10 gives
+183,385 footprints) with three attribute columns (``height``, ``building:levels``, ``name``),
+written once as GeoJSON (or ``--format gpkg``). Alternating runs in this process: the bare read,
+then ``survatlas.ingest.import_layer`` into a new, empty store (schema made before the clock
+starts; the import reads the file itself, all-or-nothing, and commits).
+
+Usage::
+
+    python benchmarks/import_layer.py                 # 10 km city, GeoJSON, 3 runs each
+    python benchmarks/import_layer.py --km 2 --runs 5
+
+Run it with another checkout's ``src`` on ``PYTHONPATH`` to time that version's importer on the
+same file (how the "before" figure in ``docs/benchmarks.md`` was taken).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work" / "peer"
+
+
+def layer_file(km: int, fmt: str) -> Path:
+    """The city's buildings as a layer file (cached)."""
+    sys.path.insert(0, str(HERE))
+    from _peer_scene import grid_scene
+
+    path = WORK / f"buildings{km}km.{'geojson' if fmt == 'geojson' else 'gpkg'}"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        scene = grid_scene(km, 0)
+        rings = scene.to_lonlat(scene.buildings)
+        rng = np.random.default_rng(3)
+        n = len(rings)
+        frame = gpd.GeoDataFrame({
+            "height": np.round(rng.uniform(6, 30, n), 1),
+            "building:levels": rng.integers(2, 9, n),
+            "name": np.where(rng.random(n) < 0.1, "Haus " + np.arange(n).astype(str), None),
+        }, geometry=shapely.polygons(rings), crs="EPSG:4326")
+        pyogrio.write_dataframe(frame, path, driver="GeoJSON" if fmt == "geojson" else "GPKG")
+    return path
+
+
+def bare(path: Path) -> float:
+    start = time.perf_counter()
+    pyogrio.read_dataframe(path)
+    return time.perf_counter() - start
+
+
+def ours(path: Path) -> tuple[float, int]:
+    from survatlas.ingest import import_layer
+    from survatlas.store import Store
+
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        store = Store(Path(tmp) / "layer.db")  # schema outside the clock
+        start = time.perf_counter()
+        summary = import_layer(store, path, "buildings")
+        store.close()
+        wall = time.perf_counter() - start
+    return wall, summary.layers["buildings"].added
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--km", type=int, default=10, choices=(2, 5, 10))
+    parser.add_argument("--format", default="geojson", choices=("geojson", "gpkg"))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    path = layer_file(args.km, args.format)
+    print(f"load average {os.getloadavg()[0]:.1f}; {path.name} "
+          f"({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    b, o, added = [], [], 0
+    for _ in range(args.runs):
+        b.append(bare(path))
+        wall, added = ours(path)
+        o.append(wall)
+        print(f"  bare {b[-1]:.2f} s   import {o[-1]:.2f} s", flush=True)
+    mb, mo = statistics.median(b), statistics.median(o)
+    print(f"{added:,} buildings: bare pyogrio.read_dataframe {mb:.2f} s, import_layer {mo:.2f} s "
+          f"({added / mo:,.0f} buildings/s); ratio {mo / mb:.2f}× the bare read (target ≤ 3×)")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The user's path made fast: only the outputs asked for, prepared obstacles cached beside the
+store, numba kernels loaded from their on-disk cache in a new process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import box
+
+from survatlas.cli import main
+from survatlas.coverage.analysis import load_inputs
+from survatlas.coverage.obstacle_cache import cache_dir, with_obstacles
+from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.ingest import import_layer, import_osm
+from survatlas.store import Store
+
+ONE = ["--scenario", "typical", "--level", "detection", "--cell", "5", "--json"]
+
+
+@pytest.fixture(scope="module")
+def helsinki(tmp_path_factory, helsinki_pbf):
+    path = tmp_path_factory.mktemp("fast") / "h.db"
+    with Store(path) as store:
+        import_osm(store, helsinki_pbf)
+    return path
+
+
+def _coverage(db, *args: str) -> dict:
+    result = CliRunner().invoke(main, ["--db", str(db), "coverage", *ONE, *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _rows(db, table: str) -> int:
+    with Store(db) as store:
+        return int(store.scalar(f"SELECT count(*) FROM {table}"))
+
+
+def test_only_streets_gives_the_same_street_figures_and_nothing_else(helsinki):
+    full = _coverage(helsinki)["by_scenario"]["typical"]["detection"]
+    assert _rows(helsinki, "site_coverage") > 0 and _rows(helsinki, "h3_coverage") > 0
+    data = _coverage(helsinki, "--only", "streets")
+    only = data["by_scenario"]["typical"]["detection"]
+    assert data["outputs"] == ["streets"]
+    assert only["street_in_view_m"] == full["street_in_view_m"] > 0
+    assert only["land_in_view_share"] is None and only["public_space_in_view_share"] is None
+    assert full["land_in_view_share"] > 0
+    assert only["sites"] == {}
+    assert _rows(helsinki, "street_coverage") > 0
+    assert _rows(helsinki, "site_coverage") == 0 and _rows(helsinki, "h3_coverage") == 0
+
+
+def test_only_sites_keeps_the_site_figures_of_a_full_run(helsinki):
+    full = _coverage(helsinki)["by_scenario"]["typical"]["detection"]
+    data = _coverage(helsinki, "--only", "sites")
+    assert data["outputs"] == ["streets", "sites"]
+    assert data["by_scenario"]["typical"]["detection"]["sites"] == full["sites"]
+    assert _rows(helsinki, "site_coverage") > 0 and _rows(helsinki, "h3_coverage") == 0
+
+
+def test_unknown_output_is_a_usage_error(helsinki):
+    result = CliRunner().invoke(main, ["--db", str(helsinki), "coverage", "--only", "roofs"])
+    assert result.exit_code == 2 and "roofs" in result.output
+
+
+def _same(a, b) -> None:
+    for name in ("ax", "ay", "bx", "by", "edge_polygon", "polygon_offsets", "cell_start",
+                 "cell_items", "source"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert (a.grid_x0, a.grid_y0, a.cell_size, a.nx, a.ny) == \
+        (b.grid_x0, b.grid_y0, b.cell_size, b.nx, b.ny)
+    assert len(a.polygons) == len(b.polygons)
+
+
+def test_obstacles_are_cached_and_prepared_again_when_buildings_change(helsinki, tmp_path):
+    db = tmp_path / "c.db"
+    db.write_bytes(helsinki.read_bytes())
+    with Store(db) as store:
+        inputs = load_inputs(store, buildings=False)
+        full, first, cached = with_obstacles(store, inputs)
+        assert not cached and full.buildings.size > 0
+        _same(first, prepare_obstacles(full.buildings))
+        _, second, cached = with_obstacles(store, inputs)
+        assert cached
+        _same(second, first)
+    layer = tmp_path / "b.geojson"
+    import geopandas as gpd
+
+    x, y = 25.5, 60.5  # away from every Helsinki building (no overlap merge)
+    gpd.GeoDataFrame({"height": [9.0]}, geometry=[box(x, y, x + 0.0002, y + 0.0001)],
+                     crs="EPSG:4326").to_file(layer)
+    with Store(db) as store:
+        import_layer(store, layer, "buildings")
+        inputs = load_inputs(store, buildings=False)
+        full, third, cached = with_obstacles(store, inputs)
+        assert not cached and len(third.polygons) == len(first.polygons) + 1
+    (cache_dir(db) / "obstacles.npz").write_bytes(b"not an npz file")  # damaged: prepared again
+    with Store(db) as store:
+        _, fourth, cached = with_obstacles(store, load_inputs(store, buildings=False))
+        assert not cached
+        _same(fourth, third)
+
+
+_KERNEL_CALL = """
+import numpy as np
+from survatlas.coverage import prepare_obstacles, visibility
+from shapely.geometry import box
+obstacles = prepare_obstacles([box(10, -5, 20, 5)])
+regions = visibility(obstacles, np.array([0.0]), np.array([0.0]), np.array([90.0]),
+                     np.array([60.0]), 30.0)
+print("area", round(float(regions.area()[0]), 3))
+"""
+
+
+def test_numba_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path):
+    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1"}
+    runs = [subprocess.run([sys.executable, "-c", _KERNEL_CALL], capture_output=True, text=True,
+                           env=env, check=True, timeout=900) for _ in range(2)]
+    second = runs[1].stdout
+    assert runs[0].stdout.splitlines()[-1] == second.splitlines()[-1]
+    assert "data loaded from" in second  # compiled code read from the cache …
+    assert "data saved to" not in second  # … and nothing compiled again
