@@ -451,14 +451,31 @@ def _piece_line(g: StreetGraph, piece: Piece) -> shapely.LineString:
 
 
 def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineString:
-    """The part of ``line`` between distances ``a <= b`` along it (clamped to the line): what
-    ``shapely.ops.substring`` gives, a point as a two-vertex line, ~50× faster (numpy)."""
-    xy = shapely.get_coordinates(line)
-    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
-    a, b = (min(max(v, 0.0), along[-1]) for v in (a, b))
-    ends = np.column_stack([np.interp([a, b], along, xy[:, 0]), np.interp([a, b], along, xy[:, 1])])
-    inner = xy[(along > a) & (along < b)]
-    return shapely.LineString(np.vstack([ends[:1], inner, ends[1:]]))
+    """The part of ``line`` between distances ``0 <= a <= b`` along it (clamped to its end):
+    the coordinates ``shapely.ops.substring`` gives, a point as a two-vertex line, without its
+    per-call overhead (street pieces have a handful of vertices)."""
+    xy = shapely.get_coordinates(line).tolist()
+    out: list[list[float]] = []
+    at = 0.0
+    for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+        step = math.hypot(x1 - x0, y1 - y0)
+        end = at + step
+        if not out and a <= end:
+            f = (a - at) / step if step else 0.0
+            out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
+        if out:
+            if b <= end:
+                f = (b - at) / step if step else 0.0
+                out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
+                return shapely.LineString(out)
+            if end > a:
+                out.append([x1, y1])
+        at = end
+    if not out:  # a beyond the end: the last point
+        out.append(xy[-1])
+    if len(out) == 1 or out[-1] != xy[-1]:
+        out.append(xy[-1])
+    return shapely.LineString(out)
 
 
 def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:
