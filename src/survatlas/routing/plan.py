@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -457,7 +458,7 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
     xy = shapely.get_coordinates(line).tolist()
     out: list[list[float]] = []
     at = 0.0
-    for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(xy):
         step = math.hypot(x1 - x0, y1 - y0)
         end = at + step
         if not out and a <= end:
