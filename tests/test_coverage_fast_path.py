@@ -56,6 +56,20 @@ def test_only_streets_gives_the_same_street_figures_and_nothing_else(helsinki):
     assert _rows(helsinki, "site_coverage") == 0 and _rows(helsinki, "h3_coverage") == 0
 
 
+def test_site_and_h3_readers_refuse_a_run_without_those_outputs(helsinki):
+    """After `coverage --only streets` the site ranking and H3 cells are not read as empty."""
+    from survatlas.coverage.ranking import site_ranking
+    from survatlas.coverage.results import h3_layer
+    from survatlas.errors import CoverageMissingError
+
+    _coverage(helsinki, "--only", "streets")
+    with Store(helsinki) as store:
+        with pytest.raises(CoverageMissingError, match="sites output"):
+            site_ranking(store, None, "detection", 10)
+        with pytest.raises(CoverageMissingError, match="h3 output"):
+            h3_layer(store, None)
+
+
 def test_only_sites_keeps_the_site_figures_of_a_full_run(helsinki):
     full = _coverage(helsinki)["by_scenario"]["typical"]["detection"]
     data = _coverage(helsinki, "--only", "sites")

@@ -70,7 +70,8 @@ def site_ranking(
 ) -> dict[str, Any]:
     """Sites by the share of their area in view at ``level`` (main scenario; low–high), most
     first, with the run record (``stale``) and the method."""
-    run = require_run(store, bbox=ANY_AREA, levels=(level,), audience=audience)
+    run = require_run(store, bbox=ANY_AREA, levels=(level,), audience=audience,
+                      outputs=("sites",))
     main = run.main_scenario()
     where = "AND s.category = ?" if category else ""
     rows = store.query(
@@ -105,7 +106,9 @@ def site_ranking(
     }
 
 
-def run_for(store: Store, level: str | None = None, audience: str = "public") -> CoverageRun:
-    """The checked run for a web or CLI read at ``level`` (any level when None)."""
+def run_for(store: Store, level: str | None = None, audience: str = "public",
+            outputs: tuple[str, ...] = ()) -> CoverageRun:
+    """The checked run for a web or CLI read at ``level`` (any level when None) and
+    ``outputs``."""
     return require_run(store, bbox=ANY_AREA, levels=(level,) if level else (),
-                       audience=audience)
+                       audience=audience, outputs=outputs)

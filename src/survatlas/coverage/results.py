@@ -132,9 +132,10 @@ def latest_summary(store: Store, *, levels=(), scenarios=(), audience: str = "pu
                             audience=audience, check_inputs=False).summary
 
 
-def _run_crs(store: Store, bbox, audience: str) -> CRS:
-    """The CRS of the run, after checking it covers ``bbox`` for ``audience``."""
-    return CRS.from_wkt(runs.require_run(store, bbox=_box(bbox), audience=audience).crs_wkt)
+def _run_crs(store: Store, bbox, audience: str, outputs: tuple[str, ...] = ()) -> CRS:
+    """The CRS of the run, after checking it covers ``bbox`` (and ``outputs``) for ``audience``."""
+    run = runs.require_run(store, bbox=_box(bbox), audience=audience, outputs=outputs)
+    return CRS.from_wkt(run.crs_wkt)
 
 
 def _box(bbox) -> BBox | None:
@@ -234,7 +235,7 @@ def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.G
 
 def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """Every site with the share of its area and outline in view, per scenario and level."""
-    _run_crs(store, bbox, audience)
+    _run_crs(store, bbox, audience, ("sites",))
     rows = store.query(
         "SELECT c.*, s.geom, s.category, s.name, s.origin FROM site_coverage c "
         f"JOIN sites s ON s.id = c.site_id AND s.category IS NOT NULL WHERE s.{audience_clause(audience)}")
@@ -249,7 +250,7 @@ def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.Geo
 
 def h3_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
     """H3 cells with land in view per scenario and level, and cameras per cell."""
-    _run_crs(store, bbox, audience)
+    _run_crs(store, bbox, audience, ("h3",))
     rows = store.query("SELECT * FROM h3_coverage ORDER BY scenario, level, h3")
     records, geoms = [], []
     for r in rows:

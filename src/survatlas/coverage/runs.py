@@ -215,7 +215,8 @@ def current_run(store: Store) -> CoverageRun | None:
 
 def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterable[str] = (),
                 scenarios: Iterable[str] = (), audience: str = "public",
-                check_inputs: bool = True, per_camera: bool = False) -> CoverageRun:
+                check_inputs: bool = True, per_camera: bool = False,
+                outputs: Iterable[str] = ()) -> CoverageRun:
     """The stored run, after checking it covers ``bbox``, ``levels`` and ``scenarios``.
 
     Parameters
@@ -233,6 +234,9 @@ def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterabl
     per_camera
         The caller reads per-camera results filtered by ``audience`` (routing's seen
         intervals, visible regions), so a withdrawn camera is left out rather than refused.
+    outputs
+        The outputs the caller reads (``sites``, ``areas``, ``h3``): a run made with
+        ``coverage --only`` that left one out is refused rather than read as empty.
 
     Raises
     ------
@@ -255,8 +259,10 @@ def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterabl
         problems.append(
             f"covers only bbox {_bbox_text(run.bbox or ())}, not "
             f"{'the whole store' if bbox is None else 'bbox ' + _bbox_text(bbox)}")
+    done = run.settings.get("outputs") or outputs
     missing = [*(f"level {lv}" for lv in levels if lv not in run.levels),
-               *(f"scenario {sc}" for sc in scenarios if sc not in run.scenarios)]
+               *(f"scenario {sc}" for sc in scenarios if sc not in run.scenarios),
+               *(f"the {o} output" for o in outputs if o not in done)]
     if missing:
         problems.append(f"did not compute {', '.join(missing)}")
     if problems:

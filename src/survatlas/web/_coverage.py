@@ -30,10 +30,11 @@ BBox = tuple[float, float, float, float]
 LEVELS = DORI_LEVELS
 
 
-def run_settings(store: Store, level: str | None = None, audience: str = "public") -> dict[str, Any]:
+def run_settings(store: Store, level: str | None = None, audience: str = "public",
+                 outputs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Settings of the stored run (scenarios, levels, H3 resolution …), checked by
     :func:`survatlas.coverage.runs.require_run` for ``level``; 404 when there is none."""
-    run = ranking.run_for(store, level, audience)
+    run = ranking.run_for(store, level, audience, outputs)
     return {**run.settings, "scenarios": list(run.scenarios), "levels": list(run.levels),
             "coverage_run": run.to_dict()}
 
@@ -59,7 +60,7 @@ def h3_cells(
     store: Store, bbox: BBox, resolution: int, level: str, audience: str = "public"
 ) -> dict[str, Any]:
     """H3 cells meeting ``bbox`` with the share of land in view (coarser cells are area-sums)."""
-    settings = check_level(store, level, audience)
+    settings = run_settings(store, level, audience, ("h3",))
     stored = settings["h3_resolution"]
     res = min(resolution, stored)
     rows = store.query(
