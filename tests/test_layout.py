@@ -101,3 +101,14 @@ def test_api_examples_run():
         module = importlib.import_module(name)
         result = doctest.testmod(module)
         assert result.attempted >= 2 and result.failed == 0, module.__name__
+
+
+def test_public_api_resolves_with_documented_entry_points():
+    import survatlas
+
+    for name in survatlas._API:
+        obj = getattr(survatlas, name)
+        doc = obj.__doc__ or ""
+        assert obj.__module__.startswith("survatlas."), name
+        if callable(obj) and not isinstance(obj, type):
+            assert "Parameters" in doc and "Example" in doc, f"{name} lacks numpydoc sections"

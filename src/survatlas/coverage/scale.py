@@ -145,6 +145,38 @@ def compute_coverage(
     local cluster of ``workers`` processes (default: every core). Results are saved only when
     every tile succeeded. With ``as_of`` (a date) the cameras are those in place then and the
     summary is returned without saving (the stored results stay the current network's).
+
+    Parameters
+    ----------
+    store : Store
+        The store with devices, buildings, streets (and sites).
+    bbox : tuple of float, optional
+        W, S, E, N to compute; None for the whole store. The run records it, and readers refuse
+        figures outside it.
+    settings : Settings, optional
+        Levels, scenarios, cell size, H3 resolution, outputs (default: everything).
+    engine : {"local", "dask"}
+        In process, or tiled on a Dask cluster.
+    scheduler, tile_m, workers : optional
+        The Dask cluster's address, the tile size and the local cluster's workers.
+    progress : callable, optional
+        Called with ``(done, total)`` tiles.
+    as_of : str, optional
+        A date: the network as it stood then (not saved).
+
+    Returns
+    -------
+    dict
+        The summary: per scenario and level, street, land, public space and site shares with
+        their method and assumptions.
+
+    Examples
+    --------
+    ::
+
+        with Store("helsinki.db") as store:
+            summary = compute_coverage(store, settings=Settings(levels=("detection",)))
+        print(summary["by_scenario"]["typical"]["detection"]["street_in_view_share"])
     """
     from survatlas.coverage.results import save_result
 

@@ -185,6 +185,13 @@ def fetch_area(
         Unknown place, both or neither of place and bbox, an area above ``max_km2``.
     FetchError
         A server error after retries, or a malformed answer (nothing is written).
+
+    Examples
+    --------
+    ::
+
+        with Store("monaco.db") as store:
+            fetch_area(store, place="Monaco", what=("cameras", "buildings", "streets"))
     """
     settings = settings or load_settings()
     if (place is None) == (bbox is None):
@@ -247,6 +254,26 @@ def fetch_region(
         An unknown region (no such file on the server).
     FetchError
         A server error after retries, or a file that does not match its MD5.
+
+    Parameters
+    ----------
+    store : Store
+        The store to import into.
+    name : str
+        The extract's path on the server (``europe/monaco``).
+    settings : FetchSettings, optional
+        Servers, cache and limits (default: :func:`load_settings`).
+    refresh : bool
+        Download again even when the file is cached.
+    progress : callable, optional
+        Called with ``("bytes", done, total)`` while downloading.
+
+    Examples
+    --------
+    ::
+
+        with Store("monaco.db") as store:
+            fetch_region(store, "europe/monaco")
     """
     settings = settings or load_settings()
     name = name.strip().strip("/")

@@ -78,6 +78,13 @@ def import_cameras(
     ------
     InputError
         With row numbers, when any row is unusable; nothing is written then.
+
+    Examples
+    --------
+    A field survey with ``latitude``, ``longitude`` and OSM tag columns::
+
+        with Store("city.db") as store:
+            import_cameras(store, "survey.csv", sensitivity="restricted")
     """
     path = Path(path)
     if not path.is_file():

@@ -46,6 +46,32 @@ def import_layer(
 
     A ``sensitivity`` attribute sets a row's level over ``sensitivity``; stored records are
     never lowered without ``declassify`` (see :mod:`survatlas.ingest._levels`).
+
+    Parameters
+    ----------
+    store : Store
+        The store to write to.
+    path : str or Path
+        Any file GDAL reads (GeoJSON, GeoPackage, FlatGeobuf, Shapefile …), in any CRS
+        (reprojected to WGS 84).
+    kind : {"buildings", "streets", "sites"}
+        What the features are.
+    sensitivity : str
+        Level of every row without its own ``sensitivity`` attribute.
+    declassify : bool
+        Allow lowering the level of records already stored (logged in the custody log).
+
+    Returns
+    -------
+    ImportSummary
+        Rows added, updated, unchanged (and merged sites) per layer.
+
+    Examples
+    --------
+    ::
+
+        with Store("city.db") as store:
+            import_layer(store, "schools.gpkg", "sites")
     """
     path = Path(path)
     if kind not in KINDS:

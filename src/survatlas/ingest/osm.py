@@ -107,6 +107,14 @@ def import_osm(
     -------
     ImportSummary
         Added / updated / unchanged / skipped counts per layer and warnings by kind.
+
+    Examples
+    --------
+    ::
+
+        with Store("helsinki.db") as store:
+            summary = import_osm(store, "data/helsinki-center.osm.pbf")
+        print(summary.layers["devices"].added)
     """
     path = check_osm_path(path)
     if history is None and is_history_file(path):  # every version of every device

@@ -360,7 +360,23 @@ def render_html(profile: dict[str, Any]) -> str:
 
 
 def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -> str | bytes:
-    """The profile as Markdown, HTML or JSON text, or PDF bytes."""
+    """The profile as Markdown, HTML or JSON text, or PDF bytes.
+
+    Parameters
+    ----------
+    profile : dict
+        From :func:`country_profile`.
+    fmt : {"md", "html", "json", "pdf"}
+        The format.
+    out : Path, optional
+        For PDF, the file to write.
+
+    Examples
+    --------
+    ::
+
+        html = render_profile(country_profile(store, "KP"), "html")
+    """
     if fmt == "json":
         return json.dumps(profile, indent=2, ensure_ascii=False)
     if fmt not in FORMATS:

@@ -137,6 +137,14 @@ def timeline(
         ``periods`` (each: ``period``, ``end``, ``added``, ``removed``, ``in_place`` and
         ``by`` group → value → those three), ``snapshots``, ``method``, ``assumptions``,
         ``attribution``.
+
+    Examples
+    --------
+    ::
+
+        with open_store("helsinki.db") as store:
+            for period in timeline(store, by="year")["periods"]:
+                print(period["period"], period["added"], period["removed"], period["in_place"])
     """
     if by not in PERIODS:
         raise InputError(f"--by {by!r}: use month or year")
@@ -214,6 +222,24 @@ def diff(
         in place on both dates, moved or retagged ones included), ``devices`` (origin,
         change, lon, lat, device_type, operator), ``method``, ``assumptions``,
         ``attribution``.
+
+    Parameters
+    ----------
+    store : Store
+        The store (with device history: several snapshots or a history file).
+    date_from, date_to : str
+        ISO dates (``2019-04-21``).
+    bbox : sequence of float, optional
+        W, S, E, N; devices outside are not counted.
+    audience : str
+        Whose view: ``public`` counts public records only.
+
+    Examples
+    --------
+    ::
+
+        with open_store("helsinki.db") as store:
+            print(diff(store, "2019-04-21", "2025-11-01")["counts"])
     """
     start, end = iso_instant(date_from), iso_instant(date_to)
     if start > end:

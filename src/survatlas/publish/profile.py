@@ -9,7 +9,6 @@ which every statement links to its entry in the source list. HTML output escapes
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
+from survatlas.publish._comparators import read_comparators_csv
 from survatlas.publish._profile_doc import FORMATS, render_html, render_markdown, render_profile
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
@@ -42,7 +41,6 @@ __all__ = [
     "render_profile",
 ]
 
-COMPARATOR_COLUMNS = ("place", "metric", "value", "year", "method", "source_title")
 _OPEN_ORDER = {"disputed": 0, "unverified": 1}
 _CONF_ORDER = {"low": 0, "medium": 1, "high": 2}
 
@@ -124,7 +122,34 @@ def country_profile(
     comparators_csv: Path | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> dict[str, Any]:
-    """Everything the store holds about ``country`` that ``audience`` may see, with citations."""
+    """Everything the store holds about ``country`` that ``audience`` may see, with citations.
+
+    Parameters
+    ----------
+    store : Store
+        The store with a case study or programmes, vendors, claims and trade flows.
+    country : str
+        ISO 3166 alpha-2 code (``KP``).
+    audience : str
+        Whose view (public shows public records only).
+    comparators_csv : Path, optional
+        Extra comparators (place, metric, value, year, method, source_title).
+    bbox : tuple of float, optional
+        Area of the devices section.
+
+    Returns
+    -------
+    dict
+        The profile's sections, every statement with its references.
+
+    Examples
+    --------
+    ::
+
+        with open_store("survatlas.db") as store:
+            profile = country_profile(store, "KP")
+        Path("kp.html").write_text(render_profile(profile, "html"))
+    """
     code = country_code(country, strict=True)
     refs = _Refs(store, audience)
     claims = _country_claims(store, code, audience)
@@ -504,31 +529,6 @@ def _comparators(
     if csv_path is not None:
         out += [_csv_comparator(row, refs) for row in read_comparators_csv(csv_path)]
     return out
-
-
-def read_comparators_csv(path: Path) -> list[dict[str, str]]:
-    """Read a user comparator table; every row needs place, metric, value, year, method and a
-    source (``source_title``, optional ``source_url``, ``country``, ``confidence``)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFileNotFoundError(f"no comparator file {path}")
-    rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
-    for i, row in enumerate(rows, start=2):
-        missing = [c for c in COMPARATOR_COLUMNS if not (row.get(c) or "").strip()]
-        if missing:
-            raise CorruptFileError(
-                f"{path.name} line {i}: missing {', '.join(missing)}; every comparator needs "
-                f"{', '.join(COMPARATOR_COLUMNS)}"
-            )
-        try:
-            float(row["value"])
-        except ValueError as exc:
-            raise CorruptFileError(
-                f"{path.name} line {i}: value {row['value']!r} is not a number"
-            ) from exc
-        if row.get("confidence") and row["confidence"] not in _CONF_ORDER:
-            raise InputError(f"{path.name} line {i}: confidence must be high, medium or low")
-    return rows
 
 
 def _csv_comparator(row: dict[str, str], refs: _Refs) -> dict[str, Any]:

@@ -122,6 +122,24 @@ def load_network(
     RoutingError
         When the store has no coverage results (run ``survatlas coverage`` first) or no street
         usable by the profile.
+
+    Parameters
+    ----------
+    store : Store
+        A store with streets and a coverage run.
+    profile : {"walk", "bike"}
+        Which streets may be used.
+    bbox : tuple of float, optional
+        W, S, E, N window (:func:`route_window` makes one around two points).
+    audience : str
+        Whose view of the cameras prices the streets.
+
+    Examples
+    --------
+    ::
+
+        with Store("helsinki.db") as store:
+            net = load_network(store, "walk")
     """
     run = coverage_run(store, audience)
     bbox = _within_run(bbox, run)

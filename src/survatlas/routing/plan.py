@@ -249,6 +249,13 @@ def plan_route(
         Also return up to this many routes of the Pareto front (length vs exposure).
     engine
         ``astar`` (default), ``scipy`` or ``networkx``.
+
+    Examples
+    --------
+    ::
+
+        plan = plan_route(net, (60.17217, 24.94728), (60.16751, 24.93620), scenario="robust")
+        print(plan.shortest.length_m, plan.least_exposed.length_m)
     """
     scenario = _check_query(net, level, scenario, max_detour, alternatives, engine)
     net.check_covered([origin, destination], "route end")

@@ -68,6 +68,26 @@ def route_exposure(
     Each point snaps to the nearest street within ``max_snap_m``; consecutive snapped points
     are joined by the shortest street path (no longer than 3 × their distance + 2 × the snap
     radius, else the step counts as off the network). Figures cover the matched part.
+
+    Parameters
+    ----------
+    net : Network
+        The network (:func:`load_network`).
+    points : sequence of (lat, lon)
+        The route, e.g. from :func:`read_route_file` (GPX or GeoJSON).
+    scenario : str, optional
+        Optics scenario of the headline figures (all are reported).
+    max_snap_m : float
+        Farthest a point may lie from a street.
+    engine : str
+        Search engine for the gaps between points.
+
+    Examples
+    --------
+    ::
+
+        points = read_route_file("walk.gpx")
+        print(route_exposure(net, points).to_dict())
     """
     pts = _distinct(points)
     if len(pts) < 2:
