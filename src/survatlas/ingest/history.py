@@ -68,7 +68,7 @@ def import_history(
 ) -> ImportSummary:
     """Import a full-history file (see the module text); ``importer`` is ``import_osm``."""
     versions, latest, newest = _read_versions(path)
-    box = _header_box(path)
+    box = header_box(path)
     with tempfile.TemporaryDirectory(prefix="survatlas-osh-", dir=store.path.parent) as tmp:
         current = _write_current(path, latest, Path(tmp) / "current.osm.pbf")
         from survatlas.provenance.sources import file_sha256
@@ -84,7 +84,8 @@ def import_history(
                         source=source, history=write, bounds=box, as_of=newest)
 
 
-def _header_box(path: Path) -> list[float] | None:
+def header_box(path: Path) -> list[float] | None:
+    """W, S, E, N of the box an OSM file's header declares (None without one)."""
     reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
     try:
         box = reader.header().box()
@@ -120,7 +121,7 @@ def _read_versions(path: Path) -> tuple[dict[int, list[dict]], dict[tuple[str, i
 def _write_current(path: Path, latest: dict, out: Path) -> Path:
     """The objects as they stand (latest version, not deleted) as an ordinary extract."""
     header = osmium.io.Header()
-    box = _header_box(path)
+    box = header_box(path)
     if box:
         header.add_box(osmium.osm.Box(osmium.osm.Location(box[0], box[1]),
                                       osmium.osm.Location(box[2], box[3])))

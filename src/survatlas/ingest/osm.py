@@ -23,7 +23,12 @@ from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
 from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
 from survatlas.ingest._writer import LayerWriter
-from survatlas.ingest.history import HISTORY_SUFFIXES, import_history, is_history_file
+from survatlas.ingest.history import (
+    HISTORY_SUFFIXES,
+    header_box,
+    import_history,
+    is_history_file,
+)
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
@@ -186,20 +191,6 @@ def _count_warnings(summary: ImportSummary, chunk: RowChunk) -> None:
     for warnings in chunk.warnings or ():
         for w in warnings:
             summary.warnings_by_kind[w.kind] = summary.warnings_by_kind.get(w.kind, 0) + 1
-
-
-def header_box(path: Path) -> list[float] | None:
-    """W, S, E, N of the box an OSM file's header declares (None without one)."""
-    import osmium
-
-    reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
-    try:
-        box = reader.header().box()
-    finally:
-        reader.close()
-    if not box.valid():
-        return None
-    return [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
 
 
 def check_osm_path(path: str | Path) -> Path:
