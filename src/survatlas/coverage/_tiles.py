@@ -268,7 +268,8 @@ def _sites(reg: Regions, sub: Raster, seen: np.ndarray, footprints: np.ndarray, 
         if rows.size:
             x, y = sub.sub(j0, j1, i0, i1).centres(rows, cols)
             views = view_of[site_of == s]
-            hits = _views_seeing_any(views, x, y, reg.bounds(), *reg._nb_args())
+            hits = _views_seeing_any(views, x, y, reg.bounds(), *reg._nb_args(),
+                                     reg.layer_counts())
             cams[s] = sorted({int(c) for c in reg.camera[views[hits]]})
     return cells, seen_cells, cams
 
@@ -284,7 +285,8 @@ def take_regions(reg: Regions, idx: np.ndarray) -> Regions:
     pts = np.repeat(reg.offsets[:-1][idx] - offsets[:-1], counts) + np.arange(offsets[-1])
     return Regions(offsets, reg.angles[pts], reg.radii[pts], reg.x[idx], reg.y[idx],
                    reg.start[idx], reg.fov[idx], reg.radius[idx], reg.status[idx],
-                   reg.camera[idx], edge_tests=reg.edge_tests)
+                   reg.camera[idx], edge_tests=reg.edge_tests,
+                   layers=None if reg.layers is None else reg.layers[idx])
 
 
 def concat_regions(parts: Sequence[Regions]) -> Regions:
@@ -304,7 +306,9 @@ def concat_regions(parts: Sequence[Regions]) -> Regions:
 
     return Regions(offsets.astype(np.int64), cat("angles"), cat("radii"), cat("x"), cat("y"),
                    cat("start"), cat("fov"), cat("radius"), cat("status"), cat("camera"),
-                   edge_tests=sum(p.edge_tests for p in parts))
+                   edge_tests=sum(p.edge_tests for p in parts),
+                   layers=None if all(p.layers is None for p in parts) else
+                   np.concatenate([p.layer_counts() for p in parts]))
 
 
 def regions_meeting(parts: Sequence[Regions], box: tuple[float, float, float, float]) -> Regions:

@@ -22,7 +22,7 @@ from pyproj import CRS
 
 from survatlas import geo
 from survatlas.coverage._raster import Raster, label_fill
-from survatlas.coverage._regions_nb import contains_one
+from survatlas.coverage._layers_nb import contains_view
 from survatlas.coverage.regions import Regions, merge_intervals
 
 
@@ -135,7 +135,7 @@ def area_share(counts: np.ndarray, mask: np.ndarray, cell_area: float) -> dict[s
 
 
 @numba.njit(cache=True, parallel=True)
-def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov):  # pragma: no cover
+def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov, layers):  # pragma: no cover
     """For each view, whether any of the points lies in its region (stops at the first)."""
     out = np.zeros(views.shape[0], np.bool_)
     for i in numba.prange(views.shape[0]):
@@ -143,7 +143,7 @@ def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov): 
         for k in range(px.shape[0]):
             if px[k] < box[v, 0] or px[k] > box[v, 2] or py[k] < box[v, 1] or py[k] > box[v, 3]:
                 continue
-            if contains_one(v, px[k], py[k], offsets, phi, rad, cx, cy, th0, fov):
+            if contains_view(v, px[k], py[k], offsets, phi, rad, cx, cy, th0, fov, layers):
                 out[i] = True
                 break
     return out

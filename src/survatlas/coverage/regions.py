@@ -7,6 +7,13 @@ view's ``fov``, and ``radii`` in metres. Two consecutive points with the same an
 jump (the edge of a shadow). The polygon is the camera followed by the points (for a full
 circle, the points alone). Between two points the boundary is straight: along a wall it is
 exact; along the range arc it is a chord (arc sampled every ``arc_step_deg``).
+
+A 2.5-D view (:mod:`survatlas.coverage.occlusion`) can see several stretches along one ray
+(the ground beyond a low wall reappears). Its region is *layered*: ``layers[v] > 1`` nested
+star-shaped layers written one after the other through the camera, odd ones counter-clockwise
+and even ones clockwise, so the boundary is one closed polygon with winding number 1 on the
+visible ground. Areas and the count grid are winding sums and need nothing else; points and
+segments of layered views are tested by winding number / signed fan triangles.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numba
 import numpy as np
 import shapely
 
+from survatlas.coverage import _layers_nb as lnb
 from survatlas.coverage import _regions_nb as nb
 from survatlas.errors import InputError
 
@@ -49,6 +57,8 @@ class Regions:
         Camera id of each view (several views may share a camera).
     edge_tests
         Number of ray-versus-wall tests the kernel made (for benchmarks).
+    layers
+        int64 per view: number of nested layers of a 2.5-D view (None: every view has one).
     """
 
     offsets: np.ndarray
@@ -62,10 +72,20 @@ class Regions:
     status: np.ndarray
     camera: np.ndarray
     edge_tests: int = 0
+    layers: np.ndarray | None = None
     _boxes: list = field(default_factory=list, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.offsets.size - 1)
+
+    @property
+    def layered(self) -> bool:
+        """Whether any view has more than one layer (a 2.5-D view seeing past a low obstacle)."""
+        return self.layers is not None and bool((self.layers > 1).any())
+
+    def layer_counts(self) -> np.ndarray:
+        """Number of layers of each view (1 for every 2-D view)."""
+        return np.ones(len(self), np.int64) if self.layers is None else self.layers
 
     def _nb_args(self) -> tuple:
         return self.offsets, self.angles, self.radii, self.x, self.y, self.start, self.fov
@@ -99,6 +119,8 @@ class Regions:
         y = np.atleast_1d(np.asarray(y, np.float64))
         views = np.broadcast_to(np.asarray(view, np.int64), x.shape).copy()
         self._check_views(views)
+        if self.layered:
+            return lnb.contains_any(views, x, y, *self._nb_args(), self.layers)
         return nb.contains_pairs(views, x, y, *self._nb_args())
 
     def clip_segments(
@@ -124,8 +146,10 @@ class Regions:
         ax, ay, bx, by = (np.atleast_1d(np.asarray(a, np.float64)) for a in (ax, ay, bx, by))
         views = np.broadcast_to(np.asarray(view, np.int64), ax.shape).copy()
         self._check_views(views)
-        return nb.clip_pairs(views, ax, ay, bx, by, self.offsets, self.angles, self.radii,
-                             self.x, self.y, self.start)
+        args = (self.offsets, self.angles, self.radii, self.x, self.y, self.start)
+        if self.layered:
+            return lnb.clip_any(views, ax, ay, bx, by, *args, self.layers)
+        return nb.clip_pairs(views, ax, ay, bx, by, *args)
 
     def raster_count(
         self, x0: float, y0: float, cell: float, nx: int, ny: int
@@ -182,11 +206,45 @@ class Regions:
         bad = ~shapely.is_valid(polys)
         polys[bad] = shapely.make_valid(polys[bad])
         out[keep] = polys
+        for v in np.flatnonzero(self.layer_counts() > 1):
+            out[v] = self._layered_polygon(int(v))
         return out
+
+    def _layered_polygon(self, v: int) -> shapely.Geometry:
+        """Visible ground of a layered view: its layers, outermost first, alternately added
+        and cut out (nested, so a symmetric difference chain)."""
+        pts = self.points(v)
+        phi = self.angles[self.offsets[v]:self.offsets[v + 1]]
+        cam = (self.x[v], self.y[v])
+        full = self.fov[v] >= 2 * math.pi - 1e-9
+        result = shapely.Polygon()
+        for lo, hi in _layer_runs(phi):
+            ring = pts[lo:hi] if full else np.vstack([[cam], pts[lo:hi]])
+            if len(ring) < 3:
+                continue
+            layer = shapely.make_valid(shapely.Polygon(ring))
+            result = shapely.symmetric_difference(result, layer)
+        return result
 
     def _check_views(self, views: np.ndarray) -> None:
         if views.size and (views.min() < 0 or views.max() >= len(self)):
             raise InputError(f"view index out of range (there are {len(self)} views)")
+
+
+def _layer_runs(phi: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` point ranges of the layers of a layered view: angles alternately
+    non-decreasing and non-increasing, joined at a turn by a point at the camera, which is left
+    out (a layer ends at the first point of the turn's angle and the next starts at the last)."""
+    runs, lo, sign = [], 0, 1
+    for k in range(1, phi.size):
+        if (phi[k] - phi[k - 1]) * sign < 0:
+            turn = k - 1
+            while turn > lo and phi[turn - 1] == phi[k - 1]:
+                turn -= 1
+            runs.append((lo, turn + 1))
+            lo, sign = k - 1, -sign
+    runs.append((lo, phi.size))
+    return runs
 
 
 def _point_index(offsets: np.ndarray, views: np.ndarray) -> np.ndarray:
