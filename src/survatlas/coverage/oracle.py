@@ -121,3 +121,87 @@ def hull_shadow_visibility(obstacles: Obstacles, x, y, direction_deg, fov_deg,
                            radius_m) -> list[shapely.Geometry]:
     """Convex-hull-shadow shortcut regions (see :class:`HullShortcut`)."""
     return HullShortcut(obstacles).visibility(x, y, direction_deg, fov_deg, radius_m)
+
+
+#: Cell size of the oracle's height raster (m) and its marching step (in cells).
+HEIGHT_CELL_M = 0.05
+_MARCH_STEP_CELLS = 0.5
+
+
+@dataclass(frozen=True)
+class HeightMap:
+    """Buildings burnt into a fine raster of tops and bottoms (the 2.5-D test oracle's world).
+
+    Built cell by cell with ``shapely.contains_xy`` on the cell centres: nothing shared with the
+    kernel's walls, grid or ray-wall formulas.
+    """
+
+    x0: float
+    y0: float
+    cell: float
+    top: np.ndarray
+    bottom: np.ndarray
+    solid: np.ndarray
+
+    @classmethod
+    def burn(cls, polygons, top_m, bottom_m=None, *, bounds=None,
+             cell: float = HEIGHT_CELL_M) -> HeightMap:
+        """Rasterise ``polygons`` with their tops (and bottoms, default 0) over ``bounds``."""
+        polygons = np.asarray(polygons, dtype=object)
+        top_m = np.asarray(top_m, float)
+        bottom_m = np.zeros_like(top_m) if bottom_m is None else np.asarray(bottom_m, float)
+        x0, y0, x1, y1 = bounds if bounds is not None else shapely.total_bounds(polygons)
+        nx, ny = math.ceil((x1 - x0) / cell) + 1, math.ceil((y1 - y0) / cell) + 1
+        top = np.zeros((ny, nx))
+        bottom = np.zeros((ny, nx))
+        solid = np.zeros((ny, nx), bool)
+        for poly, h, b in zip(polygons, top_m, bottom_m, strict=True):
+            px0, py0, px1, py1 = poly.bounds
+            i0, i1 = max(int((px0 - x0) / cell) - 1, 0), min(int((px1 - x0) / cell) + 2, nx)
+            j0, j1 = max(int((py0 - y0) / cell) - 1, 0), min(int((py1 - y0) / cell) + 2, ny)
+            if i1 <= i0 or j1 <= j0:
+                continue
+            xs = x0 + (np.arange(i0, i1) + 0.5) * cell
+            ys = y0 + (np.arange(j0, j1) + 0.5) * cell
+            gx, gy = np.meshgrid(xs, ys)
+            inside = shapely.contains_xy(poly, gx, gy)
+            sub = (slice(j0, j1), slice(i0, i1))
+            top[sub] = np.where(inside, h, top[sub])
+            bottom[sub] = np.where(inside, b, bottom[sub])
+            solid[sub] |= inside
+        return cls(float(x0), float(y0), cell, top, bottom, solid)
+
+    def _at(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        i = np.floor((x - self.x0) / self.cell).astype(np.int64)
+        j = np.floor((y - self.y0) / self.cell).astype(np.int64)
+        ok = (i >= 0) & (j >= 0) & (i < self.solid.shape[1]) & (j < self.solid.shape[0])
+        i, j = np.where(ok, i, 0), np.where(ok, j, 0)
+        return self.solid[j, i] & ok, self.top[j, i], self.bottom[j, i]
+
+
+def raymarch_visible(world: HeightMap, cx: float, cy: float, eye_m: float, direction_deg: float,
+                     fov_deg: float, radius_m: float, px: np.ndarray, py: np.ndarray, *,
+                     near_m: float = 0.0) -> np.ndarray:
+    """Whether a camera with eye ``eye_m`` above ``(cx, cy)`` sees the ground at each point.
+
+    Slow on purpose: the sight line to every point is marched in steps of half a raster cell
+    and blocked where it passes between a cell's bottom and top (the point's own cell
+    included, so the ground under a building is never seen). Bearings as in
+    :func:`survatlas.coverage.visibility` (clockwise from north; NaN or ≥ 360: full circle).
+    """
+    px, py = np.asarray(px, float), np.asarray(py, float)
+    dx, dy = px - cx, py - cy
+    dist = np.hypot(dx, dy)
+    ok = (dist <= radius_m) & (dist >= near_m)
+    if not (math.isnan(direction_deg) or fov_deg >= 360):
+        bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+        off = (bearing - direction_deg + 180.0) % 360.0 - 180.0
+        ok &= np.abs(off) <= fov_deg / 2
+    out = np.zeros(px.size, bool)
+    for k in np.flatnonzero(ok):
+        n = max(2, math.ceil(dist[k] / (world.cell * _MARCH_STEP_CELLS)))
+        f = np.linspace(0.0, 1.0, n + 1)[1:]
+        solid, top, bottom = world._at(cx + f * dx[k], cy + f * dy[k])
+        sight = eye_m * (1.0 - f)  # height of the eye-to-ground line over each sample
+        out[k] = not (solid & (sight >= bottom) & (sight <= top)).any()
+    return out

@@ -222,13 +222,21 @@ class Regions:
             ring = pts[lo:hi] if full else np.vstack([[cam], pts[lo:hi]])
             if len(ring) < 3:
                 continue
-            layer = shapely.make_valid(shapely.Polygon(ring))
-            result = shapely.symmetric_difference(result, layer)
+            layer = _polygonal(shapely.make_valid(shapely.Polygon(ring)))
+            result = _polygonal(shapely.symmetric_difference(result, layer))
         return result
 
     def _check_views(self, views: np.ndarray) -> None:
         if views.size and (views.min() < 0 or views.max() >= len(self)):
             raise InputError(f"view index out of range (there are {len(self)} views)")
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a geometry (zero-width spikes and points dropped)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _layer_runs(phi: np.ndarray) -> list[tuple[int, int]]:
