@@ -14,7 +14,7 @@ from survatlas import optics
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import bbox_option, json_option
 from survatlas.coverage import figures, scale
-from survatlas.coverage.analysis import LEVELS, OUTPUTS, SCENARIOS, Settings
+from survatlas.coverage.analysis import LEVELS, OCCLUSION_MODELS, OUTPUTS, SCENARIOS, Settings
 from survatlas.store import Store
 
 
@@ -63,6 +63,10 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
 @click.option("--only", "outputs", multiple=True, type=click.Choice(OUTPUTS),
               help="Compute only these outputs (repeatable; default: all). Street figures are "
                    "always computed; 'areas' is land and public space on the --cell grid.")
+@click.option("--occlusion", type=click.Choice(OCCLUSION_MODELS), default=Settings.occlusion,
+              show_default=True,
+              help="2d: every footprint hides what is behind it; 2.5d: buildings hide by their "
+                   "height (a camera on a pole sees over a low wall).")
 @click.option("--engine", type=click.Choice(scale.ENGINES), default="local", show_default=True,
               help="local: in this process; dask: tiled, on a Dask cluster (docs/scale.md).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -75,12 +79,13 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
 @json_option
 @click.pass_context
 def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direction, cell_m,
-                 h3_res, outputs, engine, scheduler, tile_m, workers, as_of, as_json) -> None:
+                 h3_res, outputs, occlusion, engine, scheduler, tile_m, workers, as_of,
+                 as_json) -> None:
     """Compute what the cameras see (occlusion-aware, per DORI level) and store the results."""
     settings = Settings(
         scenarios=SCENARIOS if scenario == "all" else (scenario,),
         levels=tuple(levels) or LEVELS, standard=standard, no_direction=no_direction,
-        cell_m=cell_m, h3_resolution=h3_res,
+        cell_m=cell_m, h3_resolution=h3_res, occlusion=occlusion,
         outputs=tuple(o for o in OUTPUTS if o in outputs or not outputs or o == "streets"),
     )
     if engine == "local" and (scheduler or tile_m or workers):

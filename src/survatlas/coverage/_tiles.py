@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -33,9 +34,12 @@ from survatlas.coverage.aggregate import (
     line_segments,
     seen_intervals,
 )
+from survatlas.coverage.heights import building_heights
 from survatlas.coverage.obstacles import Obstacles, footprint_edges, prepare_obstacles
+from survatlas.coverage.occlusion import camera_views25
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _threads, visibility
+from survatlas.errors import InputError
 
 Key = tuple[str, str]
 
@@ -56,6 +60,8 @@ class CameraSet:
     buildings: np.ndarray
     segments: Segments
     outlines: Segments | None
+    #: ``building``, ``height_m``, ``levels``, ``min_height_m`` per building (2.5-D occlusion)
+    building_attrs: pd.DataFrame | None = None
 
 
 @dataclass
@@ -169,6 +175,20 @@ def subset_segments(segments: Segments, keep: np.ndarray) -> Segments:
                     np.empty(0))
 
 
+def _scenario_heights(cams: CameraSet, settings, scenario: str):
+    """``(top_m, bottom_m)`` of every building for a 2.5-D run (None for 2-D)."""
+    if getattr(settings, "occlusion", "2d") != "2.5d":
+        return None
+    a = cams.building_attrs
+    if a is None or len(a) != len(cams.buildings):
+        raise InputError("2.5-D occlusion needs building heights, which this engine does not "
+                         "read yet: use --engine local or --occlusion 2d")
+    top, bottom, _ = building_heights(a["building"].tolist(), a["height_m"].to_numpy(),
+                                      a["levels"].to_numpy(), a["min_height_m"].to_numpy(),
+                                      scenario=scenario)
+    return top, bottom
+
+
 def tile_views(
     cams: CameraSet, settings, *, threads: int | None = None, obstacles: Obstacles | None = None
 ) -> ViewsPart:
@@ -184,10 +204,15 @@ def tile_views(
             geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
                                             no_direction=settings.no_direction) for r in cams.rows]
             part.geometries[scenario] = geoms
+            tops = _scenario_heights(cams, settings, scenario)
             for level in settings.levels:
-                local, direction, fov, radius = optics.expand_views(geoms, level)
-                regions = visibility(obstacles, cams.x[local], cams.y[local], direction, fov,
-                                     radius, camera=cams.index[local])
+                if tops is not None:
+                    regions = camera_views25(obstacles, tops, cams.rows, cams.x, cams.y,
+                                             cams.index, geoms, level, scenario)
+                else:
+                    local, direction, fov, radius = optics.expand_views(geoms, level)
+                    regions = visibility(obstacles, cams.x[local], cams.y[local], direction, fov,
+                                         radius, camera=cams.index[local])
                 seen = seen_intervals(regions, cams.segments)
                 outline = seen_intervals(regions, cams.outlines) \
                     if cams.outlines is not None and "sites" in settings.outputs else empty_seen()

@@ -26,6 +26,7 @@ from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals
+from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.errors import InputError
@@ -41,6 +42,8 @@ FILMING = ("camera", "alpr", "speed_camera")
 POINT_SITE_RADIUS_M = 30.0
 #: what a run can compute: street figures, site figures, land/public-space areas, the H3 summary
 OUTPUTS = ("streets", "sites", "areas", "h3")
+#: Occlusion models: footprints opaque to any height, or buildings hiding by their height.
+OCCLUSION_MODELS = ("2d", "2.5d")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Settings:
     walkable_only: bool = True
     #: outputs to compute (a subset of :data:`OUTPUTS`); street figures are always computed
     outputs: tuple[str, ...] = OUTPUTS
+    #: "2.5d": buildings hide by their height (docs/visibility.md); "2d": every footprint is opaque
+    occlusion: str = "2d"
 
     def check(self) -> None:
         """Raise :class:`InputError` for impossible settings."""
@@ -73,6 +78,8 @@ class Settings:
             raise InputError("cell size must be between 0.25 and 50 metres")
         if not 0 <= self.h3_resolution <= 15:
             raise InputError("H3 resolution must be between 0 and 15")
+        if self.occlusion not in OCCLUSION_MODELS:
+            raise InputError(f"unknown occlusion model {self.occlusion!r}; use 2d or 2.5d")
 
 
 @dataclass
@@ -95,6 +102,8 @@ class Inputs:
     #: ``load_inputs(..., buildings=False)`` — read them with :func:`iter_buildings`
     building_bbox: tuple[float, float, float, float] | None = None
     buildings_in_store: bool = False
+    #: ``building``, ``height_m``, ``levels``, ``min_height_m`` of each of ``buildings``
+    building_attrs: pd.DataFrame | None = None
 
 
 @dataclass
@@ -178,7 +187,7 @@ def load_inputs(
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
                   streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
                   sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
-                  not buildings)
+                  not buildings, building_attributes(store, halo_bbox) if buildings else None)
 
 
 def read_cameras(store: Store, bbox: tuple[float, float, float, float] | None = None):
@@ -239,6 +248,19 @@ def iter_buildings(
             return
         last = rows[-1][0]
         yield _to_metric(shapely.from_wkb([r[1] for r in rows]), fwd)
+
+
+def building_attributes(store: Store, bbox: tuple[float, float, float, float] | None
+                        ) -> pd.DataFrame:
+    """Type and height tags of the buildings :func:`iter_buildings` yields, in the same order."""
+    where, params = _building_filter(store, bbox)
+    rows = store.query(f"SELECT building, height_m, levels, min_height_m FROM buildings "
+                       f"WHERE {where} ORDER BY id", params)
+    frame = pd.DataFrame([tuple(r) for r in rows],
+                         columns=["building", "height_m", "levels", "min_height_m"])
+    for col in ("height_m", "levels", "min_height_m"):
+        frame[col] = pd.to_numeric(frame[col]).astype(float)
+    return frame
 
 
 def _buildings_at(store: Store, bbox, crs: CRS, x: float, y: float) -> np.ndarray:
@@ -350,7 +372,8 @@ def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
     """Every camera of ``inputs`` with every building, street segment and site outline."""
     return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
                             inputs.cam_x, inputs.cam_y, inputs.buildings,
-                            _tiles.segments_of(inputs.streets), site_outlines(inputs))
+                            _tiles.segments_of(inputs.streets), site_outlines(inputs),
+                            inputs.building_attrs)
 
 
 #: Device columns :func:`optics.camera_geometry` reads: texts, then numbers.
@@ -372,6 +395,8 @@ def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
         "views": [[tuple(v) for v in (json.loads(x) if isinstance(x, str) else x) or []]
                   for x in devices["views"].tolist()],
     }
+    if "mount" in devices.columns:  # eye height by mount (2.5-D occlusion)
+        cols["mount"] = _texts(devices["mount"])
     for name in OPTICS_NUMBERS:
         values = pd.to_numeric(devices[name]).to_numpy(np.float64)
         cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
@@ -462,10 +487,12 @@ def summarise(result: Result) -> dict[str, Any]:
         for level in settings.levels
     }
     return {
-        "method": ("exact 2-D visibility of each camera view among building footprints "
-                   "(numba ray casting, star-shaped regions); streets by 1-D interval merge per "
+        "method": (f"{_METHOD[settings.occlusion]}; streets by 1-D interval merge per "
                    f"street; areas on a {settings.cell_m:g} m grid of cell centres; no polygon union"),
+        "occlusion": settings.occlusion,
         "assumptions": _assumptions(settings, first, inputs),
+        **({"heights": height_sources(inputs.building_attrs, device_rows(inputs.devices))}
+           if settings.occlusion == "2.5d" and inputs.building_attrs is not None else {}),
         "attribution": ODBL_ATTRIBUTION,
         "crs": inputs.crs.to_string(),
         "standard": settings.standard,
@@ -481,6 +508,27 @@ def summarise(result: Result) -> dict[str, Any]:
         "by_scenario": by,
         "intervals": intervals,
     }
+
+
+_METHOD = {
+    "2d": "exact 2-D visibility of each camera view among building footprints (numba ray "
+          "casting, star-shaped regions)",
+    "2.5d": "2.5-D visibility of each camera view among buildings with heights (numba ray "
+            "casting: the ground behind a building lower than the camera reappears at "
+            "d·h/(h−H); layered star-shaped regions)",
+}
+_OCCLUSION_NOTE = {
+    "2d": "2-D occlusion by building footprints; building heights and camera tilt are not used "
+          "unless both camera height and tilt are known (then ranges are capped at the far "
+          "ground edge)",
+    "2.5d": "2.5-D occlusion on flat ground: building heights from height, else "
+            "building:levels × 3 m + 1 m, else a default per building type; camera eye heights "
+            "from height, else a default per mount — unknown heights take tall buildings and "
+            "low cameras for the low end (best), low buildings and high cameras for the high "
+            "end (worst); DORI distances along the line of sight; a tilted camera's blind "
+            "zone below the frame when tilt and optics are known; terrain and trees are not "
+            "modelled",
+}
 
 
 def _round(value: float | None) -> float | None:
@@ -516,8 +564,7 @@ def _assumptions(settings: Settings, geoms: list, inputs: Inputs) -> list[str]:
         "worst = long range) of PanoptiCity's catalogue deciles",
         f"cameras with no direction are treated as {'360° views' if settings.no_direction == '360' else 'absent'} "
         "at the scenario's range",
-        "2-D occlusion by building footprints; building heights and camera tilt are not used "
-        "unless both camera height and tilt are known (then ranges are capped at the far ground edge)",
+        _OCCLUSION_NOTE[settings.occlusion],
         f"point sites take the footprint of the building they stand in, else a {POINT_SITE_RADIUS_M:g} m disc",
         "a camera mapped on or up to 3 m inside a wall is moved just outside it along its view "
         "direction; deeper inside a footprint (an indoor camera, or a mapping error) it sees "

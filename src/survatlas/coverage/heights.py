@@ -145,3 +145,18 @@ def ground_range(slant_m: float, height_m: float) -> float:
     """Ground distance at which a target at ground level is ``slant_m`` from an eye at
     ``height_m`` (DORI distances are measured along the line of sight)."""
     return math.sqrt(max(slant_m * slant_m - height_m * height_m, 0.0))
+
+
+def height_sources(buildings: pd.DataFrame, cameras: Sequence[Mapping]) -> dict[str, int]:
+    """How many building tops came from ``height``, from ``building:levels`` or a default, and
+    how many cameras had an assumed eye height (the counts a 2.5-D summary publishes)."""
+    _, _, source = building_heights(buildings["building"].tolist(),
+                                     buildings["height_m"].to_numpy(),
+                                     buildings["levels"].to_numpy(),
+                                     buildings["min_height_m"].to_numpy())
+    return {
+        "buildings_height_tagged": int((source == "height").sum()),
+        "buildings_height_from_levels": int((source == "levels").sum()),
+        "buildings_height_assumed": int((source == "default").sum()),
+        "cameras_height_assumed": int(sum(camera_height(r)[1] for r in cameras)),
+    }

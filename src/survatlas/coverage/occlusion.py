@@ -19,7 +19,9 @@ import math
 import numba
 import numpy as np
 
+from survatlas import optics
 from survatlas.coverage import _kernel25 as k25
+from survatlas.coverage import heights
 from survatlas.coverage._kernel import compact, view_loads
 from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
@@ -30,6 +32,9 @@ from survatlas.errors import InputError
 CHUNK_SLOTS = 6_000_000
 #: Boundary points reserved per view beyond twice the arc samples.
 SLOT_POINTS = 64
+#: Ground range given to a view whose slant range is shorter than its eye height (sees nothing
+#: at that level): the kernel needs a positive range.
+MIN_GROUND_RANGE_M = 1e-3
 
 
 def polygon_heights(obstacles: Obstacles, top_m, bottom_m=None) -> tuple[np.ndarray, np.ndarray]:
@@ -172,3 +177,35 @@ def _assemble(parts, start, fov, radius, cam) -> Regions:
     cat = [np.concatenate([p[i] for p in parts]) for i in (1, 2, 3, 4, 5, 6)]
     return Regions(offsets.astype(np.int64), cat[0], cat[1], cat[3], cat[4], start, fov, radius,
                    cat[2], cam, layers=np.maximum(cat[5], 1))
+
+
+def camera_views25(
+    obstacles: Obstacles, tops: tuple[np.ndarray, np.ndarray], rows: list[dict],
+    x: np.ndarray, y: np.ndarray, index: np.ndarray, geometries: list[optics.CameraGeometry],
+    level: str, scenario: str,
+) -> Regions:
+    """2.5-D regions of cameras at one level and scenario (what :func:`visibility` is to 2-D).
+
+    Eye heights come from :func:`heights.camera_height`; the near edge from tilt and vertical
+    field of view when both are known; DORI distances are slant ranges turned into ground
+    ranges (``√(d² − h²)``), a range already capped at the tilt's far ground edge stays there.
+    ``tops`` is ``(top_m, bottom_m)`` per footprint of ``obstacles`` for this scenario.
+    """
+    local, direction, fov, slant = optics.expand_views(geometries, level)
+    eye = np.empty(local.size)
+    near = np.zeros(local.size)
+    radius = np.empty(local.size)
+    for k, (c, r) in enumerate(zip(local.tolist(), slant.tolist(), strict=True)):
+        h, _ = heights.camera_height(rows[c], scenario)
+        g = geometries[c]
+        tilt = rows[c].get("tilt_down_deg")
+        vfov = g.optics.vfov_deg if g.optics is not None else None
+        far = np.inf
+        if tilt is not None and vfov is not None and g.height_m is not None:
+            far = optics.ground_reach(g.height_m, tilt, vfov)[1]
+            near[k] = heights.near_edge(h, tilt, vfov)
+        ground = far if r >= far - 1e-9 else heights.ground_range(r, h)
+        radius[k] = max(ground, MIN_GROUND_RANGE_M)
+        eye[k] = h
+    return visibility25(obstacles, tops[0], x[local], y[local], direction, fov, radius, eye,
+                        bottom_m=tops[1], near_m=np.minimum(near, radius), camera=index[local])
