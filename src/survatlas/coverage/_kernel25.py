@@ -36,14 +36,24 @@ import numpy as np
 from numba import njit, prange
 
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
-from survatlas.coverage._walls import _clip_to_disc, _wrap, gather, sector_box
+from survatlas.coverage._walls import (
+    OCC_BINS,
+    _clip_to_disc,
+    _hidden,
+    _occlude,
+    _wrap,
+    gather,
+    sector_box,
+    seg_dist2,
+)
 
 #: Boundary kinds besides wall lines (ids ≥ 0): the range arc and the near (blind-zone) arc.
 ARC, NEAR = -1, -2
 
 
 @njit(cache=True)
-def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov):
+def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov, d2min,
+               d2max):
     if hi <= lo or lo >= fov:
         return npc
     pc[0, npc] = lo
@@ -53,6 +63,8 @@ def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov)
     pc[4, npc] = ddx
     pc[5, npc] = ddy
     pc[6, npc] = q0x * ddy - q0y * ddx
+    pc[7, npc] = d2min
+    pc[8, npc] = d2max
     pe[0, npc] = e
     pe[1, npc] = front
     return npc + 1
@@ -60,7 +72,7 @@ def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov)
 
 @njit(cache=True)
 def pieces25(gidx, ng, cx, cy, th0, fov, radius, eye, ax, ay, bx, by, epoly, top, bottom,
-             pc, pe):
+             pc, pe, occ):
     """Angular pieces of every wall in range and in view that can bound a visible stretch.
 
     ``pc`` rows: 0 lo, 1 hi, 2 radius at lo (or -1), 3 radius at hi (or -1), 4–5 direction,
@@ -97,12 +109,44 @@ def pieces25(gidx, ng, cx, cy, th0, fov, radius, eye, ax, ay, bx, by, epoly, top
         ddy = q1y - q0y
         r0 = math.sqrt(q0x * q0x + q0y * q0y)
         r1 = math.sqrt(q1x * q1x + q1y * q1y)
+        d2min = seg_dist2(0.0, 0.0, q0x, q0y, q1x, q1y)
+        d2max = max(r0, r1) ** 2
         if hi > lo:
-            npc = _add_piece(lo, hi, r0, r1, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov)
+            npc = _add_piece(lo, hi, r0, r1, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov,
+                             d2min, d2max)
         else:  # wraps through the start bearing
-            npc = _add_piece(lo, fov, r0, -1.0, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov)
-            npc = _add_piece(0.0, hi, -1.0, r1, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov)
-    return npc
+            npc = _add_piece(lo, fov, r0, -1.0, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov,
+                             d2min, d2max)
+            npc = _add_piece(0.0, hi, -1.0, r1, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov,
+                             d2min, d2max)
+    return _cull(npc, pc, pe, epoly, top, bottom, eye, fov, occ)
+
+
+@njit(cache=True)
+def _cull(npc, pc, pe, epoly, top, bottom, eye, fov, occ):
+    """Drop the pieces wholly behind front walls of buildings at least as tall as the eye
+    (an angular buffer of :data:`OCC_BINS` bins, each closed beyond the farthest point of a
+    tall front wall spanning it); only provably hidden pieces go."""
+    occ[:] = np.inf
+    binw = fov / occ.shape[0]
+    tall = 0
+    for j in range(npc):
+        p = epoly[pe[0, j]]
+        if pe[1, j] == 1 and top[p] >= eye and bottom[p] <= 0.0:
+            _occlude(pc[0, j], pc[1, j], pc[8, j], occ, binw)
+            tall += 1
+    if tall == 0:
+        return npc
+    m = 0
+    for j in range(npc):
+        if _hidden(pc[0, j], pc[1, j], pc[7, j], occ, binw):
+            continue
+        for r in range(pc.shape[0]):
+            pc[r, m] = pc[r, j]
+        pe[0, m] = pe[0, j]
+        pe[1, m] = pe[1, j]
+        m += 1
+    return m
 
 
 @njit(cache=True, inline="always")
@@ -120,8 +164,8 @@ def _line_radius(pc, j, phi, th0):
 
 
 @njit(cache=True)
-def _events(npc, pc, fov, arc_step, ev):
-    """Sorted distinct interval ends: 0, fov, piece ends, whole multiples of the arc step."""
+def _events(npc, pc, fov, ev):
+    """Sorted distinct interval ends: 0, fov and the piece ends."""
     n = 0
     ev[n] = 0.0
     ev[n + 1] = fov
@@ -130,11 +174,6 @@ def _events(npc, pc, fov, arc_step, ev):
         ev[n] = pc[0, j]
         ev[n + 1] = pc[1, j]
         n += 2
-    q = 1
-    while q * arc_step < fov:
-        ev[n] = q * arc_step
-        n += 1
-        q += 1
     e = ev[:n]
     e.sort()
     m = 1
@@ -226,13 +265,23 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
             out_j[out_base + n + 1], out_s[out_base + n + 1] = hsj[q], hss[q]
             n += 2
         if he[q] >= radius:
-            return n
+            return n, he[q] == np.inf and _straight(out_j, out_s, out_base, n)
         pos, pos_j, pos_s = he[q], hej[q], hes[q]
     if pos < radius:
         out_j[out_base + n], out_s[out_base + n] = pos_j, pos_s
         out_j[out_base + n + 1], out_s[out_base + n + 1] = ARC, 1.0
         n += 2
-    return n
+    return n, False
+
+
+@njit(cache=True, inline="always")
+def _straight(out_j, out_s, base, n):
+    """Whether every end is a wall (unscaled) or the camera: the walls do not cross, so the
+    ends keep their order over the whole interval."""
+    for k in range(base, base + n):
+        if not ((out_j[k] >= 0 and out_s[k] == 1.0) or (out_j[k] == NEAR and out_s[k] == 0.0)):
+            return False
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -307,19 +356,37 @@ def layered_boundary(ev, nint, ioff, bj, bs, pc, th0, near, radius, out_phi, out
 
 
 @njit(cache=True)
-def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bottom, ev, act,
-            ct, cj, ck, hs, he, hsj, hej, hss, hes, ioff, bj, bs):
+def _grow(bj, bs, n_out, need):
+    if bj.shape[0] >= n_out + need:
+        return bj, bs
+    grow = max(2 * bj.shape[0], n_out + need)
+    nbj = np.empty(grow, np.int64)
+    nbs = np.empty(grow, np.float64)
+    nbj[:n_out] = bj[:n_out]
+    nbs[:n_out] = bs[:n_out]
+    return nbj, nbs
+
+
+@njit(cache=True)
+def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bottom, ev, ev2,
+            act, ct, cj, ck, hs, he, hsj, hej, hss, hes, ioff, bj, bs):
     """Visible stretch ends of every interval of one view: returns ``(intervals, layers, bj,
-    bs)`` (``ioff`` CSR into ``bj``/``bs``; the end buffers grow when needed)."""
-    m = _events(npc, pc, fov, arc_step, ev)
-    nint = m - 1
+    bs)``; the interval ends are written to ``ev2`` and ``ioff`` is the CSR into ``bj``/``bs``
+    (the end buffers grow when needed and are handed back).
+
+    An interval whose middle ray ends on an unscaled wall of a building at least as tall as the
+    eye (the 2-D case) is kept whole; any other is cut at whole multiples of ``arc_step`` (range
+    and near arcs are sampled, and two shadow edges may cross inside it).
+    """
+    m = _events(npc, pc, fov, ev)
     order = np.argsort(pc[0, :npc])
     na = 0
     nxt = 0
     n_out = 0
     nl = 0
-    for i in range(nint):
-        a0 = ev[i]
+    k2 = 0
+    for i in range(m - 1):
+        a0, a1 = ev[i], ev[i + 1]
         w = 0  # active pieces: those spanning [a0, a1]
         for q in range(na):
             if pc[1, act[q]] > a0:
@@ -331,21 +398,38 @@ def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bott
                 act[na] = order[nxt]
                 na += 1
             nxt += 1
-        if bj.shape[0] < n_out + 2 * na + 4:
-            grow = max(2 * bj.shape[0], n_out + 2 * na + 4)
-            nbj = np.empty(grow, np.int64)
-            nbs = np.empty(grow, np.float64)
-            nbj[:n_out] = bj[:n_out]
-            nbs[:n_out] = bs[:n_out]
-            bj, bs = nbj, nbs
-        mid = th0 + 0.5 * (a0 + ev[i + 1])
-        ioff[i] = n_out
-        k = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, math.cos(mid),
-                 math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes, bj, bs, n_out)
-        n_out += k
-        nl = max(nl, k)
-    ioff[nint] = n_out
-    return nint, nl, bj, bs
+        bj, bs = _grow(bj, bs, n_out, 2 * na + 4)
+        mid = th0 + 0.5 * (a0 + a1)
+        ev2[k2] = a0
+        ioff[k2] = n_out
+        k, exact = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, math.cos(mid),
+                        math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes, bj, bs, n_out)
+        q = math.floor(a0 / arc_step) + 1
+        if exact or q * arc_step >= a1:
+            n_out += k
+            nl = max(nl, k)
+            k2 += 1
+            continue
+        lo = a0  # cut at whole multiples of the arc step
+        while lo < a1:
+            hi = min(q * arc_step, a1)
+            if hi <= lo:
+                q += 1
+                continue
+            bj, bs = _grow(bj, bs, n_out, 2 * na + 4)
+            mid = th0 + 0.5 * (lo + hi)
+            ev2[k2] = lo
+            ioff[k2] = n_out
+            k, _ = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, math.cos(mid),
+                        math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes, bj, bs, n_out)
+            n_out += k
+            nl = max(nl, k)
+            k2 += 1
+            lo = hi
+            q += 1
+    ev2[k2] = ev[m - 1]
+    ioff[k2] = n_out
+    return k2, nl, bj, bs
 
 
 @njit(cache=True)
@@ -378,7 +462,8 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
             kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
         pmax = 2 * kmax + 2
-        pc = np.empty((7, pmax), np.float64)
+        pc = np.empty((9, pmax), np.float64)
+        occ = np.empty(OCC_BINS, np.float64)
         pe = np.empty((2, pmax), np.int64)
         act = np.empty(pmax, np.int64)
         ct = np.empty(pmax, np.float64)
@@ -415,17 +500,18 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
                 ng = gather(bx0, by0, bx1, by1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
                             items, gidx)
             npc = pieces25(gidx, ng, ncx, ncy, th0[v], f, r, eye[v], ax, ay, bx, by, epoly, top,
-                           bottom, pc, pe)
-            ev = np.empty(2 * npc + 4 + math.ceil(f / arc_step), np.float64)
-            ioff = np.empty(ev.shape[0] + 1, np.int64)
+                           bottom, pc, pe, occ)
+            ev = np.empty(2 * npc + 2, np.float64)
+            ev2 = np.empty(2 * npc + 4 + math.ceil(f / arc_step), np.float64)
+            ioff = np.empty(ev2.shape[0] + 1, np.int64)
             nint, nl, bj, bs = sweep25(th0[v], f, r, near[v], eye[v], arc_step, npc, pc, pe,
-                                       epoly, top, bottom, ev, act, ct, cj, ck, hs, he, hsj,
+                                       epoly, top, bottom, ev, ev2, act, ct, cj, ck, hs, he, hsj,
                                        hej, hss, hes, ioff, bj, bs)
             cap = caps[v + 1] - caps[v]
             need = capacity25(nint, nl)
             buf_phi = out_phi[caps[v]:caps[v + 1]] if need <= cap else np.empty(need)
             buf_r = out_r[caps[v]:caps[v + 1]] if need <= cap else np.empty(need)
-            npts, nl = layered_boundary(ev, nint, ioff, bj, bs, pc, th0[v], near[v], r,
+            npts, nl = layered_boundary(ev2, nint, ioff, bj, bs, pc, th0[v], near[v], r,
                                         buf_phi, buf_r)
             if npts > cap:
                 out_n[v] = -npts
