@@ -101,3 +101,14 @@ def test_geojson_non_point_and_corrupt(tmp_path):
             import_cameras(store, lines)
         with pytest.raises(CorruptFileError):
             import_cameras(store, corrupt)
+
+
+def test_camera_height_and_tilt_columns(tmp_path):
+    rows = [{"id": "p", "lat": "60.17", "lon": "24.94", "height_m": "6", "tilt_deg": "25"}]
+    with Store(tmp_path / "s.db") as store:
+        import_cameras(store, write_csv(tmp_path / "c.csv", rows))
+        row = store.query("SELECT height_m, tilt_down_deg FROM devices")[0]
+    assert (row["height_m"], row["tilt_down_deg"]) == (6.0, 25.0)
+    bad = [{"id": "q", "lat": "60.17", "lon": "24.94", "tilt_deg": "120"}]
+    with Store(tmp_path / "t.db") as store, pytest.raises(InputError, match="tilt_deg '120'"):
+        import_cameras(store, write_csv(tmp_path / "d.csv", bad))

@@ -49,3 +49,13 @@ def test_wrong_geometry_kind_and_unknown_category(tmp_path):
         with pytest.raises(InputError, match="unknown layer kind"):
             import_layer(store, path, "cameras")
         assert store.scalar("SELECT count(*) FROM sites") == 0
+
+
+def test_building_height_levels_and_min_height_columns(tmp_path):
+    path = tmp_path / "b.gpkg"
+    _frame([box(385000, 6671000, 385020, 6671030), box(385100, 6671000, 385120, 6671030)],
+           height=[None, 9.5], levels=[4.0, None], min_height=[None, 3.0]).to_file(path)
+    with Store(tmp_path / "s.db") as store:
+        import_layer(store, path, "buildings")
+        rows = store.query("SELECT height_m, levels, min_height_m FROM buildings ORDER BY id")
+    assert [tuple(r) for r in rows] == [(None, 4.0, None), (9.5, None, 3.0)]

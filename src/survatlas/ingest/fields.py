@@ -3,7 +3,8 @@
 Columns or properties use the OSM tag vocabulary (``camera:direction``, ``surveillance:type``,
 ``height`` …), normalised exactly like OSM tags. Explicit geometry columns take precedence over
 scenarios later: ``direction`` (degrees), ``fov_deg``, ``range_m``, ``height_m``, ``focal_mm``,
-``sensor_width_mm``, ``width_px``. A ``sensitivity`` column sets each row's sensitivity.
+``sensor_width_mm``, ``width_px``, ``tilt_deg`` (degrees below the horizon; stored as
+``tilt_down_deg``). A ``sensitivity`` column sets each row's sensitivity.
 Every row is checked before anything is written; problems are reported with row numbers.
 """
 
@@ -45,7 +46,10 @@ EXPLICIT: dict[str, tuple[type, float, float]] = {
     "focal_mm": (float, 0.0, 2000.0),
     "sensor_width_mm": (float, 0.0, 100.0),
     "width_px": (int, 1, 100_000),
+    "tilt_deg": (float, -90.0, 90.0),
 }
+#: explicit columns stored under another device column
+EXPLICIT_COLUMN = {"tilt_deg": "tilt_down_deg"}
 META_PREFIX = "survatlas:"
 _MAX_REPORTED = 5
 
@@ -266,7 +270,8 @@ def field_record(
     meta = {k[len(META_PREFIX) :]: v for k, v in props.items() if str(k).startswith(META_PREFIX)}
     sens = str(props.pop("sensitivity", meta.get("sensitivity", sensitivity)))
     _check_sensitivity(sens, "sensitivity")
-    explicit = {k: _explicit(k, props.pop(k)) for k in list(props) if k in EXPLICIT}
+    explicit = {EXPLICIT_COLUMN.get(k, k): _explicit(k, props.pop(k))
+                for k in list(props) if k in EXPLICIT}
     tags = {str(k): _tag_text(v) for k, v in props.items() if not str(k).startswith(META_PREFIX)}
     norm = normalise_tags(tags)
     values = device_values(norm, lon, lat, explicit)

@@ -188,7 +188,7 @@ def _layer_records(
             "building": tags["building"],
             "obstacle": int(is_obstacle(tags)),
             "height_m": _float(tags.get("height")),
-            "levels": _float(tags.get("building:levels")),
+            "levels": _float(tags.get("building:levels", tags.get("levels"))),
             "min_height_m": _float(tags.get("min_height")),
         }
         return [Record(origin, wkb, values, tags, sensitivity=sens)]
