@@ -255,8 +255,10 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
     pos, pos_j, pos_s = near, NEAR, 1.0  # start of the current visible stretch
     if near <= 0.0:
         pos_j, pos_s = NEAR, 0.0
+    beyond = 1.0  # scale of the first shadow starting beyond the range
     for q in range(nh):
         if hs[q] >= radius:
+            beyond = hss[q]
             break
         if he[q] <= pos:
             continue
@@ -271,15 +273,16 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
         out_j[out_base + n], out_s[out_base + n] = pos_j, pos_s
         out_j[out_base + n + 1], out_s[out_base + n + 1] = ARC, 1.0
         n += 2
-    return n, False
+    return n, beyond == 1.0 and _straight(out_j, out_s, out_base, n)
 
 
 @njit(cache=True, inline="always")
 def _straight(out_j, out_s, base, n):
-    """Whether every end is a wall (unscaled) or the camera: the walls do not cross, so the
-    ends keep their order over the whole interval."""
+    """Whether every end is a wall (unscaled), the camera or the range arc: walls do not cross
+    each other and are cut at the range, so the ends keep their order over the interval."""
     for k in range(base, base + n):
-        if not ((out_j[k] >= 0 and out_s[k] == 1.0) or (out_j[k] == NEAR and out_s[k] == 0.0)):
+        if not ((out_j[k] >= 0 and out_s[k] == 1.0) or (out_j[k] == NEAR and out_s[k] == 0.0)
+                or out_j[k] == ARC):
             return False
     return True
 
@@ -405,11 +408,13 @@ def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bott
         k, exact = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, math.cos(mid),
                         math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes, bj, bs, n_out)
         q = math.floor(a0 / arc_step) + 1
-        if exact or q * arc_step >= a1:
+        arc = k > 0 and bj[n_out + k - 1] == ARC
+        if (exact and not arc) or q * arc_step >= a1:
             n_out += k
             nl = max(nl, k)
             k2 += 1
             continue
+        first = n_out
         lo = a0  # cut at whole multiples of the arc step
         while lo < a1:
             hi = min(q * arc_step, a1)
@@ -417,11 +422,17 @@ def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bott
                 q += 1
                 continue
             bj, bs = _grow(bj, bs, n_out, 2 * na + 4)
-            mid = th0 + 0.5 * (lo + hi)
             ev2[k2] = lo
             ioff[k2] = n_out
-            k, _ = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, math.cos(mid),
-                        math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes, bj, bs, n_out)
+            if exact:  # same ends all along: only the arc is sampled
+                for r in range(k):
+                    bj[n_out + r] = bj[first + r]
+                    bs[n_out + r] = bs[first + r]
+            else:
+                mid = th0 + 0.5 * (lo + hi)
+                k, _ = _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius,
+                            math.cos(mid), math.sin(mid), ct, cj, ck, hs, he, hsj, hej, hss, hes,
+                            bj, bs, n_out)
             n_out += k
             nl = max(nl, k)
             k2 += 1
@@ -475,6 +486,9 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
         hej = np.empty(pmax, np.int64)
         hss = np.empty(pmax, np.float64)
         hes = np.empty(pmax, np.float64)
+        ev = np.empty(2 * pmax + 2, np.float64)
+        ev2 = np.empty(2 * pmax + 4 + math.ceil(2.0 * math.pi / arc_step), np.float64)
+        ioff = np.empty(ev2.shape[0] + 1, np.int64)
         bj = np.empty(1024, np.int64)
         bs = np.empty(1024, np.float64)
         for q in range(lo, hi):
@@ -501,9 +515,6 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
                             items, gidx)
             npc = pieces25(gidx, ng, ncx, ncy, th0[v], f, r, eye[v], ax, ay, bx, by, epoly, top,
                            bottom, pc, pe, occ)
-            ev = np.empty(2 * npc + 2, np.float64)
-            ev2 = np.empty(2 * npc + 4 + math.ceil(f / arc_step), np.float64)
-            ioff = np.empty(ev2.shape[0] + 1, np.int64)
             nint, nl, bj, bs = sweep25(th0[v], f, r, near[v], eye[v], arc_step, npc, pc, pe,
                                        epoly, top, bottom, ev, ev2, act, ct, cj, ck, hs, he, hsj,
                                        hej, hss, hes, ioff, bj, bs)
