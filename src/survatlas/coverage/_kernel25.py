@@ -192,6 +192,7 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
     # crossings: t, piece, kind (0 back face before 1 front face at the same distance)
     nc = 0
     cut = np.inf  # nearest entry into a building at least as tall as the eye (ground part)
+    tmin, jmin = np.inf, -1
     for q in range(na):
         j = act[q]
         den = c * pc[5, j] - s * pc[4, j]
@@ -204,9 +205,16 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
         cj[nc] = j
         ck[nc] = pe[1, j]
         nc += 1
+        if t < tmin:
+            tmin, jmin = t, j
         p = epoly[pe[0, j]]
         if pe[1, j] == 1 and top[p] >= eye and bottom[p] <= 0.0 and t < cut:
             cut = t
+    if near <= 0.0 and jmin >= 0 and cut == tmin and tmin < radius:
+        # the nearest wall is a tall building's: the 2-D case, no sort needed
+        out_j[out_base], out_s[out_base] = NEAR, 0.0
+        out_j[out_base + 1], out_s[out_base + 1] = jmin, 1.0
+        return 2, True
     # insertion sort by (t, kind), dropping crossings beyond the cut
     m = 0
     for q in range(nc):
