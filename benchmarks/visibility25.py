@@ -32,12 +32,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from survatlas.coverage import prepare_obstacles, visibility  # noqa: E402
-from survatlas.coverage.analysis import Settings, analyse  # noqa: E402
-from survatlas.coverage.heights import building_heights  # noqa: E402
-from survatlas.coverage.occlusion import visibility25  # noqa: E402
-from survatlas.coverage.scale import synthetic_inputs  # noqa: E402
-from survatlas.synth import synth_city  # noqa: E402
+from survatlas.coverage import prepare_obstacles, visibility
+from survatlas.coverage.analysis import Settings, analyse
+from survatlas.coverage.heights import building_heights
+from survatlas.coverage.occlusion import visibility25
+from survatlas.coverage.scale import synthetic_inputs
+from survatlas.synth import synth_city
 
 #: Share of buildings per storey count (a mixed European centre: kiosks and sheds to blocks).
 STOREYS = {1: 0.15, 2: 0.15, 3: 0.15, 4: 0.15, 5: 0.15, 6: 0.1, 8: 0.1, 12: 0.05}

@@ -33,12 +33,12 @@ def _ray_intervals(reg, view, bearing_deg, length):
     """Visible stretches (m) along a ray from the camera of ``view``."""
     a = math.radians(90 - bearing_deg)
     x, y = reg.x[view], reg.y[view]
-    off, t0, t1 = reg.clip_segments(view, [x], [y], [x + length * math.cos(a)],
+    _, t0, t1 = reg.clip_segments(view, [x], [y], [x + length * math.cos(a)],
                                     [y + length * math.sin(a)])
     return np.column_stack([t0, t1]) * length
 
 
-def test_low_wall_shadow_ends_at_d_h_over_h_minus_H():
+def test_low_wall_shadow_ends_at_d_h_over_h_minus_big_h():
     # camera 6 m high at the origin looking east; a 2 m wall 10–12 m away; a 30 m tower at 30 m
     polys = [shapely.box(10, -5, 12, 5), shapely.box(30, -20, 40, 20)]
     reg = visibility25(prepare_obstacles(polys), [2.0, 30.0], [0.0], [0.0], [90.0], [60.0],

@@ -110,13 +110,12 @@ def clip_layered(v, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, ev_t, ev_w, 
             i += 1
         if before <= 0 < depth:
             out_t0[base + n] = t
-        elif depth <= 0 < before:
-            if t > out_t0[base + n] + 1e-12:
-                if n > 0 and out_t0[base + n] <= out_t1[base + n - 1] + 1e-12:
-                    out_t1[base + n - 1] = t
-                else:
-                    out_t1[base + n] = t
-                    n += 1
+        elif depth <= 0 < before and t > out_t0[base + n] + 1e-12:
+            if n > 0 and out_t0[base + n] <= out_t1[base + n - 1] + 1e-12:
+                out_t1[base + n - 1] = t
+            else:
+                out_t1[base + n] = t
+                n += 1
     return n
 
 

@@ -21,8 +21,8 @@ import shapely
 from pyproj import CRS
 
 from survatlas import geo
-from survatlas.coverage._raster import Raster, label_fill
 from survatlas.coverage._layers_nb import contains_view
+from survatlas.coverage._raster import Raster, label_fill
 from survatlas.coverage.regions import Regions, merge_intervals
 
 
