@@ -47,6 +47,9 @@ from survatlas.coverage._walls import (
     seg_dist2,
 )
 
+#: Views with fewer pieces skip the culling pass (the per-ray 2-D fast path is cheaper there).
+CULL_MIN_PIECES = 48
+
 #: Boundary kinds besides wall lines (ids ≥ 0): the range arc and the near (blind-zone) arc.
 ARC, NEAR = -1, -2
 
@@ -127,6 +130,8 @@ def _cull(npc, pc, pe, epoly, top, bottom, eye, fov, occ):
     """Drop the pieces wholly behind front walls of buildings at least as tall as the eye
     (an angular buffer of :data:`OCC_BINS` bins, each closed beyond the farthest point of a
     tall front wall spanning it); only provably hidden pieces go."""
+    if npc < CULL_MIN_PIECES:
+        return npc
     occ[:] = np.inf
     binw = fov / occ.shape[0]
     tall = 0
