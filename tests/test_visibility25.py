@@ -285,3 +285,16 @@ def test_bad_heights_are_refused():
         visibility25(obs, [], [0.0], [0.0], [0.0], [90.0], [10.0], 5.0)
     with pytest.raises(InputError, match="finite"):
         visibility25(obs, [np.nan], [0.0], [0.0], [0.0], [90.0], [10.0], 5.0)
+
+
+def test_party_walls_hide_the_first_buildings_interior():
+    # a row of touching low buildings (shared walls, as OSM terraces are drawn) in front of a
+    # camera: the ground under each is never seen, whatever order the shared wall sorts in
+    row = [shapely.box(10 + 4 * k, -20, 14 + 4 * k, 20) for k in range(5)]
+    reg = visibility25(prepare_obstacles(row), [3.0] * 5, [0.0], [0.0], [90.0], [80.0],
+                       [120.0], 6.0, arc_step_deg=0.5)
+    rng = np.random.default_rng(3)
+    p = rng.uniform([10.01, -19.99], [29.99, 19.99], (3000, 2))
+    assert not reg.contains(0, p[:, 0], p[:, 1]).any()
+    np.testing.assert_allclose(_ray_intervals(reg, 0, 90.0, 120.0), [[0, 10], [30 * 2, 120]],
+                               atol=1e-9)

@@ -235,25 +235,30 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
     # shadows [hs, he) with their defining lines (id, scale); -1 id: camera (scale 0) / infinity
     nh = 0
     t_in, j_in = 0.0, -1
+    depth = 0  # buildings entered and not left: a party wall may sort its exit after the entry
     for q in range(m):
         j = cj[q]
         p = epoly[pe[0, j]]
         if ck[q] == 1:
-            t_in, j_in = ct[q], j
+            if depth == 0:
+                t_in, j_in = ct[q], j
+            depth += 1
             if top[p] >= eye:  # tall: hides everything from its bottom edge's shadow on
                 sb = eye / (eye - bottom[p]) if bottom[p] > 0.0 else 1.0
-                hs[nh], hsj[nh], hss[nh] = t_in * sb, j, sb
+                hs[nh], hsj[nh], hss[nh] = ct[q] * sb, j, sb
                 he[nh], hej[nh], hes[nh] = np.inf, -1, 0.0
                 nh += 1
             continue
+        entered = depth > 0
+        depth = max(depth - 1, 0)
         if top[p] >= eye:
             continue  # back face of a tall part (only when its front is out of the view)
         sb = eye / (eye - bottom[p]) if bottom[p] > 0.0 else 1.0
         st = eye / (eye - top[p]) if top[p] > 0.0 else 1.0
         hs[nh], hsj[nh], hss[nh] = t_in * sb, j_in, sb
         he[nh], hej[nh], hes[nh] = ct[q] * st, j, st
-        if j_in < 0:  # the ray starts inside the part (camera on a wall): from the camera
-            hsj[nh], hss[nh] = NEAR, 0.0
+        if not entered:  # the ray starts inside the part (camera on a wall): from the camera
+            hs[nh], hsj[nh], hss[nh] = 0.0, NEAR, 0.0
         nh += 1
     # union of the shadows (sorted by start; few) cut out of [near, R]
     for q in range(1, nh):
