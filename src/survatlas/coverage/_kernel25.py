@@ -240,12 +240,13 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
         j = cj[q]
         p = epoly[pe[0, j]]
         if ck[q] == 1:
+            inside = depth > 0  # entered from inside another footprint (an overlap sliver)
             if depth == 0:
                 t_in, j_in = ct[q], j
             depth += 1
             if top[p] >= eye:  # tall: hides everything from its bottom edge's shadow on
-                sb = eye / (eye - bottom[p]) if bottom[p] > 0.0 else 1.0
-                hs[nh], hsj[nh], hss[nh] = ct[q] * sb, j, sb
+                sb = eye / (eye - bottom[p]) if bottom[p] > 0.0 and not inside else 1.0
+                hs[nh], hsj[nh], hss[nh] = t_in * sb, j_in, sb
                 he[nh], hej[nh], hes[nh] = np.inf, -1, 0.0
                 nh += 1
             continue
