@@ -180,7 +180,7 @@ def _scenario_heights(cams: CameraSet, settings, scenario: str):
     if getattr(settings, "occlusion", "2d") != "2.5d":
         return None
     a = cams.building_attrs
-    if a is None or len(a) != len(cams.buildings):
+    if a is None:
         raise InputError("2.5-D occlusion needs building heights, which this engine does not "
                          "read yet: use --engine local or --occlusion 2d")
     top, bottom, _ = building_heights(a["building"].tolist(), a["height_m"].to_numpy(),

@@ -190,6 +190,12 @@ def compute_coverage(
         inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
                              as_of=as_of)
         inputs, obstacles, _ = with_obstacles(store, inputs)
+        if settings.occlusion == "2.5d":  # heights of the footprints the obstacles came from
+            from dataclasses import replace
+
+            from survatlas.coverage.analysis import building_attributes
+            inputs = replace(inputs, building_attrs=building_attributes(store,
+                                                                        inputs.building_bbox))
         result = analyse(inputs, settings, obstacles=obstacles)
         _note_as_of(result.summary, as_of)
         if as_of is None:
