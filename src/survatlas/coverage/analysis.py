@@ -202,12 +202,12 @@ def read_cameras(store: Store, bbox: tuple[float, float, float, float] | None = 
     where, params = bbox_clause(store, "devices", bbox)
     kinds = ", ".join(f"'{k}'" for k in FILMING)
     rows = store.query(
-        f"SELECT id, geom, {', '.join(OPTICS_COLUMNS)} FROM devices WHERE "
+        f"SELECT id, geom, mount, {', '.join(OPTICS_COLUMNS)} FROM devices WHERE "
         f"{audience_clause('public')} AND device_type IN ({kinds}) AND {where} ORDER BY id",
         params)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (2 + len(OPTICS_COLUMNS))
-    frame = pd.DataFrame({"id": np.array(cols[0], np.int64),
-                          **{c: list(v) for c, v in zip(OPTICS_COLUMNS, cols[2:], strict=True)}})
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(OPTICS_COLUMNS))
+    frame = pd.DataFrame({"id": np.array(cols[0], np.int64), "mount": list(cols[2]),
+                          **{c: list(v) for c, v in zip(OPTICS_COLUMNS, cols[3:], strict=True)}})
     frame["views"] = [json.loads(v) if isinstance(v, str) else v for v in frame["views"]]
     return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(list(cols[1])), crs="EPSG:4326")
 
