@@ -112,9 +112,9 @@ def test_chart_png(history_db, tmp_path):
     with Image.open(png) as img:
         assert img.size[0] > 600 and img.size[1] > 400
         colours = img.convert("RGB").getcolors(1 << 20)
-    # the added (teal) and removed (orange) bars are drawn
-    assert any(c == (42, 157, 143) for _, c in colours)
-    assert any(c == (231, 111, 81) for _, c in colours)
+    # the added (bluish green) and removed (vermillion) bars are drawn
+    assert any(c == (0, 158, 115) for _, c in colours)
+    assert any(c == (213, 94, 0) for _, c in colours)
     with pytest.raises(InputError, match="no device history"):
         timeline_chart({"periods": [], "by": "year"}, tmp_path / "empty.png")
 

@@ -25,7 +25,7 @@ from survatlas.ingest.history import state_change
 from survatlas.store import Store
 from survatlas.store.clock import iso_instant
 from survatlas.store.encryption import open_row
-from survatlas.store.gate import audience_clause, read_layer
+from survatlas.store.gate import history_clause, read_layer
 
 #: a device this close to a site (metres) counts for the site's category (0: inside an area)
 SITE_NEAR_M = 50.0
@@ -57,7 +57,7 @@ def _versions(store: Store, bbox: Sequence[float] | None, audience: str) -> list
         "SELECT id, origin, valid_from, valid_to, change, ended, device_type, operator, zone, "
         "lon, lat, osm_version, content_sha, name, tags, views, area, mount, camera_type, "
         "tilt_down_deg, height_m, manufacturer, model, sensitivity FROM device_versions "
-        f"WHERE {audience_clause(audience)}{where} ORDER BY origin, valid_from", params)
+        f"WHERE {history_clause(audience)}{where} ORDER BY origin, valid_from", params)
     return [dict(r) for r in rows]
 
 
@@ -89,6 +89,76 @@ def _site_categories(store: Store, versions: list[dict], bbox: Any, audience: st
     for p, s in zip(*pairs, strict=True):
         if cats[s] not in versions[p]["site_category"]:
             versions[p]["site_category"].append(cats[s])
+
+
+def _snapshots(store: Store, bbox: Sequence[float] | None) -> list[dict[str, Any]]:
+    """The snapshots (imports at a date, history files) that saw some of ``bbox``."""
+    snapshots = [dict(r) for r in store.query(
+        "SELECT as_of, kind, min_x, min_y, max_x, max_y FROM snapshots ORDER BY as_of")]
+    if bbox is None:
+        return snapshots
+    return [s for s in snapshots if s["max_x"] >= bbox[0] and s["min_x"] <= bbox[2]
+            and s["max_y"] >= bbox[1] and s["min_y"] <= bbox[3]]
+
+
+def history_span(
+    store: Store, *, bbox: Sequence[float] | None = None, audience: str = "public"
+) -> dict[str, Any]:
+    """Whether the store holds a history of an area, and the dates it spans.
+
+    A history is a full-history file, or snapshots of the area at two dates or more; one
+    snapshot only dates each device's latest edit, which says nothing about growth.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    bbox : sequence of float, optional
+        W, S, E, N: the area (default: everywhere).
+    audience : str
+        Whose view: ``public`` counts public records only (through the publish gate).
+
+    Returns
+    -------
+    dict
+        ``available`` (bool), ``reason`` (why not, one line, or ``None``), ``start`` (the
+        first version's date), ``end`` (the latest change or snapshot), ``snapshots`` (dates
+        and kinds), ``devices`` (devices with a version in the area).
+
+    Examples
+    --------
+    ::
+
+        with open_store("helsinki.db") as store:
+            span = history_span(store)
+            print(span["start"], span["end"]) if span["available"] else print(span["reason"])
+    """
+    snapshots = _snapshots(store, bbox)
+    where, params = "", ()
+    if bbox is not None:
+        where = " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
+        params = (bbox[0], bbox[2], bbox[1], bbox[3])
+    row = store.query(
+        "SELECT min(valid_from), max(valid_from), max(valid_to), count(DISTINCT origin) "
+        f"FROM device_versions WHERE {history_clause(audience)}{where}", params)[0]
+    dates = sorted({s["as_of"][:10] for s in snapshots})
+    full = any(s["kind"] == "history" for s in snapshots)
+    ends = [d for d in (row[1], row[2], *(s["as_of"] for s in snapshots)) if d]
+    reason = None
+    if not row[3]:
+        reason = "no device history in this area: import OSM data (or a history file) first"
+    elif not full and len(dates) < 2:
+        reason = (f"one snapshot only ({dates[0] if dates else 'undated'}): import a later "
+                  "snapshot or a full-history file (.osh.pbf) of the area to see its growth")
+    return {
+        "available": reason is None,
+        "reason": reason,
+        "start": row[0],
+        "end": max(ends) if ends else None,
+        "snapshots": [{"as_of": s["as_of"], "kind": s["kind"]} for s in snapshots],
+        "devices": row[3],
+        "audience": audience,
+    }
 
 
 def _period(when: str, by: str) -> str:
@@ -150,11 +220,7 @@ def timeline(
         raise InputError(f"--by {by!r}: use month or year")
     versions = _versions(store, bbox, audience)
     _site_categories(store, versions, bbox, audience)
-    snapshots = [dict(r) for r in store.query(
-        "SELECT as_of, kind, min_x, min_y, max_x, max_y FROM snapshots ORDER BY as_of")]
-    if bbox is not None:  # the snapshots that saw some of the area
-        snapshots = [s for s in snapshots if s["max_x"] >= bbox[0] and s["min_x"] <= bbox[2]
-                     and s["max_y"] >= bbox[1] and s["min_y"] <= bbox[3]]
+    snapshots = _snapshots(store, bbox)
     result: dict[str, Any] = {
         "by": by, "bbox": list(bbox) if bbox else None, "periods": [],
         "snapshots": snapshots, "method": METHOD, "assumptions": ASSUMPTIONS,
@@ -276,44 +342,15 @@ def _valid(v: dict[str, Any], when: str) -> bool:
 
 
 def timeline_chart(result: dict[str, Any], path: str | Path, *, title: str | None = None) -> Path:
-    """A PNG of a :func:`timeline`: bars of devices added (up) and removed (down) per period,
-    a line of devices in place, the method and the ODbL attribution underneath."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """A PNG of a :func:`timeline`: the chart reports carry (:func:`~survatlas.publish.charts.
+    growth_figure`): devices added (up) and removed (down) per period, a line of devices in
+    place, the dating caveat and the ODbL attribution underneath."""
+    from survatlas.publish.charts import growth_figure, pyplot
 
     path = Path(path)
-    periods = result["periods"]
-    if not periods:
+    fig = growth_figure(result, title=title)
+    if fig is None:
         raise InputError("no device history to chart; import OSM data (or a history file) first")
-    labels = [p["period"] for p in periods]
-    xs = range(len(labels))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(labels) + 2), 4.2), dpi=120)
-    gap = [k for k, p in enumerate(periods) if p.get("between_snapshots")]
-    if gap:
-        ax.axvspan(gap[0] - 0.5, gap[-1] + 0.5, color="#bbbbbb", alpha=0.25, hatch="//",
-                   linewidth=0, label="no snapshot: changes are dated at the next one")
-    ax.bar(xs, [p["added"] for p in periods], color="#2a9d8f", label="added")
-    ax.bar(xs, [-p["removed"] for p in periods], color="#e76f51", label="removed")
-    ax.axhline(0, color="#444", linewidth=0.6)
-    low, high = ax.get_ylim()
-    ax.set_ylim(low, high + (high - low) * 0.3)  # room for the legend
-    ax.set_ylabel("devices added / removed")
-    ax2 = ax.twinx()
-    ax2.plot(list(xs), [p["in_place"] for p in periods], color="#264653", marker="o",
-             markersize=3, label="in place (end of period)")
-    ax2.set_ylabel("devices in place")
-    ax2.set_ylim(0, max(p["in_place"] for p in periods) * 1.35 + 1)
-    step = max(1, len(labels) // 14)
-    ax.set_xticks(list(xs)[::step], labels[::step], rotation=45, ha="right")
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper center", ncol=4, frameon=False, fontsize=8)
-    ax.set_title(title or f"Surveillance devices in the map, by {result['by']}")
-    fig.text(0.01, 0.01, f"Dates are OSM mapping dates, not installation dates. "
-             f"{result['attribution']}", fontsize=7, color="#555")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path)
-    plt.close(fig)
+    fig.savefig(path, dpi=150)
+    pyplot().close(fig)
     return path
-

@@ -141,9 +141,21 @@ def devices_as_of_sql(
     return (
         f"SELECT coalesce(d.id, -v.id) AS id, {', '.join('v.' + c for c in cols)} "
         "FROM device_versions v LEFT JOIN devices d ON d.origin = v.origin "
-        f"WHERE {audience_clause(audience, 'v')} AND v.valid_from <= ? "
+        f"WHERE {history_clause(audience, 'v')} AND v.valid_from <= ? "
         f"AND (v.valid_to IS NULL OR v.valid_to > ?){where} ORDER BY v.origin",
         tuple(params),
+    )
+
+
+def history_clause(audience: str = "public", alias: str = "device_versions") -> str:
+    """SQL condition keeping the device versions ``audience`` may see: a device's past is
+    shown only when every state of it (each version and the current row) is visible, so a
+    device restricted now never shows, not even as it stood before."""
+    allowed = audience_clause(audience)
+    return (
+        f"{audience_clause(audience, alias)} AND NOT EXISTS (SELECT 1 FROM device_versions h "
+        f"WHERE h.origin = {alias}.origin AND NOT h.{allowed}) AND NOT EXISTS (SELECT 1 FROM "
+        f"devices c WHERE c.origin = {alias}.origin AND NOT c.{allowed})"
     )
 
 
