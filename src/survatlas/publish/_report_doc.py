@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from survatlas.publish import charts
+from survatlas.publish._growth_doc import growth_fact, growth_section
 from survatlas.publish._report_map import coverage_map, route_map
 from survatlas.publish.document import Document, Fact, Figure, Item, Table
 
@@ -87,6 +88,7 @@ def report_document(data: Any) -> Document:
         _site_section(doc, f)
     _sites_section(doc, f)
     _cameras_section(doc, stats)
+    growth_section(doc, f.get("growth"))
     _gaps_section(doc, cov, stats)
     _method_section(doc, cov, stats)
     return doc
@@ -110,7 +112,8 @@ def _area_facts(f: dict[str, Any]) -> list[Fact]:
         Fact(f"{cov['street_length_m'] / 1000:,.1f} km", "of walkable street analysed",
              f"{cov['streets']} street segments"),
     ]
-    return facts
+    growth = growth_fact(f.get("growth"))
+    return facts + ([growth] if growth else [])
 
 
 def _key_lines(f: dict[str, Any]) -> list[str]:

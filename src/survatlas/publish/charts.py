@@ -138,47 +138,48 @@ GROWTH_COLOURS = {"added": PALETTE[2], "removed": PALETTE[5], "in_place": "#2222
 
 
 def growth_figure(result: Mapping[str, Any], *, title: str | None = None) -> Any:
-    """The figure of a growth timeline (``survatlas.publish.growth.timeline``): bars of devices
-    added (up) and removed (down) per period, a line of devices in place at the end of each
-    period, hatched periods that lie wholly between two snapshots, the dating caveat and the
-    attribution underneath. ``None`` when there is no period."""
+    """The figure of a growth timeline (``survatlas.publish.growth.timeline``): above, a line
+    of devices in place at the end of each period; below, bars of devices added (up) and
+    removed (down) per period; hatched periods lie wholly between two snapshots; the dating
+    caveat and the attribution underneath. ``None`` when there is no period."""
     periods = result["periods"]
     if not periods:
         return None
     plt = pyplot()
     labels = [p["period"] for p in periods]
     xs = list(range(len(labels)))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(labels) + 2.5), 3.4))
+    fig, (top, ax) = plt.subplots(
+        2, 1, sharex=True, figsize=(max(6.0, 0.32 * len(labels) + 2.5), 4.2),
+        gridspec_kw={"height_ratios": [1, 1.2]})
     gap = [k for k, p in enumerate(periods) if p.get("between_snapshots")]
-    if gap:
-        ax.axvspan(gap[0] - 0.5, gap[-1] + 0.5, color="#bbbbbb", alpha=0.3, hatch="//",
-                   linewidth=0, label="no snapshot: changes dated at the next one")
+    for axis in (top, ax):
+        if gap:
+            axis.axvspan(gap[0] - 0.5, gap[-1] + 0.5, color="#bbbbbb", alpha=0.3, hatch="//",
+                         linewidth=0, label="no snapshot: changes dated at the next one")
+        axis.yaxis.get_major_locator().set_params(integer=True)
+    in_place = [p["in_place"] for p in periods]
+    top.plot(xs, in_place, color=GROWTH_COLOURS["in_place"], marker="o", markersize=3,
+             label="in place (end of period)")
+    top.set_ylim(0, max(in_place) * 1.15 + 1)
+    top.set_ylabel("in place")
+    fig.text(0.01, 0.985, title or f"Surveillance devices in the map, by {result['by']}",
+             fontsize=9.5, fontweight="bold", va="top")
     ax.bar(xs, [p["added"] for p in periods], color=GROWTH_COLOURS["added"], label="added")
     ax.bar(xs, [-p["removed"] for p in periods], color=GROWTH_COLOURS["removed"],
            label="removed")
     ax.axhline(0, color="#444444", linewidth=0.6)
-    low, high = ax.get_ylim()
-    ax.set_ylim(low, high + (high - low) * 0.35)  # room for the legend
-    ax.set_ylabel("devices added (up) / removed (down)")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("added / removed")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{abs(v):.0f}")
-    ax2 = ax.twinx()
-    ax2.spines["right"].set_visible(True)
-    ax2.plot(xs, [p["in_place"] for p in periods], color=GROWTH_COLOURS["in_place"], marker="o",
-             markersize=3, label="in place (end of period)")
-    ax2.set_ylabel("devices in place")
-    ax2.set_ylim(0, max(p["in_place"] for p in periods) * 1.4 + 1)
-    ax2.yaxis.get_major_locator().set_params(integer=True)
     step = max(1, len(labels) // 14)
     ax.set_xticks(xs[::step], labels[::step], rotation=45 if len(labels) > 8 else 0,
                   ha="right" if len(labels) > 8 else "center")
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left", ncol=2, frameon=False, fontsize=7.5)
-    ax.set_title(title or f"Surveillance devices in the map, by {result['by']}", loc="left")
+    handles = top.get_legend_handles_labels()[0][-1:] + ax.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 0.95),
+               ncol=len(handles), frameon=False, fontsize=7.5)
     note = textwrap.fill("Dates are OSM mapping dates, not installation dates. "
                          f"{result.get('attribution', '')}", int(fig.get_figwidth() * 17))
     fig.text(0.01, 0.01, note, fontsize=6.5, color="#555555", va="bottom")
-    fig.tight_layout(rect=(0, 0.04 + 0.035 * note.count("\n"), 1, 1))
+    fig.tight_layout(rect=(0, 0.04 + 0.03 * note.count("\n"), 1, 0.89))
     return fig
 
 

@@ -161,6 +161,35 @@ def history_span(
     }
 
 
+def growth_figures(
+    store: Store, *, bbox: Sequence[float] | None = None, audience: str = "public"
+) -> dict[str, Any]:
+    """The growth figures of an area for a report: its :func:`history_span` and, when it has
+    a history, its :func:`timeline` by year (by month when the history spans under three
+    calendar years) — the same figures ``survatlas timeline --bbox … --by … --json`` prints.
+
+    Returns
+    -------
+    dict
+        ``available``, ``reason``, ``span`` and (when available) ``by`` and ``timeline``.
+
+    Examples
+    --------
+    ::
+
+        with open_store("helsinki.db") as store:
+            growth = growth_figures(store, bbox=(24.93, 60.16, 24.96, 60.18))
+    """
+    span = history_span(store, bbox=bbox, audience=audience)
+    out: dict[str, Any] = {"available": span["available"], "reason": span["reason"],
+                           "span": span}
+    if span["available"]:
+        years = int(span["end"][:4]) - int(span["start"][:4]) + 1
+        out["by"] = "year" if years >= 3 else "month"
+        out["timeline"] = timeline(store, bbox=bbox, by=out["by"], audience=audience)
+    return out
+
+
 def _period(when: str, by: str) -> str:
     return when[:7] if by == "month" else when[:4]
 

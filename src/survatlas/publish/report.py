@@ -17,6 +17,7 @@ from typing import Any
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, NotFoundError
+from survatlas.publish.growth import growth_figures
 from survatlas.publish.stats import store_stats
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, read_layer
@@ -134,6 +135,7 @@ def _area_figures(store: Store, bbox: BBox | None, settings: Any) -> ReportData:
         "coverage": result.summary,
         "stats": store_stats(store, bbox),
         "most_watched_sites": most_watched(store, result),
+        "growth": growth_figures(store, bbox=bbox),
         "attribution": ODBL_ATTRIBUTION,
     }
     ids = [int(i) for i in result.inputs.street_ids]
