@@ -15,10 +15,11 @@ import shapely
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, NotFoundError
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.store.clock import iso_instant
+from survatlas.store.gate import audience_clause, bbox_clause, devices_as_of_sql
 from survatlas.vocab import LAYERS
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "device_detail", "feature_page"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "device_detail", "devices_as_of_page", "feature_page"]
 
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
@@ -91,6 +92,74 @@ def feature_page(
     return {
         "type": "FeatureCollection",
         "layer": layer,
+        "bbox": list(bbox),
+        "limit": limit,
+        "offset": offset,
+        "returned": len(features),
+        "next_offset": offset + limit if more else None,
+        "attribution": ODBL_ATTRIBUTION,
+        "features": features,
+    }
+
+
+def devices_as_of_page(
+    store: Store,
+    date: str,
+    bbox: tuple[float, float, float, float],
+    *,
+    limit: int = DEFAULT_PAGE,
+    offset: int = 0,
+    audience: str = "public",
+) -> dict[str, Any]:
+    """One page of the devices in place on ``date`` within ``bbox``, as a FeatureCollection.
+
+    The devices are read from the device history exactly as ``survatlas coverage --as-of``
+    reads them (:func:`survatlas.store.gate.devices_as_of_sql`), through the publish gate: a
+    device restricted now never shows, not even as it stood before.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    date
+        An ISO date (``2019-04-21``) or instant.
+    bbox
+        West, south, east, north (lon/lat).
+    limit, offset
+        Page size (1 to :data:`MAX_PAGE`) and devices to skip (ordered by origin).
+    audience
+        Who reads: records above this sensitivity never appear.
+
+    Returns
+    -------
+    dict
+        A FeatureCollection like :func:`feature_page`'s plus ``as_of``; each feature's ``id``
+        is the current device's (negative: a device gone since, not in the current view) and
+        its properties add ``valid_from`` (the version's start) and ``current``.
+
+    Examples
+    --------
+    ::
+
+        with open_store("helsinki.db") as store:
+            page = devices_as_of_page(store, "2019-04-21", (24.93, 60.16, 24.96, 60.18))
+    """
+    _check_page("devices", limit, offset)
+    when = iso_instant(date)
+    sql, params = devices_as_of_sql(store, when, bbox, audience)
+    rows = store.query(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?", (*params, limit + 1, offset))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
+    features = []
+    for row, geom in zip(rows, geoms, strict=True):
+        feature = _feature("devices", row, geom)
+        feature["properties"].update(valid_from=row["valid_from"], current=row["id"] > 0)
+        features.append(feature)
+    return {
+        "type": "FeatureCollection",
+        "layer": "devices",
+        "as_of": when,
         "bbox": list(bbox),
         "limit": limit,
         "offset": offset,
