@@ -5,6 +5,7 @@ import { clear, el, getJSON, swatch } from "./dom.js";
 import { ReportMode } from "./report.js";
 import { RoutePlanner } from "./route.js";
 import { SiteRanking } from "./sites.js";
+import { TimeSlider } from "./timeslider.js";
 import { AREA_COLOURS, DEVICE_TYPES, LEVELS, addIcons, buildStyle, iconCanvas, levelPaint } from "./style.js";
 
 const TOGGLES = {
@@ -48,6 +49,7 @@ class App {
     this.routes = new RoutePlanner(this);
     this.sites = new SiteRanking(this);
     this.report = new ReportMode(this);
+    this.timeslider = new TimeSlider(this); // a date slider when the store has a history
     TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
     this.wireTabs();
     this.wireLevel();

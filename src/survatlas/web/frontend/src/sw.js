@@ -1,7 +1,7 @@
 // survatlas service worker: the app shell works offline; public map data is served from the
 // network first and from the last copy when offline. Reports are never cached here (the page
 // keeps unsent reports in IndexedDB); moderation views are never cached.
-const VERSION = "survatlas-shell-v1";
+const VERSION = "survatlas-shell-v2";
 const SHELL = [
   "/",
   "/manifest.webmanifest",
@@ -16,6 +16,8 @@ const SHELL = [
   "/static/route.js",
   "/static/sites.js",
   "/static/style.js",
+  "/static/timeslider.js",
+  "/static/timeslider.css",
   "/static/favicon.svg",
   "/static/icon-192.png",
   "/static/icon-512.png",

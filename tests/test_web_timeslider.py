@@ -1,0 +1,168 @@
+"""The map's date slider in a real browser (Debian's chromium through Playwright).
+
+A store with a device history (a synthetic full-history file) shows the slider, and moving it
+changes the devices drawn to those in place on the chosen date; a device restricted now never
+shows, not even as it stood. A store with one snapshot only has no slider.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import uvicorn
+
+from survatlas.ingest import import_osm
+from survatlas.store import Store
+from survatlas.synth.osmfile import write_history, write_osm
+from survatlas.web import create_app
+from survatlas.web.app import BUILD_COMMAND, DIST
+from test_history import CAM, NODES, STREET, WAYS
+from test_web_browser import ARTIFACTS, _free_port, _wait, _wait_tiles, browser  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+#: a camera since 2015 whose record is restricted now: none of its versions may show
+RESTRICTED = [dict(id=7, version=1, timestamp="2015-01-01T00:00:00Z", lon=24.9505, lat=60.1705,
+                   tags=CAM)]
+
+
+@contextmanager
+def _serve(path):
+    if not (DIST / "index.html").is_file():
+        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(path), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def history_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("slider")
+    osh = write_history(tmp / "area.osh.pbf", NODES + RESTRICTED + STREET, WAYS)
+    with Store(tmp / "h.db") as store:
+        import_osm(store, osh)
+        store.conn.execute("UPDATE devices SET sensitivity = 'restricted' "
+                           "WHERE origin = 'osm:node/7'")
+        store.conn.commit()
+    with _serve(tmp / "h.db") as base:
+        yield base
+
+
+def _open(browser, url):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    _wait(page, "!!(window.survatlas && window.survatlas.timeslider)")
+    page.evaluate("window.survatlas.ready")
+    page.evaluate("window.survatlas.timeslider.ready")
+    _wait_tiles(page)
+    return page
+
+
+def _drawn(page) -> dict:
+    """Devices drawn: the date's points and clusters, or the current tiles' devices."""
+    return page.evaluate(
+        """() => {
+            const map = window.survatlas.map;
+            const shown = (id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none';
+            const origins = new Set(); let clustered = 0;
+            for (const id of ['asof-points', 'device-points', 'device-singles']) {
+                if (!shown(id)) continue;
+                for (const f of map.queryRenderedFeatures({layers: [id]}))
+                    origins.add(f.properties.origin || f.properties.id);
+            }
+            for (const id of ['asof-clusters', 'device-clusters']) {
+                if (!shown(id)) continue;
+                for (const f of map.queryRenderedFeatures({layers: [id]}))
+                    clustered += f.properties.point_count || f.properties.count || 0;
+            }
+            return {origins: [...origins].map(String).sort(), clustered, total: origins.size + clustered};
+        }"""
+    )
+
+
+def _at(page, date: str) -> None:
+    _wait(page, f"document.getElementById('timeslider-count').textContent.includes('on {date}')")
+    _wait_tiles(page)
+
+
+def test_slider_filters_devices_to_those_in_place(browser, history_server):  # noqa: F811
+    page = _open(browser, f"{history_server}/")
+    assert page.locator("#timeslider").is_visible()
+    assert page.inner_text("#timeslider-date") == "now (current data)"
+    now = _drawn(page)
+    assert now["total"] == 4  # nodes 1, 4, 5, 6 (node 7 is restricted)
+    slider = page.locator("#timeslider-range")
+    slider.focus()
+    page.keyboard.press("Home")  # the first month: 2015-02-01
+    _at(page, "2015-02-01")
+    first = _drawn(page)
+    assert first == {"origins": ["osm:node/1", "osm:node/5", "osm:node/6"], "clustered": 0,
+                     "total": 3}
+    assert "date=2015-02-01" in page.url
+    for _ in range(28):  # to 2017-06-01: nodes 1, 2, 3, 6 (5 untagged since 2016)
+        page.keyboard.press("ArrowRight")
+    _at(page, "2017-06-01")
+    assert _drawn(page)["origins"] == ["osm:node/1", "osm:node/2", "osm:node/3", "osm:node/6"]
+    assert "2 faded: gone since" in page.inner_text("#timeslider-count")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-timeslider.png"))
+    page.keyboard.press("End")  # back to the current view
+    _wait(page, "window.survatlas.timeslider.date === null")
+    _wait_tiles(page)
+    assert _drawn(page)["total"] == 4 and "date=" not in page.url
+    assert page.errors == []
+    page.close()
+
+
+def test_date_in_the_url_opens_the_map_on_it(browser, history_server):  # noqa: F811
+    page = _open(browser, f"{history_server}/?date=2018-06-01")
+    _at(page, "2018-06-01")
+    assert page.inner_text("#timeslider-date") == "2018-06-01"
+    assert _drawn(page)["origins"] == ["osm:node/1", "osm:node/6"]  # 2 and 3 gone in 2018
+    page.close()
+
+
+def test_a_restricted_device_never_shows_in_the_past(browser, history_server):  # noqa: F811
+    page = _open(browser, f"{history_server}/")
+    seen = page.evaluate(
+        """async () => {
+            const out = [];
+            for (const d of ['2015-06-01', '2017-01-01', '2020-06-01', '2030-01-01']) {
+                const r = await fetch(`/api/history/devices?date=${d}&bbox=24,60,26,61`);
+                out.push(...(await r.json()).features.map(f => f.properties.origin));
+            }
+            return out;
+        }"""
+    )
+    assert seen and "osm:node/7" not in seen
+    page.close()
+
+
+def test_no_slider_without_history(browser, tmp_path):  # noqa: F811
+    write_osm(tmp_path / "one.osm.pbf", cameras=np.array([(24.95, 60.17), (24.951, 60.171)]))
+    with Store(tmp_path / "one.db") as store:
+        import_osm(store, tmp_path / "one.osm.pbf")
+    with _serve(tmp_path / "one.db") as base:
+        page = _open(browser, f"{base}/?date=2015-01-01")
+        assert page.evaluate("window.survatlas.timeslider.history.available") is False
+        assert page.locator("#timeslider").count() == 0
+        assert _drawn(page)["total"] == 2  # the current devices, the date ignored
+        assert page.errors == []
+        page.close()
