@@ -229,3 +229,26 @@ def test_cli_fetch_and_one_line_errors(tmp_path, httpserver, overpass, monkeypat
     assert run.exit_code == 2
     assert run.stderr.strip().count("\n") == 0 and "area too large" in run.stderr
     assert "the limit is 1 km²" in run.stderr  # read from the config file
+
+
+def test_cli_bad_server_url_and_failed_first_fetch_leave_nothing(tmp_path, httpserver,
+                                                                 monkeypatch):
+    monkeypatch.setenv("SURVATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SURVATLAS_CONFIG", str(tmp_path / "none.toml"))
+    db = tmp_path / "new.db"
+    run = CliRunner().invoke(main, ["--db", str(db), "fetch", "--place", "Kallio",
+                                    "--nominatim-url", "ftp://example.org"])
+    assert run.exit_code == 2
+    assert run.stderr.strip().count("\n") == 0
+    assert "--nominatim-url 'ftp://example.org' is not an http(s) URL" in run.stderr
+    (tmp_path / "bad.toml").write_text('[fetch]\nmax_km2 = "lots"\n')
+    monkeypatch.setenv("SURVATLAS_CONFIG", str(tmp_path / "bad.toml"))
+    run = CliRunner().invoke(main, ["--db", str(db), "fetch", "--bbox", "24.9,60.1,25.0,60.2"])
+    assert run.exit_code == 2 and "max_km2 = 'lots'" in run.stderr
+    monkeypatch.setenv("SURVATLAS_CONFIG", str(tmp_path / "none.toml"))
+    httpserver.expect_request("/api/interpreter").respond_with_data("busy", status=400)
+    run = CliRunner().invoke(main, ["--db", str(db), "fetch", "--bbox",
+                                    "24.945,60.168,24.950,60.171", "--overpass-url",
+                                    httpserver.url_for("/api/interpreter")])
+    assert run.exit_code != 0 and run.stderr.strip().count("\n") == 0, run.stderr
+    assert not db.exists() and not list(tmp_path.glob("new.db*"))  # no empty store left

@@ -49,13 +49,21 @@ def fetch_cmd(ctx: click.Context, place, bbox, region, what, overpass_url, nomin
     settings = load_settings(overpass_url=overpass_url, nominatim_url=nominatim_url,
                              geofabrik_url=geofabrik_url, cache_dir=cache_dir)
     err = Console(stderr=True)
-    with Store(db_path(ctx)) as store, _TileProgress(err, enabled=not as_json) as progress:
-        if region:
-            summary = fetch_region(store, region, settings=settings, refresh=refresh,
-                                   progress=progress)
-        else:
-            summary = fetch_area(store, place=place, bbox=bbox, what=what, settings=settings,
-                                 refresh=refresh, progress=progress)
+    path = db_path(ctx)
+    existed = path.exists()
+    try:
+        with Store(path) as store, _TileProgress(err, enabled=not as_json) as progress:
+            if region:
+                summary = fetch_region(store, region, settings=settings, refresh=refresh,
+                                       progress=progress)
+            else:
+                summary = fetch_area(store, place=place, bbox=bbox, what=what,
+                                     settings=settings, refresh=refresh, progress=progress)
+    except Exception:
+        if not existed:  # a failed first fetch leaves no empty store behind
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
     _print_summary(summary, as_json)
 
 

@@ -97,10 +97,36 @@ def load_settings(**overrides: Any) -> FetchSettings:
             value = config.get(name)
         if value is not None:
             values[name] = Path(value).expanduser() if name == "cache_dir" else value
+    for name in ("overpass_url", "nominatim_url", "geofabrik_url"):
+        if name in values:
+            values[name] = _check_url(name, str(values[name]))
+    for name in ("tile_km2", "max_km2"):
+        if name in values:
+            values[name] = _check_km2(name, values[name])
     settings = FetchSettings(**values)
     if overrides.get("client") is not None:
         settings = replace(settings, client=overrides["client"])
     return settings
+
+
+def _check_url(name: str, url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        option = "--" + name.replace("_", "-")
+        raise InputError(f"{option} {url!r} is not an http(s) URL; give e.g. "
+                         f"{DEFAULTS[name]} (option, {_ENV[name]} or the config file)")
+    return url
+
+
+def _check_km2(name: str, value: Any) -> float:
+    try:
+        km2 = float(value)
+    except (TypeError, ValueError):
+        km2 = float("nan")
+    if not km2 > 0:
+        raise InputError(f"{name} = {value!r} in the config file must be a positive number "
+                         "of km²")
+    return km2
 
 
 def _config_file() -> dict[str, Any]:
