@@ -3,7 +3,8 @@
 The figures are never recomputed here: an area's coverage is
 :func:`survatlas.coverage.analysis.summarise` of :func:`~survatlas.coverage.analysis.analyse`
 (what ``survatlas coverage --bbox … --json`` prints, without replacing the stored run), its
-counts are :func:`survatlas.publish.stats.store_stats` (``survatlas stats --json``), a route is
+counts are :func:`survatlas.publish.stats.store_stats` (``survatlas stats --json``), its growth
+is :func:`survatlas.publish.growth.growth_figures` (``survatlas timeline --json``), a route is
 :meth:`survatlas.routing.plan.RoutePlan.to_dict` (``survatlas route --json``). :func:`build_report`
 returns the figures as JSON-ready data plus what the map needs; :mod:`._report_doc` lays them out.
 """
