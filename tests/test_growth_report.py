@@ -76,6 +76,8 @@ def test_report_without_history_says_why(tmp_path):
     section = md.split("## Growth over time", 1)[1].split("\n## ", 1)[0]
     assert "No growth figures: one snapshot only" in section
     assert "full-history file" in section and "|" not in section  # one line, no table
+    run = CliRunner().invoke(main, ["--db", str(db), "timeline"])
+    assert run.exit_code == 0 and "note: one snapshot only" in run.stderr
 
 
 def test_a_device_restricted_now_never_shows_as_it_was(history_db):

@@ -10,7 +10,14 @@ from rich.table import Table
 
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import bbox_option, json_option
-from survatlas.publish.growth import GROUPS, PERIODS, diff, timeline, timeline_chart
+from survatlas.publish.growth import (
+    GROUPS,
+    PERIODS,
+    diff,
+    history_span,
+    timeline,
+    timeline_chart,
+)
 from survatlas.store import Store
 
 
@@ -28,6 +35,10 @@ def timeline_cmd(ctx: click.Context, bbox, by: str, group: str | None, chart: Pa
     """Devices added, removed and in place per period (public records; OSM mapping dates)."""
     with Store(db_path(ctx), create=False) as store:
         result = timeline(store, bbox=bbox, by=by)
+        span = history_span(store, bbox=bbox)
+    if not span["available"] and span["devices"]:
+        # one snapshot: the dates are each device's latest edit, not when it was mapped
+        click.echo(f"note: {span['reason']}", err=True)
     if chart is not None:
         timeline_chart(result, chart)
     if as_json:
