@@ -45,6 +45,8 @@ ASSUMPTIONS = [
     "a device missing from a newer snapshot is dated removed at that snapshot's date (it went "
     "between the two snapshots)",
     "between snapshots nothing is known; devices never mapped are not counted",
+    "without a full-history file, a device already in the first snapshot is dated by its "
+    "version there (its latest edit by then), not by when it was first mapped",
 ]
 
 

@@ -61,8 +61,8 @@ export class TimeSlider {
       type: "geojson",
       data: { type: "FeatureCollection", features: [] },
       cluster: true,
-      clusterRadius: 40,
-      clusterMaxZoom: 15,
+      clusterRadius: 30,
+      clusterMaxZoom: 13, // individual devices from street level on, like the device tiles
     });
     const type = ["match", ["get", "device_type"], DEVICE_TYPES, ["get", "device_type"], "other"];
     const area = ["match", ["get", "area"], Object.keys(AREA_COLOURS), ["get", "area"], "unknown"];
@@ -73,7 +73,8 @@ export class TimeSlider {
       filter: ["has", "point_count"],
       layout: { visibility: "none" },
       paint: {
-        "circle-color": ["step", ["get", "point_count"], "#9ecae1", 10, "#4292c6", 100, "#2171b5", 1000, "#08306b"],
+        // the device tiles' cluster colours (the legend's "orange circles")
+        "circle-color": ["step", ["get", "point_count"], "#fdae6b", 10, "#f16913", 100, "#d94801", 1000, "#8c2d04"],
         "circle-radius": ["interpolate", ["linear"], ["ln", ["get", "point_count"]], 0.7, 7, 4, 13, 9, 24],
         "circle-opacity": 0.85,
         "circle-stroke-color": "#ffffff",
