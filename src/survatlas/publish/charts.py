@@ -149,7 +149,7 @@ def growth_figure(result: Mapping[str, Any], *, title: str | None = None) -> Any
     labels = [p["period"] for p in periods]
     xs = list(range(len(labels)))
     fig, (top, ax) = plt.subplots(
-        2, 1, sharex=True, figsize=(max(6.0, 0.32 * len(labels) + 2.5), 4.2),
+        2, 1, sharex=True, figsize=(min(11.0, max(6.0, 0.32 * len(labels) + 2.5)), 4.2),
         gridspec_kw={"height_ratios": [1, 1.2]})
     gap = [k for k, p in enumerate(periods) if p.get("between_snapshots")]
     for axis in (top, ax):
@@ -158,7 +158,8 @@ def growth_figure(result: Mapping[str, Any], *, title: str | None = None) -> Any
                          linewidth=0, label="no snapshot: changes dated at the next one")
         axis.yaxis.get_major_locator().set_params(integer=True)
     in_place = [p["in_place"] for p in periods]
-    top.plot(xs, in_place, color=GROWTH_COLOURS["in_place"], marker="o", markersize=3,
+    top.plot(xs, in_place, color=GROWTH_COLOURS["in_place"], marker="o",
+             markersize=3 if len(xs) <= 40 else 0,
              label="in place (end of period)")
     top.set_ylim(0, max(in_place) * 1.15 + 1)
     top.set_ylabel("in place")
