@@ -37,6 +37,7 @@ from survatlas.store.gate import audience_clause, bbox_clause
 __all__ = [
     "CLUSTER_GRID",
     "EXTENT",
+    "LABEL_LANGUAGES",
     "MAX_POINTS",
     "MAX_ZOOM",
     "POINT_ZOOM",
@@ -58,6 +59,8 @@ SPARSE_POINTS = 300
 CLUSTER_GRID = 16
 _MAX_LAT = 85.0511287798066
 _SIMPLIFY = 2.0
+#: languages whose ``name:xx`` tag travels with street and site labels (the map's choice).
+LABEL_LANGUAGES = ("en", "fi", "sv", "ko", "ja", "zh", "ru", "uk", "de", "fr", "es", "ar")
 _THROUGH_ROADS = (
     "motorway",
     "trunk",
@@ -268,19 +271,30 @@ def read_buildings(store: Store, q: TileQuery) -> Features:
     return _wkb_features(rows, ("id", "building", "height_m", "obstacle"))
 
 
+def _name_columns() -> tuple[str, tuple[str, ...]]:
+    """SQL columns and property names of the label languages' ``name:xx`` tags."""
+    keys = tuple(f"name:{lang}" for lang in LABEL_LANGUAGES)
+    return "".join(f", json_extract(tags, '$.\"{key}\"')" for key in keys), keys
+
+
 def read_streets(store: Store, q: TileQuery) -> Features:
-    """Streets: id, highway, name, walkable (through roads only below zoom 14)."""
+    """Streets: id, highway, name (and ``name:xx`` labels), walkable.
+
+    Through roads only below zoom 14.
+    """
     extra = "1"
     if q.z < 14:
         extra = f"highway IN ({', '.join(repr(h) for h in _THROUGH_ROADS)})"
-    rows = _rows(store, "streets", "geom, id, highway, name, walkable", q, extra)
-    return _wkb_features(rows, ("id", "highway", "name", "walkable"))
+    cols, keys = _name_columns()
+    rows = _rows(store, "streets", f"geom, id, highway, name, walkable{cols}", q, extra)
+    return _wkb_features(rows, ("id", "highway", "name", "walkable", *keys))
 
 
 def read_sites(store: Store, q: TileQuery) -> Features:
-    """Sites: id, category, name."""
-    rows = _rows(store, "sites", "geom, id, category, name", q)
-    return _wkb_features(rows, ("id", "category", "name"))
+    """Sites: id, category, name (and ``name:xx`` labels)."""
+    cols, keys = _name_columns()
+    rows = _rows(store, "sites", f"geom, id, category, name{cols}", q)
+    return _wkb_features(rows, ("id", "category", "name", *keys))
 
 
 _DEVICE_COLS = (

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends
 
 from survatlas import ODBL_ATTRIBUTION, __version__
 from survatlas.publish.browse import MAX_PAGE, device_detail, feature_page
+from survatlas.publish.glyphs import FONT_STACKS
 from survatlas.publish.stats import store_stats
 from survatlas.publish.tiles import tileset_catalog
 from survatlas.store.gate import audience_clause
 from survatlas.vocab import LAYERS
-from survatlas.web import _analyses
+from survatlas.web import _analyses, api_map
 from survatlas.web._context import WebContext, get_context
 from survatlas.web._params import (
     DEFAULT_LIMIT,
@@ -74,6 +75,12 @@ def get_config(ctx: Context) -> dict[str, Any]:
         "tilesets": tileset_catalog(),
         "analyses": _analyses.available(),
         "max_page": MAX_PAGE,
+        "labels": {
+            "languages": ctx.cached(
+                ("label_languages", ctx.audience), lambda: api_map.label_languages(ctx)
+            ),
+            "fontstacks": list(FONT_STACKS),
+        },
     }
 
 

@@ -31,6 +31,7 @@ from survatlas.web import (
     api_coverage,
     api_history,
     api_layers,
+    api_map,
     api_routing,
     api_tiles,
 )
@@ -112,8 +113,8 @@ def create_app(
     app.state.contribution_policy = policy
     app.state.contribution_rate = RateLimit(policy.rate_per_hour)
     _analyses.register_coverage_tiles()
-    for module in (api_layers, api_tiles, api_coverage, api_routing, api_contributions,
-                   api_history):
+    for module in (api_layers, api_tiles, api_map, api_coverage, api_routing,
+                   api_contributions, api_history):
         app.include_router(module.router, dependencies=list(dependencies))
     _add_error_handlers(app)
     _add_front_end(app)
