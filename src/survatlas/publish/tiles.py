@@ -8,7 +8,8 @@ each of its layers visible at that zoom. Two tilesets come with the store:
     ``sites`` (zoom 12+) — enough to draw an offline base map from the store alone.
 ``devices``
     ``devices``: one point per device from zoom :data:`POINT_ZOOM` on, and in sparse tiles below it
-    (at most :data:`SPARSE_POINTS`); otherwise ``clusters``: one point per cell of a
+    down to zoom :data:`CLUSTER_ZOOM` (at most :data:`SPARSE_POINTS`); otherwise (and always
+    below :data:`CLUSTER_ZOOM`, where a city is a handful of pixels) ``clusters``: one point per cell of a
     :data:`CLUSTER_GRID` × :data:`CLUSTER_GRID` grid with the ``count`` of its devices (a cell of
     one device also carries that device's id, type and area).
 
@@ -36,6 +37,7 @@ from survatlas.store.gate import audience_clause, bbox_clause
 
 __all__ = [
     "CLUSTER_GRID",
+    "CLUSTER_ZOOM",
     "EXTENT",
     "LABEL_LANGUAGES",
     "MAX_POINTS",
@@ -54,6 +56,7 @@ EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
 POINT_ZOOM = 15
+CLUSTER_ZOOM = 14
 MAX_POINTS = 5000
 SPARSE_POINTS = 300
 CLUSTER_GRID = 16
@@ -307,11 +310,16 @@ _DEVICE_PROPS = ("id", "device_type", "area", "camera_type", "mount", "direction
 def read_devices(store: Store, q: TileQuery) -> Features:
     """Device points (id, device_type, area; camera_type, mount, direction, fov when known).
 
-    Points from zoom :data:`POINT_ZOOM` on, and below it in tiles holding at most
-    :data:`SPARSE_POINTS` devices; clusters otherwise (and in any tile of more than
-    :data:`MAX_POINTS`). Directions and fields of view are rounded to whole degrees.
+    Points from zoom :data:`POINT_ZOOM` on, and below it down to :data:`CLUSTER_ZOOM` in tiles
+    holding at most :data:`SPARSE_POINTS` devices; clusters otherwise (always below
+    :data:`CLUSTER_ZOOM`, and in any tile of more than :data:`MAX_POINTS`). A cluster of one
+    device carries that device's id, type and area. Directions and fields of view are rounded
+    to whole degrees.
     """
-    cap = MAX_POINTS if q.z >= POINT_ZOOM else SPARSE_POINTS
+    if q.z >= POINT_ZOOM:
+        cap = MAX_POINTS
+    else:
+        cap = SPARSE_POINTS if q.z >= CLUSTER_ZOOM else 0
     if q.z < POINT_ZOOM and q.memo is not None:
         snap = _snapshot(store, q)
         inside = _inside(snap, q.inner_bbox)

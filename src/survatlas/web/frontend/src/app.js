@@ -1,17 +1,23 @@
 // survatlas web map: bootstraps the map from /api/config and wires the panels.
 import { showDevice } from "./device.js";
 import { showDashboard } from "./charts.js";
-import { clear, el, getJSON, swatch } from "./dom.js";
+import { el, getJSON } from "./dom.js";
+import { savePNG, viewPNG } from "./export.js";
+import { LABEL_LAYERS, textField } from "./labels.js";
+import { renderLegend } from "./legend.js";
+import { parseRoute, readHash, writeHash } from "./permalink.js";
 import { ReportMode } from "./report.js";
 import { RoutePlanner } from "./route.js";
+import { SearchBox } from "./search.js";
 import { SiteRanking } from "./sites.js";
 import { TimeSlider } from "./timeslider.js";
-import { AREA_COLOURS, DEVICE_TYPES, LEVELS, addIcons, buildStyle, iconCanvas, levelPaint } from "./style.js";
+import { LEVELS, addIcons, buildStyle, levelPaint } from "./style.js";
 
 const TOGGLES = {
-  cameras: ["device-clusters", "device-singles", "device-points", "device-direction"],
+  cameras: ["device-clusters", "device-cluster-counts", "device-singles", "device-points", "device-direction"],
   base: ["buildings", "streets", "streets-casing"],
-  sites: ["sites-fill", "sites-outline"],
+  labels: LABEL_LAYERS,
+  sites: ["parks", "sites-outline"],
   visibility: ["visibility-fill", "visibility-line"],
   h3: ["h3-fill", "h3-line"],
   routes: ["routes", "routes-casing"],
@@ -22,6 +28,8 @@ class App {
   constructor() {
     this.currentTab = "layers";
     this.level = LEVELS[0];
+    this.labelLanguage = "";
+    this.selectedDevice = null;
     this.ready = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
@@ -29,17 +37,19 @@ class App {
 
   async start() {
     this.config = await getJSON("/api/config");
+    this.initial = readHash();
+    this.restoreControls(this.initial);
     const maplibregl = window.maplibregl;
     maplibregl.setWorkerUrl(new URL("/static/vendor/maplibre-gl-csp-worker.js", window.location.origin).href);
     const bounds = this.config.bounds || [-10, 35, 30, 60];
     this.map = new maplibregl.Map({
       container: "map",
-      style: buildStyle(this.config),
+      style: buildStyle({ ...this.config, labelLanguage: this.labelLanguage }),
       bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
       fitBoundsOptions: { padding: 30, maxZoom: 17 },
       attributionControl: false,
       maxZoom: 20,
-      hash: true,
+      hash: "map",
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "top-left");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
@@ -50,14 +60,91 @@ class App {
     this.sites = new SiteRanking(this);
     this.report = new ReportMode(this);
     this.timeslider = new TimeSlider(this); // a date slider when the store has a history
+    this.search = new SearchBox(this);
     TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
     this.wireTabs();
     this.wireLevel();
+    this.wireLanguage();
     this.wireToggles();
     this.wireMap();
+    this.wireExport();
     this.renderLegend();
     this.checkCoverageRun();
+    this.map.once("load", () => this.restoreSelection(this.initial));
     this.map.once("idle", () => this.resolveReady(true));
+  }
+
+  // Whether a layer group of the Layers panel is switched on.
+  layerOn(name) {
+    const input = document.querySelector(`#layer-toggles input[value="${name}"]`);
+    return Boolean(input && input.checked && !input.disabled);
+  }
+
+  // Permalink, before the map exists: layers, level and label language.
+  restoreControls(state) {
+    if (state.layers !== undefined) {
+      const on = new Set(state.layers.split(",").filter(Boolean));
+      for (const input of document.querySelectorAll("#layer-toggles input[type=checkbox]")) input.checked = on.has(input.value);
+    }
+    if (LEVELS.includes(state.level)) this.level = state.level;
+    const languages = (this.config.labels && this.config.labels.languages) || [];
+    if (languages.some((l) => l.code === state.lang)) this.labelLanguage = state.lang;
+  }
+
+  // Permalink, once the map is loaded: the route (and its scenario) and the selected device.
+  restoreSelection(state) {
+    const scenario = this.routes.scenario;
+    if (state.scenario && [...scenario.options].some((o) => o.value === state.scenario)) scenario.value = state.scenario;
+    const points = parseRoute(state.route);
+    if (points) this.routes.restore(points, Number(state.detour));
+    if (state.device && /^\d+$/.test(state.device)) showDevice(this, Number(state.device));
+  }
+
+  // Keep the URL a permalink of what is on screen.
+  saveState() {
+    writeHash(this);
+  }
+
+  wireLanguage() {
+    const select = document.getElementById("label-lang");
+    const languages = (this.config.labels && this.config.labels.languages) || [];
+    const names = new Intl.DisplayNames(["en"], { type: "language" });
+    select.append(
+      el("option", { value: "" }, "local names (name)"),
+      ...languages.map((l) => el("option", { value: l.code }, `${names.of(l.code) || l.code} where tagged (name:${l.code})`)),
+    );
+    select.value = this.labelLanguage;
+    document.getElementById("label-lang-row").hidden = !languages.length;
+    select.addEventListener("change", () => {
+      this.labelLanguage = select.value;
+      for (const id of LABEL_LAYERS) {
+        if (this.map.getLayer(id)) this.map.setLayoutProperty(id, "text-field", textField(this.labelLanguage));
+      }
+      this.saveState();
+    });
+  }
+
+  // The composed view (map, title, legend, scale bar, north arrow, attribution) as a PNG Blob.
+  viewPNG() {
+    return viewPNG(this);
+  }
+
+  wireExport() {
+    const button = document.getElementById("save-png");
+    const status = document.getElementById("export-status");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      status.textContent = "Drawing the image…";
+      try {
+        const blob = await savePNG(this);
+        status.textContent = `Saved a PNG of ${Math.round(blob.size / 1024)} kB.`;
+      } catch (error) {
+        status.textContent = `The image could not be made: ${error.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
+    document.getElementById("print-view").addEventListener("click", () => window.print());
   }
 
   // A banner when the coverage run is stale, refused (a camera withdrawn since), or partial.
@@ -109,10 +196,11 @@ class App {
     const select = document.getElementById("level");
     const note = document.getElementById("coverage-note");
     select.append(...LEVELS.map((level) => el("option", { value: level }, level)));
+    select.value = this.level;
     const coverage = this.config.analyses.coverage;
     document.getElementById("level-row").hidden = !coverage;
     note.textContent = coverage
-      ? "Streets and sites: share in view at the chosen level (typical optics; green none → red all)."
+      ? "Streets and sites: share in view at the chosen level (typical optics; grey none, yellow a little → purple all)."
       : "Coverage layers appear once survatlas.coverage is installed and `survatlas coverage` has run.";
     select.addEventListener("change", () => {
       this.level = select.value;
@@ -122,6 +210,8 @@ class App {
       this.loadH3();
       if (this.sites.loaded) this.sites.load();
       if (this.currentTab === "summary") showDashboard(this);
+      this.renderLegend();
+      this.saveState();
     });
   }
 
@@ -134,7 +224,11 @@ class App {
         }
         if (input.value === "h3") this.loadH3();
       };
-      input.addEventListener("change", apply);
+      input.addEventListener("change", () => {
+        apply();
+        this.renderLegend();
+        this.saveState();
+      });
       this.map.once("load", apply);
     }
     const h3Toggle = document.querySelector("#layer-toggles input[value=h3]");
@@ -192,22 +286,15 @@ class App {
     if (cluster.length) this.map.easeTo({ center: e.lngLat, zoom: Math.min(this.map.getZoom() + 2, 16) });
   }
 
-  setSelected(geometry) {
+  setSelected(geometry, id = null) {
+    this.selectedDevice = geometry ? id : null;
+    this.saveState();
     const data = { type: "FeatureCollection", features: geometry ? [{ type: "Feature", geometry, properties: {} }] : [] };
     this.map.getSource("selected").setData(data);
   }
 
   renderLegend() {
-    const legend = clear(document.getElementById("legend"));
-    const types = el("ul", { class: "legend" });
-    for (const type of DEVICE_TYPES) {
-      const canvas = iconCanvas(type, "#666666", 32);
-      canvas.className = "legend-icon";
-      types.append(el("li", {}, canvas, type.replace("_", " ")));
-    }
-    const areas = el("ul", { class: "legend" }, Object.entries(AREA_COLOURS).map(([area, colour]) => el("li", {}, swatch(colour), area)));
-    legend.append(el("h3", {}, "Device type (shape)"), types, el("h3", {}, "Area (colour)"), areas);
-    legend.append(el("p", { class: "muted" }, "Clusters (orange circles) count devices when zoomed out; click to zoom in."));
+    renderLegend(this);
   }
 }
 

@@ -1,5 +1,5 @@
 // The summary dashboard: small SVG bar charts drawn here (no chart library), text as text nodes.
-import { clear, el, fmt, getJSON, pct } from "./dom.js";
+import { clear, el, fmt, getJSON, human, pct } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -38,7 +38,7 @@ function truncate(text, n) {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
-const countRows = (obj) => Object.entries(obj || {}).map(([k, v]) => [k, v]);
+const countRows = (obj) => Object.entries(obj || {}).map(([k, v]) => [human(k), v]);
 
 export async function showDashboard(app) {
   const root = clear(document.getElementById("summary-panel"));
@@ -60,7 +60,7 @@ export async function showDashboard(app) {
     barChart("Devices by area (public / outdoor / indoor)", countRows(dev.by_area)),
     barChart(
       "Tag completeness (share of devices)",
-      Object.entries(stats.completeness).filter(([, v]) => v !== null),
+      Object.entries(stats.completeness).filter(([, v]) => v !== null).map(([k, v]) => [human(k), v]),
       { share: true },
     ),
     barChart("Sites by category", countRows(stats.sites_by_category)),
@@ -74,7 +74,7 @@ export async function showDashboard(app) {
   }
   try {
     const summary = await getJSON(`/api/coverage/summary?level=${encodeURIComponent(app.level)}`);
-    const rows = Object.entries(summary.sites_by_category || {}).map(([cat, v]) => [cat, v.share ?? 0, v.low, v.high]);
+    const rows = Object.entries(summary.sites_by_category || {}).map(([cat, v]) => [human(cat), v.share ?? 0, v.low, v.high]);
     slot.append(barChart(`Coverage by site category (share of area in view, ${summary.level}; line: low–high)`, rows, { share: true }));
     const st = summary.streets || {};
     if (st.share != null) {

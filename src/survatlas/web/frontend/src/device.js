@@ -1,5 +1,5 @@
 // The device panel: every stored field, every tag, warnings, sources and claims — as text.
-import { append, clear, el, fmt, getJSON, safeUrl, swatch, table } from "./dom.js";
+import { append, clear, el, fmt, getJSON, human, safeUrl, swatch, table } from "./dom.js";
 import { DORI_COLOURS } from "./style.js";
 
 export async function showDevice(app, id) {
@@ -13,7 +13,7 @@ export async function showDevice(app, id) {
     clear(panel).append(el("p", { class: "error" }, `Device ${id}: ${error.message}`));
     return;
   }
-  app.setSelected(device.geometry);
+  app.setSelected(device.geometry, device.id);
   append(clear(panel), renderDevice(device));
   panel.dataset.deviceId = String(device.id);
   if (app.config.analyses.coverage) showVisibility(app, device.id, panel);
@@ -30,7 +30,7 @@ function renderDevice(device) {
     table(
       Object.entries(fields)
         .filter(([, v]) => v !== null && v !== undefined && v !== "")
-        .map(([k, v]) => [k, typeof v === "number" && !Number.isInteger(v) ? fmt(v, 6) : String(v)]),
+        .map(([k, v]) => [human(k), typeof v === "number" && !Number.isInteger(v) ? fmt(v, 6) : String(v)]),
     ),
     el("h3", {}, `Views (${device.views.length})`),
     device.views.length

@@ -78,3 +78,15 @@ export function swatch(colour) {
   node.style.background = colour;
   return node;
 }
+
+// A stored key or value as a reader would say it: "(missing)" → "not tagged", "public_space" →
+// "public space", "length_m" → "length (m)".
+const UNITS = { _m: "m", _m2: "m²", _km: "km", _min: "min", _deg: "°", _s: "s" };
+export function human(key) {
+  const text = String(key);
+  if (text === "(missing)" || text === "" || text === "null") return "not tagged";
+  for (const [suffix, unit] of Object.entries(UNITS)) {
+    if (text.endsWith(suffix) && text.length > suffix.length) return `${text.slice(0, -suffix.length).replaceAll("_", " ")} (${unit})`;
+  }
+  return text.replaceAll("_", " ");
+}

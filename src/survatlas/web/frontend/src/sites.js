@@ -1,5 +1,5 @@
 // Sites ranked by the share of them in view, per category (from the coverage results).
-import { clear, el, getJSON, pct } from "./dom.js";
+import { clear, el, getJSON, human, pct } from "./dom.js";
 import { SITE_COLOURS } from "./style.js";
 
 export class SiteRanking {
@@ -7,7 +7,7 @@ export class SiteRanking {
     this.app = app;
     this.select = document.getElementById("site-category");
     this.list = document.getElementById("site-list");
-    this.select.append(el("option", { value: "" }, "all categories"), ...Object.keys(SITE_COLOURS).map((c) => el("option", { value: c }, c.replace("_", " "))));
+    this.select.append(el("option", { value: "" }, "all categories"), ...Object.keys(SITE_COLOURS).map((c) => el("option", { value: c }, human(c))));
     this.select.addEventListener("change", () => this.load());
     this.loaded = false;
   }
@@ -43,10 +43,10 @@ export class SiteRanking {
           el(
             "li",
             { onclick: () => this.fly(site), title: "Show on the map" },
-            el("span", { class: "site-name" }, site.name || `${site.category} ${site.site_id}`),
+            el("span", { class: "site-name" }, site.name || `${human(site.category)} ${site.site_id}`),
             el("span", { class: "site-share" }, `${pct(site.share)}`),
             intervalBar(site.share, site.low, site.high),
-            el("span", { class: "muted" }, `${site.category}${site.low != null ? ` · ${pct(site.low)}–${pct(site.high)}` : ""}`),
+            el("span", { class: "muted" }, `${human(site.category)}${site.low != null ? ` · ${pct(site.low)}–${pct(site.high)}` : ""}`),
           ),
         ),
       ),

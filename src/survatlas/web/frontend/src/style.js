@@ -1,5 +1,7 @@
-// The map style: drawn from the store's own tiles (no glyphs, no sprite, nothing online),
-// plus an optional online raster layer when the server was started with --tile-url.
+// The map style: drawn from the store's own tiles and the server's own glyphs (no sprite,
+// nothing online), plus an optional online raster layer when the server was started with
+// --tile-url.
+import { clusterCountLayer, labelLayers } from "./labels.js";
 
 export const AREA_COLOURS = {
   public: "#c0392b",
@@ -26,7 +28,25 @@ export const DORI_COLOURS = {
   plate: "#54278f",
 };
 export const LEVELS = ["detection", "observation", "recognition", "identification"];
-export const ROUTE_COLOURS = { shortest: "#555555", least_exposure: "#1a9850" };
+// Routes in colours no ramp of the map uses (the share ramp is viridis, devices red/orange/blue).
+export const ROUTE_COLOURS = { shortest: "#202020", least_exposure: "#e7298a" };
+// "Share in view": a colour-blind-safe sequential ramp (viridis, reversed so that more watched
+// is darker); exactly 0 % is a neutral grey ("not in view").
+export const SHARE_STOPS = [
+  [0, "#fde725"],
+  [0.25, "#5ec962"],
+  [0.5, "#21918c"],
+  [0.75, "#3b528b"],
+  [1, "#440154"],
+];
+export const NOT_IN_VIEW = "#b8b8b8";
+export const CLUSTER_STEPS = [
+  [2, "#fdae6b"],
+  [10, "#f16913"],
+  [100, "#d94801"],
+  [1000, "#8c2d04"],
+];
+export const PARK_COLOUR = "#dce8d2";
 
 const tiles = (tileset) => [`${window.location.origin}/tiles/${tileset}/{z}/{x}/{y}.mvt`];
 const emptyGeoJSON = () => ({ type: "geojson", data: { type: "FeatureCollection", features: [] } });
@@ -40,6 +60,7 @@ export function buildStyle(config) {
     routes: emptyGeoJSON(),
     selected: emptyGeoJSON(),
   };
+  const origin = window.location.origin;
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#f3f1ec" } }];
   if (config.tile_url) {
     sources.online = { type: "raster", tiles: [config.tile_url], tileSize: 256 };
@@ -48,28 +69,31 @@ export function buildStyle(config) {
   layers.push(...baseLayers());
   layers.push(...analysisTileLayers(config, sources));
   layers.push(...overlayLayers());
+  layers.push(...labelLayers(config.labelLanguage));
   layers.push(...deviceLayers());
-  return { version: 8, sources, layers };
+  return { version: 8, sources, layers, glyphs: `${origin}/fonts/{fontstack}/{range}.pbf` };
 }
 
 function baseLayers() {
-  const siteColour = ["match", ["get", "category"], ...Object.entries(SITE_COLOURS).flat(), "#999999"];
   const major = ["match", ["get", "highway"], ["primary", "secondary", "trunk", "tertiary"], 2.2, 1.2];
   const width = (base) => ["interpolate", ["exponential", 1.6], ["zoom"], 12, ["*", base * 0.3, major], 18, ["*", base * 4, major]];
   return [
     {
-      id: "sites-fill",
+      // parks and squares as quiet context (no other site tints the map)
+      id: "parks",
       type: "fill",
       source: "base",
       "source-layer": "sites",
-      paint: { "fill-color": siteColour, "fill-opacity": 0.14 },
+      filter: ["==", ["get", "category"], "public_space"],
+      paint: { "fill-color": PARK_COLOUR },
     },
     {
       id: "sites-outline",
       type: "line",
       source: "base",
       "source-layer": "sites",
-      paint: { "line-color": siteColour, "line-width": 1, "line-opacity": 0.5 },
+      minzoom: 14,
+      paint: { "line-color": "#7a7a7a", "line-width": 0.8, "line-dasharray": [3, 2], "line-opacity": 0.7 },
     },
     {
       id: "buildings",
@@ -108,10 +132,10 @@ function analysisTileLayers(config, sources) {
   return layers;
 }
 
-// Colour by share in view: green (unwatched) → red (fully watched).
+// Colour by share in view: grey at 0 %, then viridis from a little (yellow) to all (purple).
 export function shareRamp(property = "share") {
   const value = ["coalesce", ["get", property], 0];
-  return ["interpolate", ["linear"], value, 0, "#1a9850", 0.25, "#fee08b", 0.5, "#fc8d59", 1, "#d73027"];
+  return ["case", ["<=", value, 0], NOT_IN_VIEW, ["interpolate", ["linear"], value, ...SHARE_STOPS.flat()]];
 }
 // Paint property and value that colour an analysis layer for a DORI level.
 export function levelPaint(entry, level) {
@@ -136,16 +160,14 @@ function analysisLayer(tileset, entry) {
     ];
   }
   if (entry.geometry === "polygon") {
-    return [{ id, type: "fill", ...common, paint: { "fill-color": shareRamp(level), "fill-opacity": 0.22 } }];
+    return [{ id, type: "fill", ...common, paint: { "fill-color": shareRamp(level), "fill-opacity": 0.35 } }];
   }
   return [{ id, type: "circle", ...common, paint: { "circle-color": shareRamp(level), "circle-radius": 4 } }];
 }
 
 function overlayLayers() {
-  const share = ["coalesce", ["get", "share"], 0];
-  const h3Ramp = ["interpolate", ["linear"], share, 0, "#ffffcc", 0.2, "#fd8d3c", 0.6, "#e31a1c", 1, "#800026"];
   return [
-    { id: "h3-fill", type: "fill", source: "h3", paint: { "fill-color": h3Ramp, "fill-opacity": 0.45 } },
+    { id: "h3-fill", type: "fill", source: "h3", paint: { "fill-color": shareRamp("share"), "fill-opacity": 0.5 } },
     { id: "h3-line", type: "line", source: "h3", paint: { "line-color": "#ffffff", "line-width": 0.5 } },
     {
       id: "visibility-fill",
@@ -188,13 +210,14 @@ function deviceLayers() {
       "source-layer": "clusters",
       filter: [">", ["get", "count"], 1],
       paint: {
-        "circle-color": ["step", ["get", "count"], "#fdae6b", 10, "#f16913", 100, "#d94801", 1000, "#8c2d04"],
+        "circle-color": ["step", ["get", "count"], ...CLUSTER_STEPS.flatMap(([n, c], i) => (i === 0 ? [c] : [n, c]))],
         "circle-radius": clusterSize,
         "circle-opacity": 0.85,
         "circle-stroke-color": "#ffffff",
         "circle-stroke-width": 1.5,
       },
     },
+    clusterCountLayer(),
     {
       id: "device-singles",
       type: "symbol",

@@ -7,10 +7,17 @@ const SHELL = [
   "/manifest.webmanifest",
   "/static/app.css",
   "/static/report.css",
+  "/static/map.css",
+  "/static/print.css",
   "/static/app.js",
   "/static/charts.js",
   "/static/device.js",
   "/static/dom.js",
+  "/static/export.js",
+  "/static/labels.js",
+  "/static/legend.js",
+  "/static/permalink.js",
+  "/static/search.js",
   "/static/queue.js",
   "/static/report.js",
   "/static/route.js",
@@ -26,7 +33,7 @@ const SHELL = [
   "/static/vendor/maplibre-gl-csp-worker.js",
 ];
 const RUNTIME = "survatlas-data-v1";
-const CACHED_API = ["/api/config", "/api/contributions/form", "/api/tiles/", "/api/stats"];
+const CACHED_API = ["/api/config", "/api/contributions/form", "/api/tiles/", "/tiles/", "/fonts/", "/api/stats"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
