@@ -205,6 +205,7 @@ def test_permalink_round_trips(browser, server, page, monkeypatch):  # noqa: F81
                 h3: window.survatlas.map.getLayoutProperty('h3-fill', 'visibility'),
                 parks: window.survatlas.map.getLayoutProperty('parks', 'visibility'),
                 text: window.survatlas.map.getLayoutProperty('street-labels', 'text-field'),
+                streets: window.survatlas.map.getPaintProperty('coverage-street_coverage', 'line-color'),
             })"""
         )
         assert abs(state["zoom"] - 17.25) < 1e-6
@@ -214,6 +215,7 @@ def test_permalink_round_trips(browser, server, page, monkeypatch):  # noqa: F81
         assert "h3" in state["on"] and "sites" not in state["on"]
         assert (state["h3"], state["parks"]) == ("visible", "none")
         assert state["text"][1] == ["get", "name:sv"]
+        assert "recognition" in json.dumps(state["streets"])  # the map is coloured at that level
         assert second.errors == []
     finally:
         second.close()

@@ -44,7 +44,7 @@ class App {
     const bounds = this.config.bounds || [-10, 35, 30, 60];
     this.map = new maplibregl.Map({
       container: "map",
-      style: buildStyle({ ...this.config, labelLanguage: this.labelLanguage }),
+      style: buildStyle({ ...this.config, labelLanguage: this.labelLanguage, level: this.level }),
       bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
       fitBoundsOptions: { padding: 30, maxZoom: 17 },
       attributionControl: false,
@@ -61,7 +61,7 @@ class App {
     this.report = new ReportMode(this);
     this.timeslider = new TimeSlider(this); // a date slider when the store has a history
     this.search = new SearchBox(this);
-    TOGGLES.coverage = this.analysisLayers().map(([id]) => id);
+    TOGGLES.coverage = this.analysisLayers().flatMap(([id, entry]) => levelPaint(id, entry, this.level).map(([layer]) => layer));
     this.wireTabs();
     this.wireLevel();
     this.wireLanguage();
@@ -205,7 +205,9 @@ class App {
     select.addEventListener("change", () => {
       this.level = select.value;
       for (const [id, entry] of this.analysisLayers()) {
-        if (this.map.getLayer(id)) this.map.setPaintProperty(id, ...levelPaint(entry, this.level));
+        for (const [layer, property, value] of levelPaint(id, entry, this.level)) {
+          if (this.map.getLayer(layer)) this.map.setPaintProperty(layer, property, value);
+        }
       }
       this.loadH3();
       if (this.sites.loaded) this.sites.load();

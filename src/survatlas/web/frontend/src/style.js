@@ -127,7 +127,7 @@ function analysisTileLayers(config, sources) {
   for (const [tileset, entries] of Object.entries(config.tilesets || {})) {
     if (tileset === "base" || tileset === "devices") continue;
     sources[tileset] = { type: "vector", tiles: tiles(tileset), minzoom: 10, maxzoom: 16 };
-    for (const entry of entries) layers.push(...analysisLayer(tileset, entry));
+    for (const entry of entries) layers.push(...analysisLayer(tileset, entry, config.level || LEVELS[0]));
   }
   return layers;
 }
@@ -138,15 +138,15 @@ export function shareRamp(property = "share") {
   return ["case", ["<=", value, 0], NOT_IN_VIEW, ["interpolate", ["linear"], value, ...SHARE_STOPS.flat()]];
 }
 // Paint property and value that colour an analysis layer for a DORI level.
-export function levelPaint(entry, level) {
-  if (entry.name === "street_coverage" || entry.geometry === "line") return ["line-color", shareRamp(level)];
-  if (entry.geometry === "polygon") return ["fill-color", shareRamp(level)];
-  return ["circle-color", shareRamp(level)];
+// [layer id, paint property, value] of every style layer drawing an analysis entry.
+export function levelPaint(id, entry, level) {
+  if (entry.name === "street_coverage" || entry.geometry === "line") return [[id, "line-color", shareRamp(level)]];
+  if (entry.geometry === "polygon") return [[id, "fill-color", shareRamp(level)], [`${id}-outline`, "line-color", shareRamp(level)]];
+  return [[id, "circle-color", shareRamp(level)]];
 }
 
-function analysisLayer(tileset, entry) {
+function analysisLayer(tileset, entry, level) {
   const common = { source: tileset, "source-layer": entry.name, minzoom: entry.minzoom };
-  const level = LEVELS[0];
   const id = `${tileset}-${entry.name}`;
   if (entry.geometry === "line") {
     return [
@@ -155,12 +155,16 @@ function analysisLayer(tileset, entry) {
         type: "line",
         ...common,
         layout: { "line-cap": "round" },
-        paint: { "line-color": shareRamp(level), "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 18, 6] },
+        paint: { "line-color": shareRamp(level), "line-width": ["interpolate", ["exponential", 1.5], ["zoom"], 12, 0.8, 16, 2.6, 18, 5] },
       },
     ];
   }
   if (entry.geometry === "polygon") {
-    return [{ id, type: "fill", ...common, paint: { "fill-color": shareRamp(level), "fill-opacity": 0.35 } }];
+    // a light fill and a coloured outline: sites read as areas without tinting whole blocks
+    return [
+      { id, type: "fill", ...common, paint: { "fill-color": shareRamp(level), "fill-opacity": 0.16 } },
+      { id: `${id}-outline`, type: "line", ...common, paint: { "line-color": shareRamp(level), "line-width": 1.6, "line-opacity": 0.9 } },
+    ];
   }
   return [{ id, type: "circle", ...common, paint: { "circle-color": shareRamp(level), "circle-radius": 4 } }];
 }
