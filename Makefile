@@ -26,10 +26,11 @@ frontend:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
-# PDF checks (pdfinfo, pdftotext, pdftoppm) and the Noto fonts of reports; WeasyPrint's pango.
+# PDF checks (pdfinfo, pdftotext, pdftoppm) and the Noto fonts of reports and of the map's labels
+# (fonts-noto-cjk: Korean, Chinese and Japanese names); WeasyPrint's pango.
 publishing:
-	@command -v pdftotext >/dev/null 2>&1 && fc-list | grep -q NotoSans-Regular || { \
-	  apt-get update -q && apt-get install -y -q poppler-utils fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0; }
+	@command -v pdftotext >/dev/null 2>&1 && fc-list | grep -q NotoSans-Regular && fc-list | grep -q NotoSansCJK-Regular || { \
+	  apt-get update -q && apt-get install -y -q poppler-utils fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0; }
 
 demo: $(STAMP) frontend
 	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf

@@ -103,7 +103,7 @@ def test_the_share_ramp_is_viridis_and_sites_no_longer_tint_blocks(page):
     assert "#1a9850" not in json.dumps(routes)  # the old green, which the ramp also used
 
 
-def test_street_and_place_labels_render_from_local_glyphs(page, server):
+def test_street_and_place_labels_render_from_local_glyphs(page, server):  # noqa: F811
     base, _ = server
     _jump(page, 16.5)
     counts = page.evaluate(
@@ -138,7 +138,7 @@ def test_clusters_with_counts_when_zoomed_out(page):
     page.screenshot(path=str(ARTIFACTS / "web-map-clusters.png"))
 
 
-def test_search_finds_places_streets_and_devices(page, server):
+def test_search_finds_places_streets_and_devices(page, server):  # noqa: F811
     _, path = server
     _jump(page, 14)
     page.fill("#search-input", "esplanad")

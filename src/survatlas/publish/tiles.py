@@ -316,10 +316,8 @@ def read_devices(store: Store, q: TileQuery) -> Features:
     device carries that device's id, type and area. Directions and fields of view are rounded
     to whole degrees.
     """
-    if q.z >= POINT_ZOOM:
-        cap = MAX_POINTS
-    else:
-        cap = SPARSE_POINTS if q.z >= CLUSTER_ZOOM else 0
+    sparse = SPARSE_POINTS if q.z >= CLUSTER_ZOOM else 0
+    cap = MAX_POINTS if q.z >= POINT_ZOOM else sparse
     if q.z < POINT_ZOOM and q.memo is not None:
         snap = _snapshot(store, q)
         inside = _inside(snap, q.inner_bbox)
