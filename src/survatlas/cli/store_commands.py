@@ -44,15 +44,17 @@ _AS_OF = click.option("--as-of", help="Date of this snapshot for the device hist
 @sensitivity_option
 @_AS_OF
 @declassify_option
+@click.option("--context/--no-context", default=True, show_default=True,
+              help="Also keep the map's context: water, parks, rail, motorways, place names.")
 @json_option
 @click.pass_context
 def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str | None,
-                   declassify: bool, as_json: bool) -> None:
+                   declassify: bool, context: bool, as_json: bool) -> None:
     """Import an OSM extract (.osm.pbf, .osm, .osm.bz2) or a full-history file (.osh.pbf)."""
     with Store(db_path(ctx)) as store:
         if as_json or not _console.is_terminal:
             summary = import_osm(store, file, sensitivity=sensitivity, as_of=as_of,
-                                 declassify=declassify)
+                                 declassify=declassify, context=context)
         else:
             with Progress(
                 SpinnerColumn(),
@@ -65,7 +67,7 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str 
                 task = bar.add_task(f"reading {file.name}", total=None)
                 summary = import_osm(
                     store, file, sensitivity=sensitivity, as_of=as_of, declassify=declassify,
-                    progress=lambda n: bar.advance(task, n),
+                    context=context, progress=lambda n: bar.advance(task, n),
                 )
     _print_summary(summary, as_json)
 
@@ -121,6 +123,9 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
         click.echo(
             "warnings: " + ", ".join(f"{k} {v}" for k, v in data["warnings_by_kind"].items())
         )
+    if data.get("context"):
+        click.echo("map context: " + ", ".join(
+            f"{k} {v:,}" for k, v in data["context"].items() if v))
     if data.get("history") and any(data["history"].values()):
         click.echo("device history: " + ", ".join(
             f"{k} {v:,}" for k, v in data["history"].items() if v))

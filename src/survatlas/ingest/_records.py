@@ -109,6 +109,8 @@ class ImportSummary:
     rejected: list[str] = field(default_factory=list)
     #: what the import did to the device history (added, moved, retagged, absent …), if anything
     history: dict[str, int] | None = None
+    #: map context features written per kind (water, green, rail, road, place) and removed
+    context: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ``--json``."""
@@ -116,6 +118,7 @@ class ImportSummary:
             "source_id": self.source_id,
             "file": self.file,
             "history": self.history,
+            "context": self.context,
             "layers": {k: vars(v) for k, v in self.layers.items()},
             "warnings_by_kind": dict(sorted(self.warnings_by_kind.items())),
             "rejected": _count_reasons(self.rejected),

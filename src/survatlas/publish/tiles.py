@@ -5,7 +5,9 @@ each of its layers visible at that zoom. Two tilesets come with the store:
 
 ``base``
     ``buildings`` (zoom 14+), ``streets`` (zoom 12+; only through roads below zoom 14) and
-    ``sites`` (zoom 12+) — enough to draw an offline base map from the store alone.
+    ``sites`` (zoom 12+), and the OSM context from zoom 10 (:mod:`survatlas.ingest.context`):
+    ``water`` and ``green`` areas, ``waterways``, ``roads`` (motorways, trunk roads), ``rail``
+    (zoom 12+) and ``places`` — enough to draw an offline base map from the store alone.
 ``devices``
     ``devices``: one point per device from zoom :data:`POINT_ZOOM` on, and in sparse tiles below it
     down to zoom :data:`CLUSTER_ZOOM` (at most :data:`SPARSE_POINTS`); otherwise (and always
@@ -300,6 +302,35 @@ def read_sites(store: Store, q: TileQuery) -> Features:
     return _wkb_features(rows, ("id", "category", "name", *keys))
 
 
+def _context(store: Store, q: TileQuery, kinds: Sequence[str], layers: dict[str, str]) -> Features:
+    cols, keys = _name_columns()
+    wanted = ", ".join(repr(k) for k in kinds)
+    rows = _rows(store, "context", f"geom, kind, class, name{cols}", q, f"kind IN ({wanted})")
+    geoms, props = _wkb_features(rows, ("kind", "class", "name", *keys))
+    for prop in props:
+        prop["_layer"] = layers[prop.pop("kind")]
+    return geoms, props
+
+
+def read_context_areas(store: Store, q: TileQuery) -> Features:
+    """Water and green areas (layers ``water`` and ``green``): class, name."""
+    return _context(store, q, ("water", "green"), {"water": "water", "green": "green"})
+
+
+def read_context_lines(store: Store, q: TileQuery) -> Features:
+    """Rivers and canals (``waterways``), motorways and trunk roads (``roads``) and, from
+    zoom 12, rail, tram and subway lines (``rail``): class, name, tunnel."""
+    kinds = ("water", "road", "rail") if q.z >= 12 else ("water", "road")
+    geoms, props = _context(store, q, kinds, {"water": "waterways", "road": "roads", "rail": "rail"})
+    keep = [i for i, g in enumerate(geoms) if shapely.get_type_id(g) in (1, 5)]  # lines only
+    return [geoms[i] for i in keep], [props[i] for i in keep]
+
+
+def read_places(store: Store, q: TileQuery) -> Features:
+    """Named places (``places``: city, suburb, neighbourhood …): class, name."""
+    return _context(store, q, ("place",), {"place": "places"})
+
+
 _DEVICE_COLS = (
     "lon, lat, id, device_type, coalesce(area, 'unknown'), camera_type, mount, "
     "json_extract(views, '$[0][0]'), json_extract(views, '$[0][1]')"
@@ -437,6 +468,9 @@ TILESETS: dict[str, list[TileLayer]] = {
         TileLayer("buildings", 14, "polygon", read_buildings),
         TileLayer("streets", 12, "line", read_streets),
         TileLayer("sites", 12, "polygon", read_sites),
+        TileLayer("context_areas", 10, "polygon", read_context_areas),
+        TileLayer("context_lines", 10, "line", read_context_lines),
+        TileLayer("places", 10, "point", read_places),
     ],
     "devices": [TileLayer("devices", 0, "point", read_devices)],
 }

@@ -1,6 +1,7 @@
 // survatlas web map: bootstraps the map from /api/config and wires the panels.
 import { showDevice } from "./device.js";
 import { showDashboard } from "./charts.js";
+import { CONTEXT_LAYERS, PLACE_LABELS } from "./context.js";
 import { el, getJSON } from "./dom.js";
 import { savePNG, viewPNG } from "./export.js";
 import { LABEL_LAYERS, textField } from "./labels.js";
@@ -16,7 +17,8 @@ import { LEVELS, addIcons, buildStyle, levelPaint } from "./style.js";
 const TOGGLES = {
   cameras: ["device-clusters", "device-cluster-counts", "device-singles", "device-points", "device-direction"],
   base: ["buildings", "streets", "streets-casing"],
-  labels: LABEL_LAYERS,
+  labels: [...LABEL_LAYERS, ...PLACE_LABELS],
+  context: CONTEXT_LAYERS,
   sites: ["parks", "sites-outline"],
   visibility: ["visibility-fill", "visibility-line"],
   h3: ["h3-fill", "h3-line"],
@@ -117,7 +119,7 @@ class App {
     document.getElementById("label-lang-row").hidden = !languages.length;
     select.addEventListener("change", () => {
       this.labelLanguage = select.value;
-      for (const id of LABEL_LAYERS) {
+      for (const id of [...LABEL_LAYERS, ...PLACE_LABELS]) {
         if (this.map.getLayer(id)) this.map.setLayoutProperty(id, "text-field", textField(this.labelLanguage));
       }
       this.saveState();

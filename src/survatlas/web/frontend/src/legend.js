@@ -1,5 +1,6 @@
 // The map legend: one model (what is shown, in which colours, with numbers) drawn twice — as
 // DOM in the side panel and on a canvas for "Save view as PNG".
+import { CONTEXT_COLOURS } from "./context.js";
 import { clear, el, human, swatch } from "./dom.js";
 import {
   AREA_COLOURS,
@@ -65,8 +66,14 @@ export function legendModel(app) {
   const context = [];
   if (on("base")) context.push({ kind: "swatch", colour: "#d6cec6", label: "building" });
   if (on("sites")) {
-    context.push({ kind: "swatch", colour: PARK_COLOUR, label: "park or square" });
+    context.push({ kind: "swatch", colour: PARK_COLOUR, label: "square or park (site)" });
     context.push({ kind: "line", colour: "#7a7a7a", dashed: true, label: "site outline (school, station …)" });
+  }
+  if (on("context")) {
+    context.push({ kind: "swatch", colour: CONTEXT_COLOURS.water, label: "water" });
+    context.push({ kind: "swatch", colour: CONTEXT_COLOURS.green, label: "park, grass or wood" });
+    context.push({ kind: "line", colour: CONTEXT_COLOURS.rail, label: "railway or tram" });
+    context.push({ kind: "line", colour: CONTEXT_COLOURS.motorway, label: "motorway or trunk road" });
   }
   if (context.length) sections.push({ title: "Base map", items: context });
   return sections;

@@ -1,6 +1,7 @@
 // The map style: drawn from the store's own tiles and the server's own glyphs (no sprite,
 // nothing online), plus an optional online raster layer when the server was started with
 // --tile-url.
+import { contextAreaLayers, contextLineLayers, placeLabelLayers } from "./context.js";
 import { clusterCountLayer, labelLayers } from "./labels.js";
 
 export const AREA_COLOURS = {
@@ -53,7 +54,7 @@ const emptyGeoJSON = () => ({ type: "geojson", data: { type: "FeatureCollection"
 
 export function buildStyle(config) {
   const sources = {
-    base: { type: "vector", tiles: tiles("base"), minzoom: 12, maxzoom: 16 },
+    base: { type: "vector", tiles: tiles("base"), minzoom: 10, maxzoom: 16 },
     devices: { type: "vector", tiles: tiles("devices"), minzoom: 6, maxzoom: 16 },
     visibility: emptyGeoJSON(),
     h3: emptyGeoJSON(),
@@ -66,10 +67,13 @@ export function buildStyle(config) {
     sources.online = { type: "raster", tiles: [config.tile_url], tileSize: 256 };
     layers.push({ id: "online", type: "raster", source: "online", paint: { "raster-opacity": 0.8 } });
   }
+  layers.push(...contextAreaLayers());
   layers.push(...baseLayers());
+  layers.push(...contextLineLayers());
   layers.push(...analysisTileLayers(config, sources));
   layers.push(...overlayLayers());
   layers.push(...labelLayers(config.labelLanguage));
+  layers.push(...placeLabelLayers(config.labelLanguage));
   layers.push(...deviceLayers());
   return { version: 8, sources, layers, glyphs: `${origin}/fonts/{fontstack}/{range}.pbf` };
 }

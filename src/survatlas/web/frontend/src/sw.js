@@ -12,6 +12,7 @@ const SHELL = [
   "/static/app.js",
   "/static/charts.js",
   "/static/device.js",
+  "/static/context.js",
   "/static/dom.js",
   "/static/export.js",
   "/static/labels.js",
