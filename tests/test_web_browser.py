@@ -227,7 +227,7 @@ def test_route_planner_ui_draws_two_routes_with_figures(page, monkeypatch):
     _plan_route(page)
     cards = page.locator("#route-result .route-card")
     assert cards.count() == 2
-    assert "exposed m" in cards.nth(0).inner_text() and "200 m" in cards.nth(0).inner_text()
+    assert "exposed (m)\t200" in cards.nth(0).inner_text()
     assert page.get_attribute("#route-gpx", "href").startswith("/api/route.gpx?from=")
     _wait_tiles(page)
     drawn = page.evaluate(
@@ -256,7 +256,7 @@ def test_route_planner_with_real_routing(page, server):
     assert cards.count() == 2, page.inner_text("#route-status")
     for i in range(2):
         text = cards.nth(i).inner_text()
-        assert "length m" in text and "in view m" in text
+        assert "length (m)" in text and "in view (m)" in text
     assert "extra metres" in page.inner_text("#route-result")  # the price of privacy
     page.screenshot(path=str(ARTIFACTS / "web-route.png"))
     page.click("#route-clear")

@@ -75,8 +75,8 @@ def _classify(tags: dict[str, str], *, area: bool) -> tuple[str, str] | None:
         for key, values in classes.items():
             value = tags.get(key)
             if value in values:
-                if kind == "water" and not area and value not in _LINEAR_WATER:
-                    continue  # a water area's outline way: the area carries it
+                if not area and kind in ("water", "green") and value not in _LINEAR_WATER:
+                    continue  # the outline way of an area: the area carries it
                 if kind == "place" and area:
                     continue  # place names are points
                 return kind, value
