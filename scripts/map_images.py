@@ -32,7 +32,7 @@ IMG = REPO / "docs" / "img"
 CHROMIUM = os.environ.get("SURVATLAS_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-VIEW = "map=16.4/60.16905/24.94420"
+VIEW = "map=15.6/60.16950/24.94400"
 CAMERA = "osm:node/319790101"  # a camera on Aleksanterinkatu
 
 
@@ -87,7 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "helsinki.db"
         with Store(db) as store:
-            import_osm(store, REPO / "data" / "helsinki-center.osm.pbf")
+            import_osm(store, REPO / "data" / "helsinki-center.osm.pbf", context=True)
             compute_coverage(store, settings=Settings(levels=("detection",)))
             device_id = store.query("SELECT id FROM devices WHERE origin = ?", (CAMERA,))[0][0]
         server, base = _serve(db)

@@ -65,7 +65,7 @@ def _tile(store: Store, z: int, audience: str = "public") -> dict:
 
 def test_import_keeps_the_context_and_tiles_serve_it(tmp_path):
     with Store(tmp_path / "s.db") as store:
-        summary = import_osm(store, _osm(tmp_path / "a.osm"))
+        summary = import_osm(store, _osm(tmp_path / "a.osm"), context=True)
         rows = store.query("SELECT kind, class, name FROM context ORDER BY kind")
         tile = _tile(store, 14)
     assert summary.context == {"place": 1, "water": 1, "green": 1, "rail": 1, "road": 1,
@@ -83,7 +83,7 @@ def test_import_keeps_the_context_and_tiles_serve_it(tmp_path):
 
 def test_rail_waits_for_zoom_12_and_context_starts_at_10(tmp_path):
     with Store(tmp_path / "s.db") as store:
-        import_osm(store, _osm(tmp_path / "a.osm"))
+        import_osm(store, _osm(tmp_path / "a.osm"), context=True)
         low, mid = _tile(store, 10), _tile(store, 9)
     assert "rail" not in low and {"water", "roads", "places"} <= set(low)
     assert mid == {}
@@ -91,8 +91,8 @@ def test_rail_waits_for_zoom_12_and_context_starts_at_10(tmp_path):
 
 def test_a_reimport_replaces_the_areas_context(tmp_path):
     with Store(tmp_path / "s.db") as store:
-        import_osm(store, _osm(tmp_path / "a.osm"))
-        summary = import_osm(store, _osm(tmp_path / "b.osm", park=False))
+        import_osm(store, _osm(tmp_path / "a.osm"), context=True)
+        summary = import_osm(store, _osm(tmp_path / "b.osm", park=False), context=True)
         kinds = [r[0] for r in store.query("SELECT kind FROM context ORDER BY kind")]
         in_tree = store.scalar("SELECT count(*) FROM context_rtree")
     assert summary.context["removed"] == 1
@@ -102,7 +102,7 @@ def test_a_reimport_replaces_the_areas_context(tmp_path):
 
 def test_restricted_context_stays_out_of_public_tiles(tmp_path):
     with Store(tmp_path / "s.db") as store:
-        import_osm(store, _osm(tmp_path / "a.osm"), sensitivity="restricted")
+        import_osm(store, _osm(tmp_path / "a.osm"), sensitivity="restricted", context=True)
         public, restricted = _tile(store, 14), _tile(store, 14, audience="restricted")
     assert not {"water", "green", "rail", "roads", "places"} & set(public)
     assert {"water", "green", "rail", "roads", "places"} <= set(restricted)

@@ -66,7 +66,7 @@ def server(tmp_path_factory, helsinki_pbf):
         pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
     path = tmp_path_factory.mktemp("browser") / "helsinki.db"
     with Store(path) as store:
-        import_osm(store, helsinki_pbf)
+        import_osm(store, helsinki_pbf, context=True)  # the map context too
     _add_hostile_device(path)
     port = _free_port()
     config = uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
