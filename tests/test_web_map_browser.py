@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
 
 import pytest
 from PIL import Image
@@ -265,6 +266,15 @@ def test_print_stylesheet_keeps_map_and_legend(page):
         )
         assert shown == {"#tabs": False, "#search": False, "#legend": True, "#map": True,
                          "#export-row": False}
-        page.pdf(path=str(ARTIFACTS / "web-map-print.pdf"), landscape=True, format="A4")
+        pdf = ARTIFACTS / "web-map-print.pdf"
+        page.pdf(path=str(pdf), landscape=True, format="A4", print_background=True)
     finally:
         page.emulate_media(media="screen")
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(pdf),
+                    str(ARTIFACTS / "web-map-print")], check=True)
+    image = Image.open(ARTIFACTS / "web-map-print.png").convert("RGB")
+    assert image.width > image.height  # one landscape page
+    # the map is printed (a WebGL canvas prints blank without a preserved drawing buffer)
+    map_area = image.crop((int(image.width * 0.1), int(image.height * 0.2),
+                           int(image.width * 0.6), int(image.height * 0.8)))
+    assert len(map_area.getcolors(maxcolors=1 << 16) or []) > 30

@@ -52,6 +52,8 @@ class App {
       attributionControl: false,
       maxZoom: 20,
       hash: "map",
+      // the drawing stays readable after a frame: printing and "Save view as PNG" need it
+      canvasContextAttributes: { preserveDrawingBuffer: true },
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "top-left");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");

@@ -87,6 +87,8 @@ function gradientBar(item) {
   const ticks = el("span", { class: "legend-ticks" }, item.ticks.map(([v, label]) => {
     const tick = el("span", {}, label);
     tick.style.left = `${v * 100}%`;
+    if (v === 0) tick.style.transform = "none";
+    if (v === 1) tick.style.transform = "translateX(-100%)";
     return tick;
   }));
   return el("li", { class: "legend-wide" }, el("span", { class: "legend-scale" }, bar, ticks));
