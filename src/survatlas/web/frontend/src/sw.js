@@ -1,7 +1,7 @@
 // survatlas service worker: the app shell works offline; public map data is served from the
 // network first and from the last copy when offline. Reports are never cached here (the page
 // keeps unsent reports in IndexedDB); moderation views are never cached.
-const VERSION = "survatlas-shell-v2";
+const VERSION = "survatlas-shell-v3";
 const SHELL = [
   "/",
   "/manifest.webmanifest",

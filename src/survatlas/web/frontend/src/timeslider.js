@@ -9,7 +9,7 @@ import { AREA_COLOURS, DEVICE_TYPES } from "./style.js";
 
 const SOURCE = "devices-asof";
 export const ASOF_LAYERS = ["asof-clusters", "asof-points"];
-const TILE_LAYERS = ["device-clusters", "device-singles", "device-points", "device-direction"];
+const TILE_LAYERS = ["device-clusters", "device-cluster-counts", "device-singles", "device-points", "device-direction"];
 const PAGE = 5000;
 const MAX_DEVICES = 20000;
 const DAY = 86400000;
