@@ -278,3 +278,13 @@ def test_print_stylesheet_keeps_map_and_legend(page):
     map_area = image.crop((int(image.width * 0.1), int(image.height * 0.2),
                            int(image.width * 0.6), int(image.height * 0.8)))
     assert len(map_area.getcolors(maxcolors=1 << 16) or []) > 30
+
+
+def test_links_made_before_the_permalinks_still_open_their_view(browser, server):  # noqa: F811
+    base, _ = server
+    page = _open(browser, base, f"#17/{CENTRE[1]}/{CENTRE[0]}")
+    try:
+        assert abs(page.evaluate("window.survatlas.map.getZoom()") - 17) < 1e-6
+        assert page.evaluate("location.hash").startswith("#map=17/")
+    finally:
+        page.close()

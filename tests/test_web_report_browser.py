@@ -184,7 +184,10 @@ def test_the_shell_works_offline_through_the_service_worker(phone, server):
     page.reload()  # now controlled by the worker: /api/config is cached on the way
     _wait(page, "!!(window.survatlas && window.survatlas.report) && navigator.serviceWorker.controller !== null")
     page.evaluate("window.survatlas.ready")
-    cached = page.evaluate("caches.open('survatlas-shell-v2').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))")
+    cached = page.evaluate(
+        "caches.keys().then(names => caches.open(names.find(n => n.startsWith('survatlas-shell-'))))"
+        ".then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+    )
     assert "/static/report.js" in cached and "/static/timeslider.js" in cached and "/" in cached
     manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/"

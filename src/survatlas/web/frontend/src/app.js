@@ -6,7 +6,7 @@ import { el, getJSON } from "./dom.js";
 import { savePNG, viewPNG } from "./export.js";
 import { LABEL_LAYERS, textField } from "./labels.js";
 import { renderLegend } from "./legend.js";
-import { parseRoute, readHash, writeHash } from "./permalink.js";
+import { parseRoute, readHash, upgradeLegacyHash, writeHash } from "./permalink.js";
 import { ReportMode } from "./report.js";
 import { RoutePlanner } from "./route.js";
 import { SearchBox } from "./search.js";
@@ -39,6 +39,7 @@ class App {
 
   async start() {
     this.config = await getJSON("/api/config");
+    upgradeLegacyHash();
     this.initial = readHash();
     this.restoreControls(this.initial);
     const maplibregl = window.maplibregl;

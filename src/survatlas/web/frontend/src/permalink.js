@@ -4,6 +4,14 @@
 
 const KEYS = ["layers", "level", "lang", "scenario", "device", "route", "detour"];
 
+// Links made before the permalinks ("#zoom/lat/lon[/bearing/pitch]") keep working.
+export function upgradeLegacyHash() {
+  const text = window.location.hash.slice(1);
+  if (/^-?[\d.]+\/-?[\d.]+\/-?[\d.]+(\/-?[\d.]+){0,2}$/.test(text)) {
+    window.history.replaceState(window.history.state, "", `${window.location.pathname}${window.location.search}#map=${text}`);
+  }
+}
+
 export function readHash() {
   const params = new URLSearchParams(window.location.hash.slice(1));
   const out = {};
