@@ -140,3 +140,35 @@ def test_numba_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path):
     assert runs[0].stdout.splitlines()[-1] == second.splitlines()[-1]
     assert "data loaded from" in second  # compiled code read from the cache …
     assert "data saved to" not in second  # … and nothing compiled again
+
+
+_LIGHT_RUN = _KERNEL_CALL + """
+import sys
+print("loaded", sorted(m for m in ("scipy.linalg", "survatlas.coverage.oracle",
+                                   "survatlas.coverage._scale_files", "pyarrow.parquet")
+                       if m in sys.modules))
+import scipy.linalg.cython_blas  # still importable by anything that needs it
+print("blas", scipy.linalg.cython_blas.__name__)
+"""
+
+
+def test_a_kernel_run_imports_neither_scipy_linalg_nor_the_oracle_nor_tile_files():
+    out = subprocess.run([sys.executable, "-c", _LIGHT_RUN], capture_output=True, text=True,
+                         check=True, timeout=900).stdout.splitlines()
+    assert out[0].startswith("area ") and float(out[0].split()[1]) > 0
+    assert out[1] == "loaded []"
+    assert out[2] == "blas scipy.linalg.cython_blas"
+
+
+def test_coverage_kernels_use_no_blas():
+    """numba's array math is loaded without BLAS (coverage._jit): a kernel calling np.dot,
+    np.linalg or ``@`` would fail to compile, so none may."""
+    import re
+    from pathlib import Path
+
+    import survatlas.coverage as cov
+
+    blas = re.compile(r"np\.dot\b|np\.linalg\b|\.dot\(|[\w)\]][ \t]*@[ \t]*[\w(]")
+    found = {p.name: m.group(0) for p in Path(cov.__file__).parent.glob("*.py")
+             if p.name != "_jit.py" and "numba" in (text := p.read_text()) and (m := blas.search(text))}
+    assert found == {}

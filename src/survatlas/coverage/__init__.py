@@ -12,16 +12,25 @@ Strategies with one public method ``visibility(x, y, direction_deg, fov_deg, rad
 and :class:`HullShortcut` (the common convex-hull shortcut, a benchmark baseline).
 """
 
+from importlib import import_module
+from typing import Any
+
 from survatlas.coverage.obstacles import Obstacles, prepare_obstacles
-from survatlas.coverage.oracle import (
-    HullShortcut,
-    NaiveOracle,
-    hull_shadow_visibility,
-    oracle_visibility,
-    sector_polygon,
-)
 from survatlas.coverage.regions import STATUS, Regions, merge_intervals, segment_coverage
 from survatlas.coverage.visibility import ExactKernel, visibility
+
+#: the shapely references, imported on first use (a coverage run does not need them)
+_ORACLE = ("HullShortcut", "NaiveOracle", "hull_shadow_visibility", "oracle_visibility",
+           "sector_polygon")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ORACLE:
+        raise AttributeError(f"module 'survatlas.coverage' has no attribute {name!r}")
+    value = getattr(import_module("survatlas.coverage.oracle"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "STATUS",

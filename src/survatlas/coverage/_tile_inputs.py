@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from survatlas.coverage import _scale_files as files
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 
@@ -116,6 +115,8 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
     each chunk is written to every tile whose box it meets, so memory stays bounded by the
     chunk size.
     """
+    from survatlas.coverage import _scale_files as files  # geopandas, pyarrow: tiled runs only
+
     folder = Path(folder)
     tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
@@ -145,6 +146,8 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
 def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray], crs
                      ) -> dict[str, int]:
     """Write each chunk of buildings into every tile whose box meets it; count per tile."""
+    from survatlas.coverage import _scale_files as files  # geopandas, pyarrow: tiled runs only
+
     keys = list(plan.tiles)
     boxes = np.array([plan.tiles[k].box for k in keys], float).reshape(-1, 4)
     counts = dict.fromkeys(keys, 0)
@@ -166,6 +169,8 @@ SEGMENT_BATCH = 500_000
 
 def _write_segments(folder: Path, layer: str, plan: TilePlan, lines: np.ndarray) -> None:
     """Segments of ``lines`` into every camera tile whose halo meets them, a batch at a time."""
+    from survatlas.coverage import _scale_files as files  # geopandas, pyarrow: tiled runs only
+
     keys = plan.view_keys
     if not keys:
         return
@@ -251,6 +256,8 @@ def tiled_inputs(inputs: Inputs, settings: Settings, base: Path, tile_m: float |
     loaded with ``buildings=False``. Returns the folder, the plan and whether existing tiles
     were reused.
     """
+    from survatlas.coverage import _scale_files as files  # geopandas, pyarrow: tiled runs only
+
     if inputs.buildings_in_store and buildings is None:
         raise InputError("these inputs leave their buildings in the store: pass "
                          "buildings=store_buildings(store, inputs)")

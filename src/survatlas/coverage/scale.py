@@ -22,14 +22,13 @@ single-machine run (:func:`survatlas.coverage.analysis.analyse`, which is the on
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
 
-from survatlas.coverage._scale_tasks import areas_task, default_workers, views_regions, views_task
 from survatlas.coverage._tile_inputs import (
     BuildingSource,
     halo_factor,
@@ -51,6 +50,14 @@ from survatlas.coverage.analysis import (
 from survatlas.errors import InputError
 from survatlas.store import Store
 
+if TYPE_CHECKING:
+    from survatlas.coverage._scale_tasks import (
+        areas_task,
+        default_workers,
+        views_regions,
+        views_task,
+    )
+
 __all__ = [
     "ENGINES",
     "BuildingSource",
@@ -71,6 +78,19 @@ __all__ = [
     "views_regions",
     "views_task",
 ]
+
+
+#: the tiled engine's tasks (they read tile files with geopandas/pyarrow): imported on first use,
+#: so a run on the local engine never imports those libraries
+_TASKS = ("areas_task", "default_workers", "views_regions", "views_task")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TASKS:
+        raise AttributeError(f"module 'survatlas.coverage.scale' has no attribute {name!r}")
+    from survatlas.coverage import _scale_tasks
+
+    return getattr(_scale_tasks, name)
 
 
 def analyse_tiled(
