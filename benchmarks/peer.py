@@ -23,6 +23,7 @@ Usage::
     python benchmarks/peer.py --peer-dir /path/to/kamerafrei            # 2, 5, 10 km
     python benchmarks/peer.py --sizes 2 --runs 3 --peer-dir /path/to/kamerafrei
     python benchmarks/peer.py --sizes 2 --cli-checks helsinki.osm.pbf  # + --help and stats
+    python benchmarks/peer.py --sizes 10 --runs 1 --full  # + the full run against one level
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def ours(folder: Path, only: str | None) -> tuple[float, float, float, float]:
     return wall, peak, fig["street_in_view_m"], LAST_CPU[0]
 
 
+def full(folder: Path) -> tuple[float, float, float, float]:
+    """The full run: every level and scenario, sites, areas and H3 (``coverage --json``)."""
+    wall, peak, out = timed([*SURVATLAS, "--db", str(folder / "city.db"), "coverage", "--json"])
+    fig = json.loads(out)["by_scenario"]["typical"]["detection"]
+    return wall, peak, fig["street_in_view_m"], LAST_CPU[0]
+
+
 def peer(peer_dir: Path, folder: Path) -> tuple[float, float, float, float]:
     import gzip
     import pickle
@@ -143,9 +151,13 @@ def city(size_km: int, cameras: int, args) -> dict:
     sides: dict[str, list[tuple[float, float, float, float]]] = {"ours": [], "ours --only streets": []}
     if args.peer_dir:
         sides["peer"] = []
+    if args.full:
+        sides["ours, full run"] = []
     for _ in range(args.runs):  # alternate the sides run by run
         sides["ours"].append(ours(folder, None))
         sides["ours --only streets"].append(ours(folder, "streets"))
+        if args.full:
+            sides["ours, full run"].append(full(folder))
         if args.peer_dir:
             sides["peer"].append(peer(args.peer_dir, folder))
     ref = oracle(folder) if size_km <= args.oracle_max_km else None
@@ -166,6 +178,10 @@ def city(size_km: int, cameras: int, args) -> dict:
         print(f"  {name:22} {r['s']:9.2f} {r['min_s']:6.2f}–{r['max_s']:<6.2f} {r['cpu_s']:7.2f} "
               f"{r['mb']:8.0f} {r['seen_m']:12,.1f} {acc:>10} {ratio:>9} {cpu_ratio:>7}",
               flush=True)
+    if args.full:
+        one, every = rows["ours"], rows["ours, full run"]
+        print(f"  full run (4 levels × 3 scenarios) / one level: {every['s'] / one['s']:.2f}× wall, "
+              f"{every['cpu_s'] / one['cpu_s']:.2f}× CPU  (target ≤ 3×)", flush=True)
     return {"size_km": size_km, **info, "first_run_s": first[0], "rows": rows}
 
 
@@ -180,6 +196,9 @@ def main() -> None:
     parser.add_argument("--cli-checks", type=Path, metavar="OSM",
                         help="also time --help and stats on a store of this extract")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--full", action="store_true",
+                        help="also time the full run (every level and scenario, areas, H3) "
+                             "against the one-level run")
     args = parser.parse_args()
     if args.peer_dir and not (args.peer_dir / "pipeline" / "compute_exposure.py").exists():
         raise SystemExit(f"{args.peer_dir}: no pipeline/compute_exposure.py; point --peer-dir at "

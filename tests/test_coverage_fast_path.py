@@ -144,20 +144,21 @@ def test_numba_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path):
 
 _LIGHT_RUN = _KERNEL_CALL + """
 import sys
-print("loaded", sorted(m for m in ("scipy.linalg", "survatlas.coverage.oracle",
+print("loaded", sorted(m for m in ("scipy.linalg", "cffi", "survatlas.coverage.oracle",
                                    "survatlas.coverage._scale_files", "pyarrow.parquet")
                        if m in sys.modules))
 import scipy.linalg.cython_blas  # still importable by anything that needs it
-print("blas", scipy.linalg.cython_blas.__name__)
+import cffi
+print("blas", scipy.linalg.cython_blas.__name__, cffi.__name__)
 """
 
 
-def test_a_kernel_run_imports_neither_scipy_linalg_nor_the_oracle_nor_tile_files():
+def test_a_kernel_run_imports_no_scipy_linalg_cffi_oracle_or_tile_files():
     out = subprocess.run([sys.executable, "-c", _LIGHT_RUN], capture_output=True, text=True,
                          check=True, timeout=900).stdout.splitlines()
     assert out[0].startswith("area ") and float(out[0].split()[1]) > 0
     assert out[1] == "loaded []"
-    assert out[2] == "blas scipy.linalg.cython_blas"
+    assert out[2] == "blas scipy.linalg.cython_blas cffi"
 
 
 def test_coverage_kernels_use_no_blas():

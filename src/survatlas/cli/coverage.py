@@ -6,9 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from survatlas import optics
 from survatlas.cli import db_path, emit_json
@@ -109,6 +106,15 @@ def _tile_progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]
     if not enabled:
         yield None
         return
+    from rich.console import Console  # rich only for what is shown (not a --json run)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     err = Console(stderr=True)
     if not err.is_terminal:
         shown = [-1]
@@ -129,6 +135,9 @@ def _tile_progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]
 
 def print_summary(summary: dict) -> None:
     """A coverage summary as a table: each figure as low – typical – high."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     console.print(
         f"[bold]{summary['cameras']} cameras[/] ({summary['cameras_assumed_direction']} with an assumed "

@@ -13,6 +13,7 @@ figures as one part (:func:`combine`). The local engine is the tiling with one t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -199,6 +200,7 @@ def tile_views(
     if obstacles is None:
         obstacles = prepare_obstacles(cams.buildings)
     part = ViewsPart(cams.index, {})
+    done: dict[bytes, ViewsLevel] = {}  # views already computed, by their parameters
     with _threads(threads):
         for scenario in settings.scenarios:
             geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
@@ -211,13 +213,33 @@ def tile_views(
                                              cams.index, geoms, level, scenario)
                 else:
                     local, direction, fov, radius = optics.expand_views(geoms, level)
+                    key = views_key(local, direction, fov, radius)
+                    if key in done:  # same views as another scenario-level: same results
+                        part.levels[scenario, level] = done[key]
+                        continue
                     regions = visibility(obstacles, cams.x[local], cams.y[local], direction, fov,
                                          radius, camera=cams.index[local])
                 seen = seen_intervals(regions, cams.segments)
                 outline = seen_intervals(regions, cams.outlines) \
                     if cams.outlines is not None and "sites" in settings.outputs else empty_seen()
                 part.levels[scenario, level] = ViewsLevel(regions, seen, outline)
+                if tops is None:
+                    done[key] = part.levels[scenario, level]
     return part
+
+
+def views_key(*arrays: np.ndarray) -> bytes:
+    """Digest of a set of 2-D views' parameters (cameras, directions, fields of view, ranges).
+
+    Scenario-levels whose views are identical — cameras with a listed range that caps every
+    DORI distance, or optics equal across scenarios — share one computation (and one object,
+    which :func:`block_areas` and the saving of results recognise)."""
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.digest()
 
 
 def block_areas(
@@ -249,8 +271,12 @@ def block_areas(
     if keep_grids and want_land:
         part.land, part.public = land, public
     no_h3 = (np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64))
+    done: dict[int, BlockLevel] = {}  # by Regions object: scenario-levels sharing views
     with _threads(threads):
         for key, reg in regions.items():
+            if id(reg) in done:
+                part.levels[key] = done[id(reg)]
+                continue
             if not (want_land or want_sites):
                 part.levels[key] = BlockLevel(0, 0, empty, empty,
                                               [[] for _ in range(empty.size)], *no_h3)
@@ -267,6 +293,7 @@ def block_areas(
             public_seen = int((public & seen).sum()) if want_land else 0
             part.levels[key] = BlockLevel(land_seen, public_seen, cells, seen_cells, cams, names,
                                           h3_land, h3_seen, counts if keep_grids else None)
+            done[id(reg)] = part.levels[key]
     return part
 
 

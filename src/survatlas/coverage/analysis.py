@@ -362,7 +362,11 @@ def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) 
                               inputs.site_category,
                               (obstacles.ax, obstacles.ay, obstacles.bx, obstacles.by))
     box = _tiles.window_box(raster, block.window)
-    regions = {key: _tiles.regions_meeting([lv.regions], box) for key, lv in views.levels.items()}
+    meeting: dict[int, Regions] = {}  # one per Regions object (scenario-levels may share one)
+    for lv in views.levels.values():
+        if id(lv.regions) not in meeting:
+            meeting[id(lv.regions)] = _tiles.regions_meeting([lv.regions], box)
+    regions = {key: meeting[id(lv.regions)] for key, lv in views.levels.items()}
     area = _tiles.block_areas(raster, block, regions, inputs.crs,
                               settings.h3_resolution, keep_grids=True, outputs=settings.outputs)
     return combine(inputs, settings, raster, [views], [area])

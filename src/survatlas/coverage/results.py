@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
+from itertools import repeat
 from typing import Any
 
 import geopandas as gpd
@@ -57,18 +58,14 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
         outputs = result.settings.outputs
         cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution) \
             if "h3" in outputs else {}
+        view_columns: dict[int, list] = {}  # by Regions object: scenario-levels may share one
         for (scenario, level), lr in result.levels.items():
             reg = lr.regions
-            sector = np.where(reg.fov >= 2 * math.pi - 1e-9, math.pi, reg.fov / 2) * reg.radius ** 2
-            areas = reg.area()
+            if id(reg) not in view_columns:
+                view_columns[id(reg)] = _view_columns(reg, device_ids)
             conn.executemany(
                 "INSERT INTO coverage_views VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(scenario, level, v, int(device_ids[reg.camera[v]]), float(reg.x[v]),
-                  float(reg.y[v]), float(reg.start[v]), float(reg.fov[v]), float(reg.radius[v]),
-                  int(reg.status[v]), float(areas[v]), float(sector[v]),
-                  reg.angles[reg.offsets[v]:reg.offsets[v + 1]].astype(np.float32).tobytes(),
-                  reg.radii[reg.offsets[v]:reg.offsets[v + 1]].astype(np.float32).tobytes())
-                 for v in range(len(reg))],
+                zip(repeat(scenario), repeat(level), *view_columns[id(reg)]),
             )
             seen = lr.seen
             conn.executemany(
@@ -99,6 +96,24 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
             **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                for table in RESULT_TABLES if table != "coverage_runs"},
         })
+
+
+def _view_columns(reg, device_ids: np.ndarray) -> list[list]:
+    """The ``coverage_views`` columns after scenario and level, one list each, built column-wise:
+    view, device, x, y, start, fov, radius, status, area, sector area, and the region as float32
+    angle and radius blobs (slices of one buffer)."""
+    n = len(reg)
+    sector = np.where(reg.fov >= 2 * math.pi - 1e-9, math.pi, reg.fov / 2) * reg.radius ** 2
+    bounds = list(zip((reg.offsets[:-1] * 4).tolist(), (reg.offsets[1:] * 4).tolist(),
+                      strict=True))
+    angles = reg.angles.astype(np.float32).tobytes()
+    radii = reg.radii.astype(np.float32).tobytes()
+    return [list(range(n)), device_ids[reg.camera].tolist(),
+            *(np.asarray(a, np.float64).tolist() for a in (reg.x, reg.y, reg.start, reg.fov,
+                                                            reg.radius)),
+            np.asarray(reg.status, np.int64).tolist(),
+            np.asarray(reg.area(), np.float64).tolist(), sector.tolist(),
+            [angles[a:b] for a, b in bounds], [radii[a:b] for a, b in bounds]]
 
 
 def _save_sites(conn, inputs, lr, scenario: str, level: str, device_ids, outline_len) -> None:
