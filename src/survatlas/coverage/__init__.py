@@ -15,6 +15,8 @@ and :class:`HullShortcut` (the common convex-hull shortcut, a benchmark baseline
 from importlib import import_module
 from typing import Any
 
+# first, before any kernel module: numba's first dispatch without scipy.linalg or cffi
+from survatlas.coverage import _jit  # noqa: F401
 from survatlas.coverage.obstacles import Obstacles, prepare_obstacles
 from survatlas.coverage.regions import STATUS, Regions, merge_intervals, segment_coverage
 from survatlas.coverage.visibility import ExactKernel, visibility

@@ -10,8 +10,6 @@ import numpy as np
 import shapely
 from numba import njit, prange
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
-
 
 def ragged_rings(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coordinates of single polygons as ``(coords, ring_offsets, polygon_ring_offsets)``.

@@ -12,8 +12,6 @@ import math
 import numpy as np
 from numba import njit
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
-
 #: Target number of edges per cell when the cell size is chosen automatically.
 EDGES_PER_CELL = 8.0
 #: Upper bound on the number of cells (the cell size grows when an extent is very sparse).

@@ -7,7 +7,6 @@ import math
 import numpy as np
 from numba import njit
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._walls import seg_dist2
 
 STATUS_OK, STATUS_NUDGED, STATUS_INSIDE = 0, 1, 2

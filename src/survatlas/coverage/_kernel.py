@@ -25,7 +25,6 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
 from survatlas.coverage._walls import (
     CELL_TEST_RING,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._regions_nb import _clip_half, _pt, clip_one, contains_one
 
 

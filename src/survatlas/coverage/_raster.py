@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage.obstacles import footprint_edges
 
 

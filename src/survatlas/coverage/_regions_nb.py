@@ -7,7 +7,6 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._raster import cross_edge
 
 TWO_PI = 2.0 * math.pi

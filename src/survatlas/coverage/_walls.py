@@ -14,7 +14,6 @@ import math
 import numpy as np
 from numba import njit
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._grid import cell_of
 
 TWO_PI = 2.0 * math.pi

@@ -21,7 +21,6 @@ import shapely
 from pyproj import CRS
 
 from survatlas import geo
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage._layers_nb import contains_view
 from survatlas.coverage._raster import Raster, label_fill
 from survatlas.coverage.regions import Regions, merge_intervals

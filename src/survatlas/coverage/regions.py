@@ -25,7 +25,6 @@ import numba
 import numpy as np
 import shapely
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage import _layers_nb as lnb
 from survatlas.coverage import _regions_nb as nb
 from survatlas.errors import InputError

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from survatlas.coverage import _jit  # noqa: F401  (numba's first dispatch without scipy)
 from survatlas.coverage import _kernel as k
 from survatlas.coverage._grid import z_order
 from survatlas.coverage.obstacles import Obstacles
