@@ -112,3 +112,16 @@ def test_public_api_resolves_with_documented_entry_points():
         assert obj.__module__.startswith("survatlas."), name
         if callable(obj) and not isinstance(obj, type):
             assert "Parameters" in doc and "Example" in doc, f"{name} lacks numpydoc sections"
+
+
+def test_stats_without_bbox_imports_no_projection_library(tmp_path):
+    from survatlas.store import Store
+
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code = ("import sys; from survatlas.cli import main; "
+            f"main(['--db', {str(db)!r}, 'stats', '--json'], standalone_mode=False); "
+            "print(sorted(m for m in ('pyproj', 'numba', 'scipy', 'geopandas', 'shapely') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -14,9 +14,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
+    if not value:  # click calls this for every run: no pyproj import without a --bbox
+        return None
     from survatlas.geo import parse_bbox
 
-    return parse_bbox(value) if value else None
+    return parse_bbox(value)
 
 
 bbox_option = click.option(
