@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._options import bbox_option, json_option
@@ -22,6 +21,8 @@ def stats_cmd(ctx: click.Context, bbox: tuple | None, as_json: bool) -> None:
     if as_json:
         emit_json(stats)
         return
+    from rich.console import Console  # only for the table
+
     console = Console()
     dev = stats["devices"]
     console.print(
