@@ -60,4 +60,5 @@ def load_array_math() -> list[str]:
         loaded.append(module)
     return loaded
 
+
 load_array_math()  # on import: the package imports this module before any kernel module
