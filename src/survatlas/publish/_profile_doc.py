@@ -50,6 +50,7 @@ def statement_item(s: dict[str, Any], lead: str | None = None) -> Item:
     )
     children = [Item(f"possible reading: {r}") for r in s.get("readings", ())]
     children += [statement_item(d) for d in s.get("derived_claims", ())]
+    details = [fmt.format(s[k]) for k, fmt in fields if s.get(k)]
     return Item(
         s["text"],
         lead=lead,
@@ -57,9 +58,15 @@ def statement_item(s: dict[str, Any], lead: str | None = None) -> Item:
         status=s["status"],
         confidence=s["confidence"],
         derived=bool(s.get("derived")),
-        details=[fmt.format(s[k]) for k, fmt in fields if s.get(k)],
+        details=details + _reprint_details(s.get("reprint_of", ())),
         children=children,
+        reprint=bool(s.get("reprint_of")),
     )
+
+
+def _reprint_details(originals: Any) -> list[str]:
+    """``reprint of S5`` for a statement cited only from reprints of its original."""
+    return [f"reprint of {', '.join(originals)} (see Sources)"] if originals else []
 
 
 def all_statements(p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -215,20 +222,20 @@ def _programmes(doc: Document, p: dict[str, Any]) -> None:
     doc.section("Programmes and capabilities").para(
         f"{len(p['programmes'])} programmes; facts of each carry its source."
     )
+    originals = {s["ref"]: s["original"] for s in p["sources"] if s.get("original")}
     for prog in p["programmes"]:
         sec = doc.section(prog["name"], level=3)
-        facts = [
-            (label, ", ".join(v) if isinstance(v, list) else v)
-            for label, key in _FACTS
-            if (v := prog.get(key))
-        ]
+        field_refs = prog.get("field_refs") or {}
         items = []
         if prog.get("description"):
-            items.append(Item(prog["description"], refs=list(prog["refs"])))
-        if facts:
-            items.append(
-                Item("; ".join(f"{k}: {v}" for k, v in facts), lead="Facts", refs=list(prog["refs"]))
-            )
+            refs = [field_refs.get("description", *prog["refs"])]
+            items.append(_cited(prog["description"], refs, originals))
+        facts = _program_facts(prog, originals)
+        if facts and field_refs:
+            items.append(Item("each fact with its own source", lead="Facts", children=facts))
+        elif facts:
+            text = "; ".join(f"{f.lead}: {f.text}" for f in facts)
+            items.append(_cited(text, list(prog["refs"]), originals, lead="Facts"))
         items += [
             Item(
                 f"{v['name']} ({v['country'] or '?'}), {v['role'] or ''}",
@@ -247,6 +254,34 @@ def _programmes(doc: Document, p: dict[str, Any]) -> None:
             )
         items += [statement_item(c) for c in prog["claims"]]
         sec.add_items(items)
+
+
+def _cited(text: str, refs: list[str], originals: dict[str, str], lead: str | None = None
+           ) -> Item:
+    """A line citing ``refs``, labelled "reprint only" when every ref is a syndicated copy
+    (``originals``: copy ref → original ref; the source list names each copy's original)."""
+    return Item(text, lead=lead, refs=refs, reprint=bool(refs) and all(r in originals for r in refs))
+
+
+def _program_facts(prog: dict[str, Any], originals: dict[str, str]) -> list[Item]:
+    """A programme's facts, each citing its own source: per field (``first_reported``) or, for a
+    list, per value (``sites.power_station``); a field without its own citation cites the
+    programme's source. Values with the same source share one line."""
+    field_refs = prog.get("field_refs") or {}
+    out = []
+    for label, key in _FACTS:
+        value = prog.get(key)
+        if not value:
+            continue
+        if key == "confidence":
+            out.append(Item(str(value), lead=label))
+            continue
+        default = field_refs.get(key, *prog["refs"])
+        groups: dict[str, list[str]] = {}
+        for v in value if isinstance(value, list) else [value]:
+            groups.setdefault(field_refs.get(f"{key}.{v}", default), []).append(str(v))
+        out += [_cited(", ".join(vs), [ref], originals, lead=label) for ref, vs in groups.items()]
+    return out
 
 
 def _vendors(sec: Section, p: dict[str, Any]) -> None:
@@ -341,7 +376,7 @@ def _source_block(sources: list[dict[str, Any]]) -> Any:
         if s.get("language"):
             bits.append(f"language {s['language']}")
         if s.get("note"):
-            bits.append(f"note: {s['note']}")
+            bits.append(f"note: {s['note'].rstrip('.')}")
         heading = SOURCE_KINDS.get(s["kind"], s["kind"].replace("_", " ").capitalize())
         grouped.setdefault(heading, []).append(
             Source(s["ref"], s["title"], s["kind"], safe_url(s.get("url")), bits, s.get("original"))

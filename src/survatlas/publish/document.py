@@ -19,6 +19,8 @@ from typing import Any
 from survatlas.errors import InputError
 
 FORMATS = ("md", "html", "pdf")
+#: the label of a statement supported only by reprints (syndicated copies) of its source
+REPRINT_LABEL = "attribution verified / reprint only"
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -26,8 +28,9 @@ _TEMPLATES = Path(__file__).with_name("templates")
 class Item:
     """A line of a list: text with an optional bold lead, a status badge, refs and details.
 
-    ``status``/``confidence``/``derived`` make the badge of a sourced statement; ``refs`` are
-    short source references (``S3``); ``children`` are nested items (readings, derived claims).
+    ``status``/``confidence``/``derived`` make the badge of a sourced statement; ``reprint``
+    labels a statement whose only sources are reprints (syndicated copies); ``refs`` are short
+    source references (``S3``); ``children`` are nested items (readings, derived claims).
     """
 
     text: str
@@ -38,11 +41,13 @@ class Item:
     derived: bool = False
     details: list[str] = field(default_factory=list)
     children: list[Item] = field(default_factory=list)
+    reprint: bool = False
 
     @property
     def badge(self) -> str | None:
-        """``UNVERIFIED, confidence low, derived by survatlas`` (status upper-cased unless verified)."""
-        if self.status is None and self.confidence is None:
+        """``UNVERIFIED, confidence low, derived by survatlas`` (status upper-cased unless verified);
+        ``attribution verified / reprint only`` when only reprints support the statement."""
+        if self.status is None and self.confidence is None and not self.reprint:
             return None
         parts = []
         if self.status:
@@ -51,6 +56,8 @@ class Item:
             parts.append(f"confidence {self.confidence}")
         if self.derived:
             parts.append("derived by survatlas")
+        if self.reprint:
+            parts.append(REPRINT_LABEL)
         return ", ".join(parts)
 
 
@@ -307,6 +314,7 @@ def _environment() -> Any:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["safe_url"] = safe_url
+    env.globals["reprint_label"] = REPRINT_LABEL
     return env
 
 

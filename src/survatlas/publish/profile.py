@@ -66,6 +66,11 @@ class _Refs:
                 self.source(row["original_of"])
         return ref
 
+    def reprint_of(self, refs: list[str]) -> list[str]:
+        """The originals of ``refs`` when every one is a reprint (a syndicated copy), else []."""
+        originals = [self.cited[r]["original"] for r in refs if r in self.cited]
+        return originals if refs and len(originals) == len(refs) and all(originals) else []
+
     def external(
         self,
         title: str,
@@ -252,7 +257,8 @@ def _statement(claim: dict[str, Any], refs: _Refs) -> dict[str, Any]:
         "derived_from": claim.get("derived_from"),
         "readings": readings,
         "note": claim.get("note"),
-        "refs": [refs.source(claim["source_id"])],
+        "refs": (cited := [refs.source(claim["source_id"])]),
+        "reprint_of": refs.reprint_of(cited),
     }
 
 
@@ -289,7 +295,8 @@ def _programmes(
                 "first_reported": p["first_reported"],
                 "description": p["description"],
                 "confidence": p["confidence"],
-                "refs": [refs.source(p["source_id"])],
+                "refs": (cited := [refs.source(p["source_id"])]),
+                "reprint_of": refs.reprint_of(cited),
                 "field_refs": {f: refs.source(s) for f, s in field_sources(store, p["id"])},
                 "vendors": [
                     {
