@@ -50,7 +50,6 @@ def statement_item(s: dict[str, Any], lead: str | None = None) -> Item:
     )
     children = [Item(f"possible reading: {r}") for r in s.get("readings", ())]
     children += [statement_item(d) for d in s.get("derived_claims", ())]
-    details = [fmt.format(s[k]) for k, fmt in fields if s.get(k)]
     return Item(
         s["text"],
         lead=lead,
@@ -58,15 +57,10 @@ def statement_item(s: dict[str, Any], lead: str | None = None) -> Item:
         status=s["status"],
         confidence=s["confidence"],
         derived=bool(s.get("derived")),
-        details=details + _reprint_details(s.get("reprint_of", ())),
+        details=[fmt.format(s[k]) for k, fmt in fields if s.get(k)],
         children=children,
         reprint=bool(s.get("reprint_of")),
     )
-
-
-def _reprint_details(originals: Any) -> list[str]:
-    """``reprint of S5`` for a statement cited only from reprints of its original."""
-    return [f"reprint of {', '.join(originals)} (see Sources)"] if originals else []
 
 
 def all_statements(p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -227,15 +221,18 @@ def _programmes(doc: Document, p: dict[str, Any]) -> None:
         sec = doc.section(prog["name"], level=3)
         field_refs = prog.get("field_refs") or {}
         items = []
-        if prog.get("description"):
+        said = {" ".join(c["text"].split()).casefold() for c in prog["claims"]}
+        if prog.get("description") and " ".join(prog["description"].split()).casefold() not in said:
             refs = [field_refs.get("description", *prog["refs"])]
             items.append(_cited(prog["description"], refs, originals))
         facts = _program_facts(prog, originals)
-        if facts and field_refs:
-            items.append(Item("each fact with its own source", lead="Facts", children=facts))
+        if len(facts) > 1:
+            items.append(Item(f"confidence {prog['confidence']}; each fact with its source",
+                              lead="Facts", children=facts))
         elif facts:
-            text = "; ".join(f"{f.lead}: {f.text}" for f in facts)
-            items.append(_cited(text, list(prog["refs"]), originals, lead="Facts"))
+            facts[0].text += f"; Confidence: {prog['confidence']}"
+            facts[0].lead = "Facts"
+            items.append(facts[0])
         items += [
             Item(
                 f"{v['name']} ({v['country'] or '?'}), {v['role'] or ''}",
@@ -266,22 +263,21 @@ def _cited(text: str, refs: list[str], originals: dict[str, str], lead: str | No
 def _program_facts(prog: dict[str, Any], originals: dict[str, str]) -> list[Item]:
     """A programme's facts, each citing its own source: per field (``first_reported``) or, for a
     list, per value (``sites.power_station``); a field without its own citation cites the
-    programme's source. Values with the same source share one line."""
+    programme's source. Facts with the same source share one line (``Sites: power_station,
+    store; First reported: 2019-07 [S15]``)."""
     field_refs = prog.get("field_refs") or {}
-    out = []
+    by_ref: dict[str, list[str]] = {}
     for label, key in _FACTS:
         value = prog.get(key)
-        if not value:
-            continue
-        if key == "confidence":
-            out.append(Item(str(value), lead=label))
+        if not value or key == "confidence":
             continue
         default = field_refs.get(key, *prog["refs"])
         groups: dict[str, list[str]] = {}
         for v in value if isinstance(value, list) else [value]:
             groups.setdefault(field_refs.get(f"{key}.{v}", default), []).append(str(v))
-        out += [_cited(", ".join(vs), [ref], originals, lead=label) for ref, vs in groups.items()]
-    return out
+        for ref, values in groups.items():
+            by_ref.setdefault(ref, []).append(f"{label}: {', '.join(values)}")
+    return [_cited("; ".join(facts), [ref], originals) for ref, facts in by_ref.items()]
 
 
 def _vendors(sec: Section, p: dict[str, Any]) -> None:
