@@ -58,7 +58,14 @@ def test_one_in_20_keeps_its_qualifier_and_source(data: dict) -> None:
     assert "Imported and Domestic Technology" in src["title"]
     assert "not in the AP coverage" in one["attribution"]
     people = claims["one-in-20-people"]
-    assert people["source"] == "un-wpp-2024"
+    # the population is a secondary citation of UN WPP, and says so
+    sources = {s["key"]: s for s in data["sources"]}
+    assert sources[people["source"]]["original_of"] == "un-wpp-2024"
+    assert "secondary citation" in people["attribution"]
+    assert all("secondary citation" in i["label"] and i["source"] == people["source"]
+               for i in people["compute"]["inputs"].values() if "value" in i)
+    assert sources["un-wpp-2024"]["url"] is None  # not retrieved: no URL from memory
+    assert "secondary citation" in sources["un-wpp-2024"]["note"]
     assert all(i.get("source") != "wikimili-demographics"
                for i in people["compute"]["inputs"].values())
     statements = " ".join(c["statement"] for c in data["claims"])
