@@ -5,6 +5,11 @@ and the same sensitivity, and their footprints overlap (a shared interior, not j
 wall) or — when one is a point — the point lies in the other footprint or within
 :data:`SITE_MERGE_M` metres of it. The stored site is kept; the new record's source and origin
 are added to ``site_sources`` (so "9 schools" stays 9, each with all the sources reporting it).
+
+Both orders give the same set: a layer imported on top of OSM merges into the OSM sites
+(:func:`split_known_sites`), and OSM imported on top of a layer merges into the layer's sites
+(:func:`split_known_chunk`; OSM objects never merge with each other, so an OSM import alone
+keeps every OSM object).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Sequence
 
 import shapely
 
-from survatlas.ingest._records import Record
+from survatlas.ingest._records import ROW_COLUMNS, Record, RowChunk
 
 #: metres within which a point site is the same as another site of its category
 SITE_MERGE_M = 30.0
@@ -30,12 +35,49 @@ def split_known_sites(
     new: list[Record] = []
     merged: list[tuple[int, str, float]] = []
     for rec in records:
-        match = _same_site(conn, rec)
+        match = _same_site(conn, shapely.from_wkb(rec.geom_wkb), rec.values.get("category"),
+                           rec.sensitivity, rec.origin)
         if match is None:
             new.append(rec)
         else:
             merged.append((match[0], rec.origin, match[1]))
     return new, merged
+
+
+def has_foreign_sites(conn: sqlite3.Connection) -> bool:
+    """Whether the store holds sites from a source other than OSM (layers, contributions)."""
+    return conn.execute("SELECT 1 FROM sites WHERE origin NOT LIKE 'osm:%' LIMIT 1").fetchone() \
+        is not None
+
+
+def split_known_chunk(
+    conn: sqlite3.Connection, chunk: RowChunk
+) -> tuple[RowChunk, list[tuple[int, str, float]]]:
+    """The rows of an OSM ``chunk`` of sites that are new, and ``(stored site id, origin,
+    distance_m)`` of those already stored from a source other than OSM (the same rule as
+    :func:`split_known_sites`)."""
+    cols = ROW_COLUMNS["sites"][1:] if chunk.osm else ROW_COLUMNS["sites"]
+    geom, cat, level = (chunk.columns[cols.index(c)] for c in ("geom", "category", "sensitivity"))
+    keep: list[int] = []
+    merged: list[tuple[int, str, float]] = []
+    for k in range(len(chunk)):
+        origin = chunk.origin(k)
+        match = _same_site(conn, shapely.from_wkb(bytes(geom[k])), cat[k], level[k] or "public",
+                           origin, foreign_only=True)
+        if match is None:
+            keep.append(k)
+        else:
+            merged.append((match[0], origin, match[1]))
+    if not merged:
+        return chunk, []
+    rows = RowChunk(
+        chunk.layer,
+        [[col[k] for k in keep] for col in chunk.columns],
+        None if chunk.bounds is None else chunk.bounds[keep],
+        None if chunk.warnings is None else [chunk.warnings[k] for k in keep],
+        chunk.osm,
+    )
+    return rows, merged
 
 
 def record_site_sources(conn: sqlite3.Connection, source_id: int,
@@ -48,18 +90,21 @@ def record_site_sources(conn: sqlite3.Connection, source_id: int,
     )
 
 
-def _same_site(conn: sqlite3.Connection, rec: Record) -> tuple[int, float] | None:
-    geom = shapely.from_wkb(rec.geom_wkb)
-    category = rec.values.get("category")
+def _same_site(conn: sqlite3.Connection, geom: shapely.Geometry, category: str | None,
+               sensitivity: str, origin: str, *, foreign_only: bool = False
+               ) -> tuple[int, float] | None:
+    """The stored site (id, distance in metres) that is the same as this one, if any; with
+    ``foreign_only``, only sites from sources other than OSM are candidates."""
     w, s, e, n = geom.bounds
     lat0 = (s + n) / 2
     dlat = SITE_MERGE_M / _M_PER_DEG
     dlon = dlat / max(math.cos(math.radians(lat0)), 0.01)
     rows = conn.execute(
         "SELECT id, geom, origin FROM sites WHERE category = ? AND sensitivity = ? AND origin != ? "
-        "AND id IN (SELECT id FROM sites_rtree WHERE max_x >= ? AND min_x <= ? AND max_y >= ? "
+        + ("AND origin NOT LIKE 'osm:%' " if foreign_only else "")
+        + "AND id IN (SELECT id FROM sites_rtree WHERE max_x >= ? AND min_x <= ? AND max_y >= ? "
         "AND min_y <= ?) ORDER BY id",
-        (category, rec.sensitivity, rec.origin, w - dlon, e + dlon, s - dlat, n + dlat),
+        (category, sensitivity, origin, w - dlon, e + dlon, s - dlat, n + dlat),
     ).fetchall()
     here = _metric(geom, lat0)
     best: tuple[int, float] | None = None

@@ -23,6 +23,7 @@ from survatlas.errors import InputError, InputFileNotFoundError
 from survatlas.ingest._history import SnapshotRecorder
 from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages, read_messages
 from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
+from survatlas.ingest._site_merge import has_foreign_sites, record_site_sources, split_known_chunk
 from survatlas.ingest._writer import LayerWriter
 from survatlas.ingest.context import read_context, write_context
 from survatlas.ingest.history import (
@@ -152,8 +153,13 @@ def import_osm(
             summary = ImportSummary(source_id=source_id, file=str(fields["title"]))
             recorder = SnapshotRecorder()
             end = None
+            merge_sites = has_foreign_sites(conn)  # a layer's sites: OSM's merge into them
+            merged: list[tuple[int, str, float]] = []
             for kind, payload in reader:
                 if kind == "rows":
+                    if merge_sites and payload.layer == "sites":
+                        payload, known = split_known_chunk(conn, payload)
+                        merged += known
                     writers[payload.layer].add(payload)
                     recorder.add(payload)
                     _count_warnings(summary, payload)
@@ -162,6 +168,9 @@ def import_osm(
                 elif kind == "end":
                     end = payload
             summary.layers = {layer: w.finish() for layer, w in writers.items()}
+            if merged:
+                record_site_sources(conn, source_id, merged)
+                summary.layers["sites"].merged = len(merged)
             summary.rejected = end.rejected
             data_time = end.header_timestamp or end.max_timestamp
             conn.execute(
