@@ -67,6 +67,21 @@ def test_report_figures_equal_cli_json(cli_json: dict, report_json: dict) -> Non
     assert all(t["low"] <= t["share"] <= t["high"] for t in top)
 
 
+def test_most_watched_sites_are_the_cli_site_ranking(db: Path, cli_json: dict,
+                                                     report_json: dict) -> None:
+    """One ranking: the report's most-watched sites are `survatlas sites --json` (the stored run
+    of the same area), in the same order with the same shares, over the sites in view."""
+    ranking = json.loads(_run(db, "sites", "--level", "detection", "--limit", "1000", "--json"))
+    seen = [s for s in ranking["sites"] if s["share"]]
+    top = report_json["most_watched_sites"]
+    assert top and len(top) == min(len(seen), len(top))
+    assert [t["site_id"] for t in top] == [s["site_id"] for s in seen[:len(top)]]
+    for t, s in zip(top, seen, strict=False):
+        for key in ("share", "low", "high"):
+            assert t[key] == pytest.approx(s[key], abs=1e-4), (t["site_id"], key)
+        assert t["cameras"] == s["cameras"] and t["category"] == s["category"]
+
+
 def test_html_report_prints_the_cli_figures(db: Path, cli_json: dict, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     _run(db, "report", "--bbox", BBOX, "--format", "html", "--out", str(out))

@@ -13,6 +13,7 @@ figure, never a zero). A figure is given for the ``typical`` optics scenario (wh
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from survatlas.coverage import figures
@@ -29,6 +30,21 @@ RANKING_METHOD = (
 def interval(by: dict[str, float | None], main: str = "typical") -> dict[str, float | None]:
     """``{"share", "low", "high"}`` from a figure per scenario (``main``, best, worst)."""
     return {"share": by.get(main), "low": by.get("best"), "high": by.get("worst")}
+
+
+def rank_sites(sites: Iterable[dict[str, Any]], main: str, *, seen_only: bool = False
+               ) -> list[dict[str, Any]]:
+    """THE site ranking rule (CLI ``sites``, ``/api/sites/ranking`` and the area report's
+    most-watched sites): each site's share of its area in view under the ``main`` scenario,
+    ``low``–``high`` from best and worst optics (:func:`interval`); most first, ties broken by
+    the worst case, then by site id. ``sites`` carry their shares per scenario in ``by``;
+    ``seen_only`` drops sites no camera sees under ``main``."""
+    ranked = [{**{k: v for k, v in s.items() if k != "by"}, **interval(s["by"], main)}
+              for s in sites]
+    if seen_only:
+        ranked = [s for s in ranked if s["share"]]
+    ranked.sort(key=lambda s: (-(s["share"] or 0.0), -(s["high"] or 0.0), s["site_id"]))
+    return ranked
 
 
 def level_summary(store: Store, level: str, audience: str = "public") -> dict[str, Any]:
@@ -91,9 +107,7 @@ def site_ranking(
         site["by"][r["scenario"]] = r["share"]
         if r["scenario"] == main:
             site["cameras"] = len(json.loads(r["cameras"]))
-    ranked = [{**{k: v for k, v in s.items() if k != "by"}, **interval(s["by"], main)}
-              for s in sites.values()]
-    ranked.sort(key=lambda s: (-(s["share"] or 0.0), -(s["high"] or 0.0), s["site_id"]))
+    ranked = rank_sites(sites.values(), main)
     return {
         "category": category,
         "level": level,

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from survatlas import ODBL_ATTRIBUTION
+from survatlas.coverage import figures as figures_def
+from survatlas.coverage.ranking import rank_sites
 from survatlas.errors import InputError, NotFoundError
 from survatlas.publish.growth import growth_figures
 from survatlas.publish.stats import store_stats
@@ -148,44 +150,37 @@ def _area_figures(store: Store, bbox: BBox | None, settings: Any) -> ReportData:
     return ReportData(figures, result=result, extras={"street_names": names})
 
 
-def _level(result: Any, preferred: str = "detection") -> str:
-    levels = result.settings.levels
-    return preferred if preferred in levels else levels[0]
+def _level(result: Any) -> str:
+    return figures_def.main_level(result.settings.levels)
 
 
 def _scenario(result: Any) -> str:
-    scenarios = result.settings.scenarios
-    return "typical" if "typical" in scenarios else scenarios[0]
+    return figures_def.main_scenario(result.settings.scenarios)
 
 
 def most_watched(store: Store, result: Any, limit: int = TOP_SITES) -> list[dict[str, Any]]:
-    """Sites with the largest share of their area in view (detection level, typical optics;
-    low–high from best and worst optics), most first."""
+    """Sites with the largest share of their area in view (main level and optics; low–high from
+    best and worst optics), most first: the ranking of ``survatlas sites`` and the web API
+    (:func:`survatlas.coverage.ranking.rank_sites`), over the sites some camera sees."""
     level = _level(result)
     ids = result.inputs.site_ids
     by = {s: result.levels[(s, level)].sites for s in result.settings.scenarios}
     names = _names(store, [int(i) for i in ids])
-    rows = []
     main = _scenario(result)
-    for i, site_id in enumerate(ids):
-        share = by[main][i]["share"]
-        if not share:
-            continue
-        rows.append(
-            {
-                "site_id": int(site_id),
-                "name": names.get(int(site_id)),
-                "category": str(result.inputs.site_category[i]),
-                "level": level,
-                "share": round(share, 4),
-                "low": _round(by.get("best", by[main])[i]["share"]),
-                "high": _round(by.get("worst", by[main])[i]["share"]),
-                "cameras": len(by[main][i]["cameras"] or ()),
-                "footprint_assumed": bool(result.inputs.site_assumed[i]),
-            }
-        )
-    rows.sort(key=lambda r: (-r["share"], -(r["high"] or 0), r["site_id"]))
-    return rows[:limit]
+    sites = [
+        {
+            "site_id": int(site_id),
+            "name": names.get(int(site_id)),
+            "category": str(result.inputs.site_category[i]),
+            "level": level,
+            "by": {s: by[s][i]["share"] for s in by},
+            "cameras": len(by[main][i]["cameras"] or ()),
+            "footprint_assumed": bool(result.inputs.site_assumed[i]),
+        }
+        for i, site_id in enumerate(ids)
+    ]
+    ranked = rank_sites(sites, main, seen_only=True)[:limit]
+    return [{**r, **{k: _round(r[k]) for k in ("share", "low", "high")}} for r in ranked]
 
 
 def _site_figures(result: Any, site_id: int) -> dict[str, Any]:
