@@ -81,3 +81,12 @@ def test_reprint_only_claims_are_labelled_in_markdown_and_html(profile: dict) ->
     # the source list tells the reader which original the reprint copies
     original = next(s for s in profile["sources"] if s["ref"] == ap_copy)["original"]
     assert f"copy of [[{original}]]" in _line(md, f'id="{ap_copy.lower()}"')
+
+
+def test_a_year_is_not_a_headline_quantity(profile: dict) -> None:
+    dated = [s for s in all_statements(profile) if s.get("unit") == "year" and s.get("quantity")]
+    assert dated  # "since 2021" is in the case study
+    md = render_markdown(profile)
+    summary = md[md.index("## Summary"):md.index("## Programmes")]
+    heads = re.findall(r"^- \*\*([^*]+)\*\*:", summary, flags=re.M)
+    assert heads and not any(re.fullmatch(r"\d{4}", h) for h in heads), heads

@@ -154,7 +154,9 @@ def _facts(p: dict[str, Any]) -> list[Fact]:
 
 
 def _summary(sec: Section, p: dict[str, Any]) -> None:
-    headline = [s for s in all_statements(p) if s.get("quantity") and s["status"] != "superseded"]
+    # a date ("since 2021") is not a headline quantity
+    headline = [s for s in all_statements(p) if s.get("quantity") and s.get("unit") != "year"
+                and s["status"] != "superseded"]
     headline.sort(key=lambda s: ({"verified": 0}.get(s["status"], 1), s.get("claim_id") or 0))
     sec.para(
         "Headline quantities, each with its status and source (unverified figures are marked as "

@@ -246,6 +246,7 @@ def _statement(claim: dict[str, Any], refs: _Refs) -> dict[str, Any]:
         "text": claim["statement"],
         "quantity": format_quantity(claim),
         "quantity_name": claim.get("quantity"),
+        "unit": claim.get("unit"),
         "as_of": claim.get("as_of"),
         "method": claim.get("method"),
         "quote": claim.get("quote"),
