@@ -60,7 +60,7 @@ def test_one_in_20_keeps_its_qualifier_and_source(data: dict) -> None:
     people = claims["one-in-20-people"]
     # the population is a secondary citation of UN WPP, and says so
     sources = {s["key"]: s for s in data["sources"]}
-    assert sources[people["source"]]["original_of"] == "un-wpp-2024"
+    assert sources[people["source"]]["original"] == "un-wpp-2024"
     assert "secondary citation" in people["attribution"]
     assert all("secondary citation" in i["label"] and i["source"] == people["source"]
                for i in people["compute"]["inputs"].values() if "value" in i)
@@ -98,3 +98,33 @@ def test_fcc_covered_list_and_authorisation_ban_are_two_events(tmp_path) -> None
     listed = {r["list_key"]: r["listed_from"] for r in hik["restrictions"]}
     assert listed["us-fcc-covered-list"] == "2021-03"
     assert listed["us-fcc-authorisation-ban"] == "2022-11"
+
+
+def test_programme_descriptions_borrow_no_other_sources_findings(data: dict) -> None:
+    progs = {p["key"]: p for p in data["programmes"]}
+    sources = {s["key"]: s for s in data["sources"]}
+    human = progs["kp-human-surveillance"]
+    assert "triple-tier" not in human["description"]  # the Washington Times' phrase
+    triple = next(c for c in data["claims"] if "triple-tier" in c["statement"])
+    assert sources[triple["source"]]["original"] == "washtimes-2024"
+    mobile = progs["kp-mobile-network"]
+    lead = sources[mobile["source"]]
+    assert "mirror" not in lead["publisher"] and lead.get("reliability") != "D" and lead["url"]
+    assert "Lumen" not in mobile["description"] and "AdverSec" not in mobile["description"]
+    fields = mobile["field_sources"]
+    assert fields["data_collected." + mobile["data_collected"][0]] == "adversec-reveal"
+    assert all(f.split(".")[0] in mobile for f in fields)  # each cited field exists
+
+
+def test_the_population_page_is_shown_as_a_copy_of_un_wpp(tmp_path) -> None:
+    from survatlas.publish.profile import country_profile
+
+    with Store(tmp_path / "kp.db") as store:
+        import_case_study(store, "dprk")
+        profile = country_profile(store, "KP")
+    by_ref = {s["ref"]: s for s in profile["sources"]}
+    copy = next(s for s in profile["sources"] if s["publisher"] == "Humanity Forecast")
+    assert by_ref[copy["original"]]["title"] == "World Population Prospects 2024"
+    people = next(q for o in profile["open_questions"] for q in o["derived_claims"]
+                  if "one in 20" in q["text"])
+    assert people["refs"] == [copy["ref"]] and people["reprint_of"] == [copy["original"]]

@@ -241,6 +241,7 @@ def _programmes(doc: Document, p: dict[str, Any]) -> None:
                 lead="Vendor",
                 refs=list(v["refs"]),
                 confidence=v["confidence"],
+                reprint=bool(v["refs"]) and all(r in originals for r in v["refs"]),
             )
             for v in prog["vendors"]
         ]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
 
-from survatlas.errors import CorruptFileError, NotFoundError
+from survatlas.errors import CorruptFileError, InputError, NotFoundError
 from survatlas.provenance.sources import insert_import, set_source_original
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
@@ -122,6 +122,10 @@ def import_case_study(store: Store, name: str) -> CaseStudySummary:
 
 def _sources(conn: Any, entries: list[dict[str, Any]]) -> dict[str, int]:
     ids: dict[str, int] = {}
+    for entry in entries:
+        if "original_of" in entry:  # the dataset's key is "original" (a source key)
+            raise InputError(f"source {entry.get('key')!r}: write \"original\", not "
+                             "\"original_of\", for the source it is a copy of")
     for entry in sorted(entries, key=lambda e: e.get("original") is not None):
         original = ids[entry["original"]] if entry.get("original") else None
         ids[entry["key"]] = add_source_entry(conn, entry, original_of=original)
