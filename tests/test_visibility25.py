@@ -298,3 +298,21 @@ def test_party_walls_hide_the_first_buildings_interior():
     assert not reg.contains(0, p[:, 0], p[:, 1]).any()
     np.testing.assert_allclose(_ray_intervals(reg, 0, 90.0, 120.0), [[0, 10], [30 * 2, 120]],
                                atol=1e-9)
+
+
+@pytest.mark.parametrize(("fov", "direction"), [(60.0, 90.0), (360.0, np.nan)])
+def test_low_building_running_past_the_range_hides_its_interior(fov, direction):
+    # Helsinki's defect: a low building (4 m) entered inside the range of a 6 m camera whose far
+    # wall lies beyond the range: the ground under and behind it up to the range is hidden
+    polys = [shapely.box(30, -15, 200, 15), shapely.box(-60, 40, -20, 52)]
+    obs = prepare_obstacles(polys)
+    reg = visibility25(obs, [4.0, 2.0], [0.0], [0.0], [direction], [fov], [50.0], 6.0)
+    np.testing.assert_allclose(_ray_intervals(reg, 0, 90.0, 50.0), [[0.0, 30.0]], atol=1e-9)
+    rng = np.random.default_rng(5)
+    p = rng.uniform([30.01, -14.99], [49.99, 14.99], (3000, 2))
+    assert not reg.contains(0, p[:, 0], p[:, 1]).any()
+    world = HeightMap.burn(polys, [4.0, 2.0], [0.0, 0.0], cell=0.1)
+    q = rng.uniform(-50, 50, (3000, 2))
+    want = raymarch_visible(world, 0.0, 0.0, 6.0, direction, fov, 50.0, q[:, 0], q[:, 1])
+    got = reg.contains(0, q[:, 0], q[:, 1])
+    assert (got != want).mean() < 0.01

@@ -261,6 +261,13 @@ def _ray(act, na, pc, pe, epoly, top, bottom, eye, near, radius, c, s, ct, cj, c
         if not entered:  # the ray starts inside the part (camera on a wall): from the camera
             hs[nh], hsj[nh], hss[nh] = 0.0, NEAR, 0.0
         nh += 1
+    if depth > 0:  # entered and not left: the far wall lies beyond the range (or the cut), so
+        # the shadow, which ends at least as far as that wall, covers the rest of the ray
+        p = epoly[pe[0, j_in]]
+        sb = eye / (eye - bottom[p]) if bottom[p] > 0.0 else 1.0
+        hs[nh], hsj[nh], hss[nh] = t_in * sb, j_in, sb
+        he[nh], hej[nh], hes[nh] = np.inf, -1, 0.0
+        nh += 1
     # union of the shadows (sorted by start; few) cut out of [near, R]
     for q in range(1, nh):
         a, b, aj, bj, as_, bs = hs[q], he[q], hsj[q], hej[q], hss[q], hes[q]
