@@ -44,7 +44,7 @@ SORTED_SWEEP_MIN = 64
 
 
 @njit(cache=True, inline="always")
-def _emit(phi, r, out_phi, out_r, base, n):
+def emit(phi, r, out_phi, out_r, base, n):
     if n > 0 and out_phi[base + n - 1] == phi and abs(out_r[base + n - 1] - r) <= 1e-9 * (1.0 + r):
         return n
     out_phi[base + n] = phi
@@ -122,27 +122,35 @@ def _sweep_near_to_far(npc, ev, sc, best_t, best_j, nxt):
 
 
 @njit(cache=True)
+def interval_ends(npc, sc, fov, events):
+    """Sorted distinct interval ends of a view into ``events``: 0, ``fov`` and the ends of the
+    ``npc`` pieces (rows 0 and 1 of ``sc``); returns how many."""
+    events[0] = 0.0
+    events[1] = fov
+    n = 2
+    for j in range(npc):
+        events[n] = sc[0, j]
+        events[n + 1] = sc[1, j]
+        n += 2
+    ev = events[:n]
+    ev.sort()
+    m = 1
+    for i in range(1, n):
+        if ev[i] != ev[m - 1]:
+            ev[m] = ev[i]
+            m += 1
+    return m
+
+
+@njit(cache=True)
 def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, nxt, out_phi,
            out_r, base):
     """Boundary of one view's region from its ``npc`` wall pieces into ``out_*[base:]``.
 
     Returns ``(n_points, edge_tests)``.
     """
-    nev = 0
-    events[nev] = 0.0
-    events[nev + 1] = fov
-    nev = 2
-    for j in range(npc):
-        events[nev] = sc[0, j]
-        events[nev + 1] = sc[1, j]
-        nev += 2
-    ev = events[:nev]
-    ev.sort()
-    m = 1
-    for i in range(1, nev):
-        if ev[i] != ev[m - 1]:
-            ev[m] = ev[i]
-            m += 1
+    m = interval_ends(npc, sc, fov, events)
+    ev = events[:m]
     nint = m - 1
     for i in range(nint):
         best_t[i] = np.inf
@@ -159,20 +167,20 @@ def region(th0, fov, radius, arc_step, npc, sc, seg, events, best_t, best_j, nxt
     for i in range(nint):
         j = best_j[i]
         if j < 0:  # range arc: samples at whole multiples of the step, plus both ends
-            n = _emit(ev[i], radius, out_phi, out_r, base, n)
+            n = emit(ev[i], radius, out_phi, out_r, base, n)
             q = math.floor(ev[i] / arc_step) + 1
             while q * arc_step < ev[i + 1]:
-                n = _emit(q * arc_step, radius, out_phi, out_r, base, n)
+                n = emit(q * arc_step, radius, out_phi, out_r, base, n)
                 q += 1
-            n = _emit(ev[i + 1], radius, out_phi, out_r, base, n)
+            n = emit(ev[i + 1], radius, out_phi, out_r, base, n)
             prev_seg = -1
             continue
         s = seg[j]
         if s == prev_seg and n >= 2 and out_phi[base + n - 1] == ev[i]:
             n -= 1  # same straight wall continues: drop the collinear middle point
         else:
-            n = _emit(ev[i], _radius_on(sc, j, ev[i], th0, 0), out_phi, out_r, base, n)
-        n = _emit(ev[i + 1], _radius_on(sc, j, ev[i + 1], th0, 1), out_phi, out_r, base, n)
+            n = emit(ev[i], _radius_on(sc, j, ev[i], th0, 0), out_phi, out_r, base, n)
+        n = emit(ev[i + 1], _radius_on(sc, j, ev[i + 1], th0, 1), out_phi, out_r, base, n)
         prev_seg = s
     return n, tests
 

@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
+from survatlas.coverage._kernel import emit, interval_ends, region
 from survatlas.coverage._walls import (
     OCC_BINS,
     _clip_to_disc,
@@ -43,8 +44,10 @@ from survatlas.coverage._walls import (
     _occlude,
     _wrap,
     gather,
+    outside_cone,
     sector_box,
     seg_dist2,
+    set_cone,
 )
 
 #: Views with fewer pieces skip the culling pass (the per-ray 2-D fast path is cheaper there).
@@ -66,8 +69,8 @@ def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov,
     pc[4, npc] = ddx
     pc[5, npc] = ddy
     pc[6, npc] = q0x * ddy - q0y * ddx
-    pc[7, npc] = d2min
-    pc[8, npc] = d2max
+    pc[9, npc] = d2min
+    pc[10, npc] = d2max
     pe[0, npc] = e
     pe[1, npc] = front
     return npc + 1
@@ -75,13 +78,15 @@ def _add_piece(lo, hi, rlo, rhi, q0x, q0y, ddx, ddy, e, front, pc, pe, npc, fov,
 
 @njit(cache=True)
 def pieces25(gidx, ng, cx, cy, th0, fov, radius, eye, ax, ay, bx, by, epoly, top, bottom,
-             pc, pe, occ):
+             pc, pe, occ, cone):
     """Angular pieces of every wall in range and in view that can bound a visible stretch.
 
-    ``pc`` rows: 0 lo, 1 hi, 2 radius at lo (or -1), 3 radius at hi (or -1), 4–5 direction,
-    6 ``q0 × d``; ``pe`` rows: 0 wall id, 1 whether the wall is a front face (1) or back (0).
+    ``pc`` rows as the 2-D kernel's pieces (:func:`survatlas.coverage._kernel.region`): 0 lo,
+    1 hi, 2 radius at lo (or -1), 3 radius at hi (or -1), 4–5 direction, 6 ``q0 × d``, 7–8
+    scratch, 9 squared distance to the wall, 10 squared distance to its far end; ``pe`` rows: 0 wall id, 1 whether the wall is a front face (1) or back (0).
     """
     r2 = radius * radius
+    set_cone(th0, fov, cone)
     npc = 0
     for k in range(ng):
         e = gidx[k]
@@ -98,6 +103,8 @@ def pieces25(gidx, ng, cx, cy, th0, fov, radius, eye, ax, ay, bx, by, epoly, top
         front = 1 if cr < 0.0 else 0
         if front == 0 and top[p] >= eye:
             continue  # the ground behind a tall building's far wall is hidden anyway
+        if outside_cone(pax, pay, pbx, pby, cone):
+            continue
         if front == 1:  # counter-clockwise seen from the camera: b to a
             ok, q0x, q0y, q1x, q1y = _clip_to_disc(pbx, pby, pax, pay, r2)
         else:
@@ -138,13 +145,13 @@ def _cull(npc, pc, pe, epoly, top, bottom, eye, fov, occ):
     for j in range(npc):
         p = epoly[pe[0, j]]
         if pe[1, j] == 1 and top[p] >= eye and bottom[p] <= 0.0:
-            _occlude(pc[0, j], pc[1, j], pc[8, j], occ, binw)
+            _occlude(pc[0, j], pc[1, j], pc[10, j], occ, binw)
             tall += 1
     if tall == 0:
         return npc
     m = 0
     for j in range(npc):
-        if _hidden(pc[0, j], pc[1, j], pc[7, j], occ, binw):
+        if _hidden(pc[0, j], pc[1, j], pc[9, j], occ, binw):
             continue
         for r in range(pc.shape[0]):
             pc[r, m] = pc[r, j]
@@ -152,6 +159,20 @@ def _cull(npc, pc, pe, epoly, top, bottom, eye, fov, occ):
         pe[1, m] = pe[1, j]
         m += 1
     return m
+
+
+@njit(cache=True)
+def _plain_2d(npc, pe, epoly, top, bottom, eye, near):
+    """Whether the view is its 2-D region: no near edge and every piece a front wall of a
+    building standing on the ground at least as tall as the eye (low buildings bring back
+    faces, floating parts a raised shadow start)."""
+    if near > 0.0:
+        return False
+    for j in range(npc):
+        p = epoly[pe[0, j]]
+        if pe[1, j] == 0 or top[p] < eye or bottom[p] > 0.0:
+            return False
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -166,27 +187,6 @@ def _line_radius(pc, j, phi, th0):
     if den == 0.0:
         return np.inf
     return pc[6, j] / den
-
-
-@njit(cache=True)
-def _events(npc, pc, fov, ev):
-    """Sorted distinct interval ends: 0, fov and the piece ends."""
-    n = 0
-    ev[n] = 0.0
-    ev[n + 1] = fov
-    n = 2
-    for j in range(npc):
-        ev[n] = pc[0, j]
-        ev[n + 1] = pc[1, j]
-        n += 2
-    e = ev[:n]
-    e.sort()
-    m = 1
-    for i in range(1, n):
-        if e[i] != e[m - 1]:
-            e[m] = e[i]
-            m += 1
-    return m
 
 
 @njit(cache=True)
@@ -323,15 +323,6 @@ def _end_radius(j, sc, pc, phi, th0, near, radius):
 
 
 @njit(cache=True)
-def _emit(phi, r, out_phi, out_r, n):
-    if n > 0 and out_phi[n - 1] == phi and abs(out_r[n - 1] - r) <= 1e-9 * (1.0 + r):
-        return n
-    out_phi[n] = phi
-    out_r[n] = r
-    return n + 1
-
-
-@njit(cache=True)
 def _layer_end(ev, nint, ioff, bj, bs, pc, th0, near, radius, i, layer, right):
     """Radius of ``layer`` (0 = outermost) at the left or right end of interval ``i``."""
     cnt = ioff[i + 1] - ioff[i]
@@ -376,11 +367,11 @@ def layered_boundary(ev, nint, ioff, bj, bs, pc, th0, near, radius, out_phi, out
                     and abs(out_r[n - 1] - r0) <= 1e-9 * (1.0 + r0)):
                 n -= 1  # the same straight line continues: drop the middle point
             else:
-                n = _emit(a0, r0, out_phi, out_r, n)
-            n = _emit(a1, r1, out_phi, out_r, n)
+                n = emit(a0, r0, out_phi, out_r, 0, n)
+            n = emit(a1, r1, out_phi, out_r, 0, n)
             prev_j, prev_s = j, sc
         if layer < nl - 1:  # through the camera to the next layer
-            n = _emit(ev[nint] if forward else ev[0], 0.0, out_phi, out_r, n)
+            n = emit(ev[nint] if forward else ev[0], 0.0, out_phi, out_r, 0, n)
     return n, nl
 
 
@@ -407,7 +398,7 @@ def sweep25(th0, fov, radius, near, eye, arc_step, npc, pc, pe, epoly, top, bott
     eye (the 2-D case) is kept whole; any other is cut at whole multiples of ``arc_step`` (range
     and near arcs are sampled, and two shadow edges may cross inside it).
     """
-    m = _events(npc, pc, fov, ev)
+    m = interval_ends(npc, pc, fov, ev)
     order = np.argsort(pc[0, :npc])
     na = 0
     nxt = 0
@@ -499,8 +490,9 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
             kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
         pmax = 2 * kmax + 2
-        pc = np.empty((9, pmax), np.float64)
+        pc = np.empty((11, pmax), np.float64)
         occ = np.empty(OCC_BINS, np.float64)
+        cone = np.empty(5, np.float64)
         pe = np.empty((2, pmax), np.int64)
         act = np.empty(pmax, np.int64)
         ct = np.empty(pmax, np.float64)
@@ -513,6 +505,11 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
         hss = np.empty(pmax, np.float64)
         hes = np.empty(pmax, np.float64)
         ev = np.empty(2 * pmax + 2, np.float64)
+        best_t = np.empty(2 * pmax + 2, np.float64)
+        best_j = np.empty(2 * pmax + 2, np.int64)
+        nxt = np.empty(2 * pmax + 2, np.int64)
+        sp = np.empty(3 * (2 * pmax + 2) + math.ceil(2.0 * math.pi / arc_step) + 8, np.float64)
+        sr = np.empty(sp.shape[0], np.float64)
         ev2 = np.empty(2 * pmax + 4 + math.ceil(2.0 * math.pi / arc_step), np.float64)
         ioff = np.empty(ev2.shape[0] + 1, np.int64)
         bj = np.empty(1024, np.int64)
@@ -540,11 +537,22 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
                 ng = gather(bx0, by0, bx1, by1, ax, ay, bx, by, gx0, gy0, inv, nx, ny, start,
                             items, gidx)
             npc = pieces25(gidx, ng, ncx, ncy, th0[v], f, r, eye[v], ax, ay, bx, by, epoly, top,
-                           bottom, pc, pe, occ)
+                           bottom, pc, pe, occ, cone)
+            cap = caps[v + 1] - caps[v]
+            if _plain_2d(npc, pe, epoly, top, bottom, eye[v], near[v]):  # the 2-D sweep
+                npts, _ = region(th0[v], f, r, arc_step, npc, pc, pe[0], ev, best_t, best_j,
+                                 nxt, sp, sr, 0)
+                if npts > cap:
+                    out_n[v] = -npts
+                    continue
+                out_phi[caps[v]:caps[v] + npts] = sp[:npts]
+                out_r[caps[v]:caps[v] + npts] = sr[:npts]
+                out_n[v] = npts
+                out_layers[v] = 1
+                continue
             nint, nl, bj, bs = sweep25(th0[v], f, r, near[v], eye[v], arc_step, npc, pc, pe,
                                        epoly, top, bottom, ev, ev2, act, ct, cj, ck, hs, he, hsj,
                                        hej, hss, hes, ioff, bj, bs)
-            cap = caps[v + 1] - caps[v]
             need = capacity25(nint, nl)
             buf_phi = out_phi[caps[v]:caps[v + 1]] if need <= cap else np.empty(need)
             buf_r = out_r[caps[v]:caps[v + 1]] if need <= cap else np.empty(need)

@@ -182,6 +182,15 @@ def _add_span(lo, hi, rlo, rhi, ddx, ddy, num, e, fov, d2min, r2max, sc, seg, np
     return npc + 1
 
 
+@njit(cache=True, inline="always")
+def outside_cone(pax, pay, pbx, pby, cone):
+    """Whether the wall from ``pa`` to ``pb`` (relative to the camera) lies wholly on the outer
+    side of one boundary ray of a view of at most 180° (``cone`` from :func:`set_cone`)."""
+    sx, sy, ex, ey = cone[0], cone[1], cone[2], cone[3]
+    return cone[4] > 0.0 and ((sx * pay - sy * pax < 0.0 and sx * pby - sy * pbx < 0.0)
+                              or (pax * ey - pay * ex < 0.0 and pbx * ey - pby * ex < 0.0))
+
+
 @njit(cache=True)
 def _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, occ, use_occ):
     """Append the pieces of wall ``e`` that face the camera, are in range and in view and (with
@@ -192,10 +201,8 @@ def _edge_pieces(e, cx, cy, th0, fov, r2, cone, ax, ay, bx, by, sc, seg, npc, oc
     pby = by[e] - cy
     if pax * pby - pay * pbx >= 0.0:  # back face, or seen edge-on
         return npc
-    sx, sy, ex, ey = cone[0], cone[1], cone[2], cone[3]
-    if cone[4] > 0.0 and ((sx * pay - sy * pax < 0.0 and sx * pby - sy * pbx < 0.0)
-                          or (pax * ey - pay * ex < 0.0 and pbx * ey - pby * ex < 0.0)):
-        return npc  # wholly on the outer side of one boundary ray of the sector
+    if outside_cone(pax, pay, pbx, pby, cone):
+        return npc
     # front face: seen from the camera the wall runs counter-clockwise from b to a
     ok, q0x, q0y, q1x, q1y = _clip_to_disc(pbx, pby, pax, pay, r2)
     if not ok:
@@ -305,7 +312,7 @@ def _cell_hidden(i, j, cx, cy, th0, fov, r2, gx0, gy0, cell, occ):
 
 
 @njit(cache=True, inline="always")
-def _set_cone(th0, fov, cone):
+def set_cone(th0, fov, cone):
     """Unit vectors of the view's two boundary rays, and whether the view is at most 180°."""
     cone[0], cone[1] = math.cos(th0), math.sin(th0)
     cone[2], cone[3] = math.cos(th0 + fov), math.sin(th0 + fov)
@@ -315,7 +322,7 @@ def _set_cone(th0, fov, cone):
 @njit(cache=True)
 def pieces_of(gidx, ng, cx, cy, th0, fov, radius, ax, ay, bx, by, sc, seg, occ, cone):
     """Visible-candidate wall pieces of a small view from its gathered walls (no buffer)."""
-    _set_cone(th0, fov, cone)
+    set_cone(th0, fov, cone)
     npc = 0
     for k in range(ng):
         npc = _edge_pieces(gidx[k], cx, cy, th0, fov, radius * radius, cone, ax, ay, bx, by,
@@ -344,7 +351,7 @@ def collect(cx, cy, th0, fov, radius, ax, ay, bx, by, gx0, gy0, inv, nx, ny, sta
     qi0, qj0, qi1, qj1 = box_cells(qx0, qy0, qx1, qy1, gx0, gy0, inv, nx, ny)
     ci = cell_of(cx, gx0, inv, nx)
     cj = cell_of(cy, gy0, inv, ny)
-    _set_cone(th0, fov, cone)
+    set_cone(th0, fov, cone)
     r2 = radius * radius
     cell = 1.0 / inv
     npc = 0
