@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from survatlas.coverage._regions_nb import _clip_half, _pt, clip_one, contains_one
+from survatlas.coverage._regions_nb import (
+    _clip_half,
+    _pt,
+    clip_one,
+    contains_one,
+    pack_pairs,
+    pair_slots,
+)
 
 
 @njit(cache=True)
@@ -124,9 +131,7 @@ def clip_any(views, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, layers):
     """Intervals of each (view, segment) pair as CSR ``(offsets, t0, t1)``; layered views by
     :func:`clip_layered`, the others by the 2-D :func:`clip_one`."""
     m = views.shape[0]
-    caps = np.zeros(m + 1, np.int64)
-    for i in range(m):
-        caps[i + 1] = caps[i] + max(offsets[views[i] + 1] - offsets[views[i]], 1)
+    caps = pair_slots(views, offsets)
     t0 = np.empty(caps[m])
     t1 = np.empty(caps[m])
     cnt = np.zeros(m, np.int64)
@@ -139,13 +144,4 @@ def clip_any(views, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, layers):
         else:
             cnt[i] = clip_one(v, ax[i], ay[i], bx[i], by[i], offsets, phi, rad, cx, cy, th0,
                               t0, t1, caps[i])
-    out_off = np.zeros(m + 1, np.int64)
-    for i in range(m):
-        out_off[i + 1] = out_off[i] + cnt[i]
-    r0 = np.empty(out_off[m])
-    r1 = np.empty(out_off[m])
-    for i in prange(m):
-        for k in range(cnt[i]):
-            r0[out_off[i] + k] = t0[caps[i] + k]
-            r1[out_off[i] + k] = t1[caps[i] + k]
-    return out_off, r0, r1
+    return pack_pairs(caps, cnt, t0, t1)

@@ -136,15 +136,31 @@ def _sort_merge(t0, t1, base, n):
 def clip_pairs(views, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0):
     """Intervals of each (view, segment) pair, as CSR ``(offsets, t0, t1)``."""
     m = views.shape[0]
-    caps = np.zeros(m + 1, np.int64)
-    for i in range(m):
-        caps[i + 1] = caps[i] + max(offsets[views[i] + 1] - offsets[views[i]], 1)
+    caps = pair_slots(views, offsets)
     t0 = np.empty(caps[m])
     t1 = np.empty(caps[m])
     cnt = np.zeros(m, np.int64)
     for i in prange(m):
         cnt[i] = clip_one(views[i], ax[i], ay[i], bx[i], by[i], offsets, phi, rad, cx, cy, th0,
                           t0, t1, caps[i])
+    return pack_pairs(caps, cnt, t0, t1)
+
+
+@njit(cache=True)
+def pair_slots(views, offsets):
+    """CSR of padded interval slots per (view, segment) pair: a region of ``k`` points cuts a
+    segment into at most ``max(k, 1)`` intervals."""
+    m = views.shape[0]
+    caps = np.zeros(m + 1, np.int64)
+    for i in range(m):
+        caps[i + 1] = caps[i] + max(offsets[views[i] + 1] - offsets[views[i]], 1)
+    return caps
+
+
+@njit(cache=True, parallel=True)
+def pack_pairs(caps, cnt, t0, t1):
+    """Dense CSR ``(offsets, t0, t1)`` from the first ``cnt[i]`` intervals of each padded slot."""
+    m = cnt.shape[0]
     out_off = np.zeros(m + 1, np.int64)
     for i in range(m):
         out_off[i + 1] = out_off[i] + cnt[i]
