@@ -76,12 +76,39 @@ def test_pole_camera_sees_the_street_beyond_a_low_wall(wall_store):
         assert latest_summary(store)["occlusion"] == "2.5d"
 
 
-def test_2_5d_is_refused_where_heights_are_not_read(wall_store):
+def test_dask_engine_gives_the_local_2_5d_figures(wall_store):
+    local = _run(wall_store, "--occlusion", "2.5d")
     result = CliRunner().invoke(main, ["--db", str(wall_store), "coverage", "--engine", "dask",
-                                       "--occlusion", "2.5d"])
-    assert result.exit_code != 0 and "--engine local" in result.output
+                                       "--workers", "1", "--scenario", "typical", "--level",
+                                       "detection", "--cell", "1", "--json", "--occlusion",
+                                       "2.5d"])
+    assert result.exit_code == 0, result.output
+    tiled = json.loads(result.stdout)
+    a, b = (s["by_scenario"]["typical"]["detection"] for s in (local, tiled))
+    assert b["street_in_view_m"] == pytest.approx(a["street_in_view_m"], abs=1e-6)
+    assert b["land_in_view_share"] == pytest.approx(a["land_in_view_share"], abs=1e-9)
+    flat = _run(wall_store, "--occlusion", "2d")["by_scenario"]["typical"]["detection"]
+    assert b["street_in_view_m"] > flat["street_in_view_m"]  # the street beyond the wall
     with pytest.raises(InputError, match="occlusion"):
         Settings(occlusion="3d").check()
+
+
+def test_tiled_2_5d_equals_local_on_a_city(tmp_path):
+    from survatlas.coverage.scale import analyse_tiled
+
+    city = synth_city(600, 600, seed=4, n_cameras=120)
+    inputs = synthetic_inputs(city)
+    n = len(inputs.buildings)
+    inputs.building_attrs = pd.DataFrame({
+        "building": ["yes"] * n, "height_m": np.nan,
+        "levels": np.random.default_rng(4).choice([1.0, 2.0, 5.0], n), "min_height_m": np.nan})
+    settings = Settings(scenarios=("typical",), levels=("detection",), cell_m=2.0,
+                        occlusion="2.5d")
+    local = analyse(inputs, settings).summary["by_scenario"]["typical"]["detection"]
+    tiled = analyse_tiled(inputs, settings, base=tmp_path, tile_m=200.0).summary[
+        "by_scenario"]["typical"]["detection"]
+    for k in ("street_in_view_m", "land_in_view_share", "public_space_in_view_share"):
+        assert tiled[k] == pytest.approx(local[k], rel=1e-9, abs=1e-9), k
 
 
 def test_low_buildings_hide_less_than_tall_ones_in_a_city():

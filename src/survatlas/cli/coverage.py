@@ -85,9 +85,6 @@ def coverage_cmd(ctx: click.Context, bbox, levels, scenario, standard, no_direct
         cell_m=cell_m, h3_resolution=h3_res, occlusion=occlusion,
         outputs=tuple(o for o in OUTPUTS if o in outputs or not outputs or o == "streets"),
     )
-    if engine == "dask" and occlusion == "2.5d":
-        raise click.UsageError("--occlusion 2.5d runs with --engine local for now (the tiled "
-                               "engine does not read building heights yet)")
     if engine == "local" and (scheduler or tile_m or workers):
         raise click.UsageError("--scheduler, --tile-size and --workers need --engine dask")
     with Store(db_path(ctx), create=False) as store, _tile_progress(engine == "dask") as progress:

@@ -14,7 +14,7 @@ from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 
 #: Metres added to every camera's range for its halo (a nudged camera moves ≤ 3 m).
-from survatlas.coverage._tile_inputs import _box_hits
+from survatlas.coverage._tile_inputs import _box_hits, tile_building_attrs
 from survatlas.coverage.analysis import (
     Settings,
     device_rows,
@@ -39,7 +39,8 @@ def _views_task(folder_p: Path, key: str, settings: Settings) -> _tiles.ViewsPar
         shapely.get_x(cams.geometry.values).astype(np.float64),
         shapely.get_y(cams.geometry.values).astype(np.float64),
         np.asarray(buildings.geometry.values, dtype=object),
-        files.read_segments(folder_p, "streets", key), outlines if len(outlines) else None)
+        files.read_segments(folder_p, "streets", key), outlines if len(outlines) else None,
+        tile_building_attrs(buildings))
     return _tiles.tile_views(cam_set, settings)
 
 

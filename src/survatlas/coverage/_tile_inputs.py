@@ -91,6 +91,9 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
                       shapely.get_num_interior_rings(geoms)):
             h.update(np.ascontiguousarray(parts, np.int64).tobytes())
     h.update(json.dumps(inputs.site_category.tolist(), default=str).encode())
+    if inputs.building_attrs is not None:  # heights decide the 2.5-D tiles' figures
+        h.update(pd.util.hash_pandas_object(inputs.building_attrs, index=False)
+                 .to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -121,7 +124,7 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
     tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     source = buildings or memory_buildings(inputs)
-    counts = _write_buildings(tmp, plan, source.chunks(), inputs.crs)
+    counts = _write_buildings(tmp, plan, source.chunks(), inputs.crs, inputs.building_attrs)
     rows = device_rows(inputs.devices)
     _write_segments(tmp, "streets", plan, inputs.streets)
     _write_segments(tmp, "outlines", plan, outline_lines(inputs))
@@ -143,9 +146,12 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
     return folder
 
 
-def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray], crs
-                     ) -> dict[str, int]:
-    """Write each chunk of buildings into every tile whose box meets it; count per tile."""
+def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray], crs,
+                     attrs: pd.DataFrame | None = None) -> dict[str, int]:
+    """Write each chunk of buildings into every tile whose box meets it; count per tile.
+
+    ``attrs`` (type and height tags in the buildings' order, for 2.5-D runs) go with them.
+    """
     from survatlas.coverage import _scale_files as files  # geopandas, pyarrow: tiled runs only
 
     keys = list(plan.tiles)
@@ -156,11 +162,32 @@ def _write_buildings(folder: Path, plan: TilePlan, chunks: Iterator[np.ndarray],
         chunk = np.asarray(chunk, dtype=object)
         if chunk.size:
             for idx, t in _tile_groups(shapely.bounds(chunk), keys, boxes, plan):
-                files.write_geo(folder, "buildings", keys[t], {"building": idx + offset},
+                files.write_geo(folder, "buildings", keys[t],
+                                {"building": idx + offset,
+                                 **building_columns(attrs, idx + offset)},
                                 chunk[idx], crs, part=n)
                 counts[keys[t]] += int(idx.size)
         offset += int(chunk.size)
     return counts
+
+
+#: Building attributes in tile files (``building`` there is the footprint's global index).
+ATTR_COLUMNS = {"building": "building_type", "height_m": "height_m", "levels": "levels",
+                "min_height_m": "min_height_m"}
+
+
+def building_columns(attrs: pd.DataFrame | None, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Tile-file columns of the attributes of buildings ``rows`` (none without ``attrs``)."""
+    if attrs is None:
+        return {}
+    return {col: attrs[name].to_numpy()[rows] for name, col in ATTR_COLUMNS.items()}
+
+
+def tile_building_attrs(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Attributes of a tile's buildings as :func:`building_attributes` gives them (or None)."""
+    if ATTR_COLUMNS["height_m"] not in frame.columns:
+        return None
+    return pd.DataFrame({name: frame[col].to_numpy() for name, col in ATTR_COLUMNS.items()})
 
 
 #: Segments matched to tiles at a time (bounds the memory of the matching).

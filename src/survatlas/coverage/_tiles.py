@@ -182,8 +182,9 @@ def _scenario_heights(cams: CameraSet, settings, scenario: str):
         return None
     a = cams.building_attrs
     if a is None:
-        raise InputError("2.5-D occlusion needs building heights, which this engine does not "
-                         "read yet: use --engine local or --occlusion 2d")
+        raise InputError("2.5-D occlusion needs the buildings' type and height tags, which "
+                         "these inputs lack: read them with building_attributes() (as "
+                         "compute_coverage does) or use --occlusion 2d")
     top, bottom, _ = building_heights(a["building"].tolist(), a["height_m"].to_numpy(),
                                       a["levels"].to_numpy(), a["min_height_m"].to_numpy(),
                                       scenario=scenario)

@@ -210,12 +210,7 @@ def compute_coverage(
         inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
                              as_of=as_of)
         inputs, obstacles, _ = with_obstacles(store, inputs)
-        if settings.occlusion == "2.5d":  # heights of the footprints the obstacles came from
-            from dataclasses import replace
-
-            from survatlas.coverage.analysis import building_attributes
-            inputs = replace(inputs, building_attrs=building_attributes(store,
-                                                                        inputs.building_bbox))
+        inputs = _with_heights(store, inputs, settings)
         result = analyse(inputs, settings, obstacles=obstacles)
         _note_as_of(result.summary, as_of)
         if as_of is None:
@@ -223,6 +218,7 @@ def compute_coverage(
         return result.summary
     inputs = load_inputs(store, bbox, walkable_only=settings.walkable_only, buildings=False,
                          as_of=as_of)
+    inputs = _with_heights(store, inputs, settings)
     with dask_client(scheduler, workers) as client:
         result = analyse_tiled(inputs, settings, base=tiles_base(store.path), tile_m=tile_m,
                                client=client, progress=progress,
@@ -231,6 +227,17 @@ def compute_coverage(
     if as_of is None:
         save_result(store, result, bbox)
     return result.summary
+
+
+def _with_heights(store: Store, inputs: Inputs, settings: Settings) -> Inputs:
+    """``inputs`` with the type and height tags of their buildings for a 2.5-D run (in the
+    order the obstacles and tile files read the buildings)."""
+    if settings.occlusion != "2.5d":
+        return inputs
+    from dataclasses import replace
+
+    from survatlas.coverage.analysis import building_attributes
+    return replace(inputs, building_attrs=building_attributes(store, inputs.building_bbox))
 
 
 def _note_as_of(summary: dict[str, Any], as_of: str | None) -> None:
