@@ -15,6 +15,23 @@ V6  kernel ray-versus-wall tests per second vs a bare ray-versus-segment numba l
 L   long ranges of the worst-case optics scenario (fixed 26 mm / dome 68.2 mm lenses, 4K):
     kernel vs naive oracle, one thread, in the V4 city
 
+With ``--occlusion 2.5d`` it runs instead the height-aware rows, 2.5-D against 2-D side by side
+(issue 20's speed targets)::
+
+    python benchmarks/visibility.py --occlusion 2.5d           # 3 km kernel city, 10 km e2e
+    python benchmarks/visibility.py --occlusion 2.5d --quick
+
+K   kernel views per second: :func:`survatlas.coverage.visibility` (2-D) and
+    :func:`survatlas.coverage.occlusion.visibility25` (2.5-D) on the same views of the V1 city,
+    whose buildings get storeys (1–12) and whose cameras keep their synthetic heights
+    (3–10 m); target: 2.5-D keeps ≥ 50 % of the 2-D rate.
+E   end to end: :func:`survatlas.coverage.analysis.analyse` (typical optics, detection, 4 m
+    cells) of a 10 km × 10 km synthetic city with ``occlusion="2d"`` and ``"2.5d"``; target:
+    2.5-D within 1.5× the 2-D time.
+
+The two models are timed in alternating rounds (2-D, 2.5-D, 2-D, …), wall and CPU time, and
+the median of the per-round ratios is the figure to quote.
+
 Every ratio is measured in this one run on the same views. Times are wall-clock
 (``time.perf_counter``) and CPU (``time.process_time``); other processes sharing the cores slow
 wall time, so the load average is printed with the results.
@@ -27,12 +44,14 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import numba
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -42,6 +61,10 @@ from survatlas.coverage import (
     prepare_obstacles,
     visibility,
 )
+from survatlas.coverage.analysis import Settings, analyse
+from survatlas.coverage.heights import building_heights
+from survatlas.coverage.occlusion import visibility25
+from survatlas.coverage.scale import synthetic_inputs
 from survatlas.optics import SCENARIOS, dori_distances, hfov_deg
 from survatlas.synth import synth_city
 
@@ -309,6 +332,101 @@ def _report(res: dict) -> None:
           f"{100 * v6['equivalent_ratio']:.0f} % of the bare loop's rate for that work")
 
 
+# --- 2.5-D against 2-D (--occlusion 2.5d) ---------------------------------------------------
+
+#: Share of buildings per storey count (a mixed European centre: kiosks and sheds to blocks).
+STOREYS = {1: 0.15, 2: 0.15, 3: 0.15, 4: 0.15, 5: 0.15, 6: 0.1, 8: 0.1, 12: 0.05}
+#: Kernel view sizes of the K rows: (radius m, field of view °).
+HEIGHT_VIEWS = {"R 50 m, FOV 60°": (50.0, 60.0), "R 100 m, 360°": (100.0, 360.0)}
+
+
+def building_attrs(n: int, seed: int) -> pd.DataFrame:
+    """Building attributes as the store gives them: type and levels from their own random
+    stream (the city itself is unchanged), no height tags."""
+    rng = np.random.default_rng(10_000 + seed)
+    levels = rng.choice(list(STOREYS), size=n, p=list(STOREYS.values())).astype(float)
+    return pd.DataFrame({"building": ["yes"] * n, "height_m": np.nan, "levels": levels,
+                         "min_height_m": np.nan})
+
+
+def _alternate(runs: int, two_d, two_half_d) -> list[tuple[float, float, float, float]]:
+    """``(2-D wall, 2.5-D wall, 2-D CPU, 2.5-D CPU)`` seconds per alternating round."""
+    out = []
+    for _ in range(runs):
+        w0, c0 = time.perf_counter(), time.process_time()
+        two_d()
+        w1, c1 = time.perf_counter(), time.process_time()
+        two_half_d()
+        out.append((w1 - w0, time.perf_counter() - w1, c1 - c0, time.process_time() - c1))
+    return out
+
+
+def height_kernel(km: float, n_views: int, runs: int, seed: int) -> dict:
+    """K: views per second of both kernels on the same views, alternating rounds."""
+    city, obs, x, y, d, _ = _scene(km, n_views, seed)
+    frame = building_attrs(len(city.buildings), seed)
+    top, bottom, _ = building_heights(frame["building"].tolist(), None, frame["levels"])
+    eye = np.array([c["height_m"] for c in city.cameras])
+    out = {"buildings": len(city.buildings), "views": int(x.size)}
+    for name, (radius, fov) in HEIGHT_VIEWS.items():
+        rounds = _alternate(
+            runs, lambda f=fov, r=radius: visibility(obs, x, y, d, f, r),
+            lambda f=fov, r=radius: visibility25(obs, top, x, y, d, f, r, eye, bottom_m=bottom))
+        reg = visibility25(obs, top, x, y, d, fov, radius, eye, bottom_m=bottom)
+        out[name] = {"rounds": rounds, "layered_share": float((reg.layers > 1).mean()),
+                     "ratio": statistics.median(r[0] / r[1] for r in rounds),
+                     "cpu_ratio": statistics.median(r[2] / r[3] for r in rounds)}
+    return out
+
+
+def height_end_to_end(km: float, n_cameras: int, runs: int, seed: int) -> dict:
+    """E: the whole coverage analysis of one city under both models, alternating rounds."""
+    city = synth_city(km * 1000, km * 1000, seed=seed, n_cameras=n_cameras)
+    inputs = synthetic_inputs(city)
+    inputs.building_attrs = building_attrs(len(inputs.buildings), seed)
+    figs = {}
+
+    def run(occlusion: str) -> None:
+        settings = Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0,
+                            occlusion=occlusion)
+        fig = analyse(inputs, settings).summary["by_scenario"]["typical"]["detection"]
+        figs[occlusion] = (fig["street_in_view_share"], fig["land_in_view_share"])
+
+    rounds = _alternate(runs, lambda: run("2d"), lambda: run("2.5d"))
+    return {"buildings": len(inputs.buildings), "cameras": n_cameras, "rounds": rounds,
+            "ratio": statistics.median(r[1] / r[0] for r in rounds),
+            "cpu_ratio": statistics.median(r[3] / r[2] for r in rounds), "figures": figs}
+
+
+def heights_main(a: argparse.Namespace) -> dict:
+    """The K and E rows (``--occlusion 2.5d``)."""
+    if a.quick:
+        a.km, a.views, a.e2e_km, a.e2e_cameras, a.repeat = 0.6, 500, 1.0, 300, 1
+    height_kernel(0.4, 50, 1, a.seed)  # compile (or load the numba cache) before timing
+    height_end_to_end(0.5, 30, 1, a.seed)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, numba {numba.__version__}, load average "
+          f"{os.getloadavg()[0]:.1f}")
+    k = height_kernel(a.km, a.views, a.repeat, a.seed)
+    print(f"K  {a.km:g} km city, {k['buildings']:,} buildings, {k['views']:,} views")
+    for name in HEIGHT_VIEWS:
+        r = k[name]
+        rates = ", ".join(f"{k['views'] / w2:,.0f} / {k['views'] / w25:,.0f}"
+                          for w2, w25, _, _ in r["rounds"])
+        print(f"   {name}: views/s 2-D / 2.5-D per round: {rates}; 2.5-D keeps "
+              f"{r['ratio']:.0%} of the 2-D rate (wall), {r['cpu_ratio']:.0%} (CPU) (medians; "
+              f"target ≥ 50 %); {r['layered_share']:.0%} of the views see past a low building")
+    e = height_end_to_end(a.e2e_km, a.e2e_cameras, a.repeat, a.seed)
+    rounds = ", ".join(f"{w2:.1f} s / {w25:.1f} s" for w2, w25, _, _ in e["rounds"])
+    print(f"E  {a.e2e_km:g} km city, {e['buildings']:,} buildings, {e['cameras']:,} cameras: "
+          f"2-D / 2.5-D per round: {rounds}; 2.5-D takes {e['ratio']:.2f}× the 2-D time "
+          f"(wall), {e['cpu_ratio']:.2f}× (CPU) (medians; target ≤ 1.5×)")
+    for model, (street, land) in e["figures"].items():
+        print(f"   {model}: street share {street:.4f}, land share {land:.4f}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return {"kernel": k, "end_to_end": e}
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmarks and print a report; returns the figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -325,7 +443,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--occlusion", choices=("2d", "2.5d"), default="2d",
+                    help="2d: V1–V6 and L; 2.5d: K and E, the 2.5-D model against 2-D")
+    ap.add_argument("--e2e-km", type=float, default=10.0, help="side of the E city, km")
+    ap.add_argument("--e2e-cameras", type=int, default=15_000, help="E cameras")
     a = ap.parse_args(argv)
+    if a.occlusion == "2.5d":
+        res = heights_main(a)
+        if a.json:
+            a.json.write_text(json.dumps(res, indent=2))
+        return res
     if a.quick:
         a.km, a.views, a.oracle_views, a.v5_views, a.scale_buildings = 1.0, 2000, 20, 5000, 0
     res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
