@@ -252,6 +252,18 @@ def _one_view(v, x, y, th0, fov, radius, directed, ax, ay, bx, by, epoly, poff, 
         out_r[base + q] = sr[q]
 
 
+@njit(cache=True, inline="always")
+def view_block(b, n, nblocks, loads, order):
+    """Views ``order[lo:hi]`` of block ``b`` of ``nblocks`` and the largest wall load among
+    them (sizes the block's scratch arrays)."""
+    lo = b * n // nblocks
+    hi = (b + 1) * n // nblocks
+    kmax = 1
+    for q in range(lo, hi):
+        kmax = max(kmax, loads[order[q]])
+    return lo, hi, kmax
+
+
 @njit(cache=True, parallel=True)
 def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, ay, bx, by, epoly,
               poff, gx0, gy0, inv, nx, ny, start, items, offset, max_nudge, arc_step, nblocks):
@@ -270,13 +282,9 @@ def run_views(x, y, th0, fov, radius, directed, loads, cells, caps, order, ax, a
     out_y = np.empty(n, np.float64)
     out_tests = np.zeros(n, np.int64)
     for b in prange(nblocks):
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        lo, hi, kmax = view_block(b, n, nblocks, loads, order)
         if hi <= lo:
             continue
-        kmax = 1
-        for q in range(lo, hi):
-            kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
         sc = np.empty((10, 4 * kmax + 4), np.float64)
         seg = np.empty(4 * kmax + 4, np.int64)

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
-from survatlas.coverage._kernel import emit, interval_ends, region
+from survatlas.coverage._kernel import emit, interval_ends, region, view_block
 from survatlas.coverage._walls import (
     OCC_BINS,
     _clip_to_disc,
@@ -481,13 +481,9 @@ def run_views25(x, y, th0, fov, radius, near, eye, directed, loads, order, ax, a
     out_x = np.empty(n, np.float64)
     out_y = np.empty(n, np.float64)
     for b in prange(nblocks):
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
+        lo, hi, kmax = view_block(b, n, nblocks, loads, order)
         if hi <= lo:
             continue
-        kmax = 1
-        for q in range(lo, hi):
-            kmax = max(kmax, loads[order[q]])
         gidx = np.empty(kmax, np.int64)
         pmax = 2 * kmax + 2
         pc = np.empty((11, pmax), np.float64)

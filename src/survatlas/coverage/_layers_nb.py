@@ -13,8 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from survatlas.coverage._regions_nb import (
-    _clip_half,
     _pt,
+    clip_fan,
     clip_one,
     contains_one,
     pack_pairs,
@@ -94,10 +94,7 @@ def clip_layered(v, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, ev_t, ev_w, 
         if cr < 0.0:  # clockwise: a triangle cut out; clip it counter-clockwise
             x0, y0, x1, y1 = x1, y1, x0, y0
             w = -1
-        t0, t1 = 0.0, 1.0
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, ox, oy, -(y0 - oy), x0 - ox)
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x0, y0, -(y1 - y0), x1 - x0)
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x1, y1, -(oy - y1), ox - x1)
+        t0, t1 = clip_fan(ax, ay, dx, dy, ox, oy, x0, y0, x1, y1)
         if t1 <= t0:
             continue
         ev_t[ne], ev_w[ne] = t0, w

@@ -82,6 +82,15 @@ def _clip_half(t0, t1, ax, ay, dx, dy, ox, oy, nx, ny):
     return t0, min(t1, t)
 
 
+@njit(cache=True, inline="always")
+def clip_fan(ax, ay, dx, dy, ox, oy, x0, y0, x1, y1):
+    """Parameter interval ``(t0, t1)`` of segment ``a + t·d`` inside the counter-clockwise fan
+    triangle (o, p0, p1): the left side of each edge is kept (empty when ``t1 <= t0``)."""
+    t0, t1 = _clip_half(0.0, 1.0, ax, ay, dx, dy, ox, oy, -(y0 - oy), x0 - ox)
+    t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x0, y0, -(y1 - y0), x1 - x0)
+    return _clip_half(t0, t1, ax, ay, dx, dy, x1, y1, -(oy - y1), ox - x1)
+
+
 @njit(cache=True)
 def clip_one(v, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, out_t0, out_t1, base):
     """Parameter intervals of segment a→b inside region ``v``, merged, into ``out_*[base:]``."""
@@ -95,11 +104,7 @@ def clip_one(v, ax, ay, bx, by, offsets, phi, rad, cx, cy, th0, out_t0, out_t1, 
             continue
         x0, y0 = _pt(v, k, cx, cy, th0, phi, rad)
         x1, y1 = _pt(v, k + 1, cx, cy, th0, phi, rad)
-        t0, t1 = 0.0, 1.0
-        # fan triangle (o, p0, p1), counter-clockwise: keep the left side of each edge
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, ox, oy, -(y0 - oy), x0 - ox)
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x0, y0, -(y1 - y0), x1 - x0)
-        t0, t1 = _clip_half(t0, t1, ax, ay, dx, dy, x1, y1, -(oy - y1), ox - x1)
+        t0, t1 = clip_fan(ax, ay, dx, dy, ox, oy, x0, y0, x1, y1)
         if t1 <= t0:
             continue
         if n > 0 and t0 <= out_t1[base + n - 1] + 1e-12 and t1 >= out_t0[base + n - 1] - 1e-12:
