@@ -263,6 +263,7 @@ def decode_file(path: Path) -> Decoded:
     elif data.startswith(b"PAR1"):
         _decode_parquet(path, out)
     elif data.startswith(b"PMTiles"):
+        _decode_pmtiles(data, out)
         _decode_blobs(data, out)
     else:
         text = data.decode("utf-8", errors="replace")
@@ -375,6 +376,20 @@ def _decode_blobs(data: bytes, out: Decoded) -> None:
         out.text.append(chunk.decode("utf-8", errors="replace"))
         _decode_mvt(chunk, out)
     _decode_mvt(data, out)
+
+
+def _decode_pmtiles(data: bytes, out: Decoded) -> None:
+    """Every tile of a PMTiles archive (decompressed, decoded as MVT) and its metadata."""
+    from pmtiles.reader import MemorySource, Reader, all_tiles
+
+    source = MemorySource(data)
+    out.text.append(json.dumps(Reader(source).metadata(), sort_keys=True))
+    for (z, x, y), tile in all_tiles(source):
+        if tile[:2] == b"\x1f\x8b":
+            tile = gzip.decompress(tile)
+        decoded = Decoded()
+        _decode_mvt(tile, decoded)
+        out.text.extend(f"{z}/{x}/{y} {t}" for t in decoded.text)
 
 
 def _decode_mvt(data: bytes, out: Decoded) -> None:
