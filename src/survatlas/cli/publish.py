@@ -24,10 +24,12 @@ def publish_group() -> None:
 @click.option("--no-report", is_flag=True,
               help="Leave out the area report (skips the coverage computation).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTDIR if it is not empty.")
+@click.option("--title", default="Surveillance infrastructure map", show_default=True,
+              help="The page's title, e.g. the place's name.")
 @json_option
 @click.pass_context
 def site_cmd(ctx: click.Context, outdir: Path, bbox, max_zoom: int, no_report: bool,
-             overwrite: bool, as_json: bool) -> None:
+             overwrite: bool, title: str, as_json: bool) -> None:
     """A static site in OUTDIR: the map on PMTiles archives, key figures, the area report.
 
     It works from any static host or `python -m http.server`, with no survatlas server; it
@@ -36,7 +38,7 @@ def site_cmd(ctx: click.Context, outdir: Path, bbox, max_zoom: int, no_report: b
 
     with Store(db_path(ctx), create=False) as store:
         manifest = build_site(store, outdir, bbox, max_zoom=max_zoom, report=not no_report,
-                              overwrite=overwrite)
+                              overwrite=overwrite, title=title)
     if as_json:
         emit_json(manifest)
         return

@@ -39,6 +39,7 @@ BBox = tuple[float, float, float, float]
 #: the tilesets a site carries, and the lowest zoom written for each.
 SITE_TILESETS = {"base": 12, "devices": 6}
 DEFAULT_MAX_ZOOM = 16
+DEFAULT_TITLE = "Surveillance infrastructure map"
 #: more tiles than this and the area is too large for one static folder at that zoom.
 MAX_TILES = 40_000
 #: files of the built front end a site copies (source path under web/static/dist).
@@ -51,6 +52,8 @@ ASSETS = (
     "vendor/maplibre-gl.LICENSE.txt",
     "vendor/pmtiles.js",
 )
+#: copied under site/ from the front end's root
+FAVICON = "favicon.svg"
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -172,6 +175,7 @@ def build_site(
     max_zoom: int = DEFAULT_MAX_ZOOM,
     report: bool = True,
     overwrite: bool = False,
+    title: str = DEFAULT_TITLE,
 ) -> dict[str, Any]:
     """Write the static site of ``bbox`` (default: every public record) into the folder ``out``.
 
@@ -190,6 +194,8 @@ def build_site(
         Also compute the area report (coverage in memory, like ``survatlas report --bbox``).
     overwrite : bool
         Replace a non-empty ``out``.
+    title : str
+        The page's title (e.g. the place's name).
 
     Returns
     -------
@@ -225,7 +231,7 @@ def build_site(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a web site is read by the web server
     try:
-        manifest = _write_site(store, tmp, dist, bbox, max_zoom, report)
+        manifest = _write_site(store, tmp, dist, bbox, max_zoom, report, title.strip() or DEFAULT_TITLE)
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -242,7 +248,7 @@ def _check_target(out: Path, overwrite: bool) -> None:
 
 def _check_assets() -> Path:
     dist = dist_dir()
-    missing = [a for a in ASSETS if not (dist / a).is_file()]
+    missing = [a for a in (*ASSETS, FAVICON) if not (dist / a).is_file()]
     if missing:
         raise InputError(
             f"the built web front end lacks {', '.join(missing)}; build it with `npm ci && "
@@ -263,13 +269,15 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 
 def _write_site(
-    store: Store, folder: Path, dist: Path, bbox: BBox, max_zoom: int, with_report: bool
+    store: Store, folder: Path, dist: Path, bbox: BBox, max_zoom: int, with_report: bool,
+    title: str,
 ) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     for asset in ASSETS:
         (folder / asset).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dist / asset, folder / asset)
+    shutil.copyfile(dist / FAVICON, folder / "site" / FAVICON)
     (folder / "tiles").mkdir()
     archives, counts = {}, {}
     for tileset, minzoom in SITE_TILESETS.items():
@@ -281,7 +289,7 @@ def _write_site(
     _write_json(folder / "stats.json", stats)
     report, report_note = _write_report(store, folder, bbox) if with_report else (None, None)
     manifest = {
-        "title": "Surveillance infrastructure map",
+        "title": title,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "survatlas": __version__,
         "bbox": list(bbox),

@@ -40,6 +40,19 @@ class StaticFileSource {
   }
 }
 
+// footways, paths and the like: drawn thin, without casing, under the streets' hierarchy
+const MINOR = ["footway", "path", "cycleway", "steps", "pedestrian", "service", "track",
+  "corridor", "bridleway"];
+const MAJOR = ["motorway", "trunk", "primary", "secondary", "tertiary"];
+
+/** Line width by road class and zoom, scaled by `k` (casing), minor ways by `m`. */
+function width(k, m) {
+  const cls = (major, street, minor) => ["match", ["get", "highway"],
+    MAJOR, major * k, MINOR, minor * m, street * k];
+  return ["interpolate", ["exponential", 1.6], ["zoom"],
+    12, cls(1.2, 0.5, 0.2), 15, cls(4, 2, 0.8), 18, cls(14, 8, 2.5)];
+}
+
 function style(site, archives) {
   const sources = {};
   for (const [name, file] of Object.entries(archives)) {
@@ -53,9 +66,15 @@ function style(site, archives) {
       { id: "buildings", type: "fill", source: "base", "source-layer": "buildings",
         paint: { "fill-color": "#d9d6d0", "fill-outline-color": "#bdb8b0" } },
       { id: "streets-casing", type: "line", source: "base", "source-layer": "streets",
-        paint: { "line-color": "#c4c0b8", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1.5, 17, 9] } },
+        filter: ["match", ["get", "highway"], MINOR, false, true],
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: { "line-color": "#c4c0b8", "line-width": width(1.5, 1.0) } },
       { id: "streets", type: "line", source: "base", "source-layer": "streets",
-        paint: { "line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.8, 17, 7] } },
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: {
+          "line-color": ["match", ["get", "highway"], MINOR, "#fbfaf7", "#ffffff"],
+          "line-width": width(1, 0.6),
+        } },
     );
   }
   if (sources.devices) {
