@@ -261,13 +261,17 @@ def _run(db, args, tmp_path):
 
 
 def _normalise(text: str) -> str:
+    """The JSON of an output without time stamps; notes printed on stderr before it are kept."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(("{", "["))), 0)
+    head, body = "".join(lines[:start]), "".join(lines[start:])
     try:
-        data = json.loads(text)
+        data = json.loads(body)
     except ValueError:
         return text
     if isinstance(data, dict):
         data.pop("files", None)
-    return json.dumps(without_times(data), sort_keys=True)
+    return head + json.dumps(without_times(data), sort_keys=True)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC_OUTPUT))
