@@ -403,15 +403,21 @@ def _decode_mvt(data: bytes, out: Decoded) -> None:
         out.text.append(json.dumps(tile, default=str, sort_keys=True))
 
 
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
+
+
 def without_times(obj: object) -> object:
-    """``obj`` without time stamps (``…_at`` keys), which differ between two stores built
-    a second apart, for differential comparisons."""
+    """``obj`` without time stamps (``…_at`` keys dropped; any other instant, such as an
+    import's snapshot time or a history's end, replaced by ``"<instant>"``), which differ
+    between two stores built a second apart, for differential comparisons. Dates stay."""
     if isinstance(obj, dict):
         return {
             k: without_times(v) for k, v in obj.items() if not (k == "at" or str(k).endswith("_at"))
         }
     if isinstance(obj, list):
         return [without_times(v) for v in obj]
+    if isinstance(obj, str) and _INSTANT.fullmatch(obj):
+        return "<instant>"
     return obj
 
 

@@ -319,8 +319,8 @@ def _site_files(db, folder) -> dict[str, Decoded]:
         if path.suffix == ".json":  # time stamps differ between the two builds
             decoded.text = [json.dumps(without_times(json.loads(data)), sort_keys=True)]
         elif path.suffix == ".html":
-            decoded.text = [re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|Z)?", "T", t)
-                            for t in decoded.text]
+            decoded.text = [re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\+00:00|Z| UTC)?",
+                                   "T", t) for t in decoded.text]
         out[name] = decoded
     return out
 
