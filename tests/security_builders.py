@@ -263,6 +263,7 @@ def decode_file(path: Path) -> Decoded:
     elif data.startswith(b"PAR1"):
         _decode_parquet(path, out)
     elif data.startswith(b"PMTiles"):
+        _decode_pmtiles(data, out)
         _decode_blobs(data, out)
     else:
         text = data.decode("utf-8", errors="replace")
@@ -377,6 +378,20 @@ def _decode_blobs(data: bytes, out: Decoded) -> None:
     _decode_mvt(data, out)
 
 
+def _decode_pmtiles(data: bytes, out: Decoded) -> None:
+    """Every tile of a PMTiles archive (decompressed, decoded as MVT) and its metadata."""
+    from pmtiles.reader import MemorySource, Reader, all_tiles
+
+    source = MemorySource(data)
+    out.text.append(json.dumps(Reader(source).metadata(), sort_keys=True))
+    for (z, x, y), tile in all_tiles(source):
+        if tile[:2] == b"\x1f\x8b":
+            tile = gzip.decompress(tile)
+        decoded = Decoded()
+        _decode_mvt(tile, decoded)
+        out.text.extend(f"{z}/{x}/{y} {t}" for t in decoded.text)
+
+
 def _decode_mvt(data: bytes, out: Decoded) -> None:
     try:
         import mapbox_vector_tile
@@ -388,15 +403,21 @@ def _decode_mvt(data: bytes, out: Decoded) -> None:
         out.text.append(json.dumps(tile, default=str, sort_keys=True))
 
 
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
+
+
 def without_times(obj: object) -> object:
-    """``obj`` without time stamps (``…_at`` keys), which differ between two stores built
-    a second apart, for differential comparisons."""
+    """``obj`` without time stamps (``…_at`` keys dropped; any other instant, such as an
+    import's snapshot time or a history's end, replaced by ``"<instant>"``), which differ
+    between two stores built a second apart, for differential comparisons. Dates stay."""
     if isinstance(obj, dict):
         return {
             k: without_times(v) for k, v in obj.items() if not (k == "at" or str(k).endswith("_at"))
         }
     if isinstance(obj, list):
         return [without_times(v) for v in obj]
+    if isinstance(obj, str) and _INSTANT.fullmatch(obj):
+        return "<instant>"
     return obj
 
 

@@ -107,6 +107,12 @@ def test_pdf_report_pages_and_figures(db: Path, cli_json: dict, tmp_path: Path) 
     for s in _expected_strings(cli_json):
         assert s in flat, s
     assert "Key findings" in flat and "Method, assumptions and sources" in flat
+    from test_web_browser import ARTIFACTS  # every page as a PNG for a person to look at
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(out), str(ARTIFACTS / "report-area")],
+                   check=True)
+    assert len(list(ARTIFACTS.glob("report-area-*.png"))) >= pages
 
 
 def test_markdown_report_writes_its_figures(db: Path, tmp_path: Path) -> None:

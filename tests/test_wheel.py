@@ -42,6 +42,12 @@ def test_wheel_lists_the_front_end(wheel: Path) -> None:
     assert "survatlas/web/static/dist/index.html" in names
     assert any(n.startswith("survatlas/web/static/dist/vendor/maplibre-gl") for n in names)
     assert "survatlas/publish/templates/document.html.j2" in names
+    # what `publish site` copies (publish.site.ASSETS) and its page template
+    from survatlas.publish.site import ASSETS
+
+    for asset in ASSETS:
+        assert f"survatlas/web/static/dist/{asset}" in names, asset
+    assert "survatlas/publish/templates/site_index.html.j2" in names
 
 
 def test_installed_wheel_serves_a_working_map(wheel: Path, tmp_path: Path,

@@ -65,6 +65,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("diff", "growth", "diff_cmd", "What appeared, disappeared or changed between two dates."),
         ("report", "report", "report_cmd",
          "A report (HTML, PDF, Markdown) on an area, place, site or route."),
+        ("publish", "publish", "publish_group",
+         "Publish for readers: a static web site (map, figures, report)."),
         ("serve", "web", "serve_cmd", "Serve the web map and the JSON API."),
         ("contributions", "contributions", "contributions_group",
          "Moderate cameras reported from the map or a phone."),

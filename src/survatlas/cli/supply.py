@@ -190,9 +190,12 @@ def profile_cmd(
     comparators, constraints and open questions, every line with its sources."""
     if fmt == "pdf" and out is None:
         raise click.UsageError("--format pdf needs --out FILE")
+    from survatlas.publish._profile_map import profile_device_map
+
     with Store(db_path(ctx), create=False) as store:
         profile = country_profile(store, country, comparators_csv=comparators, bbox=bbox)
-    data = render_profile(profile, fmt, out)
+        device_map = profile_device_map(store, profile) if fmt != "json" else None
+    data = render_profile(profile, fmt, out, device_map=device_map)
     if out:
         write_output(out, data)
         click.echo(f"wrote {out} ({len(profile['sources'])} sources cited)", err=True)

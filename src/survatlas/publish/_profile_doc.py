@@ -77,8 +77,9 @@ def all_statements(p: dict[str, Any]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def profile_document(p: dict[str, Any]) -> Document:
-    """The profile as a publication."""
+def profile_document(p: dict[str, Any], device_map: Figure | None = None) -> Document:
+    """The profile as a publication; ``device_map`` (from
+    :func:`survatlas.publish._profile_map.profile_device_map`) goes in "Devices mapped"."""
     name, code = p["country"]["name"], p["country"]["code"]
     doc = Document(
         f"Surveillance profile: {name} ({code})",
@@ -90,7 +91,7 @@ def profile_document(p: dict[str, Any]) -> Document:
     _programmes(doc, p)
     _vendors(doc.section("Vendors and their origin"), p)
     _trade(doc.section("Trade flows and sanctions screen"), p["trade"])
-    _devices(doc.section("Devices mapped"), p["devices"])
+    _devices(doc.section("Devices mapped"), p["devices"], device_map)
     doc.section("Infrastructure constraints").add_items(
         statement_item(c, c["kind"])
         if not c["limits"]
@@ -340,7 +341,7 @@ def _trade(sec: Section, t: dict[str, Any]) -> None:
     )
 
 
-def _devices(sec: Section, d: dict[str, Any]) -> None:
+def _devices(sec: Section, d: dict[str, Any], device_map: Figure | None = None) -> None:
     if d["total"] is None:
         sec.para(d["note"])
         return
@@ -349,6 +350,9 @@ def _devices(sec: Section, d: dict[str, Any]) -> None:
         [Item(f"{d['total']} devices in {d['bbox']}: {vendors}", refs=list(d["refs"]))]
     )
     sec.add_note(d["note"])
+    if device_map is not None:  # its legend counts the devices by vendor: no chart needed
+        sec.add_figure(device_map)
+        return
     sec.add_figure(
         Figure(
             "devices-by-vendor.svg",
@@ -393,7 +397,10 @@ def render_html(profile: dict[str, Any]) -> str:
     return document.render_html(profile_document(profile))
 
 
-def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -> str | bytes:
+def render_profile(
+    profile: dict[str, Any], fmt: str, out: Path | None = None, *,
+    device_map: Figure | None = None,
+) -> str | bytes:
     """The profile as Markdown, HTML or JSON text, or PDF bytes.
 
     Parameters
@@ -404,6 +411,8 @@ def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -
         The format.
     out : Path, optional
         For PDF, the file to write.
+    device_map : Figure, optional
+        The devices map (:func:`survatlas.publish._profile_map.profile_device_map`).
 
     Examples
     --------
@@ -415,4 +424,4 @@ def render_profile(profile: dict[str, Any], fmt: str, out: Path | None = None) -
         return json.dumps(profile, indent=2, ensure_ascii=False)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return document.render(profile_document(profile), fmt, out)
+    return document.render(profile_document(profile, device_map), fmt, out)

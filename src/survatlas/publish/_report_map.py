@@ -175,3 +175,56 @@ def route_map(plan: Any, level: str, streets: Any = ()) -> bytes:
     ax.text(0.995, 0.005, ODBL_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom",
             fontsize=5.5, color="#333")
     return to_svg(fig)
+
+
+#: Okabe–Ito colours for the vendors of a devices map (the last one is "other vendors").
+VENDOR_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#999999")
+
+
+def local_metres(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
+    """Lon/lat to metres east and north of (0, ``lat0``) (equirectangular: a metre is a metre
+    both ways at city and region scale); shape (n, 2)."""
+    k = 111_320.0
+    return np.column_stack([np.asarray(lon) * k * np.cos(np.radians(lat0)), np.asarray(lat) * k])
+
+
+def devices_map(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    groups: list[str],
+    bbox: tuple[float, float, float, float],
+    streets: Any = (),
+    title: str = "Devices mapped",
+    size: tuple[float, float] = (7.2, 5.6),
+) -> bytes:
+    """Devices as dots coloured by ``groups`` (e.g. vendor; the largest six, then "other"),
+    over the ``streets`` (lon/lat geometries); scale bar, north arrow, attribution. The view
+    is the devices' extent (at least 500 m across); ``bbox`` sets the projection's latitude."""
+    from collections import Counter
+
+    plt = pyplot()
+    lat0 = (bbox[1] + bbox[3]) / 2
+    xy = local_metres(lon, lat, lat0)
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)  # the devices' extent, ≥ 500 m
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0, 500.0) / 2
+    aspect = size[0] / size[1]
+    hx, hy = max(half, half * aspect * 0.8), half
+    x0, x1, y0, y1 = cx - hx, cx + hx, cy - hy, cy + hy
+    fig, ax = plt.subplots(figsize=size)
+    for line in _lines(np.asarray(list(streets), dtype=object)):
+        line_xy = local_metres(line[:, 0], line[:, 1], lat0)
+        ax.plot(line_xy[:, 0], line_xy[:, 1], color="#cfcfcf", lw=0.5, zorder=1)
+    order = [g for g, _ in Counter(groups).most_common()]
+    shown = order[: len(VENDOR_COLOURS) - 1]
+    for i, group in enumerate([*shown, "other"]):
+        pick = np.array([(g == group) if group != "other" else (g not in shown) for g in groups],
+                        dtype=bool)
+        if not pick.any():
+            continue
+        ax.scatter(xy[pick, 0], xy[pick, 1], s=16, c=VENDOR_COLOURS[i], edgecolors="white",
+                   linewidths=0.5, zorder=3, label=f"{group} ({int(pick.sum())})")
+    ax.legend(loc="upper left", fontsize=6.5, frameon=True, title="vendor (devices)",
+              title_fontsize=6.5, framealpha=0.85)
+    pad = max(x1 - x0, y1 - y0) * 0.03
+    _frame(ax, (x0 - pad, y0 - pad, x1 + pad, y1 + pad), title)
+    return to_svg(fig)

@@ -25,7 +25,7 @@ from survatlas.ingest.history import state_change
 from survatlas.store import Store
 from survatlas.store.clock import iso_instant
 from survatlas.store.encryption import open_row
-from survatlas.store.gate import history_clause, read_layer
+from survatlas.store.gate import audience_clause, history_clause, read_layer
 
 #: a device this close to a site (metres) counts for the site's category (0: inside an area)
 SITE_NEAR_M = 50.0
@@ -93,14 +93,21 @@ def _site_categories(store: Store, versions: list[dict], bbox: Any, audience: st
             versions[p]["site_category"].append(cats[s])
 
 
-def _snapshots(store: Store, bbox: Sequence[float] | None) -> list[dict[str, Any]]:
-    """The snapshots (imports at a date, history files) that saw some of ``bbox``."""
-    snapshots = [dict(r) for r in store.query(
-        "SELECT as_of, kind, min_x, min_y, max_x, max_y FROM snapshots ORDER BY as_of")]
-    if bbox is None:
-        return snapshots
-    return [s for s in snapshots if s["max_x"] >= bbox[0] and s["min_x"] <= bbox[2]
-            and s["max_y"] >= bbox[1] and s["min_y"] <= bbox[3]]
+def _snapshots(store: Store, bbox: Sequence[float] | None, audience: str) -> list[dict[str, Any]]:
+    """The imports that saw the area (``as_of``, ``kind``), from sources ``audience`` may see.
+
+    An import's extent is used to select it but never published: the extent of a small
+    restricted import would pinpoint its records.
+    """
+    rows = store.query(
+        "SELECT s.as_of, s.kind, s.min_x, s.min_y, s.max_x, s.max_y FROM snapshots s "
+        f"JOIN sources src ON src.id = s.source_id WHERE {audience_clause(audience, 'src')} "
+        "ORDER BY s.as_of"
+    )
+    if bbox is not None:  # the snapshots that saw some of the area
+        rows = [r for r in rows if r["max_x"] >= bbox[0] and r["min_x"] <= bbox[2]
+                and r["max_y"] >= bbox[1] and r["min_y"] <= bbox[3]]
+    return [{"as_of": r["as_of"], "kind": r["kind"]} for r in rows]
 
 
 def history_span(
@@ -135,7 +142,7 @@ def history_span(
             span = history_span(store)
             print(span["start"], span["end"]) if span["available"] else print(span["reason"])
     """
-    snapshots = _snapshots(store, bbox)
+    snapshots = _snapshots(store, bbox, audience)
     where, params = "", ()
     if bbox is not None:
         where = " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
@@ -251,7 +258,7 @@ def timeline(
         raise InputError(f"--by {by!r}: use month or year")
     versions = _versions(store, bbox, audience)
     _site_categories(store, versions, bbox, audience)
-    snapshots = _snapshots(store, bbox)
+    snapshots = _snapshots(store, bbox, audience)
     result: dict[str, Any] = {
         "by": by, "bbox": list(bbox) if bbox else None, "periods": [],
         "snapshots": snapshots, "method": METHOD, "assumptions": ASSUMPTIONS,

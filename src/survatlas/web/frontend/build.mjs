@@ -11,6 +11,8 @@ const vendor = [
   ["maplibre-gl/dist/maplibre-gl-csp-worker.js", "vendor/maplibre-gl-csp-worker.js"],
   ["maplibre-gl/dist/maplibre-gl.css", "vendor/maplibre-gl.css"],
   ["maplibre-gl/LICENSE.txt", "vendor/maplibre-gl.LICENSE.txt"],
+  // the static site (`survatlas publish site`) reads PMTiles archives through this protocol
+  ["pmtiles/dist/pmtiles.js", "vendor/pmtiles.js"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger/swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui.css", "swagger/swagger-ui.css"],
   ["swagger-ui-dist/LICENSE", "swagger/LICENSE"],

@@ -1,0 +1,157 @@
+// The static site written by `survatlas publish site`: a MapLibre map over PMTiles archives,
+// read through the `pmtiles` protocol. It needs no survatlas server and asks nothing of any
+// other origin: every URL below is relative to the page (site.json, tiles/, vendor/).
+/* global maplibregl, pmtiles */
+
+const here = new URL(".", window.location.href);
+const local = (path) => new URL(path, here).href;
+
+// Okabe–Ito colours (colour-blind safe); the legend in index.html uses the same ones.
+const DEVICE_COLOURS = ["match", ["get", "device_type"],
+  "camera", "#0072B2", "alpr", "#D55E00", "#009E73"];
+
+/**
+ * A PMTiles source over plain HTTP: byte ranges when the host serves them, otherwise the whole
+ * archive once (`python -m http.server` answers a range request with the full file).
+ */
+class StaticFileSource {
+  constructor(url) {
+    this.url = url;
+    this.whole = null;
+  }
+
+  getKey() {
+    return this.url;
+  }
+
+  async getBytes(offset, length, signal) {
+    if (this.whole) {
+      const buf = await this.whole;
+      return { data: buf.slice(offset, offset + length) };
+    }
+    const resp = await fetch(this.url, {
+      signal, headers: { range: `bytes=${offset}-${offset + length - 1}` },
+    });
+    if (resp.status === 206) return { data: await resp.arrayBuffer() };
+    if (resp.status !== 200) throw new Error(`${this.url}: HTTP ${resp.status}`);
+    this.whole = this.whole || resp.arrayBuffer();
+    const buf = await this.whole;
+    return { data: buf.slice(offset, offset + length) };
+  }
+}
+
+// footways, paths and the like: drawn thin, without casing, under the streets' hierarchy
+const MINOR = ["footway", "path", "cycleway", "steps", "pedestrian", "service", "track",
+  "corridor", "bridleway"];
+const MAJOR = ["motorway", "trunk", "primary", "secondary", "tertiary"];
+
+/** Line width by road class and zoom, scaled by `k` (casing), minor ways by `m`. */
+function width(k, m) {
+  const cls = (major, street, minor) => ["match", ["get", "highway"],
+    MAJOR, major * k, MINOR, minor * m, street * k];
+  return ["interpolate", ["exponential", 1.6], ["zoom"],
+    12, cls(1.2, 0.5, 0.2), 15, cls(4, 2, 0.8), 18, cls(14, 8, 2.5)];
+}
+
+function style(site, archives) {
+  const sources = {};
+  for (const [name, file] of Object.entries(archives)) {
+    sources[name] = { type: "vector", url: `pmtiles://${local(file)}`, attribution: site.attribution };
+  }
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }];
+  if (sources.base) {
+    layers.push(
+      { id: "sites", type: "fill", source: "base", "source-layer": "sites",
+        paint: { "fill-color": "#d7e6d0", "fill-opacity": 0.7 } },
+      { id: "buildings", type: "fill", source: "base", "source-layer": "buildings",
+        paint: { "fill-color": "#d9d6d0", "fill-outline-color": "#bdb8b0" } },
+      { id: "streets-casing", type: "line", source: "base", "source-layer": "streets",
+        filter: ["match", ["get", "highway"], MINOR, false, true],
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: { "line-color": "#c4c0b8", "line-width": width(1.5, 1.0) } },
+      { id: "streets", type: "line", source: "base", "source-layer": "streets",
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: {
+          "line-color": ["match", ["get", "highway"], MINOR, "#fbfaf7", "#ffffff"],
+          "line-width": width(1, 0.6),
+        } },
+    );
+  }
+  if (sources.devices) {
+    layers.push(
+      { id: "clusters", type: "circle", source: "devices", "source-layer": "clusters",
+        paint: {
+          "circle-color": "#4d4d4d", "circle-opacity": 0.8,
+          "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "count"]], 1, 4, 30, 26],
+          "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.2,
+        } },
+      { id: "devices", type: "circle", source: "devices", "source-layer": "devices",
+        paint: {
+          "circle-color": DEVICE_COLOURS,
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 2.5, 17, 6],
+          "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
+        } },
+    );
+  }
+  return { version: 8, sources, layers };
+}
+
+const LABELS = {
+  id: "Device", device_type: "Type", camera_type: "Camera type", mount: "Mount",
+  area: "Watches", direction: "Direction (°)", fov: "Field of view (°)", count: "Devices here",
+};
+
+function popupContent(props) {
+  const table = document.createElement("table");
+  for (const [key, label] of Object.entries(LABELS)) {
+    if (props[key] === undefined) continue;
+    const row = table.insertRow();
+    row.insertCell().textContent = label;
+    row.insertCell().textContent = String(props[key]).replaceAll("_", " ");
+  }
+  return table;
+}
+
+async function main() {
+  const site = await (await fetch(local("site.json"))).json();
+  maplibregl.setWorkerUrl(local("vendor/maplibre-gl-csp-worker.js"));
+  const protocol = new pmtiles.Protocol();
+  maplibregl.addProtocol("pmtiles", protocol.tile);
+  const archives = site.archives || {};
+  for (const file of Object.values(archives)) {
+    protocol.add(new pmtiles.PMTiles(new StaticFileSource(local(file))));
+  }
+  const [w, s, e, n] = site.bbox;
+  const map = new maplibregl.Map({
+    container: "map",
+    style: style(site, archives),
+    bounds: [[w, s], [e, n]],
+    fitBoundsOptions: { padding: 20 },
+    attributionControl: { compact: false, customAttribution: site.attribution },
+    maxZoom: 19,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  for (const layer of ["devices", "clusters"]) {
+    map.on("click", layer, (ev) => {
+      const feature = ev.features && ev.features[0];
+      if (!feature) return;
+      if (layer === "clusters" && feature.properties.count > 1) {
+        map.easeTo({ center: ev.lngLat, zoom: map.getZoom() + 2 });
+        return;
+      }
+      new maplibregl.Popup({ closeButton: true })
+        .setLngLat(ev.lngLat).setDOMContent(popupContent(feature.properties)).addTo(map);
+    });
+    map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+  }
+  map.once("idle", () => { document.body.dataset.mapReady = "1"; });
+  window.survatlasMap = map; // for tests and the browser console
+}
+
+main().catch((err) => {
+  const box = document.getElementById("map-error");
+  box.textContent = `The map could not load: ${err.message}`;
+  box.hidden = false;
+});

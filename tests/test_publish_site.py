@@ -1,0 +1,169 @@
+"""`survatlas publish site`: a static folder that works from `python -m http.server` alone.
+
+The site of the Helsinki extract is built once; its files are checked against the library
+(tiles = render_tile, stats.json = `stats --json`), then it is served by the standard library's
+http.server (which answers byte ranges with the whole file) and opened in Debian's chromium:
+the map shows devices and no request leaves the page's own origin.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from survatlas.cli import main
+from survatlas.publish import site as site_mod
+from survatlas.publish.tiles import render_tile
+from survatlas.store import Store
+
+BBOX = "24.940,60.1685,24.9475,60.1725"  # around Rautatientori (as tests/test_report.py)
+
+pytestmark = pytest.mark.slow
+
+
+def _run(db: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--db", str(db), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> Path:
+    path = tmp_path_factory.mktemp("site") / "h.db"
+    _run(path, "import", "osm", str(helsinki_pbf))
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(db: Path) -> Path:
+    out = db.parent / "site"
+    _run(db, "publish", "site", str(out), "--bbox", BBOX, "--title", "Helsinki: Rautatientori")
+    return out
+
+
+def test_the_folder_holds_the_map_tiles_figures_and_report(site: Path) -> None:
+    manifest = json.loads((site / "site.json").read_text("utf-8"))
+    for name in ("index.html", "report.html", "report.json", "stats.json", "site/site.js",
+                 "vendor/maplibre-gl-csp.js", "vendor/pmtiles.js", "tiles/base.pmtiles",
+                 "tiles/devices.pmtiles"):
+        assert (site / name).is_file(), name
+    assert sorted(manifest["files"]) == sorted(
+        str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()
+    )
+    assert manifest["archives"] == {"base": "tiles/base.pmtiles", "devices": "tiles/devices.pmtiles"}
+    page = (site / "index.html").read_text("utf-8")
+    assert "© OpenStreetMap contributors" in page
+    assert "http://" not in page.replace("https://www.openstreetmap.org/copyright", "")
+    assert 'src="/' not in page and 'href="/' not in page  # relative: any folder of any host
+
+
+def test_stats_and_report_equal_the_cli_json(db: Path, site: Path) -> None:
+    stats = json.loads(_run(db, "stats", "--bbox", BBOX, "--json"))
+    assert json.loads((site / "stats.json").read_text("utf-8")) == stats
+    report = json.loads((site / "report.json").read_text("utf-8"))
+    coverage = json.loads(_run(db, "coverage", "--bbox", BBOX, "--json"))
+    assert report["coverage"] == coverage
+    page = (site / "index.html").read_text("utf-8")
+    assert f">{stats['devices']['total']:,}<" in page
+
+
+def test_every_archived_tile_is_the_rendered_tile(db: Path, site: Path) -> None:
+    from pmtiles.reader import MmapSource, Reader, all_tiles
+
+    with (site / "tiles" / "devices.pmtiles").open("rb") as f, Store(db, create=False) as store:
+        source = MmapSource(f)
+        header = Reader(source).header()
+        assert header["min_zoom"] == site_mod.SITE_TILESETS["devices"]
+        assert header["max_zoom"] == site_mod.DEFAULT_MAX_ZOOM
+        seen = 0
+        for (z, x, y), data in all_tiles(source):
+            assert gzip.decompress(data) == render_tile(store, "devices", z, x, y, memo={})
+            seen += 1
+    manifest = json.loads((site / "site.json").read_text("utf-8"))
+    assert seen == manifest["tiles"]["devices"] > 10
+
+
+def test_bad_targets_get_one_line_errors_and_nothing_is_written(db: Path, site: Path,
+                                                                tmp_path: Path) -> None:
+    runner = CliRunner()
+    before = sorted(p.name for p in site.iterdir())
+    again = runner.invoke(main, ["--db", str(db), "publish", "site", str(site), "--bbox", BBOX])
+    assert again.exit_code == 2 and "not empty" in again.output and "--overwrite" in again.output
+    assert sorted(p.name for p in site.iterdir()) == before
+    huge = runner.invoke(main, ["--db", str(db), "publish", "site", str(tmp_path / "w"),
+                                "--bbox", "-170,-80,170,80"])
+    assert huge.exit_code == 2 and "--max-zoom" in huge.output
+    assert not (tmp_path / "w").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.")]  # no temp left
+    empty = tmp_path / "empty.db"
+    Store(empty).close()
+    none = runner.invoke(main, ["--db", str(empty), "publish", "site", str(tmp_path / "e")])
+    assert none.exit_code == 2 and "no public devices" in none.output
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(site: Path):
+    from test_web_browser import _free_port
+
+    httpd = ThreadingHTTPServer(
+        ("127.0.0.1", _free_port()), functools.partial(_Quiet, directory=str(site))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, _wait
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        requests: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{served}/index.html")
+        _wait(page, "document.body.dataset.mapReady === '1'")
+        _wait(page, "window.survatlasMap.loaded() && window.survatlasMap.areTilesLoaded()")
+        shown = page.evaluate(
+            """() => {
+                const m = window.survatlasMap;
+                const dev = m.queryRenderedFeatures({layers: ['devices']}).length;
+                const cl = m.queryRenderedFeatures({layers: ['clusters']})
+                    .reduce((n, f) => n + f.properties.count, 0);
+                const streets = m.queryRenderedFeatures({layers: ['streets']}).length;
+                return {dev, cl, streets};
+            }"""
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "site-map.png"))
+        attribution = page.inner_text(".maplibregl-ctrl-attrib")
+        browser.close()
+    assert shown["dev"] + shown["cl"] > 10, shown
+    assert shown["streets"] > 0, shown
+    assert "© OpenStreetMap contributors" in attribution
+    assert errors == []
+    foreign = [u for u in requests if not u.startswith((served + "/", f"blob:{served}/", "data:"))]
+    assert foreign == []
+    assert any(u.endswith("/tiles/devices.pmtiles") for u in requests)
