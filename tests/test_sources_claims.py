@@ -21,6 +21,7 @@ from survatlas.provenance.sources import (
     root_source,
 )
 from survatlas.store import Store
+from survatlas.store.gate import public_id
 
 
 @pytest.fixture
@@ -150,7 +151,9 @@ def test_a_claim_is_as_protected_as_its_source(store):
 def test_a_hidden_original_is_not_linked_publicly(store):
     secret = add_source(store, kind="document", title="leak", sensitivity="confidential")
     copy = add_source(store, kind="news", title="story", original_of=secret)
-    assert get_source(store, copy)["original_of"] is None
+    # the public audience knows the copy by its public number (the hidden original is not counted)
+    assert public_id(store, "sources", copy) == 1
+    assert get_source(store, 1)["original_of"] is None
     assert get_source(store, copy, audience="confidential")["original_of"] == secret
 
 

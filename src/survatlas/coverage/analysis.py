@@ -159,10 +159,10 @@ def load_inputs(
     if as_of is None:
         devices = read_cameras(store, bbox)
     else:  # the device history: through the gate's versioned read
-        devices = read_layer(store, "devices", bbox, as_of=as_of)
+        devices = read_layer(store, "devices", bbox, as_of=as_of, row_ids=True)
         devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
     streets = read_streets(store, bbox, walkable_only=walkable_only)
-    sites = read_layer(store, "sites", bbox)
+    sites = read_layer(store, "sites", bbox, row_ids=True)
     anchor = _anchor(devices, streets, bbox)
     if anchor is None:
         raise InputError("nothing to compute: the store (or bbox) holds no cameras and no streets; "

@@ -19,7 +19,7 @@ from typing import Any
 from survatlas.coverage import figures
 from survatlas.coverage.runs import ANY_AREA, CoverageRun, require_run
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, numbering, public_camera_list
 
 RANKING_METHOD = (
     "share of each site's area in view of at least one camera at the level; {scenario} optics "
@@ -98,15 +98,17 @@ def site_ranking(
         (level, category) if category else (level,),
     )
     sites: dict[int, dict[str, Any]] = {}
+    site_numbers = numbering(store, "sites", audience)
+    devices = numbering(store, "devices", audience)
     for r in rows:
         site = sites.setdefault(r["site_id"], {
-            "site_id": r["site_id"], "name": r["name"], "category": r["category"],
+            "site_id": site_numbers.public(r["site_id"]), "name": r["name"], "category": r["category"],
             "bbox": [r["min_x"], r["min_y"], r["max_x"], r["max_y"]],
             "footprint_assumed": bool(r["footprint_assumed"]), "by": {},
         })
         site["by"][r["scenario"]] = r["share"]
         if r["scenario"] == main:
-            site["cameras"] = len(json.loads(r["cameras"]))
+            site["cameras"] = len(json.loads(public_camera_list(r["cameras"], devices) or "[]"))
     ranked = rank_sites(sites.values(), main)
     return {
         "category": category,

@@ -22,7 +22,7 @@ from survatlas.coverage.regions import STATUS
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, numbering, public_camera_list
 
 BBox = tuple[float, float, float, float]
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
@@ -204,6 +204,7 @@ def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDat
         "SELECT v.*, d.lon, d.lat, d.origin FROM coverage_views v JOIN devices d "
         f"ON d.id = v.device_id WHERE d.{audience_clause(audience)} ORDER BY scenario, level, view")
     records, geoms = [], []
+    devices = numbering(store, "devices", audience)
     for r in rows:
         if bbox and not (bbox[0] <= r["lon"] <= bbox[2] and bbox[1] <= r["lat"] <= bbox[3]):
             continue
@@ -211,7 +212,7 @@ def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDat
         if poly.is_empty:
             continue
         geoms.append(poly)
-        records.append({"survatlas:device_id": r["device_id"], "survatlas:origin": r["origin"],
+        records.append({"survatlas:device_id": devices.public(r["device_id"]), "survatlas:origin": r["origin"],
                         "scenario": r["scenario"], "level": r["level"],
                         "range_m": round(r["radius"], 2),
                         "fov_deg": round(math.degrees(r["fov"]), 2), "area_m2": round(r["area_m2"], 2),
@@ -240,8 +241,9 @@ def street_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.G
         + ("AND s.id IN (SELECT id FROM streets_rtree WHERE max_x >= ? AND min_x <= ? AND max_y >= ? "
            "AND min_y <= ?)" if bbox else ""),
         (bbox[0], bbox[2], bbox[1], bbox[3]) if bbox else ())
+    streets = numbering(store, "streets", audience)
     return _frame(rows, lambda r: {
-        "survatlas:street_id": r["street_id"], "survatlas:origin": r["origin"], "highway": r["highway"],
+        "survatlas:street_id": streets.public(r["street_id"]), "survatlas:origin": r["origin"], "highway": r["highway"],
         "name": r["name"], "scenario": r["scenario"], "level": r["level"],
         "length_m": round(r["length_m"], 2), "in_view_m": round(r["in_view_m"], 2),
         "in_view_share": round(r["in_view_m"] / r["length_m"], 4) if r["length_m"] else None,
@@ -255,11 +257,13 @@ def site_coverage_layer(store: Store, bbox, audience: str = "public") -> gpd.Geo
         "SELECT c.*, s.geom, s.category, s.name, s.origin FROM site_coverage c "
         f"JOIN sites s ON s.id = c.site_id AND s.category IS NOT NULL WHERE s.{audience_clause(audience)}")
     rows = [r for r in rows if not bbox or _in_bbox(r["geom"], bbox)]
+    sites, devices = numbering(store, "sites", audience), numbering(store, "devices", audience)
     return _frame(rows, lambda r: {
-        "survatlas:site_id": r["site_id"], "survatlas:origin": r["origin"], "category": r["category"],
+        "survatlas:site_id": sites.public(r["site_id"]), "survatlas:origin": r["origin"], "category": r["category"],
         "name": r["name"], "scenario": r["scenario"], "level": r["level"],
         "area_m2": round(r["area_m2"], 1), "in_view_share": _r(r["share"]),
-        "outline_in_view_share": _r(r["outline_share"]), "cameras": r["cameras"],
+        "outline_in_view_share": _r(r["outline_share"]),
+        "cameras": public_camera_list(r["cameras"], devices),
         "footprint_assumed": bool(r["footprint_assumed"])})
 
 

@@ -20,7 +20,7 @@ from survatlas.estimate.mse import mse
 from survatlas.estimate.result import Estimate
 from survatlas.estimate.twolist import chapman
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, numbering
 
 
 def estimate_total(
@@ -114,7 +114,11 @@ def load_device_lists(
     audience = "confidential" if include_restricted else "public"
     rows = [_source_row(store, ref, audience) for ref in sources]
     titles = [str(r["title"]) for r in rows]
-    names = titles if len(set(titles)) == len(titles) else [str(r["id"]) for r in rows]
+    numbers = numbering(store, "sources", audience)
+    names = titles if len(set(titles)) == len(titles) else [
+        str(numbers.public(int(r["id"]))) for r in rows  # type: ignore[call-overload]
+    ]
+    device_numbers = numbering(store, "devices", audience)
     levels = ("public", "restricted", "confidential") if include_restricted else ("public",)
     marks = ", ".join("?" for _ in levels)
     lists = []
@@ -130,7 +134,9 @@ def load_device_lists(
                 lon=np.array([d["lon"] for d in devices], dtype=float),
                 lat=np.array([d["lat"] for d in devices], dtype=float),
                 device_type=np.array([d["device_type"] for d in devices], dtype=object),
-                record_ids=np.array([d["id"] for d in devices], dtype=np.int64),
+                record_ids=np.array(  # public numbers: their gaps never count hidden devices
+                    device_numbers.public_many([d["id"] for d in devices]), dtype=np.int64
+                ),
             )
         )
     return lists
@@ -139,10 +145,9 @@ def load_device_lists(
 def _source_row(store: Store, ref: str | int, audience: str = "public") -> dict[str, object]:
     text = str(ref).strip()
     visible = audience_clause(audience)  # a hidden source is "not in the store" to this audience
-    if text.isdigit():
-        found = store.query(
-            f"SELECT id, title FROM sources WHERE id = ? AND {visible}", (int(text),)
-        )
+    if text.isdigit():  # a public number (the id the audience sees)
+        row = numbering(store, "sources", audience).row(int(text)) if len(text) < 19 else None
+        found = store.query(f"SELECT id, title FROM sources WHERE id = ? AND {visible}", (row,))
     else:
         found = store.query(f"SELECT id, title FROM sources WHERE title = ? AND {visible}", (text,))
     if not found:

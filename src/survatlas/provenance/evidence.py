@@ -45,7 +45,7 @@ from survatlas.store.encryption import (
     encrypt_chunks,
     require_key,
 )
-from survatlas.store.gate import AUDIENCES, audience_clause, max_sensitivity
+from survatlas.store.gate import AUDIENCES, audience_clause, max_sensitivity, numbering
 from survatlas.vocab import SENSITIVITIES
 
 STRIP_DERIVATION = "strip-metadata:jpeg-app-segments:v1"
@@ -348,16 +348,24 @@ def get_evidence(store: Store, sha_id: str, *, audience: str = "public") -> Evid
 
 
 def list_evidence(store: Store, *, audience: str = "public") -> list[dict[str, Any]]:
-    """Evidence records ``audience`` may see (the source id is hidden when the source is)."""
+    """Evidence records ``audience`` may see (the source id is hidden when the source is).
+
+    ``id`` and ``source_id`` are the audience's public numbers
+    (:func:`survatlas.store.gate.numbering`), so their gaps never count hidden records.
+    """
     rows = store.query(
         "SELECT e.*, s.sensitivity AS _src_sens FROM evidence_files e "
         f"JOIN sources s ON s.id = e.source_id WHERE {audience_clause(audience, 'e')} ORDER BY e.id"
     )
+    sources = numbering(store, "sources", audience)
     out = []
-    for r in rows:
+    for rank, r in enumerate(rows, start=1):
         row = dict(r)
         if row.pop("_src_sens") not in AUDIENCES[audience]:
             row["source_id"] = None
+        row["source_id"] = sources.public(row["source_id"])
+        if audience != "confidential":
+            row["id"] = rank
         out.append(row)
     return out
 

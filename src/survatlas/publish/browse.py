@@ -2,7 +2,9 @@
 
 Every read passes the sensitivity gate of :mod:`survatlas.store.gate` (``audience_clause`` and
 ``bbox_clause``), so a record above the audience never appears, not even as a count or an id.
-Pages are ordered by id; a page holds at most :data:`MAX_PAGE` features.
+Every id shown or taken is the audience's public number (:func:`survatlas.store.gate.numbering`),
+so gaps in the numbers never count hidden records. Pages are ordered by id; a page holds at
+most :data:`MAX_PAGE` features.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import InputError, NotFoundError
 from survatlas.store import Store
 from survatlas.store.clock import iso_instant
-from survatlas.store.gate import audience_clause, bbox_clause, devices_as_of_sql
+from survatlas.store.gate import (
+    audience_clause,
+    bbox_clause,
+    devices_as_of_sql,
+    numbering,
+    read_claims,
+    read_sources,
+)
 from survatlas.vocab import LAYERS
 
 __all__ = ["DEFAULT_PAGE", "MAX_PAGE", "device_detail", "devices_as_of_page", "feature_page"]
@@ -88,7 +97,11 @@ def feature_page(
     more = len(rows) > limit
     rows = rows[:limit]
     geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
-    features = [_feature(layer, row, geom) for row, geom in zip(rows, geoms, strict=True)]
+    numbers = numbering(store, layer, audience)
+    features = [
+        _feature(layer, row, geom, numbers.public(row["id"]))
+        for row, geom in zip(rows, geoms, strict=True)
+    ]
     return {
         "type": "FeatureCollection",
         "layer": layer,
@@ -134,8 +147,8 @@ def devices_as_of_page(
     -------
     dict
         A FeatureCollection like :func:`feature_page`'s plus ``as_of``; each feature's ``id``
-        is the current device's (negative: a device gone since, not in the current view) and
-        its properties add ``valid_from`` (the version's start) and ``current``.
+        is the current device's public number (null: a device gone since, not in the current
+        view) and its properties add ``valid_from`` (the version's start) and ``current``.
 
     Examples
     --------
@@ -152,9 +165,13 @@ def devices_as_of_page(
     rows = rows[:limit]
     geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
     features = []
+    numbers = numbering(store, "devices", audience)
     for row, geom in zip(rows, geoms, strict=True):
-        feature = _feature("devices", row, geom)
-        feature["properties"].update(valid_from=row["valid_from"], current=row["id"] > 0)
+        current = row["id"] > 0  # a gone device has no public number (its version id would
+        feature = _feature(  # count hidden versions): its id is null
+            "devices", row, geom, numbers.public(row["id"]) if current else None
+        )
+        feature["properties"].update(valid_from=row["valid_from"], current=current)
         features.append(feature)
     return {
         "type": "FeatureCollection",
@@ -179,14 +196,14 @@ def _check_page(layer: str, limit: int, offset: int) -> None:
         raise InputError(f"offset {offset} must be 0 or more")
 
 
-def _feature(layer: str, row: Any, geom: Any) -> dict[str, Any]:
+def _feature(layer: str, row: Any, geom: Any, number: int | None) -> dict[str, Any]:
     props = {c: row[c] for c in PAGE_COLUMNS[layer] if c != "views" and row[c] is not None}
     if layer == "devices":
         props["views"] = json.loads(row["views"])
     props["origin"] = row["origin"]
     return {
         "type": "Feature",
-        "id": row["id"],
+        "id": number,
         "geometry": shapely.geometry.mapping(geom),
         "properties": props,
     }
@@ -200,13 +217,15 @@ def device_detail(store: Store, device_id: int, *, audience: str = "public") -> 
     NotFoundError
         No device with this id is visible to ``audience`` (a hidden device looks absent).
     """
+    row_id = numbering(store, "devices", audience).row(device_id)
     row = store.conn.execute(
-        f"SELECT * FROM devices WHERE id = ? AND {audience_clause(audience)}", (device_id,)
+        f"SELECT * FROM devices WHERE id = ? AND {audience_clause(audience)}", (row_id,)
     ).fetchone()
     if row is None:
         raise NotFoundError(f"no device {device_id}; list devices in a bbox to find ids")
     record = dict(row)
     fields = {k: v for k, v in record.items() if k not in _HIDDEN and k != "id"}
+    fields["source_id"] = numbering(store, "sources", audience).public(record["source_id"])
     sources = _sources(store, record["source_id"], audience)
     return {
         "id": device_id,
@@ -219,29 +238,22 @@ def device_detail(store: Store, device_id: int, *, audience: str = "public") -> 
             for w in store.query(
                 "SELECT key, value, kind, message FROM device_warnings WHERE device_id = ? "
                 "ORDER BY id",
-                (device_id,),
+                (row_id,),
             )
         ],
         "sources": sources,
-        "claims": _claims(store, device_id, audience),
+        "claims": _claims(store, row_id, audience),
         "attribution": next((s["attribution"] for s in sources if s.get("attribution")), None),
     }
 
 
 def _sources(store: Store, source_id: int, audience: str) -> list[dict[str, Any]]:
-    rows = store.query(
-        f"SELECT * FROM sources WHERE id = ? AND {audience_clause(audience)}", (source_id,)
-    )
-    return [{k: v for k, v in dict(r).items() if v is not None} for r in rows]
+    rows = read_sources(store, audience=audience, row_ids=[source_id])
+    return [{k: v for k, v in r.items() if v is not None} for r in rows]
 
 
 def _claims(store: Store, device_id: int, audience: str) -> list[dict[str, Any]]:
     if store.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'") is None:
         return []
-    rows = store.query(
-        f"SELECT c.* FROM claims c JOIN sources s ON s.id = c.source_id "
-        f"WHERE c.subject_type = 'device' AND c.subject_id = ? "
-        f"AND {audience_clause(audience, 'c')} AND {audience_clause(audience, 's')} ORDER BY c.id",
-        (device_id,),
-    )
-    return [{k: v for k, v in dict(r).items() if v is not None} for r in rows]
+    rows = read_claims(store, audience=audience, subject_type="device", subject_row=device_id)
+    return [{k: v for k, v in r.items() if v is not None} for r in rows]

@@ -19,7 +19,7 @@ from typing import Any
 from survatlas.publish._comparators import read_comparators_csv
 from survatlas.publish._profile_doc import FORMATS, render_html, render_markdown, render_profile
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.store.gate import audience_clause, bbox_clause, numbering
 from survatlas.supply.claims import distinct_claims
 from survatlas.supply.countries import country_code, country_name
 from survatlas.supply.programmes import field_sources
@@ -54,16 +54,22 @@ class _Refs:
     cited: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def source(self, source_id: int) -> str:
-        ref = f"S{source_id}"
+        """The reference of source row ``source_id``: ``S`` and its public number, so that
+        the numbers never count sources hidden from the audience."""
+        numbers = numbering(self.store, "sources", self.audience)
+        number = numbers.public(source_id)
+        if number is None:  # callers cite visible sources only; never name a hidden one
+            return "S?"
+        ref = f"S{number}"
         if ref not in self.cited:
-            row = self.store.query(
-                "SELECT s.*, o.title AS original_title, o.publisher AS original_publisher "
-                "FROM sources s LEFT JOIN sources o ON o.id = s.original_of WHERE s.id = ?",
-                (source_id,),
-            )[0]
-            self.cited[ref] = _source_entry(ref, dict(row))
+            row = dict(
+                self.store.query("SELECT * FROM sources WHERE id = ?", (source_id,))[0]
+            )
+            original = row["original_of"]
+            row["original_of"] = numbers.public(original)
+            self.cited[ref] = _source_entry(ref, row)
             if row["original_of"]:
-                self.source(row["original_of"])
+                self.source(original)
         return ref
 
     def reprint_of(self, refs: list[str]) -> list[str]:
@@ -241,8 +247,9 @@ def format_quantity(claim: dict[str, Any]) -> str | None:
 
 def _statement(claim: dict[str, Any], refs: _Refs) -> dict[str, Any]:
     readings = json.loads(claim.get("readings") or "[]")
+    claims = numbering(refs.store, "claims", refs.audience)
     return {
-        "claim_id": claim["id"],
+        "claim_id": claims.public(claim["id"]),
         "text": claim["statement"],
         "quantity": format_quantity(claim),
         "quantity_name": claim.get("quantity"),
@@ -255,7 +262,7 @@ def _statement(claim: dict[str, Any], refs: _Refs) -> dict[str, Any]:
         "status": claim["status"],
         "derived": bool(claim["derived"]),
         "formula": claim.get("formula"),
-        "derived_from": claim.get("derived_from"),
+        "derived_from": claims.public(claim.get("derived_from")),
         "readings": readings,
         "note": claim.get("note"),
         "refs": (cited := [refs.source(claim["source_id"])]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.store.gate import audience_clause, bbox_clause, numbering
 
 _GROUPS = ("device_type", "area", "zone", "mount", "camera_type", "operator", "manufacturer")
 _TOP = 15
@@ -71,9 +71,10 @@ def store_stats(
             )
         ),
         "sources": [
-            dict(r)
+            {**dict(r), "id": numbering(store, "sources", audience).public(r["id"])}
             for r in store.query(
-                f"SELECT id, kind, title, data_timestamp, licence FROM sources WHERE {audience_clause(audience)}"
+                f"SELECT id, kind, title, data_timestamp, licence FROM sources "
+                f"WHERE {audience_clause(audience)} ORDER BY id"
             )
         ],
         "method": "counts of stored records visible to the audience "

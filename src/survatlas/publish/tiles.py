@@ -35,7 +35,7 @@ import shapely
 from survatlas.errors import InputError
 from survatlas.publish import _mvt as _pb
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.store.gate import Numbering, audience_clause, bbox_clause, numbering
 
 __all__ = [
     "CLUSTER_GRID",
@@ -264,16 +264,24 @@ def _rows(store: Store, table: str, cols: str, q: TileQuery, extra: str = "1") -
     )
 
 
-def _wkb_features(rows: list[Any], names: Sequence[str]) -> Features:
+def _wkb_features(
+    rows: list[Any], names: Sequence[str], numbers: Numbering | None = None
+) -> Features:
+    """Features of ``rows`` (geometry first, then ``names``); with ``numbers``, ``id`` is the
+    record's public number (:func:`survatlas.store.gate.numbering`)."""
     geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
     props = [dict(zip(names, tuple(r)[1:], strict=True)) for r in rows]
+    if numbers is not None:
+        for prop, n in zip(props, numbers.public_many([p["id"] for p in props]), strict=True):
+            prop["id"] = n
     return geoms, props
 
 
 def read_buildings(store: Store, q: TileQuery) -> Features:
     """Buildings: id, building, height_m, obstacle."""
     rows = _rows(store, "buildings", "geom, id, building, height_m, obstacle", q)
-    return _wkb_features(rows, ("id", "building", "height_m", "obstacle"))
+    return _wkb_features(rows, ("id", "building", "height_m", "obstacle"),
+                         numbering(store, "buildings", q.audience))
 
 
 def _name_columns() -> tuple[str, tuple[str, ...]]:
@@ -292,14 +300,16 @@ def read_streets(store: Store, q: TileQuery) -> Features:
         extra = f"highway IN ({', '.join(repr(h) for h in _THROUGH_ROADS)})"
     cols, keys = _name_columns()
     rows = _rows(store, "streets", f"geom, id, highway, name, walkable{cols}", q, extra)
-    return _wkb_features(rows, ("id", "highway", "name", "walkable", *keys))
+    return _wkb_features(rows, ("id", "highway", "name", "walkable", *keys),
+                         numbering(store, "streets", q.audience))
 
 
 def read_sites(store: Store, q: TileQuery) -> Features:
     """Sites: id, category, name (and ``name:xx`` labels)."""
     cols, keys = _name_columns()
     rows = _rows(store, "sites", f"geom, id, category, name{cols}", q)
-    return _wkb_features(rows, ("id", "category", "name", *keys))
+    return _wkb_features(rows, ("id", "category", "name", *keys),
+                         numbering(store, "sites", q.audience))
 
 
 def _context(store: Store, q: TileQuery, kinds: Sequence[str], layers: dict[str, str]) -> Features:
@@ -365,13 +375,14 @@ def read_devices(store: Store, q: TileQuery) -> Features:
     if len(rows) > cap:
         return _clusters(store, q)
     coords = np.array([r[:2] for r in rows], dtype=float).reshape(-1, 2)
+    numbers = numbering(store, "devices", q.audience).public_many([r[2] for r in rows])
     props = [
         {
             k: (round(v) if i >= 5 else v)
-            for i, (k, v) in enumerate(zip(_DEVICE_PROPS, r[2:], strict=True))
+            for i, (k, v) in enumerate(zip(_DEVICE_PROPS, (n, *r[3:]), strict=True))
             if v is not None
         }
-        for r in rows
+        for r, n in zip(rows, numbers, strict=True)
     ]
     return coords, props
 
@@ -388,9 +399,14 @@ def _clusters(store: Store, q: TileQuery) -> Features:
         (*params, w, g / (e - w), n, g / (n - s)),
     )
     coords = np.array([r[:2] for r in rows], dtype=float).reshape(-1, 2)
+    numbers = numbering(store, "devices", q.audience)
     props = [
         {"_layer": "clusters", "count": r[2]}
-        | ({"id": r[3], "device_type": r[4], "area": r[5] or "unknown"} if r[2] == 1 else {})
+        | (
+            {"id": numbers.public(r[3]), "device_type": r[4], "area": r[5] or "unknown"}
+            if r[2] == 1
+            else {}
+        )
         for r in rows
     ]
     return coords, props
@@ -417,7 +433,10 @@ def _snapshot(store: Store, q: TileQuery) -> dict[str, np.ndarray]:
         snap = {
             "lon": np.array([r[0] for r in rows], dtype=float),
             "lat": np.array([r[1] for r in rows], dtype=float),
-            "id": np.array([r[2] for r in rows], dtype=np.int64),
+            "id": np.array(  # public numbers (the snapshot is in id order)
+                numbering(store, "devices", q.audience).public_many([r[2] for r in rows]),
+                dtype=np.int64,
+            ),
             "type": type_code.reshape(-1),
             "area": area_code.reshape(-1),
             "types": types,

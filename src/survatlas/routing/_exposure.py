@@ -16,7 +16,7 @@ from survatlas.coverage.runs import ANY_AREA, CoverageRun, current_run, require_
 from survatlas.errors import CoverageMissingError, InputError, RoutingError, StoreError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, numbering
 
 #: DORI levels from the finest detail (shortest range) to the coarsest (longest range).
 #: DORI levels, strictest first (a stretch seen at one level is seen at every level after it).
@@ -300,7 +300,8 @@ def load_exposure(
     """Read the coverage results (table ``street_seen``) of a store as an :class:`Exposure`.
 
     Only cameras that ``audience`` may see count (``street_seen.camera_id`` references
-    ``devices.id``), so restricted cameras never show in a public route. Only the DORI levels
+    ``devices.id``), so restricted cameras never show in a public route; street and camera ids
+    are the audience's public numbers (those of the street layer read through the gate). Only the DORI levels
     and scenarios the run computed are present (``plate`` is left out). With ``bbox`` (W, S, E,
     N) only streets meeting it are read. ``run`` is the checked coverage run
     (:func:`survatlas.coverage.runs.require_run`; read when not given).
@@ -331,8 +332,22 @@ def load_exposure(
         raise StoreError(f"cannot read coverage results: {exc}") from exc
     if run.scenarios and not rows and store.scalar("SELECT count(*) FROM street_seen"):
         _check_camera_ids(store)
+    rows = _public_rows(store, rows, audience)
     levels = [lvl for lvl in run.levels if lvl in LEVELS]
     return Exposure.from_rows(rows, run.scenarios, _method(store, audience, run), levels)
+
+
+def _public_rows(store: Store, rows: Sequence[Sequence], audience: str) -> list[tuple]:
+    """``street_seen`` rows with street and camera ids as ``audience``'s public numbers
+    (:func:`survatlas.store.gate.numbering`, as in the street layer the graph is built from);
+    rows of a street or camera the audience may not see are left out."""
+    streets = numbering(store, "streets", audience).public_many([r[0] for r in rows])
+    cameras = numbering(store, "devices", audience).public_many([r[5] for r in rows])
+    return [
+        (s, *tuple(r)[1:5], c)
+        for r, s, c in zip(rows, streets, cameras, strict=True)
+        if s is not None and c is not None
+    ]
 
 
 _LEVELS_SQL = ", ".join(f"'{lvl}'" for lvl in LEVELS)

@@ -8,6 +8,13 @@ them. Claims are shown only when their source and their subject are visible too,
 locations of non-public records the audience may see are snapped to a grid (default 250 m), so
 that an aggregate never pinpoints a sensitive record. Confidential fields encrypted at rest
 (:mod:`survatlas.store.encryption`) are decrypted only for the ``confidential`` audience, with the key.
+
+**Public ids.** Row ids would count hidden records through their gaps (public devices 1, 2, 5
+say that two hidden devices lie between). Every id a public or restricted audience sees is
+therefore its *public number*: the record's rank among the rows that audience may see, in row
+order (:func:`numbering`; ``public_id`` / ``row_id`` convert one way and back). The numbers
+are the same as those of a store without the hidden records. The ``confidential`` audience
+(the custodian, who sees everything) sees the store's own row ids.
 """
 
 from __future__ import annotations
@@ -53,6 +60,99 @@ def audience_clause(audience: str = "public", alias: str = "") -> str:
     return f"{prefix}sensitivity IN ({allowed})"
 
 
+class Numbering:
+    """Public numbers of one table for one audience: the rank (1…n) of each visible row id.
+
+    Parameters
+    ----------
+    ids
+        The row ids the audience may see, ascending.
+    identity
+        True for the ``confidential`` audience: numbers are the row ids themselves.
+    """
+
+    def __init__(self, ids: np.ndarray, *, identity: bool = False) -> None:
+        self.ids = ids
+        self.identity = identity
+
+    def public(self, row_id: int | None) -> int | None:
+        """The public number of ``row_id`` (``None`` when the audience may not see it)."""
+        if row_id is None:
+            return None
+        i = int(np.searchsorted(self.ids, row_id))
+        if i >= len(self.ids) or self.ids[i] != row_id:
+            return None
+        return int(row_id) if self.identity else i + 1
+
+    def public_many(self, row_ids: Any) -> list[int | None]:
+        """:meth:`public` of each of ``row_ids`` (vectorised; ``None`` for a hidden row)."""
+        values = [None if r is None or r != r else int(r) for r in row_ids]
+        known = np.array([v if v is not None else -1 for v in values], dtype=np.int64)
+        pos = np.searchsorted(self.ids, known)
+        found = pos < len(self.ids)
+        found[found] = self.ids[pos[found]] == known[found]
+        numbers = known if self.identity else pos + 1
+        return [int(n) if ok else None for n, ok in zip(numbers.tolist(), found.tolist(), strict=True)]
+
+    def row(self, number: int | None) -> int | None:
+        """The row id behind public ``number`` (``None`` when no visible row has it)."""
+        if number is None:
+            return None
+        if self.identity:
+            return self.public(number)
+        return int(self.ids[number - 1]) if 1 <= number <= len(self.ids) else None
+
+
+#: tables whose ids are numbered per audience.
+NUMBERED_TABLES = ("devices", "buildings", "streets", "sites", "sources", "claims")
+
+
+def numbering(store: Store, table: str, audience: str = "public") -> Numbering:
+    """The public numbers of ``table``'s rows for ``audience`` (cached until the store changes).
+
+    Claims are numbered among the claims :func:`claims_clause` shows (source and subject
+    visible too).
+    """
+    if table not in NUMBERED_TABLES:
+        raise InputError(f"no public numbers for {table!r}; use one of {', '.join(NUMBERED_TABLES)}")
+    where = audience_clause(audience)
+    version = (store.scalar("PRAGMA data_version"), store.conn.total_changes)
+    cache = store.__dict__.setdefault("_numbering", {})
+    hit = cache.get((table, audience))
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    if table == "claims":
+        sql = (
+            "SELECT c.id FROM claims c JOIN sources s ON s.id = c.source_id "
+            f"WHERE {claims_clause(audience)} ORDER BY c.id"
+        )
+    else:
+        sql = f"SELECT id FROM {table} WHERE {where} ORDER BY id"
+    ids = np.array([r[0] for r in store.conn.execute(sql)], dtype=np.int64)
+    result = Numbering(ids, identity=audience == "confidential")
+    cache[(table, audience)] = (version, result)
+    return result
+
+
+def public_camera_list(cameras: str | None, devices: Numbering) -> str | None:
+    """A stored JSON list of camera row ids as the audience's public numbers (JSON), leaving
+    out any camera the audience may not see."""
+    if cameras is None:
+        return None
+    numbers = (devices.public(int(c)) for c in json.loads(cameras))
+    return json.dumps([n for n in numbers if n is not None])
+
+
+def public_id(store: Store, table: str, row_id: int | None, audience: str = "public") -> int | None:
+    """The id ``audience`` sees for row ``row_id`` of ``table`` (``None``: hidden or absent)."""
+    return numbering(store, table, audience).public(row_id)
+
+
+def row_id(store: Store, table: str, number: int | None, audience: str = "public") -> int | None:
+    """The row of ``table`` that ``audience`` knows as ``number`` (``None``: no such record)."""
+    return numbering(store, table, audience).row(number)
+
+
 def visible(sensitivity: str, audience: str = "public") -> bool:
     """Whether a record of ``sensitivity`` may be shown to ``audience``."""
     audience_clause(audience)
@@ -86,6 +186,7 @@ def read_layer(
     coarsen_m: float | None = None,
     key: Key | None = None,
     as_of: str | None = None,
+    row_ids: bool = False,
 ) -> gpd.GeoDataFrame:
     """Rows of ``layer`` visible to ``audience`` as a GeoDataFrame in EPSG:4326.
 
@@ -95,6 +196,9 @@ def read_layer(
     reduced to its location snapped to a ``coarsen_m`` grid. With ``as_of`` (a date), devices
     are read as they stood then, from the device history (``id`` is the current device's, or
     minus the version's id for a device gone since).
+
+    ``id`` and ``source_id`` are public numbers (:func:`numbering`) unless ``row_ids`` — for
+    analyses that write results keyed by row, never for a public output.
     """
     if layer not in LAYERS:
         raise InputError(f"unknown layer {layer!r}; use one of {', '.join(LAYERS)}")
@@ -124,8 +228,28 @@ def read_layer(
             if len(frame)
             else []
         )
+    if not row_ids and len(frame):
+        frame = _renumber(store, frame, layer, audience)
     result = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
     return coarsen(result, coarsen_m) if coarsen_m else result
+
+
+def _renumber(store: Store, frame: Any, layer: str, audience: str) -> Any:
+    """``id`` and ``source_id`` of a layer's frame as public numbers."""
+    frame = frame.copy()
+    frame["id"] = pd_ints(numbering(store, layer, audience).public_many(frame["id"]))
+    if "source_id" in frame:
+        frame["source_id"] = pd_ints(
+            numbering(store, "sources", audience).public_many(frame["source_id"])
+        )
+    return frame
+
+
+def pd_ints(values: list[int | None]) -> Any:
+    """Integers that may be missing, as a pandas column (nullable ``Int64``)."""
+    import pandas as pd
+
+    return pd.array(values, dtype="Int64")
 
 
 def devices_as_of_sql(
@@ -235,14 +359,26 @@ def grid_counts(
 
 
 def read_sources(
-    store: Store, *, audience: str = "public", key: Key | None = None, ids: list[int] | None = None
+    store: Store,
+    *,
+    audience: str = "public",
+    key: Key | None = None,
+    ids: list[int] | None = None,
+    row_ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Sources visible to ``audience`` (``original_of`` hidden when the original is not)."""
+    """Sources visible to ``audience`` (``original_of`` hidden when the original is not).
+
+    ``id`` and ``original_of`` are public numbers; ``ids`` selects by public number,
+    ``row_ids`` by the store's row id.
+    """
+    numbers = numbering(store, "sources", audience)
     where = audience_clause(audience, "s")
     params: tuple = ()
     if ids is not None:
-        where += f" AND s.id IN ({', '.join('?' * len(ids))})"
-        params = tuple(ids)
+        row_ids = [*(row_ids or []), *(r for r in map(numbers.row, ids) if r is not None)]
+    if row_ids is not None:
+        where += f" AND s.id IN ({', '.join('?' * len(row_ids))})"
+        params = tuple(row_ids)
     rows = store.query(
         f"SELECT s.*, o.sensitivity AS _orig_sens FROM sources s "
         f"LEFT JOIN sources o ON o.id = s.original_of WHERE {where} ORDER BY s.id",
@@ -253,6 +389,8 @@ def read_sources(
         row = open_row("sources", dict(r), key)
         if row.pop("_orig_sens") not in AUDIENCES[audience]:
             row["original_of"] = None
+        row["id"] = numbers.public(row["id"])
+        row["original_of"] = numbers.public(row["original_of"])
         out.append(row)
     return out
 
@@ -280,14 +418,25 @@ def read_claims(
     subject_id: int | None = None,
     subject_key: str | None = None,
     source_id: int | None = None,
+    subject_row: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Claims visible to ``audience``, optionally about one subject or from one source."""
+    """Claims visible to ``audience``, optionally about one subject or from one source.
+
+    ``id``, ``source_id`` and ``subject_id`` are public numbers, and so are the ``subject_id``
+    and ``source_id`` filters; ``subject_row`` filters by the subject's row id instead.
+    """
+    sources = numbering(store, "sources", audience)
+    table = SUBJECT_TABLES.get(subject_type or "")
+    if subject_id is not None and table is not None:
+        subject_row = numbering(store, table, audience).row(subject_id) or 0
+    elif subject_id is not None:
+        subject_row = subject_id
     where, params = [claims_clause(audience)], []
     for col, value in (
         ("c.subject_type", subject_type),
-        ("c.subject_id", subject_id),
+        ("c.subject_id", subject_row),
         ("c.subject_key", subject_key),
-        ("c.source_id", source_id),
+        ("c.source_id", None if source_id is None else sources.row(source_id) or 0),
     ):
         if value is not None:
             where.append(f"{col} = ?")
@@ -297,7 +446,17 @@ def read_claims(
         f"WHERE {' AND '.join(where)} ORDER BY c.id",
         tuple(params),
     )
-    return [open_row("claims", dict(r), key) for r in rows]
+    claims = numbering(store, "claims", audience)
+    out = []
+    for r in rows:
+        row = open_row("claims", dict(r), key)
+        row["id"] = claims.public(row["id"])
+        row["source_id"] = sources.public(row["source_id"])
+        subject = SUBJECT_TABLES.get(row["subject_type"] or "")
+        if subject is not None and row["subject_id"] is not None:
+            row["subject_id"] = numbering(store, subject, audience).public(row["subject_id"])
+        out.append(row)
+    return out
 
 
 def _columns(store: Store, layer: str) -> list[str]:

@@ -24,7 +24,7 @@ from survatlas.errors import NotFoundError, SurvatlasError
 from survatlas.optics import LEVELS as DORI_LEVELS
 from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause
+from survatlas.store.gate import audience_clause, bbox_clause, numbering
 
 BBox = tuple[float, float, float, float]
 LEVELS = DORI_LEVELS
@@ -108,14 +108,12 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
     run = require_run(store, bbox=ANY_AREA, audience=audience, check_inputs=False,
                       per_camera=True)
     inv = geo.to_lonlat(CRS.from_wkt(run.crs_wkt))
-    device = store.query(
-        f"SELECT id FROM devices WHERE id = ? AND {audience_clause(audience)}", (device_id,)
-    )
-    if not device:
+    row_id = numbering(store, "devices", audience).row(device_id)  # the public number's row
+    if row_id is None:
         raise NotFoundError(f"no device {device_id}; list devices in a bbox to find ids")
     rows = store.query(
         "SELECT * FROM coverage_views WHERE device_id = ? AND scenario = ? ORDER BY view",
-        (device_id, run.main_scenario()),
+        (row_id, run.main_scenario()),
     )
     order = {lv: i for i, lv in enumerate((*LEVELS, "plate"))}
     out = []
@@ -169,7 +167,8 @@ def read_street_coverage(store: Store, q: TileQuery) -> Features:
     )
     rows = [r for r in rows if r[1] in shares]
     geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
-    return geoms, [{"id": r[1], **shares[r[1]]} for r in rows]
+    numbers = numbering(store, "streets", q.audience)
+    return geoms, [{"id": numbers.public(r[1]), **shares[r[1]]} for r in rows]
 
 
 def read_site_coverage(store: Store, q: TileQuery) -> Features:
@@ -182,7 +181,10 @@ def read_site_coverage(store: Store, q: TileQuery) -> Features:
     shares = _typical_by_level(store, "site_coverage", "site_id", [r[1] for r in rows], q.audience)
     rows = [r for r in rows if r[1] in shares]
     geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
-    return geoms, [{"id": r[1], "category": r[2], **shares[r[1]]} for r in rows]
+    numbers = numbering(store, "sites", q.audience)
+    return geoms, [
+        {"id": numbers.public(r[1]), "category": r[2], **shares[r[1]]} for r in rows
+    ]
 
 
 TILE_LAYERS = (
