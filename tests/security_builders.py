@@ -15,6 +15,7 @@ import re
 import sqlite3
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,17 +51,25 @@ def _square(lon: float, lat: float, d: float = 0.0001) -> dict:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def seed_public(store: Store, folder: Path) -> dict[str, int]:
-    """Public records: 3 cameras, 2 buildings, 2 streets, 2 sites, a source, a claim, a file."""
+def seed_public(
+    store: Store, folder: Path, between: Callable[[], object] | None = None
+) -> dict[str, int]:
+    """Public records: 3 cameras, 2 buildings, 2 streets, 2 sites, a source, a claim, a file.
+
+    With ``between``, it is called between the public writes (cameras then come in two files),
+    so that other records land in the middle of the public ones.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    cams = write(
-        folder / "public-cams.csv",
-        "id,latitude,longitude,surveillance:type,camera:direction,operator\n"
-        "p1,43.7200,7.4000,camera,90,City\n"
-        "p2,43.7210,7.4010,ALPR,180,Police\n"
-        "p3,43.7220,7.4020,camera,,\n",
-    )
-    import_cameras(store, cams)
+    header = "id,latitude,longitude,surveillance:type,camera:direction,operator\n"
+    rows = ["p1,43.7200,7.4000,camera,90,City\n", "p2,43.7210,7.4010,ALPR,180,Police\n",
+            "p3,43.7220,7.4020,camera,,\n"]
+    if between is None:
+        import_cameras(store, write(folder / "public-cams.csv", header + "".join(rows)))
+    else:
+        import_cameras(store, write(folder / "public-cams-a.csv", header + rows[0]))
+        between()
+        import_cameras(store, write(folder / "public-cams-b.csv", header + "".join(rows[1:])))
+        between()
     layers = {
         "buildings": [_square(7.401, 43.722), _square(7.403, 43.724)],
         "streets": [
@@ -87,14 +96,25 @@ def seed_public(store: Store, folder: Path) -> dict[str, int]:
             }
             for i, g in enumerate(geoms)
         ]
-        import_layer(store, write(folder / f"public-{kind}.geojson", _fc(feats)), kind)
+        batches = [[f] for f in feats] if between else [feats]  # one by one with between
+        for i, batch in enumerate(batches):
+            name = f"public-{kind}-{i}.geojson" if between else f"public-{kind}.geojson"
+            import_layer(store, write(folder / name, _fc(batch)), kind)
+            if between:
+                between()
     news = add_source(
         store, kind="news", title="Wire story", publisher="Agency", url="https://news.example/a"
     )
-    add_claim(store, source_id=news, subject_type="device", subject_id=1, statement="camera seen")
+    if between:
+        between()
+        add_source(store, kind="report", title="Second public report", publisher="NGO")
+    first = int(store.scalar("SELECT min(id) FROM devices WHERE sensitivity = 'public'"))
+    add_claim(
+        store, source_id=news, subject_type="device", subject_id=first, statement="camera seen"
+    )
     photo = write(folder / "public-photo.txt", "a public document")
     add_evidence(store, photo, news)
-    return {"news": news, "device": 1}
+    return {"news": news, "device": first}
 
 
 def seed_canary(store: Store, folder: Path) -> dict[str, object]:
@@ -462,12 +482,58 @@ def set_key(monkeypatch: object) -> object:
     return key
 
 
-def build_pair(folder: Path) -> tuple[Path, Path, dict[str, object]]:
-    """Two stores with the same public records; the second also holds the canary."""
+def seed_hidden_batch(store: Store, folder: Path, tag: str) -> None:
+    """One batch of hidden records carrying :data:`CANARY`: a confidential and a restricted
+    camera, a restricted building, street and site, a restricted source and its claim."""
+    folder.mkdir(parents=True, exist_ok=True)
+    step = 0.0006 * int(re.sub(r"\D", "", tag) or 0)  # each batch a place of its own (sites 30 m apart merge)
+    lon, lat = CANARY_LON + 0.0004 + step, CANARY_LAT + 0.0004
+    cams = write(
+        folder / f"{CANARY}-{tag}-cams.csv",
+        "id,latitude,longitude,name,sensitivity\n"
+        f"{tag}-c,{lat},{lon},{CANARY} {tag},confidential\n"
+        f"{tag}-r,{lat + 0.0001},{lon},{CANARY} {tag},restricted\n",
+    )
+    import_cameras(store, cams)
+    geoms = {
+        "buildings": _square(lon, lat),
+        "streets": {"type": "LineString", "coordinates": [[lon, lat], [lon + 0.0002, lat]]},
+        "sites": {"type": "Point", "coordinates": [lon, lat]},
+    }
+    for kind, geom in geoms.items():
+        props = {"id": f"{CANARY}-{tag}-{kind}", "name": f"{CANARY} {tag}"}
+        if kind == "sites":
+            props["category"] = "education"
+        path = write(folder / f"{CANARY}-{tag}-{kind}.geojson",
+                     _fc([{"type": "Feature", "geometry": geom, "properties": props}]))
+        import_layer(store, path, kind, sensitivity="restricted")
+    source = add_source(store, kind="document", title=f"{CANARY} {tag}", sensitivity="restricted")
+    hidden = int(store.scalar("SELECT max(id) FROM devices WHERE sensitivity != 'public'"))
+    add_claim(store, source_id=source, subject_type="device", subject_id=hidden,
+              statement=f"{CANARY} {tag}")
+
+
+def build_pair(folder: Path, order: str = "last") -> tuple[Path, Path, dict[str, object]]:
+    """Two stores with the same public records; the second also holds the canary.
+
+    ``order="last"`` adds the hidden records after the public ones; ``"interleaved"`` adds a
+    batch of them first, one between every two public writes, and the canary last — so that
+    row ids of public records differ between the stores while their public ids must not.
+    """
     plain, canary = folder / "plain.db", folder / "canary.db"
-    for db in (plain, canary):
-        with Store(db) as store:
-            seed_public(store, folder / "in")
+    batches = iter(range(1, 100))
+
+    def hide() -> None:
+        with Store(canary) as inner:
+            seed_hidden_batch(inner, folder / "in", f"b{next(batches)}")
+
+    between = hide if order == "interleaved" else None
+    with Store(plain) as store:
+        seed_public(store, folder / "in", between=(lambda: None) if between else None)
+    if between:
+        hide()
+    with Store(canary) as store:
+        seed_public(store, folder / "in", between=between)
     with Store(canary) as store:
         ids = seed_canary(store, folder / "in")
     for db in (plain, canary):  # result layers (coverage) are exported and checked too
