@@ -18,7 +18,7 @@ from survatlas.store import Store
 from survatlas.store.custody import check_chain, content_digest, format_anchor, head, read_entries
 from survatlas.store.encryption import Key, decrypt_bytes, load_key
 from survatlas.store.schema import schema_problems
-from survatlas.store.states import state_problems
+from survatlas.store.states import state_problems, table_problems
 from survatlas.store.store_key import key_problems
 
 #: table -> custody action that creates its rows (rows after the log's baseline must have one).
@@ -73,9 +73,10 @@ def verify_store(
     report.problems.extend(key_problems(store.conn))
     report.problems.extend(check_chain(store.conn, anchor))
     report.problems.extend(_check_records(store, entries))
-    problems, notes = state_problems(store.conn, key)
-    report.problems.extend(problems)
-    report.notes.extend(notes)
+    for check in (state_problems, table_problems):
+        problems, notes = check(store.conn, key)
+        report.problems.extend(problems)
+        report.notes.extend(notes)
     _check_files(store, key, report)
     report.anchor = format_anchor(*head(store.conn))
     return report

@@ -27,7 +27,7 @@ from typing import Any
 
 from survatlas.errors import SecurityError, StoreError
 from survatlas.store.encryption import Key, load_key
-from survatlas.store.states import record_state
+from survatlas.store.states import map_state, record_state
 from survatlas.store.store_key import check_store_key
 
 GENESIS = "0" * 64
@@ -119,7 +119,11 @@ def append_entry(
         raise StoreError("custody entries are written inside the transaction of the change")
     key = _key_or_none()
     check_store_key(conn, key)
-    details = {**(details or {}), **record_state(conn, subject, key)}
+    details = {
+        **(details or {}),
+        **record_state(conn, subject, key),
+        **map_state(conn, action, key),
+    }
     details_json = json.dumps(_checked(details), sort_keys=True, separators=(",", ":"))
     last = conn.execute("SELECT seq, hash FROM custody_log ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)

@@ -8,6 +8,12 @@ from the table and names the record and the field that differ, so ``UPDATE token
 revoked_at = NULL`` or a sensitivity flip made with ``sqlite3`` is found; and a token whose
 last entry says *revoked* is refused whatever its row says (:func:`logged_state`).
 
+Map records (devices, buildings, streets, sites) are too many for one entry each: the entry of
+every write to them (``import``, ``record.delete``) holds a keyed digest of each map table's
+id, origin, source, sensitivity and geometry (``tables.devices`` …, :func:`table_digest`), and
+``verify`` recomputes it, so a level or a geometry edited with ``sqlite3`` is found (named by
+table and by the entry it departs from).
+
 An insider who also appends a forged entry must recompute the chain (found by a notarised
 anchor) and, for the digest, hold the key.
 """
@@ -42,6 +48,13 @@ STATE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 PREFIX = "state."
+#: map tables whose content digest the entries of their writes hold
+MAP_TABLES = ("devices", "buildings", "streets", "sites")
+#: the columns of a map record covered by its table's digest
+MAP_COLUMNS = ("id", "origin", "source_id", "sensitivity", "geom")
+#: actions that write map records (their entries hold ``tables.<name>`` digests)
+MAP_WRITES = frozenset({"import", "record.delete"})
+TABLE_PREFIX = "tables."
 
 
 def _row(conn: sqlite3.Connection, kind: str, record_id: int) -> dict[str, Any] | None:
@@ -75,6 +88,59 @@ def digest(kind: str, row: dict[str, Any], key: Key | None) -> str:
         return "sha256:" + hashlib.sha256(text).hexdigest()
     sub = hmac.new(key.secret, b"survatlas-record-state-v1", hashlib.sha256).digest()
     return f"hmac:{key.key_id}:" + hmac.new(sub, text, hashlib.sha256).hexdigest()
+
+
+def _hasher(key: Key | None, purpose: bytes) -> tuple[Any, str]:
+    if key is None:
+        return hashlib.sha256(), "sha256:"
+    sub = hmac.new(key.secret, purpose, hashlib.sha256).digest()
+    return hmac.new(sub, digestmod=hashlib.sha256), f"hmac:{key.key_id}:"
+
+
+def table_digest(conn: sqlite3.Connection, table: str, key: Key | None) -> str:
+    """The content hash of a map table: every row's :data:`MAP_COLUMNS`, in id order (keyed
+    when a key is in force, as record states are)."""
+    if table not in MAP_TABLES:
+        raise ValueError(f"{table!r} is not a map table")
+    mac, mark = _hasher(key, b"survatlas-map-table-v1")
+    for row in conn.execute(f"SELECT {', '.join(MAP_COLUMNS)} FROM {table} ORDER BY id"):
+        for value in row:
+            data = value if isinstance(value, bytes) else str(value).encode()
+            mac.update(len(data).to_bytes(8, "big") + data)
+    return mark + mac.hexdigest()
+
+
+def map_state(conn: sqlite3.Connection, action: str, key: Key | None) -> dict[str, str]:
+    """The ``tables.*`` details of an entry: digests of every map table for a map write."""
+    if action not in MAP_WRITES:
+        return {}
+    return {TABLE_PREFIX + t: table_digest(conn, t, key) for t in MAP_TABLES}
+
+
+def table_problems(conn: sqlite3.Connection, key: Key | None) -> tuple[list[str], list[str]]:
+    """Map tables whose content differs from the digest of the last entry that holds one."""
+    latest: dict[str, tuple[int, str]] = {}
+    for seq, details in conn.execute(
+        "SELECT seq, details FROM custody_log WHERE details LIKE '%\"tables.%' ORDER BY seq"
+    ):
+        for name, value in json.loads(details).items():
+            if name.startswith(TABLE_PREFIX):
+                latest[name.removeprefix(TABLE_PREFIX)] = (int(seq), str(value))
+    problems: list[str] = []
+    unchecked = 0
+    for table, (seq, logged) in sorted(latest.items()):
+        keyed = logged.startswith("hmac:")
+        if keyed and (key is None or f":{key.key_id}:" not in logged):
+            unchecked += 1
+            continue
+        if table_digest(conn, table, key if keyed else None) != logged:
+            problems.append(
+                f"{table}: the id, origin, source, sensitivity or geometry of a record differs "
+                f"from the digest of its last write (custody seq {seq}): changed outside survatlas"
+            )
+    notes = [f"{unchecked} map-table digest(s) are keyed: give the key to check them"] \
+        if unchecked else []
+    return problems, notes
 
 
 def record_state(conn: sqlite3.Connection, subject: str | None, key: Key | None) -> dict[str, Any]:
