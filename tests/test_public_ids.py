@@ -176,3 +176,26 @@ def test_profile_references_do_not_count_hidden_sources(tmp_path):
     assert json.loads(text)["sources"] == json.loads(
         json.dumps(without, sort_keys=True, default=str)
     )["sources"]
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if export.supports("devices", f)])
+def test_a_restricted_export_writes_a_hidden_source_as_missing(pair, tmp_path, fmt):
+    """A restricted device whose source is confidential: its source id is left empty (the
+    restricted audience does not know that source), in every format."""
+    _, canary, _ = pair
+    with Store(canary, create=False) as store:
+        out = export.export_layer(
+            store, "devices", fmt, tmp_path / f"d.{fmt}", audience="restricted"
+        )
+        numbers = gate.numbering(store, "sources", "restricted")
+        hidden = store.scalar(
+            "SELECT count(*) FROM devices d JOIN sources s ON s.id = d.source_id "
+            "WHERE d.sensitivity = 'restricted' AND s.sensitivity = 'confidential'"
+        )
+    assert hidden and out["features"] >= 3
+    assert numbers.public(None) is None
+    if fmt == "geojson":
+        feats = json.loads((tmp_path / "d.geojson").read_text())["features"]
+        sources = [f["properties"].get("survatlas:source_id") for f in feats]
+        assert None in sources
+        assert {s for s in sources if s is not None} <= set(range(1, len(numbers.ids) + 1))
