@@ -6,6 +6,7 @@ import io
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -133,7 +134,10 @@ def test_a_contribution_waits_pending_and_restricted_until_accepted(store, photo
     assert (row["mount"], row["camera_type"], row["zone"]) == ("wall", "dome", "street")
     assert row["height_m"] == 4.0 and row["views"][0][0] == 135.0
     assert row["origin"] == f"contribution:{cid}"
-    assert row["source_id"] == item["source_id"]
+    # the public does not even learn the id of the contributor's restricted source
+    assert row["source_id"] is pd.NA
+    custodian = read_layer(store, "devices", audience="confidential").iloc[0]
+    assert custodian["source_id"] == item["source_id"]
     assert read_sources(store) == [], "the contributor's source stays restricted"
     assert list_contributions(store, "accepted")[0]["device_id"] == device_id
 

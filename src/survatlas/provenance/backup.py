@@ -9,12 +9,18 @@ hashes and custody log are identical and verify.
 
 Backups and archives are full copies for the custodian, not publications: they hold every
 record (confidential fields stay encrypted).
+
+An archive made with the data key in force is **signed**: the manifest carries an HMAC-SHA-256
+of itself under a key derived from the data key (:func:`manifest_signature`), so a table
+*and* its manifest hash changed together are refused on import; a store that has a key
+(``store_key`` rows) is never imported from an unsigned manifest.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -22,11 +28,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from survatlas.errors import InputError, IntegrityError
+from survatlas.errors import InputError, IntegrityError, SecurityError
 from survatlas.provenance.evidence import evidence_root
 from survatlas.provenance.integrity import verify_store
 from survatlas.store import Store, create_private_file
 from survatlas.store.custody import append_entry, format_anchor, head
+from survatlas.store.encryption import Key, load_key
 
 ARCHIVE_FORMAT = "survatlas-archive/1"
 _SKIP_TABLES = ("sqlite_", "_migrations")
@@ -187,8 +194,51 @@ def export_archive(store: Store, out_dir: str | Path) -> dict[str, Any]:
     for path in sorted(out_dir.rglob("*")):
         if path.is_file():
             manifest["files"][path.relative_to(out_dir).as_posix()] = _sha(path.read_bytes())
+    key = _key_in_force()
+    manifest["signature"] = manifest_signature(manifest, key) if key else None
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return {"archive": str(out_dir), "tables": manifest["tables"], "anchor": manifest["anchor"]}
+    return {"archive": str(out_dir), "tables": manifest["tables"], "anchor": manifest["anchor"],
+            "signed": key is not None}
+
+
+def manifest_signature(manifest: dict[str, Any], key: Key) -> str:
+    """``hmac:<key id>:<hex>`` over the manifest (every field but the signature), canonical
+    JSON, under a key derived from the data key."""
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    sub = hmac.new(key.secret, b"survatlas-archive-manifest-v1", hashlib.sha256).digest()
+    return f"hmac:{key.key_id}:" + hmac.new(sub, text, hashlib.sha256).hexdigest()
+
+
+def _key_in_force() -> Key | None:
+    try:
+        return load_key()
+    except SecurityError:
+        return None
+
+
+def _check_signature(archive: Path, manifest: dict[str, Any]) -> None:
+    """Refuse an archive whose signed manifest was changed, or a keyed store's unsigned one."""
+    signature = manifest.get("signature")
+    if not signature:
+        if manifest["tables"].get("store_key"):
+            raise IntegrityError(
+                f"{archive}: the manifest of an archive of an encrypted store is not signed "
+                "(the signature was removed?); nothing was imported"
+            )
+        return
+    key_id = str(signature).split(":")[1] if str(signature).count(":") >= 2 else "?"
+    key = _key_in_force()
+    if key is None or key.key_id != key_id:
+        raise IntegrityError(
+            f"{archive}: the manifest is signed with key {key_id}; give that key "
+            "(--key-file or SURVATLAS_KEY_FILE) to check and import it"
+        )
+    if not hmac.compare_digest(manifest_signature(manifest, key), str(signature)):
+        raise IntegrityError(
+            f"{archive}: the manifest's signature does not match: the archive was changed "
+            "after export; nothing was imported"
+        )
 
 
 def _dump_table(conn: sqlite3.Connection, table: str, path: Path) -> int:
@@ -262,6 +312,7 @@ def _read_manifest(archive: Path) -> dict[str, Any]:
         path = archive / rel
         if not path.is_file() or _sha(path.read_bytes()) != digest:
             raise IntegrityError(f"archive file {rel} is missing or changed since export")
+    _check_signature(archive, manifest)
     return manifest
 
 
