@@ -35,6 +35,18 @@ def test_a_browser_without_a_session_is_sent_to_the_sign_in_page(private):
     assert client.get("/api/config").status_code == 401  # the API still answers 401
 
 
+def test_the_sign_in_page_has_the_apps_stylesheet_without_a_session(private):
+    db, _ = private
+    client = TestClient(create_app(db, private=True), follow_redirects=False)
+    page = client.get("/signin")
+    assert "<link rel='stylesheet' href='/signin.css'>" in page.text
+    assert "<header id='top'>" in page.text
+    css = client.get("/signin.css")  # no session: the page must be styled before signing in
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "#top" in css.text and "background: #222" in css.text
+    assert "style=" not in page.text  # no inline style: the CSP forbids it
+
+
 def test_signing_in_sets_an_httponly_strict_cookie_and_the_api_answers(private):
     db, token = private
     client = TestClient(create_app(db, private=True), follow_redirects=False)
@@ -114,6 +126,23 @@ def test_the_map_works_in_private_mode_after_signing_in(private, tmp_path):
             config = [s for u, s in api if u.endswith("/api/config")]
             assert config and all(s == 200 for s in config), api
             assert not [u for u, s in api if s == 401], api
+            # the sign-in page was styled (the app's header bar, a card with a full-width button)
+            signout = page.locator("#signout button")
+            assert signout.is_visible()
+            signout.click()
+            page.wait_for_url(f"http://127.0.0.1:{port}/signin")
+            assert not [c for c in page.context.cookies() if c["name"] == "survatlas_session"]
+            bar = page.evaluate(
+                "() => getComputedStyle(document.querySelector('#top')).backgroundColor"
+            )
+            assert bar == "rgb(34, 34, 34)"
+            button = page.evaluate(
+                "() => getComputedStyle(document.querySelector('button')).width"
+            )
+            assert float(button.removesuffix("px")) > 300
+            page.screenshot(path=str(ARTIFACTS / "private-signed-out.png"))
+            page.goto(f"http://127.0.0.1:{port}/")  # signed out: the map asks to sign in again
+            assert page.url.endswith("/signin")
             browser.close()
     finally:
         srv.should_exit = True

@@ -20,6 +20,34 @@ CSRF_COOKIE = "survatlas_csrf"
 CSRF_HEADER = b"x-csrf-token"
 SIGNIN_PATH = "/signin"
 SIGNOUT_PATH = "/signout"
+#: the sign-in page's stylesheet (served without a session, like the page itself)
+SIGNIN_CSS_PATH = "/signin.css"
+#: the app's look (system fonts, the map's dark header bar); no inline style: the CSP forbids it
+SIGNIN_CSS = b"""* { box-sizing: border-box; }
+html, body { height: 100%; margin: 0; }
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  color: #222; background: #fafafa; }
+#top { display: flex; align-items: baseline; gap: 1em; padding: 6px 14px; background: #222;
+  color: #eee; }
+#top h1 { font-size: 18px; margin: 0; letter-spacing: 0.02em; }
+#top .tagline { margin: 0; color: #bbb; font-size: 13px; }
+main { max-width: 440px; margin: 10vh auto 0; padding: 22px 26px; background: #fff;
+  border: 1px solid #ddd; border-radius: 6px; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.06); }
+h2 { font-size: 20px; margin: 0 0 8px; }
+p { margin: 0 0 14px; color: #444; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px;
+  background: #f2f2f2; padding: 1px 4px; border-radius: 3px; }
+label { display: block; font-weight: 600; margin-bottom: 4px; }
+input { width: 100%; font: inherit; padding: 7px 9px; border: 1px solid #bbb;
+  border-radius: 4px; }
+input:focus { outline: 2px solid #222; outline-offset: 1px; }
+button { margin-top: 12px; width: 100%; font: inherit; font-weight: 600; padding: 8px;
+  background: #222; color: #fff; border: 1px solid #222; border-radius: 4px; cursor: pointer; }
+button:hover { background: #000; }
+.alert { color: #b00020; background: #fdecee; border: 1px solid #f3c2c9; padding: 6px 9px;
+  border-radius: 4px; }
+.muted { color: #777; font-size: 12.5px; margin: 14px 0 0; }
+"""
 #: how long a sign-in lasts (seconds)
 SESSION_MAX_AGE = 12 * 3600
 MAX_FORM = 4096
@@ -70,18 +98,24 @@ def cleared_cookies() -> list[tuple[bytes, bytes]]:
 
 
 def signin_page(message: str = "") -> bytes:
-    """The sign-in form (no script, no inline style: the site's CSP allows neither)."""
-    note = f"<p role='alert'><strong>{html.escape(message)}</strong></p>" if message else ""
+    """The sign-in form, in the app's look (its stylesheet is :data:`SIGNIN_CSS`; no script,
+    no inline style: the site's CSP allows neither)."""
+    note = f"<p class='alert' role='alert'>{html.escape(message)}</p>" if message else ""
     return (
-        "<!doctype html><html lang='en'><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>Sign in — survatlas</title><body><main>"
-        "<h1>survatlas — sign in</h1>"
+        f"<link rel='stylesheet' href='{SIGNIN_CSS_PATH}'>"
+        "<title>Sign in — survatlas</title></head><body>"
+        "<header id='top'><h1>survatlas</h1><p class='tagline'>Surveillance infrastructure "
+        "from open sources — never people.</p></header><main>"
+        "<h2>Sign in</h2>"
         "<p>This server is private. Paste the token an administrator made for you with "
         "<code>survatlas token create</code>.</p>" + note +
         f"<form method='post' action='{SIGNIN_PATH}'>"
-        "<label for='token'>Token</label> "
+        "<label for='token'>Token</label>"
         "<input id='token' name='token' type='password' autocomplete='current-password' "
-        "required size='50'> <button type='submit'>Sign in</button></form>"
+        "required> <button type='submit'>Sign in</button></form>"
+        "<p class='muted'>Your session lasts 12 hours or until you sign out; the token is "
+        "kept in a cookie scripts cannot read.</p>"
         "</main></body></html>"
     ).encode()

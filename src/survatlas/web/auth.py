@@ -112,6 +112,9 @@ class AccessMiddleware:
         if scope["path"] in (_session.SIGNIN_PATH, _session.SIGNOUT_PATH):
             await self.session(scope, receive, send)
             return
+        if scope["path"] == _session.SIGNIN_CSS_PATH and scope["method"].upper() in READ_METHODS:
+            await _page(send, 200, _session.SIGNIN_CSS, content_type=b"text/css; charset=utf-8")
+            return
         token, by_cookie = bearer_token(headers), False
         if token is None:
             token = _session.cookies(headers).get(_session.SESSION_COOKIE) or None
@@ -212,8 +215,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def _page(send: Send, status: int, body: bytes,
-                extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", b"text/html; charset=utf-8"),
+                extra: list[tuple[bytes, bytes]] | None = None, *,
+                content_type: bytes = b"text/html; charset=utf-8") -> None:
+    headers = [(b"content-type", content_type),
                (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store"), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -42,6 +42,8 @@ class App {
     upgradeLegacyHash();
     this.initial = readHash();
     this.restoreControls(this.initial);
+    // private mode: the visitor signed in (the session cookie); offer to sign out
+    document.getElementById("signout").hidden = !this.config.private;
     const maplibregl = window.maplibregl;
     maplibregl.setWorkerUrl(new URL("/static/vendor/maplibre-gl-csp-worker.js", window.location.origin).href);
     const bounds = this.config.bounds || [-10, 35, 30, 60];
