@@ -23,7 +23,14 @@ from survatlas.ingest._records import (
     RowChunk,
     records_chunk,
 )
-from survatlas.store.encryption import keyed_digest, require_key, seal_row, seal_warnings
+from survatlas.ingest._sealing import (
+    SEALED_PREFIX,
+    is_sealed_origin,
+    key_or_none,
+    keyed_sha,
+    seal_chunk,
+    sealed_origin,
+)
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
 _TAGS, _SENS = ROW_COLUMNS["sites"].index("tags"), ROW_COLUMNS["sites"].index("sensitivity")
@@ -155,10 +162,10 @@ class LayerWriter:
         self._resolve_levels(chunk)
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
-        chunk = _sealed(chunk)
+        clear, chunk = chunk, seal_chunk(chunk)
         insert_sql, update_sql = self._sql(chunk.osm)
         if self.existing:
-            self._add_known(chunk, insert_sql, update_sql)
+            self._add_known(chunk, insert_sql, update_sql, self._alternatives(clear, chunk))
             return
         if self.next_id == self.first_new_id and self.layer != "devices":
             self._defer_indexes()
@@ -178,7 +185,41 @@ class LayerWriter:
             if chunk.warnings is not None:
                 self.warn_rows.extend(zip(range(first, first + n), chunk.warnings, strict=True))
         else:
-            self._add_one_by_one(chunk.rows(), chunk.warnings, insert_sql, update_sql)
+            self._add_one_by_one(chunk.rows(), chunk.warnings, insert_sql, update_sql,
+                                 self._alternatives(clear, chunk))
+
+    def _alternatives(self, clear: RowChunk, sealed: RowChunk) -> list[tuple | None]:
+        """Per row, the other form of its key: the clear origin of a sealed row, the sealed
+        origin of a clear one — so that a re-import at another level finds the record.
+
+        A clear row's sealed form needs the key; without it, a layer holding sealed origins
+        cannot be re-imported (a confidential record would not be recognised, and the rule
+        that a re-import never lowers a level could not hold).
+        """
+        if sealed.osm:
+            return [None] * len(sealed)
+        key = key_or_none()
+        if key is None and self._has_sealed():
+            raise InputError(
+                f"the {self.layer} of this store include confidential records whose origins "
+                "are sealed with the key: give the key (--key-file or SURVATLAS_KEY_FILE) so "
+                "that this import recognises them; nothing was written"
+            )
+        out: list[tuple | None] = []
+        for row, origin in zip(sealed.rows(), clear.columns[_ORIGIN], strict=True):
+            other = origin if is_sealed_origin(row[_ORIGIN]) else (
+                sealed_origin(origin, key) if key is not None else None
+            )
+            out.append(None if other is None else (other, *self._key(row)[1:]))
+        return out
+
+    def _has_sealed(self) -> bool:
+        if not hasattr(self, "_sealed_rows"):
+            self._sealed_rows = self.conn.execute(
+                f"SELECT 1 FROM {self.layer} WHERE origin >= ? AND origin < ? LIMIT 1",
+                (SEALED_PREFIX, SEALED_PREFIX[:-1] + chr(ord(SEALED_PREFIX[-1]) + 1)),
+            ).fetchone() is not None
+        return self._sealed_rows
 
     def _resolve_levels(self, chunk: RowChunk) -> None:
         """Give each row its own ``sensitivity`` attribute's level (not for OSM objects)."""
@@ -208,15 +249,23 @@ class LayerWriter:
         self.counts.added += n
         return True
 
-    def _add_known(self, chunk: RowChunk, insert_sql: str, update_sql: str) -> None:
-        """Rows against a table that had rows: classify by key, then insert the new ones."""
+    def _add_known(
+        self, chunk: RowChunk, insert_sql: str, update_sql: str, alts: list[tuple | None]
+    ) -> None:
+        """Rows against a table that had rows: classify by key (or its other, sealed or clear
+        form), then insert the new ones."""
         rows = chunk.rows()
-        self.existing.prefetch([row[_ORIGIN] for row in rows])
+        self.existing.prefetch(
+            [row[_ORIGIN] for row in rows] + [a[0] for a in alts if a is not None]
+        )
         warnings = chunk.warnings or [()] * len(rows)
-        new_rows, new_warnings, updates = [], [], []
-        for row, warns in zip(rows, warnings, strict=True):
+        new_rows, new_warnings, new_alts, updates = [], [], [], []
+        for row, alt, warns in zip(rows, alts, warnings, strict=True):
             old = self.existing.get(self._key(row))
+            if old is None and alt is not None:
+                old = self.existing.get(alt)
             if old is None:
+                new_alts.append(alt)
                 new_rows.append(row)
                 new_warnings.append(warns)
             elif self._classify(row, old):
@@ -233,10 +282,11 @@ class LayerWriter:
                 self.warn_rows.extend(zip(ids, new_warnings, strict=True))
         else:
             self._add_one_by_one(new_rows, new_warnings if chunk.warnings else None, insert_sql,
-                                 update_sql)
+                                 update_sql, new_alts)
 
     def _add_one_by_one(
-        self, rows: list[tuple], warnings: list | None, insert_sql: str, update_sql: str
+        self, rows: list[tuple], warnings: list | None, insert_sql: str, update_sql: str,
+        alts: list[tuple | None],
     ) -> None:
         """The slow path: look every row up in the table (the same object twice in a file)."""
         self._drop_new_boxes()
@@ -247,6 +297,8 @@ class LayerWriter:
             key_sql += " AND category = ?"
         for k, row in enumerate(rows):
             old = self.conn.execute(key_sql, self._key(row)).fetchone()
+            if old is None and alts[k] is not None:
+                old = self.conn.execute(key_sql, alts[k]).fetchone()
             if old is None:
                 row_id = self.next_id
                 self.conn.execute(insert_sql, (row_id, *row))
@@ -278,7 +330,7 @@ class LayerWriter:
     ) -> bool:
         if rank(level) < rank(old_level):  # the one place a record could lose its level
             if old_level == "confidential":  # its stored hash is keyed: compare alike
-                sha = _keyed_sha(sha)
+                sha = keyed_sha(sha)
             if not self.declassify:
                 if old_sha == sha:
                     self.counts.unchanged += 1
@@ -432,40 +484,6 @@ def _check_vertices(chunk: RowChunk) -> None:
             f"{origin} has a NaN or infinite coordinate; fix or remove that feature and import "
             "again; nothing was written"
         )
-
-
-def _sealed(chunk: RowChunk) -> RowChunk:
-    """The chunk with the protected fields of its confidential rows encrypted (seal_row).
-
-    Their ``content_sha`` becomes a keyed hash (:func:`_keyed_sha`): a plain hash beside an
-    encrypted row would let anyone confirm a guess of its content. Importing again still
-    changes nothing (the store has one key).
-    """
-    names = ROW_COLUMNS[chunk.layer][1:] if chunk.osm else ROW_COLUMNS[chunk.layer]
-    sens = chunk.columns[names.index("sensitivity")]
-    if "confidential" not in sens:
-        return chunk
-    at = {name: k for k, name in enumerate(names)}
-    fields = ("tags", "sensitivity", *LAYER_COLUMNS[chunk.layer])
-    columns = [list(col) for col in chunk.columns]
-    sha = at["content_sha"]
-    for row, level in enumerate(sens):
-        if level == "confidential":
-            sealed = seal_row(chunk.layer, {f: columns[at[f]][row] for f in fields})
-            for f in fields:
-                columns[at[f]][row] = sealed.get(f)
-            columns[sha][row] = _keyed_sha(columns[sha][row])
-    warnings = chunk.warnings
-    if warnings is not None:
-        warnings = [seal_warnings(level, w) for level, w in zip(sens, warnings, strict=True)]
-    return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm)
-
-
-def _keyed_sha(sha: str) -> str:
-    """The content hash kept beside a confidential row (HMAC with the store's key)."""
-    if sha.startswith("hmac:"):
-        return sha
-    return keyed_digest(require_key(why="a confidential record"), sha, "content-sha")
 
 
 def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
