@@ -102,7 +102,7 @@ def _stored(db: Path, layer: str) -> list[tuple[str, str, str, str]]:
     conn = sqlite3.connect(db)
     try:
         return conn.execute(
-            f"SELECT origin, sensitivity, coalesce(name, ''), tags FROM {layer} ORDER BY origin"
+            f"SELECT origin, sensitivity, coalesce(name, ''), tags FROM {layer} ORDER BY id"
         ).fetchall()
     finally:
         conn.close()
@@ -117,8 +117,11 @@ def test_per_row_sensitivity_of_a_gis_layer_is_kept(tmp_path, monkeypatch, fmt):
     with Store(db) as store:
         import_layer(store, path, "sites")
         public = read_layer(store, "sites")
-    levels = {o.rsplit(":", 1)[1]: lvl for o, lvl, _, _ in _stored(db, "sites")}
-    assert levels == {"s0": "confidential", "s1": "restricted", "s2": "public"}
+    stored = _stored(db, "sites")  # in file order
+    assert [lvl for _, lvl, _, _ in stored] == ["confidential", "restricted", "public"]
+    # the confidential row's origin (file name and row id) is sealed; the others are not
+    assert stored[0][0].startswith("sealed:")
+    assert [o.rsplit(":", 1)[1] for o, _, _, _ in stored[1:]] == ["s1", "s2"]
     assert sorted(public["name"]) == ["shelter 2"]
     conf = next(row for row in _stored(db, "sites") if row[1] == "confidential")
     assert "shelter" not in conf[2] + conf[3]  # encrypted at rest, name and tags

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import shapely
 
 from survatlas.ingest._records import ROW_COLUMNS, Record, RowChunk
+from survatlas.ingest._sealing import key_or_none, sealed_origin
 
 #: metres within which a point site is the same as another site of its category
 SITE_MERGE_M = 30.0
@@ -34,13 +35,16 @@ def split_known_sites(
     are already stored under another origin."""
     new: list[Record] = []
     merged: list[tuple[int, str, float]] = []
+    key = key_or_none()
     for rec in records:
+        sealed = sealed_origin(rec.origin, key) if key is not None else rec.origin
         match = _same_site(conn, shapely.from_wkb(rec.geom_wkb), rec.values.get("category"),
-                           rec.sensitivity, rec.origin)
+                           rec.sensitivity, rec.origin, sealed=sealed)
         if match is None:
             new.append(rec)
-        else:
-            merged.append((match[0], rec.origin, match[1]))
+        else:  # a confidential record's origin is kept sealed here too
+            merged.append((match[0], sealed if rec.sensitivity == "confidential" else rec.origin,
+                           match[1]))
     return new, merged
 
 
@@ -91,20 +95,23 @@ def record_site_sources(conn: sqlite3.Connection, source_id: int,
 
 
 def _same_site(conn: sqlite3.Connection, geom: shapely.Geometry, category: str | None,
-               sensitivity: str, origin: str, *, foreign_only: bool = False
-               ) -> tuple[int, float] | None:
-    """The stored site (id, distance in metres) that is the same as this one, if any; with
-    ``foreign_only``, only sites from sources other than OSM are candidates."""
+               sensitivity: str, origin: str, *, foreign_only: bool = False,
+               sealed: str | None = None) -> tuple[int, float] | None:
+    """The stored site (id, distance in metres) that is the same as this one, if any — never
+    the record itself, under its clear or its ``sealed`` origin; with ``foreign_only``, only
+    sites from sources other than OSM are candidates."""
     w, s, e, n = geom.bounds
     lat0 = (s + n) / 2
     dlat = SITE_MERGE_M / _M_PER_DEG
     dlon = dlat / max(math.cos(math.radians(lat0)), 0.01)
     rows = conn.execute(
-        "SELECT id, geom, origin FROM sites WHERE category = ? AND sensitivity = ? AND origin != ? "
+        "SELECT id, geom, origin FROM sites WHERE category = ? AND sensitivity = ? "
+        "AND origin NOT IN (?, ?) "
         + ("AND origin NOT LIKE 'osm:%' " if foreign_only else "")
         + "AND id IN (SELECT id FROM sites_rtree WHERE max_x >= ? AND min_x <= ? AND max_y >= ? "
         "AND min_y <= ?) ORDER BY id",
-        (category, sensitivity, origin, w - dlon, e + dlon, s - dlat, n + dlat),
+        (category, sensitivity, origin, sealed or origin, w - dlon, e + dlon, s - dlat,
+         n + dlat),
     ).fetchall()
     here = _metric(geom, lat0)
     best: tuple[int, float] | None = None
