@@ -157,3 +157,26 @@ def _renumber(path: Path, ids: dict[int, int], bumped: set[int]) -> None:
             writer.add_node(Node(id=new, version=2 if new in bumped else 1,
                                  timestamp="2025-10-01T00:00:00Z" if new in bumped
                                  else "2019-01-01T00:00:00Z", location=(lon, lat), tags=tags))
+
+
+def test_past_versions_follow_the_level_of_the_stored_device(tmp_path):
+    """Issue 15: a history file imported as public never makes public the past versions of
+    a device the store holds as restricted (the sensitivity rule of current rows)."""
+    from survatlas.store.gate import read_layer
+
+    path = _history_file(tmp_path)
+    current = write_history(tmp_path / "now.osh.pbf", [NODES[2]])  # node 1, its latest version
+    with Store(tmp_path / "s.db") as store:
+        import_osm(store, current, sensitivity="restricted")
+        import_osm(store, path)  # the whole history, as public
+        levels = {tuple(r) for r in store.query(
+            "SELECT origin, sensitivity FROM device_versions WHERE origin = 'osm:node/1'")}
+        assert levels == {("osm:node/1", "restricted")}
+        others = {r[0] for r in store.query(
+            "SELECT sensitivity FROM device_versions WHERE origin != 'osm:node/1'")}
+        assert others == {"public"}
+        then = read_layer(store, "devices", as_of="2018-01-01")  # public audience
+        assert "osm:node/1" not in set(then["origin"])
+        assert "osm:node/1" in set(
+            read_layer(store, "devices", as_of="2018-01-01", audience="restricted")["origin"]
+        )

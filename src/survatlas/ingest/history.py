@@ -28,6 +28,7 @@ from survatlas.ingest._history import (
     retire_devices,
     state_change,
 )
+from survatlas.ingest._levels import rank
 from survatlas.ingest._records import ImportSummary, device_values, osm_content_sha
 from survatlas.ingest.tags import normalise_tags
 from survatlas.store import Store
@@ -149,6 +150,18 @@ def _device_row(node_id: int, state: dict, sensitivity: str, source_id: int) -> 
     return seal_row("devices", row)
 
 
+def history_level(conn: sqlite3.Connection, origin: str, given: str) -> str:
+    """The level of every past version of a device: the sensitivity rule of current rows
+    (:mod:`survatlas.ingest._levels`) — the file's level, raised to the device's stored level
+    (its current row, written just before by the layer writer, and its versions stored
+    before): a history import never makes public what the store holds as restricted."""
+    levels = [given]
+    for table in ("devices", "device_versions"):
+        levels += [r[0] for r in conn.execute(
+            f"SELECT DISTINCT sensitivity FROM {table} WHERE origin = ?", (origin,))]
+    return max(levels, key=rank)
+
+
 def _intervals(states: list[dict]) -> Iterator[tuple[dict, str, str | None, str | None]]:
     """(device state, change, valid_to, ended) for each version of a node that is a device.
 
@@ -178,10 +191,11 @@ def _write_history(conn: sqlite3.Connection, source_id: int, versions: dict[int,
     closed: list[str] = []
     for node_id, states in versions.items():
         origin = f"osm:node/{node_id}"
+        level = history_level(conn, origin, sensitivity)
         conn.execute("DELETE FROM device_versions WHERE origin = ?", (origin,))
         previous: dict | None = None
         for state, change, valid_to, ended in _intervals(states):
-            row = _device_row(node_id, state, sensitivity, source_id)
+            row = _device_row(node_id, state, level, source_id)
             if not change:
                 change = state_change(previous, row) or "edited"
             insert_version(conn, row, state["timestamp"], change)
