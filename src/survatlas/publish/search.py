@@ -11,7 +11,7 @@ from typing import Any
 
 from survatlas.errors import InputError
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, numbering
 
 __all__ = ["MAX_RESULTS", "search"]
 
@@ -37,10 +37,11 @@ def _places(store: Store, pattern: str, audience: str, limit: int) -> list[dict[
         f"AND {_names()} LIKE ? ESCAPE '\\' ORDER BY length(name), name, id LIMIT ?",
         (pattern, limit),
     )
+    numbers = numbering(store, "sites", audience)
     return [
         {
             "kind": "place",
-            "id": r[0],
+            "id": numbers.public(r[0]),
             "label": r[1],
             "detail": str(r[2]).replace("_", " "),
             "bbox": [r[3], r[4], r[5], r[6]],
@@ -69,24 +70,27 @@ def _streets(store: Store, pattern: str, audience: str, limit: int) -> list[dict
 
 
 def _devices(store: Store, text: str, pattern: str, audience: str, limit: int) -> list[dict]:
-    by_id = text.isdigit()
+    numbers = numbering(store, "devices", audience)  # ids are public numbers, both ways
+    wanted = numbers.row(int(text)) if text.isdigit() and len(text) < 19 else None
+    wanted = -1 if wanted is None else wanted
     rows = store.query(
         f"SELECT id, origin, device_type, operator, name, lon, lat FROM devices "
         f"WHERE {audience_clause(audience)} AND (id = ? OR origin LIKE ? ESCAPE '\\' "
         f"OR operator LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') "
         f"ORDER BY id = ? DESC, id LIMIT ?",
-        (int(text) if by_id else -1, pattern, pattern, pattern, int(text) if by_id else -1, limit),
+        (wanted, pattern, pattern, pattern, wanted, limit),
     )
     out = []
     for r in rows:
+        number = numbers.public(r[0])
         bits = [str(r[2]).replace("_", " ")]
         if r[3]:
             bits.append(f"operator {r[3]}")
         out.append(
             {
                 "kind": "device",
-                "id": r[0],
-                "label": r[4] or f"{str(r[2]).replace('_', ' ')} {r[0]}",
+                "id": number,
+                "label": r[4] or f"{str(r[2]).replace('_', ' ')} {number}",
                 "detail": f"{' · '.join(bits)} · {r[1]}",
                 "lon": r[5],
                 "lat": r[6],
