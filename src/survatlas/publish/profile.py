@@ -57,16 +57,10 @@ class _Refs:
         """The reference of source row ``source_id``: ``S`` and its public number, so that
         the numbers never count sources hidden from the audience."""
         numbers = numbering(self.store, "sources", self.audience)
-        number = numbers.public(source_id)
-        if number is None:  # callers cite visible sources only; never name a hidden one
-            return "S?"
-        ref = f"S{number}"
-        if ref not in self.cited:
-            row = dict(
-                self.store.query("SELECT * FROM sources WHERE id = ?", (source_id,))[0]
-            )
-            original = row["original_of"]
-            row["original_of"] = numbers.public(original)
+        ref = f"S{numbers.public(source_id) or '?'}"  # "S?": a hidden source is never named
+        if ref not in self.cited and ref != "S?":
+            row = dict(self.store.query("SELECT * FROM sources WHERE id = ?", (source_id,))[0])
+            original, row["original_of"] = row["original_of"], numbers.public(row["original_of"])
             self.cited[ref] = _source_entry(ref, row)
             if row["original_of"]:
                 self.source(original)
