@@ -15,6 +15,7 @@ import numpy as np
 from survatlas.coverage.runs import ANY_AREA, CoverageRun, current_run, require_run
 from survatlas.errors import CoverageMissingError, InputError, RoutingError, StoreError
 from survatlas.optics import LEVELS as DORI_LEVELS
+from survatlas.routing import _kernels
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause
 
@@ -259,26 +260,56 @@ class SeenIndex:
         self._keys = rank * self._width + self.starts
         cum = np.concatenate([[0.0], np.cumsum(lengths)])
         self._before = cum[:-1] - cum[self.offsets[rank]] if len(flat) else cum[:0]
+        n_cams = np.array([len(iv[2]) for iv in flat], dtype=np.int64)
+        #: cameras of interval ``j``: ``cams[cam_offsets[j]:cam_offsets[j + 1]]``
+        self.cam_offsets = np.concatenate([[0], np.cumsum(n_cams)]).astype(np.int64)
+        self.cams = np.fromiter((c for iv in flat for c in iv[2]), np.int64, int(n_cams.sum()))
+        self._cam_tuples = [iv[2] for iv in flat]
 
     def seen_to(self, streets: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Metres seen on each street between its first vertex and ``pos``."""
-        streets = np.asarray(streets, dtype=np.int64)
-        pos = np.clip(np.asarray(pos, dtype=float), 0.0, self._width - 1.0)
-        out = np.zeros(pos.shape)
-        if not len(self.streets) or not pos.size:
-            return out
-        rank = np.minimum(np.searchsorted(self.streets, streets), len(self.streets) - 1)
-        has = self.streets[rank] == streets
-        j = np.searchsorted(self._keys, rank * self._width + pos, side="left") - 1
-        ok = has & (j >= self.offsets[rank])
-        j = np.where(ok, j, 0)
-        inside = np.clip(pos - self.starts[j], 0.0, self.ends[j] - self.starts[j])
-        return np.where(ok, self._before[j] + inside, 0.0)
+        """Metres seen on each street between its first vertex and ``pos`` (compiled:
+        :func:`survatlas.routing._kernels.seen_to`)."""
+        streets, pos = np.broadcast_arrays(
+            np.asarray(streets, dtype=np.int64), np.asarray(pos, dtype=float)
+        )
+        out = _kernels.seen_to(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, np.ascontiguousarray(streets.ravel()), np.ascontiguousarray(pos.ravel()),
+        )
+        return out.reshape(pos.shape)
 
     def seen_between(self, streets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Metres seen on each street between positions ``a`` and ``b`` (either order)."""
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         return self.seen_to(streets, hi) - self.seen_to(streets, lo)
+
+    def clipped(
+        self, streets: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every seen interval met by each stretch ``[min(a, b), max(a, b)]`` of ``streets``.
+
+        :meth:`stretches` over many stretches at once (compiled:
+        :func:`survatlas.routing._kernels.clip_intervals`). Returns ``(which, interval, lo,
+        hi)``: the stretch index, the interval index (for :meth:`cameras_of`,
+        :meth:`camera_tuple`), and the interval clipped to the stretch; ordered by stretch, then
+        along the street; only intervals met over a positive length.
+        """
+        return _kernels.clip_intervals(
+            self.streets, self.offsets, self.starts, self.ends,
+            np.ascontiguousarray(streets, dtype=np.int64),
+            np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
+        )
+
+    def cameras_of(self, intervals: np.ndarray) -> np.ndarray:
+        """The distinct cameras (sorted) seeing any of ``intervals`` (indices, see :meth:`clipped`)."""
+        intervals = np.asarray(intervals, dtype=np.int64)
+        n = self.cam_offsets[intervals + 1] - self.cam_offsets[intervals]
+        k = np.repeat(self.cam_offsets[intervals] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        return np.unique(self.cams[k])
+
+    def camera_tuple(self, interval: int) -> tuple[int, ...]:
+        """The cameras of one interval, as stored."""
+        return self._cam_tuples[interval]
 
     def stretches(self, street: int, a: float, b: float) -> list[Interval]:
         """The seen intervals of ``street`` clipped to ``[min(a, b), max(a, b)]``."""
