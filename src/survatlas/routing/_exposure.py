@@ -269,9 +269,7 @@ class SeenIndex:
     def seen_to(self, streets: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Metres seen on each street between its first vertex and ``pos`` (compiled:
         :func:`survatlas.routing._kernels.seen_to`)."""
-        streets, pos = np.broadcast_arrays(
-            np.asarray(streets, dtype=np.int64), np.asarray(pos, dtype=float)
-        )
+        streets, pos = _same_shape(np.asarray(streets, dtype=np.int64), np.asarray(pos, dtype=float))
         out = _kernels.seen_to(
             self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
             self._width, np.ascontiguousarray(streets.ravel()), np.ascontiguousarray(pos.ravel()),
@@ -280,8 +278,16 @@ class SeenIndex:
 
     def seen_between(self, streets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Metres seen on each street between positions ``a`` and ``b`` (either order)."""
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        return self.seen_to(streets, hi) - self.seen_to(streets, lo)
+        streets, a, b = _same_shape(
+            np.asarray(streets, dtype=np.int64), np.asarray(a, dtype=float),
+            np.asarray(b, dtype=float),
+        )
+        out = _kernels.seen_between(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, np.ascontiguousarray(streets.ravel()), np.ascontiguousarray(a.ravel()),
+            np.ascontiguousarray(b.ravel()),
+        )
+        return out.reshape(a.shape)
 
     def clipped(
         self, streets: np.ndarray, a: np.ndarray, b: np.ndarray
@@ -299,6 +305,21 @@ class SeenIndex:
             np.ascontiguousarray(streets, dtype=np.int64),
             np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
         )
+
+    def seen_and_cameras(
+        self, streets: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> tuple[float, tuple[int, ...]]:
+        """Metres in view and the distinct cameras (sorted) along the stretches
+        ``[a[i], b[i]]`` of ``streets[i]`` taken together: the intervals of :meth:`clipped` of
+        the stretches with any metre in view (:meth:`seen_between`), summed in stretch order
+        (compiled: :func:`survatlas.routing._kernels.seen_and_cameras`)."""
+        metres, cameras = _kernels.seen_and_cameras(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, self.cam_offsets, self.cams,
+            np.ascontiguousarray(streets, dtype=np.int64),
+            np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
+        )
+        return float(metres), tuple(cameras.tolist())
 
     def cameras_of(self, intervals: np.ndarray) -> np.ndarray:
         """The distinct cameras (sorted) seeing any of ``intervals`` (indices, see :meth:`clipped`)."""
@@ -319,6 +340,13 @@ class SeenIndex:
             for s, e, cams in self.seen.get(street, ())
             if min(e, hi) > max(s, lo)
         ]
+
+
+def _same_shape(*arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays broadcast to one shape (as given when they have it: the common case)."""
+    if all(arr.shape == arrays[0].shape for arr in arrays):
+        return list(arrays)
+    return list(np.broadcast_arrays(*arrays))
 
 
 def load_exposure(

@@ -98,3 +98,38 @@ def _grow(arr, cap):  # type: ignore[no-untyped-def]
     out = np.empty(cap, arr.dtype)
     out[: len(arr)] = arr
     return out
+
+
+@njit(cache=True)
+def seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b):  # type: ignore[no-untyped-def]
+    """Metres seen on each ``streets[i]`` between ``a[i]`` and ``b[i]`` (either order):
+    ``seen_to(max) - seen_to(min)``."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return (seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, hi)
+            - seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, lo))
+
+
+@njit(cache=True)
+def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, cam_offsets,  # type: ignore[no-untyped-def]
+                     cams, streets, a, b):
+    """Metres in view and the distinct cameras (sorted) along stretches of streets.
+
+    The stretches with any metre in view (:func:`seen_between`), then every interval they meet
+    (:func:`clip_intervals`): its clipped length added in stretch order, its cameras collected.
+    """
+    seen = seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b)
+    keep = np.flatnonzero(seen > 0)
+    which, interval, c_lo, c_hi = clip_intervals(
+        index_streets, offsets, starts, ends, streets[keep], a[keep], b[keep])
+    metres = 0.0
+    size = 0
+    for k in range(len(interval)):
+        metres += c_hi[k] - c_lo[k]
+        size += cam_offsets[interval[k] + 1] - cam_offsets[interval[k]]
+    found = np.empty(size, np.int64)
+    at = 0
+    for k in range(len(interval)):
+        for m in range(cam_offsets[interval[k]], cam_offsets[interval[k] + 1]):
+            found[at] = cams[m]
+            at += 1
+    return metres, np.unique(found)

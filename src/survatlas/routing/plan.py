@@ -27,6 +27,7 @@ from survatlas.routing._plan import (
     closest_gap,
     least_exposure,
     pareto_front,
+    piece_arrays,
     reprice,
     snap_in_component,
     snap_nearest,
@@ -541,8 +542,7 @@ def _clipped(
     if not pieces:
         return index.clipped(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     g = net.graph
-    e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
-    e = e.astype(np.int64)
+    e, t0, t1 = piece_arrays(pieces)
     streets, a, b = g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1
     seen = np.flatnonzero(index.seen_between(streets, a, b) > 0)
     which, interval, lo, hi = index.clipped(streets[seen], a[seen], b[seen])
@@ -550,10 +550,13 @@ def _clipped(
 
 
 def _seen(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> Seen:
-    _, interval, lo, hi = _clipped(net, pieces, scenario, level)
-    metres = sum((hi - lo).tolist(), 0.0)  # in route order, as the stretches are summed
-    cameras = net.exposure.index(scenario, level).cameras_of(interval)
-    return Seen(metres, tuple(cameras.tolist()))
+    index = net.exposure.index(scenario, level)
+    if not pieces:
+        return Seen(0.0, ())
+    g = net.graph
+    e, t0, t1 = piece_arrays(pieces)
+    start = g.edge_start[e]
+    return Seen(*index.seen_and_cameras(g.edge_street[e], start + t0, start + t1))
 
 
 def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[Stretch]:
