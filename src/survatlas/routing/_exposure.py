@@ -296,9 +296,9 @@ class SeenIndex:
 
         :meth:`stretches` over many stretches at once (compiled:
         :func:`survatlas.routing._kernels.clip_intervals`). Returns ``(which, interval, lo,
-        hi)``: the stretch index, the interval index (for :meth:`cameras_of`,
-        :meth:`camera_tuple`), and the interval clipped to the stretch; ordered by stretch, then
-        along the street; only intervals met over a positive length.
+        hi)``: the stretch index, the interval index (for :meth:`camera_tuple`), and the
+        interval clipped to the stretch; ordered by stretch, then along the street; only
+        intervals met over a positive length.
         """
         return _kernels.clip_intervals(
             self.streets, self.offsets, self.starts, self.ends,
@@ -320,13 +320,6 @@ class SeenIndex:
             np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
         )
         return float(metres), tuple(cameras.tolist())
-
-    def cameras_of(self, intervals: np.ndarray) -> np.ndarray:
-        """The distinct cameras (sorted) seeing any of ``intervals`` (indices, see :meth:`clipped`)."""
-        intervals = np.asarray(intervals, dtype=np.int64)
-        n = self.cam_offsets[intervals + 1] - self.cam_offsets[intervals]
-        k = np.repeat(self.cam_offsets[intervals] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        return np.unique(self.cams[k])
 
     def camera_tuple(self, interval: int) -> tuple[int, ...]:
         """The cameras of one interval, as stored."""

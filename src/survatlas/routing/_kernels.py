@@ -119,7 +119,7 @@ def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, 
     """
     seen = seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b)
     keep = np.flatnonzero(seen > 0)
-    which, interval, c_lo, c_hi = clip_intervals(
+    _, interval, c_lo, c_hi = clip_intervals(
         index_streets, offsets, starts, ends, streets[keep], a[keep], b[keep])
     metres = 0.0
     size = 0
