@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rank(streets, street):  # type: ignore[no-untyped-def]
     """``min(searchsorted(streets, street), len - 1)`` and whether it is ``street``."""
     lo, hi = 0, len(streets)
@@ -32,7 +32,7 @@ def _rank(streets, street):  # type: ignore[no-untyped-def]
     return rank, streets[rank] == street
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, pos):  # type: ignore[no-untyped-def]
     """Metres seen on each ``streets[i]`` between its first vertex and ``pos[i]``."""
     out = np.zeros(len(pos))
@@ -59,7 +59,7 @@ def seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def clip_intervals(index_streets, offsets, starts, ends, streets, a, b):  # type: ignore[no-untyped-def]
     """Every interval met over a positive length by each stretch ``[min(a, b), max(a, b)]``.
 
@@ -93,14 +93,14 @@ def clip_intervals(index_streets, offsets, starts, ends, streets, a, b):  # type
     return which[:size], interval[:size], c_lo[:size], c_hi[:size]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grow(arr, cap):  # type: ignore[no-untyped-def]
     out = np.empty(cap, arr.dtype)
     out[: len(arr)] = arr
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b):  # type: ignore[no-untyped-def]
     """Metres seen on each ``streets[i]`` between ``a[i]`` and ``b[i]`` (either order):
     ``seen_to(max) - seen_to(min)``."""
@@ -109,7 +109,7 @@ def seen_between(index_streets, offsets, keys, starts, ends, before, width, stre
             - seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, lo))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, cam_offsets,  # type: ignore[no-untyped-def]
                      cams, streets, a, b):
     """Metres in view and the distinct cameras (sorted) along stretches of streets.
