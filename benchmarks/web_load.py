@@ -302,6 +302,24 @@ def route_urls(db: Path, rng: random.Random, count: int) -> list[str]:
     return urls
 
 
+def route_cpu_in_process(db: Path, urls: list[str]) -> float:
+    """Median CPU milliseconds of one route request's work, in this process, one at a time
+    (``web._analyses.compare_routes``, what ``/api/route`` calls; network loaded first)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from survatlas.web import _analyses
+
+    cpu = []
+    with Store(db, create=False) as store:
+        for url in urls:
+            query = parse_qs(urlsplit(url).query)
+            a, b = (tuple(map(float, query[k][0].split(","))) for k in ("from", "to"))
+            t0 = time.process_time()
+            _analyses.compare_routes(store, a, b, 1.25, "public")
+            cpu.append((time.process_time() - t0) * 1000)
+    return statistics.median(cpu[1:])
+
+
 def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, float]:
     """Route requests at ``args.clients`` against a server of the demo store; the first,
     cold request's milliseconds apart."""
@@ -315,10 +333,23 @@ def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, floa
         cold_ms = (time.perf_counter() - t0) * 1000
         if first.status_code != 200:
             raise RuntimeError(f"route request failed: {first.text[:500]}")
-        return asyncio.run(run_load(base, urls[1:], args.clients)), cold_ms
+        cpu0 = server_cpu_s(proc)
+        result = asyncio.run(run_load(base, urls[1:], args.clients))
+        result["server_cpu_ms"] = (server_cpu_s(proc) - cpu0) * 1000 / result["requests"]
+        result["load_average"] = os.getloadavg()[0]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    result["in_process_cpu_ms"] = route_cpu_in_process(db, urls[:101])
+    return result, cold_ms
+
+
+def server_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the server process has used so far."""
+    import psutil
+
+    times = psutil.Process(proc.pid).cpu_times()
+    return times.user + times.system
 
 
 def start_server(path: Path, port: int) -> subprocess.Popen:
@@ -352,7 +383,10 @@ def main() -> None:
         r, cold_ms = route_load(args, random.Random(1))
         print(f"routes (demo store), {args.clients} clients: {r['requests']} requests, "
               f"{r['errors']} errors, p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max "
-              f"{r['max_ms']:.1f} ms, {r['rps']:.1f} req/s; first request {cold_ms:.0f} ms; "
+              f"{r['max_ms']:.1f} ms, {r['rps']:.1f} req/s; server CPU "
+              f"{r['server_cpu_ms']:.1f} ms/request; load average {r['load_average']:.1f}; "
+              f"in process, one at a time: {r['in_process_cpu_ms']:.1f} ms CPU (median); "
+              f"first request {cold_ms:.0f} ms; "
               f"target p95 ≤ 150 ms: {'met' if r['p95_ms'] <= 150 else 'NOT met'}")
         return
     db = WORK / f"web-city-{args.cameras}.db"
@@ -410,7 +444,10 @@ def main() -> None:
     )
     routes = results["routes (demo store)"]["p95_ms"]
     print(
-        f"routes: first request (loads the shared network) {route_cold_ms:.0f} ms; target p95 ≤ "
+        f"routes: server CPU {results['routes (demo store)']['server_cpu_ms']:.1f} ms/request "
+        f"(in process {results['routes (demo store)']['in_process_cpu_ms']:.1f} ms), "
+        f"load average {results['routes (demo store)']['load_average']:.1f}; "
+        f"first request (loads the shared network) {route_cold_ms:.0f} ms; target p95 ≤ "
         f"150 ms at {args.clients} clients: {'met' if routes <= 150 else 'NOT met'} ({routes:.0f} ms)"
     )
 

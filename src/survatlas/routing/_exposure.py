@@ -15,6 +15,7 @@ import numpy as np
 from survatlas.coverage.runs import ANY_AREA, CoverageRun, current_run, require_run
 from survatlas.errors import CoverageMissingError, InputError, RoutingError, StoreError
 from survatlas.optics import LEVELS as DORI_LEVELS
+from survatlas.routing import _kernels
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, numbering
 
@@ -259,26 +260,70 @@ class SeenIndex:
         self._keys = rank * self._width + self.starts
         cum = np.concatenate([[0.0], np.cumsum(lengths)])
         self._before = cum[:-1] - cum[self.offsets[rank]] if len(flat) else cum[:0]
+        n_cams = np.array([len(iv[2]) for iv in flat], dtype=np.int64)
+        #: cameras of interval ``j``: ``cams[cam_offsets[j]:cam_offsets[j + 1]]``
+        self.cam_offsets = np.concatenate([[0], np.cumsum(n_cams)]).astype(np.int64)
+        self.cams = np.fromiter((c for iv in flat for c in iv[2]), np.int64, int(n_cams.sum()))
+        self._cam_tuples = [iv[2] for iv in flat]
 
     def seen_to(self, streets: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Metres seen on each street between its first vertex and ``pos``."""
-        streets = np.asarray(streets, dtype=np.int64)
-        pos = np.clip(np.asarray(pos, dtype=float), 0.0, self._width - 1.0)
-        out = np.zeros(pos.shape)
-        if not len(self.streets) or not pos.size:
-            return out
-        rank = np.minimum(np.searchsorted(self.streets, streets), len(self.streets) - 1)
-        has = self.streets[rank] == streets
-        j = np.searchsorted(self._keys, rank * self._width + pos, side="left") - 1
-        ok = has & (j >= self.offsets[rank])
-        j = np.where(ok, j, 0)
-        inside = np.clip(pos - self.starts[j], 0.0, self.ends[j] - self.starts[j])
-        return np.where(ok, self._before[j] + inside, 0.0)
+        """Metres seen on each street between its first vertex and ``pos`` (compiled:
+        :func:`survatlas.routing._kernels.seen_to`)."""
+        streets, pos = _same_shape(np.asarray(streets, dtype=np.int64), np.asarray(pos, dtype=float))
+        out = _kernels.seen_to(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, np.ascontiguousarray(streets.ravel()), np.ascontiguousarray(pos.ravel()),
+        )
+        return out.reshape(pos.shape)
 
     def seen_between(self, streets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Metres seen on each street between positions ``a`` and ``b`` (either order)."""
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        return self.seen_to(streets, hi) - self.seen_to(streets, lo)
+        streets, a, b = _same_shape(
+            np.asarray(streets, dtype=np.int64), np.asarray(a, dtype=float),
+            np.asarray(b, dtype=float),
+        )
+        out = _kernels.seen_between(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, np.ascontiguousarray(streets.ravel()), np.ascontiguousarray(a.ravel()),
+            np.ascontiguousarray(b.ravel()),
+        )
+        return out.reshape(a.shape)
+
+    def clipped(
+        self, streets: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every seen interval met by each stretch ``[min(a, b), max(a, b)]`` of ``streets``.
+
+        :meth:`stretches` over many stretches at once (compiled:
+        :func:`survatlas.routing._kernels.clip_intervals`). Returns ``(which, interval, lo,
+        hi)``: the stretch index, the interval index (for :meth:`camera_tuple`), and the
+        interval clipped to the stretch; ordered by stretch, then along the street; only
+        intervals met over a positive length.
+        """
+        return _kernels.clip_intervals(
+            self.streets, self.offsets, self.starts, self.ends,
+            np.ascontiguousarray(streets, dtype=np.int64),
+            np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
+        )
+
+    def seen_and_cameras(
+        self, streets: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> tuple[float, tuple[int, ...]]:
+        """Metres in view and the distinct cameras (sorted) along the stretches
+        ``[a[i], b[i]]`` of ``streets[i]`` taken together: the intervals of :meth:`clipped` of
+        the stretches with any metre in view (:meth:`seen_between`), summed in stretch order
+        (compiled: :func:`survatlas.routing._kernels.seen_and_cameras`)."""
+        metres, cameras = _kernels.seen_and_cameras(
+            self.streets, self.offsets, self._keys, self.starts, self.ends, self._before,
+            self._width, self.cam_offsets, self.cams,
+            np.ascontiguousarray(streets, dtype=np.int64),
+            np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(b, dtype=float),
+        )
+        return float(metres), tuple(cameras.tolist())
+
+    def camera_tuple(self, interval: int) -> tuple[int, ...]:
+        """The cameras of one interval, as stored."""
+        return self._cam_tuples[interval]
 
     def stretches(self, street: int, a: float, b: float) -> list[Interval]:
         """The seen intervals of ``street`` clipped to ``[min(a, b), max(a, b)]``."""
@@ -288,6 +333,13 @@ class SeenIndex:
             for s, e, cams in self.seen.get(street, ())
             if min(e, hi) > max(s, lo)
         ]
+
+
+def _same_shape(*arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays broadcast to one shape (as given when they have it: the common case)."""
+    if all(arr.shape == arrays[0].shape for arr in arrays):
+        return list(arrays)
+    return list(np.broadcast_arrays(*arrays))
 
 
 def load_exposure(

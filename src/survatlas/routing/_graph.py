@@ -106,9 +106,14 @@ class StreetGraph:
     edge_length: np.ndarray = field(init=False, repr=False)
     component: np.ndarray = field(init=False, repr=False)
     tree: shapely.STRtree = field(init=False, repr=False)
+    #: node coordinates as two contiguous arrays (what the A* kernel reads)
+    node_x: np.ndarray = field(init=False, repr=False)
+    node_y: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.edge_length = self.edge_end - self.edge_start
+        self.node_x = np.ascontiguousarray(self.node_xy[:, 0], dtype=float)
+        self.node_y = np.ascontiguousarray(self.node_xy[:, 1], dtype=float)
         self._build_csr()
         n = len(self.node_xy)
         adj = coo_matrix((np.ones(len(self.edge_u)), (self.edge_u, self.edge_v)), shape=(n, n))

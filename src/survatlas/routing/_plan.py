@@ -6,7 +6,7 @@ A route is a sequence of *pieces* ``(edge, t_from, t_to)``: positions in metres 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,20 +57,32 @@ class Pricer:
         self.entry_len = self.length[graph.csr_edge]
         self.entry_exp = self.exposed[graph.csr_edge]
 
+    def figures(
+        self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Length and exposed metres of each piece ``(edges[i], t0[i], t1[i])``."""
+        g = self.graph
+        start = g.edge_start[edges]
+        seen = self.index.seen_between(g.edge_street[edges], start + t0, start + t1)
+        return np.abs(t1 - t0), seen
+
     def totals(self, pieces: tuple[Piece, ...] | list[Piece]) -> tuple[float, float]:
         """Total length and exposed metres of pieces."""
         if not pieces:
             return 0.0, 0.0
-        e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
-        e = e.astype(np.int64)
-        g = self.graph
-        seen = self.index.seen_between(g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1)
-        return float(np.abs(t1 - t0).sum()), float(seen.sum())
+        length, seen = self.figures(*piece_arrays(pieces))
+        return float(length.sum()), float(seen.sum())
 
     def cost(self, lam: float, edge: int, t0: float, t1: float) -> float:
         """Cost of one piece."""
         length, exposed = self.totals([(edge, t0, t1)])
         return length + lam * exposed
+
+
+def piece_arrays(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge ids, start and end positions of pieces as arrays."""
+    arr = np.array(pieces, dtype=float).reshape(-1, 3)
+    return arr[:, 0].astype(np.int64), arr[:, 1].copy(), arr[:, 2].copy()
 
 
 def snap_nearest(graph: StreetGraph, xy: tuple[float, float], max_dist: float) -> Anchor | None:
@@ -136,22 +148,24 @@ def solve(
 
 def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
     g = pricer.graph
-    src: list[tuple[int, float]] = []
     la, lb = g.edge_length[a.edge], g.edge_length[b.edge]
-    if g.edge_bwd[a.edge]:
-        src.append((int(g.edge_u[a.edge]), pricer.cost(lam, a.edge, a.t, 0.0)))
-    if g.edge_fwd[a.edge]:
-        src.append((int(g.edge_v[a.edge]), pricer.cost(lam, a.edge, a.t, la)))
-    tgt: list[tuple[int, float]] = []
-    if g.edge_fwd[b.edge]:
-        tgt.append((int(g.edge_u[b.edge]), pricer.cost(lam, b.edge, 0.0, b.t)))
-    if g.edge_bwd[b.edge]:
-        tgt.append((int(g.edge_v[b.edge]), pricer.cost(lam, b.edge, lb, b.t)))
+    # the pieces from the origin to either end of its edge and from either end of the
+    # destination's edge to it, where the edge's direction allows: priced in one call
+    ends = [
+        (bool(g.edge_bwd[a.edge]), int(g.edge_u[a.edge]), (a.edge, a.t, 0.0)),
+        (bool(g.edge_fwd[a.edge]), int(g.edge_v[a.edge]), (a.edge, a.t, la)),
+        (bool(g.edge_fwd[b.edge]), int(g.edge_u[b.edge]), (b.edge, 0.0, b.t)),
+        (bool(g.edge_bwd[b.edge]), int(g.edge_v[b.edge]), (b.edge, lb, b.t)),
+    ]
+    length, exposed = pricer.figures(*piece_arrays([piece for _, _, piece in ends]))
+    cost = (length + lam * exposed).tolist()
+    src = [(node, cost[i]) for i, (ok, node, _) in enumerate(ends[:2]) if ok]
+    tgt = [(node, cost[2 + i]) for i, (ok, node, _) in enumerate(ends[2:]) if ok]
     return Ends(
         np.array([s[0] for s in src], np.int64),
-        np.array([s[1] for s in src]),
+        np.array([s[1] for s in src], float),
         np.array([t[0] for t in tgt], np.int64),
-        np.array([t[1] for t in tgt]),
+        np.array([t[1] for t in tgt], float),
         b.xy,
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Path, Piece, Pricer
+from survatlas.routing._plan import Path, Pricer
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -35,17 +35,12 @@ class WorstPricer(Pricer):
         self.entry_len = first.entry_len
         self.entry_exp = self.exposed[self.graph.csr_edge]
 
-    def totals(self, pieces: tuple[Piece, ...] | list[Piece]) -> tuple[float, float]:
-        """Total length and the sum over pieces of each piece's largest exposure."""
-        if not pieces:
-            return 0.0, 0.0
-        e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
-        e = e.astype(np.int64)
-        g = self.graph
-        seen = np.max(np.stack([
-            p.index.seen_between(g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1)
-            for p in self.pricers]), axis=0)
-        return float(np.abs(t1 - t0).sum()), float(seen.sum())
+    def figures(
+        self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Length and the largest exposed metres over the scenarios of each piece."""
+        seen = np.max(np.stack([p.figures(edges, t0, t1)[1] for p in self.pricers]), axis=0)
+        return np.abs(t1 - t0), seen
 
 
 def worst_case(pricers: Sequence[Pricer], path: Path) -> float:

@@ -63,8 +63,8 @@ class AStar:
             graph.csr_indptr,
             graph.csr_indices,
             weights,
-            graph.node_xy[:, 0].copy(),
-            graph.node_xy[:, 1].copy(),
+            graph.node_x,
+            graph.node_y,
             ends.src_nodes,
             ends.src_cost,
             ends.tgt_nodes,
@@ -154,13 +154,26 @@ def _source_index(ends: Ends, node: int) -> int:
 
 
 def _walk_back(pred: np.ndarray, node: int) -> list[int]:
-    nodes = [node]
-    while pred[nodes[-1]] >= 0:
-        nodes.append(int(pred[nodes[-1]]))
-    return nodes[::-1]
+    """The node sequence ending at ``node`` along the predecessors (compiled walk)."""
+    return _walk_back_nb(np.ascontiguousarray(pred, dtype=np.int64), node).tolist()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _walk_back_nb(pred, node):  # type: ignore[no-untyped-def]
+    n = 1
+    at = node
+    while pred[at] >= 0 and n <= len(pred):
+        at = pred[at]
+        n += 1
+    out = np.empty(n, np.int64)
+    at = node
+    for i in range(n - 1, -1, -1):
+        out[i] = at
+        at = pred[at] if i else at
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _push(keys, vals, size, key, val):  # type: ignore[no-untyped-def]
     i = size
     keys[i], vals[i] = key, val
@@ -174,7 +187,7 @@ def _push(keys, vals, size, key, val):  # type: ignore[no-untyped-def]
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pop(keys, vals, size):  # type: ignore[no-untyped-def]
     key, val = keys[0], vals[0]
     size -= 1
@@ -194,7 +207,7 @@ def _pop(keys, vals, size):  # type: ignore[no-untyped-def]
     return key, val, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _astar(indptr, indices, weights, xs, ys, src, src_cost, tgt, tgt_cost, tx, ty, bound):  # type: ignore[no-untyped-def]
     n = len(indptr) - 1
     g = np.full(n, np.inf)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from survatlas.routing._plan import (
     closest_gap,
     least_exposure,
     pareto_front,
+    piece_arrays,
     reprice,
     snap_in_component,
     snap_nearest,
@@ -108,10 +109,24 @@ class Route:
     time_s: float
     geometry: shapely.LineString | shapely.MultiLineString
     exposure: dict[str, dict[str, Seen]]
-    stretches: list[Stretch]
     lam: float
     scenario: str
     pieces: tuple[Piece, ...] = ()
+    #: the stretches, or a function computing them on first use of :attr:`stretches`
+    _stretches: list[Stretch] | Callable[[], list[Stretch]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    @property
+    def stretches(self) -> list[Stretch]:
+        """The exposed stretches for the chosen scenario, every level, in route order.
+
+        Computed on first use (cutting their geometry is most of a route's cost, and the web
+        map's route figures do not need them).
+        """
+        if callable(self._stretches):
+            self._stretches = self._stretches()
+        return self._stretches
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -435,17 +450,20 @@ def make_route(
     exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in levels} for sc in scenarios}
     shown = {lvl: scenario if scenario != ROBUST else
              max(scenarios, key=lambda sc, lvl=lvl: exposure[sc][lvl].metres) for lvl in levels}
-    stretches = [s for lvl in levels for s in _stretches(net, pieces, shown[lvl], lvl)]
+
+    def stretches() -> list[Stretch]:
+        return [s for lvl in levels for s in _stretches(net, pieces, shown[lvl], lvl)]
+
     return Route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
         geometry=_to_lonlat(net, _join(lines)),
         exposure=exposure,
-        stretches=stretches,
         lam=lam,
         scenario=scenario,
         pieces=tuple(pieces),
+        _stretches=stretches,
     )
 
 
@@ -515,29 +533,30 @@ def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
-def _seen_pieces(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[int]:
-    """Indices of the pieces with any metre in view."""
+def _clipped(
+    net: Network, pieces: Sequence[Piece], scenario: str, level: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The seen intervals met by the route's pieces (see :meth:`SeenIndex.clipped`), in route
+    order; pieces with no metre in view (``seen_between``) are left out."""
+    index = net.exposure.index(scenario, level)
     if not pieces:
-        return []
+        return index.clipped(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     g = net.graph
-    e, t0, t1 = (np.array(c) for c in zip(*pieces, strict=True))
-    e = e.astype(np.int64)
-    base = g.edge_start[e]
-    seen = net.exposure.index(scenario, level).seen_between(g.edge_street[e], base + t0, base + t1)
-    return np.flatnonzero(seen > 0).tolist()
+    e, t0, t1 = piece_arrays(pieces)
+    streets, a, b = g.edge_street[e], g.edge_start[e] + t0, g.edge_start[e] + t1
+    seen = np.flatnonzero(index.seen_between(streets, a, b) > 0)
+    which, interval, lo, hi = index.clipped(streets[seen], a[seen], b[seen])
+    return seen[which], interval, lo, hi
 
 
 def _seen(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> Seen:
     index = net.exposure.index(scenario, level)
+    if not pieces:
+        return Seen(0.0, ())
     g = net.graph
-    metres, cams = 0.0, set()
-    for i in _seen_pieces(net, pieces, scenario, level):
-        e, t0, t1 = pieces[i]
-        s, base = int(g.edge_street[e]), float(g.edge_start[e])
-        for lo, hi, ids in index.stretches(s, base + t0, base + t1):
-            metres += hi - lo
-            cams.update(ids)
-    return Seen(metres, tuple(sorted(cams)))
+    e, t0, t1 = piece_arrays(pieces)
+    start = g.edge_start[e]
+    return Seen(*index.seen_and_cameras(g.edge_street[e], start + t0, start + t1))
 
 
 def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[Stretch]:
@@ -545,14 +564,15 @@ def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str)
     g = net.graph
     found: list[tuple[float, float, tuple[int, ...], shapely.LineString]] = []
     at = np.concatenate([[0.0], np.cumsum([abs(p[2] - p[1]) for p in pieces])])
-    for i in _seen_pieces(net, pieces, scenario, level):
+    which, interval, c_lo, c_hi = _clipped(net, pieces, scenario, level)
+    for i, j, lo, hi in zip(which.tolist(), interval.tolist(), c_lo.tolist(), c_hi.tolist(),
+                            strict=True):
         e, t0, t1 = pieces[i]
-        s, base = int(g.edge_street[e]), float(g.edge_start[e])
-        for lo, hi, ids in index.stretches(s, base + t0, base + t1):
-            a, b = lo - base, hi - base
-            d0, d1 = (a - t0, b - t0) if t1 >= t0 else (t0 - b, t0 - a)
-            line = _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a))
-            found.append((at[i] + d0, at[i] + d1, ids, line))
+        base = float(g.edge_start[e])
+        a, b = lo - base, hi - base
+        d0, d1 = (a - t0, b - t0) if t1 >= t0 else (t0 - b, t0 - a)
+        line = _piece_line(g, (e, a, b) if t1 >= t0 else (e, b, a))
+        found.append((at[i] + d0, at[i] + d1, index.camera_tuple(j), line))
     found.sort(key=lambda f: f[0])
     merged: list[list[Any]] = []
     for start, end, ids, line in found:

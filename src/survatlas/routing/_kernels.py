@@ -1,0 +1,135 @@
+"""Compiled look-ups over seen intervals (plumbing for :class:`~routing._exposure.SeenIndex`).
+
+A route request asks "metres in view between two positions of a street" a few thousand times
+(every piece of every candidate path, every scenario and level) over a handful of values each
+time; in numpy each such call costs tens of microseconds of per-call overhead. These numba
+kernels answer the same questions with the same arithmetic, so their results are bit-identical
+to the numpy definitions they replace (a test compares them on random queries):
+
+- :func:`seen_to` is ``SeenIndex.seen_to``: a binary search over the same sorted keys
+  (``rank · width + position``), the same clipping and the same sums.
+- :func:`clip_intervals` is ``SeenIndex.stretches`` over many stretches: every interval of the
+  stretch's street tested with ``min(end, hi) > max(start, lo)``, in street order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _rank(streets, street):  # type: ignore[no-untyped-def]
+    """``min(searchsorted(streets, street), len - 1)`` and whether it is ``street``."""
+    lo, hi = 0, len(streets)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if streets[mid] < street:
+            lo = mid + 1
+        else:
+            hi = mid
+    rank = min(lo, len(streets) - 1)
+    return rank, streets[rank] == street
+
+
+@njit(cache=True, nogil=True)
+def seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, pos):  # type: ignore[no-untyped-def]
+    """Metres seen on each ``streets[i]`` between its first vertex and ``pos[i]``."""
+    out = np.zeros(len(pos))
+    if len(index_streets) == 0:
+        return out
+    for i in range(len(pos)):
+        p = min(max(pos[i], 0.0), width - 1.0)
+        rank, has = _rank(index_streets, streets[i])
+        if not has:
+            continue
+        key = rank * width + p
+        lo, hi = 0, len(keys)
+        while lo < hi:  # searchsorted(keys, key, side="left")
+            mid = (lo + hi) // 2
+            if keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        j = lo - 1
+        if j < offsets[rank]:
+            continue
+        inside = min(max(p - starts[j], 0.0), ends[j] - starts[j])
+        out[i] = before[j] + inside
+    return out
+
+
+@njit(cache=True, nogil=True)
+def clip_intervals(index_streets, offsets, starts, ends, streets, a, b):  # type: ignore[no-untyped-def]
+    """Every interval met over a positive length by each stretch ``[min(a, b), max(a, b)]``.
+
+    Returns ``(which, interval, lo, hi)`` ordered by stretch, then along the street.
+    """
+    n = len(streets)
+    size = 0
+    cap = 16 + 4 * n
+    which = np.empty(cap, np.int64)
+    interval = np.empty(cap, np.int64)
+    c_lo = np.empty(cap)
+    c_hi = np.empty(cap)
+    if len(index_streets) == 0:
+        return which[:0], interval[:0], c_lo[:0], c_hi[:0]
+    for i in range(n):
+        rank, has = _rank(index_streets, streets[i])
+        if not has:
+            continue
+        lo, hi = min(a[i], b[i]), max(a[i], b[i])
+        for j in range(offsets[rank], offsets[rank + 1]):
+            x0, x1 = max(starts[j], lo), min(ends[j], hi)
+            if x1 > x0:
+                if size == cap:
+                    cap *= 2
+                    which = _grow(which, cap)
+                    interval = _grow(interval, cap)
+                    c_lo = _grow(c_lo, cap)
+                    c_hi = _grow(c_hi, cap)
+                which[size], interval[size], c_lo[size], c_hi[size] = i, j, x0, x1
+                size += 1
+    return which[:size], interval[:size], c_lo[:size], c_hi[:size]
+
+
+@njit(cache=True, nogil=True)
+def _grow(arr, cap):  # type: ignore[no-untyped-def]
+    out = np.empty(cap, arr.dtype)
+    out[: len(arr)] = arr
+    return out
+
+
+@njit(cache=True, nogil=True)
+def seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b):  # type: ignore[no-untyped-def]
+    """Metres seen on each ``streets[i]`` between ``a[i]`` and ``b[i]`` (either order):
+    ``seen_to(max) - seen_to(min)``."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return (seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, hi)
+            - seen_to(index_streets, offsets, keys, starts, ends, before, width, streets, lo))
+
+
+@njit(cache=True, nogil=True)
+def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, cam_offsets,  # type: ignore[no-untyped-def]
+                     cams, streets, a, b):
+    """Metres in view and the distinct cameras (sorted) along stretches of streets.
+
+    The stretches with any metre in view (:func:`seen_between`), then every interval they meet
+    (:func:`clip_intervals`): its clipped length added in stretch order, its cameras collected.
+    """
+    seen = seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b)
+    keep = np.flatnonzero(seen > 0)
+    _, interval, c_lo, c_hi = clip_intervals(
+        index_streets, offsets, starts, ends, streets[keep], a[keep], b[keep])
+    metres = 0.0
+    size = 0
+    for k in range(len(interval)):
+        metres += c_hi[k] - c_lo[k]
+        size += cam_offsets[interval[k] + 1] - cam_offsets[interval[k]]
+    found = np.empty(size, np.int64)
+    at = 0
+    for k in range(len(interval)):
+        for m in range(cam_offsets[interval[k]], cam_offsets[interval[k] + 1]):
+            found[at] = cams[m]
+            at += 1
+    return metres, np.unique(found)
