@@ -64,6 +64,25 @@ def test_the_folder_holds_the_map_tiles_figures_and_report(site: Path) -> None:
     assert 'src="/' not in page and 'href="/' not in page  # relative: any folder of any host
 
 
+def test_the_glyph_ranges_cover_every_public_name_in_the_area(db: Path, site: Path) -> None:
+    from survatlas.publish.glyphs import FONT_STACKS
+
+    manifest = json.loads((site / "site.json").read_text("utf-8"))
+    with Store(db, create=False) as store:
+        names = site_mod.label_text(store, tuple(float(v) for v in BBOX.split(",")))
+    assert "Rautatientori" in names  # the square the area is centred on
+    needed = {f"{ord(c) // 256 * 256}-{ord(c) // 256 * 256 + 255}"
+              for name in names for c in name + name.upper()}
+    assert needed <= set(manifest["glyph_ranges"])
+    assert "0-255" in manifest["glyph_ranges"]
+    for stack in FONT_STACKS:
+        for rng in manifest["glyph_ranges"]:
+            pbf = site / "fonts" / stack / f"{rng}.pbf"
+            assert pbf.stat().st_size > 100, pbf
+    # Finnish names: ä and ö are in range 0-255; and nothing beyond what the names need
+    assert len(manifest["glyph_ranges"]) == len(needed | {"0-255"})
+
+
 def test_stats_and_report_equal_the_cli_json(db: Path, site: Path) -> None:
     stats = json.loads(_run(db, "stats", "--bbox", BBOX, "--json"))
     assert json.loads((site / "stats.json").read_text("utf-8")) == stats
@@ -153,7 +172,11 @@ def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
                 const cl = m.queryRenderedFeatures({layers: ['clusters']})
                     .reduce((n, f) => n + f.properties.count, 0);
                 const streets = m.queryRenderedFeatures({layers: ['streets']}).length;
-                return {dev, cl, streets};
+                const labels = m.queryRenderedFeatures({layers: ['street-labels']})
+                    .map((f) => f.properties.name);
+                const places = m.queryRenderedFeatures({layers: ['place-labels', 'place-names']})
+                    .length;
+                return {dev, cl, streets, labels, places};
             }"""
         )
         ARTIFACTS.mkdir(exist_ok=True)
@@ -162,6 +185,9 @@ def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
         browser.close()
     assert shown["dev"] + shown["cl"] > 10, shown
     assert shown["streets"] > 0, shown
+    # street names drawn (a symbol layer placed glyphs), from the site's own glyph files
+    assert len(shown["labels"]) > 0 and all(shown["labels"]), shown
+    assert any("/fonts/Noto%20Sans%20Regular/0-255.pbf" in u for u in requests)
     assert "© OpenStreetMap contributors" in attribution
     assert errors == []
     foreign = [u for u in requests if not u.startswith((served + "/", f"blob:{served}/", "data:"))]

@@ -78,7 +78,7 @@ export function buildStyle(config) {
   return { version: 8, sources, layers, glyphs: `${origin}/fonts/{fontstack}/{range}.pbf` };
 }
 
-function baseLayers() {
+export function baseLayers() {
   const major = ["match", ["get", "highway"], ["primary", "secondary", "trunk", "tertiary"], 2.2, 1.2];
   const width = (base) => ["interpolate", ["exponential", 1.6], ["zoom"], 12, ["*", base * 0.3, major], 18, ["*", base * 4, major]];
   return [

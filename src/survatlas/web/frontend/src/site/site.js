@@ -2,6 +2,9 @@
 // read through the `pmtiles` protocol. It needs no survatlas server and asks nothing of any
 // other origin: every URL below is relative to the page (site.json, tiles/, vendor/).
 /* global maplibregl, pmtiles */
+import { contextAreaLayers, contextLineLayers, placeLabelLayers } from "../context.js";
+import { clusterCountLayer, labelLayers } from "../labels.js";
+import { baseLayers } from "../style.js";
 
 const here = new URL(".", window.location.href);
 const local = (path) => new URL(path, here).href;
@@ -40,43 +43,17 @@ class StaticFileSource {
   }
 }
 
-// footways, paths and the like: drawn thin, without casing, under the streets' hierarchy
-const MINOR = ["footway", "path", "cycleway", "steps", "pedestrian", "service", "track",
-  "corridor", "bridleway"];
-const MAJOR = ["motorway", "trunk", "primary", "secondary", "tertiary"];
-
-/** Line width by road class and zoom, scaled by `k` (casing), minor ways by `m`. */
-function width(k, m) {
-  const cls = (major, street, minor) => ["match", ["get", "highway"],
-    MAJOR, major * k, MINOR, minor * m, street * k];
-  return ["interpolate", ["exponential", 1.6], ["zoom"],
-    12, cls(1.2, 0.5, 0.2), 15, cls(4, 2, 0.8), 18, cls(14, 8, 2.5)];
-}
-
 function style(site, archives) {
   const sources = {};
   for (const [name, file] of Object.entries(archives)) {
     sources[name] = { type: "vector", url: `pmtiles://${local(file)}`, attribution: site.attribution };
   }
-  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }];
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f3f1ec" } }];
   if (sources.base) {
-    layers.push(
-      { id: "sites", type: "fill", source: "base", "source-layer": "sites",
-        paint: { "fill-color": "#d7e6d0", "fill-opacity": 0.7 } },
-      { id: "buildings", type: "fill", source: "base", "source-layer": "buildings",
-        paint: { "fill-color": "#d9d6d0", "fill-outline-color": "#bdb8b0" } },
-      { id: "streets-casing", type: "line", source: "base", "source-layer": "streets",
-        filter: ["match", ["get", "highway"], MINOR, false, true],
-        layout: { "line-join": "round", "line-cap": "round" },
-        paint: { "line-color": "#c4c0b8", "line-width": width(1.5, 1.0) } },
-      { id: "streets", type: "line", source: "base", "source-layer": "streets",
-        layout: { "line-join": "round", "line-cap": "round" },
-        paint: {
-          "line-color": ["match", ["get", "highway"], MINOR, "#fbfaf7", "#ffffff"],
-          "line-width": width(1, 0.6),
-        } },
-    );
+    // the map app's own layers (one definition): context, buildings, streets, then names
+    layers.push(...contextAreaLayers(), ...baseLayers(), ...contextLineLayers());
   }
+  if (sources.base) layers.push(...labelLayers(), ...placeLabelLayers());
   if (sources.devices) {
     layers.push(
       { id: "clusters", type: "circle", source: "devices", "source-layer": "clusters",
@@ -91,9 +68,11 @@ function style(site, archives) {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 2.5, 17, 6],
           "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
         } },
+      clusterCountLayer(),
     );
   }
-  return { version: 8, sources, layers };
+  // the glyphs written beside the page (fonts/{stack}/{range}.pbf); braces must stay literal
+  return { version: 8, sources, layers, glyphs: `${here.href}fonts/{fontstack}/{range}.pbf` };
 }
 
 const LABELS = {
