@@ -8,6 +8,8 @@ with no survatlas server behind it::
     vendor/               MapLibre GL JS and the pmtiles protocol (from npm, at build time)
     tiles/base.pmtiles    buildings, streets, sites (vector tiles of publish.tiles)
     tiles/devices.pmtiles devices, and clusters where they are dense
+    tiles/coverage.pmtiles streets and sites by share in view (publish.coverage_tiles), when the
+                          store's coverage run covers the area; otherwise site.json says why
     fonts/{stack}/{a}-{b}.pbf  label glyphs (publish.glyphs) of the code points the names need
     stats.json            ``survatlas stats --bbox … --json``
     report.json/.html     ``survatlas report --bbox …`` as JSON figures and as HTML
@@ -31,14 +33,16 @@ from typing import Any
 
 from survatlas import ODBL_ATTRIBUTION, __version__
 from survatlas.errors import InputError, SurvatlasError
-from survatlas.publish import tiles
+from survatlas.publish import coverage_tiles, tiles
 from survatlas.publish.stats import store_stats
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause
 
 BBox = tuple[float, float, float, float]
 #: the tilesets a site carries, and the lowest zoom written for each.
-SITE_TILESETS = {"base": 12, "devices": 6}
+SITE_TILESETS = {"base": 12, "devices": 6, "coverage": 12}
+#: the DORI level the coverage layer is coloured by (the map app's default: the widest)
+COVERAGE_LEVEL = "detection"
 DEFAULT_MAX_ZOOM = 16
 DEFAULT_TITLE = "Surveillance infrastructure map"
 #: more tiles than this and the area is too large for one static folder at that zoom.
@@ -115,6 +119,31 @@ def count_tiles(bbox: BBox, max_zoom: int) -> int:
             x0, y0, x1, y1 = tile_range(bbox, z)
             total += (x1 - x0 + 1) * (y1 - y0 + 1)
     return total
+
+
+def coverage_layer(store: Store, bbox: BBox) -> tuple[dict[str, Any] | None, str | None]:
+    """What the site's coverage layer shows (run, level, scenario, layers), or why it has none.
+
+    The stored run must cover ``bbox`` and pass :func:`survatlas.coverage.runs.require_run` for
+    the public (a run that used a camera since withdrawn is refused).
+    """
+    from survatlas.coverage.runs import require_run
+
+    try:
+        run = require_run(store, bbox=bbox, levels=(COVERAGE_LEVEL,), audience="public")
+    except SurvatlasError as exc:
+        return None, f"No coverage layer: {exc}"
+    coverage_tiles.register_coverage_tiles()
+    return {
+        "level": COVERAGE_LEVEL,
+        "scenario": run.main_scenario(),
+        "stale": run.stale,
+        "stale_reasons": list(run.stale_reasons),
+        "layers": tiles.tileset_catalog()[coverage_tiles.TILESET],
+        "method": f"share of each street's length (site's area) in view at the "
+        f"{COVERAGE_LEVEL} level, {run.main_scenario()} optics, from the stored coverage run "
+        "(`survatlas coverage`); grey: not in view",
+    }, None
 
 
 def label_text(store: Store, bbox: BBox) -> set[str]:
@@ -331,7 +360,10 @@ def _write_site(
     write_glyphs(folder, starts)
     (folder / "tiles").mkdir()
     archives, counts = {}, {}
+    coverage, coverage_note = coverage_layer(store, bbox)
     for tileset, minzoom in SITE_TILESETS.items():
+        if tileset == coverage_tiles.TILESET and coverage is None:
+            continue
         name = f"tiles/{tileset}.pmtiles"
         written = write_archive(store, tileset, bbox, minzoom, max_zoom, folder / name)
         if written:
@@ -351,6 +383,8 @@ def _write_site(
             [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
             + ["index.html", "site.json"]
         ),
+        "coverage": coverage,
+        "coverage_note": coverage_note,
         "glyph_ranges": [f"{start}-{start + 255}" for start in starts],
         "report": "report.html" if report else None,
         "report_note": report_note,
@@ -411,6 +445,8 @@ def _index_html(manifest: dict[str, Any], stats: dict[str, Any], report: dict | 
         coverage=coverage,
         report=report,
         report_note=manifest["report_note"],
+        coverage_layer=manifest["coverage"],
+        coverage_note=manifest["coverage_note"],
         method=manifest["method"],
         attribution=manifest["attribution"],
         generated_at=manifest["generated_at"],

@@ -149,7 +149,7 @@ export function levelPaint(id, entry, level) {
   return [[id, "circle-color", shareRamp(level)]];
 }
 
-function analysisLayer(tileset, entry, level) {
+export function analysisLayer(tileset, entry, level) {
   const common = { source: tileset, "source-layer": entry.name, minzoom: entry.minzoom };
   const id = `${tileset}-${entry.name}`;
   if (entry.geometry === "line") {

@@ -4,7 +4,7 @@
 /* global maplibregl, pmtiles */
 import { contextAreaLayers, contextLineLayers, placeLabelLayers } from "../context.js";
 import { clusterCountLayer, labelLayers } from "../labels.js";
-import { baseLayers } from "../style.js";
+import { NOT_IN_VIEW, SHARE_STOPS, analysisLayer, baseLayers } from "../style.js";
 
 const here = new URL(".", window.location.href);
 const local = (path) => new URL(path, here).href;
@@ -53,6 +53,12 @@ function style(site, archives) {
     // the map app's own layers (one definition): context, buildings, streets, then names
     layers.push(...contextAreaLayers(), ...baseLayers(), ...contextLineLayers());
   }
+  if (sources.coverage && site.coverage) {
+    // streets and sites by share in view: the map app's layers and viridis ramp
+    for (const entry of site.coverage.layers) {
+      layers.push(...analysisLayer("coverage", entry, site.coverage.level));
+    }
+  }
   if (sources.base) layers.push(...labelLayers(), ...placeLabelLayers());
   if (sources.devices) {
     layers.push(
@@ -91,8 +97,34 @@ function popupContent(props) {
   return table;
 }
 
+/** The numeric legend of the coverage layer: the ramp's own stops, 0–100 %, and "not in view". */
+function coverageLegend(coverage) {
+  const box = document.getElementById("coverage-legend");
+  if (!box || !coverage) return;
+  const title = document.createElement("p");
+  title.textContent = `Share in view (${coverage.level}, ${coverage.scenario} optics)`;
+  const ramp = document.createElement("div");
+  ramp.className = "ramp";
+  ramp.style.background = `linear-gradient(to right, ${SHARE_STOPS.map(([v, c]) => `${c} ${v * 100}%`).join(", ")})`;
+  const ticks = document.createElement("div");
+  ticks.className = "ramp-ticks";
+  for (const [v] of SHARE_STOPS) {
+    const tick = document.createElement("span");
+    tick.textContent = `${Math.round(v * 100)} %`;
+    ticks.append(tick);
+  }
+  const none = document.createElement("p");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch flat";
+  swatch.style.background = NOT_IN_VIEW;
+  none.append(swatch, " not in view (0 %)");
+  box.replaceChildren(title, ramp, ticks, none);
+  box.hidden = false;
+}
+
 async function main() {
   const site = await (await fetch(local("site.json"))).json();
+  coverageLegend(site.coverage);
   maplibregl.setWorkerUrl(local("vendor/maplibre-gl-csp-worker.js"));
   const protocol = new pmtiles.Protocol();
   maplibregl.addProtocol("pmtiles", protocol.tile);
