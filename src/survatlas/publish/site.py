@@ -140,9 +140,9 @@ def coverage_layer(store: Store, bbox: BBox) -> tuple[dict[str, Any] | None, str
         "stale": run.stale,
         "stale_reasons": list(run.stale_reasons),
         "layers": tiles.tileset_catalog()[coverage_tiles.TILESET],
-        "method": f"share of each street's length (site's area) in view at the "
+        "method": f"Share of each street's length (each site's area) in view at the "
         f"{COVERAGE_LEVEL} level, {run.main_scenario()} optics, from the stored coverage run "
-        "(`survatlas coverage`); grey: not in view",
+        "(survatlas coverage); grey: not in view",
     }, None
 
 
