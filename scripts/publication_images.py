@@ -77,6 +77,8 @@ def main_() -> None:
         _cli("--db", str(t / "h.db"), "report", "--place", "Rautatientori", "--format", "pdf",
              "--out", str(t / "report.pdf"))
         _pages(t / "report.pdf", "report-rautatientori", 1, 2)
+        # a stored coverage run over the area: the site colours its streets by share in view
+        _cli("--db", str(t / "h.db"), "coverage", "--bbox", SITE_BBOX)
         _cli("--db", str(t / "h.db"), "publish", "site", str(t / "site"), "--bbox", SITE_BBOX,
              "--title", "Helsinki: around Rautatientori")
         site_screenshot(t / "site", IMG / "site-rautatientori.png")

@@ -339,3 +339,30 @@ def test_the_static_site_holds_no_canary_in_any_file_or_tile(pair, tmp_path):
     assert sorted(with_canary) == sorted(without)
     for name in with_canary:
         assert with_canary[name].canonical() == without[name].canonical(), name
+
+
+def test_the_static_site_s_coverage_layer_and_glyphs_hold_no_canary(pair, tmp_path):
+    """`publish site` with a stored coverage run: the coverage archive, the glyph files and the
+    rest are free of the canary and identical to the site of the store without it."""
+    import shutil
+
+    plain, canary, _ = pair
+    sites = {}
+    for label, db in (("with", canary), ("without", plain)):
+        copy = tmp_path / f"{label}.db"
+        shutil.copyfile(db, copy)
+        result = CliRunner().invoke(main, ["--db", str(copy), "coverage", "--level", "detection",
+                                           "--cell", "4", "--json"])
+        assert result.exit_code == 0, result.output
+        sites[label] = _site_files(copy, tmp_path / f"site-{label}")
+    with_canary, without = sites["with"], sites["without"]
+    manifest = json.loads((tmp_path / "site-with" / "site.json").read_text("utf-8"))
+    assert manifest["coverage_note"] is None, manifest["coverage_note"]
+    tiles = [t for t in with_canary["tiles/coverage.pmtiles"].text if "/" in t.split(" ")[0]]
+    assert tiles, "the coverage archive decoded to no tile: the check would be empty"
+    assert any(name.startswith("fonts/") for name in with_canary)
+    for name, decoded in with_canary.items():
+        assert leaks(decoded) == [], name
+    assert sorted(with_canary) == sorted(without)
+    for name in with_canary:
+        assert with_canary[name].canonical() == without[name].canonical(), name

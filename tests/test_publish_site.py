@@ -48,6 +48,50 @@ def site(db: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def covered_site(db: Path, site: Path) -> tuple[Path, Path]:
+    """The same area from a copy of the store with a stored coverage run (`survatlas coverage`)."""
+    import shutil
+
+    covered = db.parent / "covered.db"
+    shutil.copyfile(db, covered)
+    _run(covered, "coverage", "--bbox", BBOX, "--only", "streets", "--only", "sites")
+    out = db.parent / "covered-site"
+    _run(covered, "publish", "site", str(out), "--bbox", BBOX, "--title", "Helsinki: Rautatientori")
+    return covered, out
+
+
+def test_without_a_coverage_run_the_site_says_why_it_has_no_coverage_layer(site: Path) -> None:
+    manifest = json.loads((site / "site.json").read_text("utf-8"))
+    assert manifest["coverage"] is None
+    assert manifest["coverage_note"].startswith("No coverage layer: ")
+    assert "survatlas coverage" in manifest["coverage_note"]
+    assert not (site / "tiles" / "coverage.pmtiles").exists()
+    assert manifest["coverage_note"] in (site / "index.html").read_text("utf-8")
+
+
+def test_a_stored_run_gives_coverage_tiles_equal_to_the_web_map_s(covered_site) -> None:
+    from pmtiles.reader import MmapSource, all_tiles
+
+    from survatlas.publish.coverage_tiles import register_coverage_tiles
+
+    covered, out = covered_site
+    manifest = json.loads((out / "site.json").read_text("utf-8"))
+    assert manifest["archives"]["coverage"] == "tiles/coverage.pmtiles"
+    assert manifest["coverage"]["level"] == "detection"
+    assert {lay["name"] for lay in manifest["coverage"]["layers"]} == {
+        "street_coverage", "site_coverage"}
+    assert manifest["coverage_note"] is None
+    register_coverage_tiles()
+    with (out / "tiles" / "coverage.pmtiles").open("rb") as f, \
+            Store(covered, create=False) as store:
+        tiles = list(all_tiles(MmapSource(f)))
+        assert len(tiles) == manifest["tiles"]["coverage"] > 0
+        for (z, x, y), data in tiles:
+            assert gzip.decompress(data) == render_tile(
+                store, "coverage", z, x, y, audience="public")
+
+
 def test_the_folder_holds_the_map_tiles_figures_and_report(site: Path) -> None:
     manifest = json.loads((site / "site.json").read_text("utf-8"))
     for name in ("index.html", "report.html", "report.json", "stats.json", "site/site.js",
@@ -62,6 +106,25 @@ def test_the_folder_holds_the_map_tiles_figures_and_report(site: Path) -> None:
     assert "© OpenStreetMap contributors" in page
     assert "http://" not in page.replace("https://www.openstreetmap.org/copyright", "")
     assert 'src="/' not in page and 'href="/' not in page  # relative: any folder of any host
+
+
+def test_the_glyph_ranges_cover_every_public_name_in_the_area(db: Path, site: Path) -> None:
+    from survatlas.publish.glyphs import FONT_STACKS
+
+    manifest = json.loads((site / "site.json").read_text("utf-8"))
+    with Store(db, create=False) as store:
+        names = site_mod.label_text(store, tuple(float(v) for v in BBOX.split(",")))
+    assert "Rautatientori" in names  # the square the area is centred on
+    needed = {f"{ord(c) // 256 * 256}-{ord(c) // 256 * 256 + 255}"
+              for name in names for c in name + name.upper()}
+    assert needed <= set(manifest["glyph_ranges"])
+    assert "0-255" in manifest["glyph_ranges"]
+    for stack in FONT_STACKS:
+        for rng in manifest["glyph_ranges"]:
+            pbf = site / "fonts" / stack / f"{rng}.pbf"
+            assert pbf.stat().st_size > 100, pbf
+    # Finnish names: ä and ö are in range 0-255; and nothing beyond what the names need
+    assert len(manifest["glyph_ranges"]) == len(needed | {"0-255"})
 
 
 def test_stats_and_report_equal_the_cli_json(db: Path, site: Path) -> None:
@@ -117,7 +180,8 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def served(site: Path):
+def served(covered_site: tuple[Path, Path]):
+    site = covered_site[1]
     from test_web_browser import _free_port
 
     httpd = ThreadingHTTPServer(
@@ -153,7 +217,15 @@ def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
                 const cl = m.queryRenderedFeatures({layers: ['clusters']})
                     .reduce((n, f) => n + f.properties.count, 0);
                 const streets = m.queryRenderedFeatures({layers: ['streets']}).length;
-                return {dev, cl, streets};
+                const labels = m.queryRenderedFeatures({layers: ['street-labels']})
+                    .map((f) => f.properties.name);
+                const places = m.queryRenderedFeatures({layers: ['place-labels', 'place-names']})
+                    .length;
+                const cov = m.queryRenderedFeatures({layers: ['coverage-street_coverage']})
+                    .map((f) => f.properties.detection);
+                const legend = document.getElementById('coverage-legend');
+                return {dev, cl, streets, labels, places, cov,
+                        legend: legend.hidden ? '' : legend.innerText};
             }"""
         )
         ARTIFACTS.mkdir(exist_ok=True)
@@ -162,6 +234,12 @@ def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
         browser.close()
     assert shown["dev"] + shown["cl"] > 10, shown
     assert shown["streets"] > 0, shown
+    # street names drawn (a symbol layer placed glyphs), from the site's own glyph files
+    assert len(shown["labels"]) > 0 and all(shown["labels"]), shown
+    assert any("/fonts/Noto%20Sans%20Regular/0-255.pbf" in u for u in requests)
+    # streets coloured by share in view, with the numeric legend of the ramp
+    assert len(shown["cov"]) > 0 and all(0 <= v <= 1 for v in shown["cov"]), shown
+    assert "0 %" in shown["legend"] and "100 %" in shown["legend"], shown
     assert "© OpenStreetMap contributors" in attribution
     assert errors == []
     foreign = [u for u in requests if not u.startswith((served + "/", f"blob:{served}/", "data:"))]

@@ -43,9 +43,9 @@ def test_wheel_lists_the_front_end(wheel: Path) -> None:
     assert any(n.startswith("survatlas/web/static/dist/vendor/maplibre-gl") for n in names)
     assert "survatlas/publish/templates/document.html.j2" in names
     # what `publish site` copies (publish.site.ASSETS) and its page template
-    from survatlas.publish.site import ASSETS
+    from survatlas.publish.site import ASSETS, SHARED_MODULES
 
-    for asset in ASSETS:
+    for asset in (*ASSETS, *SHARED_MODULES):
         assert f"survatlas/web/static/dist/{asset}" in names, asset
     assert "survatlas/publish/templates/site_index.html.j2" in names
 

@@ -8,6 +8,9 @@ with no survatlas server behind it::
     vendor/               MapLibre GL JS and the pmtiles protocol (from npm, at build time)
     tiles/base.pmtiles    buildings, streets, sites (vector tiles of publish.tiles)
     tiles/devices.pmtiles devices, and clusters where they are dense
+    tiles/coverage.pmtiles streets and sites by share in view (publish.coverage_tiles), when the
+                          store's coverage run covers the area; otherwise site.json says why
+    fonts/{stack}/{a}-{b}.pbf  label glyphs (publish.glyphs) of the code points the names need
     stats.json            ``survatlas stats --bbox … --json``
     report.json/.html     ``survatlas report --bbox …`` as JSON figures and as HTML
     site.json             what the folder holds, the area, the method and the attribution
@@ -30,14 +33,16 @@ from typing import Any
 
 from survatlas import ODBL_ATTRIBUTION, __version__
 from survatlas.errors import InputError, SurvatlasError
-from survatlas.publish import tiles
+from survatlas.publish import coverage_tiles, tiles
 from survatlas.publish.stats import store_stats
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause
+from survatlas.store.gate import audience_clause, bbox_clause
 
 BBox = tuple[float, float, float, float]
 #: the tilesets a site carries, and the lowest zoom written for each.
-SITE_TILESETS = {"base": 12, "devices": 6}
+SITE_TILESETS = {"base": 12, "devices": 6, "coverage": 12}
+#: the DORI level the coverage layer is coloured by (the map app's default: the widest)
+COVERAGE_LEVEL = "detection"
 DEFAULT_MAX_ZOOM = 16
 DEFAULT_TITLE = "Surveillance infrastructure map"
 #: more tiles than this and the area is too large for one static folder at that zoom.
@@ -52,8 +57,14 @@ ASSETS = (
     "vendor/maplibre-gl.LICENSE.txt",
     "vendor/pmtiles.js",
 )
+#: the map app's modules the site's script imports (label and context styles, one definition)
+SHARED_MODULES = ("labels.js", "context.js", "style.js")
 #: copied under site/ from the front end's root
 FAVICON = "favicon.svg"
+#: tables whose public names the site's labels draw (streets, squares and parks, places)
+LABELLED_TABLES = ("streets", "sites", "context")
+#: glyph ranges always written: Basic Latin and Latin-1 (digits of the cluster counts)
+BASE_GLYPH_RANGES = (0,)
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -108,6 +119,71 @@ def count_tiles(bbox: BBox, max_zoom: int) -> int:
             x0, y0, x1, y1 = tile_range(bbox, z)
             total += (x1 - x0 + 1) * (y1 - y0 + 1)
     return total
+
+
+def coverage_layer(store: Store, bbox: BBox) -> tuple[dict[str, Any] | None, str | None]:
+    """What the site's coverage layer shows (run, level, scenario, layers), or why it has none.
+
+    The stored run must cover ``bbox`` and pass :func:`survatlas.coverage.runs.require_run` for
+    the public (a run that used a camera since withdrawn is refused).
+    """
+    from survatlas.coverage.runs import require_run
+
+    try:
+        run = require_run(store, bbox=bbox, levels=(COVERAGE_LEVEL,), audience="public")
+    except SurvatlasError as exc:
+        return None, f"No coverage layer: {exc}"
+    coverage_tiles.register_coverage_tiles()
+    return {
+        "level": COVERAGE_LEVEL,
+        "scenario": run.main_scenario(),
+        "stale": run.stale,
+        "stale_reasons": list(run.stale_reasons),
+        "layers": tiles.tileset_catalog()[coverage_tiles.TILESET],
+        "method": f"Share of each street's length (each site's area) in view at the "
+        f"{COVERAGE_LEVEL} level, {run.main_scenario()} optics, from the stored coverage run "
+        "(survatlas coverage); grey: not in view",
+    }, None
+
+
+def label_text(store: Store, bbox: BBox) -> set[str]:
+    """The public names (``name``) of the streets, sites and places meeting ``bbox``: the text
+    the site's labels can draw."""
+    names: set[str] = set()
+    for table in LABELLED_TABLES:
+        where, params = bbox_clause(store, table, bbox)
+        rows = store.query(
+            f"SELECT DISTINCT name FROM {table} WHERE {audience_clause('public')} AND {where} "
+            "AND name IS NOT NULL",
+            params,
+        )
+        names.update(r[0] for r in rows)
+    return names
+
+
+def glyph_ranges(texts: set[str]) -> list[int]:
+    """Start code points of the 256-glyph ranges ``texts`` need, Basic Latin always included
+    (code points past the Basic Multilingual Plane have no glyphs and are left out)."""
+    from survatlas.publish.glyphs import MAX_CODE_POINT
+
+    chars = {c for text in texts for c in text + text.upper()}  # place names are upper-cased
+    starts = {ord(c) // 256 * 256 for c in chars if ord(c) <= MAX_CODE_POINT}
+    return sorted(starts | set(BASE_GLYPH_RANGES))
+
+
+def write_glyphs(folder: Path, starts: list[int]) -> list[str]:
+    """Write ``fonts/{stack}/{start}-{end}.pbf`` of every font stack for ``starts``; returns the
+    files written (relative to ``folder``)."""
+    from survatlas.publish.glyphs import FONT_STACKS, glyph_range
+
+    written = []
+    for stack in FONT_STACKS:
+        (folder / "fonts" / stack).mkdir(parents=True, exist_ok=True)
+        for start in starts:
+            name = f"fonts/{stack}/{start}-{start + 255}.pbf"
+            (folder / name).write_bytes(glyph_range(stack, start))
+            written.append(name)
+    return written
 
 
 def write_archive(
@@ -248,7 +324,7 @@ def _check_target(out: Path, overwrite: bool) -> None:
 
 def _check_assets() -> Path:
     dist = dist_dir()
-    missing = [a for a in (*ASSETS, FAVICON) if not (dist / a).is_file()]
+    missing = [a for a in (*ASSETS, *SHARED_MODULES, FAVICON) if not (dist / a).is_file()]
     if missing:
         raise InputError(
             f"the built web front end lacks {', '.join(missing)}; build it with `npm ci && "
@@ -277,10 +353,17 @@ def _write_site(
     for asset in ASSETS:
         (folder / asset).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dist / asset, folder / asset)
+    for module in SHARED_MODULES:
+        shutil.copyfile(dist / module, folder / module)
     shutil.copyfile(dist / FAVICON, folder / "site" / FAVICON)
+    starts = glyph_ranges(label_text(store, bbox))
+    write_glyphs(folder, starts)
     (folder / "tiles").mkdir()
     archives, counts = {}, {}
+    coverage, coverage_note = coverage_layer(store, bbox)
     for tileset, minzoom in SITE_TILESETS.items():
+        if tileset == coverage_tiles.TILESET and coverage is None:
+            continue
         name = f"tiles/{tileset}.pmtiles"
         written = write_archive(store, tileset, bbox, minzoom, max_zoom, folder / name)
         if written:
@@ -300,13 +383,17 @@ def _write_site(
             [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
             + ["index.html", "site.json"]
         ),
+        "coverage": coverage,
+        "coverage_note": coverage_note,
+        "glyph_ranges": [f"{start}-{start + 255}" for start in starts],
         "report": "report.html" if report else None,
         "report_note": report_note,
         "attribution": ODBL_ATTRIBUTION,
         "method": "public records only, read through the publish gate; vector tiles "
         f"(MVT) of the base and devices tilesets for zooms {min(SITE_TILESETS.values())}–"
         f"{max_zoom}, devices clustered below zoom {tiles.POINT_ZOOM} where dense; counts "
-        "as `survatlas stats --json`, the report as `survatlas report --bbox`.",
+        "as `survatlas stats --json`, the report as `survatlas report --bbox`; labels of the "
+        "public names (`name`) in Noto Sans glyphs made from installed fonts.",
     }
     _write_json(folder / "site.json", manifest)
     (folder / "index.html").write_text(_index_html(manifest, stats, report), encoding="utf-8")
@@ -358,6 +445,8 @@ def _index_html(manifest: dict[str, Any], stats: dict[str, Any], report: dict | 
         coverage=coverage,
         report=report,
         report_note=manifest["report_note"],
+        coverage_layer=manifest["coverage"],
+        coverage_note=manifest["coverage_note"],
         method=manifest["method"],
         attribution=manifest["attribution"],
         generated_at=manifest["generated_at"],

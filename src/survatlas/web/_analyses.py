@@ -13,7 +13,7 @@ from typing import Any
 import shapely
 
 from survatlas import routing
-from survatlas.publish.tiles import register_tile_layer
+from survatlas.publish import coverage_tiles
 from survatlas.store import Store
 from survatlas.web import _coverage
 
@@ -62,9 +62,8 @@ def device_visibility(store: Store, device_id: int, audience: str) -> dict[str, 
 
 
 def register_coverage_tiles() -> bool:
-    """Add the coverage tile layers (tileset ``coverage``)."""
-    for layer in _coverage.TILE_LAYERS:
-        register_tile_layer("coverage", layer)
+    """Add the coverage tile layers (tileset ``coverage``, :mod:`survatlas.publish.coverage_tiles`)."""
+    coverage_tiles.register_coverage_tiles()
     return True
 
 

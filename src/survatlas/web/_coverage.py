@@ -13,18 +13,16 @@ import math
 from typing import Any
 
 import h3
-import shapely
 from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo
 from survatlas.coverage import ranking
 from survatlas.coverage.results import view_polygon
-from survatlas.coverage.runs import ANY_AREA, current_run, require_run
-from survatlas.errors import NotFoundError, SurvatlasError
+from survatlas.coverage.runs import ANY_AREA, require_run
+from survatlas.errors import NotFoundError
 from survatlas.optics import LEVELS as DORI_LEVELS
-from survatlas.publish.tiles import Features, TileLayer, TileQuery
 from survatlas.store import Store
-from survatlas.store.gate import audience_clause, bbox_clause, numbering
+from survatlas.store.gate import numbering
 
 BBox = tuple[float, float, float, float]
 LEVELS = DORI_LEVELS
@@ -129,65 +127,3 @@ def device_regions(store: Store, device_id: int, audience: str) -> list[dict[str
             }
         )
     return out
-
-
-def _typical_by_level(
-    store: Store, table: str, key: str, ids: list[int], audience: str = "public"
-) -> dict[int, dict]:
-    """Main-scenario share per level of ``ids``; nothing when there is no run or the run used a
-    camera ``audience`` may no longer see (the figures would carry it)."""
-    if not ids or current_run(store) is None:
-        return {}
-    try:
-        run = require_run(store, bbox=ANY_AREA, audience=audience, check_inputs=False)
-    except SurvatlasError:
-        return {}
-    scenario = run.main_scenario()
-    marks = ",".join("?" * len(ids))
-    share = "in_view_m / length_m" if table == "street_coverage" else "share"
-    rows = store.query(
-        f"SELECT {key}, level, {share} FROM {table} WHERE scenario = ? AND {key} IN ({marks})",
-        (scenario, *ids),
-    )
-    found: dict[int, dict] = {}
-    for r in rows:
-        if r[2] is not None:
-            found.setdefault(r[0], {})[r[1]] = round(float(r[2]), 4)
-    return found
-
-
-def read_street_coverage(store: Store, q: TileQuery) -> Features:
-    """Streets with the typical share of their length in view, one property per DORI level."""
-    where, params = bbox_clause(store, "streets", q.bbox)
-    rows = store.query(
-        f"SELECT geom, id FROM streets WHERE {audience_clause(q.audience)} AND {where}", params
-    )
-    shares = _typical_by_level(
-        store, "street_coverage", "street_id", [r[1] for r in rows], q.audience
-    )
-    rows = [r for r in rows if r[1] in shares]
-    geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
-    numbers = numbering(store, "streets", q.audience)
-    return geoms, [{"id": numbers.public(r[1]), **shares[r[1]]} for r in rows]
-
-
-def read_site_coverage(store: Store, q: TileQuery) -> Features:
-    """Sites with the typical share of their area in view, one property per DORI level."""
-    where, params = bbox_clause(store, "sites", q.bbox)
-    rows = store.query(
-        f"SELECT geom, id, category FROM sites WHERE {audience_clause(q.audience)} AND {where}",
-        params,
-    )
-    shares = _typical_by_level(store, "site_coverage", "site_id", [r[1] for r in rows], q.audience)
-    rows = [r for r in rows if r[1] in shares]
-    geoms = shapely.from_wkb([r[0] for r in rows]) if rows else []
-    numbers = numbering(store, "sites", q.audience)
-    return geoms, [
-        {"id": numbers.public(r[1]), "category": r[2], **shares[r[1]]} for r in rows
-    ]
-
-
-TILE_LAYERS = (
-    TileLayer("site_coverage", 12, "polygon", read_site_coverage),
-    TileLayer("street_coverage", 13, "line", read_street_coverage),
-)

@@ -78,7 +78,7 @@ export function buildStyle(config) {
   return { version: 8, sources, layers, glyphs: `${origin}/fonts/{fontstack}/{range}.pbf` };
 }
 
-function baseLayers() {
+export function baseLayers() {
   const major = ["match", ["get", "highway"], ["primary", "secondary", "trunk", "tertiary"], 2.2, 1.2];
   const width = (base) => ["interpolate", ["exponential", 1.6], ["zoom"], 12, ["*", base * 0.3, major], 18, ["*", base * 4, major]];
   return [
@@ -149,7 +149,7 @@ export function levelPaint(id, entry, level) {
   return [[id, "circle-color", shareRamp(level)]];
 }
 
-function analysisLayer(tileset, entry, level) {
+export function analysisLayer(tileset, entry, level) {
   const common = { source: tileset, "source-layer": entry.name, minzoom: entry.minzoom };
   const id = `${tileset}-${entry.name}`;
   if (entry.geometry === "line") {

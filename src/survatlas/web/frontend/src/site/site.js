@@ -2,6 +2,9 @@
 // read through the `pmtiles` protocol. It needs no survatlas server and asks nothing of any
 // other origin: every URL below is relative to the page (site.json, tiles/, vendor/).
 /* global maplibregl, pmtiles */
+import { contextAreaLayers, contextLineLayers, placeLabelLayers } from "../context.js";
+import { clusterCountLayer, labelLayers } from "../labels.js";
+import { NOT_IN_VIEW, SHARE_STOPS, analysisLayer, baseLayers } from "../style.js";
 
 const here = new URL(".", window.location.href);
 const local = (path) => new URL(path, here).href;
@@ -40,43 +43,23 @@ class StaticFileSource {
   }
 }
 
-// footways, paths and the like: drawn thin, without casing, under the streets' hierarchy
-const MINOR = ["footway", "path", "cycleway", "steps", "pedestrian", "service", "track",
-  "corridor", "bridleway"];
-const MAJOR = ["motorway", "trunk", "primary", "secondary", "tertiary"];
-
-/** Line width by road class and zoom, scaled by `k` (casing), minor ways by `m`. */
-function width(k, m) {
-  const cls = (major, street, minor) => ["match", ["get", "highway"],
-    MAJOR, major * k, MINOR, minor * m, street * k];
-  return ["interpolate", ["exponential", 1.6], ["zoom"],
-    12, cls(1.2, 0.5, 0.2), 15, cls(4, 2, 0.8), 18, cls(14, 8, 2.5)];
-}
-
 function style(site, archives) {
   const sources = {};
   for (const [name, file] of Object.entries(archives)) {
     sources[name] = { type: "vector", url: `pmtiles://${local(file)}`, attribution: site.attribution };
   }
-  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }];
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#f3f1ec" } }];
   if (sources.base) {
-    layers.push(
-      { id: "sites", type: "fill", source: "base", "source-layer": "sites",
-        paint: { "fill-color": "#d7e6d0", "fill-opacity": 0.7 } },
-      { id: "buildings", type: "fill", source: "base", "source-layer": "buildings",
-        paint: { "fill-color": "#d9d6d0", "fill-outline-color": "#bdb8b0" } },
-      { id: "streets-casing", type: "line", source: "base", "source-layer": "streets",
-        filter: ["match", ["get", "highway"], MINOR, false, true],
-        layout: { "line-join": "round", "line-cap": "round" },
-        paint: { "line-color": "#c4c0b8", "line-width": width(1.5, 1.0) } },
-      { id: "streets", type: "line", source: "base", "source-layer": "streets",
-        layout: { "line-join": "round", "line-cap": "round" },
-        paint: {
-          "line-color": ["match", ["get", "highway"], MINOR, "#fbfaf7", "#ffffff"],
-          "line-width": width(1, 0.6),
-        } },
-    );
+    // the map app's own layers (one definition): context, buildings, streets, then names
+    layers.push(...contextAreaLayers(), ...baseLayers(), ...contextLineLayers());
   }
+  if (sources.coverage && site.coverage) {
+    // streets and sites by share in view: the map app's layers and viridis ramp
+    for (const entry of site.coverage.layers) {
+      layers.push(...analysisLayer("coverage", entry, site.coverage.level));
+    }
+  }
+  if (sources.base) layers.push(...labelLayers(), ...placeLabelLayers());
   if (sources.devices) {
     layers.push(
       { id: "clusters", type: "circle", source: "devices", "source-layer": "clusters",
@@ -91,9 +74,11 @@ function style(site, archives) {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 2.5, 17, 6],
           "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
         } },
+      clusterCountLayer(),
     );
   }
-  return { version: 8, sources, layers };
+  // the glyphs written beside the page (fonts/{stack}/{range}.pbf); braces must stay literal
+  return { version: 8, sources, layers, glyphs: `${here.href}fonts/{fontstack}/{range}.pbf` };
 }
 
 const LABELS = {
@@ -112,8 +97,34 @@ function popupContent(props) {
   return table;
 }
 
+/** The numeric legend of the coverage layer: the ramp's own stops, 0–100 %, and "not in view". */
+function coverageLegend(coverage) {
+  const box = document.getElementById("coverage-legend");
+  if (!box || !coverage) return;
+  const title = document.createElement("p");
+  title.textContent = `Share in view (${coverage.level}, ${coverage.scenario} optics)`;
+  const ramp = document.createElement("div");
+  ramp.className = "ramp";
+  ramp.style.background = `linear-gradient(to right, ${SHARE_STOPS.map(([v, c]) => `${c} ${v * 100}%`).join(", ")})`;
+  const ticks = document.createElement("div");
+  ticks.className = "ramp-ticks";
+  for (const [v] of SHARE_STOPS) {
+    const tick = document.createElement("span");
+    tick.textContent = `${Math.round(v * 100)} %`;
+    ticks.append(tick);
+  }
+  const none = document.createElement("p");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch flat";
+  swatch.style.background = NOT_IN_VIEW;
+  none.append(swatch, " not in view (0 %)");
+  box.replaceChildren(title, ramp, ticks, none);
+  box.hidden = false;
+}
+
 async function main() {
   const site = await (await fetch(local("site.json"))).json();
+  coverageLegend(site.coverage);
   maplibregl.setWorkerUrl(local("vendor/maplibre-gl-csp-worker.js"));
   const protocol = new pmtiles.Protocol();
   maplibregl.addProtocol("pmtiles", protocol.tile);
