@@ -35,7 +35,9 @@ from survatlas.store import Store
 from survatlas.synth import synth_city
 from survatlas.synth.osmfile import write_osm
 
-SETTINGS = Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0, h3_resolution=10)
+#: 2-D like the peers it is compared with (PanoptiCity, kamerafrei), so ratios stay like-for-like
+SETTINGS = Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0, h3_resolution=10,
+                    occlusion="2d")
 
 
 def ours(inputs) -> tuple[float, dict]:

@@ -5,7 +5,8 @@ cameras at random street points, range 50 m, field of view 60°; ``_peer_scene.p
 generates the scene, imports it into a store with the CLI (``survatlas import osm`` and
 ``import cameras``), writes the peer's inputs, and then times, alternating runs, whole processes:
 
-* ``ours``: ``survatlas --db city.db coverage --level detection --scenario typical --json`` —
+* ``ours``: ``survatlas --db city.db coverage --level detection --scenario typical --occlusion 2d
+  --json`` (2-D like the peers, so the comparison stays like-for-like) —
   everything a coverage run gives (streets, sites, areas on the 2 m grid, H3);
 * ``ours --only streets``: the same run asked for the street figures only (what the peer gives);
 * ``peer``: kamerafrei's ``pipeline/compute_exposure.py`` (ray fan every 2.5°, rays stopped at
@@ -89,7 +90,7 @@ def prepare(size_km: int, cameras: int, peer: bool) -> tuple[Path, dict]:
 
 def ours(folder: Path, only: str | None) -> tuple[float, float, float, float]:
     cmd = [*SURVATLAS, "--db", str(folder / "city.db"), "coverage", "--level", "detection",
-           "--scenario", "typical", "--json"]
+           "--scenario", "typical", "--occlusion", "2d", "--json"]
     if only:
         cmd += ["--only", only]
     wall, peak, out = timed(cmd)
@@ -99,7 +100,8 @@ def ours(folder: Path, only: str | None) -> tuple[float, float, float, float]:
 
 def full(folder: Path) -> tuple[float, float, float, float]:
     """The full run: every level and scenario, sites, areas and H3 (``coverage --json``)."""
-    wall, peak, out = timed([*SURVATLAS, "--db", str(folder / "city.db"), "coverage", "--json"])
+    wall, peak, out = timed([*SURVATLAS, "--db", str(folder / "city.db"), "coverage", "--occlusion", "2d",
+                             "--json"])
     fig = json.loads(out)["by_scenario"]["typical"]["detection"]
     return wall, peak, fig["street_in_view_m"], LAST_CPU[0]
 

@@ -112,7 +112,8 @@ def per_level_costs(inputs, cell: float) -> None:
 def warm_up() -> None:
     """Load numba's cached kernels in this process (a tiny city, every step)."""
     small = synthetic_inputs(synth_city(300, 300, seed=2, n_cameras=5), sites_every=10)
-    analyse(small, Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0))
+    analyse(small, Settings(scenarios=("typical",), levels=("detection",), cell_m=4.0,
+                            occlusion="2d"))
 
 
 def on_cluster(inputs, settings, base, tile_m, workers: int):
@@ -152,7 +153,7 @@ def main() -> None:
                         help="only measure the views step per scenario and level (cost model)")
     args = parser.parse_args()
     settings = Settings(scenarios=(args.scenario,), levels=tuple(args.level or ["detection"]),
-                        cell_m=args.cell)
+                        cell_m=args.cell, occlusion="2d")  # 2-D: the recorded figures
     side = math.sqrt(args.buildings / BUILDINGS_PER_KM2) * 1000 * 1.01
     city, t_city = timed(synth_city, side, side, seed=1, n_cameras=args.cameras)
     inputs = synthetic_inputs(city, sites_every=500)

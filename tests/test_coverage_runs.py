@@ -134,6 +134,29 @@ def test_the_run_records_what_it_covers(db):
         run = runs.require_run(store, bbox=runs.ANY_AREA)
     assert run.bbox == pytest.approx(tuple(float(v) for v in box.split(",")))
     assert run.levels == ("detection",) and run.scenarios == ("worst",)
-    assert run.cell_m == 4.0 and run.occlusion == "2d" and run.audience == "public"
+    assert run.cell_m == 4.0 and run.occlusion == "2.5d" and run.audience == "public"
     assert run.fingerprint and not run.stale
     assert "--bbox" in runs.coverage_command(run.bbox, ("detection",), ("worst",))
+
+
+def test_the_default_run_is_2_5d_and_a_2d_run_is_found_when_asked_for(db):
+    assert _run(db, "coverage", "--level", "detection").exit_code == 0
+    with Store(db) as store:
+        run = runs.require_run(store, bbox=runs.ANY_AREA, occlusion="2.5d")
+        assert run.occlusion == "2.5d" and "occlusion 2.5d" in run.describe()
+        with pytest.raises(CoverageMissingError, match=r"used occlusion 2\.5d, not 2d.*"
+                                                       r"--occlusion 2d`"):
+            runs.require_run(store, bbox=runs.ANY_AREA, occlusion="2d")
+    assert _route(db).exit_code == 0  # routes read the default run
+    assert _run(db, "coverage", "--level", "detection", "--occlusion", "2d").exit_code == 0
+    with Store(db) as store:
+        run = runs.require_run(store, bbox=runs.ANY_AREA, occlusion="2d")
+        assert run.occlusion == "2d" and runs.require_run(store, bbox=runs.ANY_AREA) == run
+        with pytest.raises(CoverageMissingError, match=r"not 2\.5d: run `survatlas coverage "
+                                                       r"--level detection`"):
+            runs.require_run(store, bbox=runs.ANY_AREA, occlusion="2.5d")
+        # the command to refresh a 2-D run keeps its model
+        assert runs.coverage_command(run.bbox, run.levels, run.scenarios, run.occlusion) \
+            .endswith("--occlusion 2d")
+    routed = _route(db)
+    assert routed.exit_code == 0, routed.output  # and routes read a 2-D run too

@@ -32,13 +32,15 @@ def _figures(lr) -> tuple:
 
 def test_identical_views_are_computed_once_with_each_levels_figures(city):
     inputs = _capped(synthetic_inputs(city), 12.0)
-    full = analyse(inputs, Settings(levels=LEVELS, scenarios=SCENARIOS, cell_m=2.0))
+    # 2-D: every scenario sees the same walls (in 2.5-D the scenarios' building heights differ)
+    two_d = Settings(levels=LEVELS, scenarios=SCENARIOS, cell_m=2.0, occlusion="2d")
+    full = analyse(inputs, two_d)
     first = full.levels[SCENARIOS[0], LEVELS[0]]
     assert len(full.levels) == len(LEVELS) * len(SCENARIOS)
     assert all(lr.regions is first.regions for lr in full.levels.values())
     assert first.street_in_view_m.sum() > 0
     for scenario, level in [(SCENARIOS[-1], LEVELS[-1]), ("typical", "detection")]:
-        alone = analyse(inputs, Settings(levels=(level,), scenarios=(scenario,), cell_m=2.0))
+        alone = analyse(inputs, dataclasses.replace(two_d, levels=(level,), scenarios=(scenario,)))
         assert _figures(full.levels[scenario, level]) == _figures(alone.levels[scenario, level])
         assert full.summary["by_scenario"][scenario][level] == \
             alone.summary["by_scenario"][scenario][level]

@@ -62,8 +62,9 @@ def optics_cmd(focal_mm: float, sensor_width_mm: float, width_px: int, standard:
                    "always computed; 'areas' is land and public space on the --cell grid.")
 @click.option("--occlusion", type=click.Choice(OCCLUSION_MODELS), default=Settings.occlusion,
               show_default=True,
-              help="2d: every footprint hides what is behind it; 2.5d: buildings hide by their "
-                   "height (a camera on a pole sees over a low wall).")
+              help="2.5d: buildings hide by their height (a camera on a pole sees over a low "
+                   "wall; unknown heights widen the scenarios); 2d: every footprint hides what "
+                   "is behind it.")
 @click.option("--engine", type=click.Choice(scale.ENGINES), default="local", show_default=True,
               help="local: in this process; dask: tiled, on a Dask cluster (docs/scale.md).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",

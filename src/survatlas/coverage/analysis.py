@@ -29,6 +29,7 @@ from survatlas.coverage.aggregate import SeenIntervals
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.regions import Regions
+from survatlas.coverage.runs import DEFAULT_OCCLUSION
 from survatlas.errors import InputError
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause, read_layer
@@ -59,8 +60,9 @@ class Settings:
     walkable_only: bool = True
     #: outputs to compute (a subset of :data:`OUTPUTS`); street figures are always computed
     outputs: tuple[str, ...] = OUTPUTS
-    #: "2.5d": buildings hide by their height (docs/visibility.md); "2d": every footprint is opaque
-    occlusion: str = "2d"
+    #: "2.5d" (default): buildings hide by their height, unknown heights joining the scenarios
+    #: (docs/visibility.md); "2d": every footprint is opaque whatever its height
+    occlusion: str = DEFAULT_OCCLUSION
 
     def check(self) -> None:
         """Raise :class:`InputError` for impossible settings."""

@@ -32,8 +32,10 @@ from survatlas.store.gate import audience_clause, bbox_clause
 BBox = tuple[float, float, float, float]
 SCENARIOS = ("best", "typical", "worst")
 ALL_LEVELS = (*optics.LEVELS, optics.PLATE_LEVEL)
-#: the occlusion model of runs that do not say otherwise (footprints as 2-D walls)
-DEFAULT_OCCLUSION = "2d"
+#: the occlusion model ``survatlas coverage`` uses when not told (buildings hide by their height)
+DEFAULT_OCCLUSION = "2.5d"
+#: the occlusion model of runs recorded before runs said which (footprints as 2-D walls)
+LEGACY_OCCLUSION = "2d"
 #: input rows hashed into a run's fingerprint: table -> columns (besides id and sensitivity)
 FINGERPRINT_COLUMNS: dict[str, tuple[str, ...]] = {
     "devices": ("device_type", "lon", "lat", "views", "mount", "camera_type", "tilt_down_deg",
@@ -111,8 +113,9 @@ def _bbox_text(bbox: Sequence[float]) -> str:
 
 
 def coverage_command(bbox: BBox | None = None, levels: Iterable[str] = (),
-                     scenarios: Iterable[str] = ()) -> str:
-    """The ``survatlas coverage …`` command computing ``levels`` and ``scenarios`` over ``bbox``."""
+                     scenarios: Iterable[str] = (), occlusion: str | None = None) -> str:
+    """The ``survatlas coverage …`` command computing ``levels`` and ``scenarios`` over ``bbox``
+    with the ``occlusion`` model (None or :data:`DEFAULT_OCCLUSION`: no ``--occlusion``)."""
     parts = ["survatlas coverage"]
     if bbox is not None:
         parts.append(f"--bbox {_bbox_text(bbox)}")
@@ -122,6 +125,8 @@ def coverage_command(bbox: BBox | None = None, levels: Iterable[str] = (),
     scenarios = set(scenarios)
     if len(scenarios) == 1:
         parts.append(f"--scenario {next(iter(scenarios))}")
+    if occlusion is not None and occlusion != DEFAULT_OCCLUSION:
+        parts.append(f"--occlusion {occlusion}")
     return " ".join(parts)
 
 
@@ -208,7 +213,7 @@ def current_run(store: Store) -> CoverageRun | None:
         scenarios=tuple(sc for sc in (*SCENARIOS, *sorted(set(scenarios) - set(SCENARIOS)))
                         if sc in scenarios),
         cell_m=r.get("cell_m", settings.get("cell_m")),
-        occlusion=r.get("occlusion") or DEFAULT_OCCLUSION,
+        occlusion=r.get("occlusion") or LEGACY_OCCLUSION,
         audience=r.get("audience") or "public", fingerprint=r.get("fingerprint"),
     )
 
@@ -216,7 +221,7 @@ def current_run(store: Store) -> CoverageRun | None:
 def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterable[str] = (),
                 scenarios: Iterable[str] = (), audience: str = "public",
                 check_inputs: bool = True, per_camera: bool = False,
-                outputs: Iterable[str] = ()) -> CoverageRun:
+                outputs: Iterable[str] = (), occlusion: str | None = None) -> CoverageRun:
     """The stored run, after checking it covers ``bbox``, ``levels`` and ``scenarios``.
 
     Parameters
@@ -237,6 +242,10 @@ def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterabl
     outputs
         The outputs the caller reads (``sites``, ``areas``, ``h3``): a run made with
         ``coverage --only`` that left one out is refused rather than read as empty.
+    occlusion
+        The occlusion model the caller needs (``2d`` or ``2.5d``); None (the default): the
+        run of either model — routes, maps and reports read whichever run is stored and say
+        which in their method (:meth:`CoverageRun.describe`).
 
     Raises
     ------
@@ -250,7 +259,8 @@ def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterabl
     if run is None:
         area = None if isinstance(bbox, str) else bbox
         raise CoverageMissingError(
-            f"no coverage results in this store: run `{coverage_command(area, levels, scenarios)}`"
+            "no coverage results in this store: run "
+            f"`{coverage_command(area, levels, scenarios, occlusion)}`"
             " first")
     problems: list[str] = []
     area = run.bbox
@@ -265,15 +275,18 @@ def require_run(store: Store, *, bbox: BBox | str | None = None, levels: Iterabl
                *(f"the {o} output" for o in outputs if o not in done)]
     if missing:
         problems.append(f"did not compute {', '.join(missing)}")
+    if occlusion is not None and occlusion != run.occlusion:
+        problems.append(f"used occlusion {run.occlusion}, not {occlusion}")
     if problems:
-        cmd = coverage_command(area, (*run.levels, *levels), (*run.scenarios, *scenarios))
+        cmd = coverage_command(area, (*run.levels, *levels), (*run.scenarios, *scenarios),
+                               occlusion or run.occlusion)
         raise CoverageMissingError(f"the coverage run {' and '.join(problems)}: run `{cmd}`")
     withdrawn = 0 if per_camera else withdrawn_devices(store, audience)
     if withdrawn:
         raise StaleCoverageError(
             f"the coverage results were computed with {withdrawn} camera(s) no longer visible to "
             f"the {audience} audience; they cannot be published: run "
-            f"`{coverage_command(run.bbox, run.levels, run.scenarios)}` again")
+            f"`{coverage_command(run.bbox, run.levels, run.scenarios, run.occlusion)}` again")
     if not check_inputs:
         return run
     reasons = stale_reasons(store, run)
@@ -284,10 +297,10 @@ def stale_reasons(store: Store, run: CoverageRun) -> list[str]:
     """Why ``run`` no longer matches the store (empty: it is current)."""
     if run.fingerprint is None:
         return ["the run predates input fingerprints (its inputs cannot be checked): run "
-                f"`{coverage_command(run.bbox, run.levels, run.scenarios)}` again"]
+                f"`{coverage_command(run.bbox, run.levels, run.scenarios, run.occlusion)}` again"]
     if input_fingerprint(store, run.bbox, run.building_bbox) != run.fingerprint:
         return ["cameras, buildings, streets or sites changed since the run: run "
-                f"`{coverage_command(run.bbox, run.levels, run.scenarios)}` again"]
+                f"`{coverage_command(run.bbox, run.levels, run.scenarios, run.occlusion)}` again"]
     return []
 
 

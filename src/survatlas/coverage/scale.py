@@ -266,7 +266,8 @@ def synthetic_inputs(city, *, sites_every: int = 40, squares: int = 6) -> Inputs
 
     Every ``sites_every``-th building is an ``education`` site, ``squares`` street crossings get
     a 25 m ``public_space`` disc, and one point site stands in a building (its footprint is
-    then the building's). No store is needed.
+    then the building's). The buildings carry no type or height tags (``building=yes``), so a
+    2.5-D run gives them the default heights with their interval. No store is needed.
     """
     import geopandas as gpd
 
@@ -299,4 +300,7 @@ def synthetic_inputs(city, *, sites_every: int = 40, squares: int = 6) -> Inputs
         [city.streets, footprints, shapely.points(x, y)])))
     return Inputs(crs, devices, np.asarray(x, float), np.asarray(y, float), buildings,
                   np.arange(1, len(city.streets) + 1), np.asarray(city.streets, dtype=object),
-                  np.arange(1, raw.size + 1), category, footprints, assumed, bounds)
+                  np.arange(1, raw.size + 1), category, footprints, assumed, bounds,
+                  building_attrs=pd.DataFrame({"building": ["yes"] * len(buildings),
+                                               **{c: np.full(len(buildings), np.nan) for c in
+                                                  ("height_m", "levels", "min_height_m")}}))

@@ -82,7 +82,7 @@ class Network:
         raise RoutingError(
             f"the {what} ({out[0][0]:.6f}, {out[0][1]:.6f}) lies outside the area of the coverage "
             f"run (bbox {','.join(f'{v:g}' for v in area)}), where exposure is unknown: run "
-            f"`{coverage_command(need, self.run.levels, self.run.scenarios)}` "  # type: ignore[union-attr]
+            f"`{coverage_command(need, self.run.levels, self.run.scenarios, self.run.occlusion)}` "  # type: ignore[union-attr]
             "or `survatlas coverage` for the whole store"
         )
 
