@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import distance_transform_edt
 
 from survatlas.errors import InputError, NotFoundError
+from survatlas.publish._mvt import varint, zigzag
 
 __all__ = ["FONT_DIRS", "FONT_STACKS", "FontMissingError", "glyph_range", "stack_fonts"]
 
@@ -136,21 +137,12 @@ def _is_control(code: int) -> bool:
     return code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _field(number: int, value: int | bytes, *, signed: bool = False) -> bytes:
     if isinstance(value, bytes):
-        return _varint(number << 3 | 2) + _varint(len(value)) + value
+        return varint(number << 3 | 2) + varint(len(value)) + value
     if signed:
-        value = (value << 1) ^ (value >> 63)
-    return _varint(number << 3) + _varint(value)
+        value = zigzag(value)
+    return varint(number << 3) + varint(value)
 
 
 def _glyph(code: int, font: ImageFont.FreeTypeFont, ascender: int) -> bytes:
