@@ -37,3 +37,16 @@ def helsinki_pbf() -> Path:
 def monaco_pbf() -> Path:
     """The bundled Monaco extract (committed under data/, © OpenStreetMap contributors)."""
     return DATA / "monaco.osm.pbf"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import CHROMIUM, FLAGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()

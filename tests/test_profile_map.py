@@ -99,7 +99,7 @@ def test_kp_pdf_with_the_map_costs_no_page_and_keeps_every_citation(db: Path,
 
 def _keep_pages(pdf: Path, stem: str) -> None:
     """Every page as a PNG test artifact (artifacts/, git-ignored) for a person to look at."""
-    from test_web_browser import ARTIFACTS
+    from browser_support import ARTIFACTS
 
     ARTIFACTS.mkdir(exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(ARTIFACTS / stem)], check=True)

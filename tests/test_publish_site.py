@@ -182,10 +182,10 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def served(covered_site: tuple[Path, Path]):
     site = covered_site[1]
-    from test_web_browser import _free_port
+    from browser_support import free_port
 
     httpd = ThreadingHTTPServer(
-        ("127.0.0.1", _free_port()), functools.partial(_Quiet, directory=str(site))
+        ("127.0.0.1", free_port()), functools.partial(_Quiet, directory=str(site))
     )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -197,7 +197,8 @@ def served(covered_site: tuple[Path, Path]):
 @pytest.mark.browser
 def test_the_site_shows_devices_from_its_own_origin_only(served: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, _wait
+    from browser_support import ARTIFACTS, CHROMIUM, FLAGS
+    from test_web_browser import _wait
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)

@@ -107,7 +107,7 @@ def test_pdf_report_pages_and_figures(db: Path, cli_json: dict, tmp_path: Path) 
     for s in _expected_strings(cli_json):
         assert s in flat, s
     assert "Key findings" in flat and "Method, assumptions and sources" in flat
-    from test_web_browser import ARTIFACTS  # every page as a PNG for a person to look at
+    from browser_support import ARTIFACTS  # every page as a PNG for a person to look at
 
     ARTIFACTS.mkdir(exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(out), str(ARTIFACTS / "report-area")],

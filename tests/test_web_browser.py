@@ -7,44 +7,24 @@ built first (see docs/web.md). Screenshots go to artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import shapely
-import uvicorn
 
+from browser_support import ARTIFACTS, require_front_end, serve_app
 from survatlas.ingest import import_osm
 from survatlas.ingest._records import Record
 from survatlas.ingest._writer import write_layer
 from survatlas.provenance.sources import file_source
 from survatlas.store import Store
 from survatlas.web import _analyses, create_app
-from survatlas.web.app import BUILD_COMMAND, DIST
 from web_builders import HOSTILE
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "artifacts"
-CHROMIUM = os.environ.get("SURVATLAS_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE_AT = (24.9440, 60.1690)  # lon, lat: inside the Helsinki extract
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _add_hostile_device(path: Path) -> None:
@@ -62,33 +42,13 @@ def _add_hostile_device(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, helsinki_pbf):
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
+    require_front_end()
     path = tmp_path_factory.mktemp("browser") / "helsinki.db"
     with Store(path) as store:
         import_osm(store, helsinki_pbf, context=True)  # the map context too
     _add_hostile_device(path)
-    port = _free_port()
-    config = uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", path
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
+    with serve_app(create_app(path)) as base:
+        yield base, path
 
 
 @pytest.fixture(scope="module")

@@ -16,22 +16,16 @@ import subprocess
 import pytest
 from PIL import Image
 
+from browser_support import ARTIFACTS
 from survatlas.store import Store
-from test_web_browser import (  # noqa: F401  (fixtures)
-    ARTIFACTS,
-    _stub_routing,
-    _wait,
-    _wait_tiles,
-    browser,
-    server,
-)
+from test_web_browser import _stub_routing, _wait, _wait_tiles, server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 CENTRE = (24.9450, 60.1690)  # lon, lat: Helsinki centre
 
 
-def _open(browser, base: str, hash_: str = ""):  # noqa: F811
+def _open(browser, base: str, hash_: str = ""):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.requests = []
     page.errors = []

@@ -11,14 +11,12 @@ Screenshots go to artifacts/ (git-ignored).
 from __future__ import annotations
 
 import io
-import threading
-import time
 
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image
 
+from browser_support import ARTIFACTS, CHROMIUM, FLAGS, require_front_end, serve_app
 from contribution_builders import FACE_256, jpeg_with_exif, portrait, region_detail
 from survatlas.contribute.moderation import ContributionPolicy, list_contributions
 from survatlas.provenance.access import create_token
@@ -26,8 +24,7 @@ from survatlas.provenance.evidence import read_evidence
 from survatlas.publish.export import export_layer
 from survatlas.store import Store
 from survatlas.web import create_app
-from survatlas.web.app import BUILD_COMMAND, DIST
-from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port, _wait
+from test_web_browser import _wait
 from web_builders import LAT, LON, build_web_store
 
 pytestmark = pytest.mark.browser
@@ -36,24 +33,14 @@ HERE = {"latitude": LAT + 0.0015, "longitude": LON + 0.0015}  # the phone's (emu
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (DIST / "report.js").is_file():
-        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
+    require_front_end("report.js")
     path = tmp_path_factory.mktemp("report") / "w.db"
     build_web_store(path)
     with Store(path) as store:
         token = create_token(store, "field-editor", "editor")
-    port = _free_port()
     app = create_app(path, contributions=ContributionPolicy())
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", path, token
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield base, path, token
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +197,7 @@ def test_accepted_reports_appear_on_the_map_and_in_osmchange(phone, server, tmp_
         "body: '{}'}).then(r => r.json())",
         [first, token],
     )
-    device_id = accepted["device_id"]
+    device_id = accepted["public_device_id"]  # its number on the public map
     # a member of the public: a new visitor (tiles are cached by browsers for a minute)
     visitor = page.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = visitor.new_page()

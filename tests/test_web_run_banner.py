@@ -3,19 +3,16 @@ real browser (Debian's chromium through Playwright, launched as in test_web_brow
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
+from browser_support import ARTIFACTS, require_front_end, serve_app
 from survatlas.cli import main
 from survatlas.store import Store
 from survatlas.web import create_app
-from survatlas.web.app import BUILD_COMMAND, DIST
-from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, _add_hostile_device, _free_port, _wait
+from test_web_browser import _add_hostile_device, _wait
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +21,7 @@ PARTIAL_BBOX = "24.94,60.165,24.95,60.17"  # a corner of the Helsinki extract
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory, helsinki_pbf) -> Path:
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
+    require_front_end()
     path = tmp_path_factory.mktemp("banner") / "h.db"
     for args in (["import", "osm", str(helsinki_pbf)],
                  ["coverage", "--bbox", PARTIAL_BBOX, "--level", "detection"]):
@@ -36,36 +32,21 @@ def store_path(tmp_path_factory, helsinki_pbf) -> Path:
 
 def _banner(browser, path: Path, shot: str) -> str:
     """The run banner's text on a freshly served map ("" when hidden)."""
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(path), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    try:
-        page.goto(f"http://127.0.0.1:{port}/")
-        _wait(page, "!!(window.survatlas && window.survatlas.map)")
-        page.evaluate("window.survatlas.ready")
-        _wait(page, "document.getElementById('run-banner').textContent.length > 0")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / shot))
-        banner = page.locator("#run-banner")
-        return banner.inner_text() if banner.is_visible() else ""
-    finally:
-        page.close()
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(create_app(path)) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        try:
+            page.goto(f"{base}/")
+            _wait(page, "!!(window.survatlas && window.survatlas.map)")
+            page.evaluate("window.survatlas.ready")
+            _wait(page, "document.getElementById('run-banner').textContent.length > 0")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / shot))
+            banner = page.locator("#run-banner")
+            return banner.inner_text() if banner.is_visible() else ""
+        finally:
+            page.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_map_banner_says_partial_then_stale(browser, store_path: Path) -> None:

@@ -3,17 +3,13 @@ SameSite=Strict session cookie, CSRF header for writes; the map works in private
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
+from browser_support import ARTIFACTS, require_front_end, serve_app
 from survatlas.provenance.access import create_token, revoke_token
 from survatlas.store import Store
 from survatlas.web import create_app
-from survatlas.web.app import BUILD_COMMAND, DIST
 from web_builders import build_web_store
 
 
@@ -88,61 +84,44 @@ def test_a_cross_site_sign_in_and_a_revoked_session_are_refused(private):
 
 
 @pytest.mark.browser
-def test_the_map_works_in_private_mode_after_signing_in(private, tmp_path):
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
-    from playwright.sync_api import sync_playwright
-
-    from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
-
+def test_the_map_works_in_private_mode_after_signing_in(private, browser):
+    require_front_end()
     db, token = private
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(db, private=True), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    threading.Thread(target=srv.run, daemon=True).start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1100, "height": 700})
-            api = []
-            page.on("response", lambda r: api.append((r.url, r.status)) if "/api/" in r.url else None)
-            page.goto(f"http://127.0.0.1:{port}/")
-            assert page.url.endswith("/signin")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "private-signin.png"))
-            page.fill("#token", token)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"http://127.0.0.1:{port}/")
-            page.wait_for_function("() => document.querySelector('canvas') !== null", timeout=30000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "private-map-signed-in.png"))
-            session = next(c for c in page.context.cookies() if c["name"] == "survatlas_session")
-            assert session["httpOnly"] and session["sameSite"] == "Strict"
-            assert not page.evaluate("() => document.cookie.includes('survatlas_session')")
-            config = [s for u, s in api if u.endswith("/api/config")]
-            assert config and all(s == 200 for s in config), api
-            assert not [u for u, s in api if s == 401], api
-            # the sign-in page was styled (the app's header bar, a card with a full-width button)
-            signout = page.locator("#signout button")
-            assert signout.is_visible()
-            signout.click()
-            page.wait_for_url(f"http://127.0.0.1:{port}/signin")
-            assert not [c for c in page.context.cookies() if c["name"] == "survatlas_session"]
-            bar = page.evaluate(
-                "() => getComputedStyle(document.querySelector('#top')).backgroundColor"
-            )
-            assert bar == "rgb(34, 34, 34)"
-            button = page.evaluate(
-                "() => getComputedStyle(document.querySelector('button')).width"
-            )
-            assert float(button.removesuffix("px")) > 300
-            page.screenshot(path=str(ARTIFACTS / "private-signed-out.png"))
-            page.goto(f"http://127.0.0.1:{port}/")  # signed out: the map asks to sign in again
-            assert page.url.endswith("/signin")
-            browser.close()
-    finally:
-        srv.should_exit = True
+    with serve_app(create_app(db, private=True)) as base:
+        page = browser.new_page(viewport={"width": 1100, "height": 700})
+        api = []
+        page.on("response", lambda r: api.append((r.url, r.status)) if "/api/" in r.url else None)
+        page.goto(f"{base}/")
+        assert page.url.endswith("/signin")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "private-signin.png"))
+        page.fill("#token", token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        page.wait_for_function("() => document.querySelector('canvas') !== null", timeout=30000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "private-map-signed-in.png"))
+        session = next(c for c in page.context.cookies() if c["name"] == "survatlas_session")
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+        assert not page.evaluate("() => document.cookie.includes('survatlas_session')")
+        config = [s for u, s in api if u.endswith("/api/config")]
+        assert config and all(s == 200 for s in config), api
+        assert not [u for u, s in api if s == 401], api
+        # the sign-in page was styled (the app's header bar, a card with a full-width button)
+        signout = page.locator("#signout button")
+        assert signout.is_visible()
+        signout.click()
+        page.wait_for_url(f"{base}/signin")
+        assert not [c for c in page.context.cookies() if c["name"] == "survatlas_session"]
+        bar = page.evaluate(
+            "() => getComputedStyle(document.querySelector('#top')).backgroundColor"
+        )
+        assert bar == "rgb(34, 34, 34)"
+        button = page.evaluate(
+            "() => getComputedStyle(document.querySelector('button')).width"
+        )
+        assert float(button.removesuffix("px")) > 300
+        page.screenshot(path=str(ARTIFACTS / "private-signed-out.png"))
+        page.goto(f"{base}/")  # signed out: the map asks to sign in again
+        assert page.url.endswith("/signin")
+        page.close()

@@ -7,21 +7,18 @@ shows, not even as it stood. A store with one snapshot only has no slider.
 
 from __future__ import annotations
 
-import threading
-import time
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
-import uvicorn
 
+from browser_support import ARTIFACTS, require_front_end, serve_app
 from survatlas.ingest import import_osm
 from survatlas.store import Store
 from survatlas.synth.osmfile import write_history, write_osm
 from survatlas.web import create_app
-from survatlas.web.app import BUILD_COMMAND, DIST
 from test_history import CAM, NODES, STREET, WAYS
-from test_web_browser import ARTIFACTS, _free_port, _wait, _wait_tiles, browser  # noqa: F401
+from test_web_browser import _wait, _wait_tiles
 
 pytestmark = pytest.mark.browser
 
@@ -32,22 +29,9 @@ RESTRICTED = [dict(id=7, version=1, timestamp="2015-01-01T00:00:00Z", lon=24.950
 
 @contextmanager
 def _serve(path):
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"the front end is not built: {BUILD_COMMAND}")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(path), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    require_front_end()
+    with serve_app(create_app(path)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +47,7 @@ def history_server(tmp_path_factory):
         yield base
 
 
-def _open(browser, url):  # noqa: F811
+def _open(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -102,7 +86,7 @@ def _at(page, date: str) -> None:
     _wait_tiles(page)
 
 
-def test_slider_filters_devices_to_those_in_place(browser, history_server):  # noqa: F811
+def test_slider_filters_devices_to_those_in_place(browser, history_server):
     page = _open(browser, f"{history_server}/")
     assert page.locator("#timeslider").is_visible()
     assert page.inner_text("#timeslider-date") == "now (current data)"
@@ -131,7 +115,7 @@ def test_slider_filters_devices_to_those_in_place(browser, history_server):  # n
     page.close()
 
 
-def test_date_in_the_url_opens_the_map_on_it(browser, history_server):  # noqa: F811
+def test_date_in_the_url_opens_the_map_on_it(browser, history_server):
     page = _open(browser, f"{history_server}/?date=2018-06-01")
     _at(page, "2018-06-01")
     assert page.inner_text("#timeslider-date") == "2018-06-01"
@@ -139,7 +123,7 @@ def test_date_in_the_url_opens_the_map_on_it(browser, history_server):  # noqa: 
     page.close()
 
 
-def test_a_restricted_device_never_shows_in_the_past(browser, history_server):  # noqa: F811
+def test_a_restricted_device_never_shows_in_the_past(browser, history_server):
     page = _open(browser, f"{history_server}/")
     seen = page.evaluate(
         """async () => {
@@ -155,7 +139,7 @@ def test_a_restricted_device_never_shows_in_the_past(browser, history_server):  
     page.close()
 
 
-def test_no_slider_without_history(browser, tmp_path):  # noqa: F811
+def test_no_slider_without_history(browser, tmp_path):
     write_osm(tmp_path / "one.osm.pbf", cameras=np.array([(24.95, 60.17), (24.951, 60.171)]))
     with Store(tmp_path / "one.db") as store:
         import_osm(store, tmp_path / "one.osm.pbf")

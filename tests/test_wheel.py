@@ -3,9 +3,7 @@ gives a page whose map runs in Chromium."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -16,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import CHROMIUM, FLAGS, free_port
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("SURVATLAS_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +71,7 @@ def test_installed_wheel_serves_a_working_map(wheel: Path, tmp_path: Path,
     db = tmp_path / "h.db"
     subprocess.run([bindir / "survatlas", "--db", str(db), "import", "osm", str(helsinki_pbf)],
                    env=env, check=True, capture_output=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([bindir / "survatlas", "--db", str(db), "serve", "--port",
                                str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)

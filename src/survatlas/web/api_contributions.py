@@ -33,6 +33,7 @@ from survatlas.contribute.moderation import (
 from survatlas.contribute.photos import size_text
 from survatlas.errors import InputError, NotFoundError
 from survatlas.provenance.evidence import read_evidence
+from survatlas.store.gate import numbering
 from survatlas.web._context import WebContext, get_context
 from survatlas.web.auth import current_principal, require_role
 
@@ -140,9 +141,16 @@ def post_accept(
     contribution_id: ContributionId,
     sensitivity: Annotated[str, Body(embed=True)] = "public",
 ) -> dict[str, Any]:
-    """Accept: a device is created (``public`` unless said otherwise) from the contribution."""
-    device_id = accept_contribution(ctx.store(), contribution_id, sensitivity=sensitivity)
-    return {"id": contribution_id, "status": "accepted", "device_id": device_id}
+    """Accept: a device is created (``public`` unless said otherwise) from the contribution.
+
+    ``device_id`` is the store's row id (what editors' commands take); ``public_device_id`` is
+    the device's number on the public map and exports (``null`` when it is not public).
+    """
+    store = ctx.store()
+    device_id = accept_contribution(store, contribution_id, sensitivity=sensitivity)
+    public_id = numbering(store, "devices", "public").public(device_id)
+    return {"id": contribution_id, "status": "accepted", "device_id": device_id,
+            "public_device_id": public_id}
 
 
 @router.post("/{contribution_id}/reject", tags=["moderation"], dependencies=Editor)
