@@ -6,27 +6,20 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
+import test_growth
 from survatlas.cli import main
 from survatlas.ingest import import_osm
 from survatlas.publish.growth import history_span, timeline
 from survatlas.store import Store
 from survatlas.store.gate import read_layer
-from survatlas.synth.osmfile import write_history, write_osm
-from test_history import NODES, STREET, WAYS
+from survatlas.synth.osmfile import write_osm
+
+history_db = test_growth.history_db  # the same history store as test_growth
 
 BBOX = "24.9490,60.1690,24.9545,60.1745"  # nodes 1 to 5 (node 6 is outside)
 
-
-@pytest.fixture
-def history_db(tmp_path):
-    path = write_history(tmp_path / "area.osh.pbf", NODES + STREET, WAYS)
-    db = tmp_path / "s.db"
-    with Store(db) as store:
-        import_osm(store, path)
-    return db
 
 
 def _run(db, *args: str) -> str:
