@@ -50,11 +50,15 @@ ASSUMPTIONS = [
 ]
 
 
+def _in_box(bbox: Sequence[float] | None) -> tuple[str, tuple]:
+    """SQL ``AND`` condition (and parameters) on a version's point being inside ``bbox``."""
+    if bbox is None:
+        return "", ()
+    return " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?", (bbox[0], bbox[2], bbox[1], bbox[3])
+
+
 def _versions(store: Store, bbox: Sequence[float] | None, audience: str) -> list[dict[str, Any]]:
-    where, params = "", ()
-    if bbox is not None:
-        where = " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
-        params = (bbox[0], bbox[2], bbox[1], bbox[3])
+    where, params = _in_box(bbox)
     rows = store.query(
         "SELECT id, origin, valid_from, valid_to, change, ended, device_type, operator, zone, "
         "lon, lat, osm_version, content_sha, name, tags, views, area, mount, camera_type, "
@@ -143,10 +147,7 @@ def history_span(
             print(span["start"], span["end"]) if span["available"] else print(span["reason"])
     """
     snapshots = _snapshots(store, bbox, audience)
-    where, params = "", ()
-    if bbox is not None:
-        where = " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
-        params = (bbox[0], bbox[2], bbox[1], bbox[3])
+    where, params = _in_box(bbox)
     row = store.query(
         "SELECT min(valid_from), max(valid_from), max(valid_to), count(DISTINCT origin) "
         f"FROM device_versions WHERE {history_clause(audience)}{where}", params)[0]
