@@ -7,6 +7,7 @@ shows, not even as it stood. A store with one snapshot only has no slider.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -86,31 +87,46 @@ def _at(page, date: str) -> None:
     _wait_tiles(page)
 
 
+def _drawn_until(page, check, timeout: float = 30.0) -> dict:
+    """The devices drawn once ``check`` holds for them (a GeoJSON update renders a frame later).
+
+    Polls until ``check(drawn)`` is true and returns the last value read, so that a failing
+    assertion on it shows what was drawn.
+    """
+    end = time.monotonic() + timeout
+    drawn = _drawn(page)
+    while not check(drawn) and time.monotonic() < end:
+        time.sleep(0.1)
+        drawn = _drawn(page)
+    return drawn
+
+
 def test_slider_filters_devices_to_those_in_place(browser, history_server):
     page = _open(browser, f"{history_server}/")
     assert page.locator("#timeslider").is_visible()
     assert page.inner_text("#timeslider-date") == "now (current data)"
-    now = _drawn(page)
+    now = _drawn_until(page, lambda d: d["total"] == 4)
     assert now["total"] == 4  # nodes 1, 4, 5, 6 (node 7 is restricted)
     slider = page.locator("#timeslider-range")
     slider.focus()
     page.keyboard.press("Home")  # the first month: 2015-02-01
     _at(page, "2015-02-01")
-    first = _drawn(page)
-    assert first == {"origins": ["osm:node/1", "osm:node/5", "osm:node/6"], "clustered": 0,
-                     "total": 3}
+    expected = {"origins": ["osm:node/1", "osm:node/5", "osm:node/6"], "clustered": 0, "total": 3}
+    first = _drawn_until(page, lambda d: d == expected)
+    assert first == expected
     assert "date=2015-02-01" in page.url
     for _ in range(28):  # to 2017-06-01: nodes 1, 2, 3, 6 (5 untagged since 2016)
         page.keyboard.press("ArrowRight")
     _at(page, "2017-06-01")
-    assert _drawn(page)["origins"] == ["osm:node/1", "osm:node/2", "osm:node/3", "osm:node/6"]
+    in_2017 = ["osm:node/1", "osm:node/2", "osm:node/3", "osm:node/6"]
+    assert _drawn_until(page, lambda d: d["origins"] == in_2017)["origins"] == in_2017
     assert "2 faded: gone since" in page.inner_text("#timeslider-count")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-timeslider.png"))
     page.keyboard.press("End")  # back to the current view
     _wait(page, "window.survatlas.timeslider.date === null")
     _wait_tiles(page)
-    assert _drawn(page)["total"] == 4 and "date=" not in page.url
+    assert _drawn_until(page, lambda d: d["total"] == 4)["total"] == 4 and "date=" not in page.url
     assert page.errors == []
     page.close()
 
@@ -119,7 +135,8 @@ def test_date_in_the_url_opens_the_map_on_it(browser, history_server):
     page = _open(browser, f"{history_server}/?date=2018-06-01")
     _at(page, "2018-06-01")
     assert page.inner_text("#timeslider-date") == "2018-06-01"
-    assert _drawn(page)["origins"] == ["osm:node/1", "osm:node/6"]  # 2 and 3 gone in 2018
+    in_2018 = ["osm:node/1", "osm:node/6"]  # 2 and 3 gone in 2018
+    assert _drawn_until(page, lambda d: d["origins"] == in_2018)["origins"] == in_2018
     page.close()
 
 
@@ -147,6 +164,6 @@ def test_no_slider_without_history(browser, tmp_path):
         page = _open(browser, f"{base}/?date=2015-01-01")
         assert page.evaluate("window.survatlas.timeslider.history.available") is False
         assert page.locator("#timeslider").count() == 0
-        assert _drawn(page)["total"] == 2  # the current devices, the date ignored
+        assert _drawn_until(page, lambda d: d["total"] == 2)["total"] == 2  # the date ignored
         assert page.errors == []
         page.close()
