@@ -177,7 +177,8 @@ class RowChunk:
     min_x, min_y, max_x, max_y, or None to compute them from the WKB (:meth:`boxes`); ``warnings`` holds the data-quality warnings of each row
     (devices only). A chunk of OSM objects (``osm``) leaves out ``origin`` (SQLite writes
     ``osm:{type}/{id}``) and gives ``osm_timestamp`` as whole seconds since 1970 (SQLite formats
-    it as ISO 8601): both cost less there than in Python.
+    it as ISO 8601): both cost less there than in Python. ``checked``: the importer has
+    already refused NaN and infinite vertices (the writer checks them otherwise).
     """
 
     layer: str
@@ -185,6 +186,7 @@ class RowChunk:
     bounds: np.ndarray | None = None
     warnings: list[Sequence[Any]] | None = None
     osm: bool = False
+    checked: bool = False
 
     def __len__(self) -> int:
         return len(self.columns[0])
@@ -249,6 +251,41 @@ def _content_sha(rec: Record, tags_json: str) -> str:
     digest.update(repr(sorted(rec.values.items())).encode())
     digest.update(f"{rec.osm_version}".encode())
     return digest.hexdigest()
+
+
+def content_shas(
+    geoms: Sequence[bytes], tags_json: Sequence[str], values: dict[str, Sequence[Any]]
+) -> list[str]:
+    """The content hashes of file rows (no OSM version), as :func:`_content_sha` gives them,
+    built by column: each column's ``repr`` is made once per distinct value.
+
+    Parameters
+    ----------
+    geoms, tags_json
+        Each row's WKB and tags JSON.
+    values
+        The layer's columns (as in :attr:`Record.values`), one value per row.
+    """
+    items = [_item_reprs(k, values[k]) for k in sorted(values)]
+    tail = b"None"  # the OSM version of a file row
+    sha1 = hashlib.sha1
+    return [
+        sha1(b"".join((g, t.encode(), ("[" + ", ".join(r) + "]").encode(), tail))).hexdigest()
+        for g, t, *r in zip(geoms, tags_json, *items, strict=True)
+    ]
+
+
+def _item_reprs(key: str, column: Sequence[Any]) -> list[str]:
+    """``repr((key, value))`` of every value of a column, each distinct value formatted once."""
+    cache: dict[tuple[type, Any], str] = {}
+    out = []
+    for value in column:
+        k = (type(value), value)  # 1, 1.0 and True are equal keys but not equal reprs
+        text = cache.get(k)
+        if text is None:
+            text = cache[k] = repr((key, value))
+        out.append(text)
+    return out
 
 
 def osm_content_sha(version: int) -> str:

@@ -52,7 +52,7 @@ def seal_chunk(chunk: RowChunk) -> RowChunk:
     warnings = chunk.warnings
     if warnings is not None:
         warnings = [seal_warnings(level, w) for level, w in zip(sens, warnings, strict=True)]
-    return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm)
+    return RowChunk(chunk.layer, columns, chunk.bounds, warnings, chunk.osm, chunk.checked)
 
 
 def sealed_origin(origin: str, key: Key) -> str:

@@ -16,7 +16,6 @@ from survatlas.ingest._records import (
     _ORIGIN,
     _SHA,
     _VERSION,
-    LAYER_COLUMNS,
     ROW_COLUMNS,
     LayerCounts,
     Record,
@@ -66,9 +65,25 @@ def write_records(
     declassify: bool = False,
 ) -> tuple[LayerCounts, str]:
     """:func:`write_layer`, also returning the most protected level written (for the source)."""
+    return write_chunk(
+        conn, layer, source_id, records_chunk(layer, records) if records else None,
+        declassify=declassify,
+    )
+
+
+def write_chunk(
+    conn: sqlite3.Connection,
+    layer: str,
+    source_id: int,
+    chunk: RowChunk | None,
+    *,
+    declassify: bool = False,
+) -> tuple[LayerCounts, str]:
+    """:func:`write_records` of rows already laid out by column (a layer built column-wise);
+    the counts and the most protected level written."""
     writer = LayerWriter(conn, layer, source_id, declassify=declassify)
-    if records:
-        writer.add(records_chunk(layer, records))
+    if chunk is not None and len(chunk):
+        writer.add(chunk)
     return writer.finish(), writer.max_level
 
 
@@ -127,19 +142,27 @@ class LayerWriter:
         update = f"UPDATE {self.layer} SET source_id = {source}, {sets} WHERE id = ?{len(cols) + 1}"
         return insert, update
 
-    def _fast_sql(self, absent: tuple[str, ...]) -> str:
-        """INSERT of an OSM chunk's columns as they come, but those ``absent`` (all NULL).
+    def _fast_sql(self, absent: tuple[str, ...], osm: bool) -> str:
+        """INSERT of a chunk's columns as they come, but those ``absent`` (all NULL).
 
-        SQLite makes the origin. Leaving out NULL columns matters: Python's sqlite3 module
-        binds ``None`` (and ``bytes``) through its adapter lookup, which formats and drops an
-        AttributeError each time (~0.3 µs per value; ``bytearray`` is bound directly).
+        For an OSM chunk SQLite makes the origin. Leaving out NULL columns matters: Python's
+        sqlite3 module binds ``None`` (and ``bytes``) through its adapter lookup, which formats
+        and drops an AttributeError each time (~0.3 µs per value; ``bytearray`` is bound
+        directly).
         """
-        cols = tuple(c for c in ROW_COLUMNS[self.layer][1:] if c not in absent)
+        names = ROW_COLUMNS[self.layer][1:] if osm else ROW_COLUMNS[self.layer]
+        cols = tuple(c for c in names if c not in absent)
         cols = (*cols, "min_x", "min_y", "max_x", "max_y")
+        marks = ", ".join(_marks(cols, 2, osm))
+        if not osm:
+            return (
+                f"INSERT INTO {self.layer} (id, source_id, {', '.join(cols)}) "
+                f"VALUES (?1, {int(self.source_id)}, {marks})"
+            )
         origin = _OSM_ORIGIN_SQL.format(cols.index("osm_type") + 2, cols.index("osm_id") + 2)
         return (
             f"INSERT INTO {self.layer} (id, source_id, origin, {', '.join(cols)}) "
-            f"VALUES (?1, {int(self.source_id)}, {origin}, {', '.join(_marks(cols, 2, True))})"
+            f"VALUES (?1, {int(self.source_id)}, {origin}, {marks})"
         )
 
     def add(self, chunk: RowChunk) -> None:
@@ -157,7 +180,7 @@ class LayerWriter:
         if not finite.all():
             bad = chunk.origin(int(np.flatnonzero(~finite)[0]))
             raise InputError(f"{bad} has an empty or invalid geometry; fix or remove it and retry")
-        if not chunk.osm:  # OSM node locations are finite by construction
+        if not (chunk.osm or chunk.checked):  # OSM node locations are finite by construction
             _check_vertices(chunk)
         self._resolve_levels(chunk)
         if chunk.warnings is not None:
@@ -169,15 +192,14 @@ class LayerWriter:
             return
         if self.next_id == self.first_new_id and self.layer != "devices":
             self._defer_indexes()
-        first, columns, sql = self.next_id, chunk.columns, insert_sql
-        if chunk.osm:
-            names = ROW_COLUMNS[self.layer][1:]
-            absent = tuple(  # the layer's own columns (the others are never all NULL)
-                c for c, col in zip(names, columns, strict=True)
-                if c in LAYER_COLUMNS[self.layer] and col.count(None) == n
-            )
-            columns = [col for c, col in zip(names, columns, strict=True) if c not in absent]
-            sql = self._fast_sql(absent)
+        first = self.next_id
+        names = ROW_COLUMNS[self.layer][1:] if chunk.osm else ROW_COLUMNS[self.layer]
+        absent = tuple(  # all-NULL columns that are NULL when left out
+            c for c, col in zip(names, chunk.columns, strict=True)
+            if c in self._null_by_default() and col.count(None) == n
+        )
+        columns = [col for c, col in zip(names, chunk.columns, strict=True) if c not in absent]
+        sql = self._fast_sql(absent, chunk.osm)
         rows = zip(range(first, first + n), *columns, *bounds.T.tolist(), strict=True)
         if self._try_insert(sql, rows, n):
             if self.new_boxes is not None:  # 24 bytes a row, in a temporary file beyond a limit
@@ -187,6 +209,17 @@ class LayerWriter:
         else:
             self._add_one_by_one(chunk.rows(), chunk.warnings, insert_sql, update_sql,
                                  self._alternatives(clear, chunk))
+
+    def _null_by_default(self) -> frozenset[str]:
+        """Columns of the table that hold NULL when an INSERT leaves them out (nullable, no
+        default)."""
+        if not hasattr(self, "_nullable"):
+            self._nullable = frozenset(
+                name for _, name, _, notnull, default, _ in
+                self.conn.execute(f"PRAGMA table_info({self.layer})")
+                if not notnull and default is None
+            )
+        return self._nullable
 
     def _alternatives(self, clear: RowChunk, sealed: RowChunk) -> list[tuple | None]:
         """Per row, the other form of its key: the clear origin of a sealed row, the sealed

@@ -6,20 +6,25 @@ Sites need a ``category`` column or OSM-style tags from which a category follows
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import shapely
 
 from survatlas.errors import CorruptFileError, InputError, InputFileNotFoundError
-from survatlas.ingest._records import ImportSummary, Record
+from survatlas.ingest._columns import (
+    TextColumn,
+    constant_column,
+    tag_dicts,
+    tags_json,
+    text_columns,
+)
+from survatlas.ingest._records import ROW_COLUMNS, ImportSummary, Record, RowChunk, content_shas
 from survatlas.ingest._site_merge import record_site_sources, split_known_sites
-from survatlas.ingest._writer import write_records
+from survatlas.ingest._writer import write_chunk, write_records
 from survatlas.provenance.sources import (
     file_sha256,
     file_source,
@@ -82,7 +87,7 @@ def import_layer(
         )
     frame = read_layer(path)
     started, sha = now_iso(), file_sha256(path) if path.is_file() else path.name
-    records, errors = _records(frame, kind, path, sensitivity)
+    rows, errors = _rows(frame, kind, path, sensitivity)
     if errors:
         raise InputError(
             f"{path.name}: "
@@ -101,11 +106,15 @@ def import_layer(
         )
         summary = ImportSummary(source_id=source_id, file=path.name)
         merged: list = []
-        if kind == "sites":
-            records, merged = split_known_sites(conn, records)
-        summary.layers[kind], level = write_records(
-            conn, kind, source_id, records, declassify=declassify
-        )
+        if isinstance(rows, RowChunk):
+            summary.layers[kind], level = write_chunk(
+                conn, kind, source_id, rows, declassify=declassify
+            )
+        else:
+            records, merged = split_known_sites(conn, rows)
+            summary.layers[kind], level = write_records(
+                conn, kind, source_id, records, declassify=declassify
+            )
         raise_source_level(conn, source_id, level)
         if merged:
             record_site_sources(conn, source_id, merged)
@@ -142,34 +151,49 @@ _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "Mu
                "MultiPolygon", "GeometryCollection")
 
 
-def _records(
+def _rows(
     frame: gpd.GeoDataFrame, kind: str, path: Path, sensitivity: str
-) -> tuple[list[Record], list[str]]:
-    """Records of every row, checked column-wise (geometry type, emptiness, coordinates);
-    errors in row order."""
+) -> tuple[RowChunk | list[Record], list[str]]:
+    """The rows of a layer, checked column-wise (geometry type, emptiness, coordinates);
+    errors in row order.
+
+    Buildings and streets come as one :class:`RowChunk` built column by column (tags JSON,
+    layer columns and content hashes without a Python object per row); sites as records,
+    which the site merge compares one by one with the stored sites.
+    """
     geoms = np.asarray(frame.geometry.array, dtype=object)
     types = shapely.get_type_id(geoms)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     allowed = np.isin(types, [_TYPE_NAMES.index(t) for t in _GEOM_TYPES[kind]])
     bb = shapely.bounds(geoms)
     inside = (np.abs(bb[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bb[:, [1, 3]]) <= 90).all(axis=1)
+    finite = _finite_vertices(geoms, ~empty)
     errors = []
-    for i in np.flatnonzero(empty | ~allowed | ~inside).tolist():
+    for i in np.flatnonzero(empty | ~allowed | ~inside | ~finite).tolist():
         if empty[i]:
             errors.append(f"row {i + 1}: empty geometry")
         elif not allowed[i]:
             errors.append(f"row {i + 1}: a {_TYPE_NAMES[types[i]]} cannot be one of the {kind}")
+        elif not finite[i]:
+            errors.append(f"row {i + 1}: a NaN or infinite coordinate")
         else:
             errors.append(f"row {i + 1}: coordinates outside WGS 84 after reprojection (wrong CRS?)")
-    good = np.flatnonzero(~empty & allowed & inside)
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    values = [frame[c].tolist() for c in columns]
+    good = np.flatnonzero(~empty & allowed & inside & finite)
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    columns = text_columns(frame, names, good)
     wkbs = shapely.to_wkb(geoms[good]).tolist()
-    records = []
-    for i, wkb in zip(good.tolist(), wkbs, strict=True):
-        tags = {c: _text(col[i]) for c, col in zip(columns, values, strict=True)
-                if _present(col[i])}
-        origin = f"layer:{path.name}:{tags.get('id', i + 1)}"
+    ids = next((c.values() for c in columns if c.key == "id"), None)
+    origins = [
+        f"layer:{path.name}:{i + 1 if ident is None else ident}"
+        for i, ident in zip(good.tolist(), ids or [None] * len(good), strict=True)
+    ]
+    if kind != "sites":
+        chunk = _layer_chunk(kind, origins, wkbs, bb[good], columns, sensitivity)
+        return chunk, errors
+    records: list[Record] = []
+    for i, origin, wkb, tags in zip(
+        good.tolist(), origins, wkbs, tag_dicts(columns, len(good)), strict=True
+    ):
         try:
             records.extend(_layer_records(kind, origin, wkb, tags, sensitivity))
         except InputError as exc:
@@ -177,6 +201,69 @@ def _records(
     if errors:  # row order, whichever check found them
         errors.sort(key=lambda e: int(e.split(":", 1)[0].split()[1]))
     return records, errors
+
+
+def _finite_vertices(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Rows whose vertices are all finite (bounds skip a NaN vertex: it is looked for)."""
+    finite = np.ones(len(geoms), dtype=bool)
+    coords, index = shapely.get_coordinates(geoms[present], return_index=True)
+    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    finite[np.flatnonzero(present)[bad]] = False
+    return finite
+
+
+#: tag given to a row without it, per kind (and the column it fills)
+_DEFAULT_TAG = {"buildings": ("building", "yes"), "streets": ("highway", "footway")}
+
+
+def _layer_chunk(
+    kind: str, origins: list[str], wkbs: list[bytes], bounds: np.ndarray,
+    columns: list[TextColumn], sens: str,
+) -> RowChunk:
+    """Buildings or streets by column, the same rows as :func:`_layer_records` gives."""
+    n = len(origins)
+    key, default = _DEFAULT_TAG[kind]
+    by_key = {c.key: c for c in columns}
+    by_key[key] = by_key[key].with_default(default) if key in by_key else (
+        constant_column(key, default, n))
+    tags = tags_json(list(by_key.values()), n)
+    if kind == "buildings":
+        building = by_key["building"]
+        levels = by_key.get("building:levels") or by_key.get("levels")
+        if "building:levels" in by_key and "levels" in by_key:
+            levels = _fallback(by_key["building:levels"], by_key["levels"])
+        values: dict[str, list] = {
+            "building": building.values(),
+            "obstacle": building.values(lambda b: int(is_obstacle({"building": b}))),
+            "height_m": _floats(by_key.get("height"), n),
+            "levels": _floats(levels, n),
+            "min_height_m": _floats(by_key.get("min_height"), n),
+        }
+    else:
+        dicts = tag_dicts(list(by_key.values()), n)
+        values = {
+            "highway": by_key["highway"].values(),
+            "name": by_key["name"].values() if "name" in by_key else [None] * n,
+            "walkable": [int(is_walkable(t)) for t in dicts],
+        }
+    shas = content_shas(wkbs, tags, values)
+    row = dict(origin=origins, osm_type=[None] * n, osm_id=[None] * n, osm_version=[None] * n,
+               osm_timestamp=[None] * n, content_sha=shas, geom=wkbs, tags=tags,
+               sensitivity=[sens] * n, **values)
+    return RowChunk(kind, [row[c] for c in ROW_COLUMNS[kind]],
+                    np.asarray(bounds, dtype=np.float64).reshape(-1, 4), checked=True)
+
+
+def _fallback(first: TextColumn, second: TextColumn) -> TextColumn:
+    """``first`` where present, else ``second`` (as ``tags.get(a, tags.get(b))``)."""
+    texts = first.texts + second.texts
+    codes = np.where(first.codes >= 0, first.codes,
+                     np.where(second.codes >= 0, second.codes + len(first.texts), -1))
+    return TextColumn(first.key, codes, texts)
+
+
+def _floats(column: TextColumn | None, n: int) -> list[float | None]:
+    return [None] * n if column is None else column.values(_float)
 
 
 def _layer_records(
@@ -212,22 +299,6 @@ def _layer_records(
         Record(origin, wkb, {"category": c, "name": tags.get("name")}, tags, sensitivity=sens)
         for c in categories
     ]
-
-
-def _present(value: Any) -> bool:
-    return (
-        value is not None
-        and not (isinstance(value, float) and np.isnan(value))
-        and value is not pd.NaT
-    )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _float(value: str | None) -> float | None:
