@@ -16,7 +16,8 @@ from survatlas.errors import InputError
 from survatlas.vocab import SENSITIVITIES
 
 _RANK = {level: k for k, level in enumerate(SENSITIVITIES)}
-_COLUMN = '"sensitivity"'
+#: how a row's own level appears in its tags JSON (rows without it keep the file's level)
+SENSITIVITY_TAG = '"sensitivity"'
 
 
 def rank(level: str) -> int:
@@ -32,7 +33,7 @@ def row_level(tags_json: str | None, given: str, origin: str) -> str:
     InputError
         When the row's value is not a sensitivity level.
     """
-    if not tags_json or _COLUMN not in tags_json:
+    if not tags_json or SENSITIVITY_TAG not in tags_json:
         return given
     value = json.loads(tags_json).get("sensitivity")
     if value is None:

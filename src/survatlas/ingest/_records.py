@@ -277,15 +277,15 @@ def content_shas(
 
 def _item_reprs(key: str, column: Sequence[Any]) -> list[str]:
     """``repr((key, value))`` of every value of a column, each distinct value formatted once."""
-    cache: dict[tuple[type, Any], str] = {}
-    out = []
-    for value in column:
-        k = (type(value), value)  # 1, 1.0 and True are equal keys but not equal reprs
-        text = cache.get(k)
-        if text is None:
-            text = cache[k] = repr((key, value))
-        out.append(text)
-    return out
+    kinds = set(map(type, column)) - {type(None)}
+    if len(kinds) > 1:  # 1, 1.0 and True are equal dict keys, not equal reprs: one by one
+        return [repr((key, value)) for value in column]
+    cache: dict[Any, str] = {None: repr((key, None))}
+    get, add = cache.get, cache.setdefault
+    try:
+        return [get(v) or add(v, repr((key, v))) for v in column]
+    except TypeError:  # unhashable values
+        return [repr((key, value)) for value in column]
 
 
 def osm_content_sha(version: int) -> str:

@@ -11,6 +11,7 @@ import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
+from survatlas.ingest._levels import SENSITIVITY_TAG as _SENS_TAG
 from survatlas.ingest._levels import lowering_refused, rank, row_level
 from survatlas.ingest._records import (
     _ORIGIN,
@@ -258,10 +259,10 @@ class LayerWriter:
         """Give each row its own ``sensitivity`` attribute's level (not for OSM objects)."""
         names = ROW_COLUMNS[self.layer][1:] if chunk.osm else ROW_COLUMNS[self.layer]
         levels = chunk.columns[names.index("sensitivity")]
-        if not chunk.osm:
+        if not chunk.osm:  # only rows whose tags hold a sensitivity can differ from given
             tags = chunk.columns[names.index("tags")]
-            for k, (text, given) in enumerate(zip(tags, levels, strict=True)):
-                levels[k] = row_level(text, given, chunk.origin(k))
+            for k in [k for k, text in enumerate(tags) if text and _SENS_TAG in text]:
+                levels[k] = row_level(tags[k], levels[k], chunk.origin(k))
         top = max(set(levels), key=rank)
         if rank(top) > rank(self.max_level):
             self.max_level = top

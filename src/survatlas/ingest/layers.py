@@ -183,8 +183,9 @@ def _rows(
     columns = text_columns(frame, names, good)
     wkbs = shapely.to_wkb(geoms[good]).tolist()
     ids = next((c.values() for c in columns if c.key == "id"), None)
+    prefix = f"layer:{path.name}:"
     origins = [
-        f"layer:{path.name}:{i + 1 if ident is None else ident}"
+        prefix + (str(i + 1) if ident is None else ident)
         for i, ident in zip(good.tolist(), ids or [None] * len(good), strict=True)
     ]
     if kind != "sites":
@@ -247,6 +248,8 @@ def _layer_chunk(
             "walkable": [int(is_walkable(t)) for t in dicts],
         }
     shas = content_shas(wkbs, tags, values)
+    # bytearray: sqlite3 binds it directly (bytes go through its adapter lookup, ~0.3 µs)
+    wkbs = list(map(bytearray, wkbs))
     row = dict(origin=origins, osm_type=[None] * n, osm_id=[None] * n, osm_version=[None] * n,
                osm_timestamp=[None] * n, content_sha=shas, geom=wkbs, tags=tags,
                sensitivity=[sens] * n, **values)

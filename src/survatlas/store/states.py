@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
+from itertools import chain
 from typing import Any
 
 from survatlas.store.encryption import Key
@@ -103,11 +104,43 @@ def table_digest(conn: sqlite3.Connection, table: str, key: Key | None) -> str:
     if table not in MAP_TABLES:
         raise ValueError(f"{table!r} is not a map table")
     mac, mark = _hasher(key, b"survatlas-map-table-v1")
-    for row in conn.execute(f"SELECT {', '.join(MAP_COLUMNS)} FROM {table} ORDER BY id"):
-        for value in row:
-            data = value if isinstance(value, bytes) else str(value).encode()
-            mac.update(len(data).to_bytes(8, "big") + data)
+    rows = conn.cursor()
+    rows.row_factory = None  # plain tuples (a Row object per row costs more than the hash)
+    rows.execute(f"SELECT {', '.join(MAP_COLUMNS)} FROM {table} ORDER BY id")
+    while batch := rows.fetchmany(_DIGEST_BATCH):
+        mac.update(_framed(batch))
     return mark + mac.hexdigest()
+
+
+#: rows hashed at a time by :func:`table_digest`
+_DIGEST_BATCH = 20_000
+
+
+def _framed(rows: list[tuple]) -> bytes:
+    """Every value of ``rows``, row by row, as its 8-byte big-endian length and its bytes
+    (text as UTF-8, anything else but bytes as ``str``): what :func:`table_digest` hashes.
+
+    Built a column at a time with C-level ``map`` where a column holds one plain type (a large
+    import's digest cost ~8 µs a row value by value).
+    """
+    framed = []
+    for column in zip(*rows, strict=True):
+        data = _encoded(column)
+        lengths = list(map(len, data))
+        prefix = {n: n.to_bytes(8, "big") for n in set(lengths)}
+        framed += [list(map(prefix.__getitem__, lengths)), data]
+    return b"".join(chain.from_iterable(zip(*framed, strict=True)))
+
+
+def _encoded(column: tuple) -> list[bytes] | tuple:
+    kinds = set(map(type, column))
+    if kinds <= {bytes}:
+        return column
+    if kinds <= {str}:
+        return list(map(str.encode, column))
+    if kinds <= {int}:
+        return list(map(str.encode, map(str, column)))
+    return [v if isinstance(v, bytes) else str(v).encode() for v in column]
 
 
 def map_state(conn: sqlite3.Connection, action: str, key: Key | None) -> dict[str, str]:
