@@ -276,16 +276,15 @@ def content_shas(
 
 
 def _item_reprs(key: str, column: Sequence[Any]) -> list[str]:
-    """``repr((key, value))`` of every value of a column, each distinct value formatted once."""
+    """``repr((key, value))`` of every value of a column; a text or integer column's distinct
+    values formatted once (equal floats can differ in repr: 0.0 and -0.0; and 1, 1.0 and True
+    are equal keys: other columns are formatted value by value)."""
     kinds = set(map(type, column)) - {type(None)}
-    if len(kinds) > 1:  # 1, 1.0 and True are equal dict keys, not equal reprs: one by one
+    if not kinds <= {str} and not kinds <= {int}:
         return [repr((key, value)) for value in column]
     cache: dict[Any, str] = {None: repr((key, None))}
     get, add = cache.get, cache.setdefault
-    try:
-        return [get(v) or add(v, repr((key, v))) for v in column]
-    except TypeError:  # unhashable values
-        return [repr((key, value)) for value in column]
+    return [get(v) or add(v, repr((key, v))) for v in column]
 
 
 def osm_content_sha(version: int) -> str:
