@@ -176,8 +176,7 @@ class RowChunk:
     ``columns`` follow :data:`ROW_COLUMNS` (tags as JSON text); ``bounds`` is ``(n, 4)``
     min_x, min_y, max_x, max_y, or None to compute them from the WKB (:meth:`boxes`); ``warnings`` holds the data-quality warnings of each row
     (devices only). A chunk of OSM objects (``osm``) leaves out ``origin`` (SQLite writes
-    ``osm:{type}/{id}``) and gives ``osm_timestamp`` as whole seconds since 1970 (SQLite formats
-    it as ISO 8601): both cost less there than in Python. ``checked``: the importer has
+    ``osm:{type}/{id}``: it costs less there than in Python). ``checked``: the importer has
     already refused NaN and infinite vertices (the writer checks them otherwise).
     """
 

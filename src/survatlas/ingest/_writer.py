@@ -41,8 +41,6 @@ _LOOKUP_BATCH = 500
 #: devices whose warnings are kept before they are written
 _WARN_ROWS = 20_000
 _FETCH_ROWS = 100_000
-#: SQL of an ``osm_timestamp`` given as whole seconds since 1970 (what ``datetime.isoformat`` gives)
-_EPOCH_SQL = "strftime('%Y-%m-%dT%H:%M:%S+00:00', ?{}, 'unixepoch')"
 _OSM_ORIGIN_SQL = "'osm:' || ?{} || '/' || ?{}"
 
 def write_layer(
@@ -131,15 +129,15 @@ class LayerWriter:
         #: SQL of the indexes dropped while the table is filled, built again by :meth:`finish`
         self.deferred: list[str] = []
 
-    def _sql(self, osm: bool) -> tuple[str, str]:
-        """INSERT (id first) and UPDATE (id last) of full rows; with ``osm``, epoch timestamps."""
+    def _sql(self) -> tuple[str, str]:
+        """INSERT (id first) and UPDATE (id last) of full rows."""
         cols = (*ROW_COLUMNS[self.layer], "min_x", "min_y", "max_x", "max_y")
         source = int(self.source_id)
         insert = (
             f"INSERT INTO {self.layer} (id, source_id, {', '.join(cols)}) "
-            f"VALUES (?1, {source}, {', '.join(_marks(cols, 2, osm))})"
+            f"VALUES (?1, {source}, {', '.join(_marks(cols, 2))})"
         )
-        sets = ", ".join(f"{c} = {m}" for c, m in zip(cols, _marks(cols, 1, osm), strict=True))
+        sets = ", ".join(f"{c} = {m}" for c, m in zip(cols, _marks(cols, 1), strict=True))
         update = f"UPDATE {self.layer} SET source_id = {source}, {sets} WHERE id = ?{len(cols) + 1}"
         return insert, update
 
@@ -154,7 +152,7 @@ class LayerWriter:
         names = ROW_COLUMNS[self.layer][1:] if osm else ROW_COLUMNS[self.layer]
         cols = tuple(c for c in names if c not in absent)
         cols = (*cols, "min_x", "min_y", "max_x", "max_y")
-        marks = ", ".join(_marks(cols, 2, osm))
+        marks = ", ".join(_marks(cols, 2))
         if not osm:
             return (
                 f"INSERT INTO {self.layer} (id, source_id, {', '.join(cols)}) "
@@ -187,7 +185,7 @@ class LayerWriter:
         if chunk.warnings is not None:
             self.counts.warned += sum(1 for w in chunk.warnings if w)
         clear, chunk = chunk, seal_chunk(chunk)
-        insert_sql, update_sql = self._sql(chunk.osm)
+        insert_sql, update_sql = self._sql()
         if self.existing:
             self._add_known(chunk, insert_sql, update_sql, self._alternatives(clear, chunk))
             return
@@ -520,13 +518,9 @@ def _check_vertices(chunk: RowChunk) -> None:
         )
 
 
-def _marks(cols: Sequence[str], first: int, epoch: bool) -> list[str]:
-    """Numbered parameters ``?first …`` for ``cols``; an epoch ``osm_timestamp`` as ISO text."""
-    marks = [f"?{first + k}" for k in range(len(cols))]
-    if epoch:
-        k = list(cols).index("osm_timestamp")
-        marks[k] = _EPOCH_SQL.format(first + k)
-    return marks
+def _marks(cols: Sequence[str], first: int) -> list[str]:
+    """Numbered parameters ``?first …`` for ``cols``."""
+    return [f"?{first + k}" for k in range(len(cols))]
 
 
 class _StoredKeys:

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -254,13 +253,9 @@ def _records(chunk: RowChunk) -> list[Record]:
                 osm_type=osm_type,
                 osm_id=osm_id,
                 osm_version=version,
-                osm_timestamp=_iso(ts) if chunk.osm else ts,
+                osm_timestamp=ts,
                 sensitivity=sens,
                 warnings=chunk.warnings[k] if chunk.warnings is not None else (),
             )
         )
     return out
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
