@@ -275,15 +275,20 @@ def content_shas(
 
 
 def _item_reprs(key: str, column: Sequence[Any]) -> list[str]:
-    """``repr((key, value))`` of every value of a column; a text or integer column's distinct
-    values formatted once (equal floats can differ in repr: 0.0 and -0.0; and 1, 1.0 and True
-    are equal keys: other columns are formatted value by value)."""
+    """``repr((key, value))`` of every value of a column, each distinct value formatted once.
+
+    Equal values must share a repr to share a cache entry: a column of one type (besides
+    None) only — 1, 1.0 and True are equal keys — and zeros apart (0.0 == -0.0); NaN never
+    finds itself, so it is formatted each time.
+    """
     kinds = set(map(type, column)) - {type(None)}
-    if not kinds <= {str} and not kinds <= {int}:
-        return [repr((key, value)) for value in column]
     cache: dict[Any, str] = {None: repr((key, None))}
     get, add = cache.get, cache.setdefault
-    return [get(v) or add(v, repr((key, v))) for v in column]
+    if kinds <= {str} or kinds <= {int}:
+        return [get(v) or add(v, repr((key, v))) for v in column]
+    if kinds == {float}:
+        return [get(v) or add(v, repr((key, v))) if v != 0 else repr((key, v)) for v in column]
+    return [repr((key, value)) for value in column]
 
 
 def osm_content_sha(version: int) -> str:
