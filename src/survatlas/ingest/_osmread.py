@@ -17,9 +17,7 @@ pages, which the system writes back and drops when memory is short.
 
 Hot paths avoid costly pyosmium calls: iterating a tag list to its end raises a C++
 ``StopIteration`` (~7 µs, more than the rest of a building's work), so tags are read with
-``islice(tags, len(tags))``; a timestamp's ISO 8601 text is made once per distinct timestamp
-(objects of one upload share it) and bound as text (SQLite's ``strftime`` per row cost
-~1.2 µs).
+``islice(tags, len(tags))``; timestamps go to SQLite as ISO text, made once per timestamp.
 """
 
 from __future__ import annotations
@@ -382,8 +380,7 @@ class _RowBuilder:
         self.rejected: list[str] = []
         #: bytes of WKB gathered since the last chunk
         self.geom_bytes = 0
-        #: newest object timestamp (ISO 8601 text of one format: compares as text)
-        self.max_ts = ""
+        self.max_ts = ""  # newest object timestamp (ISO 8601 of one format: compares as text)
         self._sha: dict[int, str] = {}
         self.buildings = self.layers["buildings"].rows
         #: building value -> row tail of one-tag buildings (``()``: not a plain building)
@@ -414,8 +411,7 @@ class _RowBuilder:
         return (osm_type, osm_id, version, ts, sha, geom)
 
     def _timestamp(self, when: datetime) -> str:
-        """ISO 8601 text of whole seconds in UTC; cached (objects of one upload share their
-        timestamp)."""
+        """ISO 8601 text of whole seconds in UTC; cached (one upload shares its timestamp)."""
         ts = self._iso.get(when)
         if ts is None:
             if len(self._iso) >= _CACHE_MAX:
@@ -428,15 +424,10 @@ class _RowBuilder:
         return sha
 
     def node(self, node: osmium.osm.Node) -> None:
-        """A device and/or a site, or nothing.
-
-        Decided with key lookups on pyosmium's tag list (a dozen, in C): most nodes that pass
-        the key filter (crossings, shops, bus stops …) are neither, and reading all their tags
-        costs more (a Python object per tag).
-        """
+        """A device and/or a site, or nothing (key lookups first: most nodes are neither)."""
         tag_list = node.tags
-        device = (tag_list.get("man_made") == "surveillance"
-                  or tag_list.get("highway") == "speed_camera")
+        device = tag_list.get("man_made") == "surveillance" or tag_list.get("highway") == (
+            "speed_camera")
         categories = site_categories(tag_list)
         if not (device or categories):
             return
