@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from survatlas.coverage import _tiles
@@ -38,6 +38,9 @@ from survatlas.coverage.analysis import (
 )
 from survatlas.errors import InputError
 from survatlas.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
                       shapely.get_num_interior_rings(geoms)):
             h.update(np.ascontiguousarray(parts, np.int64).tobytes())
     h.update(json.dumps(inputs.site_category.tolist(), default=str).encode())
-    if inputs.building_attrs is not None:  # heights decide the 2.5-D tiles' figures
+    if inputs.building_attrs is not None:
+        import pandas as pd
+  # heights decide the 2.5-D tiles' figures
         h.update(pd.util.hash_pandas_object(inputs.building_attrs, index=False)
                  .to_numpy().tobytes())
     return h.hexdigest()
@@ -99,9 +104,12 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
 
 def _devices_digest(devices: pd.DataFrame) -> bytes:
     """Bytes that change with any optics field of any device (vectorised: no row loop)."""
+    import pandas as pd
+
     out = []
     for col in OPTICS_COLUMNS:
-        values = devices[col] if col in devices else pd.Series([None] * len(devices))
+        values = pd.Series(list(devices[col]) if col in devices else [None] * len(devices),
+                           dtype=object)
         if col in OPTICS_TEXTS:
             values = values.map(str)
             out.append(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
@@ -187,6 +195,8 @@ def tile_building_attrs(frame: pd.DataFrame) -> pd.DataFrame | None:
     """Attributes of a tile's buildings as :func:`building_attributes` gives them (or None)."""
     if ATTR_COLUMNS["height_m"] not in frame.columns:
         return None
+    import pandas as pd
+
     return pd.DataFrame({name: frame[col].to_numpy() for name, col in ATTR_COLUMNS.items()})
 
 

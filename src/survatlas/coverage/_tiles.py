@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -41,6 +41,9 @@ from survatlas.coverage.occlusion import camera_views25
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _threads, visibility
 from survatlas.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Key = tuple[str, str]
 

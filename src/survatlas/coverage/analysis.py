@@ -11,16 +11,12 @@ cameras whose direction or optics were assumed.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import shapely
-from pyproj import CRS
 
 from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
@@ -28,18 +24,31 @@ from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
+from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their former home)
+    FILMING,
+    OPTICS_COLUMNS,
+    OPTICS_NUMBERS,
+    OPTICS_TEXTS,
+    Table,
+    device_rows,
+    read_cameras,
+    read_sites,
+    read_streets,
+)
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.runs import DEFAULT_OCCLUSION
 from survatlas.errors import InputError
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause, read_layer
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyproj import CRS
+
 SCENARIOS = ("best", "typical", "worst")
 #: how a scenario reads as an interval end for coverage figures
 BOUND = {"best": "low", "typical": "typical", "worst": "high"}
 LEVELS = optics.LEVELS
-#: device types whose views are computed (guards and gunshot detectors do not film)
-FILMING = ("camera", "alpr", "speed_camera")
 POINT_SITE_RADIUS_M = 30.0
 #: what a run can compute: street figures, site figures, land/public-space areas, the H3 summary
 OUTPUTS = ("streets", "sites", "areas", "h3")
@@ -89,7 +98,9 @@ class Inputs:
     """Everything a coverage run reads, in one metric CRS."""
 
     crs: CRS
-    devices: pd.DataFrame
+    #: public filming devices: a :class:`~survatlas.coverage.reading.Table` read from the store
+    #: (or a frame with the same columns: the device history, synthetic inputs, tile files)
+    devices: Table | pd.DataFrame
     cam_x: np.ndarray
     cam_y: np.ndarray
     buildings: np.ndarray
@@ -164,7 +175,7 @@ def load_inputs(
         devices = read_layer(store, "devices", bbox, as_of=as_of, row_ids=True)
         devices = devices[devices["device_type"].isin(FILMING)].reset_index(drop=True)
     streets = read_streets(store, bbox, walkable_only=walkable_only)
-    sites = read_layer(store, "sites", bbox, row_ids=True)
+    sites = read_sites(store, bbox)
     anchor = _anchor(devices, streets, bbox)
     if anchor is None:
         raise InputError("nothing to compute: the store (or bbox) holds no cameras and no streets; "
@@ -172,10 +183,11 @@ def load_inputs(
     crs = geo.local_crs(*anchor)
     fwd = geo.to_metric(crs)
     halo_bbox = _halo(bbox, devices, fwd, crs)
-    cam_x, cam_y = fwd.transform(devices.geometry.x.to_numpy(), devices.geometry.y.to_numpy()) \
-        if len(devices) else (np.empty(0), np.empty(0))
-    s_metric = _to_metric(streets.geometry.values, fwd)
-    site_metric = _to_metric(sites.geometry.values, fwd)
+    cam_xy = shapely.get_coordinates(np.asarray(devices.geometry, dtype=object))
+    cam_x, cam_y = fwd.transform(cam_xy[:, 0], cam_xy[:, 1]) if len(devices) else \
+        (np.empty(0), np.empty(0))
+    s_metric = _to_metric(np.asarray(streets.geometry, dtype=object), fwd)
+    site_metric = _to_metric(np.asarray(sites.geometry, dtype=object), fwd)
     if buildings:
         b_metric = np.concatenate([np.empty(0, object), *iter_buildings(store, halo_bbox, crs)])
         footprints, assumed = _site_footprints(site_metric, b_metric)
@@ -187,45 +199,10 @@ def load_inputs(
     bounds = tuple(float(v) for v in shapely.total_bounds(everything)) if everything.size else \
         (0.0, 0.0, 1.0, 1.0)
     return Inputs(crs, devices, np.asarray(cam_x), np.asarray(cam_y), b_metric,
-                  streets["id"].to_numpy(), s_metric, sites["id"].to_numpy(),
-                  sites["category"].to_numpy(), footprints, assumed, bounds, halo_bbox,
+                  np.asarray(streets["id"], np.int64), s_metric,
+                  np.asarray(sites["id"], np.int64),
+                  np.asarray(sites["category"], dtype=object), footprints, assumed, bounds, halo_bbox,
                   not buildings, building_attributes(store, halo_bbox) if buildings else None)
-
-
-def read_cameras(store: Store, bbox: tuple[float, float, float, float] | None = None):
-    """Public filming devices (of ``bbox``) with the columns coverage reads, in id order.
-
-    The columns of :func:`survatlas.store.gate.read_layer` that :func:`device_rows` needs
-    (``id``, :data:`OPTICS_COLUMNS` with ``views`` parsed, the point geometry), read in one
-    query without tags or warnings: the same public rows, a fraction of the time.
-    """
-    import geopandas as gpd
-
-    where, params = bbox_clause(store, "devices", bbox)
-    kinds = ", ".join(f"'{k}'" for k in FILMING)
-    rows = store.query(
-        f"SELECT id, geom, mount, {', '.join(OPTICS_COLUMNS)} FROM devices WHERE "
-        f"{audience_clause('public')} AND device_type IN ({kinds}) AND {where} ORDER BY id",
-        params)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(OPTICS_COLUMNS))
-    frame = pd.DataFrame({"id": np.array(cols[0], np.int64), "mount": list(cols[2]),
-                          **{c: list(v) for c, v in zip(OPTICS_COLUMNS, cols[3:], strict=True)}})
-    frame["views"] = [json.loads(v) if isinstance(v, str) else v for v in frame["views"]]
-    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(list(cols[1])), crs="EPSG:4326")
-
-
-def read_streets(store: Store, bbox: tuple[float, float, float, float] | None = None, *,
-                 walkable_only: bool = True):
-    """Public streets (of ``bbox``; walkable ones only by default): ``id`` and geometry, in id
-    order — the rows of :func:`survatlas.store.gate.read_layer` coverage needs, in one query."""
-    import geopandas as gpd
-
-    where, params = bbox_clause(store, "streets", bbox)
-    walk = " AND walkable = 1" if walkable_only else ""
-    rows = store.query(f"SELECT id, geom FROM streets WHERE {audience_clause('public')}{walk} "
-                       f"AND {where} ORDER BY id", params)
-    return gpd.GeoDataFrame({"id": np.array([r[0] for r in rows], np.int64)},
-                            geometry=shapely.from_wkb([r[1] for r in rows]), crs="EPSG:4326")
 
 
 def _building_filter(store: Store, bbox) -> tuple[str, tuple]:
@@ -255,6 +232,8 @@ def iter_buildings(
 def building_attributes(store: Store, bbox: tuple[float, float, float, float] | None
                         ) -> pd.DataFrame:
     """Type and height tags of the buildings :func:`iter_buildings` yields, in the same order."""
+    import pandas as pd  # 2.5-D runs only
+
     where, params = _building_filter(store, bbox)
     rows = store.query(f"SELECT building, height_m, levels, min_height_m FROM buildings "
                        f"WHERE {where} ORDER BY id", params)
@@ -380,38 +359,6 @@ def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
                             inputs.cam_x, inputs.cam_y, inputs.buildings,
                             _tiles.segments_of(inputs.streets), site_outlines(inputs),
                             inputs.building_attrs)
-
-
-#: Device columns :func:`optics.camera_geometry` reads: texts, then numbers.
-OPTICS_TEXTS = ("camera_type", "device_type", "views")
-OPTICS_NUMBERS = ("height_m", "tilt_down_deg", "fov_deg", "range_m", "focal_mm",
-                  "sensor_width_mm", "width_px")
-OPTICS_COLUMNS = OPTICS_TEXTS + OPTICS_NUMBERS
-
-
-def device_rows(devices: pd.DataFrame) -> list[dict[str, Any]]:
-    """The optics mapping of every device (what :func:`optics.camera_geometry` reads): type,
-    views as ``(direction, fov)`` tuples, numbers as floats or None — built column by column.
-
-    ``devices`` is a layer read from the store or a tile's cameras file (views as JSON text
-    or lists, missing values as None, NaN or NA)."""
-    cols: dict[str, list] = {
-        "camera_type": _texts(devices["camera_type"]),
-        "device_type": _texts(devices["device_type"]),
-        "views": [[tuple(v) for v in (json.loads(x) if isinstance(x, str) else x) or []]
-                  for x in devices["views"].tolist()],
-    }
-    if "mount" in devices.columns:  # eye height by mount (2.5-D occlusion)
-        cols["mount"] = _texts(devices["mount"])
-    for name in OPTICS_NUMBERS:
-        values = pd.to_numeric(devices[name]).to_numpy(np.float64)
-        cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
-    return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
-
-
-def _texts(column: pd.Series) -> list[str | None]:
-    """Values of a text column, missing ones (None or NaN) as None."""
-    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def site_outlines(inputs: Inputs):

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from survatlas.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Metres per storey for ``building:levels`` (the usual OSM 3-D renderers' value).
 STOREY_M = 3.0
@@ -80,6 +83,8 @@ def _scenario(scenario: str) -> None:
 def _numbers(values: Sequence | np.ndarray | None, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, np.nan)
+    import pandas as pd  # its numeric-text rules
+
     return pd.to_numeric(pd.Series(list(values) if not isinstance(values, np.ndarray)
                                    else values), errors="coerce").to_numpy(np.float64)
 

@@ -6,12 +6,10 @@ import json
 import math
 from dataclasses import asdict
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import h3
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -23,6 +21,9 @@ from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
 from survatlas.store.gate import audience_clause, numbering, public_camera_list
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 BBox = tuple[float, float, float, float]
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
@@ -37,7 +38,7 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
     with the run's levels, scenarios, cell size and input fingerprint
     (:mod:`survatlas.coverage.runs`)."""
     inputs = result.inputs
-    device_ids = inputs.devices["id"].to_numpy()
+    device_ids = np.asarray(inputs.devices["id"], np.int64)
     record = runs.record_values(
         store, result.settings, bbox, inputs.building_bbox,
         {"devices": len(device_ids), "streets": len(inputs.street_ids),
@@ -131,8 +132,9 @@ def _save_sites(conn, inputs, lr, scenario: str, level: str, device_ids, outline
 
 def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for point in inputs.devices.geometry:
-        cell = h3.latlng_to_cell(point.y, point.x, resolution)
+    lonlat = shapely.get_coordinates(np.asarray(inputs.devices.geometry, dtype=object))
+    for lon, lat in lonlat.tolist():
+        cell = h3.latlng_to_cell(lat, lon, resolution)
         counts[cell] = counts.get(cell, 0) + 1
     return counts
 
@@ -218,7 +220,7 @@ def visibility_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDat
                         "fov_deg": round(math.degrees(r["fov"]), 2), "area_m2": round(r["area_m2"], 2),
                         "occlusion_ratio": round(1 - r["area_m2"] / r["sector_m2"], 4) if r["sector_m2"] else None,
                         "status_code": r["status"], "status": STATUS.get(r["status"], "unknown")})
-    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")
+    return _geo_frame(records, geoms)
 
 
 def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -280,7 +282,7 @@ def h3_layer(store: Store, bbox, audience: str = "public") -> gpd.GeoDataFrame:
         records.append({"h3": r["h3"], "scenario": r["scenario"], "level": r["level"],
                         "land_m2": round(r["land_m2"], 1), "in_view_share": _r(r["share"]),
                         "cameras": r["cameras"]})
-    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")
+    return _geo_frame(records, geoms)
 
 
 def _r(value: float | None) -> float | None:
@@ -294,4 +296,13 @@ def _in_bbox(wkb: bytes, bbox) -> bool:
 def _frame(rows, fields) -> gpd.GeoDataFrame:
     records = [fields(r) for r in rows]
     geoms = shapely.from_wkb([r["geom"] for r in rows]) if rows else []
-    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=list(geoms), crs="EPSG:4326")
+    return _geo_frame(records, list(geoms))
+
+
+def _geo_frame(records: list[dict], geoms: list) -> gpd.GeoDataFrame:
+    """A lon/lat layer of ``records`` (geopandas is imported by the readers only: saving a run
+    does not need it)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    return gpd.GeoDataFrame(pd.DataFrame(records), geometry=geoms, crs="EPSG:4326")

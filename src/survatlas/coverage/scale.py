@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import shapely
-from pyproj import CRS
 
 from survatlas.coverage._tile_inputs import (
     BuildingSource,
@@ -270,6 +268,8 @@ def synthetic_inputs(city, *, sites_every: int = 40, squares: int = 6) -> Inputs
     2.5-D run gives them the default heights with their interval. No store is needed.
     """
     import geopandas as gpd
+    import pandas as pd
+    from pyproj import CRS
 
     from survatlas.coverage.analysis import _site_footprints
 
