@@ -119,8 +119,8 @@ def main() -> None:
         "typical", "detection"].regions for m in ("2d", "2.5d")}
     v = _focus(reg["2d"], reg["2.5d"])
     a = inputs.building_attrs
-    tops, _, _ = building_heights(a["building"].tolist(), a["height_m"].to_numpy(),
-                                  a["levels"].to_numpy(), a["min_height_m"].to_numpy())
+    tops, _, _ = building_heights(list(a["building"]), np.asarray(a["height_m"]),
+                                  np.asarray(a["levels"]), np.asarray(a["min_height_m"]))
     draw(inputs, tops, reg["2d"].to_polygons(), reg["2.5d"].to_polygons(), v,
          (reg["2.5d"].x[v], reg["2.5d"].y[v]), args.png)
     print(f"figure: {args.png.relative_to(ROOT) if args.png.is_relative_to(ROOT) else args.png}")

@@ -97,7 +97,8 @@ def run_hash(inputs: Inputs, settings: Settings, tile_m: float | None,
     if inputs.building_attrs is not None:
         import pandas as pd
   # heights decide the 2.5-D tiles' figures
-        h.update(pd.util.hash_pandas_object(inputs.building_attrs, index=False)
+        attrs = pd.DataFrame({c: np.asarray(inputs.building_attrs[c]) for c in ATTR_COLUMNS})
+        h.update(pd.util.hash_pandas_object(attrs, index=False)
                  .to_numpy().tobytes())
     return h.hexdigest()
 
@@ -188,7 +189,7 @@ def building_columns(attrs: pd.DataFrame | None, rows: np.ndarray) -> dict[str, 
     """Tile-file columns of the attributes of buildings ``rows`` (none without ``attrs``)."""
     if attrs is None:
         return {}
-    return {col: attrs[name].to_numpy()[rows] for name, col in ATTR_COLUMNS.items()}
+    return {col: np.asarray(attrs[name])[rows] for name, col in ATTR_COLUMNS.items()}
 
 
 def tile_building_attrs(frame: pd.DataFrame) -> pd.DataFrame | None:

@@ -45,6 +45,8 @@ from survatlas.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from survatlas.coverage.reading import Table
+
 Key = tuple[str, str]
 
 
@@ -65,7 +67,7 @@ class CameraSet:
     segments: Segments
     outlines: Segments | None
     #: ``building``, ``height_m``, ``levels``, ``min_height_m`` per building (2.5-D occlusion)
-    building_attrs: pd.DataFrame | None = None
+    building_attrs: Table | pd.DataFrame | None = None
 
 
 @dataclass
@@ -188,8 +190,8 @@ def _scenario_heights(cams: CameraSet, settings, scenario: str):
         raise InputError("2.5-D occlusion needs the buildings' type and height tags, which "
                          "these inputs lack: read them with building_attributes() (as "
                          "compute_coverage does) or use --occlusion 2d")
-    top, bottom, _ = building_heights(a["building"].tolist(), a["height_m"].to_numpy(),
-                                      a["levels"].to_numpy(), a["min_height_m"].to_numpy(),
+    top, bottom, _ = building_heights(list(a["building"]), np.asarray(a["height_m"]),
+                                      np.asarray(a["levels"]), np.asarray(a["min_height_m"]),
                                       scenario=scenario)
     return top, bottom
 

@@ -30,6 +30,7 @@ from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their form
     OPTICS_NUMBERS,
     OPTICS_TEXTS,
     Table,
+    building_table,
     device_rows,
     read_cameras,
     read_sites,
@@ -116,7 +117,8 @@ class Inputs:
     building_bbox: tuple[float, float, float, float] | None = None
     buildings_in_store: bool = False
     #: ``building``, ``height_m``, ``levels``, ``min_height_m`` of each of ``buildings``
-    building_attrs: pd.DataFrame | None = None
+    #: (a :class:`Table` without geometry, or a frame)
+    building_attrs: Table | pd.DataFrame | None = None
 
 
 @dataclass
@@ -230,18 +232,13 @@ def iter_buildings(
 
 
 def building_attributes(store: Store, bbox: tuple[float, float, float, float] | None
-                        ) -> pd.DataFrame:
-    """Type and height tags of the buildings :func:`iter_buildings` yields, in the same order."""
-    import pandas as pd  # 2.5-D runs only
-
+                        ) -> Table:
+    """Type and height tags of the buildings :func:`iter_buildings` yields, in the same order:
+    ``building`` (text) and ``height_m``, ``levels``, ``min_height_m`` (float64, NaN unknown)."""
     where, params = _building_filter(store, bbox)
     rows = store.query(f"SELECT building, height_m, levels, min_height_m FROM buildings "
                        f"WHERE {where} ORDER BY id", params)
-    frame = pd.DataFrame([tuple(r) for r in rows],
-                         columns=["building", "height_m", "levels", "min_height_m"])
-    for col in ("height_m", "levels", "min_height_m"):
-        frame[col] = pd.to_numeric(frame[col]).astype(float)
-    return frame
+    return building_table(rows)
 
 
 def _buildings_at(store: Store, bbox, crs: CRS, x: float, y: float) -> np.ndarray:

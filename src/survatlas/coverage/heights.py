@@ -83,6 +83,8 @@ def _scenario(scenario: str) -> None:
 def _numbers(values: Sequence | np.ndarray | None, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, np.nan)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values.astype(np.float64)
     import pandas as pd  # its numeric-text rules
 
     return pd.to_numeric(pd.Series(list(values) if not isinstance(values, np.ndarray)
@@ -155,10 +157,10 @@ def ground_range(slant_m: float, height_m: float) -> float:
 def height_sources(buildings: pd.DataFrame, cameras: Sequence[Mapping]) -> dict[str, int]:
     """How many building tops came from ``height``, from ``building:levels`` or a default, and
     how many cameras had an assumed eye height (the counts a 2.5-D summary publishes)."""
-    _, _, source = building_heights(buildings["building"].tolist(),
-                                     buildings["height_m"].to_numpy(),
-                                     buildings["levels"].to_numpy(),
-                                     buildings["min_height_m"].to_numpy())
+    _, _, source = building_heights(list(buildings["building"]),
+                                     np.asarray(buildings["height_m"]),
+                                     np.asarray(buildings["levels"]),
+                                     np.asarray(buildings["min_height_m"]))
     return {
         "buildings_height_tagged": int((source == "height").sum()),
         "buildings_height_from_levels": int((source == "levels").sum()),

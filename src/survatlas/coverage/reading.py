@@ -34,7 +34,8 @@ OPTICS_COLUMNS = OPTICS_TEXTS + OPTICS_NUMBERS
 
 
 class Table:
-    """Columns of one length (numpy arrays) and a geometry array, lon/lat (EPSG:4326).
+    """Columns of one length (numpy arrays) and a geometry array, lon/lat (EPSG:4326), or no
+    geometry (``geometry=None``: attributes only).
 
     The few frame operations a coverage run uses: ``len``, ``table[name]`` (a numpy array),
     ``name in table``, :attr:`columns`, :attr:`geometry`, :attr:`total_bounds`, assignment of
@@ -44,14 +45,16 @@ class Table:
 
     crs = "EPSG:4326"
 
-    def __init__(self, columns: Mapping[str, Any], geometry: Any) -> None:
-        self.geometry = np.asarray(geometry, dtype=object)
+    def __init__(self, columns: Mapping[str, Any], geometry: Any = None) -> None:
+        self.geometry = None if geometry is None else np.asarray(geometry, dtype=object)
+        self._rows = len(self.geometry) if geometry is not None else \
+            len(next(iter(columns.values()), ()))
         self._columns: dict[str, np.ndarray] = {}
         for name, values in columns.items():
             self[name] = values
 
     def __len__(self) -> int:
-        return int(self.geometry.size)
+        return self._rows
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
@@ -81,10 +84,15 @@ class Table:
 
     def copy(self) -> Table:
         """A table with copies of the columns (the geometries are immutable and shared)."""
-        return Table({k: v.copy() for k, v in self._columns.items()}, self.geometry.copy())
+        return Table({k: v.copy() for k, v in self._columns.items()},
+                     None if self.geometry is None else self.geometry.copy())
 
     def to_frame(self):
-        """The table as a GeoDataFrame (imports geopandas)."""
+        """The table as a DataFrame, or a GeoDataFrame with geometry (imports (geo)pandas)."""
+        import pandas as pd
+
+        if self.geometry is None:
+            return pd.DataFrame(dict(self._columns))
         import geopandas as gpd
 
         return gpd.GeoDataFrame(dict(self._columns), geometry=list(self.geometry), crs=self.crs)
@@ -133,6 +141,15 @@ def read_sites(store: Store, bbox: BBox | None = None) -> Table:
     return Table({"id": np.array([r[0] for r in rows], np.int64),
                   "category": _objects([r[1] for r in rows])},
                  _geometries([r[2] for r in rows]))
+
+
+def building_table(rows: Iterable[tuple]) -> Table:
+    """Type and height tags of buildings from ``(building, height_m, levels, min_height_m)``
+    rows: ``building`` as text, the numbers as float64 (NaN unknown)."""
+    cols = list(zip(*rows, strict=True)) or [()] * 4
+    return Table({"building": _objects(cols[0]),
+                  **{k: _floats(k, v, "building") for k, v in
+                     zip(("height_m", "levels", "min_height_m"), cols[1:], strict=True)}})
 
 
 def device_rows(devices: Any) -> list[dict[str, Any]]:
@@ -209,14 +226,14 @@ def _objects(values: Iterable) -> np.ndarray:
     return out
 
 
-def _floats(name: str, values: Iterable) -> np.ndarray:
+def _floats(name: str, values: Iterable, record: str = "camera") -> np.ndarray:
     """A stored number column as float64 (None, unknown, as NaN)."""
     try:
         return np.array([math.nan if v is None else float(v) for v in values], np.float64)
     except ValueError:
         bad = next(v for v in values if v is not None and not _is_number(v))
-        raise InputError(f"camera field {name}={bad!r} is not a number: correct the device "
-                         "record (or its import) and run coverage again") from None
+        raise InputError(f"{record} field {name}={bad!r} is not a number: correct the "
+                         f"{record} record (or its import) and run coverage again") from None
 
 
 def _is_number(value: Any) -> bool:
