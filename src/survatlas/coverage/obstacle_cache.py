@@ -65,13 +65,15 @@ def building_rows(store: Store, inputs: Inputs) -> tuple[list[bytes], str]:
     """WKB of the public obstacle footprints a run reads (in id order) and their fingerprint:
     a digest of every row's id and WKB, the metric CRS and the box they were read from."""
     where, params = _building_filter(store, inputs.building_bbox)
-    rows = store.query(f"SELECT id, geom FROM buildings WHERE {where} ORDER BY id", params)
+    cur = store.conn.cursor()
+    cur.row_factory = None  # plain tuples
+    rows = cur.execute(f"SELECT id, geom FROM buildings WHERE {where} ORDER BY id",
+                       params).fetchall()
+    ids, wkbs = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [])
     digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
                              digest_size=20)
-    digest.update(np.array([r[0] for r in rows], np.int64).tobytes())
-    wkbs = [r[1] for r in rows]
-    for wkb in wkbs:
-        digest.update(wkb)
+    digest.update(np.array(ids, np.int64).tobytes())
+    digest.update(b"".join(wkbs))  # the same digest as one update per row
     return wkbs, digest.hexdigest()
 
 

@@ -161,15 +161,16 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
     if key is not None and key in _FINGERPRINTS:
         return _FINGERPRINTS[key]
     digest = hashlib.sha256()
+    cur = store.conn.cursor()
+    cur.row_factory = None  # plain tuples: what the digest reads, without sqlite3.Row objects
     for table, columns in FINGERPRINT_COLUMNS.items():
         area = building_bbox if table == "buildings" else bbox
         where, params = bbox_clause(store, table, area)
         digest.update(f"|{table}|".encode())
-        cur = store.conn.execute(
-            f"SELECT id, sensitivity, {', '.join(columns)} FROM {table} WHERE {where} "
-            f"AND {audience_clause('public')} ORDER BY id", params)
+        cur.execute(f"SELECT id, sensitivity, {', '.join(columns)} FROM {table} WHERE {where} "
+                    f"AND {audience_clause('public')} ORDER BY id", params)
         while rows := cur.fetchmany(10_000):
-            digest.update(repr([tuple(r) for r in rows]).encode())
+            digest.update(repr(rows).encode())
     if key is not None:
         _FINGERPRINTS.clear()  # one store state at a time
         _FINGERPRINTS[key] = digest.hexdigest()
