@@ -25,6 +25,10 @@ Usage::
     python benchmarks/peer.py --sizes 2 --runs 3 --peer-dir /path/to/kamerafrei
     python benchmarks/peer.py --sizes 2 --cli-checks helsinki.osm.pbf  # + --help and stats
     python benchmarks/peer.py --sizes 10 --runs 1 --full  # + the full run against one level
+    python benchmarks/peer.py --sizes 2 5 --baseline-src ../main/src  # + another checkout's code
+
+With ``--baseline-src DIR`` the two ``ours`` runs are also made with the survatlas sources in
+``DIR`` (``PYTHONPATH``), alternating with the others: a before/after in one run, same load.
 """
 
 from __future__ import annotations
@@ -49,11 +53,14 @@ SURVATLAS = [sys.executable, "-m", "survatlas"]
 LAST_CPU: list[float] = [0.0]
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
+def timed(cmd: list[str], src: Path | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak resident MB (``wait4`` on the child itself) and stdout of one whole
-    child process (its CPU seconds go to :data:`LAST_CPU`)."""
+    child process (its CPU seconds go to :data:`LAST_CPU`); ``src`` is put first on its
+    ``PYTHONPATH`` (another checkout's survatlas)."""
+    env = None if src is None else \
+        {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     chunks = proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -88,12 +95,13 @@ def prepare(size_km: int, cameras: int, peer: bool) -> tuple[Path, dict]:
     return folder, info
 
 
-def ours(folder: Path, only: str | None) -> tuple[float, float, float, float]:
+def ours(folder: Path, only: str | None, src: Path | None = None
+         ) -> tuple[float, float, float, float]:
     cmd = [*SURVATLAS, "--db", str(folder / "city.db"), "coverage", "--level", "detection",
            "--scenario", "typical", "--occlusion", "2d", "--json"]
     if only:
         cmd += ["--only", only]
-    wall, peak, out = timed(cmd)
+    wall, peak, out = timed(cmd, src)
     fig = json.loads(out)["by_scenario"]["typical"]["detection"]
     return wall, peak, fig["street_in_view_m"], LAST_CPU[0]
 
@@ -151,6 +159,10 @@ def city(size_km: int, cameras: int, args) -> dict:
     print(f"  first survatlas run after import (prepares and caches the obstacles): "
           f"{first[0]:.2f} s, {first[3]:.2f} s CPU, {first[1]:.0f} MB", flush=True)
     sides: dict[str, list[tuple[float, float, float, float]]] = {"ours": [], "ours --only streets": []}
+    base_src = args.baseline_src
+    if base_src:
+        sides["baseline"], sides["baseline --only streets"] = [], []
+        ours(folder, None, base_src)  # its own obstacle cache key or numba cache: not timed
     if args.peer_dir:
         sides["peer"] = []
     if args.full:
@@ -158,6 +170,9 @@ def city(size_km: int, cameras: int, args) -> dict:
     for _ in range(args.runs):  # alternate the sides run by run
         sides["ours"].append(ours(folder, None))
         sides["ours --only streets"].append(ours(folder, "streets"))
+        if base_src:
+            sides["baseline"].append(ours(folder, None, base_src))
+            sides["baseline --only streets"].append(ours(folder, "streets", base_src))
         if args.full:
             sides["ours, full run"].append(full(folder))
         if args.peer_dir:
@@ -198,6 +213,8 @@ def main() -> None:
     parser.add_argument("--cli-checks", type=Path, metavar="OSM",
                         help="also time --help and stats on a store of this extract")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR",
+                        help="also run ours with the survatlas sources in DIR (before/after)")
     parser.add_argument("--full", action="store_true",
                         help="also time the full run (every level and scenario, areas, H3) "
                              "against the one-level run")
