@@ -345,11 +345,28 @@ def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, floa
 
 
 def server_cpu_s(proc: subprocess.Popen) -> float:
-    """CPU seconds (user + system) the server process has used so far."""
+    """CPU seconds (user + system) the server has used so far: its process and its worker
+    processes (``survatlas serve`` starts one per CPU by default)."""
     import psutil
 
-    times = psutil.Process(proc.pid).cpu_times()
-    return times.user + times.system
+    parent = psutil.Process(proc.pid)
+    total = 0.0
+    for p in (parent, *parent.children(recursive=True)):
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def server_workers(proc: subprocess.Popen) -> int:
+    """How many processes serve requests (the worker processes, or the server itself)."""
+    import psutil
+
+    spawned = [c for c in psutil.Process(proc.pid).children(recursive=True)
+               if "spawn_main" in " ".join(c.cmdline())]
+    return max(1, len(spawned))
 
 
 def start_server(path: Path, port: int) -> subprocess.Popen:

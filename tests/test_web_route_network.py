@@ -52,6 +52,7 @@ def test_shared_network_gives_the_windowed_answer(store, monkeypatch) -> None:
     shared = _analyses.compare_routes(store, a, b, 1.5, "public")
     monkeypatch.setattr(_analyses, "SHARED_NETWORK_MAX_STREETS", 0)  # too big: windows
     monkeypatch.setattr(_analyses, "_networks", {})
+    monkeypatch.setattr(_analyses, "_answers", _analyses.OrderedDict())  # no kept answer
     calls = _loads(monkeypatch)
     windowed = _analyses.compare_routes(store, a, b, 1.5, "public")
     assert calls and calls[0] is not None

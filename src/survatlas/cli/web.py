@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import click
 
 from survatlas.cli import db_path
 from survatlas.errors import SecurityError
+
+#: the most server processes ``serve`` starts without ``--workers``
+MAX_DEFAULT_WORKERS = 8
 
 
 @click.command("serve")
@@ -36,10 +40,14 @@ from survatlas.errors import SecurityError
               help="Largest photo accepted, in MB.")
 @click.option("--keep-originals", is_flag=True,
               help="Keep original photos encrypted for admins (needs a key); default: discard.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default: the CPU count, at most "
+              f"{MAX_DEFAULT_WORKERS}); each loads its own routing network.")
 @click.pass_context
 def serve_cmd(
     ctx: click.Context, db: Path | None, host: str, port: int, tile_url: str | None, private: bool,
     who: str, contribution_rate: int, max_photo_mb: int, keep_originals: bool,
+    workers: int | None,
 ) -> None:
     """Serve the web map and the JSON API over the store (public records only; the only
     writes are camera reports, held for moderation, and editors' decisions on them).
@@ -49,28 +57,42 @@ def serve_cmd(
     """
     import uvicorn
 
-    from survatlas.web import create_app
+    from survatlas.web.app import SERVE_ENV, ServeSettings, create_app
 
     if not _is_loopback(host):
         click.echo(
             f"warning: listening on {host}: anyone who can reach it sees the public map",
             err=True,
         )
-    from survatlas.contribute.moderation import ContributionPolicy
-    from survatlas.contribute.photos import PhotoLimits
     from survatlas.store.encryption import require_key
 
     if keep_originals:
         require_key(None, why="keeping original photos (--keep-originals)")
-    policy = ContributionPolicy(
-        anonymous=who == "anonymous",
-        keep_originals=keep_originals,
-        rate_per_hour=contribution_rate,
-        limits=PhotoLimits(max_bytes=max_photo_mb * 1_000_000),
+    workers = workers or default_workers()
+    settings = ServeSettings(
+        db_path=str(db or db_path(ctx)), tile_url=tile_url, private=private,
+        anonymous=who == "anonymous", keep_originals=keep_originals,
+        rate_per_hour=contribution_rate, max_photo_bytes=max_photo_mb * 1_000_000,
+        workers=workers,
     )
-    app = create_app(db or db_path(ctx), tile_url=tile_url, private=private, contributions=policy)
-    click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  (Ctrl+C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # checked here, once, so that a bad store or tile URL is one clear error, not one per worker
+    create_app(settings.db_path, tile_url=tile_url, private=private,
+               contributions=settings.policy())
+    os.environ[SERVE_ENV] = settings.to_env()
+    click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  ({workers} worker "
+               f"process{'es' if workers > 1 else ''}; Ctrl+C stops)", err=True)
+    uvicorn.run("survatlas.web.app:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+def default_workers() -> int:
+    """Server processes by default: the CPUs this process may use, at most
+    :data:`MAX_DEFAULT_WORKERS` (each worker holds its own routing network in memory)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 def _is_loopback(host: str) -> bool:

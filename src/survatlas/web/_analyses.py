@@ -6,13 +6,16 @@ library signature differs, only this file changes.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import shapely
 
 from survatlas import routing
+from survatlas.errors import SurvatlasError
 from survatlas.publish import coverage_tiles
 from survatlas.store import Store
 from survatlas.web import _coverage
@@ -82,13 +85,48 @@ def compare_routes(
     ``{"shortest": route, "least_exposure": route, "price_of_privacy", "method", …}``; a route
     holds flat figures (``length_m``, ``in_view_m``, ``in_view_low_m``, ``in_view_high_m``,
     ``in_view_share``, ``cameras_in_view``, ``time_min``) and a GeoJSON ``geometry``.
+
+    The answer to the same query (same points, detour, level, scenario and audience) on the
+    same shared network is kept (:data:`ROUTE_CACHE_SIZE` answers per process) and given again
+    as a copy; any write to the store (a new coverage run, a camera restricted) starts afresh.
     """
+    state = _network_state(store)
+    key = (str(store.path), audience, state, origin, destination, max_detour, level, scenario)
+    found = _cached_answer(key)
+    if found is not None:
+        return found
     result = _planned(store, origin, destination, max_detour, audience, level, scenario)
-    for key in ("shortest", "least_exposure"):
-        route = result.get(key)
+    for name in ("shortest", "least_exposure"):
+        route = result.get(name)
         if route is not None and not isinstance(route.get("geometry"), dict | None):
-            result[key] = {**route, "geometry": shapely.geometry.mapping(route["geometry"])}
+            result[name] = {**route, "geometry": shapely.geometry.mapping(route["geometry"])}
+    shared = _networks.get((str(store.path), audience))
+    if shared is not None and shared[0] == state and shared[1] is not None:
+        _keep_answer(key, result)  # planned on the shared network of this very state
     return result
+
+
+#: route answers kept per server process (:func:`compare_routes`)
+ROUTE_CACHE_SIZE = 512
+_answers: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+_answers_lock = threading.Lock()
+
+
+def _cached_answer(key: tuple) -> dict[str, Any] | None:
+    with _answers_lock:
+        found = _answers.get(key)
+        if found is None:
+            return None
+        _answers.move_to_end(key)
+    return copy.deepcopy(found)
+
+
+def _keep_answer(key: tuple, result: dict[str, Any]) -> None:
+    kept = copy.deepcopy(result)
+    with _answers_lock:
+        _answers[key] = kept
+        while len(_answers) > ROUTE_CACHE_SIZE:
+            _answers.popitem(last=False)
 
 
 def _planned(
@@ -143,6 +181,20 @@ def shared_network(store: Store, audience: str) -> Any:
         return net
 
 
+def preload_network(db_path: str | os.PathLike, audience: str) -> bool:
+    """Load the shared network of the store at ``db_path`` ahead of the first route request
+    (``survatlas serve`` calls it in a background thread of each worker process).
+
+    Returns whether a network was loaded; a store without coverage results (or too large to
+    share) loads nothing and route requests then answer as usual.
+    """
+    try:
+        with Store(db_path, create=False) as store:
+            return shared_network(store, audience) is not None
+    except SurvatlasError:
+        return False
+
+
 def _network_state(store: Store) -> tuple:
     """What the shared network depends on: the latest coverage run and every write to the
     store (file and WAL stamps): a camera restricted or withdrawn since the network was
@@ -154,8 +206,9 @@ def _network_state(store: Store) -> tuple:
             st = os.stat(f"{store.path}{suffix}")
         except FileNotFoundError:
             stamps.append((0, 0))
-        else:
-            stamps.append((st.st_mtime_ns, st.st_size))
+        else:  # an empty write-ahead log holds no write: the same as none (opening and
+            # closing the last connection creates and deletes it)
+            stamps.append((st.st_mtime_ns, st.st_size) if st.st_size or not suffix else (0, 0))
     return (tuple(run[0]) if run else None, *stamps)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from survatlas import __version__
 from survatlas.contribute.moderation import ContributionPolicy
+from survatlas.contribute.photos import PhotoLimits
 from survatlas.errors import (
     InputError,
     NotFoundError,
@@ -63,6 +68,7 @@ def create_app(
     tile_url: str | None = None,
     dependencies: Sequence[Any] = (),
     contributions: ContributionPolicy | None = None,
+    preload_routes: bool = False,
 ) -> FastAPI:
     """Build the web application over the store at ``db_path``.
 
@@ -82,6 +88,10 @@ def create_app(
     contributions
         Who may report cameras and with what photos (default: editor tokens only, originals
         discarded; see :class:`survatlas.contribute.moderation.ContributionPolicy`).
+    preload_routes
+        Load the routing network in a background thread when the app starts (``survatlas
+        serve`` does), so that the first route request does not wait for it; route requests
+        made meanwhile wait for that one load.
 
     Raises
     ------
@@ -109,6 +119,7 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
+    app.state.preload_routes = preload_routes
     policy = contributions or ContributionPolicy()
     app.state.contribution_policy = policy
     app.state.contribution_rate = RateLimit(policy.rate_per_hour)
@@ -128,7 +139,75 @@ def create_app(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Few worker threads: the work is CPU-bound under one GIL, so more threads only contend.
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    if getattr(app.state, "preload_routes", False):
+        context = app.state.context
+        threading.Thread(
+            target=_analyses.preload_network, args=(context.db_path, context.audience),
+            name="survatlas-route-preload", daemon=True,
+        ).start()
     yield
+
+
+#: the environment variable that carries ``survatlas serve``'s settings to its worker processes
+SERVE_ENV = "SURVATLAS_SERVE"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What ``survatlas serve`` passes to each uvicorn worker process (as JSON in
+    :data:`SERVE_ENV`): the app of every worker is built by :func:`app_from_environment`."""
+
+    db_path: str
+    tile_url: str | None = None
+    private: bool = False
+    anonymous: bool = False
+    keep_originals: bool = False
+    rate_per_hour: int = 20
+    max_photo_bytes: int = PhotoLimits().max_bytes
+    #: server processes sharing the rate limit (each worker allows its share; see docs/web.md)
+    workers: int = 1
+
+    def to_env(self) -> str:
+        """The settings as the JSON text of :data:`SERVE_ENV`."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls, text: str) -> ServeSettings:
+        """Settings from the JSON text of :data:`SERVE_ENV`."""
+        return cls(**json.loads(text))
+
+    def policy(self) -> ContributionPolicy:
+        """The contribution policy of these settings (its rate is each worker's share)."""
+        return ContributionPolicy(
+            anonymous=self.anonymous,
+            keep_originals=self.keep_originals,
+            rate_per_hour=worker_rate(self.rate_per_hour, self.workers),
+            limits=PhotoLimits(max_bytes=self.max_photo_bytes),
+        )
+
+
+def worker_rate(per_hour: int, workers: int) -> int:
+    """Each worker's share of a per-client hourly limit, so that ``workers`` processes that
+    each count in memory never let one client make more than ``per_hour`` in all (at least 1)."""
+    return max(1, per_hour // max(1, workers))
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory of ``survatlas serve`` (``uvicorn --factory``): one app per worker
+    process, built from the :class:`ServeSettings` in :data:`SERVE_ENV`; each loads its own
+    routing network at start-up.
+
+    Raises
+    ------
+    InputError
+        :data:`SERVE_ENV` is not set (run ``survatlas serve``).
+    """
+    text = os.environ.get(SERVE_ENV)
+    if not text:
+        raise InputError(f"{SERVE_ENV} is not set: start the server with `survatlas serve`")
+    settings = ServeSettings.from_env(text)
+    return create_app(settings.db_path, tile_url=settings.tile_url, private=settings.private,
+                      contributions=settings.policy(), preload_routes=True)
 
 
 def _check_tile_url(tile_url: str | None) -> None:
