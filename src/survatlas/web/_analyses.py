@@ -6,7 +6,6 @@ library signature differs, only this file changes.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 from collections import OrderedDict
@@ -118,11 +117,21 @@ def _cached_answer(key: tuple) -> dict[str, Any] | None:
         if found is None:
             return None
         _answers.move_to_end(key)
-    return copy.deepcopy(found)
+    return _copied(found)
+
+
+def _copied(value: Any) -> Any:
+    """A copy of the dicts and lists in ``value`` (its tuples, strings and numbers, which
+    cannot change, are shared: a deep copy of a route's coordinates costs milliseconds)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 def _keep_answer(key: tuple, result: dict[str, Any]) -> None:
-    kept = copy.deepcopy(result)
+    kept = _copied(result)
     with _answers_lock:
         _answers[key] = kept
         while len(_answers) > ROUTE_CACHE_SIZE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import RoutingError
@@ -52,7 +52,7 @@ def _routes(
     )
 
 
-@router.get("/route")
+@router.get("/route", response_model=dict[str, Any])
 def route(
     ctx: Context,
     origin: Annotated[str, Query(alias="from", description="lat,lon", max_length=60)],
@@ -60,9 +60,11 @@ def route(
     max_detour: DetourQuery = 1.25,
     level: LevelQuery = None,
     scenario: ScenarioQuery = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Shortest route vs least-exposure route (within `max_detour` × the shortest length)."""
-    return _routes(ctx, origin, destination, max_detour, level, scenario)
+    # the answer is plain JSON data (dicts, lists, tuples, str, numbers): written as it is,
+    # without FastAPI's per-value encoding pass (milliseconds for a route's coordinates)
+    return JSONResponse(_routes(ctx, origin, destination, max_detour, level, scenario))
 
 
 @router.get("/route.gpx", response_class=Response)
