@@ -133,3 +133,116 @@ def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, 
             found[at] = cams[m]
             at += 1
     return metres, np.unique(found)
+
+
+# Pieces that cover a whole edge (every piece of a path but its two ends) ask the same
+# question every time: the answers are worked out once per edge (``Pricer``: ``full_seen``, the
+# metres seen along the edge from its start to ``start + length``, and the edge's intervals
+# clipped to it) and looked up. A piece covers its whole edge when ``(t0, t1)`` is ``(0,
+# length)`` or ``(length, 0)``; ``start + t`` then gives the very positions the per-edge
+# tables were made from, so the look-up equals the search bit for bit.
+
+
+@njit(cache=True, nogil=True)
+def _whole(t0, t1, length):  # type: ignore[no-untyped-def]
+    return (t0 == 0.0 and t1 == length) or (t0 == length and t1 == 0.0)
+
+
+@njit(cache=True, nogil=True)
+def piece_seen(index_streets, offsets, keys, starts, ends, before, width, full_seen,  # type: ignore[no-untyped-def]
+               edge_street, edge_start, edge_length, edges, t0, t1):
+    """Metres seen on each piece ``(edges[i], t0[i], t1[i])``: :func:`seen_between` of
+    ``edge_start + t0`` and ``edge_start + t1``, looked up in ``full_seen`` for whole edges."""
+    n = len(edges)
+    out = np.empty(n)
+    one_s = np.empty(1, np.int64)
+    one_p = np.empty(1)
+    for i in range(n):
+        e = edges[i]
+        if _whole(t0[i], t1[i], edge_length[e]):
+            out[i] = full_seen[e]
+            continue
+        a, b = edge_start[e] + t0[i], edge_start[e] + t1[i]
+        one_s[0] = edge_street[e]
+        one_p[0] = max(a, b)
+        hi = seen_to(index_streets, offsets, keys, starts, ends, before, width, one_s, one_p)[0]
+        one_p[0] = min(a, b)
+        lo = seen_to(index_streets, offsets, keys, starts, ends, before, width, one_s, one_p)[0]
+        out[i] = hi - lo
+    return out
+
+
+@njit(cache=True, nogil=True)
+def route_seen(index_streets, offsets, keys, starts, ends, before, width, cam_offsets, cams,  # type: ignore[no-untyped-def]
+               n_ids, full_seen, iv_ptr, iv_j, iv_lo, iv_hi, edge_street, edge_start,
+               edge_length, edges, t0, t1):
+    """:func:`seen_and_cameras` of a route's pieces, with the clipped intervals of whole edges
+    looked up (``iv_ptr``/``iv_j``/``iv_lo``/``iv_hi``: each edge's intervals as
+    :func:`clip_intervals` gives them for the whole edge); camera ids lie in ``[0, n_ids)``."""
+    seen = piece_seen(index_streets, offsets, keys, starts, ends, before, width, full_seen,
+                      edge_street, edge_start, edge_length, edges, t0, t1)
+    n = len(edges)
+    metres = 0.0
+    size = 0
+    cap = 64
+    interval = np.empty(cap, np.int64)
+    one_s = np.empty(1, np.int64)
+    one_a = np.empty(1)
+    one_b = np.empty(1)
+    for i in range(n):
+        if not seen[i] > 0:
+            continue
+        e = edges[i]
+        if _whole(t0[i], t1[i], edge_length[e]):
+            for k in range(iv_ptr[e], iv_ptr[e + 1]):
+                metres += iv_hi[k] - iv_lo[k]
+                if size == cap:
+                    cap *= 2
+                    interval = _grow(interval, cap)
+                interval[size] = iv_j[k]
+                size += 1
+            continue
+        one_s[0] = edge_street[e]
+        one_a[0], one_b[0] = edge_start[e] + t0[i], edge_start[e] + t1[i]
+        _, js, c_lo, c_hi = clip_intervals(index_streets, offsets, starts, ends, one_s, one_a,
+                                           one_b)
+        for k in range(len(js)):
+            metres += c_hi[k] - c_lo[k]
+            if size == cap:
+                cap *= 2
+                interval = _grow(interval, cap)
+            interval[size] = js[k]
+            size += 1
+    return metres, _distinct_cameras(cam_offsets, cams, interval[:size], n_ids)
+
+
+@njit(cache=True, nogil=True)
+def _distinct_cameras(cam_offsets, cams, interval, n_ids):  # type: ignore[no-untyped-def]
+    """The sorted distinct cameras of ``interval`` (``np.unique`` of their cameras): marked in
+    a table of the ``n_ids`` possible ids when that is cheaper than sorting them all (``n_ids``
+    below 0: ids may be negative, always sorted)."""
+    total = 0
+    for k in range(len(interval)):
+        total += cam_offsets[interval[k] + 1] - cam_offsets[interval[k]]
+    if 0 <= n_ids <= 8 * total + 64:
+        mark = np.zeros(n_ids, np.bool_)
+        distinct = 0
+        for k in range(len(interval)):
+            for m in range(cam_offsets[interval[k]], cam_offsets[interval[k] + 1]):
+                if not mark[cams[m]]:
+                    mark[cams[m]] = True
+                    distinct += 1
+        out = np.empty(distinct, np.int64)
+        at = 0
+        for c in range(n_ids):
+            if mark[c]:
+                out[at] = c
+                at += 1
+        return out
+    found = np.empty(total, np.int64)
+    at = 0
+    for k in range(len(interval)):
+        for m in range(cam_offsets[interval[k]], cam_offsets[interval[k] + 1]):
+            found[at] = cams[m]
+            at += 1
+    return np.unique(found)

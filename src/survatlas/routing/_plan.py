@@ -7,12 +7,13 @@ A route is a sequence of *pieces* ``(edge, t_from, t_to)``: positions in metres 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from survatlas.routing import _kernels
 from survatlas.routing._exposure import SeenIndex
 from survatlas.routing._graph import StreetGraph
 from survatlas.routing._search import Ends, Found
@@ -41,6 +42,13 @@ class Path:
     length: float
     exposed: float
     lam: float
+    #: the pieces as arrays (edges, t0, t1), when already made
+    _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, compare=False, repr=False)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pieces as arrays ``(edges, t0, t1)`` (:func:`piece_arrays`)."""
+        return self._arrays if self._arrays is not None else piece_arrays(self.pieces)
 
     def cost(self, lam: float) -> float:
         """Cost ``length + λ·exposed``."""
@@ -48,7 +56,12 @@ class Path:
 
 
 class Pricer:
-    """Length and exposed metres of edges and pieces for one scenario and DORI level."""
+    """Length and exposed metres of edges and pieces for one scenario and DORI level.
+
+    Pieces covering a whole edge (all of a path's pieces but its ends) are priced from
+    per-edge tables made once (:mod:`survatlas.routing._kernels`: ``piece_seen``,
+    ``route_seen``), with the same result as a search of the intervals.
+    """
 
     def __init__(self, graph: StreetGraph, index: SeenIndex) -> None:
         self.graph, self.index = graph, index
@@ -56,21 +69,75 @@ class Pricer:
         self.exposed = index.seen_between(graph.edge_street, graph.edge_start, graph.edge_end)
         self.entry_len = self.length[graph.csr_edge]
         self.entry_exp = self.exposed[graph.csr_edge]
+        #: metres seen along each whole edge, as a piece (0, length) measures them
+        self.full_seen = index.seen_between(
+            graph.edge_street, graph.edge_start, graph.edge_start + graph.edge_length)
+        self._intervals: tuple[np.ndarray, ...] | None = None
+        #: camera ids lie in [0, n_ids) (-1: some id is negative)
+        self.n_ids = (int(index.cams.max(initial=-1)) + 1
+                      if not len(index.cams) or index.cams.min() >= 0 else -1)
+        self._weights: dict[float, np.ndarray] = {}
+
+    def weights(self, lam: float) -> np.ndarray:
+        """The weight ``length + λ·exposed`` of each CSR entry (kept for λ = 0 and
+        :data:`LAMBDA_MAX`, which every query asks for)."""
+        found = self._weights.get(lam)
+        if found is not None:
+            return found
+        weights = self.entry_len + lam * self.entry_exp if lam else self.entry_len
+        if lam in (0.0, LAMBDA_MAX):
+            self._weights[lam] = weights
+        return weights
 
     def figures(
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Length and exposed metres of each piece ``(edges[i], t0[i], t1[i])``."""
-        g = self.graph
-        start = g.edge_start[edges]
-        seen = self.index.seen_between(g.edge_street[edges], start + t0, start + t1)
+        g, ix = self.graph, self.index
+        seen = _kernels.piece_seen(
+            ix.streets, ix.offsets, ix._keys, ix.starts, ix.ends, ix._before, ix._width,
+            self.full_seen, g.edge_street, g.edge_start, g.edge_length,
+            np.ascontiguousarray(edges, dtype=np.int64), np.ascontiguousarray(t0, dtype=float),
+            np.ascontiguousarray(t1, dtype=float))
         return np.abs(t1 - t0), seen
+
+    def seen_and_cameras(
+        self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
+    ) -> tuple[float, tuple[int, ...]]:
+        """Metres in view and the distinct cameras (sorted) along pieces taken together
+        (:meth:`SeenIndex.seen_and_cameras` of their street positions)."""
+        g, ix = self.graph, self.index
+        metres, cameras = _kernels.route_seen(
+            ix.streets, ix.offsets, ix._keys, ix.starts, ix.ends, ix._before, ix._width,
+            ix.cam_offsets, ix.cams, self.n_ids, self.full_seen, *self._edge_intervals(),
+            g.edge_street,
+            g.edge_start, g.edge_length, np.ascontiguousarray(edges, dtype=np.int64),
+            np.ascontiguousarray(t0, dtype=float), np.ascontiguousarray(t1, dtype=float))
+        return float(metres), tuple(cameras.tolist())
+
+    def _edge_intervals(self) -> tuple[np.ndarray, ...]:
+        """Each whole edge's intervals as :meth:`SeenIndex.clipped` gives them (CSR by edge)."""
+        if self._intervals is None:
+            g = self.graph
+            which, interval, lo, hi = self.index.clipped(
+                g.edge_street, g.edge_start, g.edge_start + g.edge_length)
+            ptr = np.searchsorted(which, np.arange(len(g.edge_street) + 1)).astype(np.int64)
+            self._intervals = (ptr, interval, lo, hi)
+        return self._intervals
 
     def totals(self, pieces: tuple[Piece, ...] | list[Piece]) -> tuple[float, float]:
         """Total length and exposed metres of pieces."""
         if not pieces:
             return 0.0, 0.0
-        length, seen = self.figures(*piece_arrays(pieces))
+        return self.array_totals(*piece_arrays(pieces))
+
+    def array_totals(
+        self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
+    ) -> tuple[float, float]:
+        """Total length and exposed metres of pieces given as arrays."""
+        if not len(edges):
+            return 0.0, 0.0
+        length, seen = self.figures(edges, t0, t1)
         return float(length.sum()), float(seen.sum())
 
     def cost(self, lam: float, edge: int, t0: float, t1: float) -> float:
@@ -137,7 +204,7 @@ def solve(
 ) -> Path | None:
     """The cheapest path from ``a`` to ``b`` under ``length + λ·exposed`` (None: unreachable)."""
     g = pricer.graph
-    weights = pricer.entry_len + lam * pricer.entry_exp if lam else pricer.entry_len
+    weights = pricer.weights(lam)
     ends = _ends(pricer, lam, a, b)
     direct = _direct(pricer, lam, a, b)
     found = search(g, weights, ends, min(bound, direct[0]) if direct else bound)
@@ -147,6 +214,18 @@ def solve(
 
 
 def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
+    src, src_len, src_exp, tgt, tgt_len, tgt_exp = _end_figures(pricer, a, b)
+    return Ends(src, src_len + lam * src_exp, tgt, tgt_len + lam * tgt_exp, b.xy)
+
+
+def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+    """The nodes a search may start and end at, and the length and exposed metres of the
+    pieces joining them to ``a`` and ``b`` (the same for every λ: kept on the pricer for the
+    last few pairs of ends)."""
+    memo = pricer.__dict__.setdefault("_end_memo", {})
+    found = memo.get((a, b))
+    if found is not None:
+        return found
     g = pricer.graph
     la, lb = g.edge_length[a.edge], g.edge_length[b.edge]
     # the pieces from the origin to either end of its edge and from either end of the
@@ -158,16 +237,16 @@ def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
         (bool(g.edge_bwd[b.edge]), int(g.edge_v[b.edge]), (b.edge, lb, b.t)),
     ]
     length, exposed = pricer.figures(*piece_arrays([piece for _, _, piece in ends]))
-    cost = (length + lam * exposed).tolist()
-    src = [(node, cost[i]) for i, (ok, node, _) in enumerate(ends[:2]) if ok]
-    tgt = [(node, cost[2 + i]) for i, (ok, node, _) in enumerate(ends[2:]) if ok]
-    return Ends(
-        np.array([s[0] for s in src], np.int64),
-        np.array([s[1] for s in src], float),
-        np.array([t[0] for t in tgt], np.int64),
-        np.array([t[1] for t in tgt], float),
-        b.xy,
+    src = [i for i, (ok, _, _) in enumerate(ends[:2]) if ok]
+    tgt = [2 + i for i, (ok, _, _) in enumerate(ends[2:]) if ok]
+    found = (
+        np.array([ends[i][1] for i in src], np.int64), length[src], exposed[src],
+        np.array([ends[i][1] for i in tgt], np.int64), length[tgt], exposed[tgt],
     )
+    if len(memo) >= 16:
+        memo.clear()
+    memo[(a, b)] = found
+    return found
 
 
 def _direct(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> tuple[float, Piece] | None:
@@ -194,12 +273,15 @@ def _pieces(g: StreetGraph, found: Found, ends: Ends, a: Anchor, b: Anchor) -> l
 
 def reprice(pricer: Pricer, path: Path) -> Path:
     """``path`` with its exposed metres measured by ``pricer``."""
-    return _path(pricer, list(path.pieces), path.lam)
+    arrays = path.arrays()
+    length, exposed = pricer.array_totals(*arrays)
+    return Path(path.pieces, length, exposed, path.lam, arrays)
 
 
 def _path(pricer: Pricer, pieces: list[Piece], lam: float) -> Path:
-    length, exposed = pricer.totals(pieces)
-    return Path(tuple(pieces), length, exposed, lam)
+    arrays = piece_arrays(pieces)
+    length, exposed = pricer.array_totals(*arrays)
+    return Path(tuple(pieces), length, exposed, lam, arrays)
 
 
 def least_exposure(

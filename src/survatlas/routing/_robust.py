@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Path, Pricer
+from survatlas.routing._plan import Path, Pricer, piece_arrays
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -34,6 +34,7 @@ class WorstPricer(Pricer):
         self.exposed = np.max(np.stack([p.exposed for p in pricers]), axis=0)
         self.entry_len = first.entry_len
         self.entry_exp = self.exposed[self.graph.csr_edge]
+        self._weights: dict[float, np.ndarray] = {}
 
     def figures(
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
@@ -45,7 +46,8 @@ class WorstPricer(Pricer):
 
 def worst_case(pricers: Sequence[Pricer], path: Path) -> float:
     """The largest exposed length of ``path`` over the scenarios of ``pricers``."""
-    return max(p.totals(list(path.pieces))[1] for p in pricers)
+    arrays = path.arrays() if isinstance(path, Path) else piece_arrays(path.pieces)
+    return max(p.array_totals(*arrays)[1] for p in pricers)
 
 
 def pick_robust(

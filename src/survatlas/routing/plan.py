@@ -447,7 +447,8 @@ def make_route(
     length = float(sum(abs(p[2] - p[1]) for p in pieces))
     scenarios = net.exposure.scenarios or (scenario,)
     levels = net.exposure.levels
-    exposure = {sc: {lvl: _seen(net, pieces, sc, lvl) for lvl in levels} for sc in scenarios}
+    arrays = piece_arrays(pieces)
+    exposure = {sc: {lvl: _seen(net, arrays, sc, lvl) for lvl in levels} for sc in scenarios}
     shown = {lvl: scenario if scenario != ROBUST else
              max(scenarios, key=lambda sc, lvl=lvl: exposure[sc][lvl].metres) for lvl in levels}
 
@@ -549,14 +550,14 @@ def _clipped(
     return seen[which], interval, lo, hi
 
 
-def _seen(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> Seen:
-    index = net.exposure.index(scenario, level)
-    if not pieces:
+def _seen(
+    net: Network, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], scenario: str, level: str
+) -> Seen:
+    """Metres in view and cameras of a route's pieces (as arrays: :func:`piece_arrays`)."""
+    pricer = net.pricer(scenario, level)
+    if not len(arrays[0]):
         return Seen(0.0, ())
-    g = net.graph
-    e, t0, t1 = piece_arrays(pieces)
-    start = g.edge_start[e]
-    return Seen(*index.seen_and_cameras(g.edge_street[e], start + t0, start + t1))
+    return Seen(*pricer.seen_and_cameras(*arrays))
 
 
 def _stretches(net: Network, pieces: Sequence[Piece], scenario: str, level: str) -> list[Stretch]:
