@@ -142,3 +142,48 @@ def test_a_route_without_pieces_has_nothing_in_view() -> None:
     route = make_route(net, [], "empty", 0.0, "typical")
     assert route.exposure["typical"]["detection"] == Seen(0.0, ())
     assert route.stretches == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_whole_edge_tables_equal_the_interval_search(seed: int) -> None:
+    """Pieces covering whole edges are priced from per-edge tables: equal, bit for bit, to
+    the search of the intervals (``SeenIndex.seen_between`` / ``seen_and_cameras``) — whole
+    edges either way, parts of edges, and mixes of both."""
+    _, net = _network(seed)
+    g = net.graph
+    rng = np.random.default_rng(seed)
+    for sc in SCENARIOS:
+        pricer = net.pricer(sc, "detection")
+        index = pricer.index
+        for _ in range(40):
+            n = int(rng.integers(1, 30))
+            edges = rng.integers(0, len(g.edge_u), n)
+            length = g.edge_length[edges]
+            kind = rng.integers(0, 3, n)  # whole forward, whole backward, a part
+            t0 = np.where(kind == 0, 0.0, np.where(kind == 1, length, rng.uniform(0, length)))
+            t1 = np.where(kind == 0, length, np.where(kind == 1, 0.0, rng.uniform(0, length)))
+            start = g.edge_start[edges]
+            streets = g.edge_street[edges]
+            want = index.seen_between(streets, start + t0, start + t1)
+            assert np.array_equal(pricer.figures(edges, t0, t1)[1], want)
+            assert pricer.seen_and_cameras(edges, t0, t1) == index.seen_and_cameras(
+                streets, start + t0, start + t1)
+
+
+@pytest.mark.parametrize("n_ids", [-1, 0, 5, 50, 10_000])
+def test_distinct_cameras_equal_numpy_unique(n_ids: int) -> None:
+    from survatlas.routing._kernels import _distinct_cameras
+
+    rng = np.random.default_rng(n_ids + 7)
+    high = max(n_ids, 1)
+    counts = rng.integers(0, 6, 40)
+    cam_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    cams = rng.integers(-3 if n_ids < 0 else 0, high, int(cam_offsets[-1])).astype(np.int64)
+    if n_ids == 0:
+        cams = cams[:0]
+        cam_offsets[:] = 0
+    interval = rng.integers(0, 40, 25).astype(np.int64)
+    found = _distinct_cameras(cam_offsets, cams, interval, n_ids)
+    want = np.unique(np.concatenate(
+        [cams[cam_offsets[j]:cam_offsets[j + 1]] for j in interval] + [np.zeros(0, np.int64)]))
+    assert np.array_equal(found, want)
