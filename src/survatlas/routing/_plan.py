@@ -210,7 +210,9 @@ def solve(
     found = search(g, weights, ends, min(bound, direct[0]) if direct else bound)
     if found is None or (direct is not None and direct[0] <= found.cost):
         return None if direct is None else _path(pricer, [direct[1]], lam)
-    return _path(pricer, _pieces(g, found, ends, a, b), lam)
+    pieces, arrays = _pieces(g, found, ends, a, b)
+    length, exposed = pricer.array_totals(*arrays)
+    return Path(tuple(pieces), length, exposed, lam, arrays)
 
 
 def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
@@ -259,16 +261,23 @@ def _direct(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> tuple[float, Pi
     return pricer.cost(lam, a.edge, a.t, b.t), (a.edge, a.t, b.t)
 
 
-def _pieces(g: StreetGraph, found: Found, ends: Ends, a: Anchor, b: Anchor) -> list[Piece]:
+def _pieces(
+    g: StreetGraph, found: Found, ends: Ends, a: Anchor, b: Anchor
+) -> tuple[list[Piece], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pieces of a found path, as a list and as arrays (:func:`piece_arrays`): the part of
+    the origin's edge, the whole edges between, the part of the destination's edge; empty
+    pieces left out."""
     first_end = 0.0 if found.nodes[0] == g.edge_u[a.edge] else float(g.edge_length[a.edge])
     last_start = 0.0 if found.nodes[-1] == g.edge_u[b.edge] else float(g.edge_length[b.edge])
     k = g.entries(found.nodes)
     edges, fwd = g.csr_edge[k], g.csr_fwd[k]
     length = g.edge_length[edges]
-    t0, t1 = np.where(fwd, 0.0, length), np.where(fwd, length, 0.0)
-    middle = list(zip(edges.tolist(), t0.tolist(), t1.tolist(), strict=True))
-    pieces: list[Piece] = [(a.edge, a.t, first_end), *middle, (b.edge, last_start, b.t)]
-    return [p for p in pieces if p[1] != p[2]]
+    edges = np.concatenate([[a.edge], edges, [b.edge]]).astype(np.int64)
+    t0 = np.concatenate([[a.t], np.where(fwd, 0.0, length), [last_start]])
+    t1 = np.concatenate([[first_end], np.where(fwd, length, 0.0), [b.t]])
+    keep = t0 != t1
+    edges, t0, t1 = edges[keep], t0[keep], t1[keep]
+    return list(zip(edges.tolist(), t0.tolist(), t1.tolist(), strict=True)), (edges, t0, t1)
 
 
 def reprice(pricer: Pricer, path: Path) -> Path:

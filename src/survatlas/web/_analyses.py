@@ -222,10 +222,10 @@ def _network_state(store: Store) -> tuple:
 
 
 def _plan_result(plan: Any) -> dict[str, Any]:
-    data = plan.to_dict()
+    data = plan.to_dict()  # its "routes" start with the shortest and the least-exposed
     return {
-        "shortest": _route_figures(plan.shortest, plan.level),
-        "least_exposure": _route_figures(plan.least_exposed, plan.level),
+        "shortest": _route_figures(plan.shortest, plan.level, data["routes"][0]),
+        "least_exposure": _route_figures(plan.least_exposed, plan.level, data["routes"][1]),
         **{k: data[k] for k in ("level", "scenario", "max_detour", "price_of_privacy", "method",
                                 "scenario_policy", "scenarios_missing", "coverage_run")},
         "stale": bool((data.get("coverage_run") or {}).get("stale")),
@@ -235,8 +235,9 @@ def _plan_result(plan: Any) -> dict[str, Any]:
     }
 
 
-def _route_figures(route: Any, level: str) -> dict[str, Any]:
-    seen = route.to_dict()["in_view"][level]
+def _route_figures(route: Any, level: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The flat figures of ``route`` (``data``: its ``to_dict()``)."""
+    seen = data["in_view"][level]
     low, high = seen["metres_across_scenarios"]
     return {
         "length_m": round(route.length_m, 1),
@@ -245,7 +246,7 @@ def _route_figures(route: Any, level: str) -> dict[str, Any]:
         "in_view_high_m": high,
         "in_view_share": seen["share"],
         "cameras_in_view": seen["cameras"],
-        "in_view_by_scenario": {sc: by[level] for sc, by in route.to_dict()["by_scenario"].items()},
+        "in_view_by_scenario": {sc: by[level] for sc, by in data["by_scenario"].items()},
         "time_min": round(route.time_s / 60, 1),
         "geometry": route.geometry,
     }
