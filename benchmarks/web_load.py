@@ -333,10 +333,13 @@ def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, floa
         cold_ms = (time.perf_counter() - t0) * 1000
         if first.status_code != 200:
             raise RuntimeError(f"route request failed: {first.text[:500]}")
+        wait_idle(proc)  # every worker has loaded its network (in the background at start-up)
+        workers = server_workers(proc)
         cpu0 = server_cpu_s(proc)
         result = asyncio.run(run_load(base, urls[1:], args.clients))
         result["server_cpu_ms"] = (server_cpu_s(proc) - cpu0) * 1000 / result["requests"]
         result["load_average"] = os.getloadavg()[0]
+        result["workers"] = workers
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -358,6 +361,18 @@ def server_cpu_s(proc: subprocess.Popen) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def wait_idle(proc: subprocess.Popen, quiet_s: float = 1.0, most_s: float = 180.0) -> None:
+    """Wait until the server has used under 2 % of a CPU for ``quiet_s`` (start-up work done)."""
+    end = time.monotonic() + most_s
+    before = server_cpu_s(proc)
+    while time.monotonic() < end:
+        time.sleep(quiet_s)
+        now = server_cpu_s(proc)
+        if now - before < 0.02 * quiet_s:
+            return
+        before = now
 
 
 def server_workers(proc: subprocess.Popen) -> int:
@@ -398,7 +413,8 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     if args.routes_only:
         r, cold_ms = route_load(args, random.Random(1))
-        print(f"routes (demo store), {args.clients} clients: {r['requests']} requests, "
+        print(f"routes (demo store), {args.clients} clients, {r['workers']} server "
+              f"process(es): {r['requests']} requests, "
               f"{r['errors']} errors, p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max "
               f"{r['max_ms']:.1f} ms, {r['rps']:.1f} req/s; server CPU "
               f"{r['server_cpu_ms']:.1f} ms/request; load average {r['load_average']:.1f}; "

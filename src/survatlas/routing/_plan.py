@@ -78,6 +78,10 @@ class Pricer:
                       if not len(index.cams) or index.cams.min() >= 0 else -1)
         self._weights: dict[float, np.ndarray] = {}
 
+    def prepare(self) -> None:
+        """Make the per-edge tables now rather than at the first route's figures."""
+        self._edge_intervals()
+
     def weights(self, lam: float) -> np.ndarray:
         """The weight ``length + λ·exposed`` of each CSR entry (kept for λ = 0 and
         :data:`LAMBDA_MAX`, which every query asks for)."""

@@ -65,6 +65,13 @@ class Network:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
 
+    def prepare(self) -> None:
+        """Make every (scenario, level) pricer and its per-edge tables now (a server does it
+        at start-up, so that no route request pays for them)."""
+        for scenario in self.exposure.scenarios:
+            for level in self.exposure.levels:
+                self.pricer(scenario, level).prepare()
+
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:
         """Raise :class:`RoutingError` when a (lat, lon) point lies outside the coverage run's
         area (exposure there is unknown, not zero); the message gives the run that covers all."""

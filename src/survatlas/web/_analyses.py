@@ -194,14 +194,34 @@ def preload_network(db_path: str | os.PathLike, audience: str) -> bool:
     """Load the shared network of the store at ``db_path`` ahead of the first route request
     (``survatlas serve`` calls it in a background thread of each worker process).
 
-    Returns whether a network was loaded; a store without coverage results (or too large to
-    share) loads nothing and route requests then answer as usual.
+    Also makes its pricers' tables (``Network.prepare``) and plans one short route, so that
+    the first requests pay for none of it. Returns whether a network was loaded; a store
+    without coverage results (or too large to share) loads nothing and route requests then
+    answer as usual.
     """
     try:
         with Store(db_path, create=False) as store:
-            return shared_network(store, audience) is not None
+            net = shared_network(store, audience)
+            if net is None:
+                return False
+            net.prepare()
+            _first_plan(net)
+            return True
     except SurvatlasError:
         return False
+
+
+def _first_plan(net: Any) -> None:
+    """Plan one route along the network's first edge, so that the compiled kernels are loaded
+    before the first request (a network without such a route is left as it is)."""
+    g = net.graph
+    if not len(g.edge_u):
+        return
+    ends = [net.to_latlon(g.node_xy[g.edge_u[0]]), net.to_latlon(g.node_xy[g.edge_v[0]])]
+    try:
+        routing.plan_route(net, *ends)
+    except SurvatlasError:
+        pass
 
 
 def _network_state(store: Store) -> tuple:
