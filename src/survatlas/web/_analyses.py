@@ -6,6 +6,7 @@ library signature differs, only this file changes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -218,10 +219,8 @@ def _first_plan(net: Any) -> None:
     if not len(g.edge_u):
         return
     ends = [net.to_latlon(g.node_xy[g.edge_u[0]]), net.to_latlon(g.node_xy[g.edge_v[0]])]
-    try:
+    with contextlib.suppress(SurvatlasError):
         routing.plan_route(net, *ends)
-    except SurvatlasError:
-        pass
 
 
 def _network_state(store: Store) -> tuple:
