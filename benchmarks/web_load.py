@@ -1,6 +1,7 @@
 """Web map under load: vector tiles and bbox pages of a synthetic 100,000-camera city.
 
-The server (`survatlas serve`, one uvicorn process) runs as a child process; this script is the
+The server (`survatlas serve`, with its default number of worker processes: each keeps its
+own tile cache) runs as a child process; this script is the
 load generator (a second process on loopback): CLIENTS concurrent asyncio keep-alive
 connections (a minimal HTTP/1.1 client, so that the generator leaves the CPU to the server), each
 request timed with time.perf_counter. Scenarios:
@@ -12,8 +13,10 @@ request timed with time.perf_counter. Scenarios:
 * ``bbox pages``: ``/api/devices?bbox=…&limit=500`` for random 400 m boxes;
 * ``routes``: ``/api/route?from=…&to=…`` between random street points of the demo store (the
   Helsinki extract of ``make demo``, imported and covered once into ``benchmarks/_work/``),
-  served by a second server; the first request (which loads the shared routing network) is
-  reported apart.
+  served by a second server with ``serve``'s default number of worker processes; the first
+  request is reported apart, and the load starts once the server is idle (every worker has
+  loaded its routing network). The pairs are random and distinct: the kept answers of
+  repeated queries never serve them.
 
 Baseline (the naive way the issue rules out): one GeoJSON of every device — built with
 ``read_layer`` + ``json.dumps``, timed in this process — against the device tiles a first map
