@@ -85,7 +85,7 @@ def test_route_pieces_cut_as_shapely_substring_does() -> None:
     import shapely
     from shapely.ops import substring
 
-    from survatlas.routing.plan import _substring
+    from survatlas.routing._lines import _substring
 
     rng = np.random.default_rng(5)
     for _ in range(300):

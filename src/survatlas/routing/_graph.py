@@ -139,6 +139,15 @@ class StreetGraph:
         self.csr_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.csr_key = rows[order].astype(np.int64) * self.n_nodes + self.csr_indices
 
+    def edge_coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every edge's vertices: ``coords[ptr[e]:ptr[e + 1]]`` (made on first use)."""
+        found = self.__dict__.get("_edge_coords")
+        if found is None:
+            coords, which = shapely.get_coordinates(self.edge_geom, return_index=True)
+            ptr = np.searchsorted(which, np.arange(len(self.edge_geom) + 1)).astype(np.int64)
+            found = self.__dict__["_edge_coords"] = (ptr, coords)
+        return found
+
     def entries(self, nodes: Sequence[int]) -> np.ndarray:
         """The CSR entries of the steps along a node sequence (raises for a missing step)."""
         path = np.asarray(nodes, dtype=np.int64)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from survatlas.routing._exposure import (
     LEVELS,
     check_level,
 )
-from survatlas.routing._graph import StreetGraph
+from survatlas.routing._lines import _join, _join_xy, _piece_line, _route_xy
 from survatlas.routing._plan import (
     Anchor,
     Path,
@@ -443,7 +442,6 @@ def make_route(
 ) -> Route:
     """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``."""
     g = net.graph
-    lines = [_piece_line(g, p) for p in pieces]
     length = float(sum(abs(p[2] - p[1]) for p in pieces))
     scenarios = net.exposure.scenarios or (scenario,)
     levels = net.exposure.levels
@@ -459,72 +457,14 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=_to_lonlat(net, _join(lines)),
+        geometry=_to_lonlat(net, _join_xy(*_route_xy(g, pieces))) if pieces
+        else _to_lonlat(net, shapely.LineString()),
         exposure=exposure,
         lam=lam,
         scenario=scenario,
         pieces=tuple(pieces),
         _stretches=stretches,
     )
-
-
-def _piece_line(g: StreetGraph, piece: Piece) -> shapely.LineString:
-    e, t0, t1 = piece
-    if min(t0, t1) == 0.0 and max(t0, t1) == g.edge_length[e]:
-        line = g.edge_geom[e]
-        return line.reverse() if t1 < t0 else line
-    line = _substring(g.edge_geom[e], min(t0, t1), max(t0, t1))
-    return line.reverse() if t1 < t0 else line
-
-
-def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineString:
-    """The part of ``line`` between distances ``0 <= a <= b`` along it (clamped to its end):
-    the coordinates ``shapely.ops.substring`` gives, a point as a two-vertex line, without its
-    per-call overhead (street pieces have a handful of vertices)."""
-    xy = shapely.get_coordinates(line).tolist()
-    out: list[list[float]] = []
-    at = 0.0
-    for (x0, y0), (x1, y1) in itertools.pairwise(xy):
-        step = math.hypot(x1 - x0, y1 - y0)
-        end = at + step
-        if not out and a <= end:
-            f = (a - at) / step if step else 0.0
-            out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
-        if out:
-            if b <= end:
-                f = (b - at) / step if step else 0.0
-                out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
-                return shapely.LineString(out)
-            if end > a:
-                out.append([x1, y1])
-        at = end
-    if not out:  # a beyond the end: the last point
-        out.append(xy[-1])
-    if len(out) == 1 or out[-1] != xy[-1]:
-        out.append(xy[-1])
-    return shapely.LineString(out)
-
-
-def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:
-    """Concatenate consecutive lines (a MultiLineString where they do not touch)."""
-    if not lines:
-        return shapely.LineString()
-    xy, which = shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True)
-    first = np.ones(len(xy), bool)
-    first[1:] = which[1:] != which[:-1]
-    gap = np.hypot(*(xy[1:] - xy[:-1]).T) >= 1e-6
-    joint = first.copy()
-    joint[1:] &= ~gap  # the first vertex of a line that continues the previous one
-    joint[0] = False
-    keep = ~joint
-    run = np.cumsum(first & ~joint)[keep] - 1
-    xy = xy[keep]
-    parts = [_linestring(xy[run == r]) for r in range(int(run.max()) + 1)]
-    return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
-
-
-def _linestring(xy: np.ndarray) -> shapely.LineString:
-    return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
 
 
 def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
