@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 
 from routing_builders import X0, Y0, grid_streets, point_on
 from survatlas.routing import (
@@ -187,3 +188,29 @@ def test_distinct_cameras_equal_numpy_unique(n_ids: int) -> None:
     want = np.unique(np.concatenate(
         [cams[cam_offsets[j]:cam_offsets[j + 1]] for j in interval] + [np.zeros(0, np.int64)]))
     assert np.array_equal(found, want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_route_vertices_equal_the_pieces_lines(seed: int) -> None:
+    """A route's vertices gathered from the graph's per-edge table equal those of the
+    pieces' lines (whole edges either way, parts of edges), coordinate for coordinate."""
+    from survatlas.routing._lines import _piece_line, _route_xy
+    from survatlas.routing._plan import piece_arrays
+
+    _, net = _network(seed)
+    g = net.graph
+    rng = np.random.default_rng(seed)
+    for _ in range(30):
+        n = int(rng.integers(1, 12))
+        edges = rng.integers(0, len(g.edge_u), n).tolist()
+        pieces = []
+        for e in edges:
+            length = float(g.edge_length[e])
+            kind = int(rng.integers(0, 3))
+            t = sorted(rng.uniform(0, length, 2).tolist())
+            pieces.append((e, 0.0, length) if kind == 0 else (e, length, 0.0) if kind == 1
+                          else (e, t[1], t[0]) if rng.random() < 0.5 else (e, t[0], t[1]))
+        xy, which = _route_xy(g, pieces, piece_arrays(pieces))
+        want_xy, want_which = shapely.get_coordinates(
+            np.asarray([_piece_line(g, p) for p in pieces], dtype=object), return_index=True)
+        assert np.array_equal(xy, want_xy) and np.array_equal(which, want_which)

@@ -51,21 +51,30 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
     return shapely.LineString(out)
 
 
-def _route_xy(g: StreetGraph, pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
+def _route_xy(
+    g: StreetGraph, pieces: Sequence[Piece], arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """The vertices of the pieces' lines (:func:`_piece_line`) one after the other, and the
     piece of each: ``shapely.get_coordinates(lines, return_index=True)``, with whole edges
-    read from the graph's vertex table instead of made as lines."""
+    gathered from the graph's vertex table (backwards for pieces run against the edge)
+    instead of made as lines. ``arrays``: the pieces as arrays (``piece_arrays``)."""
     ptr, coords = g.edge_coords()
-    parts, which = [], []
-    for i, (e, t0, t1) in enumerate(pieces):
-        if min(t0, t1) == 0.0 and max(t0, t1) == g.edge_length[e]:
-            xy = coords[ptr[e]:ptr[e + 1]]
-            xy = xy[::-1] if t1 < t0 else xy
-        else:
-            xy = shapely.get_coordinates(_piece_line(g, (e, t0, t1)))
-        parts.append(xy)
-        which.append(np.full(len(xy), i, np.int64))
-    return np.concatenate(parts), np.concatenate(which)
+    e, t0, t1 = arrays
+    whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
+    count = np.where(whole, ptr[e + 1] - ptr[e], 0)
+    part = {int(i): shapely.get_coordinates(_piece_line(g, pieces[i]))
+            for i in np.flatnonzero(~whole)}
+    for i, xy in part.items():
+        count[i] = len(xy)
+    which = np.repeat(np.arange(len(e)), count)
+    first = np.cumsum(count) - count
+    k = np.arange(int(count.sum())) - first[which]
+    back = (t1 < t0)[which]
+    idx = np.where(back, ptr[e + 1][which] - 1 - k, ptr[e][which] + k)
+    xy = coords[np.where(whole[which], idx, 0)] if len(coords) else np.zeros((len(which), 2))
+    for i, part_xy in part.items():
+        xy[first[i]:first[i] + count[i]] = part_xy
+    return xy, which
 
 
 def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:

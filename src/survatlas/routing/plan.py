@@ -457,7 +457,7 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=_to_lonlat(net, _join_xy(*_route_xy(g, pieces))) if pieces
+        geometry=_to_lonlat(net, _join_xy(*_route_xy(g, pieces, arrays))) if pieces
         else _to_lonlat(net, shapely.LineString()),
         exposure=exposure,
         lam=lam,
