@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 import shapely
-from numba import njit, prange
+
+from survatlas.coverage._jit import njit, prange
 
 
 def ragged_rings(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from survatlas.coverage._jit import njit
 
 #: Target number of edges per cell when the cell size is chosen automatically.
 EDGES_PER_CELL = 8.0

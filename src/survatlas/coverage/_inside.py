@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from survatlas.coverage._jit import njit
 from survatlas.coverage._walls import seg_dist2
 
 STATUS_OK, STATUS_NUDGED, STATUS_INSIDE = 0, 1, 2

@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
+from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._walls import (
     CELL_TEST_RING,
     OCC_BINS,

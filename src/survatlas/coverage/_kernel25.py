@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from survatlas.coverage._inside import STATUS_INSIDE, STATUS_NUDGED, nudge
+from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._kernel import emit, interval_ends, region, view_block
 from survatlas.coverage._walls import (
     OCC_BINS,

@@ -10,8 +10,8 @@ on the layers cut out of them. Views with one layer use the 2-D helpers of
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
+from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._regions_nb import (
     _pt,
     clip_fan,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from survatlas.coverage._jit import njit
 from survatlas.coverage.obstacles import footprint_edges
 
 
@@ -73,7 +73,7 @@ def edge_mask(raster: Raster, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray,
     return diff != 0
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _winding(diff, ax, ay, bx, by, x0, y0, cell):  # pragma: no cover - numba
     ny, nx = diff.shape
     for e in range(ax.shape[0]):
@@ -83,7 +83,7 @@ def _winding(diff, ax, ay, bx, by, x0, y0, cell):  # pragma: no cover - numba
             diff[j, i] += diff[j, i - 1]
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def cross_edge(diff, xa, ya, xb, yb, gx0, gy0, cell, nx, r0, r1):  # pragma: no cover - numba
     """Add an edge's winding steps to the rows ``r0:r1`` of a difference grid.
 
@@ -118,7 +118,7 @@ def polygon_mask(raster: Raster, polygons: np.ndarray) -> np.ndarray:
     return edge_mask(raster, *footprint_edges(np.asarray(polygons, dtype=object)))
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def label_fill(labels, near, xs, ys, offsets, x0, y0, cell, tol):  # pragma: no cover - numba
     """Write polygon ``p``'s index into ``labels`` for every cell centre inside it.
 
@@ -158,7 +158,7 @@ def label_fill(labels, near, xs, ys, offsets, x0, y0, cell, tol):  # pragma: no 
                             break
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _segment_distance(px, py, ax, ay, bx, by):  # pragma: no cover - numba
     dx, dy = bx - ax, by - ay
     d2 = dx * dx + dy * dy

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
+from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._raster import cross_edge
 
 TWO_PI = 2.0 * math.pi

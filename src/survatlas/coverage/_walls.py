@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from survatlas.coverage._grid import cell_of
+from survatlas.coverage._jit import njit
 
 TWO_PI = 2.0 * math.pi
 FULL_CIRCLE_EPS = 1e-9

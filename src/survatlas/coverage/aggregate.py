@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import h3
 import h3.api.basic_int as h3i
-import numba
 import numpy as np
 import shapely
 from pyproj import CRS
 
 from survatlas import geo
+from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._layers_nb import contains_view
 from survatlas.coverage._raster import Raster, label_fill
 from survatlas.coverage.regions import Regions, merge_intervals
@@ -134,11 +134,11 @@ def area_share(counts: np.ndarray, mask: np.ndarray, cell_area: float) -> dict[s
     return {"area_m2": total, "in_view_m2": seen, "share": (seen / total) if total else None}
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def _views_seeing_any(views, px, py, box, offsets, phi, rad, cx, cy, th0, fov, layers):  # pragma: no cover
     """For each view, whether any of the points lies in its region (stops at the first)."""
     out = np.zeros(views.shape[0], np.bool_)
-    for i in numba.prange(views.shape[0]):
+    for i in prange(views.shape[0]):
         v = views[i]
         for k in range(px.shape[0]):
             if px[k] < box[v, 0] or px[k] > box[v, 2] or py[k] < box[v, 1] or py[k] > box[v, 3]:

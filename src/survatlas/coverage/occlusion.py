@@ -16,13 +16,11 @@ from __future__ import annotations
 import itertools
 import math
 
-import numba
 import numpy as np
 
 from survatlas import optics
+from survatlas.coverage import _compiled, _jit, _kernel, heights
 from survatlas.coverage import _kernel25 as k25
-from survatlas.coverage import heights
-from survatlas.coverage._kernel import compact, view_loads
 from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _morton_order, _splice, _threads, _views
@@ -113,9 +111,10 @@ def visibility25(
     if cam.shape != x.shape:
         raise InputError("camera ids must have one entry per view")
     step = math.radians(arc_step_deg)
-    with _threads(threads):
+    serial = _compiled.serial(x.size, threads)
+    with _threads(None if serial else threads):
         parts = [_run(obstacles, top, bottom, x[s], y[s], start[s], fov[s], radius[s], near[s],
-                      eye[s], directed[s], step, wall_offset_m, max_nudge_m)
+                      eye[s], directed[s], step, wall_offset_m, max_nudge_m, serial)
                  for s in _chunks(x.size, fov, step)]
     return _assemble(parts, start, fov, radius, cam)
 
@@ -134,26 +133,32 @@ def _chunks(n: int, fov: np.ndarray, step: float) -> list[slice]:
 
 
 def _pass(o: Obstacles, top, bottom, x, y, start, fov, radius, near, eye, directed, step,
-          offset, max_nudge, caps):
+          offset, max_nudge, caps, serial=False):
     pad = max_nudge + 1.0
+    view_loads = _compiled.kernel("view_loads", _kernel.view_loads) if serial else _kernel.view_loads
     loads, _ = view_loads(x, y, start, fov, radius, pad, o.grid_x0, o.grid_y0, 1.0 / o.cell_size,
                           o.nx, o.ny, o.cell_start)
-    blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
-    with numba.parallel_chunksize(1):
-        return k25.run_views25(
-            x, y, start, fov, radius, near, eye, directed, loads, _morton_order(o, x, y),
+    args = (x, y, start, fov, radius, near, eye, directed, loads, _morton_order(o, x, y),
             o.ax, o.ay, o.bx, o.by, o.edge_polygon, o.polygon_offsets, top, bottom, o.grid_x0,
             o.grid_y0, 1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
-            float(max_nudge), float(step), caps, blocks)
+            float(max_nudge), float(step), caps)
+    if serial:  # ahead of time, no numba
+        blocks = max(1, min(x.size, _compiled.SERIAL_BLOCKS))
+        return _compiled.kernel("run_views25", k25.run_views25)(*args, blocks)
+    numba = _jit.activate()
+    blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
+    with numba.parallel_chunksize(1):
+        return k25.run_views25(*args, blocks)
 
 
 def _run(o, top, bottom, x, y, start, fov, radius, near, eye, directed, step, offset,
-         max_nudge):
+         max_nudge, serial=False):
     caps = np.zeros(x.size + 1, np.int64)
     caps[1:] = np.cumsum(_slots(fov, step))
     args = (o, top, bottom)
     phi, rad, n, layers, status, cx, cy = _pass(*args, x, y, start, fov, radius, near, eye,
-                                                directed, step, offset, max_nudge, caps)
+                                                directed, step, offset, max_nudge, caps, serial)
+    compact = _compiled.kernel("compact", _kernel.compact) if serial else _kernel.compact
     offsets, phi, rad = compact(phi, rad, caps, n)
     big = np.flatnonzero(n < 0)
     if big.size:  # regions larger than their slot: recomputed with exact slots
@@ -161,7 +166,7 @@ def _run(o, top, bottom, x, y, start, fov, radius, near, eye, directed, step, of
         sub[1:] = np.cumsum(-n[big])
         p2, r2, n2, l2, _, _, _ = _pass(*args, x[big], y[big], start[big], fov[big], radius[big],
                                         near[big], eye[big], directed[big], step, offset,
-                                        max_nudge, sub)
+                                        max_nudge, sub, serial)
         layers[big] = l2
         offsets, phi, rad = _splice(offsets, phi, rad, big, n2, p2, r2)
     return offsets, phi, rad, status, cx, cy, layers

@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import shapely
 
+from survatlas.coverage import _compiled, _jit
 from survatlas.coverage import _layers_nb as lnb
 from survatlas.coverage import _regions_nb as nb
 from survatlas.errors import InputError
@@ -92,12 +92,14 @@ class Regions:
 
     def area(self) -> np.ndarray:
         """Area of each view's region in m² (closed form over the boundary points)."""
-        return nb.areas(self.offsets, self.angles, self.radii, self.fov)
+        return _compiled.kernel("areas", nb.areas)(self.offsets, self.angles, self.radii,
+                                                   self.fov)
 
     def bounds(self) -> np.ndarray:
         """``(n_views, 4)`` bounding boxes ``xmin, ymin, xmax, ymax`` (camera included)."""
         if not self._boxes:
-            self._boxes.append(nb.region_boxes(*self._nb_args()))
+            self._boxes.append(_compiled.kernel("region_boxes", nb.region_boxes)(
+                *self._nb_args()))
         return self._boxes[0]
 
     def contains(self, view: np.ndarray | int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -149,7 +151,9 @@ class Regions:
         args = (self.offsets, self.angles, self.radii, self.x, self.y, self.start)
         if self.layered:
             return lnb.clip_any(views, ax, ay, bx, by, *args, self.layers)
-        return nb.clip_pairs(views, ax, ay, bx, by, *args)
+        clip = (_compiled.kernel("clip_pairs", nb.clip_pairs) if _compiled.serial(views.size)
+                else nb.clip_pairs)
+        return clip(views, ax, ay, bx, by, *args)
 
     def raster_count(
         self, x0: float, y0: float, cell: float, nx: int, ny: int
@@ -174,7 +178,7 @@ class Regions:
         if cell <= 0 or nx <= 0 or ny <= 0:
             raise InputError("raster cell size and shape must be positive")
         box = self.bounds()
-        bands = max(1, min(8 * numba.get_num_threads(), int(ny)))
+        bands = max(1, min(8 * _jit.num_threads(), int(ny)))
         return nb.raster_counts(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3],
                                 float(x0), float(y0), float(cell), int(nx), int(ny), bands)
 
@@ -299,7 +303,8 @@ def merge_intervals(
     t0 = np.asarray(t0, np.float64)
     t1 = np.asarray(t1, np.float64)
     order = np.lexsort((t0, group))
-    return nb.merge_sorted(group[order], t0[order], t1[order])
+    merge = _compiled.kernel("merge_sorted", nb.merge_sorted)
+    return merge(group[order], t0[order], t1[order])
 
 
 def segment_coverage(

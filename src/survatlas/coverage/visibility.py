@@ -12,9 +12,9 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from survatlas.coverage import _compiled, _jit
 from survatlas.coverage import _kernel as k
 from survatlas.coverage._grid import z_order
 from survatlas.coverage.obstacles import Obstacles
@@ -30,6 +30,7 @@ def _threads(n: int | None):
     if n is None:
         yield
         return
+    numba = _jit.activate()
     old = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
     try:
@@ -112,10 +113,11 @@ def visibility(
     if cam.shape != x.shape:
         raise InputError("camera ids must have one entry per view")
     step = math.radians(arc_step_deg)
-    with _threads(threads):
+    serial = _compiled.serial(x.size, threads)
+    with _threads(None if serial else threads):
         parts = [
             _run(obstacles, x[s], y[s], start[s], fov[s], radius[s], directed[s], step,
-                 wall_offset_m, max_nudge_m)
+                 wall_offset_m, max_nudge_m, serial)
             for s in _chunks(x, fov, radius, step)
         ]
     return _assemble(parts, x.size, start, fov, radius, cam)
@@ -145,9 +147,10 @@ def _chunks(x, fov, radius, step):
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _loads(obstacles, x, y, start, fov, radius, pad):
+def _loads(obstacles, x, y, start, fov, radius, pad, serial=False):
     o = obstacles
-    return k.view_loads(x, y, start, fov, radius, pad, o.grid_x0, o.grid_y0, 1.0 / o.cell_size,
+    view_loads = _compiled.kernel("view_loads", k.view_loads) if serial else k.view_loads
+    return view_loads(x, y, start, fov, radius, pad, o.grid_x0, o.grid_y0, 1.0 / o.cell_size,
                         o.nx, o.ny, o.cell_start)
 
 
@@ -159,30 +162,36 @@ def _morton_order(o: Obstacles, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _kernel_pass(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
-                 caps):
-    loads, cells = _loads(o, x, y, start, fov, radius, max_nudge + 1.0)
-    blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
-    with numba.parallel_chunksize(1):  # blocks handed out dynamically: balanced threads
-        return k.run_views(
-            x, y, start, fov, radius, directed, loads, cells, caps, _morton_order(o, x, y),
+                 caps, serial=False):
+    loads, cells = _loads(o, x, y, start, fov, radius, max_nudge + 1.0, serial)
+    args = (x, y, start, fov, radius, directed, loads, cells, caps, _morton_order(o, x, y),
             o.ax, o.ay, o.bx, o.by, o.edge_polygon, o.polygon_offsets, o.grid_x0, o.grid_y0,
             1.0 / o.cell_size, o.nx, o.ny, o.cell_start, o.cell_items, float(offset),
-            float(max_nudge), float(step), blocks)
+            float(max_nudge), float(step))
+    if serial:  # ahead of time, no numba
+        blocks = max(1, min(x.size, _compiled.SERIAL_BLOCKS))
+        return _compiled.kernel("run_views", k.run_views)(*args, blocks)
+    numba = _jit.activate()
+    blocks = max(1, min(x.size, 16 * numba.get_num_threads()))
+    with numba.parallel_chunksize(1):  # blocks handed out dynamically: balanced threads
+        return k.run_views(*args, blocks)
 
 
-def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge):
+def _run(o: Obstacles, x, y, start, fov, radius, directed, step, offset, max_nudge,
+         serial=False):
     caps = np.zeros(x.size + 1, np.int64)
     caps[1:] = np.cumsum(_slots(fov, radius, step))
     phi, rad, n, status, cx, cy, tests = _kernel_pass(o, x, y, start, fov, radius, directed,
-                                                      step, offset, max_nudge, caps)
-    offsets, phi, rad = k.compact(phi, rad, caps, n)
+                                                      step, offset, max_nudge, caps, serial)
+    compact = _compiled.kernel("compact", k.compact) if serial else k.compact
+    offsets, phi, rad = compact(phi, rad, caps, n)
     big = np.flatnonzero(n < 0)
     if big.size:  # the few regions larger than their slot: recompute with exact slots
         sub = np.zeros(big.size + 1, np.int64)
         sub[1:] = np.cumsum(-n[big])
         p2, r2, n2, _, _, _, _ = _kernel_pass(o, x[big], y[big], start[big], fov[big],
                                               radius[big], directed[big], step, offset,
-                                              max_nudge, sub)
+                                              max_nudge, sub, serial)
         offsets, phi, rad = _splice(offsets, phi, rad, big, n2, p2, r2)
     return offsets, phi, rad, status, cx, cy, int(tests.sum())
 
