@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DB ?= survatlas.db
 FRONTEND := src/survatlas/web/frontend
 
-.PHONY: demo test lint bench install frontend chromium publishing clean
+.PHONY: demo test lint bench install kernels frontend chromium publishing clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) kernels
+
+# The coverage kernels compiled ahead of time (numba.pycc → src/survatlas/coverage/_aot.*.so,
+# git-ignored; ≈ 1 min, skipped while the build matches the kernel sources). Without it, or
+# when it is stale, coverage runs the same kernels through numba's JIT.
+kernels: $(STAMP)
+	@command -v gcc >/dev/null 2>&1 && $(PY) -c "import sysconfig, pathlib, sys; \
+	  sys.exit(not pathlib.Path(sysconfig.get_paths()['include'], 'Python.h').exists())" || { \
+	  apt-get update -q && apt-get install -y -q gcc python3-dev; }
+	$(PY) scripts/build_kernels.py
 
 frontend:
 	@if [ -f $(FRONTEND)/package.json ]; then \
@@ -32,13 +41,13 @@ publishing:
 	@command -v pdftotext >/dev/null 2>&1 && fc-list | grep -q NotoSans-Regular && fc-list | grep -q NotoSansCJK-Regular || { \
 	  apt-get update -q && apt-get install -y -q poppler-utils fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0; }
 
-demo: $(STAMP) frontend
+demo: $(STAMP) kernels frontend
 	$(SURVATLAS) --db $(DEMO_DB) import osm data/helsinki-center.osm.pbf
 	$(SURVATLAS) --db $(DEMO_DB) stats
 	$(SURVATLAS) --db $(DEMO_DB) coverage
 	@echo "Open the map: $(SURVATLAS) --db $(DEMO_DB) serve   (then http://127.0.0.1:8000/)"
 
-test: $(STAMP) frontend chromium publishing
+test: $(STAMP) kernels frontend chromium publishing
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
@@ -47,7 +56,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)  # every benchmark at its documented defaults (≈ 20 min on 2 cores)
+bench: $(STAMP) kernels  # every benchmark at its documented defaults (≈ 20 min on 2 cores)
 	$(PY) benchmarks/visibility.py
 	$(PY) benchmarks/coverage_e2e.py
 	$(PY) benchmarks/routing.py
@@ -57,4 +66,4 @@ bench: $(STAMP)  # every benchmark at its documented defaults (≈ 20 min on 2 c
 	$(PY) benchmarks/web_load.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm src/survatlas/coverage/_aot.*.so

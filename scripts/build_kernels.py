@@ -53,8 +53,9 @@ def build(out_dir: Path) -> Path:
     _serial_callees(_jit)
     cc = CC(_compiled.EXTENSION.rsplit(".", 1)[1])
     cc.verbose = False
-    for name, (module, _, _) in _compiled.SIGNATURES.items():
-        fn = getattr(importlib.import_module(f"survatlas.coverage.{module}"), name)
+    for name in _compiled.SIGNATURES:
+        module, function = _compiled.source_function(name)
+        fn = getattr(importlib.import_module(module), function)
         cc.export(name, _compiled.signature(name))(fn.py_func)
     digest = _compiled.source_digest()
     namespace: dict = {}

@@ -133,7 +133,8 @@ print("area", round(float(regions.area()[0]), 3))
 
 
 def test_numba_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path):
-    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1"}
+    # the JIT kernels (the ahead-of-time build, when present, would run instead of numba)
+    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1", "SURVATLAS_AOT": "0"}
     runs = [subprocess.run([sys.executable, "-c", _KERNEL_CALL], capture_output=True, text=True,
                            env=env, check=True, timeout=900) for _ in range(2)]
     second = runs[1].stdout
@@ -154,8 +155,9 @@ print("blas", scipy.linalg.cython_blas.__name__, cffi.__name__)
 
 
 def test_a_kernel_run_imports_no_scipy_linalg_cffi_oracle_or_tile_files():
+    env = {**os.environ, "SURVATLAS_AOT": "0"}  # numba's first dispatch, the kernels' too
     out = subprocess.run([sys.executable, "-c", _LIGHT_RUN], capture_output=True, text=True,
-                         check=True, timeout=900).stdout.splitlines()
+                         env=env, check=True, timeout=900).stdout.splitlines()
     assert out[0].startswith("area ") and float(out[0].split()[1]) > 0
     assert out[1] == "loaded []"
     assert out[2] == "blas scipy.linalg.cython_blas cffi"

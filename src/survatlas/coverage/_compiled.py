@@ -31,10 +31,11 @@ from typing import Any
 #: the extension module the build writes
 EXTENSION = "survatlas.coverage._aot"
 
-#: coverage modules the exported kernels are compiled from (with what they call); the hash
-#: covers all of them (a test checks that every survatlas module they import is listed)
-SOURCES = ("_kernel", "_kernel25", "_regions_nb", "_walls", "_inside", "_grid", "_jit",
-           "_compiled")
+#: coverage modules the exported kernels are compiled from, with every coverage module they
+#: import (numba compiles the functions they call and freezes the globals they read); the hash
+#: covers all of them (a test checks that the list is closed under their imports)
+SOURCES = ("_kernel", "_kernel25", "_regions_nb", "_layers_nb", "_walls", "_inside", "_grid",
+           "_raster", "obstacles", "_footprints", "_jit", "_compiled")
 
 _F = "f8[::1]"
 _I = "i8[::1]"
@@ -46,9 +47,9 @@ _VIEWS = (_F,) * 5  # x, y, start, fov, radius
 _GRID = ("f8", "f8", "f8", "i8", "i8", _I, _I4)  # gx0, gy0, inv, nx, ny, cell_start, cell_items
 _CSR = (_I, _F, _F)  # offsets, angles, radii
 
-#: exported kernel -> (module, return type, argument types); the build compiles
-#: ``module.name.py_func`` for that signature
-SIGNATURES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+#: exported kernel -> (module, return type, argument types[, function]); the build compiles
+#: ``module.function.py_func`` (``function`` defaults to the exported name) for that signature
+SIGNATURES: dict[str, tuple] = {
     "view_loads": ("_kernel", f"UniTuple({_I}, 2)", (*_VIEWS, "f8", *_GRID[:5], _I)),
     "run_views": ("_kernel", f"Tuple(({_F}, {_F}, {_I}, i1[::1], {_F}, {_F}, {_I}))",
                   (*_VIEWS, "b1[::1]", _I, _I, _I, _I, _F, _F, _F, _F, _I4, _I, *_GRID, "f8",
@@ -62,6 +63,15 @@ SIGNATURES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "clip_pairs": ("_regions_nb", f"Tuple(({_I}, {_F}, {_F}))",
                    (_I, _F, _F, _F, _F, *_CSR, _F, _F, _F)),
     "merge_sorted": ("_regions_nb", f"Tuple(({_I}, {_F}, {_F}))", (_I, _F, _F)),
+    "clip_any": ("_layers_nb", f"Tuple(({_I}, {_F}, {_F}))",
+                 (_I, _F, _F, _F, _F, *_CSR, _F, _F, _F, _I)),
+    # preparing the obstacles (the first run on a store's buildings)
+    "ring_areas": ("_footprints", _F, ("f8[:, ::1]", _I)),
+    "convex_exteriors": ("_footprints", "b1[::1]", ("f8[:, ::1]", _I, _I)),
+    "convex_overlaps": ("_footprints", f"UniTuple({_F}, 2)",
+                        (_I, _I, "f8[:, ::1]", _I, _I, "b1[::1]"), "_convex_overlaps"),
+    "build_csr": ("_grid", f"Tuple(({_I}, {_I4}))", (_F, _F, _F, _F, "f8", "f8", "f8", "i8",
+                                                       "i8"), "_build_csr"),
 }
 
 #: numpy dtype of an array argument type, by its numba prefix
@@ -71,8 +81,14 @@ _DTYPES = {"f8": "float64", "i8": "int64", "i4": "int32", "i1": "int8", "b1": "b
 
 def signature(name: str) -> str:
     """numba signature of the exported kernel ``name`` (as ``numba.pycc`` takes it)."""
-    _, ret, args = SIGNATURES[name]
+    _, ret, args = SIGNATURES[name][:3]
     return f"{ret}({', '.join(args)})"
+
+
+def source_function(name: str) -> tuple[str, str]:
+    """``(module, function)`` the exported kernel ``name`` is compiled from."""
+    entry = SIGNATURES[name]
+    return f"survatlas.coverage.{entry[0]}", entry[3] if len(entry) > 3 else name
 
 
 def _converter(arg: str) -> Callable[[Any], Any]:
@@ -109,8 +125,13 @@ PARALLEL_MIN_VIEWS = 200_000
 SERIAL_BLOCKS = 16
 
 
-def source_digest() -> int:
+def source_digest(root: Path | None = None) -> int:
     """63-bit hash of the kernels' sources, their signatures and numpy's version.
+
+    Parameters
+    ----------
+    root
+        Directory holding the :data:`SOURCES` modules (default: this package).
 
     Examples
     --------
@@ -120,7 +141,7 @@ def source_digest() -> int:
     import numpy as np
 
     h = hashlib.blake2b(digest_size=8)
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent if root is None else Path(root)
     for name in SOURCES:
         h.update(name.encode() + b"\0" + (here / f"{name}.py").read_bytes() + b"\0")
     h.update(np.__version__.encode())

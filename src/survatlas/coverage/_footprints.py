@@ -9,6 +9,7 @@ import math
 import numpy as np
 import shapely
 
+from survatlas.coverage import _compiled
 from survatlas.coverage._jit import njit, prange
 
 
@@ -65,7 +66,7 @@ def oriented_edges(
     counter-clockwise, holes clockwise); zero-length edges dropped."""
     n_rings = ring_off.size - 1
     ring_of_poly = np.repeat(np.arange(poly_off.size - 1), np.diff(poly_off))
-    area = ring_areas(coords, ring_off)
+    area = _compiled.kernel("ring_areas", ring_areas)(coords, ring_off)
     exterior = np.zeros(n_rings, bool)
     exterior[poly_off[:-1][np.diff(poly_off) > 0]] = True
     flip = np.where(exterior, area < 0, area > 0)
@@ -123,8 +124,10 @@ def convex_overlaps(
     """Area and perimeter of the intersection of convex polygons ``a[i]`` and ``b[i]`` of
     ``rings`` (from :func:`ragged_rings`; Sutherland–Hodgman clipping in numba)."""
     xy, ring_off, poly_off = rings
-    ccw = ring_areas(xy, ring_off)[poly_off[:-1]] > 0
-    return _convex_overlaps(a, b, xy, ring_off, poly_off, ccw)
+    ccw = _compiled.kernel("ring_areas", ring_areas)(xy, ring_off)[poly_off[:-1]] > 0
+    overlaps = (_compiled.kernel("convex_overlaps", _convex_overlaps)
+                if _compiled.serial(a.size) else _convex_overlaps)
+    return overlaps(a, b, xy, ring_off, poly_off, ccw)
 
 
 @njit(cache=True, parallel=True)

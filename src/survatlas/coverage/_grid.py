@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from survatlas.coverage import _compiled
 from survatlas.coverage._jit import njit
 
 #: Target number of edges per cell when the cell size is chosen automatically.
@@ -102,7 +103,8 @@ def build_grid(
     size = float(cell_size) if cell_size else choose_cell_size(bounds, ax.size)
     nx = int((bounds[2] - bounds[0]) / size) + 1
     ny = int((bounds[3] - bounds[1]) / size) + 1
-    start, items = _build_csr(ax, ay, bx, by, bounds[0], bounds[1], 1.0 / size, nx, ny)
+    build = _compiled.kernel("build_csr", _build_csr)
+    start, items = build(ax, ay, bx, by, bounds[0], bounds[1], 1.0 / size, nx, ny)
     return bounds[0], bounds[1], size, nx, ny, start, items
 
 

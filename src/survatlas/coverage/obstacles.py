@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from survatlas.coverage import _footprints
+from survatlas.coverage import _compiled, _footprints
 from survatlas.coverage._grid import build_grid, z_order
 from survatlas.errors import InputError
 
@@ -120,7 +120,7 @@ def _overlapping_pairs(parts: np.ndarray, rings: tuple) -> tuple[np.ndarray, np.
     h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
     big = (w > 0) & (h > 0) & (w * h > MIN_OVERLAP_M2)
     a, b = a[big], b[big]
-    convex = _footprints.convex_exteriors(*rings)
+    convex = _compiled.kernel("convex_exteriors", _footprints.convex_exteriors)(*rings)
     # a non-convex footprint is stood in for by its convex hull: an upper bound of the overlap
     proxy = np.arange(parts.size)
     hulls = np.flatnonzero(~convex)

@@ -150,7 +150,9 @@ class Regions:
         self._check_views(views)
         args = (self.offsets, self.angles, self.radii, self.x, self.y, self.start)
         if self.layered:
-            return lnb.clip_any(views, ax, ay, bx, by, *args, self.layers)
+            clip = (_compiled.kernel("clip_any", lnb.clip_any) if _compiled.serial(views.size)
+                    else lnb.clip_any)
+            return clip(views, ax, ay, bx, by, *args, self.layers)
         clip = (_compiled.kernel("clip_pairs", nb.clip_pairs) if _compiled.serial(views.size)
                 else nb.clip_pairs)
         return clip(views, ax, ay, bx, by, *args)
