@@ -21,8 +21,8 @@ import pytest
 import shapely
 
 from survatlas.coverage import _compiled, merge_intervals, prepare_obstacles, visibility
-from survatlas.coverage.occlusion import visibility25
 from survatlas.coverage.obstacle_cache import cache_dir
+from survatlas.coverage.occlusion import visibility25
 from survatlas.ingest import import_osm
 from survatlas.store import Store
 
