@@ -91,7 +91,10 @@ def _same(a, b) -> None:
 
 
 def _queries(regions, polys):
-    """Area, bounds, street clipping and merging: the street path's region kernels."""
+    """Area, bounds, street clipping and merging (the street path's region kernels), the count
+    grid and a footprint mask (areas)."""
+    from survatlas.coverage._raster import Raster, edge_mask
+
     rng = np.random.default_rng(7)
     m = 3000
     views = rng.integers(0, len(regions), m)
@@ -99,7 +102,12 @@ def _queries(regions, polys):
     bx, by = ax + rng.uniform(-80, 80, m), ay + rng.uniform(-80, 80, m)
     off, t0, t1 = regions.clip_segments(views, ax, ay, bx, by)
     group = np.repeat(np.arange(m) % 97, np.diff(off))
-    return (regions.area(), regions.bounds(), off, t0, t1, *merge_intervals(group, t0, t1))
+    grid = regions.raster_count(-170.0, -170.0, 2.0, 170, 170)
+    obs = prepare_obstacles(polys)
+    mask = edge_mask(Raster(-170.0, -170.0, 1.0, 340, 340), obs.ax, obs.ay, obs.bx, obs.by)
+    assert 0 < mask.sum() < mask.size and grid.max() > 1
+    return (regions.area(), regions.bounds(), off, t0, t1, *merge_intervals(group, t0, t1),
+            grid, mask)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -109,7 +117,7 @@ def test_2d_aot_results_equal_the_jit_results(seed, monkeypatch, aot_calls):
     aot = visibility(obs, x, y, d, f, r, threads=1)
     aot_q = _queries(aot, polys)
     assert {"view_loads", "run_views", "compact", "areas", "region_boxes", "clip_pairs",
-            "merge_sorted"} <= set(aot_calls)
+            "merge_sorted", "raster_counts", "winding"} <= set(aot_calls)
     assert (aot.status == 1).any() and (aot.status == 2).any()  # nudged and inside views
     monkeypatch.setenv("SURVATLAS_AOT", "0")
     aot_calls.clear()
@@ -148,6 +156,12 @@ def test_arguments_are_converted_to_the_compiled_signature(built):
         assert np.array_equal(a, b)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _compiled.kernel("compact", None)(phi, rad, caps)
+    # an array filled in place is never copied: the wrong dtype or layout is refused
+    edge = np.array([0.0, 2.0])
+    for diff in (np.zeros((4, 4), np.float64), np.zeros((4, 8), np.int32)[:, ::2]):
+        with pytest.raises(TypeError, match="writeable C-contiguous int32"):
+            _compiled.kernel("winding", None)(diff, edge, edge, edge[::-1], edge[::-1], 0.0,
+                                              0.0, 1.0)
 
 
 def test_a_stale_build_is_ignored(monkeypatch, built):
@@ -239,3 +253,36 @@ def test_a_street_coverage_process_imports_no_numba(small_store, occlusion, buil
         assert json.loads(lines[-1]) == {"numba": []}
         figures = json.loads("\n".join(lines[:-1]))
         assert figures["street_length_m"] > 0 and figures["by_scenario"]
+
+
+def _figures(out: str) -> dict:
+    """A coverage run's JSON without what differs between two runs of the same inputs."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _RUN_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads(out))
+
+
+_RUN_FIELDS = {"run_id", "run", "created", "created_at", "elapsed_s", "seconds", "timing"}
+
+
+def test_a_full_coverage_run_gives_the_same_figures_with_and_without_the_build(small_store,
+                                                                                 built):
+    """Everything a run gives (streets, sites, areas, H3; 2.5-D) through the compiled kernels
+    and through numba's: the same figures, and no numba in the first process."""
+    args = ["--db", str(small_store), "coverage", "--level", "detection", "--scenario",
+            "typical", "--json"]
+    env = {k: v for k, v in os.environ.items() if k != "SURVATLAS_AOT"}
+    aot = subprocess.run([sys.executable, "-c", _NO_NUMBA_RUN, *args], capture_output=True,
+                         text=True, env=env, check=True, timeout=600).stdout.strip().splitlines()
+    jit = subprocess.run([sys.executable, "-c", _NO_NUMBA_RUN, *args], capture_output=True,
+                         text=True, env={**env, "SURVATLAS_AOT": "0"}, check=True,
+                         timeout=600).stdout.strip().splitlines()
+    assert json.loads(aot[-1]) == {"numba": []}
+    assert json.loads(jit[-1])["numba"]  # the JIT side did run numba
+    a, j = _figures("\n".join(aot[:-1])), _figures("\n".join(jit[:-1]))
+    assert set(a["outputs"]) >= {"streets", "areas"} and a == j

@@ -70,6 +70,13 @@ SIGNATURES: dict[str, tuple] = {
     "convex_exteriors": ("_footprints", "b1[::1]", ("f8[:, ::1]", _I, _I)),
     "convex_overlaps": ("_footprints", f"UniTuple({_F}, 2)",
                         (_I, _I, "f8[:, ::1]", _I, _I, "b1[::1]"), "_convex_overlaps"),
+    # areas and H3 (a run that computes them); "~": filled in place (checked, never copied)
+    "raster_counts": ("_regions_nb", "i4[:, ::1]", (*_CSR, _F, _F, _F, _F, _F, _F, _F, _F, "f8",
+                                                    "f8", "f8", "i8", "i8", "i8")),
+    "winding": ("_raster", "none", ("~i4[:, ::1]", _F, _F, _F, _F, "f8", "f8", "f8"),
+                "_winding"),
+    "label_fill": ("_raster", "none", ("~i8[:, ::1]", "~b1[:, ::1]", _F, _F, _I, "f8", "f8",
+                                       "f8", "f8")),
     "build_csr": ("_grid", f"Tuple(({_I}, {_I4}))", (_F, _F, _F, _F, "f8", "f8", "f8", "i8",
                                                        "i8"), "_build_csr"),
 }
@@ -82,7 +89,7 @@ _DTYPES = {"f8": "float64", "i8": "int64", "i4": "int32", "i1": "int8", "b1": "b
 def signature(name: str) -> str:
     """numba signature of the exported kernel ``name`` (as ``numba.pycc`` takes it)."""
     _, ret, args = SIGNATURES[name][:3]
-    return f"{ret}({', '.join(args)})"
+    return f"{ret}({', '.join(a.lstrip('~') for a in args)})"
 
 
 def source_function(name: str) -> tuple[str, str]:
@@ -96,10 +103,19 @@ def _converter(arg: str) -> Callable[[Any], Any]:
     (it checks neither dtype nor layout), so arrays are made contiguous of the right dtype."""
     import numpy as np
 
+    if arg.startswith("~"):  # written in place: a copy would lose the output
+        dtype = np.dtype(_DTYPES[arg[1:].split("[")[0]])
+        return functools.partial(_in_place, dtype=dtype)
     if "[" in arg or arg.startswith("Array("):
         dtype = np.dtype(_DTYPES[arg.split("[")[0].split(",")[0]])
         return functools.partial(np.ascontiguousarray, dtype=dtype)
     return float if arg.startswith("f") else int
+
+
+def _in_place(a: Any, dtype: Any) -> Any:
+    if not (getattr(a, "dtype", None) == dtype and a.flags.c_contiguous and a.flags.writeable):
+        raise TypeError(f"an output array must be a writeable C-contiguous {dtype} array")
+    return a
 
 
 def _checked(fn: Callable, args: tuple[str, ...]) -> Callable:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from survatlas.coverage import _compiled
 from survatlas.coverage._jit import njit
 from survatlas.coverage.obstacles import footprint_edges
 
@@ -69,7 +70,8 @@ def edge_mask(raster: Raster, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray,
     """
     diff = np.zeros((raster.ny, raster.nx), np.int32)
     if raster.nx and raster.ny and ax.size:
-        _winding(diff, ax, ay, bx, by, raster.x0, raster.y0, raster.cell)
+        _compiled.kernel("winding", _winding)(diff, ax, ay, bx, by, raster.x0, raster.y0,
+                                              raster.cell)
     return diff != 0
 
 

@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS
 
 from survatlas import geo
+from survatlas.coverage import _compiled
 from survatlas.coverage._jit import njit, prange
 from survatlas.coverage._layers_nb import contains_view
 from survatlas.coverage._raster import Raster, label_fill
@@ -223,8 +224,9 @@ def _h3_labels(groups: Raster, crs: CRS, cells: np.ndarray) -> tuple[np.ndarray,
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     labels = np.full((groups.ny, groups.nx), -1, np.int64)
     near = np.zeros((groups.ny, groups.nx), np.bool_)
-    label_fill(labels, near, np.ascontiguousarray(xs, float), np.ascontiguousarray(ys, float),
-               offsets, groups.x0, groups.y0, groups.cell, H3_EDGE_TOL_M)
+    fill = _compiled.kernel("label_fill", label_fill)
+    fill(labels, near, np.ascontiguousarray(xs, float), np.ascontiguousarray(ys, float), offsets,
+         groups.x0, groups.y0, groups.cell, H3_EDGE_TOL_M)
     return labels.ravel(), near.ravel()
 
 

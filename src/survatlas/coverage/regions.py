@@ -180,9 +180,12 @@ class Regions:
         if cell <= 0 or nx <= 0 or ny <= 0:
             raise InputError("raster cell size and shape must be positive")
         box = self.bounds()
-        bands = max(1, min(8 * _jit.num_threads(), int(ny)))
-        return nb.raster_counts(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3],
-                                float(x0), float(y0), float(cell), int(nx), int(ny), bands)
+        if _compiled.serial(len(self)):  # one band: the rows of a serial fill in one pass
+            count, bands = _compiled.kernel("raster_counts", nb.raster_counts), 1
+        else:
+            count, bands = nb.raster_counts, max(1, min(8 * _jit.num_threads(), int(ny)))
+        return count(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3], float(x0),
+                     float(y0), float(cell), int(nx), int(ny), bands)
 
     def points(self, view: int) -> np.ndarray:
         """``(k, 2)`` boundary points of one view in metres (without the camera)."""
