@@ -35,7 +35,7 @@ EXTENSION = "survatlas.coverage._aot"
 #: import (numba compiles the functions they call and freezes the globals they read); the hash
 #: covers all of them (a test checks that the list is closed under their imports)
 SOURCES = ("_kernel", "_kernel25", "_regions_nb", "_layers_nb", "_walls", "_inside", "_grid",
-           "_raster", "obstacles", "_footprints", "_jit", "_compiled")
+           "_raster", "obstacles", "_footprints", "aggregate", "regions", "_jit", "_compiled")
 
 _F = "f8[::1]"
 _I = "i8[::1]"
@@ -75,6 +75,8 @@ SIGNATURES: dict[str, tuple] = {
                                                     "f8", "f8", "i8", "i8", "i8")),
     "winding": ("_raster", "none", ("~i4[:, ::1]", _F, _F, _F, _F, "f8", "f8", "f8"),
                 "_winding"),
+    "views_seeing_any": ("aggregate", "b1[::1]", (_I, _F, _F, "f8[:, ::1]", *_CSR, _F, _F, _F,
+                                                   _F, _I), "_views_seeing_any"),
     "label_fill": ("_raster", "none", ("~i8[:, ::1]", "~b1[:, ::1]", _F, _F, _I, "f8", "f8",
                                        "f8", "f8")),
     "build_csr": ("_grid", f"Tuple(({_I}, {_I4}))", (_F, _F, _F, _F, "f8", "f8", "f8", "i8",

@@ -23,6 +23,7 @@ import shapely
 from pyproj import CRS
 
 from survatlas import optics
+from survatlas.coverage import _compiled
 from survatlas.coverage._raster import Raster, edge_mask, polygon_mask
 from survatlas.coverage.aggregate import (
     SeenIntervals,
@@ -326,7 +327,9 @@ def _sites(reg: Regions, sub: Raster, seen: np.ndarray, footprints: np.ndarray, 
         if rows.size:
             x, y = sub.sub(j0, j1, i0, i1).centres(rows, cols)
             views = view_of[site_of == s]
-            hits = _views_seeing_any(views, x, y, reg.bounds(), *reg._nb_args(),
+            seeing = (_compiled.kernel("views_seeing_any", _views_seeing_any)
+                      if _compiled.serial(views.size) else _views_seeing_any)
+            hits = seeing(views, x, y, reg.bounds(), *reg._nb_args(),
                                      reg.layer_counts())
             cams[s] = sorted({int(c) for c in reg.camera[views[hits]]})
     return cells, seen_cells, cams
