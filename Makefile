@@ -26,6 +26,8 @@ kernels: $(STAMP)
 	  sys.exit(not pathlib.Path(sysconfig.get_paths()['include'], 'Python.h').exists())" || { \
 	  apt-get update -q && apt-get install -y -q gcc python3-dev; }
 	$(PY) scripts/build_kernels.py
+	@# the package's bytecode, as a wheel installs it (read even where PYTHONDONTWRITEBYTECODE is set)
+	$(PY) -m compileall -q src/survatlas
 
 frontend:
 	@if [ -f $(FRONTEND)/package.json ]; then \

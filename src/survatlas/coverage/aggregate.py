@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h3
-import h3.api.basic_int as h3i
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -173,6 +171,9 @@ def h3_assignment(
     tuple of numpy.ndarray
         ``(names, group_hex)``: the sorted H3 names and, per group (row-major), its name index.
     """
+    import h3  # on first use: a run without an H3 output never loads it
+    import h3.api.basic_int as h3i
+
     groups = Raster(raster.x0, raster.y0, raster.cell * block, -(-raster.nx // block),
                     -(-raster.ny // block))
     hexes = np.full(groups.nx * groups.ny, -1, np.int64)
@@ -199,6 +200,9 @@ def h3_assignment(
 def _h3_cells_meeting(groups: Raster, crs: CRS, resolution: int) -> np.ndarray:
     """Ids of the H3 cells whose centre lies near the raster (empty where the box is odd:
     across the antimeridian or near a pole — the caller then looks every centre up)."""
+    import h3
+    import h3.api.basic_int as h3i
+
     margin = 2 * h3.average_hexagon_edge_length(resolution, "m") + groups.cell
     x0, y0 = groups.x0 - margin, groups.y0 - margin
     x1 = groups.x0 + groups.nx * groups.cell + margin
@@ -217,6 +221,8 @@ def _h3_cells_meeting(groups: Raster, crs: CRS, resolution: int) -> np.ndarray:
 def _h3_labels(groups: Raster, crs: CRS, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index into ``cells`` of the outline holding each group centre (-1: none), and the
     centres too near an outline to trust."""
+    import h3.api.basic_int as h3i
+
     rings = [h3i.cell_to_boundary(int(c)) for c in cells.tolist()]
     sizes = np.array([len(r) + 1 for r in rings], np.int64)
     lat_lon = np.array([v for r in rings for v in (*r, r[0])], float)

@@ -27,10 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from survatlas.errors import InputError, SecurityError
 
 ALGORITHM = "aes-256-gcm"
@@ -155,6 +151,14 @@ def keyed_digest(key: Key, text: str, purpose: str) -> str:
     return "hmac:" + hmac.new(sub, text.encode(), hashlib.sha256).hexdigest()
 
 
+def _aesgcm(secret: bytes):
+    """The AES-GCM cipher of ``secret`` (``cryptography`` is imported on first use: a store
+    without restricted material never loads it)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(secret)
+
+
 def is_encrypted_text(value: object) -> bool:
     """Whether ``value`` is a text ciphertext made by :func:`encrypt_text`."""
     return isinstance(value, str) and value.startswith("enc:")
@@ -163,7 +167,7 @@ def is_encrypted_text(value: object) -> bool:
 def encrypt_text(key: Key, plaintext: str, context: str) -> str:
     """Encrypt ``plaintext`` bound to ``context`` (e.g. ``"claims.quote"``)."""
     nonce = secrets.token_bytes(_NONCE)
-    sealed = AESGCM(key.secret).encrypt(nonce, plaintext.encode("utf-8"), context.encode())
+    sealed = _aesgcm(key.secret).encrypt(nonce, plaintext.encode("utf-8"), context.encode())
     return f"{TEXT_PREFIX}{key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -192,7 +196,7 @@ def encrypt_bytes(key: Key, data: bytes, context: str) -> bytes:
         + header
         + b"\n"
         + nonce
-        + AESGCM(key.secret).encrypt(nonce, data, context.encode())
+        + _aesgcm(key.secret).encrypt(nonce, data, context.encode())
     )
 
 
@@ -206,6 +210,8 @@ def encrypt_chunks(key: Key, chunks: Iterable[bytes], context: str) -> Iterator[
     header = json.dumps({"alg": ALGORITHM, "v": VERSION, "key": key.key_id}).encode()
     nonce = secrets.token_bytes(_NONCE)
     yield FILE_MAGIC + header + b"\n" + nonce
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     enc = Cipher(algorithms.AES(key.secret), modes.GCM(nonce)).encryptor()
     enc.authenticate_additional_data(context.encode())
     for chunk in chunks:
@@ -237,8 +243,10 @@ def decrypt_bytes(key: Key | None, data: bytes, context: str) -> bytes:
 def _open(key: Key, raw: bytes, context: str) -> bytes:
     if len(raw) < _NONCE + 16:
         raise SecurityError(f"{context}: the ciphertext is truncated and cannot be read")
+    from cryptography.exceptions import InvalidTag
+
     try:
-        return AESGCM(key.secret).decrypt(raw[:_NONCE], raw[_NONCE:], context.encode())
+        return _aesgcm(key.secret).decrypt(raw[:_NONCE], raw[_NONCE:], context.encode())
     except InvalidTag as exc:
         raise SecurityError(
             f"{context}: decryption failed — the ciphertext was altered or moved to another field"
