@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -73,12 +74,32 @@ def timed(cmd: list[str], src: Path | None = None) -> tuple[float, float, str]:
 
 
 def prepare(size_km: int, cameras: int, peer: bool) -> tuple[Path, dict]:
-    """Scene files, the imported store and the peer's inputs of one city (cached in WORK)."""
+    """Scene files, the imported store and the peer's inputs of one city (cached in WORK).
+
+    The scene is generated in a child process: a child of a parent that holds a large scene
+    would count the parent's pages in its peak resident set (``ru_maxrss`` starts from the
+    forked image), inflating every figure of a run that generates its city.
+    """
+    folder = WORK / f"city{size_km}km_{cameras}"
+    if not (folder / "info.json").exists() or (peer and not (folder / "graph_walk.pkl.gz").exists()):
+        ctx = multiprocessing.get_context("spawn")
+        child = ctx.Process(target=_generate, args=(size_km, cameras, str(folder), peer))
+        child.start()
+        child.join()
+        if child.exitcode:
+            raise SystemExit(f"generating the {size_km} km city failed ({child.exitcode})")
+    return folder, json.loads((folder / "info.json").read_text())
+
+
+def _generate(size_km: int, cameras: int, folder_name: str, peer: bool) -> None:
+    """Write one city's scene, store and (with ``peer``) the peer's inputs (a child process)."""
+    sys.path.insert(0, str(HERE))
     from _peer_scene import grid_scene, write_peer_inputs, write_survatlas_inputs
 
-    folder = WORK / f"city{size_km}km_{cameras}"
+    folder = Path(folder_name)
     db = folder / "city.db"
     info_path = folder / "info.json"
+    scene = None
     if not info_path.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -89,10 +110,8 @@ def prepare(size_km: int, cameras: int, peer: bool) -> tuple[Path, dict]:
         info = {"buildings": len(scene.buildings), "streets": len(scene.streets),
                 "cameras": cameras, "import_osm_s": t_osm, "import_cameras_s": t_cam}
         info_path.write_text(json.dumps(info))
-    info = json.loads(info_path.read_text())
     if peer and not (folder / "graph_walk.pkl.gz").exists():
-        write_peer_inputs(grid_scene(size_km, cameras), folder)
-    return folder, info
+        write_peer_inputs(scene if scene is not None else grid_scene(size_km, cameras), folder)
 
 
 def ours(folder: Path, only: str | None, src: Path | None = None

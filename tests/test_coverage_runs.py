@@ -160,3 +160,69 @@ def test_the_default_run_is_2_5d_and_a_2d_run_is_found_when_asked_for(db):
             .endswith("--occlusion 2d")
     routed = _route(db)
     assert routed.exit_code == 0, routed.output  # and routes read a 2-D run too
+
+
+def _hashes(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Count the times the input rows are read and hashed (the memo of m0130 aside)."""
+    calls: list[int] = []
+    real = runs._hash_inputs
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_hash_inputs", counting)
+    return calls
+
+
+def test_an_unchanged_store_reads_its_fingerprint_back(db, monkeypatch):
+    calls = _hashes(monkeypatch)
+    assert _run(db, "coverage", "--json").exit_code == 0
+    first = len(calls)
+    assert first >= 1
+    runs._FINGERPRINTS.clear()  # a new process: no in-process memo
+    assert _run(db, "coverage", "--json").exit_code == 0
+    runs._FINGERPRINTS.clear()
+    with Store(db) as store:
+        run = runs.require_run(store, bbox=runs.ANY_AREA)
+        assert not run.stale
+        assert runs.input_fingerprint(store, run.bbox, run.building_bbox) == run.fingerprint
+    assert len(calls) == first  # neither the second run nor the reader hashed the rows again
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE devices SET range_m = 80 WHERE id = (SELECT min(id) FROM devices)",
+    "DELETE FROM devices WHERE id = (SELECT max(id) FROM devices)",
+    "UPDATE streets SET walkable = 1 - walkable WHERE id = (SELECT min(id) FROM streets)",
+    "UPDATE buildings SET height_m = 99 WHERE id = (SELECT min(id) FROM buildings)",
+    "COPY A DEVICE",  # an insert: no trigger, the row count moves
+])
+def test_any_write_to_an_input_table_is_seen_even_from_another_client(db, monkeypatch, edit):
+    import sqlite3
+
+    assert _run(db, "coverage", "--json").exit_code == 0
+    runs._FINGERPRINTS.clear()
+    with Store(db) as store:
+        before = runs.input_state(store)
+        remembered = store.conn.execute("SELECT state FROM fingerprint_memo").fetchall()
+        assert [r[0] for r in remembered] == [before]
+    other = sqlite3.connect(db)  # a plain SQLite client, not survatlas
+    if edit == "COPY A DEVICE":
+        cols = [r[1] for r in other.execute("PRAGMA table_info(devices)") if r[1] != "id"]
+        picked = ", ".join(f"'copy:' || {c}" if c == "origin" else c for c in cols)
+        edit = (f"INSERT INTO devices ({', '.join(cols)}) SELECT {picked} FROM devices "
+                "WHERE id = (SELECT min(id) FROM devices)")
+    changed = other.execute(edit).rowcount
+    other.commit()
+    other.close()
+    calls = _hashes(monkeypatch)
+    runs._FINGERPRINTS.clear()
+    with Store(db) as store:
+        assert (runs.input_state(store) != before) == bool(changed)
+        run = runs.current_run(store)
+        now = runs.input_fingerprint(store, run.bbox, run.building_bbox)
+    if changed:
+        assert calls == [1]  # hashed again: the remembered fingerprint is of another state
+        assert now != run.fingerprint
+    else:  # an edit that changed no row (this store has no buildings) keeps the memo valid
+        assert calls == [] and now == run.fingerprint

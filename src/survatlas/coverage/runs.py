@@ -17,6 +17,7 @@ must not be published.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -143,12 +144,13 @@ def record_values(store: Store, settings: Any, bbox: BBox | None,
         "cell_m": float(settings.cell_m),
         "occlusion": getattr(settings, "occlusion", DEFAULT_OCCLUSION),
         "audience": "public",
-        "fingerprint": input_fingerprint(store, bbox, building_bbox),
+        "fingerprint": input_fingerprint(store, bbox, building_bbox, remember=True),
         "inputs": json.dumps(inputs),
     }
 
 
-def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | None) -> str:
+def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | None, *,
+                      remember: bool = False) -> str:
     """sha256 of every row a run over ``bbox`` reads: the public records.
 
     Devices, streets and sites meeting ``bbox`` and buildings meeting ``building_bbox`` (the area
@@ -156,10 +158,64 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
     restricted (it leaves the public set), moving it, changing its optics or adding a building
     changes the fingerprint; adding or editing a restricted record does not, so the ``stale``
     flag of a public output says nothing about restricted material.
+
+    A fingerprint remembered at the store's input state (migration m0130: a counter every
+    update and delete of those tables moves, and their row counts) is read back instead of
+    hashed again; ``remember`` (a run being saved) stores the one computed.
     """
     key = _stamp(store, bbox, building_bbox)
     if key is not None and key in _FINGERPRINTS:
         return _FINGERPRINTS[key]
+    scope = json.dumps([list(bbox) if bbox is not None else None,
+                        list(building_bbox) if building_bbox is not None else None])
+    state = input_state(store)
+    fingerprint = _remembered(store, scope, state)
+    if fingerprint is None:
+        fingerprint = _hash_inputs(store, bbox, building_bbox)
+        if remember and state is not None:
+            _remember(store, scope, state, fingerprint)
+    if key is not None:
+        _FINGERPRINTS.clear()  # one store state at a time
+        _FINGERPRINTS[key] = fingerprint
+    return fingerprint
+
+
+def input_state(store: Store) -> str | None:
+    """The state of the coverage inputs: the update/delete counter of migration m0130 and the
+    row count of each input table (an insert raises a count; None in a store without the
+    counter). Read before the rows are hashed."""
+    try:
+        row = store.conn.execute("SELECT n FROM input_version WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if row is None:
+        return None
+    counts = [store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+              for table in FINGERPRINT_COLUMNS]
+    return "/".join(str(int(v)) for v in (row[0], *counts))
+
+
+def _remember(store: Store, scope: str, state: str, fingerprint: str) -> None:
+    """Keep ``fingerprint`` for ``scope`` at ``state`` (a cache: a store locked or read-only
+    just keeps none). The state was read before the rows were hashed, so a write in between
+    tags the fingerprint with a state the store has already left: it is never read back (the
+    counter only grows; counts that come back are paired with a counter that moved)."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        store.conn.execute("INSERT OR REPLACE INTO fingerprint_memo (scope, state, fingerprint) "
+                           "VALUES (?, ?, ?)", (scope, state, fingerprint))
+
+
+def _remembered(store: Store, scope: str, state: str | None) -> str | None:
+    """The fingerprint remembered for ``scope`` at ``state``, if any."""
+    if state is None:
+        return None
+    row = store.conn.execute("SELECT fingerprint FROM fingerprint_memo WHERE scope = ? AND "
+                             "state = ?", (scope, state)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _hash_inputs(store: Store, bbox: BBox | None, building_bbox: BBox | None) -> str:
+    """sha256 of the public input rows (see :func:`input_fingerprint`), read and hashed."""
     digest = hashlib.sha256()
     cur = store.conn.cursor()
     cur.row_factory = None  # plain tuples: what the digest reads, without sqlite3.Row objects
@@ -171,9 +227,6 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
                     f"AND {audience_clause('public')} ORDER BY id", params)
         while rows := cur.fetchmany(10_000):
             digest.update(repr(rows).encode())
-    if key is not None:
-        _FINGERPRINTS.clear()  # one store state at a time
-        _FINGERPRINTS[key] = digest.hexdigest()
     return digest.hexdigest()
 
 
