@@ -100,6 +100,15 @@ def _grow(arr, cap):  # type: ignore[no-untyped-def]
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _append(arr, size, value):  # type: ignore[no-untyped-def]
+    """``arr`` with ``value`` written at ``size`` (doubled first when full)."""
+    if size == len(arr):
+        arr = _grow(arr, 2 * len(arr))
+    arr[size] = value
+    return arr
+
+
 @njit(cache=True, nogil=True)
 def seen_between(index_streets, offsets, keys, starts, ends, before, width, streets, a, b):  # type: ignore[no-untyped-def]
     """Metres seen on each ``streets[i]`` between ``a[i]`` and ``b[i]`` (either order):
@@ -184,8 +193,7 @@ def route_seen(index_streets, offsets, keys, starts, ends, before, width, cam_of
     n = len(edges)
     metres = 0.0
     size = 0
-    cap = 64
-    interval = np.empty(cap, np.int64)
+    interval = np.empty(64, np.int64)
     one_s = np.empty(1, np.int64)
     one_a = np.empty(1)
     one_b = np.empty(1)
@@ -196,10 +204,7 @@ def route_seen(index_streets, offsets, keys, starts, ends, before, width, cam_of
         if _whole(t0[i], t1[i], edge_length[e]):
             for k in range(iv_ptr[e], iv_ptr[e + 1]):
                 metres += iv_hi[k] - iv_lo[k]
-                if size == cap:
-                    cap *= 2
-                    interval = _grow(interval, cap)
-                interval[size] = iv_j[k]
+                interval = _append(interval, size, iv_j[k])
                 size += 1
             continue
         one_s[0] = edge_street[e]
@@ -208,10 +213,7 @@ def route_seen(index_streets, offsets, keys, starts, ends, before, width, cam_of
                                            one_b)
         for k in range(len(js)):
             metres += c_hi[k] - c_lo[k]
-            if size == cap:
-                cap *= 2
-                interval = _grow(interval, cap)
-            interval[size] = js[k]
+            interval = _append(interval, size, js[k])
             size += 1
     return metres, _distinct_cameras(cam_offsets, cams, interval[:size], n_ids)
 
