@@ -36,7 +36,10 @@ from survatlas.store.custody import append_entry, format_anchor, head
 from survatlas.store.encryption import Key, load_key
 
 ARCHIVE_FORMAT = "survatlas-archive/1"
-_SKIP_TABLES = ("sqlite_", "_migrations")
+#: tables an archive leaves out: SQLite's own, the migration record, and the input state and
+#: fingerprint memo of migration m0130 (a cache of the store it was made in; a new store starts
+#: its own)
+_SKIP_TABLES = ("sqlite_", "_migrations", "input_version", "fingerprint_memo")
 
 
 def backup_store(store: Store, out: str | Path) -> dict[str, Any]:
