@@ -131,17 +131,9 @@ def seen_and_cameras(index_streets, offsets, keys, starts, ends, before, width, 
     _, interval, c_lo, c_hi = clip_intervals(
         index_streets, offsets, starts, ends, streets[keep], a[keep], b[keep])
     metres = 0.0
-    size = 0
     for k in range(len(interval)):
         metres += c_hi[k] - c_lo[k]
-        size += cam_offsets[interval[k] + 1] - cam_offsets[interval[k]]
-    found = np.empty(size, np.int64)
-    at = 0
-    for k in range(len(interval)):
-        for m in range(cam_offsets[interval[k]], cam_offsets[interval[k] + 1]):
-            found[at] = cams[m]
-            at += 1
-    return metres, np.unique(found)
+    return metres, _distinct_cameras(cam_offsets, cams, interval, -1)
 
 
 # Pieces that cover a whole edge (every piece of a path but its two ends) ask the same
