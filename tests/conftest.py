@@ -40,6 +40,18 @@ def monaco_pbf() -> Path:
 
 
 @pytest.fixture(scope="module")
+def helsinki_db(tmp_path_factory, helsinki_pbf) -> Path:
+    """A store of the bundled Helsinki extract, one per test module (modules may write to it)."""
+    from survatlas.ingest import import_osm
+    from survatlas.store import Store
+
+    path = tmp_path_factory.mktemp("helsinki") / "h.db"
+    with Store(path) as store:
+        import_osm(store, helsinki_pbf)
+    return path
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Debian's chromium through Playwright, one per test module."""
     from playwright.sync_api import sync_playwright

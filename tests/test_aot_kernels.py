@@ -23,8 +23,6 @@ import shapely
 from survatlas.coverage import _compiled, merge_intervals, prepare_obstacles, visibility
 from survatlas.coverage.obstacle_cache import cache_dir
 from survatlas.coverage.occlusion import visibility25
-from survatlas.ingest import import_osm
-from survatlas.store import Store
 
 COVERAGE = Path(_compiled.__file__).resolve().parent
 
@@ -231,20 +229,12 @@ print(json.dumps({"numba": sorted(m for m in sys.modules if m.split(".")[0] == "
 """
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory, helsinki_pbf):
-    path = tmp_path_factory.mktemp("aot") / "h.db"
-    with Store(path) as store:
-        import_osm(store, helsinki_pbf)
-    return path
-
-
 @pytest.mark.parametrize("occlusion", ["2d", "2.5d"])
-def test_a_street_coverage_process_imports_no_numba(small_store, occlusion, built):
-    args = ["--db", str(small_store), "coverage", "--level", "detection", "--scenario",
+def test_a_street_coverage_process_imports_no_numba(helsinki_db, occlusion, built):
+    args = ["--db", str(helsinki_db), "coverage", "--level", "detection", "--scenario",
             "typical", "--occlusion", occlusion, "--only", "streets", "--json"]
     env = {k: v for k, v in os.environ.items() if k != "SURVATLAS_AOT"}
-    shutil.rmtree(cache_dir(small_store), ignore_errors=True)
+    shutil.rmtree(cache_dir(helsinki_db), ignore_errors=True)
     # the first run prepares the obstacles and caches them; the second reads them back
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", _NO_NUMBA_RUN, *args], capture_output=True,
@@ -270,11 +260,11 @@ def _figures(out: str) -> dict:
 _RUN_FIELDS = {"run_id", "run", "created", "created_at", "elapsed_s", "seconds", "timing"}
 
 
-def test_a_full_coverage_run_gives_the_same_figures_with_and_without_the_build(small_store,
+def test_a_full_coverage_run_gives_the_same_figures_with_and_without_the_build(helsinki_db,
                                                                                  built):
     """Everything a run gives (streets, sites, areas, H3; 2.5-D) through the compiled kernels
     and through numba's: the same figures, and no numba in the first process."""
-    args = ["--db", str(small_store), "coverage", "--level", "detection", "--scenario",
+    args = ["--db", str(helsinki_db), "coverage", "--level", "detection", "--scenario",
             "typical", "--json"]
     env = {k: v for k, v in os.environ.items() if k != "SURVATLAS_AOT"}
     aot = subprocess.run([sys.executable, "-c", _NO_NUMBA_RUN, *args], capture_output=True,

@@ -17,18 +17,10 @@ from survatlas.cli import main
 from survatlas.coverage.analysis import load_inputs
 from survatlas.coverage.obstacle_cache import cache_dir, with_obstacles
 from survatlas.coverage.obstacles import prepare_obstacles
-from survatlas.ingest import import_layer, import_osm
+from survatlas.ingest import import_layer
 from survatlas.store import Store
 
 ONE = ["--scenario", "typical", "--level", "detection", "--cell", "5", "--json"]
-
-
-@pytest.fixture(scope="module")
-def helsinki(tmp_path_factory, helsinki_pbf):
-    path = tmp_path_factory.mktemp("fast") / "h.db"
-    with Store(path) as store:
-        import_osm(store, helsinki_pbf)
-    return path
 
 
 def _coverage(db, *args: str) -> dict:
@@ -42,44 +34,44 @@ def _rows(db, table: str) -> int:
         return int(store.scalar(f"SELECT count(*) FROM {table}"))
 
 
-def test_only_streets_gives_the_same_street_figures_and_nothing_else(helsinki):
-    full = _coverage(helsinki)["by_scenario"]["typical"]["detection"]
-    assert _rows(helsinki, "site_coverage") > 0 and _rows(helsinki, "h3_coverage") > 0
-    data = _coverage(helsinki, "--only", "streets")
+def test_only_streets_gives_the_same_street_figures_and_nothing_else(helsinki_db):
+    full = _coverage(helsinki_db)["by_scenario"]["typical"]["detection"]
+    assert _rows(helsinki_db, "site_coverage") > 0 and _rows(helsinki_db, "h3_coverage") > 0
+    data = _coverage(helsinki_db, "--only", "streets")
     only = data["by_scenario"]["typical"]["detection"]
     assert data["outputs"] == ["streets"]
     assert only["street_in_view_m"] == full["street_in_view_m"] > 0
     assert only["land_in_view_share"] is None and only["public_space_in_view_share"] is None
     assert full["land_in_view_share"] > 0
     assert only["sites"] == {}
-    assert _rows(helsinki, "street_coverage") > 0
-    assert _rows(helsinki, "site_coverage") == 0 and _rows(helsinki, "h3_coverage") == 0
+    assert _rows(helsinki_db, "street_coverage") > 0
+    assert _rows(helsinki_db, "site_coverage") == 0 and _rows(helsinki_db, "h3_coverage") == 0
 
 
-def test_site_and_h3_readers_refuse_a_run_without_those_outputs(helsinki):
+def test_site_and_h3_readers_refuse_a_run_without_those_outputs(helsinki_db):
     """After `coverage --only streets` the site ranking and H3 cells are not read as empty."""
     from survatlas.coverage.ranking import site_ranking
     from survatlas.coverage.results import h3_layer
     from survatlas.errors import CoverageMissingError
 
-    _coverage(helsinki, "--only", "streets")
-    with Store(helsinki) as store:
+    _coverage(helsinki_db, "--only", "streets")
+    with Store(helsinki_db) as store:
         with pytest.raises(CoverageMissingError, match="sites output"):
             site_ranking(store, None, "detection", 10)
         with pytest.raises(CoverageMissingError, match="h3 output"):
             h3_layer(store, None)
 
 
-def test_only_sites_keeps_the_site_figures_of_a_full_run(helsinki):
-    full = _coverage(helsinki)["by_scenario"]["typical"]["detection"]
-    data = _coverage(helsinki, "--only", "sites")
+def test_only_sites_keeps_the_site_figures_of_a_full_run(helsinki_db):
+    full = _coverage(helsinki_db)["by_scenario"]["typical"]["detection"]
+    data = _coverage(helsinki_db, "--only", "sites")
     assert data["outputs"] == ["streets", "sites"]
     assert data["by_scenario"]["typical"]["detection"]["sites"] == full["sites"]
-    assert _rows(helsinki, "site_coverage") > 0 and _rows(helsinki, "h3_coverage") == 0
+    assert _rows(helsinki_db, "site_coverage") > 0 and _rows(helsinki_db, "h3_coverage") == 0
 
 
-def test_unknown_output_is_a_usage_error(helsinki):
-    result = CliRunner().invoke(main, ["--db", str(helsinki), "coverage", "--only", "roofs"])
+def test_unknown_output_is_a_usage_error(helsinki_db):
+    result = CliRunner().invoke(main, ["--db", str(helsinki_db), "coverage", "--only", "roofs"])
     assert result.exit_code == 2 and "roofs" in result.output
 
 
@@ -92,9 +84,9 @@ def _same(a, b) -> None:
     assert len(a.polygons) == len(b.polygons)
 
 
-def test_obstacles_are_cached_and_prepared_again_when_buildings_change(helsinki, tmp_path):
+def test_obstacles_are_cached_and_prepared_again_when_buildings_change(helsinki_db, tmp_path):
     db = tmp_path / "c.db"
-    db.write_bytes(helsinki.read_bytes())
+    db.write_bytes(helsinki_db.read_bytes())
     with Store(db) as store:
         inputs = load_inputs(store, buildings=False)
         full, first, cached = with_obstacles(store, inputs)
