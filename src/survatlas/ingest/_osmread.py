@@ -513,7 +513,8 @@ class _RowBuilder:
         else:
             osm_type = "way" if data.from_way() else "relation"
             osm_id = data.orig_id()
-        ts = self._timestamp(data.timestamp())
+        when = data.timestamp()
+        ts = self._iso.get(when) or self._timestamp(when)  # the cache read inline: hot path
         if ts > self.max_ts:
             self.max_ts = ts
         version = data.version()
