@@ -18,16 +18,16 @@ pages, which the system writes back and drops when memory is short.
 Hot paths avoid costly pyosmium calls. Each object's C accessors (``_pyosmium_data``: the
 C++ object that pyosmium's Python wrappers forward to) are called directly, without the
 wrappers' Python frame per call (a key lookup: 1.4 → 0.75 µs); a whole tag list is read by
-mapping the C iterator over its length (:func:`_all_tags`; iterating a list to its end would
-raise a C++ ``StopIteration``, ~7 µs); most objects are decided from a few key lookups
-before any tag list is read (a tag costs ~5 µs: pyosmium builds a ``Tag`` named tuple per
-tag); timestamps go to SQLite as ISO text, made once per timestamp.
+mapping the C iterator over its length (:func:`~survatlas.ingest._osmvalues.read_tags`;
+iterating a list to its end would raise a C++ ``StopIteration``, ~7 µs); most objects are
+decided from a few key lookups before any tag list is read (a tag costs ~5 µs: pyosmium
+builds a ``Tag`` named tuple per tag); timestamps go to SQLite as ISO text, made once per
+timestamp. A pyosmium release without these accessors fails the reader's tests at once.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import os
 import tempfile
@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +43,14 @@ import osmium
 import osmium.filter
 import osmium.geom
 import osmium.index
-import shapely
 
 from survatlas.errors import CorruptFileError, SurvatlasError
+from survatlas.ingest._osmvalues import (
+    building_values,
+    clipped_linestring,
+    encode_tags,
+    read_tags,
+)
 from survatlas.ingest._records import (
     LAYER_COLUMNS,
     ROW_COLUMNS,
@@ -54,11 +58,10 @@ from survatlas.ingest._records import (
     device_values,
     osm_content_sha,
 )
-from survatlas.ingest.tags import normalise_tags, parse_height
+from survatlas.ingest.tags import normalise_tags
 from survatlas.vocab import (
     NON_STREET_HIGHWAYS,
     SITE_KEYS,
-    is_obstacle,
     is_walkable,
     site_categories,
 )
@@ -440,13 +443,13 @@ class _RowBuilder:
         categories = site_categories(keyed)
         if not (device or categories):
             return
-        tags = _all_tags(data)
+        tags = read_tags(data)
         if not node.location.valid():
             self.rejected.append(f"node/{node.id}: invalid location")
             return
         geom = bytearray.fromhex(self.wkb.create_point(node))
         head = self._head(data, "node", data.id(), geom)
-        tags_json = _json(tags)
+        tags_json = encode_tags(tags)
         if device:
             norm = normalise_tags(tags)
             values = device_values(norm, node.location.lon, node.location.lat)
@@ -475,14 +478,14 @@ class _RowBuilder:
         try:
             geom = bytearray.fromhex(self.wkb.create_linestring(way))
         except (RuntimeError, osmium.InvalidLocationError):
-            geom = _clipped_linestring(way)  # type: ignore[assignment]
+            geom = clipped_linestring(way)  # type: ignore[assignment]
             if geom is None:
                 self.rejected.append(f"way/{way.id}: fewer than two nodes inside the extract")
                 return
         self.geom_bytes += len(geom)
-        all_tags = _all_tags(data)
+        all_tags = read_tags(data)
         self.layers["streets"].rows.append(
-            (*self._head(data, "way", data.id(), geom), _json(all_tags), self.sens, highway,
+            (*self._head(data, "way", data.id(), geom), encode_tags(all_tags), self.sens, highway,
              all_tags.get("name"), int(is_walkable(all_tags)))
         )
 
@@ -523,7 +526,7 @@ class _RowBuilder:
         self.buildings.append((osm_type, osm_id, version, ts, sha, geom, *tail))
 
     def _area(self, area: osmium.osm.Area, data: Any) -> None:
-        all_tags = _all_tags(data)
+        all_tags = read_tags(data)
         building = all_tags.get("building")
         categories = site_categories(all_tags) if not _SITE_KEYS.isdisjoint(all_tags) else ()
         if (building is None or building == "no") and not categories:
@@ -538,9 +541,9 @@ class _RowBuilder:
         head = self._head(data, osm_type, data.orig_id(), geom)
         tail = None
         if categories:  # sites keep every tag, and so do buildings that are sites
-            tags_json = _json(all_tags)
+            tags_json = encode_tags(all_tags)
             self._sites(head, categories, tags_json, all_tags.get("name"))
-            tail = (tags_json, self.sens, *_building_values(all_tags))
+            tail = (tags_json, self.sens, *building_values(all_tags))
         if building is None or building == "no":
             return
         self.buildings.append(head + (tail or self._plain_tail(_selected(all_tags))))
@@ -559,7 +562,7 @@ class _RowBuilder:
         if tail is None:
             if len(self._tails) >= _CACHE_MAX:
                 self._tails.clear()
-            tail = self._tails[key] = (_json(tags), self.sens, *_building_values(tags))
+            tail = self._tails[key] = (encode_tags(tags), self.sens, *building_values(tags))
         return tail
 
 
@@ -568,13 +571,6 @@ _DEVICE_EXTRA = LAYER_COLUMNS["devices"]
 _NODE_KEYS = tuple(k for k in dict.fromkeys(("man_made", "highway", *SITE_KEYS)) if k != "name")
 
 
-def _all_tags(data: Any) -> dict[str, str]:
-    """Every tag of an object, from its C accessor ``data`` (``obj._pyosmium_data``).
-
-    The C iterator is mapped over the list's length: no Python frame per tag (pyosmium's own
-    ``TagIterator`` adds one), and no end-of-list ``StopIteration`` raised in C++ (~7 µs).
-    """
-    return dict(map(data.tags_next, repeat(data.tags_begin(), data.tags_size())))
 _AREA_TYPES = ("way", "relation")
 
 
@@ -582,44 +578,5 @@ def _ignore(obj: object) -> None:
     return None
 
 
-def _json(tags: dict[str, str]) -> str:
-    """``json.dumps(tags, sort_keys=True, ensure_ascii=False)`` of a tag dict (text keys and
-    values), made with json's own C string encoder: 25 % faster than the encoder object,
-    which sets up a new C encoder on every call."""
-    return "{" + ", ".join([f"{_quoted(k)}: {_quoted(tags[k])}" for k in sorted(tags)]) + "}"
-
-
-_quoted = json.encoder.encode_basestring  # the C function (ensure_ascii=False) json.dumps uses
-
-
 def _selected(tags: dict[str, str]) -> dict[str, str]:
     return {k: tags[k] for k in BUILDING_KEYS if k in tags}
-
-
-def _clipped_linestring(way: osmium.osm.Way) -> bytearray | None:
-    """The part of a way whose nodes lie inside the extract (clipped extracts cut ways)."""
-    coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
-    coords = [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
-    if len(coords) < 2:
-        return None
-    return bytearray(shapely.to_wkb(shapely.LineString(coords)))
-
-
-def _building_values(tags: dict[str, str]) -> tuple:
-    """building, obstacle, height_m, levels, min_height_m."""
-    return (
-        tags.get("building"),
-        int(is_obstacle(tags)),
-        _number(tags.get("height"), parse_height),
-        _number(tags.get("building:levels"), float),
-        _number(tags.get("min_height"), parse_height),
-    )
-
-
-def _number(value: str | None, parse: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(parse(value))
-    except (ValueError, TypeError):
-        return None
