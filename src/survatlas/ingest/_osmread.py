@@ -436,8 +436,14 @@ class _RowBuilder:
     def node(self, node: osmium.osm.Node) -> None:
         """A device and/or a site, or nothing (key lookups first: most nodes are neither)."""
         data = node._pyosmium_data
-        get = data.tags_get_value_by_key
-        keyed = {k: v for k in _NODE_KEYS if (v := get(k, None)) is not None}
+        get, size = data.tags_get_value_by_key, data.tags_size()
+        keyed = {}
+        for key in _NODE_KEYS:  # the commonest first: a third of the nodes have no other tag
+            value = get(key, None)
+            if value is not None:
+                keyed[key] = value
+                if len(keyed) == size:  # every tag found: the other keys are absent
+                    break
         device = keyed.get("man_made") == "surveillance" or keyed.get("highway") == (
             "speed_camera")
         categories = site_categories(keyed)
@@ -567,8 +573,11 @@ class _RowBuilder:
 
 
 _DEVICE_EXTRA = LAYER_COLUMNS["devices"]
-#: the keys that decide whether a node is a device or a site (what site_categories reads)
-_NODE_KEYS = tuple(k for k in dict.fromkeys(("man_made", "highway", *SITE_KEYS)) if k != "name")
+#: the keys that decide whether a node is a device or a site (what site_categories reads),
+#: the commonest on nodes first (Helsinki and Monaco)
+_NODE_KEYS = tuple(dict.fromkeys((
+    "highway", "amenity", "shop", "man_made", "office", "public_transport", "barrier",
+    "railway", *(k for k in SITE_KEYS if k != "name"))))
 
 
 _AREA_TYPES = ("way", "relation")
