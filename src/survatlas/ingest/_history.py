@@ -122,9 +122,15 @@ class SnapshotRecorder:
         box = list(bounds) if bounds is not None else self.bounds
         counts = SnapshotCounts()
         opened = _open_versions(conn, self.origins)
-        for row in _current_rows(conn, list(self.origins)):
-            start = _start(self.origins.get(row["origin"]), as_of)
-            _apply(conn, row, opened.get(row["origin"]), start, as_of, source_id, counts)
+        rows = list(_current_rows(conn, list(self.origins)))
+        ends = _last_ends(conn, [r["origin"] for r in rows if r["origin"] not in opened])
+        plan = _Plan()
+        for row in rows:
+            origin = row["origin"]
+            start = _start(self.origins.get(origin), as_of)
+            _apply(plan, row, opened.get(origin), ends.get(origin, (None, None)), start, as_of,
+                   counts)
+        plan.write(conn, source_id)
         if box is not None and self.scope is not None:
             gone = _absent(conn, box, self.scope, set(self.origins), as_of, self.device_types)
             close_versions(conn, gone, as_of, "absent", source_id)
@@ -150,26 +156,55 @@ def _start(osm_timestamp: str | None, as_of: str) -> str:
     return as_of
 
 
+@dataclass
+class _Plan:
+    """The writes of a snapshot, made at once: open versions closed, then new ones opened
+    (in the order of the devices, so version ids are those of writing them one by one)."""
+
+    closes: list[tuple[str, str]] = field(default_factory=list)
+    opens: list[tuple[Mapping[str, Any], str, str]] = field(default_factory=list)
+
+    def write(self, conn: sqlite3.Connection, source_id: int) -> None:
+        """Close, then open (a version opened here is never one closed here)."""
+        conn.executemany(
+            "UPDATE device_versions SET valid_to = ?, ended = 'superseded', ended_source_id = ? "
+            "WHERE origin = ? AND valid_to IS NULL",
+            [(end, source_id, origin) for origin, end in self.closes],
+        )
+        insert_versions(conn, self.opens)
+
+
+def _last_ends(conn: sqlite3.Connection, origins: list[str]) -> dict[str, tuple]:
+    """``origin -> (max(valid_to), max(valid_from))`` of the closed histories of ``origins``
+    (devices without an open version; none for a device never seen)."""
+    out: dict[str, tuple] = {}
+    for start in range(0, len(origins), _BATCH):
+        batch = origins[start : start + _BATCH]
+        out.update(
+            (origin, (valid_to, valid_from)) for origin, valid_to, valid_from in conn.execute(
+                "SELECT origin, max(valid_to), max(valid_from) FROM device_versions "
+                f"WHERE origin IN ({', '.join('?' * len(batch))}) GROUP BY origin", batch)
+        )
+    return out
+
+
 def _apply(
-    conn: sqlite3.Connection,
+    plan: _Plan,
     row: dict[str, Any],
     open_version: dict[str, Any] | None,
+    last: tuple,
     start: str,
     as_of: str,
-    source_id: int,
     counts: SnapshotCounts,
 ) -> None:
-    """Compare one device of the snapshot with its open version and write what changed."""
+    """Compare one device of the snapshot with its open version (or, without one, with the
+    end of its history ``last``: latest valid_to, latest valid_from) and plan what changed."""
     if open_version is None:
-        last = conn.execute(
-            "SELECT max(valid_to), max(valid_from) FROM device_versions WHERE origin = ?",
-            (row["origin"],),
-        ).fetchone()
         if last[1] is not None and last[1] > as_of:  # history newer than this snapshot
             counts.older += 1
             return
         change = "reappeared" if last[0] is not None else "added"
-        insert_version(conn, row, start, change)
+        plan.opens.append((row, start, change))
         setattr(counts, change, getattr(counts, change) + 1)
         return
     if open_version["valid_from"] > as_of:
@@ -180,8 +215,8 @@ def _apply(
         counts.kept += 1
         return
     start = max(start, open_version["valid_from"])
-    close_versions(conn, [row["origin"]], start, "superseded", source_id)
-    insert_version(conn, row, start, change)
+    plan.closes.append((row["origin"], start))
+    plan.opens.append((row, start, change))
     setattr(counts, change.split("+")[0], getattr(counts, change.split("+")[0]) + 1)
 
 
@@ -210,10 +245,17 @@ def _norm(value: Any) -> Any:
 
 def insert_version(conn: sqlite3.Connection, row: Mapping[str, Any], start: str, change: str) -> None:
     """Open a version of a device from ``row`` (``devices`` columns, stored form) at ``start``."""
+    insert_versions(conn, [(row, start, change)])
+
+
+def insert_versions(
+    conn: sqlite3.Connection, versions: Sequence[tuple[Mapping[str, Any], str, str]]
+) -> None:
+    """:func:`insert_version` of each ``(row, start, change)``, in order, in one statement."""
     cols = (*STATE_COLUMNS, "valid_from", "change")
-    conn.execute(
+    conn.executemany(
         f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        (*(row.get(c) for c in STATE_COLUMNS), start, change),
+        [(*map(row.get, STATE_COLUMNS), start, change) for row, start, change in versions],
     )
 
 
