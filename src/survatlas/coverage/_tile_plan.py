@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from survatlas import optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import (
@@ -17,6 +16,7 @@ from survatlas.coverage.analysis import (
     Settings,
     device_rows,
 )
+from survatlas.coverage.camera_views import camera_views
 from survatlas.errors import InputError
 
 #: Metres added to every camera's range for its halo (a nudged camera moves ≤ 3 m).
@@ -87,11 +87,9 @@ def camera_reach(inputs: Inputs, settings: Settings) -> np.ndarray:
     rows = device_rows(inputs.devices)
     reach = np.zeros(len(rows))
     for scenario in settings.scenarios:
-        for i, row in enumerate(rows):
-            g = optics.camera_geometry(row, scenario, standard=settings.standard,
-                                       no_direction=settings.no_direction)
-            r = [g.ranges_m[lv] for lv in settings.levels if lv in g.ranges_m] if g.views else []
-            reach[i] = max(reach[i], max(r, default=0.0))
+        views = camera_views(rows, scenario, standard=settings.standard,
+                             no_direction=settings.no_direction)
+        reach = np.maximum(reach, views.max_range(settings.levels))
     return reach
 
 

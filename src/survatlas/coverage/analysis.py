@@ -22,6 +22,7 @@ from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals
+from survatlas.coverage.camera_views import ALL_LEVELS, CameraViews, camera_views
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their former home)
@@ -153,7 +154,9 @@ class Result:
     raster: Raster
     land: np.ndarray | None
     public_space: np.ndarray | None
-    geometries: dict[str, list[optics.CameraGeometry]]
+    #: per scenario, the views and ranges of the cameras, one :class:`CameraViews` per part
+    #: of the run (each camera in one part)
+    cameras: dict[str, list[CameraViews]]
     levels: dict[tuple[str, str], LevelResult] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -266,8 +269,9 @@ def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
 def _halo(bbox, devices, fwd, crs):
     if bbox is None:
         return None
-    reach = max(max(optics.camera_geometry(r, "worst").ranges_m.values())
-                for r in device_rows(devices)) if len(devices) else 0.0
+    views = camera_views(device_rows(devices), "worst")
+    reach = float(np.nanmax([views.ranges(level) for level in ALL_LEVELS])) \
+        if len(devices) else 0.0
     inv = geo.to_lonlat(crs)
     x0, y0 = fwd.transform(bbox[0], bbox[1])
     x1, y1 = fwd.transform(bbox[2], bbox[3])
@@ -374,17 +378,11 @@ def combine(
     blocks: list[_tiles.BlockPart],
 ) -> Result:
     """One result from the parts of a tiling (any tiling gives the same figures)."""
-    n_cams = len(inputs.devices)
-    geometries: dict[str, list] = {}
-    for scenario in settings.scenarios:
-        geoms: list = [None] * n_cams
-        for part in views:
-            for i, g in zip(part.index.tolist(), part.geometries[scenario], strict=True):
-                geoms[i] = g
-        geometries[scenario] = geoms
+    cameras = {scenario: [part.cameras[scenario] for part in views]
+               for scenario in settings.scenarios}
     one = len(blocks) == 1 and blocks[0].land is not None
     result = Result(inputs, settings, raster, blocks[0].land if one else None,
-                    blocks[0].public if one else None, geometries)
+                    blocks[0].public if one else None, cameras)
     n_streets, n_sites = len(inputs.streets), inputs.site_ids.size
     cell_area = raster.cell_area
     for scenario in settings.scenarios:
@@ -412,7 +410,7 @@ def summarise(result: Result) -> dict[str, Any]:
     """The published summary: every figure per scenario and level, with its assumptions."""
     inputs, settings = result.inputs, result.settings
     street_length = float(shapely.length(inputs.streets).sum()) if inputs.streets.size else 0.0
-    first = result.geometries[settings.scenarios[0]]
+    first = result.cameras[settings.scenarios[0]]
     cell_area = result.raster.cell_area
     by: dict[str, dict[str, Any]] = {}
     areas = "areas" in settings.outputs
@@ -448,8 +446,8 @@ def summarise(result: Result) -> dict[str, Any]:
         "standard": settings.standard,
         "outputs": list(settings.outputs),
         "cameras": len(inputs.devices),
-        "cameras_assumed_direction": int(sum(g.direction_assumed for g in first)),
-        "cameras_assumed_optics": int(sum(g.optics_assumed for g in first)),
+        "cameras_assumed_direction": sum(int(v.direction_assumed.sum()) for v in first),
+        "cameras_assumed_optics": sum(int(v.optics_assumed.sum()) for v in first),
         "street_length_m": round(street_length, 2),
         "streets": int(inputs.streets.size),
         "sites": int(inputs.site_ids.size),
