@@ -43,6 +43,11 @@ def _devices(valid: bool) -> st.SearchStrategy:
                   "tilt_down_deg": st.one_of(st.none(), st.floats(-10, 89))})
 
 
+def _as_columns(rows: list[dict]) -> dict[str, list]:
+    keys = sorted({k for r in rows for k in r})
+    return {k: [r.get(k) for r in rows] for k in keys}
+
+
 def _reference(rows, **kw):
     return [optics.camera_geometry(r, **kw) for r in rows]
 
@@ -74,8 +79,9 @@ def assert_same(views: cv.CameraViews, geoms: list[optics.CameraGeometry]) -> No
 def test_columns_equal_reference_on_valid_devices(rows, scenario, standard, no_direction):
     kw = {"scenario": scenario, "standard": standard, "no_direction": no_direction}
     geoms = _reference(rows, **kw)
-    # the column path itself (no fallback) reads every valid device
+    # the column path itself (no fallback) reads every valid device, as mappings or columns
     assert_same(cv._columns(rows, scenario, standard, no_direction), geoms)
+    assert_same(cv._columns(_as_columns(rows), scenario, standard, no_direction), geoms)
     assert_same(cv.camera_views(rows, **kw), geoms)
 
 
@@ -95,7 +101,7 @@ def test_any_device_gives_the_reference_result_or_error(rows, scenario, standard
     assert_same(cv.camera_views(rows, **kw), geoms)
     try:
         cols = cv._columns(rows, scenario, standard, no_direction)
-    except Exception:  # noqa: BLE001 - the fallback answered (checked above)
+    except Exception:  # the fallback answered (checked above)
         return
     assert_same(cols, geoms)
 
@@ -142,4 +148,6 @@ def test_helsinki_store_equals_reference(helsinki_rows, scenario, no_direction):
     geoms = _reference(helsinki_rows, scenario=scenario, no_direction=no_direction)
     cols = cv._columns(helsinki_rows, scenario, optics.DEFAULT_STANDARD, no_direction)
     assert_same(cols, geoms)
+    assert_same(cv._columns(_as_columns(helsinki_rows), scenario, optics.DEFAULT_STANDARD,
+                            no_direction), geoms)
     assert len(cols.parts) < len(helsinki_rows) / 5  # few distinct optics combinations

@@ -14,7 +14,7 @@ from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import (
     Inputs,
     Settings,
-    device_rows,
+    device_columns,
 )
 from survatlas.coverage.camera_views import camera_views
 from survatlas.errors import InputError
@@ -84,8 +84,8 @@ class TilePlan:
 
 def camera_reach(inputs: Inputs, settings: Settings) -> np.ndarray:
     """Longest range of each camera over the run's scenarios and levels, metres."""
-    rows = device_rows(inputs.devices)
-    reach = np.zeros(len(rows))
+    rows = device_columns(inputs.devices)
+    reach = np.zeros(len(inputs.devices))
     for scenario in settings.scenarios:
         views = camera_views(rows, scenario, standard=settings.standard,
                              no_direction=settings.no_direction)

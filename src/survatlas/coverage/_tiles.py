@@ -35,7 +35,7 @@ from survatlas.coverage.aggregate import (
     line_segments,
     seen_intervals,
 )
-from survatlas.coverage.camera_views import CameraViews, camera_views
+from survatlas.coverage.camera_views import CameraViews, Devices, camera_views
 from survatlas.coverage.heights import building_heights
 from survatlas.coverage.obstacles import Obstacles, footprint_edges, prepare_obstacles
 from survatlas.coverage.occlusion import camera_views25
@@ -55,13 +55,14 @@ Key = tuple[str, str]
 class CameraSet:
     """Cameras of one tile (or all cameras) and what they need around them.
 
-    ``index`` are global camera indices (ascending); ``rows`` the optics mappings read by
-    :func:`survatlas.coverage.camera_views.camera_views`; ``segments`` / ``outlines`` carry global street /
+    ``index`` are global camera indices (ascending); ``rows`` the cameras' optics fields as
+    :func:`survatlas.coverage.camera_views.camera_views` reads them (one mapping per camera,
+    or columns from :func:`survatlas.coverage.reading.device_columns`); ``segments`` / ``outlines`` carry global street /
     site indices and metre measures along the whole street or outline.
     """
 
     index: np.ndarray
-    rows: list[dict]
+    rows: Devices
     x: np.ndarray
     y: np.ndarray
     buildings: np.ndarray
@@ -216,7 +217,7 @@ def tile_views(
             tops = _scenario_heights(cams, settings, scenario)
             for level in settings.levels:
                 if tops is not None:
-                    regions = camera_views25(obstacles, tops, cams.rows, cams.x, cams.y,
+                    regions = camera_views25(obstacles, tops, views.rows, cams.x, cams.y,
                                              cams.index, views, level, scenario)
                 else:
                     local, direction, fov, radius = views.expand(level)

@@ -32,6 +32,7 @@ from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their form
     OPTICS_TEXTS,
     Table,
     building_table,
+    device_columns,
     device_rows,
     read_cameras,
     read_sites,
@@ -269,7 +270,7 @@ def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
 def _halo(bbox, devices, fwd, crs):
     if bbox is None:
         return None
-    views = camera_views(device_rows(devices), "worst")
+    views = camera_views(device_columns(devices), "worst")
     reach = float(np.nanmax([views.ranges(level) for level in ALL_LEVELS])) \
         if len(devices) else 0.0
     inv = geo.to_lonlat(crs)
@@ -356,7 +357,7 @@ def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) 
 
 def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
     """Every camera of ``inputs`` with every building, street segment and site outline."""
-    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
+    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_columns(inputs.devices),
                             inputs.cam_x, inputs.cam_y, inputs.buildings,
                             _tiles.segments_of(inputs.streets), site_outlines(inputs),
                             inputs.building_attrs)

@@ -20,8 +20,9 @@ whole set, so errors are the reference's errors, raised for the same camera.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,10 @@ ALL_LEVELS = (*optics.LEVELS, optics.PLATE_LEVEL)
 #: Python types whose numbers numpy converts exactly as ``float()`` does.
 _PLAIN = frozenset({float, int, bool, type(None)})
 
+#: Cameras as mappings (one per camera), or as columns (``{field: one value per camera}``,
+#: as :func:`survatlas.coverage.reading.device_columns` gives them: read fastest).
+Devices = Sequence[Mapping] | Mapping[str, Sequence]
+
 
 @dataclass(frozen=True)
 class CameraViews:
@@ -40,8 +45,8 @@ class CameraViews:
 
     Attributes
     ----------
-    rows
-        The device mappings (as :func:`survatlas.optics.camera_geometry` reads them).
+    devices
+        The cameras as given (mappings or columns, see :data:`Devices`).
     scenario, standard, no_direction
         The settings they were computed with.
     parts
@@ -60,7 +65,7 @@ class CameraViews:
         Per camera: its direction was assumed (360° or skipped).
     """
 
-    rows: Sequence[Mapping]
+    devices: Devices
     scenario: str
     standard: str
     no_direction: str
@@ -75,6 +80,11 @@ class CameraViews:
 
     def __len__(self) -> int:
         return int(self.group.size)
+
+    @functools.cached_property
+    def rows(self) -> Sequence[Mapping]:
+        """One mapping per camera (what :func:`survatlas.optics.camera_geometry` reads)."""
+        return _rows(self.devices)
 
     @property
     def optics_assumed(self) -> np.ndarray:
@@ -133,16 +143,17 @@ class CameraViews:
                 "all_round": int(self.all_round[first].sum())}
 
 
-def camera_views(rows: Sequence[Mapping], scenario: str = optics.DEFAULT_SCENARIO, *,
+def camera_views(devices: Devices, scenario: str = optics.DEFAULT_SCENARIO, *,
                  standard: str = optics.DEFAULT_STANDARD,
                  no_direction: str = "360") -> CameraViews:
-    """Views and ranges of every camera in ``rows``: :func:`survatlas.optics.camera_geometry`
-    for all of them, column-wise.
+    """Views and ranges of every camera of ``devices``:
+    :func:`survatlas.optics.camera_geometry` for all of them, column-wise.
 
     Parameters
     ----------
-    rows
-        Device mappings (see :func:`survatlas.optics.camera_geometry` for their keys).
+    devices
+        One mapping per camera (see :func:`survatlas.optics.camera_geometry` for the keys), or
+        the same fields as columns (see :data:`Devices`).
     scenario, standard, no_direction
         As for :func:`survatlas.optics.camera_geometry`.
 
@@ -155,12 +166,14 @@ def camera_views(rows: Sequence[Mapping], scenario: str = optics.DEFAULT_SCENARI
     InputError
         For a bad setting or camera field, with the reference's message.
     """
-    rows = rows if isinstance(rows, list) else list(rows)
+    if not isinstance(devices, Mapping | list):
+        devices = list(devices)
     # the settings' own errors, checked as the reference does (even for no camera)
     optics.camera_geometry({}, scenario, standard=standard, no_direction=no_direction)
     try:
-        return _columns(rows, scenario, standard, no_direction)
+        return _columns(devices, scenario, standard, no_direction)
     except Exception:  # a field the columns do not read as the reference does: it decides
+        rows = _rows(devices)
         return from_geometries(rows, [optics.camera_geometry(
             r, scenario, standard=standard, no_direction=no_direction) for r in rows],
             scenario, standard, no_direction)
@@ -183,18 +196,18 @@ def from_geometries(rows: Sequence[Mapping], geoms: Sequence[optics.CameraGeomet
         np.array([g.direction_assumed for g in geoms], bool))
 
 
-def _columns(rows: list[Mapping], scenario: str, standard: str,
+def _columns(devices: Devices, scenario: str, standard: str,
              no_direction: str) -> CameraViews:
-    n = len(rows)
-    group, parts = _optics_groups(rows, scenario, standard)
+    n, column = _reader(devices)
+    group, parts = _optics_groups(column, scenario, standard)
     dome = np.array([p[0] == "dome" for p in parts], bool)[group] if parts else \
         np.zeros(0, bool)
     hfov = np.array([p[1].hfov_deg for p in parts], np.float64)[group] if parts else \
         np.empty(0)
-    fov_cam = _field_fov(rows)
+    fov_cam = _field_fov(column("fov_deg"))
     default_fov = np.where(np.isnan(fov_cam), hfov, fov_cam)
 
-    listed = _listed(rows)  # (camera, direction, all_round, fov or NaN, fov given)
+    listed = _listed(devices, column)  # (camera, direction, all_round, fov, fov given)
     n_listed = np.bincount(listed[0], minlength=n).astype(np.int64)
     synth = (n_listed == 0) & (dome | (no_direction == "360"))
     counts = np.where(n_listed > 0, n_listed, synth.astype(np.int64))
@@ -206,15 +219,29 @@ def _columns(rows: list[Mapping], scenario: str, standard: str,
     pos = start[cam] + _rank(cam)
     direction[pos], all_round[pos] = d, none
     fov[pos] = np.where(given, f, default_fov[cam])
-    return CameraViews(rows, scenario, standard, no_direction, parts, group, start,
+    return CameraViews(devices, scenario, standard, no_direction, parts, group, start,
                        np.repeat(np.arange(n, dtype=np.int64), counts), direction, fov,
                        all_round, (n_listed == 0) & ~dome)
 
 
-def _optics_groups(rows: list[Mapping], scenario: str,
+def _reader(devices: Devices) -> tuple[int, Callable[[str], Sequence]]:
+    """Number of cameras and a function giving one field of every camera (None: missing)."""
+    if isinstance(devices, Mapping):
+        n = len(next(iter(devices.values()), ()))
+        return n, lambda k: devices[k] if k in devices else [None] * n
+    return len(devices), lambda k: [r.get(k) for r in devices]
+
+
+def _rows(devices: Devices) -> Sequence[Mapping]:
+    if not isinstance(devices, Mapping):
+        return devices
+    return [dict(zip(devices, row, strict=True)) for row in zip(*devices.values(), strict=True)]
+
+
+def _optics_groups(column: Callable[[str], Sequence], scenario: str,
                    standard: str) -> tuple[np.ndarray, tuple[tuple, ...]]:
     """Group code of every camera and the reference optics part of every group."""
-    keys = list(zip(*([r.get(k) for r in rows] for k in optics._OPTICS_FIELDS), strict=True))
+    keys = list(zip(*(column(k) for k in optics._OPTICS_FIELDS), strict=True))
     distinct = dict.fromkeys(keys)  # first-seen order
     code = {k: i for i, k in enumerate(distinct)}
     group = np.fromiter(map(code.__getitem__, keys), np.int64, count=len(keys))
@@ -222,17 +249,17 @@ def _optics_groups(rows: list[Mapping], scenario: str,
     return group, parts
 
 
-def _field_fov(rows: list[Mapping]) -> np.ndarray:
+def _field_fov(raw: Sequence) -> np.ndarray:
     """The ``fov_deg`` field of every camera (NaN when missing), checked as the reference."""
-    raw = [r.get("fov_deg") for r in rows]
     checked = {v: optics._opt_float({"fov_deg": v}, "fov_deg") for v in set(raw)}
     return np.array([math.nan if (c := checked[v]) is None else c for v in raw], np.float64)
 
 
-def _listed(rows: list[Mapping]) -> tuple[np.ndarray, ...]:
+def _listed(devices: Devices, column: Callable[[str], Sequence]) -> tuple[np.ndarray, ...]:
     """Listed views of every camera, one row each, in camera order: ``(camera, direction,
     all_round, fov, fov_given)`` — from ``views``, else from ``direction``."""
-    views = [r.get("views") for r in rows]
+    views = column("views")
+    n = len(views)
     has = [bool(v) for v in views]
     per_cam = np.array([len(v) if h else 0 for v, h in zip(views, has, strict=True)], np.int64)
     pairs = [p for v, h in zip(views, has, strict=True) if h for p in v]
@@ -243,10 +270,11 @@ def _listed(rows: list[Mapping]) -> tuple[np.ndarray, ...]:
     f = _floats([f for f in fovs if f is not None])
     f_all = np.full(len(fovs), math.nan)
     f_all[f_given] = f
-    cam = np.repeat(np.arange(len(rows), dtype=np.int64), per_cam)
+    cam = np.repeat(np.arange(n, dtype=np.int64), per_cam)
     # cameras with no views but a direction field (not what the store gives: one call each)
-    extra = [(i, optics._listed_views(r)) for i, (r, h) in enumerate(zip(rows, has, strict=True))
-             if not h and r.get("direction") is not None]
+    raw = column("direction")
+    extra = [(i, optics._listed_views({"direction": d})) for i, (d, h)
+             in enumerate(zip(raw, has, strict=True)) if not h and d is not None]
     extra = [(i, lv) for i, lv in extra if lv]
     if not extra:
         return cam, d, none, f_all, f_given
