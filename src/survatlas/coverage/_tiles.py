@@ -286,8 +286,8 @@ def block_areas(
                 part.levels[key] = done[id(reg)]
                 continue
             if not (want_land or want_sites):
-                part.levels[key] = BlockLevel(0, 0, empty, empty,
-                                              [[] for _ in range(empty.size)], *no_h3)
+                part.levels[key] = done[id(reg)] = BlockLevel(
+                    0, 0, empty, empty, [[] for _ in range(empty.size)], *no_h3)
                 continue
             counts = count_grid(reg, sub)
             seen = counts > 0

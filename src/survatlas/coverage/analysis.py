@@ -11,6 +11,7 @@ cameras whose direction or optics were assumed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -386,9 +387,17 @@ def combine(
                     blocks[0].public if one else None, cameras)
     n_streets, n_sites = len(inputs.streets), inputs.site_ids.size
     cell_area = raster.cell_area
+    # scenario-levels whose parts are the same objects (shared views, see _tiles.views_key)
+    # have the same results: combined once
+    done: dict[tuple, LevelResult] = {}
     for scenario in settings.scenarios:
         for level in settings.levels:
             key = (scenario, level)
+            same = (tuple(id(p.levels[key]) for p in views),
+                    tuple(id(b.levels[key]) for b in blocks))
+            if same in done:
+                result.levels[key] = dataclasses.replace(done[same])
+                continue
             regions, seen, outline = _tiles.combine_views(views, key)
             sums = _tiles.combine_blocks(blocks, key, n_sites)
             sites = [{"area_m2": float(c) * cell_area, "in_view_m2": float(v) * cell_area,
@@ -403,6 +412,7 @@ def combine(
             result.levels[key] = LevelResult(
                 regions, seen, seen.union_length(n_streets), seen.cameras_per_line(n_streets),
                 blocks[0].levels[key].counts if one else None, sites, outline, h3, areas)
+            done[same] = result.levels[key]
     result.summary = summarise(result)
     return result
 
