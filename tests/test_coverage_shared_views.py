@@ -38,6 +38,9 @@ def test_identical_views_are_computed_once_with_each_levels_figures(city):
     first = full.levels[SCENARIOS[0], LEVELS[0]]
     assert len(full.levels) == len(LEVELS) * len(SCENARIOS)
     assert all(lr.regions is first.regions for lr in full.levels.values())
+    # ... and combined once: the street and H3 figures are the same objects too
+    assert all(lr.street_in_view_m is first.street_in_view_m and lr.h3 is first.h3
+               for lr in full.levels.values())
     assert first.street_in_view_m.sum() > 0
     for scenario, level in [(SCENARIOS[-1], LEVELS[-1]), ("typical", "detection")]:
         alone = analyse(inputs, dataclasses.replace(two_d, levels=(level,), scenarios=(scenario,)))

@@ -17,7 +17,7 @@ from survatlas.coverage._raster import Raster
 from survatlas.coverage._tile_inputs import _box_hits, tile_building_attrs
 from survatlas.coverage.analysis import (
     Settings,
-    device_rows,
+    device_columns,
 )
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _threads
@@ -35,7 +35,7 @@ def _views_task(folder_p: Path, key: str, settings: Settings) -> _tiles.ViewsPar
     buildings = files.read_parts(folder_p, "buildings", key)
     outlines = files.read_segments(folder_p, "outlines", key)
     cam_set = _tiles.CameraSet(
-        cams["camera"].to_numpy(np.int64), device_rows(cams),
+        cams["camera"].to_numpy(np.int64), device_columns(cams),
         shapely.get_x(cams.geometry.values).astype(np.float64),
         shapely.get_y(cams.geometry.values).astype(np.float64),
         np.asarray(buildings.geometry.values, dtype=object),

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from survatlas import optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.analysis import (
     Inputs,
     Settings,
-    device_rows,
+    device_columns,
 )
+from survatlas.coverage.camera_views import camera_views
 from survatlas.errors import InputError
 
 #: Metres added to every camera's range for its halo (a nudged camera moves ≤ 3 m).
@@ -84,14 +84,12 @@ class TilePlan:
 
 def camera_reach(inputs: Inputs, settings: Settings) -> np.ndarray:
     """Longest range of each camera over the run's scenarios and levels, metres."""
-    rows = device_rows(inputs.devices)
-    reach = np.zeros(len(rows))
+    rows = device_columns(inputs.devices)
+    reach = np.zeros(len(inputs.devices))
     for scenario in settings.scenarios:
-        for i, row in enumerate(rows):
-            g = optics.camera_geometry(row, scenario, standard=settings.standard,
-                                       no_direction=settings.no_direction)
-            r = [g.ranges_m[lv] for lv in settings.levels if lv in g.ranges_m] if g.views else []
-            reach[i] = max(reach[i], max(r, default=0.0))
+        views = camera_views(rows, scenario, standard=settings.standard,
+                             no_direction=settings.no_direction)
+        reach = np.maximum(reach, views.max_range(settings.levels))
     return reach
 
 

@@ -22,7 +22,6 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from survatlas import optics
 from survatlas.coverage import _compiled
 from survatlas.coverage._raster import Raster, edge_mask, polygon_mask
 from survatlas.coverage.aggregate import (
@@ -36,6 +35,7 @@ from survatlas.coverage.aggregate import (
     line_segments,
     seen_intervals,
 )
+from survatlas.coverage.camera_views import CameraViews, Devices, camera_views
 from survatlas.coverage.heights import building_heights
 from survatlas.coverage.obstacles import Obstacles, footprint_edges, prepare_obstacles
 from survatlas.coverage.occlusion import camera_views25
@@ -55,13 +55,14 @@ Key = tuple[str, str]
 class CameraSet:
     """Cameras of one tile (or all cameras) and what they need around them.
 
-    ``index`` are global camera indices (ascending); ``rows`` the optics mappings read by
-    :func:`survatlas.optics.camera_geometry`; ``segments`` / ``outlines`` carry global street /
+    ``index`` are global camera indices (ascending); ``rows`` the cameras' optics fields as
+    :func:`survatlas.coverage.camera_views.camera_views` reads them (one mapping per camera,
+    or columns from :func:`survatlas.coverage.reading.device_columns`); ``segments`` / ``outlines`` carry global street /
     site indices and metre measures along the whole street or outline.
     """
 
     index: np.ndarray
-    rows: list[dict]
+    rows: Devices
     x: np.ndarray
     y: np.ndarray
     buildings: np.ndarray
@@ -85,7 +86,7 @@ class ViewsPart:
     """Output of :func:`tile_views`."""
 
     index: np.ndarray
-    geometries: dict[str, list[optics.CameraGeometry]]
+    cameras: dict[str, CameraViews]
     levels: dict[Key, ViewsLevel] = field(default_factory=dict)
 
 
@@ -210,16 +211,16 @@ def tile_views(
     done: dict[bytes, ViewsLevel] = {}  # views already computed, by their parameters
     with _threads(threads):
         for scenario in settings.scenarios:
-            geoms = [optics.camera_geometry(r, scenario, standard=settings.standard,
-                                            no_direction=settings.no_direction) for r in cams.rows]
-            part.geometries[scenario] = geoms
+            views = camera_views(cams.rows, scenario, standard=settings.standard,
+                                 no_direction=settings.no_direction)
+            part.cameras[scenario] = views
             tops = _scenario_heights(cams, settings, scenario)
             for level in settings.levels:
                 if tops is not None:
-                    regions = camera_views25(obstacles, tops, cams.rows, cams.x, cams.y,
-                                             cams.index, geoms, level, scenario)
+                    regions = camera_views25(obstacles, tops, views.rows, cams.x, cams.y,
+                                             cams.index, views, level, scenario)
                 else:
-                    local, direction, fov, radius = optics.expand_views(geoms, level)
+                    local, direction, fov, radius = views.expand(level)
                     key = views_key(local, direction, fov, radius)
                     if key in done:  # same views as another scenario-level: same results
                         part.levels[scenario, level] = done[key]
@@ -285,8 +286,8 @@ def block_areas(
                 part.levels[key] = done[id(reg)]
                 continue
             if not (want_land or want_sites):
-                part.levels[key] = BlockLevel(0, 0, empty, empty,
-                                              [[] for _ in range(empty.size)], *no_h3)
+                part.levels[key] = done[id(reg)] = BlockLevel(
+                    0, 0, empty, empty, [[] for _ in range(empty.size)], *no_h3)
                 continue
             counts = count_grid(reg, sub)
             seen = counts > 0

@@ -236,6 +236,24 @@ def _h3_labels(groups: Raster, crs: CRS, cells: np.ndarray) -> tuple[np.ndarray,
     return labels.ravel(), near.ravel()
 
 
+def block_sums(cells: np.ndarray, block: int) -> np.ndarray:
+    """Sum of every ``block``×``block`` group of a 0/1 ``uint8`` grid (sides multiples of
+    ``block``), row-major.
+
+    For 4×4 groups the four cells of a group's row are one 32-bit word, summed by one multiply
+    (``v·0x01010101 >> 24``: each byte is 0 or 1, so no carry), several times faster than a
+    reduction over a 4-D view.
+    """
+    ny, nx = cells.shape
+    by, bx = ny // block, nx // block
+    if block != 4 or not cells.flags.c_contiguous:
+        return cells.reshape(by, block, bx, block).sum(axis=(1, 3), dtype=np.int64).ravel()
+    words = cells.view(np.uint32)
+    rows = ((words * np.uint32(0x01010101)) >> np.uint32(24)).astype(np.uint8)
+    rows = rows.reshape(by, block, bx)
+    return (rows[:, 0] + rows[:, 1] + rows[:, 2] + rows[:, 3]).ravel()
+
+
 def h3_cell_counts(
     raster: Raster, counts: np.ndarray, land: np.ndarray, crs: CRS, resolution: int,
     *, block: int = 4, assignment: tuple[np.ndarray, np.ndarray] | None = None,
@@ -258,12 +276,12 @@ def h3_cell_counts(
     names, block_hex = assignment if assignment is not None else \
         h3_assignment(raster, crs, resolution, block=block)
     by, bx = -(-ny // block), -(-nx // block)
-    pad_land = np.zeros((by * block, bx * block), bool)
+    pad_land = np.zeros((by * block, bx * block), np.uint8)
     pad_land[:ny, :nx] = land
     pad_seen = np.zeros_like(pad_land)
-    pad_seen[:ny, :nx] = land & (counts > 0)
-    per_block_land = pad_land.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
-    per_block_seen = pad_seen.reshape(by, block, bx, block).sum(axis=(1, 3)).ravel()
+    np.logical_and(land, counts > 0, out=pad_seen[:ny, :nx].view(bool))
+    per_block_land = block_sums(pad_land, block)
+    per_block_seen = block_sums(pad_seen, block)
     land_cells = np.bincount(block_hex, per_block_land, minlength=names.size)
     seen_cells = np.bincount(block_hex, per_block_seen, minlength=names.size)
     return names, land_cells.astype(np.int64), seen_cells.astype(np.int64)

@@ -11,6 +11,7 @@ cameras whose direction or optics were assumed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 from survatlas.coverage.aggregate import SeenIntervals
+from survatlas.coverage.camera_views import ALL_LEVELS, CameraViews, camera_views
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
 from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their former home)
@@ -31,6 +33,7 @@ from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their form
     OPTICS_TEXTS,
     Table,
     building_table,
+    device_columns,
     device_rows,
     read_cameras,
     read_sites,
@@ -153,7 +156,9 @@ class Result:
     raster: Raster
     land: np.ndarray | None
     public_space: np.ndarray | None
-    geometries: dict[str, list[optics.CameraGeometry]]
+    #: per scenario, the views and ranges of the cameras, one :class:`CameraViews` per part
+    #: of the run (each camera in one part)
+    cameras: dict[str, list[CameraViews]]
     levels: dict[tuple[str, str], LevelResult] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -266,8 +271,9 @@ def _anchor(devices, streets, bbox) -> tuple[float, float] | None:
 def _halo(bbox, devices, fwd, crs):
     if bbox is None:
         return None
-    reach = max(max(optics.camera_geometry(r, "worst").ranges_m.values())
-                for r in device_rows(devices)) if len(devices) else 0.0
+    views = camera_views(device_columns(devices), "worst")
+    reach = float(np.nanmax([views.ranges(level) for level in ALL_LEVELS])) \
+        if len(devices) else 0.0
     inv = geo.to_lonlat(crs)
     x0, y0 = fwd.transform(bbox[0], bbox[1])
     x1, y1 = fwd.transform(bbox[2], bbox[3])
@@ -352,7 +358,7 @@ def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) 
 
 def all_cameras(inputs: Inputs) -> _tiles.CameraSet:
     """Every camera of ``inputs`` with every building, street segment and site outline."""
-    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_rows(inputs.devices),
+    return _tiles.CameraSet(np.arange(len(inputs.devices)), device_columns(inputs.devices),
                             inputs.cam_x, inputs.cam_y, inputs.buildings,
                             _tiles.segments_of(inputs.streets), site_outlines(inputs),
                             inputs.building_attrs)
@@ -374,22 +380,24 @@ def combine(
     blocks: list[_tiles.BlockPart],
 ) -> Result:
     """One result from the parts of a tiling (any tiling gives the same figures)."""
-    n_cams = len(inputs.devices)
-    geometries: dict[str, list] = {}
-    for scenario in settings.scenarios:
-        geoms: list = [None] * n_cams
-        for part in views:
-            for i, g in zip(part.index.tolist(), part.geometries[scenario], strict=True):
-                geoms[i] = g
-        geometries[scenario] = geoms
+    cameras = {scenario: [part.cameras[scenario] for part in views]
+               for scenario in settings.scenarios}
     one = len(blocks) == 1 and blocks[0].land is not None
     result = Result(inputs, settings, raster, blocks[0].land if one else None,
-                    blocks[0].public if one else None, geometries)
+                    blocks[0].public if one else None, cameras)
     n_streets, n_sites = len(inputs.streets), inputs.site_ids.size
     cell_area = raster.cell_area
+    # scenario-levels whose parts are the same objects (shared views, see _tiles.views_key)
+    # have the same results: combined once
+    done: dict[tuple, LevelResult] = {}
     for scenario in settings.scenarios:
         for level in settings.levels:
             key = (scenario, level)
+            same = (tuple(id(p.levels[key]) for p in views),
+                    tuple(id(b.levels[key]) for b in blocks))
+            if same in done:
+                result.levels[key] = dataclasses.replace(done[same])
+                continue
             regions, seen, outline = _tiles.combine_views(views, key)
             sums = _tiles.combine_blocks(blocks, key, n_sites)
             sites = [{"area_m2": float(c) * cell_area, "in_view_m2": float(v) * cell_area,
@@ -404,6 +412,7 @@ def combine(
             result.levels[key] = LevelResult(
                 regions, seen, seen.union_length(n_streets), seen.cameras_per_line(n_streets),
                 blocks[0].levels[key].counts if one else None, sites, outline, h3, areas)
+            done[same] = result.levels[key]
     result.summary = summarise(result)
     return result
 
@@ -412,7 +421,7 @@ def summarise(result: Result) -> dict[str, Any]:
     """The published summary: every figure per scenario and level, with its assumptions."""
     inputs, settings = result.inputs, result.settings
     street_length = float(shapely.length(inputs.streets).sum()) if inputs.streets.size else 0.0
-    first = result.geometries[settings.scenarios[0]]
+    first = result.cameras[settings.scenarios[0]]
     cell_area = result.raster.cell_area
     by: dict[str, dict[str, Any]] = {}
     areas = "areas" in settings.outputs
@@ -448,8 +457,8 @@ def summarise(result: Result) -> dict[str, Any]:
         "standard": settings.standard,
         "outputs": list(settings.outputs),
         "cameras": len(inputs.devices),
-        "cameras_assumed_direction": int(sum(g.direction_assumed for g in first)),
-        "cameras_assumed_optics": int(sum(g.optics_assumed for g in first)),
+        "cameras_assumed_direction": sum(int(v.direction_assumed.sum()) for v in first),
+        "cameras_assumed_optics": sum(int(v.optics_assumed.sum()) for v in first),
         "street_length_m": round(street_length, 2),
         "streets": int(inputs.streets.size),
         "sites": int(inputs.site_ids.size),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
 from survatlas.coverage.visibility import _morton_order, _splice, _threads, _views
 from survatlas.errors import InputError
+
+if TYPE_CHECKING:
+    from survatlas.coverage.camera_views import CameraViews
 
 #: Largest number of padded boundary slots computed in one parallel pass (memory bound).
 CHUNK_SLOTS = 6_000_000
@@ -186,7 +190,7 @@ def _assemble(parts, start, fov, radius, cam) -> Regions:
 
 def camera_views25(
     obstacles: Obstacles, tops: tuple[np.ndarray, np.ndarray], rows: list[dict],
-    x: np.ndarray, y: np.ndarray, index: np.ndarray, geometries: list[optics.CameraGeometry],
+    x: np.ndarray, y: np.ndarray, index: np.ndarray, views: CameraViews,
     level: str, scenario: str,
 ) -> Regions:
     """2.5-D regions of cameras at one level and scenario (what :func:`visibility` is to 2-D).
@@ -196,18 +200,18 @@ def camera_views25(
     ranges (``√(d² − h²)``), a range already capped at the tilt's far ground edge stays there.
     ``tops`` is ``(top_m, bottom_m)`` per footprint of ``obstacles`` for this scenario.
     """
-    local, direction, fov, slant = optics.expand_views(geometries, level)
+    local, direction, fov, slant = views.expand(level)
     eye = np.empty(local.size)
     near = np.zeros(local.size)
     radius = np.empty(local.size)
     for k, (c, r) in enumerate(zip(local.tolist(), slant.tolist(), strict=True)):
         h, _ = heights.camera_height(rows[c], scenario)
-        g = geometries[c]
+        cam_optics, height = views.optics_of(c), views.height_m(c)
         tilt = rows[c].get("tilt_down_deg")
-        vfov = g.optics.vfov_deg if g.optics is not None else None
+        vfov = cam_optics.vfov_deg if cam_optics is not None else None
         far = np.inf
-        if tilt is not None and vfov is not None and g.height_m is not None:
-            far = optics.ground_reach(g.height_m, tilt, vfov)[1]
+        if tilt is not None and vfov is not None and height is not None:
+            far = optics.ground_reach(height, tilt, vfov)[1]
             near[k] = heights.near_edge(h, tilt, vfov)
         ground = far if r >= far - 1e-9 else heights.ground_range(r, h)
         radius[k] = max(ground, MIN_GROUND_RANGE_M)

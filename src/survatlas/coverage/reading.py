@@ -159,8 +159,19 @@ def device_rows(devices: Any) -> list[dict[str, Any]]:
     ``devices`` is a :class:`Table` from :func:`read_cameras`, or a frame: a layer read from the
     store or a tile's cameras file (views as JSON text or lists, missing values as None, NaN or
     NA; numbers may be numeric text)."""
+    return rows_of(device_columns(devices))
+
+
+def rows_of(columns: Mapping[str, list]) -> list[dict[str, Any]]:
+    """One mapping per row of equally long ``columns``."""
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def device_columns(devices: Any) -> dict[str, list]:
+    """:func:`device_rows` as columns (``{field: one value per device}``, no mapping per
+    device): what :func:`survatlas.coverage.camera_views.camera_views` reads fastest."""
     if not isinstance(devices, Table):
-        return _frame_rows(devices)
+        return _frame_columns(devices)
     cols: dict[str, list] = {
         "camera_type": _texts(devices["camera_type"]),
         "device_type": _texts(devices["device_type"]),
@@ -171,11 +182,11 @@ def device_rows(devices: Any) -> list[dict[str, Any]]:
     for name in OPTICS_NUMBERS:
         values = np.asarray(devices[name], np.float64)
         cols[name] = [None if v != v else v for v in values.tolist()]
-    return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+    return cols
 
 
-def _frame_rows(devices) -> list[dict[str, Any]]:
-    """:func:`device_rows` of a pandas frame (its numeric text and NA rules)."""
+def _frame_columns(devices) -> dict[str, list]:
+    """:func:`device_columns` of a pandas frame (its numeric text and NA rules)."""
     import pandas as pd
 
     cols: dict[str, list] = {
@@ -188,7 +199,7 @@ def _frame_rows(devices) -> list[dict[str, Any]]:
     for name in OPTICS_NUMBERS:
         values = pd.to_numeric(devices[name]).to_numpy(np.float64)
         cols[name] = [None if math.isnan(v) else v for v in values.tolist()]
-    return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+    return cols
 
 
 def _views(values: Iterable) -> list[list[tuple]]:
