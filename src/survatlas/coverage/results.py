@@ -27,8 +27,13 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 BBox = tuple[float, float, float, float]
+#: the result tables as readers see them (``coverage_views`` and ``street_seen`` are SQL views
+#: over the stored sets of migration m0131)
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
                  "coverage_runs")
+#: the tables a run is stored in (what a new run empties)
+STORED_TABLES = ("coverage_sets", "coverage_view_rows", "street_seen_rows", "street_coverage",
+                 "site_coverage", "h3_coverage", "coverage_runs")
 
 
 def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
@@ -66,7 +71,7 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
                 "run `survatlas coverage` again; nothing was written (the previous results "
                 "are kept)")
         replaced = conn.execute("SELECT count(*) FROM coverage_runs").fetchone()[0]
-        for table in RESULT_TABLES:
+        for table in STORED_TABLES:
             conn.execute(f"DELETE FROM {table}")
         run = (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary))
         run_id = conn.execute(
@@ -84,7 +89,7 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
             "devices": len(device_ids),
             "scenario_levels": len(result.levels),
             **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-               for table in RESULT_TABLES if table != "coverage_runs"},
+               for table in (*RESULT_TABLES[:-1], "coverage_view_rows", "street_seen_rows")},
         })
 
 
@@ -94,8 +99,10 @@ BULK_ROWS = 200_000
 
 
 def _rows(result: Result) -> int:
-    """Views and street intervals a run writes (what the secondary indexes would index)."""
-    return sum(len(lr.regions) + len(lr.seen.line) for lr in result.levels.values())
+    """Views and street intervals a run stores (what the secondary indexes index)."""
+    views = {id(lr.regions): len(lr.regions) for lr in result.levels.values()}
+    seen = {id(lr.seen): len(lr.seen.line) for lr in result.levels.values()}
+    return sum(views.values()) + sum(seen.values())
 
 
 def _drop_indexes(conn) -> list[str]:
@@ -117,22 +124,25 @@ def _insert_levels(conn, result: Result, device_ids: np.ndarray) -> None:
     outputs = result.settings.outputs
     cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution) \
         if "h3" in outputs else {}
-    view_columns: dict[int, list] = {}  # by Regions object: scenario-levels may share one
+    view_sets: dict[int, int] = {}  # by Regions object: scenario-levels may share one
+    seen_sets: dict[int, int] = {}  # and then their street intervals
     for (scenario, level), lr in result.levels.items():
-        reg = lr.regions
-        if id(reg) not in view_columns:
-            view_columns[id(reg)] = _view_columns(reg, device_ids)
-        conn.executemany(
-            "INSERT INTO coverage_views VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            zip(repeat(scenario), repeat(level), *view_columns[id(reg)]),
-        )
-        seen = lr.seen
-        conn.executemany(
-            "INSERT INTO street_seen VALUES (?,?,?,?,?,?)",
-            zip(inputs.street_ids[seen.line].tolist(), [scenario] * len(seen.line),
-                [level] * len(seen.line), seen.start_m.tolist(), seen.end_m.tolist(),
-                device_ids[seen.camera].tolist(), strict=True),
-        )
+        new_views, new_seen = id(lr.regions) not in view_sets, id(lr.seen) not in seen_sets
+        views, seen = _set_number(view_sets, lr.regions), _set_number(seen_sets, lr.seen)
+        conn.execute("INSERT INTO coverage_sets (scenario, level, views, seen) VALUES (?,?,?,?)",
+                     (scenario, level, views, seen))
+        if new_views:
+            conn.executemany(
+                "INSERT INTO coverage_view_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                zip(repeat(views), *_view_columns(lr.regions, device_ids)),
+            )
+        if new_seen:
+            conn.executemany(
+                "INSERT INTO street_seen_rows VALUES (?,?,?,?,?)",
+                zip(repeat(seen), inputs.street_ids[lr.seen.line].tolist(),
+                    lr.seen.start_m.tolist(), lr.seen.end_m.tolist(),
+                    device_ids[lr.seen.camera].tolist()),
+            )
         conn.executemany(
             "INSERT INTO street_coverage VALUES (?,?,?,?,?,?)",
             zip(inputs.street_ids.tolist(), [scenario] * len(lengths), [level] * len(lengths),
@@ -149,8 +159,13 @@ def _insert_levels(conn, result: Result, device_ids: np.ndarray) -> None:
         )
 
 
+def _set_number(sets: dict[int, int], obj: object) -> int:
+    """The set number of ``obj`` (numbered from 1 in order of first use), added when new."""
+    return sets.setdefault(id(obj), len(sets) + 1)
+
+
 def _view_columns(reg, device_ids: np.ndarray) -> list[list]:
-    """The ``coverage_views`` columns after scenario and level, one list each, built column-wise:
+    """The ``coverage_view_rows`` columns after the set number, one list each, built column-wise:
     view, device, x, y, start, fov, radius, status, area, sector area, and the region as float32
     angle and radius blobs (slices of one buffer)."""
     n = len(reg)
