@@ -5,6 +5,7 @@ stores."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -143,3 +144,103 @@ def test_the_bulk_save_stores_what_the_checked_save_stores(db, monkeypatch, bulk
         entries = store.query("SELECT details FROM custody_log WHERE action = 'coverage.save' "
                               "ORDER BY seq")
         assert len(entries) == 2
+
+
+def _share_views(db) -> None:  # type: ignore[no-untyped-def]
+    """A listed range shorter than every DORI distance: every scenario-level sees alike (2-D)."""
+    with Store(db) as store, store.transaction() as conn:
+        conn.execute("UPDATE devices SET range_m = 30, fov_deg = 60")
+
+
+def test_views_shared_by_scenario_levels_are_stored_once(db):
+    _share_views(db)
+    with Store(db) as store:
+        result = _computed(store)
+        first = next(iter(result.levels.values()))
+        assert all(lr.regions is first.regions for lr in result.levels.values())
+        results.save_result(store, result)
+        n = len(first.regions)
+        assert n > 0
+        assert store.scalar("SELECT count(*) FROM coverage_view_rows") == n
+        assert store.scalar("SELECT count(DISTINCT views) FROM coverage_sets") == 1
+        assert store.scalar("SELECT count(*) FROM coverage_views") == n * len(result.levels)
+        assert store.scalar("SELECT count(*) FROM street_seen_rows") == len(first.seen.line)
+        per_level = [[tuple(r)[2:] for r in store.query(
+            "SELECT * FROM coverage_views WHERE scenario = ? AND level = ? ORDER BY view", key)]
+            for key in result.levels]
+        assert all(rows == per_level[0] for rows in per_level) and len(per_level[0]) == n
+        details = json.loads(store.scalar("SELECT details FROM custody_log WHERE action = "
+                                          "'coverage.save'"))
+        assert details["coverage_views"] == n * len(result.levels)
+        assert details["coverage_view_rows"] == n
+        # a shared set's rows cannot be deleted for one scenario-level alone
+        with pytest.raises(sqlite3.IntegrityError, match="shared by several scenario-levels"), \
+                store.transaction() as conn:
+            conn.execute("DELETE FROM coverage_views WHERE scenario = 'best'")
+        assert store.scalar("SELECT count(*) FROM coverage_view_rows") == n
+        camera = store.scalar("SELECT min(device_id) FROM coverage_view_rows")
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM devices WHERE id = ?", (camera,))
+        assert not store.scalar("SELECT count(*) FROM coverage_views WHERE device_id = ?",
+                                (camera,))
+        assert store.scalar("SELECT count(*) FROM coverage_views") == \
+            store.scalar("SELECT count(*) FROM coverage_view_rows") * len(result.levels) > 0
+
+
+def test_rows_written_through_the_views_land_in_their_own_sets(db):
+    with Store(db) as store, store.transaction() as conn:
+        cam = conn.execute("SELECT min(id) FROM devices").fetchone()[0]
+        street = conn.execute("SELECT min(id) FROM streets").fetchone()[0]
+        for k, (scenario, level) in enumerate([("typical", "detection"), ("best", "detection")]):
+            conn.execute("INSERT INTO coverage_views VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (scenario, level, 0, cam, 1.0, 2.0, 0.0, 1.0, 10.0 + k, 0, 5.0, 6.0,
+                          b"\0" * 8, b"\0" * 8))
+            conn.execute("INSERT INTO street_seen VALUES (?,?,?,?,?,?)",
+                         (street, scenario, level, 0.0, 5.0 + k, cam))
+        assert [tuple(r) for r in conn.execute(
+            "SELECT scenario, level, radius FROM coverage_views ORDER BY radius")] == \
+            [("typical", "detection", 10.0), ("best", "detection", 11.0)]
+        assert conn.execute("SELECT count(DISTINCT views) FROM coverage_sets").fetchone()[0] == 2
+        conn.execute("DELETE FROM street_seen WHERE scenario = 'best'")  # a set of its own
+        conn.execute("DELETE FROM coverage_views WHERE scenario = 'typical'")
+        assert [tuple(r) for r in conn.execute("SELECT scenario, end_m FROM street_seen")] == \
+            [("typical", 5.0)]
+        assert [tuple(r)[:2] for r in conn.execute("SELECT * FROM coverage_views")] == \
+            [("best", "detection")]
+
+
+def test_the_migration_moves_rows_of_the_former_tables(db):
+    """A store with the former ``coverage_views`` and ``street_seen`` tables (before m0131)
+    keeps every row through the migration."""
+    from survatlas.store.migrations.m0100_coverage import coverage
+
+    with Store(db) as store:
+        compute_coverage(store, settings=SETTINGS)
+        expected = _contents(store)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    rows = {t: conn.execute(f"SELECT * FROM {t}").fetchall()
+            for t in ("coverage_views", "street_seen")}
+    for view in ("coverage_views", "street_seen"):
+        conn.execute(f"DROP VIEW {view}")
+    for table in ("coverage_sets", "coverage_view_rows", "street_seen_rows", "coverage_runs",
+                  "street_coverage", "site_coverage", "h3_coverage"):
+        conn.execute(f"ALTER TABLE {table} RENAME TO kept_{table}")
+    coverage(conn)  # the former layout
+    for table in ("coverage_runs", "street_coverage", "site_coverage", "h3_coverage"):
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE kept_{table} RENAME TO {table}")
+    for table in ("coverage_sets", "coverage_view_rows", "street_seen_rows"):
+        conn.execute(f"DROP TABLE kept_{table}")
+    for table, values in rows.items():
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values[0]))})",
+                         values)
+    conn.execute("DELETE FROM _migrations WHERE name = 'm0131_shared_coverage_rows'")
+    conn.execute("COMMIT")
+    conn.close()
+    with Store(db) as store:
+        assert store.scalar("SELECT type FROM sqlite_master WHERE name = 'coverage_views'") == \
+            "view"
+        assert _contents(store) == expected
+        assert store.scalar("SELECT count(*) FROM coverage_sets") == len(LEVELS) * len(SCENARIOS)
+        assert store.scalar("PRAGMA foreign_key_check") is None
