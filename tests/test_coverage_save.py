@@ -244,3 +244,41 @@ def test_the_migration_moves_rows_of_the_former_tables(db):
         assert _contents(store) == expected
         assert store.scalar("SELECT count(*) FROM coverage_sets") == len(LEVELS) * len(SCENARIOS)
         assert store.scalar("PRAGMA foreign_key_check") is None
+
+
+def test_archives_keep_the_results_and_older_archives_still_import(db, tmp_path):
+    """An archive holds the stored sets (the views are not tables); an archive made before
+    m0131, holding ``coverage_views`` and ``street_seen`` as tables, imports through the views."""
+    import base64
+    import hashlib
+
+    from survatlas.provenance.backup import export_archive, import_archive
+
+    with Store(db) as store:
+        compute_coverage(store, settings=SETTINGS)
+        expected = _contents(store)
+        export_archive(store, tmp_path / "arch")
+        logical = {t: (store.conn.execute(f"SELECT * FROM {t}").fetchall(),
+                       [d[0] for d in store.conn.execute(f"SELECT * FROM {t}").description])
+                   for t in ("coverage_views", "street_seen")}
+    arch = tmp_path / "arch"
+    manifest = json.loads((arch / "manifest.json").read_text())
+    assert {"coverage_view_rows", "street_seen_rows", "coverage_sets"} <= set(manifest["tables"])
+    assert not {"coverage_views", "street_seen"} & set(manifest["tables"])
+    with Store(import_archive(arch, tmp_path / "new.db")["store"]) as store:
+        assert _contents(store) == expected
+    for table in ("coverage_sets", "coverage_view_rows", "street_seen_rows"):  # the former layout
+        del manifest["tables"][table]
+        del manifest["files"][f"{table}.jsonl"]
+        (arch / f"{table}.jsonl").unlink()
+    for table, (rows, names) in logical.items():
+        path = arch / f"{table}.jsonl"
+        path.write_text(json.dumps(names) + "\n" + "".join(
+            json.dumps([{"b64": base64.b64encode(v).decode()} if isinstance(v, bytes) else v
+                        for v in row]) + "\n" for row in rows))
+        manifest["tables"][table] = len(rows)
+        manifest["files"][path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (arch / "manifest.json").write_text(json.dumps(manifest))
+    with Store(import_archive(arch, tmp_path / "old.db")["store"]) as store:
+        assert _contents(store) == expected
+        assert store.scalar("SELECT count(*) FROM coverage_sets") == len(LEVELS) * len(SCENARIOS)
