@@ -40,7 +40,7 @@ from survatlas.coverage.reading import (  # noqa: F401  (re-exported: their form
     read_streets,
 )
 from survatlas.coverage.regions import Regions
-from survatlas.coverage.runs import DEFAULT_OCCLUSION
+from survatlas.coverage.runs import DEFAULT_OCCLUSION, input_state
 from survatlas.errors import InputError
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, bbox_clause, read_layer
@@ -122,6 +122,10 @@ class Inputs:
     #: ``building``, ``height_m``, ``levels``, ``min_height_m`` of each of ``buildings``
     #: (a :class:`Table` without geometry, or a frame)
     building_attrs: Table | pd.DataFrame | None = None
+    #: the store's input state (:func:`survatlas.coverage.runs.input_state`) read before the
+    #: inputs were: saving the run checks, inside its write lock, that it has not moved
+    #: (None: inputs not read from a store, saved with every reference checked)
+    input_state: str | None = None
 
 
 @dataclass
@@ -176,6 +180,7 @@ def load_inputs(
     With ``as_of`` (a date) the cameras are those in place then (the device history); streets,
     buildings and sites are today's, so that years compare with the same method.
     """
+    state = input_state(store)  # before the reads: a write during them moves it
     if as_of is None:
         devices = read_cameras(store, bbox)
     else:  # the device history: through the gate's versioned read
@@ -209,7 +214,8 @@ def load_inputs(
                   np.asarray(streets["id"], np.int64), s_metric,
                   np.asarray(sites["id"], np.int64),
                   np.asarray(sites["category"], dtype=object), footprints, assumed, bounds, halo_bbox,
-                  not buildings, building_attributes(store, halo_bbox) if buildings else None)
+                  not buildings, building_attributes(store, halo_bbox) if buildings else None,
+                  state)
 
 
 def _building_filter(store: Store, bbox) -> tuple[str, tuple]:

@@ -17,6 +17,7 @@ from survatlas import geo
 from survatlas.coverage import runs
 from survatlas.coverage.analysis import Result
 from survatlas.coverage.regions import STATUS
+from survatlas.errors import StoreError
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
 from survatlas.store.custody import append_entry, content_digest
@@ -26,8 +27,13 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 BBox = tuple[float, float, float, float]
+#: the result tables as readers see them (``coverage_views`` and ``street_seen`` are SQL views
+#: over the stored sets of migration m0131)
 RESULT_TABLES = ("coverage_views", "street_seen", "street_coverage", "site_coverage", "h3_coverage",
                  "coverage_runs")
+#: the tables a run is stored in (what a new run empties)
+STORED_TABLES = ("coverage_sets", "coverage_view_rows", "street_seen_rows", "street_coverage",
+                 "site_coverage", "h3_coverage", "coverage_runs")
 
 
 def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
@@ -36,16 +42,36 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
 
     ``bbox`` is the lon/lat area the run was asked for (None: the whole store); it is recorded
     with the run's levels, scenarios, cell size and input fingerprint
-    (:mod:`survatlas.coverage.runs`)."""
+    (:mod:`survatlas.coverage.runs`).
+
+    Inputs read from this store (``result.inputs.input_state`` set by
+    :func:`~survatlas.coverage.analysis.load_inputs`) are saved as a bulk write
+    (:meth:`~survatlas.store.Store.bulk_transaction`: foreign keys not enforced, and the
+    result tables' secondary indexes re-built after a large insert): inside the write lock the
+    store's input state must still be the one the inputs were read at — no camera, street or
+    site the rows reference was deleted since — or nothing is written.
+
+    Raises
+    ------
+    StoreError
+        The inputs changed while the run was computed (run it again), or the store refused
+        the write; the previous run stays as it was.
+    """
     inputs = result.inputs
     device_ids = np.asarray(inputs.devices["id"], np.int64)
     record = runs.record_values(
         store, result.settings, bbox, inputs.building_bbox,
         {"devices": len(device_ids), "streets": len(inputs.street_ids),
          "sites": len(inputs.site_ids)})
-    with store.transaction() as conn:
+    state = inputs.input_state
+    with (store.bulk_transaction() if state is not None else store.transaction()) as conn:
+        if state is not None and runs.input_state(store) != state:
+            raise StoreError(
+                "the store's cameras, buildings, streets or sites changed while coverage ran: "
+                "run `survatlas coverage` again; nothing was written (the previous results "
+                "are kept)")
         replaced = conn.execute("SELECT count(*) FROM coverage_runs").fetchone()[0]
-        for table in RESULT_TABLES:
+        for table in STORED_TABLES:
             conn.execute(f"DELETE FROM {table}")
         run = (now_iso(), json.dumps(asdict(result.settings)), json.dumps(result.summary))
         run_id = conn.execute(
@@ -53,54 +79,93 @@ def save_result(store: Store, result: Result, bbox: BBox | None = None) -> None:
             f"VALUES (?, ?, ?, ?{', ?' * len(record)})",
             (*run, inputs.crs.to_wkt(), *record.values()),
         ).lastrowid
-        lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
-        outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
-            if inputs.site_footprints.size else np.empty(0)
-        outputs = result.settings.outputs
-        cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution) \
-            if "h3" in outputs else {}
-        view_columns: dict[int, list] = {}  # by Regions object: scenario-levels may share one
-        for (scenario, level), lr in result.levels.items():
-            reg = lr.regions
-            if id(reg) not in view_columns:
-                view_columns[id(reg)] = _view_columns(reg, device_ids)
-            conn.executemany(
-                "INSERT INTO coverage_views VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                zip(repeat(scenario), repeat(level), *view_columns[id(reg)]),
-            )
-            seen = lr.seen
-            conn.executemany(
-                "INSERT INTO street_seen VALUES (?,?,?,?,?,?)",
-                zip(inputs.street_ids[seen.line].tolist(), [scenario] * len(seen.line),
-                    [level] * len(seen.line), seen.start_m.tolist(), seen.end_m.tolist(),
-                    device_ids[seen.camera].tolist(), strict=True),
-            )
-            conn.executemany(
-                "INSERT INTO street_coverage VALUES (?,?,?,?,?,?)",
-                zip(inputs.street_ids.tolist(), [scenario] * len(lengths), [level] * len(lengths),
-                    lengths.tolist(), lr.street_in_view_m.tolist(), lr.street_cameras.tolist(),
-                    strict=True),
-            )
-            if "sites" in outputs:  # not computed: no site rows rather than zeros
-                _save_sites(conn, inputs, lr, scenario, level, device_ids, outline_len)
-            conn.executemany(
-                "INSERT INTO h3_coverage VALUES (?,?,?,?,?,?,?)",
-                [(cell, scenario, level, v["land_m2"], v["in_view_m2"],
-                  v["in_view_m2"] / v["land_m2"] if v["land_m2"] else None, cams_in_hex.get(cell, 0))
-                 for cell, v in lr.h3.items()],
-            )
+        rebuild = _drop_indexes(conn) if state is not None and _rows(result) >= BULK_ROWS else []
+        _insert_levels(conn, result, device_ids)
+        for sql in rebuild:
+            conn.execute(sql)
         append_entry(conn, "coverage.save", f"coverage_run:{run_id}", {
             "run_sha256": content_digest(*run),
             "replaced_runs": replaced,
             "devices": len(device_ids),
             "scenario_levels": len(result.levels),
             **{table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-               for table in RESULT_TABLES if table != "coverage_runs"},
+               for table in (*RESULT_TABLES[:-1], "coverage_view_rows", "street_seen_rows")},
         })
 
 
+#: rows of views and street intervals from which a save drops the result tables' secondary
+#: indexes and builds them again after the inserts (cheaper than keeping them up to date)
+BULK_ROWS = 200_000
+
+
+def _rows(result: Result) -> int:
+    """Views and street intervals a run stores (what the secondary indexes index)."""
+    views = {id(lr.regions): len(lr.regions) for lr in result.levels.values()}
+    seen = {id(lr.seen): len(lr.seen.line) for lr in result.levels.values()}
+    return sum(views.values()) + sum(seen.values())
+
+
+def _drop_indexes(conn) -> list[str]:
+    """Drop the secondary indexes of the result tables; the statements that create them again."""
+    tables = ", ".join(f"'{t}'" for t in RESULT_TABLES)
+    found = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                         f"tbl_name IN ({tables}) AND sql IS NOT NULL ORDER BY name").fetchall()
+    for name, _ in found:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
+
+
+def _insert_levels(conn, result: Result, device_ids: np.ndarray) -> None:
+    """Insert the rows of every scenario-level of ``result`` (the result tables are empty)."""
+    inputs = result.inputs
+    lengths = shapely.length(inputs.streets) if inputs.streets.size else np.empty(0)
+    outline_len = shapely.length(shapely.boundary(inputs.site_footprints)) \
+        if inputs.site_footprints.size else np.empty(0)
+    outputs = result.settings.outputs
+    cams_in_hex = _cameras_per_hex(inputs, result.settings.h3_resolution) \
+        if "h3" in outputs else {}
+    view_sets: dict[int, int] = {}  # by Regions object: scenario-levels may share one
+    seen_sets: dict[int, int] = {}  # and then their street intervals
+    for (scenario, level), lr in result.levels.items():
+        new_views, new_seen = id(lr.regions) not in view_sets, id(lr.seen) not in seen_sets
+        views, seen = _set_number(view_sets, lr.regions), _set_number(seen_sets, lr.seen)
+        conn.execute("INSERT INTO coverage_sets (scenario, level, views, seen) VALUES (?,?,?,?)",
+                     (scenario, level, views, seen))
+        if new_views:
+            conn.executemany(
+                "INSERT INTO coverage_view_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                zip(repeat(views), *_view_columns(lr.regions, device_ids)),
+            )
+        if new_seen:
+            conn.executemany(
+                "INSERT INTO street_seen_rows VALUES (?,?,?,?,?)",
+                zip(repeat(seen), inputs.street_ids[lr.seen.line].tolist(),
+                    lr.seen.start_m.tolist(), lr.seen.end_m.tolist(),
+                    device_ids[lr.seen.camera].tolist()),
+            )
+        conn.executemany(
+            "INSERT INTO street_coverage VALUES (?,?,?,?,?,?)",
+            zip(inputs.street_ids.tolist(), [scenario] * len(lengths), [level] * len(lengths),
+                lengths.tolist(), lr.street_in_view_m.tolist(), lr.street_cameras.tolist(),
+                strict=True),
+        )
+        if "sites" in outputs:  # not computed: no site rows rather than zeros
+            _save_sites(conn, inputs, lr, scenario, level, device_ids, outline_len)
+        conn.executemany(
+            "INSERT INTO h3_coverage VALUES (?,?,?,?,?,?,?)",
+            [(cell, scenario, level, v["land_m2"], v["in_view_m2"],
+              v["in_view_m2"] / v["land_m2"] if v["land_m2"] else None, cams_in_hex.get(cell, 0))
+             for cell, v in lr.h3.items()],
+        )
+
+
+def _set_number(sets: dict[int, int], obj: object) -> int:
+    """The set number of ``obj`` (numbered from 1 in order of first use), added when new."""
+    return sets.setdefault(id(obj), len(sets) + 1)
+
+
 def _view_columns(reg, device_ids: np.ndarray) -> list[list]:
-    """The ``coverage_views`` columns after scenario and level, one list each, built column-wise:
+    """The ``coverage_view_rows`` columns after the set number, one list each, built column-wise:
     view, device, x, y, start, fov, radius, status, area, sector area, and the region as float32
     angle and radius blobs (slices of one buffer)."""
     n = len(reg)

@@ -362,8 +362,8 @@ def withdrawn_devices(store: Store, audience: str = "public") -> int:
     """How many cameras used by the stored results ``audience`` may no longer see."""
     try:
         return int(store.scalar(
-            "SELECT count(*) FROM devices WHERE id IN (SELECT device_id FROM coverage_views "
-            "UNION SELECT camera_id FROM street_seen) "
+            "SELECT count(*) FROM devices WHERE id IN (SELECT device_id FROM coverage_view_rows "
+            "UNION SELECT camera_id FROM street_seen_rows) "  # each stored set once
             f"AND NOT ({audience_clause(audience)})") or 0)
     except sqlite3.OperationalError:
         return 0

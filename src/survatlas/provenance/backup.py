@@ -335,7 +335,10 @@ def _load_tables(store: Store, archive: Path, manifest: dict[str, Any]) -> None:
             "CREATE TRIGGER custody_head_no_delete BEFORE DELETE ON custody_head "
             "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END"
         )
-        known = set(_tables(conn))
+        # and the views whose rows an older archive holds as tables (coverage_views and
+        # street_seen before m0131): their INSTEAD OF triggers file the rows
+        known = set(_tables(conn)) | {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'view'")}
         for table in manifest["tables"]:
             if table == "custody_head":  # derived: the log's insert trigger rebuilds it
                 continue
