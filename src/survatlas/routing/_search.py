@@ -338,6 +338,10 @@ def to_targets(rev_indptr, rev_indices, rev_weights, tgt, tgt_cost, src):  # typ
     keys = np.empty(cap)
     vals = np.empty(cap, np.int64)
     size = 0
+    # nodes reached at the key being settled (steps of no exposure, most of them): settled
+    # next in any order, without the heap
+    level = np.empty(n, np.int64)
+    top = 0
     waiting = 0
     wanted = np.zeros(n, np.bool_)
     for k in range(len(src)):
@@ -349,8 +353,13 @@ def to_targets(rev_indptr, rev_indices, rev_weights, tgt, tgt_cost, src):  # typ
         if tgt_cost[k] < dist[t]:
             dist[t] = tgt_cost[k]
             size = _push(keys, vals, size, dist[t], t)
-    while size > 0:
-        d, v, size = _pop(keys, vals, size)
+    while size > 0 or top > 0:
+        if top > 0:
+            top -= 1
+            v = level[top]
+            d = dist[v]
+        else:
+            d, v, size = _pop(keys, vals, size)
         if done[v]:
             continue
         if waiting == 0:  # every source settled: the rest cost at least d
@@ -366,7 +375,11 @@ def to_targets(rev_indptr, rev_indices, rev_weights, tgt, tgt_cost, src):  # typ
             nd = d + rev_weights[e]
             if nd < dist[w]:
                 dist[w] = nd
-                size = _push(keys, vals, size, nd, w)
+                if nd == d:
+                    level[top] = w
+                    top += 1
+                else:
+                    size = _push(keys, vals, size, nd, w)
     return dist
 
 
