@@ -126,3 +126,17 @@ def test_reverse_csr_lists_every_step_backwards() -> None:
     assert backward == forward
     rows = np.repeat(np.arange(g.n_nodes), np.diff(g.csr_indptr))
     assert np.array_equal(rows[entry], indices)
+
+
+def test_prepare_loads_the_kernels_a_plan_uses() -> None:
+    """A server's ``Network.prepare`` loads the bounded search's kernels with the very types
+    a route request then calls them with (no compilation or cache load in a request)."""
+    from survatlas.routing import _search
+
+    streets, net = _network(5, 2, [(1, (100, 100, 80), (120, 100, 90), (150, 110, 120))])
+    net.prepare()
+    before = [list(k.signatures) for k in (_search._astar_bounded, _search.to_targets)]
+    assert all(before)
+    plan = plan_route(net, _point(net, streets, 0, 0.1), _point(net, streets, 17, 0.8))
+    assert plan.searches > 1  # the λ searches ran
+    assert [list(k.signatures) for k in (_search._astar_bounded, _search.to_targets)] == before

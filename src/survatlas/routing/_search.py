@@ -173,6 +173,17 @@ def to_networkx(graph: StreetGraph, weights: np.ndarray) -> nx.DiGraph:
 ENGINES = {e.name: e for e in (AStar(), ScipyDijkstra(), NetworkxDijkstra())}
 
 
+def warm_up() -> None:
+    """Load (or compile) the bounded search's kernels now, on a two-node graph, so that no
+    route request pays for it (``Network.prepare``; the plain A* is loaded by a first plan)."""
+    indptr, indices = np.array([0, 1, 2], np.int64), np.array([1, 0], np.int64)
+    weights, xy = np.ones(2), np.zeros(2)
+    one, zero = np.array([1], np.int64), np.array([0], np.int64)
+    to_go = to_targets(indptr, indices, weights, one, np.zeros(1), zero)
+    _astar_bounded(indptr, indices, weights, xy, xy, 0.0, 0.0, to_go, 1.0, zero, np.zeros(1),
+                   one, np.zeros(1), np.inf)
+
+
 def _source_index(ends: Ends, node: int) -> int:
     return int(np.flatnonzero(ends.src_nodes == node)[0])
 
