@@ -13,6 +13,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from survatlas.errors import RoutingError
 from survatlas.routing import _kernels
 from survatlas.routing._exposure import SeenIndex
 from survatlas.routing._graph import StreetGraph
@@ -297,14 +298,11 @@ def _pieces(
     pieces left out."""
     first_end = 0.0 if found.nodes[0] == g.edge_u[a.edge] else float(g.edge_length[a.edge])
     last_start = 0.0 if found.nodes[-1] == g.edge_u[b.edge] else float(g.edge_length[b.edge])
-    k = g.entries(found.nodes)
-    edges, fwd = g.csr_edge[k], g.csr_fwd[k]
-    length = g.edge_length[edges]
-    edges = np.concatenate([[a.edge], edges, [b.edge]]).astype(np.int64)
-    t0 = np.concatenate([[a.t], np.where(fwd, 0.0, length), [last_start]])
-    t1 = np.concatenate([[first_end], np.where(fwd, length, 0.0), [b.t]])
-    keep = t0 != t1
-    edges, t0, t1 = edges[keep], t0[keep], t1[keep]
+    edges, t0, t1, ok = _kernels.path_pieces(
+        np.asarray(found.nodes, dtype=np.int64), g.csr_indptr, g.csr_indices, g.csr_edge,
+        g.csr_fwd, g.edge_length, a.edge, a.t, first_end, b.edge, last_start, b.t)
+    if not ok:
+        raise RoutingError("internal: a path step has no edge")
     return list(zip(edges.tolist(), t0.tolist(), t1.tolist(), strict=True)), (edges, t0, t1)
 
 
