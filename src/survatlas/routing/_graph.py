@@ -148,6 +148,18 @@ class StreetGraph:
             found = self.__dict__["_edge_coords"] = (ptr, coords)
         return found
 
+    def reverse_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The reversed adjacency ``(indptr, indices, entry)``: row ``w`` lists the nodes with a
+        step to ``w``, ``entry`` the forward CSR entry of each such step (made on first use)."""
+        found = self.__dict__.get("_reverse_csr")
+        if found is None:
+            rows = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self.csr_indptr))
+            order = np.argsort(self.csr_indices, kind="stable").astype(np.int64)
+            counts = np.bincount(self.csr_indices, minlength=self.n_nodes)
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            found = self.__dict__["_reverse_csr"] = (indptr, rows[order], order)
+        return found
+
     def entries(self, nodes: Sequence[int]) -> np.ndarray:
         """The CSR entries of the steps along a node sequence (raises for a missing step)."""
         path = np.asarray(nodes, dtype=np.int64)

@@ -240,3 +240,33 @@ def _distinct_cameras(cam_offsets, cams, interval, n_ids):  # type: ignore[no-un
             found[at] = cams[m]
             at += 1
     return np.unique(found)
+
+
+@njit(cache=True, nogil=True)
+def path_pieces(nodes, indptr, indices, csr_edge, csr_fwd, edge_length, a_edge, a_t, first_end,  # type: ignore[no-untyped-def]
+                b_edge, last_start, b_t):
+    """A found path's pieces ``(edges, t0, t1)``: the part of the origin's edge, each step of
+    ``nodes`` as its whole edge (``(0, length)`` along it, ``(length, 0)`` against it), the
+    part of the destination's edge; empty pieces left out. ``ok`` is False when a step has no
+    CSR entry."""
+    m = len(nodes) - 1
+    edges = np.empty(m + 2, np.int64)
+    t0 = np.empty(m + 2)
+    t1 = np.empty(m + 2)
+    edges[0], t0[0], t1[0] = a_edge, a_t, first_end
+    for i in range(m):
+        v, w = nodes[i], nodes[i + 1]
+        k = -1
+        for e in range(indptr[v], indptr[v + 1]):
+            if indices[e] == w:
+                k = e
+                break
+        if k < 0:
+            return edges[:0], t0[:0], t1[:0], False
+        edge = csr_edge[k]
+        edges[i + 1] = edge
+        t0[i + 1] = 0.0 if csr_fwd[k] else edge_length[edge]
+        t1[i + 1] = edge_length[edge] if csr_fwd[k] else 0.0
+    edges[m + 1], t0[m + 1], t1[m + 1] = b_edge, last_start, b_t
+    keep = t0 != t1
+    return edges[keep], t0[keep], t1[keep], True

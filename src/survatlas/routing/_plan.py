@@ -13,10 +13,11 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from survatlas.errors import RoutingError
 from survatlas.routing import _kernels
 from survatlas.routing._exposure import SeenIndex
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._search import Ends, Found
+from survatlas.routing._search import Ends, Found, to_targets
 
 Piece = tuple[int, float, float]
 #: λ large enough that the search minimises exposure first and length second.
@@ -119,6 +120,26 @@ class Pricer:
             np.ascontiguousarray(t0, dtype=float), np.ascontiguousarray(t1, dtype=float))
         return float(metres), tuple(cameras.tolist())
 
+    def to_go(self, a: Anchor, b: Anchor) -> np.ndarray:
+        """Per node, a lower bound of the exposed metres from it to ``b`` (the destination's
+        end pieces included; ``inf``: ``b`` cannot be reached): the A* bound of the searches
+        from ``a`` to ``b`` (:func:`~routing._search.to_targets`, kept for the last few pairs)."""
+        memo = self.__dict__.setdefault("_to_go_memo", {})
+        found = memo.get((a, b))
+        if found is None:
+            src, _, _, tgt, _, tgt_exp = _end_figures(self, a, b)
+            indptr, indices, entry = self.graph.reverse_csr()
+            rev = self.__dict__.get("_reverse_exposed")
+            if rev is None:
+                rev = self.__dict__["_reverse_exposed"] = np.ascontiguousarray(
+                    self.entry_exp[entry], dtype=float)
+            found = to_targets(indptr, indices, rev, tgt, np.ascontiguousarray(tgt_exp, float),
+                               src)
+            if len(memo) >= 16:
+                memo.clear()
+            memo[(a, b)] = found
+        return found
+
     def _edge_intervals(self) -> tuple[np.ndarray, ...]:
         """Each whole edge's intervals as :meth:`SeenIndex.clipped` gives them (CSR by edge)."""
         if self._intervals is None:
@@ -209,7 +230,8 @@ def solve(
     """The cheapest path from ``a`` to ``b`` under ``length + λ·exposed`` (None: unreachable)."""
     g = pricer.graph
     weights = pricer.weights(lam)
-    ends = _ends(pricer, lam, a, b)
+    bounded = getattr(getattr(search, "__self__", None), "uses_bounds", False)
+    ends = _ends(pricer, lam, a, b, bounded)
     direct = _direct(pricer, lam, a, b)
     found = search(g, weights, ends, min(bound, direct[0]) if direct else bound)
     if found is None or (direct is not None and direct[0] <= found.cost):
@@ -219,9 +241,12 @@ def solve(
     return Path(tuple(pieces), length, exposed, lam, arrays)
 
 
-def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> Ends:
+def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor, bounded: bool = False) -> Ends:
+    """The search's sources and targets at ``λ``; with ``bounded`` (and ``λ > 0``), also a
+    lower bound of the exposed metres from every node to the targets (:meth:`Pricer.to_go`)."""
     src, src_len, src_exp, tgt, tgt_len, tgt_exp = _end_figures(pricer, a, b)
-    return Ends(src, src_len + lam * src_exp, tgt, tgt_len + lam * tgt_exp, b.xy)
+    to_go = pricer.to_go(a, b) if bounded and lam > 0 else None
+    return Ends(src, src_len + lam * src_exp, tgt, tgt_len + lam * tgt_exp, b.xy, to_go, lam)
 
 
 def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
@@ -273,14 +298,11 @@ def _pieces(
     pieces left out."""
     first_end = 0.0 if found.nodes[0] == g.edge_u[a.edge] else float(g.edge_length[a.edge])
     last_start = 0.0 if found.nodes[-1] == g.edge_u[b.edge] else float(g.edge_length[b.edge])
-    k = g.entries(found.nodes)
-    edges, fwd = g.csr_edge[k], g.csr_fwd[k]
-    length = g.edge_length[edges]
-    edges = np.concatenate([[a.edge], edges, [b.edge]]).astype(np.int64)
-    t0 = np.concatenate([[a.t], np.where(fwd, 0.0, length), [last_start]])
-    t1 = np.concatenate([[first_end], np.where(fwd, length, 0.0), [b.t]])
-    keep = t0 != t1
-    edges, t0, t1 = edges[keep], t0[keep], t1[keep]
+    edges, t0, t1, ok = _kernels.path_pieces(
+        np.asarray(found.nodes, dtype=np.int64), g.csr_indptr, g.csr_indices, g.csr_edge,
+        g.csr_fwd, g.edge_length, a.edge, a.t, first_end, b.edge, last_start, b.t)
+    if not ok:
+        raise RoutingError("internal: a path step has no edge")
     return list(zip(edges.tolist(), t0.tolist(), t1.tolist(), strict=True)), (edges, t0, t1)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Path, Pricer, piece_arrays
+from survatlas.routing._plan import Anchor, Path, Pricer, piece_arrays
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -35,6 +35,18 @@ class WorstPricer(Pricer):
         self.entry_len = first.entry_len
         self.entry_exp = self.exposed[self.graph.csr_edge]
         self._weights: dict[float, np.ndarray] = {}
+
+    def to_go(self, a: Anchor, b: Anchor) -> np.ndarray:
+        """The largest of the scenarios' bounds (:meth:`Pricer.to_go`): every step and end
+        piece is priced at least as high as in any one scenario, so it is a bound here too."""
+        memo = self.__dict__.setdefault("_to_go_memo", {})
+        found = memo.get((a, b))
+        if found is None:
+            found = np.max(np.stack([p.to_go(a, b) for p in self.pricers]), axis=0)
+            if len(memo) >= 16:
+                memo.clear()
+            memo[(a, b)] = found
+        return found
 
     def figures(
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray

@@ -23,6 +23,7 @@ from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
 from survatlas.routing._plan import (
     Pricer,
 )
+from survatlas.routing._search import warm_up
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, read_layer
 
@@ -71,6 +72,7 @@ class Network:
         for scenario in self.exposure.scenarios:
             for level in self.exposure.levels:
                 self.pricer(scenario, level).prepare()
+        warm_up()
 
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:
         """Raise :class:`RoutingError` when a (lat, lon) point lies outside the coverage run's

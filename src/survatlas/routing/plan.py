@@ -244,6 +244,7 @@ def plan_route(
     alternatives: int = 0,
     engine: str = "astar",
     max_snap_m: float = SNAP_MAX_M,
+    figure_levels: Sequence[str] | None = None,
 ) -> RoutePlan:
     """The shortest route and the least-exposed route within ``max_detour``.
 
@@ -263,6 +264,9 @@ def plan_route(
         Also return up to this many routes of the Pareto front (length vs exposure).
     engine
         ``astar`` (default), ``scipy`` or ``networkx``.
+    figure_levels
+        The DORI levels the routes carry figures for (default every level of the coverage
+        run; the web map asks for ``level`` alone). Must include ``level``.
 
     Examples
     --------
@@ -272,6 +276,8 @@ def plan_route(
         print(plan.shortest.length_m, plan.least_exposed.length_m)
     """
     scenario = _check_query(net, level, scenario, max_detour, alternatives, engine)
+    if figure_levels is not None and level not in figure_levels:
+        raise InputError(f"the figure levels {list(figure_levels)} must include {level!r}")
     net.check_covered([origin, destination], "route end")
     a, b, snaps = _snap_pair(net, origin, destination, max_snap_m)
     search = ENGINES[engine].search
@@ -304,7 +310,7 @@ def plan_route(
         alts, searches = _pick(front, alternatives), searches + more
 
     def make(path: Path, kind: str) -> Route:
-        return make_route(net, path.pieces, kind, path.lam, scenario)
+        return make_route(net, path.pieces, kind, path.lam, scenario, figure_levels)
 
     return RoutePlan(
         profile=net.graph.profile.name,
@@ -438,13 +444,15 @@ def _no_route_message(net: Network, snaps: tuple[Snap, Snap]) -> str:
 
 
 def make_route(
-    net: Network, pieces: Sequence[Piece], kind: str, lam: float, scenario: str
+    net: Network, pieces: Sequence[Piece], kind: str, lam: float, scenario: str,
+    levels: Sequence[str] | None = None,
 ) -> Route:
-    """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``."""
+    """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``, with figures
+    for ``levels`` (default every level of the coverage run)."""
     g = net.graph
     length = float(sum(abs(p[2] - p[1]) for p in pieces))
     scenarios = net.exposure.scenarios or (scenario,)
-    levels = net.exposure.levels
+    levels = tuple(lvl for lvl in net.exposure.levels if levels is None or lvl in levels)
     arrays = piece_arrays(pieces)
     exposure = {sc: {lvl: _seen(net, arrays, sc, lvl) for lvl in levels} for sc in scenarios}
     shown = {lvl: scenario if scenario != ROBUST else

@@ -17,6 +17,7 @@ import shapely
 from survatlas import routing
 from survatlas.errors import SurvatlasError
 from survatlas.publish import coverage_tiles
+from survatlas.routing.network import DEFAULT_LEVEL
 from survatlas.store import Store
 from survatlas.web import _coverage
 
@@ -155,6 +156,8 @@ def _planned(
         window = routing.route_window([origin, destination])
         net = routing.load_network(store, bbox=window, audience=audience)
     kwargs = {"max_detour": max_detour, "scenario": scenario} | ({"level": level} if level else {})
+    # the answer shows one level's figures: the routes carry that level's alone
+    kwargs["figure_levels"] = (level or DEFAULT_LEVEL,)
     return _plan_result(routing.plan_route(net, origin, destination, **kwargs))
 
 
