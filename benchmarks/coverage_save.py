@@ -7,10 +7,16 @@ trees. A one-level run is timed after a one-level run (an untimed one first: a r
 a full run first deletes the full run's rows), then the full runs. CPU is user + system seconds
 of the child process (``os.wait4``).
 
+The benchmark cities' cameras all have an explicit range (50 m), so every scenario-level sees
+the same views and the full run stores one set of them. ``--no-range`` clears the copies'
+``range_m`` first: each camera's range then follows from its optics per level and scenario
+(DORI), and the full run computes and stores 12 different sets of views.
+
 Usage::
 
     python benchmarks/coverage_save.py city.db --work /tmp/save-bench \\
         --baseline-src /path/to/baseline/src --runs 3
+    python benchmarks/coverage_save.py city.db --work /tmp/save-bench --no-range
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,14 +48,18 @@ def run(src: Path, db: Path, args: tuple[str, ...], occlusion: str) -> tuple[flo
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def copy_store(db: Path, to: Path) -> Path:
-    """A copy of the store ``db`` (and its obstacle cache) in the folder ``to``."""
+def copy_store(db: Path, to: Path, no_range: bool = False) -> Path:
+    """A copy of the store ``db`` (and its obstacle cache) in the folder ``to``; with
+    ``no_range``, its cameras' explicit ranges cleared."""
     to.mkdir(parents=True, exist_ok=True)
     target = to / db.name
     shutil.copyfile(db, target)
     cache = db.with_name(db.name + ".cache")
     if cache.is_dir():
         shutil.copytree(cache, target.with_name(target.name + ".cache"), dirs_exist_ok=True)
+    if no_range:
+        with sqlite3.connect(target) as conn:
+            conn.execute("UPDATE devices SET range_m = NULL")
     return target
 
 
@@ -59,11 +70,13 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--occlusion", default="2d", choices=("2d", "2.5d"))
+    parser.add_argument("--no-range", action="store_true",
+                        help="clear the cameras' explicit ranges (ranges per level from optics)")
     args = parser.parse_args()
     trees = {"this tree": Path(__file__).resolve().parents[1] / "src"}
     if args.baseline_src:
         trees["baseline"] = args.baseline_src.resolve()
-    stores = {name: copy_store(args.db, args.work / f"tree{i}") for i, name in enumerate(trees)}
+    stores = {name: copy_store(args.db, args.work / f"tree{i}", args.no_range) for i, name in enumerate(trees)}
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(args.runs):
         for name, src in trees.items():
@@ -72,7 +85,8 @@ def main() -> None:
                 run(src, stores[name], ONE, args.occlusion))
         for name, src in trees.items():
             times.setdefault((name, "full"), []).append(run(src, stores[name], (), args.occlusion))
-    print(f"{args.db.name}: occlusion {args.occlusion}, {args.runs} alternating runs; load "
+    print(f"{args.db.name}{' (explicit ranges cleared)' if args.no_range else ''}: occlusion "
+          f"{args.occlusion}, {args.runs} alternating runs; load "
           f"average {os.getloadavg()[0]:.1f}; CPU = user + system of the process")
     for name in trees:
         one = [c for _, c in times[name, "one level"]]
