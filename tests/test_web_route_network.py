@@ -99,3 +99,50 @@ def test_route_pieces_cut_as_shapely_substring_does() -> None:
             ref = shapely.LineString([ref.coords[0], ref.coords[0]])
         np.testing.assert_allclose(shapely.get_coordinates(ours), shapely.get_coordinates(ref),
                                    atol=1e-9)
+
+
+def test_network_ready_only_for_the_loaded_state(store, monkeypatch) -> None:
+    """``/api/route`` plans on the event loop only when ``network_ready``: then no loading is
+    left to do; the latest run is re-read only when the store's files have changed."""
+    monkeypatch.setattr(_analyses, "_networks", {})
+    assert not _analyses.network_ready(store, "public")
+    a, b = latlon(X0, Y0), latlon(X0 + 400, Y0 + 400)
+    _analyses.compare_routes(store, a, b, 1.25, "public")
+    assert _analyses.network_ready(store, "public")
+    assert not _analyses.network_ready(store, "restricted")  # another audience: not loaded
+    queries = []
+    real_query = store.query
+    monkeypatch.setattr(store, "query", lambda *q: queries.append(q) or real_query(*q))
+    assert _analyses.network_ready(store, "public")
+    assert queries == []  # unchanged files: the latest run is known
+    write_discs(store, {("typical", "detection"): 10.0})  # a new coverage run
+    assert not _analyses.network_ready(store, "public")
+    assert queries  # the changed files made it read the latest run again
+
+
+def test_route_endpoint_plans_on_the_event_loop_once_loaded(store, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from survatlas.web import api_routing
+    from survatlas.web.app import create_app
+
+    monkeypatch.setattr(_analyses, "_networks", {})
+    handed_off: list = []
+    real = api_routing.run_in_threadpool
+
+    async def counted(func, *args):  # type: ignore[no-untyped-def]
+        handed_off.append(func)
+        return await real(func, *args)
+
+    monkeypatch.setattr(api_routing, "run_in_threadpool", counted)
+    a, b = latlon(X0, Y0), latlon(X0 + 400, Y0 + 400)
+    params = {"from": f"{a[0]},{a[1]}", "to": f"{b[0]},{b[1]}"}
+    with TestClient(create_app(store.path, preload_routes=False)) as client:
+        first = client.get("/api/route", params=params)
+        assert first.status_code == 200, first.text
+        assert handed_off == [api_routing._routes]  # loading the network: a worker thread
+        params["max_detour"] = "1.5"
+        second = client.get("/api/route", params=params)
+        assert second.status_code == 200
+        assert handed_off == [api_routing._routes]  # loaded: planned on the event loop
+    assert second.json()["shortest"] == first.json()["shortest"]

@@ -9,7 +9,9 @@ start-up.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from survatlas.cli import main
 from survatlas.cli.web import MAX_DEFAULT_WORKERS, default_workers
 from survatlas.errors import InputError
 from survatlas.web import _analyses
+from survatlas.web import workers as worker_processes
 from survatlas.web.app import SERVE_ENV, ServeSettings, app_from_environment, worker_rate
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -105,19 +108,23 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-def test_two_worker_processes_serve_routes_and_check_tokens(route_store) -> None:
+@contextlib.contextmanager
+def _server(store: Path, *args: str, status: int = 200):  # type: ignore[no-untyped-def]
+    """``survatlas serve --workers 2`` on a free port: (base URL, server, its worker processes);
+    stopped with SIGTERM at the end, and then none of its processes may be left."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "survatlas", "--db", str(route_store), "serve", "--port",
-         str(port), "--workers", "2", "--private"],
+        [sys.executable, "-m", "survatlas", "--db", str(store), "serve", "--port",
+         str(port), "--workers", "2", *args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    workers: list[psutil.Process] = []
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/api/config", timeout=1).status_code == 401:
+                if httpx.get(f"{base}/api/config", timeout=1).status_code == status:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -125,6 +132,26 @@ def test_two_worker_processes_serve_routes_and_check_tokens(route_store) -> None
             pytest.fail(server.stderr.read().decode()[-2000:])
         workers = [c for c in psutil.Process(server.pid).children(recursive=True)
                    if "spawn_main" in " ".join(c.cmdline())]
+        yield base, server, workers, env
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "worker processes outlived the server"
+
+
+def _listening_inodes(process: psutil.Process, port: int) -> set[str]:
+    """The socket inodes on which ``process`` listens on ``port``."""
+    inodes = set()
+    listening = {c.fd for c in process.net_connections(kind="tcp")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    for fd in listening:
+        inodes.add(os.readlink(f"/proc/{process.pid}/fd/{fd}"))
+    return inodes
+
+
+def test_two_worker_processes_serve_routes_and_check_tokens(route_store) -> None:
+    with _server(route_store, "--private", status=401) as (base, _, workers, env):
         assert len(workers) == 2
         # a token made after the workers started: checked against the store by each of them
         made = _cli("--db", str(route_store), "token", "create", "--role", "viewer", "--name",
@@ -142,6 +169,52 @@ def test_two_worker_processes_serve_routes_and_check_tokens(route_store) -> None
                 assert client.get("/api/route", params=params).status_code == 401
         assert all(body == bodies[0] for body in bodies)
         assert bodies[0]["shortest"]["in_view_m"] > 0
+
+
+@pytest.mark.skipif(not worker_processes.balanced_sockets(), reason="needs Linux SO_REUSEPORT")
+def test_each_worker_listens_on_its_own_socket_and_connections_are_spread(route_store) -> None:
+    with _server(route_store) as (base, _, workers, _env):
+        port = int(base.rsplit(":", 1)[1])
+        inodes = [_listening_inodes(w, port) for w in workers]
+        assert all(len(i) == 1 for i in inodes) and inodes[0] != inodes[1]
+        # 40 keep-alive connections opened at once (as a page's or a load test's clients):
+        # uvicorn's shared socket gave one worker nearly all; the kernel's hash spreads them
+        clients = [httpx.Client(base_url=base, timeout=30) for _ in range(40)]
+        try:
+            for client in clients:
+                assert client.get("/api/config").status_code == 200
+            held = [sum(1 for c in w.net_connections(kind="tcp")
+                        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+                    for w in workers]
+        finally:
+            for client in clients:
+                client.close()
+        assert sum(held) == 40
+        assert min(held) >= 8, held  # Binomial(40, ½) falls below 8 with odds under 1 in 10⁴
+
+
+def test_a_port_in_use_is_one_clear_error(route_store) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["--db", str(route_store), "serve", "--port", str(port), "--workers", "2"])
+    assert result.exit_code != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port" in result.output.strip().splitlines()[-1]
+
+
+def test_listening_socket_refuses_a_taken_reuse_port_address() -> None:
+    """Another server's SO_REUSEPORT sockets on the port are found by the plain bind first."""
+    if not worker_processes.balanced_sockets():
+        pytest.skip("needs Linux SO_REUSEPORT")
+    other = worker_processes.listening_socket("127.0.0.1", 0, reuse_port=True)
+    try:
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(InputError, match="pick another --port"):
+            worker_processes.listening_socket("127.0.0.1", port, reuse_port=False)
+        worker_processes.listening_socket("127.0.0.1", port, reuse_port=True).close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        other.close()

@@ -55,8 +55,6 @@ def serve_cmd(
     The page makes no request outside this server unless --tile-url is given. API description:
     /api/openapi.json (interactive: /api/docs).
     """
-    import uvicorn
-
     from survatlas.web.app import SERVE_ENV, ServeSettings, create_app
 
     if not _is_loopback(host):
@@ -81,8 +79,9 @@ def serve_cmd(
     os.environ[SERVE_ENV] = settings.to_env()
     click.echo(f"survatlas map on http://{_url_host(host)}:{port}/  ({workers} worker "
                f"process{'es' if workers > 1 else ''}; Ctrl+C stops)", err=True)
-    uvicorn.run("survatlas.web.app:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+    from survatlas.web import workers as worker_processes
+
+    worker_processes.run(host, port, workers)
 
 
 def default_workers() -> int:

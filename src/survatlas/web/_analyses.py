@@ -174,8 +174,9 @@ def shared_network(store: Store, audience: str) -> Any:
     Every route request of a server process shares it (``routing.load_network`` reads the
     street network and its exposure from the store in ~2 s on the Helsinki demo; a plan takes
     ~50 ms). It is loaded again after any write to the store (a new run, an import, a camera
-    restricted since), by one request while the others wait for it. ``None`` when the store holds more than
-    :data:`SHARED_NETWORK_MAX_STREETS` streets (then each request loads its own window).
+    restricted since), by one request while the others wait for it. ``None`` when the store
+    holds more than :data:`SHARED_NETWORK_MAX_STREETS` streets (then each request loads its own
+    window).
     """
     state = _network_state(store)
     key = (str(store.path), audience)
@@ -192,6 +193,13 @@ def shared_network(store: Store, audience: str) -> Any:
         net = None if big else routing.load_network(store, audience=audience)
         _networks[key] = (state, net)  # replaces the network of an earlier run
         return net
+
+
+def network_ready(store: Store, audience: str) -> bool:
+    """Whether the shared network of ``store``'s current state is loaded, so that a route
+    request needs no loading (only a plan: milliseconds)."""
+    entry = _networks.get((str(store.path), audience))
+    return entry is not None and entry[1] is not None and entry[0] == _network_state(store)
 
 
 def preload_network(db_path: str | os.PathLike, audience: str) -> bool:
@@ -229,18 +237,34 @@ def _first_plan(net: Any) -> None:
 def _network_state(store: Store) -> tuple:
     """What the shared network depends on: the latest coverage run and every write to the
     store (file and WAL stamps): a camera restricted or withdrawn since the network was
-    loaded must never reach a public route."""
+    loaded must never reach a public route. The run is read again only when the stamps have
+    changed since the last call (unchanged files hold the same latest run)."""
+    stamps = _file_stamps(store.path)
+    known = _latest_runs.get(str(store.path))
+    if known is not None and known[0] == stamps:
+        return (known[1], *stamps)
     run = store.query("SELECT id, created_at FROM coverage_runs ORDER BY id DESC LIMIT 1")
+    latest = tuple(run[0]) if run else None
+    _latest_runs[str(store.path)] = (stamps, latest)
+    return (latest, *stamps)
+
+
+#: the latest coverage run of each store, with the file stamps it was read at
+_latest_runs: dict[str, tuple[tuple, tuple | None]] = {}
+
+
+def _file_stamps(path: str | os.PathLike) -> tuple:
+    """(mtime, size) of the store file and of its write-ahead log."""
     stamps = []
     for suffix in ("", "-wal"):
         try:
-            st = os.stat(f"{store.path}{suffix}")
+            st = os.stat(f"{path}{suffix}")
         except FileNotFoundError:
             stamps.append((0, 0))
         else:  # an empty write-ahead log holds no write: the same as none (opening and
             # closing the last connection creates and deletes it)
             stamps.append((st.st_mtime_ns, st.st_size) if st.st_size or not suffix else (0, 0))
-    return (tuple(run[0]) if run else None, *stamps)
+    return tuple(stamps)
 
 
 def _plan_result(plan: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from survatlas import ODBL_ATTRIBUTION
 from survatlas.errors import RoutingError
@@ -53,7 +54,7 @@ def _routes(
 
 
 @router.get("/route", response_model=dict[str, Any])
-def route(
+async def route(
     ctx: Context,
     origin: Annotated[str, Query(alias="from", description="lat,lon", max_length=60)],
     destination: Annotated[str, Query(alias="to", description="lat,lon", max_length=60)],
@@ -62,9 +63,18 @@ def route(
     scenario: ScenarioQuery = None,
 ) -> JSONResponse:
     """Shortest route vs least-exposure route (within `max_detour` × the shortest length)."""
+    args = (ctx, origin, destination, max_detour, level, scenario)
+    # With the shared network loaded a plan takes milliseconds of CPU under the GIL: it runs
+    # on the event loop, without a hand-off to a worker thread and back. Loading a network
+    # (the first request after a write to the store) runs in a worker thread, so that the
+    # other requests are served meanwhile.
+    if _analyses.network_ready(ctx.store(), ctx.audience):
+        answer = _routes(*args)
+    else:
+        answer = await run_in_threadpool(_routes, *args)
     # the answer is plain JSON data (dicts, lists, tuples, str, numbers): written as it is,
     # without FastAPI's per-value encoding pass (milliseconds for a route's coordinates)
-    return JSONResponse(_routes(ctx, origin, destination, max_detour, level, scenario))
+    return JSONResponse(answer)
 
 
 @router.get("/route.gpx", response_class=Response)
