@@ -16,7 +16,8 @@ request timed with time.perf_counter. Scenarios:
   served by a second server with ``serve``'s default number of worker processes; the first
   request is reported apart, and the load starts once the server is idle (every worker has
   loaded its routing network). The pairs are random and distinct: the kept answers of
-  repeated queries never serve them.
+  repeated queries never serve them. The script prints how many client connections each
+  worker process holds (a worker holding most of them queues most requests).
 
 Baseline (the naive way the issue rules out): one GeoJSON of every device — built with
 ``read_layer`` + ``json.dumps``, timed in this process — against the device tiles a first map
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -39,6 +41,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -339,7 +342,12 @@ def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, floa
         wait_idle(proc)  # every worker has loaded its network (in the background at start-up)
         workers = server_workers(proc)
         cpu0 = server_cpu_s(proc)
+        split: list[int] = []
+        watcher = threading.Thread(target=_connection_split, args=(proc, args.port + 1, split))
+        watcher.start()
         result = asyncio.run(run_load(base, urls[1:], args.clients))
+        watcher.join()
+        result["connections_per_worker"] = split
         result["server_cpu_ms"] = (server_cpu_s(proc) - cpu0) * 1000 / result["requests"]
         result["load_average"] = os.getloadavg()[0]
         result["workers"] = workers
@@ -348,6 +356,20 @@ def route_load(args: argparse.Namespace, rng: random.Random) -> tuple[dict, floa
         proc.wait(timeout=10)
     result["in_process_cpu_ms"] = route_cpu_in_process(db, urls[:101])
     return result, cold_ms
+
+
+def _connection_split(proc: subprocess.Popen, port: int, out: list[int]) -> None:
+    """After a second of load: how many client connections each worker process holds."""
+    import psutil
+
+    time.sleep(1.0)
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            held = sum(1 for c in child.net_connections(kind="tcp")
+                       if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+            if held:
+                out.append(held)
+    out.sort(reverse=True)
 
 
 def server_cpu_s(proc: subprocess.Popen) -> float:
@@ -417,7 +439,8 @@ def main() -> None:
     if args.routes_only:
         r, cold_ms = route_load(args, random.Random(1))
         print(f"routes (demo store), {args.clients} clients, {r['workers']} server "
-              f"process(es): {r['requests']} requests, "
+              f"process(es) holding {r['connections_per_worker']} connections: "
+              f"{r['requests']} requests, "
               f"{r['errors']} errors, p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max "
               f"{r['max_ms']:.1f} ms, {r['rps']:.1f} req/s; server CPU "
               f"{r['server_cpu_ms']:.1f} ms/request; load average {r['load_average']:.1f}; "
@@ -482,8 +505,8 @@ def main() -> None:
     print(
         f"routes: server CPU {results['routes (demo store)']['server_cpu_ms']:.1f} ms/request "
         f"(in process {results['routes (demo store)']['in_process_cpu_ms']:.1f} ms), "
-        f"load average {results['routes (demo store)']['load_average']:.1f}; "
-        f"first request (loads the shared network) {route_cold_ms:.0f} ms; target p95 ≤ "
+        f"load average {results['routes (demo store)']['load_average']:.1f}; connections per "
+        f"worker {results['routes (demo store)']['connections_per_worker']}; first request (loads the shared network) {route_cold_ms:.0f} ms; target p95 ≤ "
         f"150 ms at {args.clients} clients: {'met' if routes <= 150 else 'NOT met'} ({routes:.0f} ms)"
     )
 
