@@ -45,6 +45,7 @@ import osmium.geom
 import osmium.index
 
 from survatlas.errors import CorruptFileError, SurvatlasError
+from survatlas.ingest._osmcompiled import compiled_messages, current_build, index_fd
 from survatlas.ingest._osmvalues import (
     building_values,
     clipped_linestring,
@@ -202,8 +203,30 @@ def read_messages(
     CorruptFileError
         pyosmium cannot read the file.
     """
-    with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
-        yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
+    core = current_build()
+    if core is None:
+        with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
+            yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
+        return
+    if file_index is None:
+        file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
+    fd = index_fd(_index_file(index_dir) if file_index else None)
+    try:
+        yield from compiled_messages(core, path, sensitivity, chunk_size or CHUNK_SIZE,
+                                     CHUNK_BYTES, KEYS, BUILDING_KEYS, fd)
+    except RuntimeError as exc:  # hostile files: libosmium's message
+        raise CorruptFileError(
+            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+        ) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def active_reader() -> str:
+    """``"libosmium"`` when the compiled read loop is used (a current build of
+    ``survatlas.ingest._osmcore``), else ``"pyosmium"``."""
+    return "pyosmium" if current_build() is None else "libosmium"
 
 
 def _read(
