@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -72,16 +74,14 @@ def current_build() -> ModuleType | None:
     return _osmcore
 
 
-def _building_site_values() -> tuple[frozenset[str], bool]:
-    """``building`` values that may make a site; True when any value may."""
-    values: set[str] = set()
-    for rules in SITE_RULES.values():
-        for key, allowed in rules:
-            if key == "building":
-                if allowed is None:
-                    return frozenset(), True
-                values |= {v for v in allowed if site_categories({"building": v})}
-    return frozenset(values), False
+def site_rules() -> list[tuple[str, bool, tuple[str, ...]]]:
+    """The tags that may make a site, for the extension: ``(key, any value but "no", values)``
+    from :data:`survatlas.vocab.SITE_RULES`, and ``area=yes`` (with ``highway=pedestrian``
+    it makes public space: :func:`survatlas.vocab.site_categories`). An object with none of
+    them has no site category; the others are decided here."""
+    rules = [(key, allowed is None, tuple(sorted(allowed or ())))
+             for category in SITE_RULES.values() for key, allowed in category]
+    return [*rules, ("area", False, ("yes",))]
 
 
 def compiled_messages(
@@ -100,15 +100,57 @@ def compiled_messages(
     """
     from survatlas.ingest._osmread import ReadEnd
 
-    values, any_value = _building_site_values()
-    reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), sorted(_SITE_KEYS),
-                       sorted(values), any_value, building_keys, WALK_KEYS, index_fd)
-    decide = _Decisions(sensitivity)
-    while (chunk := core.read(reader, chunk_size, chunk_bytes)) is not None:
-        yield from decide.chunk(chunk)
+    reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
+                       building_keys, WALK_KEYS, index_fd)
     header = core.header_timestamp(reader)
-    del reader
+    decide = _Decisions(sensitivity)
+    for chunk in _prefetched(lambda: core.read(reader, chunk_size, chunk_bytes)):
+        yield from decide.chunk(chunk)
     yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
+
+
+def _prefetched(read: Callable[[], Any]) -> Iterator[Any]:
+    """The results of ``read()`` until None, the next one read by a thread meanwhile.
+
+    The extension reads without the GIL, so the file is read while this thread decides and
+    SQLite writes (which also runs without the GIL). An error of ``read`` is raised here; when
+    the consumer stops early, the thread ends after its current read.
+    """
+    results: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                chunk = read()
+                _put(results, stop, ("chunk", chunk))
+                if chunk is None:
+                    return
+        except BaseException as exc:  # handed to the consumer
+            _put(results, stop, ("error", exc))
+
+    thread = threading.Thread(target=work, name="survatlas-osm-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = results.get()
+            if kind == "error":
+                raise value
+            if value is None:
+                return
+            yield value
+    finally:
+        stop.set()
+        with suppress(queue.Empty):
+            results.get_nowait()  # unblock a waiting put
+        thread.join()
+
+
+def _put(results: queue.Queue, stop: threading.Event, item: tuple) -> None:
+    while not stop.is_set():
+        with suppress(queue.Full):
+            results.put(item, timeout=0.1)
+            return
 
 
 def index_fd(name: str | None) -> int:

@@ -52,9 +52,8 @@ using Tags = std::vector<std::pair<std::string, std::string>>;
 struct Config {
     std::vector<std::string> keys;              // an object passes with any of these keys
     std::unordered_set<std::string> non_street; // highway values that are no street
-    std::unordered_set<std::string> site_keys;  // keys that may make a site (building aside)
-    std::unordered_set<std::string> building_site_values;  // building values that make a site
-    bool building_always_site = false;          // any building value may make a site
+    // the tags that may make a site: key -> (any value but "no", else these values)
+    std::unordered_map<std::string, std::pair<bool, std::unordered_set<std::string>>> site_rules;
     std::vector<std::string> building_keys;     // tags kept for plain buildings
     std::vector<std::string> walk_keys;         // tags the walking rule reads
 };
@@ -101,6 +100,19 @@ bool has_any_key(const osmium::TagList& tags, const std::vector<std::string>& ke
 
 bool equals(const char* value, const char* text) {
     return value != nullptr && std::strcmp(value, text) == 0;
+}
+
+// Whether a tag may make a site (Python decides which categories, if any).
+bool may_make_site(const Config& cfg, const osmium::TagList& tags) {
+    for (const auto& tag : tags) {
+        const auto rule = cfg.site_rules.find(tag.key());
+        if (rule != cfg.site_rules.end() &&
+            ((rule->second.first && std::strcmp(tag.value(), "no") != 0) ||
+             rule->second.second.count(tag.value()) > 0)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // json.encoder.encode_basestring (ensure_ascii=False): quotes, backslash and control characters
@@ -236,11 +248,9 @@ public:
             return;
         }
         ++m_chunk.n;
-        bool candidate = equals(tags["man_made"], "surveillance") ||
-                         equals(tags["highway"], "speed_camera");
-        for (auto it = tags.begin(); !candidate && it != tags.end(); ++it) {
-            candidate = m_cfg.site_keys.count(it->key()) > 0 || std::strcmp(it->key(), "building") == 0;
-        }
+        const bool candidate = equals(tags["man_made"], "surveillance") ||
+                               equals(tags["highway"], "speed_camera") ||
+                               may_make_site(m_cfg, tags);
         if (!candidate) {
             return;
         }
@@ -339,11 +349,7 @@ private:
         ++m_chunk.n;
         const char* building = tags["building"];
         const bool is_building = building != nullptr && std::strcmp(building, "no") != 0;
-        bool site = building != nullptr &&
-                    (m_cfg.building_always_site || m_cfg.building_site_values.count(building));
-        for (auto it = tags.begin(); !site && it != tags.end(); ++it) {
-            site = m_cfg.site_keys.count(it->key()) > 0;
-        }
+        const bool site = may_make_site(m_cfg, tags);
         if (!is_building && !site) {
             return;
         }
@@ -606,24 +612,42 @@ bool set_of(PyObject* seq, std::unordered_set<std::string>& out) {
     return true;
 }
 
+// rules: a sequence of (key, any value but "no": bool, values: sequence of str)
+bool rules_of(PyObject* seq, Config& cfg) {
+    PyObject* fast = PySequence_Fast(seq, "expected a sequence of (key, bool, values)");
+    if (fast == nullptr) {
+        return false;
+    }
+    bool ok = true;
+    for (Py_ssize_t i = 0; ok && i < PySequence_Fast_GET_SIZE(fast); ++i) {
+        const char* key;
+        int any;
+        PyObject* values;
+        ok = PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "spO", &key, &any, &values);
+        if (ok) {
+            auto& rule = cfg.site_rules[key];
+            rule.first = rule.first || any != 0;
+            ok = set_of(values, rule.second);
+        }
+    }
+    Py_DECREF(fast);
+    return ok;
+}
+
 PyObject* open_reader(PyObject*, PyObject* args) {
     const char* path;
-    PyObject *keys, *non_street, *site_keys, *building_site_values, *building_keys, *walk_keys;
-    int building_always_site, index_fd;
-    if (!PyArg_ParseTuple(args, "sOOOOpOOi", &path, &keys, &non_street, &site_keys,
-                          &building_site_values, &building_always_site, &building_keys,
-                          &walk_keys, &index_fd)) {
+    PyObject *keys, *non_street, *site_rules, *building_keys, *walk_keys;
+    int index_fd;
+    if (!PyArg_ParseTuple(args, "sOOOOOi", &path, &keys, &non_street, &site_rules,
+                          &building_keys, &walk_keys, &index_fd)) {
         return nullptr;
     }
     Config cfg;
-    cfg.building_always_site = building_always_site != 0;
     if (!strings_of(keys, cfg.keys) || !set_of(non_street, cfg.non_street) ||
-        !set_of(site_keys, cfg.site_keys) ||
-        !set_of(building_site_values, cfg.building_site_values) ||
-        !strings_of(building_keys, cfg.building_keys) || !strings_of(walk_keys, cfg.walk_keys)) {
+        !rules_of(site_rules, cfg) || !strings_of(building_keys, cfg.building_keys) ||
+        !strings_of(walk_keys, cfg.walk_keys)) {
         return nullptr;
     }
-    cfg.site_keys.erase("building");  // decided by building_site_values
     Reader* reader = nullptr;
     std::string error;
     Py_BEGIN_ALLOW_THREADS
@@ -691,8 +715,8 @@ PyObject* source_hash(PyObject*, PyObject*) { return PyUnicode_FromString(SOURCE
 
 PyMethodDef METHODS[] = {
     {"open", open_reader, METH_VARARGS,
-     "open(path, keys, non_street, site_keys, building_site_values, building_always_site, "
-     "building_keys, walk_keys, index_fd) -> reader (reads the relations: first pass)"},
+     "open(path, keys, non_street, site_rules, building_keys, walk_keys, index_fd) -> reader "
+     "(reads the relations: the first pass)"},
     {"read", read_chunk, METH_VARARGS,
      "read(reader, size, bytes) -> (buildings, streets, candidates, n, geom_bytes, max_ts), "
      "or None at the end"},
