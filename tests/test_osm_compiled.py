@@ -26,15 +26,15 @@ TIME_COLUMNS = {"applied_at", "at", "hash", "prev_hash", "finished_at", "started
 
 def test_the_compiled_reader_is_used_after_make(monkeypatch, monaco_pbf, tmp_path):
     assert _osmcompiled.current_build() is not None, "run `make osmcore` (g++, libosmium2-dev)"
-    assert _osmread.active_reader() == "libosmium"
+    assert _osmcompiled.active_reader() == "libosmium"
     calls = []
-    real = _osmread.compiled_messages
+    real = _osmcompiled.compiled_read
 
     def spy(*args, **kwargs):
         calls.append(args[1])
         yield from real(*args, **kwargs)
 
-    monkeypatch.setattr(_osmread, "compiled_messages", spy)
+    monkeypatch.setattr(_osmcompiled, "compiled_read", spy)
     with Store(tmp_path / "s.db") as store:
         summary = import_osm(store, monaco_pbf)
     assert calls == [monaco_pbf]
@@ -46,11 +46,11 @@ def test_a_stale_build_is_ignored(monkeypatch):
     _osmcompiled.current_build.cache_clear()
     try:
         assert _osmcompiled.current_build() is None
-        assert _osmread.active_reader() == "pyosmium"
+        assert _osmcompiled.active_reader() == "pyosmium"
     finally:
         monkeypatch.undo()
         _osmcompiled.current_build.cache_clear()
-    assert _osmread.active_reader() == "libosmium"
+    assert _osmcompiled.active_reader() == "libosmium"
 
 
 def _dump(db: Path) -> dict[str, list[tuple]]:
@@ -75,7 +75,7 @@ def test_stores_equal_those_of_the_pyosmium_reader(name, request, tmp_path, monk
     path = request.getfixturevalue(name)
     with Store(tmp_path / "compiled.db") as store:
         compiled = import_osm(store, path)
-    monkeypatch.setattr(_osmread, "current_build", lambda: None)
+    monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)
     with Store(tmp_path / "pyosmium.db") as store:
         plain = import_osm(store, path)
     assert compiled.layers == plain.layers

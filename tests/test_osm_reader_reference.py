@@ -21,7 +21,7 @@ import osmium.geom
 import pytest
 import shapely
 
-from survatlas.ingest import _osmread
+from survatlas.ingest import _osmcompiled
 from survatlas.ingest._osmread import (
     BUILDING_KEYS,
     node_locations,
@@ -193,8 +193,8 @@ def edge_osm(tmp_path_factory) -> Path:
 def test_reader_rows_equal_the_plain_reference(name, reader, request, monkeypatch):
     """Both read loops: the compiled one (``make osmcore``) and pyosmium's (its fallback)."""
     if reader == "pyosmium":
-        monkeypatch.setattr(_osmread, "current_build", lambda: None)
-    assert _osmread.active_reader() == reader
+        monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)
+    assert _osmcompiled.active_reader() == reader
     path = request.getfixturevalue(name)
     fast, fast_rejected = reader_rows(path)
     plain, plain_rejected = reference_rows(path)

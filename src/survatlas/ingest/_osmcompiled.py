@@ -27,11 +27,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from survatlas.errors import CorruptFileError
 from survatlas.ingest._osmvalues import building_values, encode_tags
 from survatlas.ingest._records import LAYER_COLUMNS, RowChunk, device_values, osm_content_sha
 from survatlas.ingest.tags import normalise_tags
@@ -74,6 +76,11 @@ def current_build() -> ModuleType | None:
     return _osmcore
 
 
+def active_reader() -> str:
+    """``"libosmium"`` (a current build of ``_osmcore``) or ``"pyosmium"``: who reads."""
+    return "pyosmium" if current_build() is None else "libosmium"
+
+
 def site_rules() -> list[tuple[str, bool, tuple[str, ...]]]:
     """The tags that may make a site, for the extension: ``(key, any value but "no", values)``
     from :data:`survatlas.vocab.SITE_RULES`, and ``area=yes`` (with ``highway=pedestrian``
@@ -98,12 +105,10 @@ def compiled_messages(
 
     Raises ``RuntimeError`` (libosmium's message) for a file it cannot read.
     """
-    from survatlas.ingest._osmread import ReadEnd
-
     reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
                        building_keys, WALK_KEYS, index_fd)
     header = core.header_timestamp(reader)
-    decide = _Decisions(sensitivity)
+    decide = _Decisions(sensitivity, building_keys)
     for chunk in _prefetched(lambda: core.read(reader, chunk_size, chunk_bytes)):
         yield from decide.chunk(chunk)
     yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
@@ -153,6 +158,46 @@ def _put(results: queue.Queue, stop: threading.Event, item: tuple) -> None:
             return
 
 
+@dataclass
+class ReadEnd:
+    """What the reader reports once the file is read."""
+
+    rejected: list[str] = field(default_factory=list)
+    max_timestamp: str | None = None
+    header_timestamp: str | None = None
+
+
+def compiled_read(
+    core: ModuleType,
+    path: Path,
+    sensitivity: str,
+    chunk_size: int,
+    chunk_bytes: int,
+    keys: tuple[str, ...],
+    building_keys: tuple[str, ...],
+    index_file: str | None,
+) -> Iterator[tuple[str, Any]]:
+    """:func:`compiled_messages`, node locations in ``index_file`` (a new empty file, removed
+    once opened) or in memory (None), and the importer's one-line error for a bad file.
+
+    Raises
+    ------
+    CorruptFileError
+        libosmium cannot read the file.
+    """
+    fd = index_fd(index_file)
+    try:
+        yield from compiled_messages(core, path, sensitivity, chunk_size, chunk_bytes, keys,
+                                     building_keys, fd)
+    except RuntimeError as exc:  # hostile files: libosmium's message
+        raise CorruptFileError(
+            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+        ) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def index_fd(name: str | None) -> int:
     """An open descriptor of the node-location file ``name`` (removed now), or -1 (memory)."""
     if name is None:
@@ -167,8 +212,8 @@ def index_fd(name: str | None) -> int:
 class _Decisions:
     """Rows from the extension's chunks: vocabulary decisions, cached per distinct value."""
 
-    def __init__(self, sensitivity: str) -> None:
-        self.sens = sensitivity
+    def __init__(self, sensitivity: str, building_keys: tuple[str, ...]) -> None:
+        self.sens, self.building_keys = sensitivity, building_keys
         self.rejected: list[str] = []
         self.max_ts = ""
         self._sha: dict[int, str] = {}
@@ -280,9 +325,7 @@ class _Decisions:
             tail = (tags_json, self.sens, *building_values(tags))
         if is_building:
             if tail is None:
-                from survatlas.ingest._osmread import BUILDING_KEYS
-
-                kept = encode_tags({k: tags[k] for k in BUILDING_KEYS if k in tags})
+                kept = encode_tags({k: tags[k] for k in self.building_keys if k in tags})
                 tail = self._tails.get(kept) or self._tail(kept)
             extra.append((position, head + tail))
 

@@ -1,5 +1,8 @@
 """Reading an OSM file into ready-to-insert rows, in this process or in a reader process.
 
+After ``make osmcore`` the read loop is compiled (:mod:`survatlas.ingest._osmcompiled`); the
+pyosmium reader below is what runs without that build, and the reference of its tests.
+
 The reader turns every object pyosmium hands over into the columns of one row per layer
 (:class:`survatlas.ingest._writer.RowChunk`); the importer only runs ``executemany``. For large
 files the reading runs in a child process, so that parsing and SQLite use both cores (threads
@@ -34,7 +37,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,8 @@ import osmium.geom
 import osmium.index
 
 from survatlas.errors import CorruptFileError, SurvatlasError
-from survatlas.ingest._osmcompiled import compiled_messages, current_build, index_fd
+from survatlas.ingest import _osmcompiled
+from survatlas.ingest._osmcompiled import ReadEnd
 from survatlas.ingest._osmvalues import (
     building_values,
     clipped_linestring,
@@ -177,15 +180,6 @@ def _index_file(directory: Path | None) -> str | None:
     return None
 
 
-@dataclass
-class ReadEnd:
-    """What the reader reports once the file is read."""
-
-    rejected: list[str] = field(default_factory=list)
-    max_timestamp: str | None = None
-    header_timestamp: str | None = None
-
-
 def read_messages(
     path: Path,
     sensitivity: str,
@@ -203,30 +197,16 @@ def read_messages(
     CorruptFileError
         pyosmium cannot read the file.
     """
-    core = current_build()
-    if core is None:
-        with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
-            yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
+    core = _osmcompiled.current_build()
+    if core is not None:  # the compiled read loop (``make osmcore``)
+        if file_index is None:
+            file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
+        index = _index_file(index_dir) if file_index else None
+        yield from _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
+                                              CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
         return
-    if file_index is None:
-        file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
-    fd = index_fd(_index_file(index_dir) if file_index else None)
-    try:
-        yield from compiled_messages(core, path, sensitivity, chunk_size or CHUNK_SIZE,
-                                     CHUNK_BYTES, KEYS, BUILDING_KEYS, fd)
-    except RuntimeError as exc:  # hostile files: libosmium's message
-        raise CorruptFileError(
-            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
-        ) from exc
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def active_reader() -> str:
-    """``"libosmium"`` when the compiled read loop is used (a current build of
-    ``survatlas.ingest._osmcore``), else ``"pyosmium"``."""
-    return "pyosmium" if current_build() is None else "libosmium"
+    with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
+        yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
 
 
 def _read(
