@@ -265,9 +265,10 @@ class Messages:
         if not process:
             self._local = read_messages(path, sensitivity, index_dir=index_dir)
             return
-        # fork is fast and safe in a single-threaded process; with threads around, spawn.
-        method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
-        ctx = multiprocessing.get_context(method)
+        # fork is fast and safe in a single-threaded process; with threads around (libosmium's
+        # pool, once the compiled reader has run, is invisible to threading), spawn.
+        fork = _can_fork() and threading.active_count() == 1 and not _osmcompiled.current_build()
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
         self.receive, send = ctx.Pipe(duplex=False)
         self.child = ctx.Process(
             target=_child_main,
@@ -328,9 +329,10 @@ def use_process(path: Path) -> bool:
 
     A second process pays off only when it gets a core of its own: it costs ~10% more CPU in
     all (pickling, the pipe). On a machine already busy (1-minute load average within half a
-    core of the cores this process may use) the file is read in-process.
+    core of the cores this process may use) the file is read in-process. The compiled reader
+    reads in-process: its own thread reads while this one writes (no pickling, no pipe).
     """
-    if path.stat().st_size < PROCESS_MIN_BYTES:
+    if path.stat().st_size < PROCESS_MIN_BYTES or _osmcompiled.current_build() is not None:
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
