@@ -115,3 +115,16 @@ def test_a_corrupt_file_is_one_clear_line_and_nothing_is_written(content, tmp_pa
         assert "\n" not in str(err.value)
         assert store.scalar("SELECT count(*) FROM buildings") == 0
         assert store.scalar("SELECT count(*) FROM sources") == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_no_thread_outlives_the_read(helsinki_pbf):
+    """The extension's thread pool and the reader thread end with the read (a process forked
+    afterwards would otherwise wait for threads it does not have)."""
+    before = len(list(Path("/proc/self/task").iterdir()))
+    messages = _osmread.read_messages(helsinki_pbf, "public")
+    next(messages)
+    assert len(list(Path("/proc/self/task").iterdir())) > before  # it reads in threads
+    for _ in messages:
+        pass
+    assert len(list(Path("/proc/self/task").iterdir())) == before

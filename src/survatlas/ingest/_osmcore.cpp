@@ -22,6 +22,7 @@
 #include <osmium/index/map/sparse_file_array.hpp>
 #include <osmium/io/any_input.hpp>
 #include <osmium/tags/tags_filter.hpp>
+#include <osmium/thread/pool.hpp>
 #include <osmium/visitor.hpp>
 
 #include <fcntl.h>
@@ -204,7 +205,7 @@ public:
         }
         m_areas = std::make_unique<MpManager>(m_assembler_config, filter);
         {  // first pass: the relations that may become areas
-            osmium::io::Reader relations{m_file, osmium::osm_entity_bits::relation};
+            osmium::io::Reader relations{m_file, osmium::osm_entity_bits::relation, m_pool};
             osmium::apply(relations, *m_areas);
             relations.close();
         }
@@ -215,7 +216,7 @@ public:
             }
         });
         m_reader = std::make_unique<osmium::io::Reader>(
-            m_file, osmium::osm_entity_bits::node | osmium::osm_entity_bits::way);
+            m_file, osmium::osm_entity_bits::node | osmium::osm_entity_bits::way, m_pool);
         const auto& header = m_reader->header();
         m_header_ts = header.get("osmosis_replication_timestamp");
         if (m_header_ts.empty()) {
@@ -393,6 +394,9 @@ private:
         ch.b_tags.push_back(encode(std::move(kept)));
     }
 
+    // the reader's own thread pool (decoding blocks), ended with it: no libosmium thread
+    // outlives an import (a process forked later would wait for threads it does not have)
+    osmium::thread::Pool m_pool;
     Config m_cfg;
     osmium::io::File m_file;
     osmium::geom::WKBFactory<> m_wkb;

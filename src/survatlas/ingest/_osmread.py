@@ -265,8 +265,8 @@ class Messages:
         if not process:
             self._local = read_messages(path, sensitivity, index_dir=index_dir)
             return
-        # fork is fast and safe in a single-threaded process; with threads around (libosmium's
-        # pool, once the compiled reader has run, is invisible to threading), spawn.
+        # fork is fast and safe in a single-threaded process; with threads around, spawn (and
+        # with the compiled reader, whose C++ threads the threading module does not see).
         fork = _can_fork() and threading.active_count() == 1 and not _osmcompiled.current_build()
         ctx = multiprocessing.get_context("fork" if fork else "spawn")
         self.receive, send = ctx.Pipe(duplex=False)
