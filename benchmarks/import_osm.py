@@ -4,7 +4,9 @@ The baseline reads the same file with the very same pyosmium file processor (tag
 assembly: :func:`survatlas.ingest._osmread.osm_file_processor`) and touches every object our
 importer receives (its id and tag count), doing nothing else. Our import also reads the tags,
 builds WKB geometries and bounding boxes, and writes everything to SQLite (unique keys, R*Tree
-indexes) in one transaction. Target (issue 16): ours / bare ≤ 2×.
+indexes) in one transaction. Target (issue 16): ours / bare ≤ 2×. The import reads with the
+compiled read loop when it is built (``make osmcore``; libosmium, the same filters and area
+assembly), else with pyosmium; ``SURVATLAS_OSM_READER=pyosmium`` times the pyosmium reader.
 
 A second baseline, ``bare+geom``, also builds the geometries the importer needs most of with
 pyosmium's ``WKBFactory``: the multipolygon of every area and the linestring of every way with

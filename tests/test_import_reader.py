@@ -15,7 +15,7 @@ import pytest
 from builders import table_counts
 from import_helpers import stored_rows
 from survatlas.errors import CorruptFileError
-from survatlas.ingest import _osmread, import_osm
+from survatlas.ingest import _osmcompiled, _osmread, import_osm
 from survatlas.ingest._writer import write_layer
 from survatlas.ingest.osm import read_osm
 from survatlas.store import Store
@@ -74,6 +74,11 @@ def _dies_at_once(send, receive, path, sensitivity):
 
 
 def test_small_files_and_busy_machines_read_in_process(monkeypatch, helsinki_pbf):
+    monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
+    assert _osmcompiled.current_build() is not None  # `make osmcore`
+    assert not _osmread.use_process(helsinki_pbf)  # the compiled reader reads in a thread
+    monkeypatch.undo()
+    monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)  # pyosmium's reader
     assert not _osmread.use_process(helsinki_pbf)  # 0.7 MB: a process would cost more
     monkeypatch.setattr(_osmread, "PROCESS_MIN_BYTES", 0)
     monkeypatch.setattr(_osmread.os, "getloadavg", lambda: (0.1, 0.1, 0.1))

@@ -1,11 +1,13 @@
 """The fast OSM reader against a plain one: the same rows from pyosmium's public API.
 
-The importer's reader (:mod:`survatlas.ingest._osmread`) takes short cuts for speed: it calls
-pyosmium's C accessors directly, decides most objects from key lookups before reading any tag,
-caches row tails per tag set and timestamps per instant, and writes tags JSON by hand. The
-reference below reads every object the obvious way (every tag into a dict through
-``obj.tags``, ``obj.id``, ``obj.timestamp`` …) and applies the documented rules; both must
-give the same rows, column by column, and reject the same objects.
+The importer's readers take short cuts for speed. The compiled one
+(:mod:`survatlas.ingest._osmcompiled`, ``make osmcore``) filters and encodes in C++ and decides
+column-wise; pyosmium's (:mod:`survatlas.ingest._osmread`, the fallback) calls pyosmium's C
+accessors directly, decides most objects from key lookups before reading any tag, caches row
+tails per tag set and timestamps per instant, and writes tags JSON by hand. The reference below
+reads every object the obvious way (every tag into a dict through ``obj.tags``, ``obj.id``,
+``obj.timestamp`` …) and applies the documented rules; all must give the same rows, column by
+column, and reject the same objects.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import osmium.geom
 import pytest
 import shapely
 
+from survatlas.ingest import _osmcompiled
 from survatlas.ingest._osmread import (
     BUILDING_KEYS,
     node_locations,
@@ -185,8 +188,13 @@ def edge_osm(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.parametrize("reader", ["libosmium", "pyosmium"])
 @pytest.mark.parametrize("name", ["helsinki_pbf", "monaco_pbf", "grid_pbf", "edge_osm"])
-def test_reader_rows_equal_the_plain_reference(name, request):
+def test_reader_rows_equal_the_plain_reference(name, reader, request, monkeypatch):
+    """Both read loops: the compiled one (``make osmcore``) and pyosmium's (its fallback)."""
+    if reader == "pyosmium":
+        monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)
+    assert _osmcompiled.active_reader() == reader
     path = request.getfixturevalue(name)
     fast, fast_rejected = reader_rows(path)
     plain, plain_rejected = reference_rows(path)

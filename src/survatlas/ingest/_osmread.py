@@ -1,5 +1,8 @@
 """Reading an OSM file into ready-to-insert rows, in this process or in a reader process.
 
+After ``make osmcore`` the read loop is compiled (:mod:`survatlas.ingest._osmcompiled`); the
+pyosmium reader below is what runs without that build, and the reference of its tests.
+
 The reader turns every object pyosmium hands over into the columns of one row per layer
 (:class:`survatlas.ingest._writer.RowChunk`); the importer only runs ``executemany``. For large
 files the reading runs in a child process, so that parsing and SQLite use both cores (threads
@@ -34,7 +37,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,8 @@ import osmium.geom
 import osmium.index
 
 from survatlas.errors import CorruptFileError, SurvatlasError
+from survatlas.ingest import _osmcompiled
+from survatlas.ingest._osmcompiled import ReadEnd
 from survatlas.ingest._osmvalues import (
     building_values,
     clipped_linestring,
@@ -176,15 +180,6 @@ def _index_file(directory: Path | None) -> str | None:
     return None
 
 
-@dataclass
-class ReadEnd:
-    """What the reader reports once the file is read."""
-
-    rejected: list[str] = field(default_factory=list)
-    max_timestamp: str | None = None
-    header_timestamp: str | None = None
-
-
 def read_messages(
     path: Path,
     sensitivity: str,
@@ -202,6 +197,14 @@ def read_messages(
     CorruptFileError
         pyosmium cannot read the file.
     """
+    core = _osmcompiled.current_build()
+    if core is not None:  # the compiled read loop (``make osmcore``)
+        if file_index is None:
+            file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
+        index = _index_file(index_dir) if file_index else None
+        yield from _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
+                                              CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
+        return
     with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
         yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
 
@@ -262,9 +265,10 @@ class Messages:
         if not process:
             self._local = read_messages(path, sensitivity, index_dir=index_dir)
             return
-        # fork is fast and safe in a single-threaded process; with threads around, spawn.
-        method = "fork" if threading.active_count() == 1 and _can_fork() else "spawn"
-        ctx = multiprocessing.get_context(method)
+        # fork is fast and safe in a single-threaded process; with threads around, spawn (and
+        # with the compiled reader, whose C++ threads the threading module does not see).
+        fork = _can_fork() and threading.active_count() == 1 and not _osmcompiled.current_build()
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
         self.receive, send = ctx.Pipe(duplex=False)
         self.child = ctx.Process(
             target=_child_main,
@@ -325,9 +329,10 @@ def use_process(path: Path) -> bool:
 
     A second process pays off only when it gets a core of its own: it costs ~10% more CPU in
     all (pickling, the pipe). On a machine already busy (1-minute load average within half a
-    core of the cores this process may use) the file is read in-process.
+    core of the cores this process may use) the file is read in-process. The compiled reader
+    reads in-process: its own thread reads while this one writes (no pickling, no pipe).
     """
-    if path.stat().st_size < PROCESS_MIN_BYTES:
+    if path.stat().st_size < PROCESS_MIN_BYTES or _osmcompiled.current_build() is not None:
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0

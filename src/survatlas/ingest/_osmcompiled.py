@@ -1,0 +1,347 @@
+"""The OSM read loop in compiled code: libosmium reads, Python decides column-wise.
+
+``survatlas.ingest._osmcore`` (``_osmcore.cpp``, built by ``make osmcore``) reads the file with
+libosmium — the same library, node-location index, area assembly and tag filters as
+:func:`survatlas.ingest._osmread.osm_file_processor` — and hands over whole chunks, not one
+Python object per OSM object:
+
+- plain buildings (no tag that can make a site) as columns, with their kept tags already
+  encoded as :func:`~survatlas.ingest._osmvalues.encode_tags` encodes them; their remaining
+  columns come from a cache per distinct tag set;
+- streets as columns (tags JSON, ``highway``, ``name`` and the tags the walking rule reads);
+- the few objects whose decision needs the project's vocabularies — nodes and areas that may
+  be devices or sites — as tuples with their tags, decided here by the same rules as
+  :class:`~survatlas.ingest._osmread._RowBuilder`; and the rejected objects, in file order.
+
+The extension applies only key and value sets handed to it from :mod:`survatlas.vocab` (no
+vocabulary is spelled in C++). Without a current build (no compiler, or a source changed since
+the build) :func:`current_build` is None and the importer reads with pyosmium.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from survatlas.errors import CorruptFileError
+from survatlas.ingest._osmvalues import building_values, encode_tags
+from survatlas.ingest._records import LAYER_COLUMNS, RowChunk, device_values, osm_content_sha
+from survatlas.ingest.tags import normalise_tags
+from survatlas.vocab import (
+    NON_STREET_HIGHWAYS,
+    SITE_KEYS,
+    SITE_RULES,
+    TRAVEL_RULES,
+    is_walkable,
+    site_categories,
+)
+
+SOURCE = Path(__file__).with_name("_osmcore.cpp")
+#: the tags :func:`survatlas.vocab.is_walkable` reads
+WALK_KEYS = ("highway", TRAVEL_RULES["walk"].tag, "access")
+_SITE_KEYS = frozenset(SITE_KEYS) - {"name"}
+_DEVICE_EXTRA = LAYER_COLUMNS["devices"]
+_LAYERS = ("devices", "buildings", "streets", "sites")
+
+
+def source_digest() -> str:
+    """Hash of the extension's source (a build records the hash it was built from)."""
+    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+
+
+@cache
+def current_build() -> ModuleType | None:
+    """The compiled reader, or None when it is missing, stale or disabled.
+
+    ``SURVATLAS_OSM_READER=pyosmium`` in the environment disables it (to compare the readers).
+    """
+    if os.environ.get("SURVATLAS_OSM_READER") == "pyosmium":
+        return None
+    try:
+        from survatlas.ingest import _osmcore  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    if SOURCE.exists() and _osmcore.source_hash() != source_digest():
+        return None
+    return _osmcore
+
+
+def active_reader() -> str:
+    """``"libosmium"`` (a current build of ``_osmcore``) or ``"pyosmium"``: who reads."""
+    return "pyosmium" if current_build() is None else "libosmium"
+
+
+def site_rules() -> list[tuple[str, bool, tuple[str, ...]]]:
+    """The tags that may make a site, for the extension: ``(key, any value but "no", values)``
+    from :data:`survatlas.vocab.SITE_RULES`, and ``area=yes`` (with ``highway=pedestrian``
+    it makes public space: :func:`survatlas.vocab.site_categories`). An object with none of
+    them has no site category; the others are decided here."""
+    rules = [(key, allowed is None, tuple(sorted(allowed or ())))
+             for category in SITE_RULES.values() for key, allowed in category]
+    return [*rules, ("area", False, ("yes",))]
+
+
+def compiled_messages(
+    core: ModuleType,
+    path: Path,
+    sensitivity: str,
+    chunk_size: int,
+    chunk_bytes: int,
+    keys: tuple[str, ...],
+    building_keys: tuple[str, ...],
+    index_fd: int,
+) -> Iterator[tuple[str, Any]]:
+    """The messages of :func:`survatlas.ingest._osmread.read_messages`, read by ``core``.
+
+    Raises ``RuntimeError`` (libosmium's message) for a file it cannot read.
+    """
+    reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
+                       building_keys, WALK_KEYS, index_fd)
+    header = core.header_timestamp(reader)
+    decide = _Decisions(sensitivity, building_keys)
+    for chunk in _prefetched(lambda: core.read(reader, chunk_size, chunk_bytes)):
+        yield from decide.chunk(chunk)
+    yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
+
+
+def _prefetched(read: Callable[[], Any]) -> Iterator[Any]:
+    """The results of ``read()`` until None, the next one read by a thread meanwhile.
+
+    The extension reads without the GIL, so the file is read while this thread decides and
+    SQLite writes (which also runs without the GIL). An error of ``read`` is raised here; when
+    the consumer stops early, the thread ends after its current read.
+    """
+    results: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                chunk = read()
+                _put(results, stop, ("chunk", chunk))
+                if chunk is None:
+                    return
+        except BaseException as exc:  # handed to the consumer
+            _put(results, stop, ("error", exc))
+
+    thread = threading.Thread(target=work, name="survatlas-osm-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = results.get()
+            if kind == "error":
+                raise value
+            if value is None:
+                return
+            yield value
+    finally:
+        stop.set()
+        with suppress(queue.Empty):
+            results.get_nowait()  # unblock a waiting put
+        thread.join()
+
+
+def _put(results: queue.Queue, stop: threading.Event, item: tuple) -> None:
+    while not stop.is_set():
+        with suppress(queue.Full):
+            results.put(item, timeout=0.1)
+            return
+
+
+@dataclass
+class ReadEnd:
+    """What the reader reports once the file is read."""
+
+    rejected: list[str] = field(default_factory=list)
+    max_timestamp: str | None = None
+    header_timestamp: str | None = None
+
+
+def compiled_read(
+    core: ModuleType,
+    path: Path,
+    sensitivity: str,
+    chunk_size: int,
+    chunk_bytes: int,
+    keys: tuple[str, ...],
+    building_keys: tuple[str, ...],
+    index_file: str | None,
+) -> Iterator[tuple[str, Any]]:
+    """:func:`compiled_messages`, node locations in ``index_file`` (a new empty file, removed
+    once opened) or in memory (None), and the importer's one-line error for a bad file.
+
+    Raises
+    ------
+    CorruptFileError
+        libosmium cannot read the file.
+    """
+    fd = index_fd(index_file)
+    try:
+        yield from compiled_messages(core, path, sensitivity, chunk_size, chunk_bytes, keys,
+                                     building_keys, fd)
+    except RuntimeError as exc:  # hostile files: libosmium's message
+        raise CorruptFileError(
+            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+        ) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def index_fd(name: str | None) -> int:
+    """An open descriptor of the node-location file ``name`` (removed now), or -1 (memory)."""
+    if name is None:
+        return -1
+    try:
+        return os.open(name, os.O_RDWR)
+    finally:
+        with suppress(OSError):
+            os.unlink(name)
+
+
+class _Decisions:
+    """Rows from the extension's chunks: vocabulary decisions, cached per distinct value."""
+
+    def __init__(self, sensitivity: str, building_keys: tuple[str, ...]) -> None:
+        self.sens, self.building_keys = sensitivity, building_keys
+        self.rejected: list[str] = []
+        self.max_ts = ""
+        self._sha: dict[int, str] = {}
+        self._tails: dict[str, tuple] = {}
+        self._walk: dict[tuple, int] = {}
+
+    def chunk(self, chunk: tuple) -> Iterator[tuple[str, Any]]:
+        """``("rows", RowChunk)`` per layer with rows, then ``("progress", n)``."""
+        (b_type, b_id, b_version, b_ts, b_geom, b_kept), streets, candidates, n, _, max_ts = chunk
+        if max_ts is not None and max_ts > self.max_ts:
+            self.max_ts = max_ts
+        rows: dict[str, list] = {"devices": [], "sites": []}
+        warnings: list = []
+        extra: list[tuple[int, tuple]] = []  # buildings that are sites: (position, row)
+        for item in candidates:
+            self._candidate(item, rows, warnings, extra)
+        buildings = None
+        if b_id:
+            tails = [self._tails.get(k) or self._tail(k) for k in b_kept]
+            buildings = [b_type, b_id, b_version, b_ts, self._shas(b_version), b_geom,
+                         *map(list, zip(*tails, strict=True))]
+        if extra:
+            buildings = _merged(buildings, extra)
+        out = {
+            "devices": _columns(rows["devices"]),
+            "buildings": buildings,
+            "streets": self._streets(streets),
+            "sites": _columns(rows["sites"]),
+        }
+        for layer in _LAYERS:
+            columns = out[layer]
+            if columns:
+                yield "rows", RowChunk(layer, columns, None,
+                                       warnings if layer == "devices" else None, osm=True)
+        yield "progress", n
+
+    def _shas(self, versions: list[int]) -> list[str]:
+        sha = self._sha
+        return [sha.get(v) or sha.setdefault(v, osm_content_sha(v)) for v in versions]
+
+    def _tail(self, kept: str) -> tuple:
+        """tags, sensitivity, building, obstacle, height_m, levels, min_height_m."""
+        tail = self._tails[kept] = (kept, self.sens, *building_values(json.loads(kept)))
+        return tail
+
+    def _streets(self, streets: tuple) -> list[list] | None:
+        ids, versions, ts, geoms, tags, highway, names, walk = streets
+        if not ids:
+            return None
+        cache = self._walk
+        walkable = [cache.get(w) if w in cache else self._walkable(w) for w in walk]
+        self.max_ts = max(self.max_ts, max(ts))
+        return [["way"] * len(ids), ids, versions, ts, self._shas(versions), geoms, tags,
+                [self.sens] * len(ids), highway, names, walkable]
+
+    def _walkable(self, values: tuple) -> int:
+        tags = {k: v for k, v in zip(WALK_KEYS, values, strict=True) if v is not None}
+        walk = self._walk[values] = int(is_walkable(tags))
+        return walk
+
+    def _head(self, osm_type: str, osm_id: int, version: int, ts: str, geom: Any) -> tuple:
+        if ts > self.max_ts:
+            self.max_ts = ts
+        sha = self._sha.get(version) or self._sha.setdefault(version, osm_content_sha(version))
+        return (osm_type, osm_id, version, ts, sha, geom)
+
+    def _candidate(self, item: tuple, rows: dict, warnings: list, extra: list) -> None:
+        """One node or area that may be a device or a site, or a rejected object."""
+        if item[0] == "r":
+            self.rejected.append(item[1])
+            return
+        kind, osm_type, osm_id, version, ts, lon, lat, geom, flat, position = item
+        tags = dict(zip(flat[::2], flat[1::2], strict=True))
+        if kind == "n":
+            device = tags.get("man_made") == "surveillance" or tags.get("highway") == (
+                "speed_camera")
+            categories = site_categories(tags)
+            if not (device or categories):
+                return
+            if geom is None:
+                self.rejected.append(f"node/{osm_id}: invalid location")
+                return
+            head = self._head(osm_type, osm_id, version, ts, geom)
+            tags_json = encode_tags(tags)
+            if device:
+                norm = normalise_tags(tags)
+                values = device_values(norm, lon, lat)
+                values["name"] = tags.get("name")
+                rows["devices"].append((*head, tags_json, self.sens,
+                                        *map(values.get, _DEVICE_EXTRA)))
+                warnings.append(norm.warnings)
+            rows["sites"] += [(*head, tags_json, self.sens, c, tags.get("name"))
+                              for c in categories]
+            return
+        building = tags.get("building")
+        categories = site_categories(tags) if not _SITE_KEYS.isdisjoint(tags) else ()
+        is_building = building is not None and building != "no"
+        if not (is_building or categories):
+            return
+        if geom is None:
+            self.rejected.append(f"area {osm_id}: broken polygon")
+            return
+        head = self._head(osm_type, osm_id, version, ts, geom)
+        tail = None
+        if categories:  # sites keep every tag, and so do buildings that are sites
+            tags_json = encode_tags(tags)
+            rows["sites"] += [(*head, tags_json, self.sens, c, tags.get("name"))
+                              for c in categories]
+            tail = (tags_json, self.sens, *building_values(tags))
+        if is_building:
+            if tail is None:
+                kept = encode_tags({k: tags[k] for k in self.building_keys if k in tags})
+                tail = self._tails.get(kept) or self._tail(kept)
+            extra.append((position, head + tail))
+
+
+def _columns(rows: list[tuple]) -> list[list] | None:
+    return [list(c) for c in zip(*rows, strict=True)] if rows else None
+
+
+def _merged(columns: list[list] | None, extra: list[tuple[int, tuple]]) -> list[list]:
+    """Building columns with the rows of ``extra`` inserted at their positions (in order)."""
+    rows = list(zip(*columns, strict=True)) if columns else []
+    out: list[tuple] = []
+    done = 0
+    for position, row in extra:
+        out += rows[done:position]
+        done = max(done, position)
+        out.append(row)
+    out += rows[done:]
+    return [list(c) for c in zip(*out, strict=True)]

@@ -1,0 +1,130 @@
+"""The compiled OSM read loop (``survatlas.ingest._osmcore``, built by ``make osmcore``).
+
+After ``make`` the importer reads with it; the stores it writes equal, table by table and
+column by column, those of the pyosmium reader (only the times of the import differ, and the
+custody hashes chained over them). Its rows equal the plain public-API reference of
+``test_osm_reader_reference.py`` (which also covers the pyosmium reader here).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from survatlas.errors import CorruptFileError
+from survatlas.ingest import _osmcompiled, _osmread, import_osm
+from survatlas.store import Store
+from survatlas.synth.osmfile import grid_extract
+from test_osm_reader_reference import EDGE_CASES, reader_rows, reference_rows
+
+#: columns that hold the time of the import (and the custody hashes chained over them)
+TIME_COLUMNS = {"applied_at", "at", "hash", "prev_hash", "finished_at", "started_at",
+                "recorded_at", "retrieved_at"}
+
+
+def test_the_compiled_reader_is_used_after_make(monkeypatch, monaco_pbf, tmp_path):
+    assert _osmcompiled.current_build() is not None, "run `make osmcore` (g++, libosmium2-dev)"
+    assert _osmcompiled.active_reader() == "libosmium"
+    calls = []
+    real = _osmcompiled.compiled_read
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(_osmcompiled, "compiled_read", spy)
+    with Store(tmp_path / "s.db") as store:
+        summary = import_osm(store, monaco_pbf)
+    assert calls == [monaco_pbf]
+    assert summary.layers["buildings"].added > 0
+
+
+def test_a_stale_build_is_ignored(monkeypatch):
+    monkeypatch.setattr(_osmcompiled, "source_digest", lambda: "0" * 16)
+    _osmcompiled.current_build.cache_clear()
+    try:
+        assert _osmcompiled.current_build() is None
+        assert _osmcompiled.active_reader() == "pyosmium"
+    finally:
+        monkeypatch.undo()
+        _osmcompiled.current_build.cache_clear()
+    assert _osmcompiled.active_reader() == "libosmium"
+
+
+def _dump(db: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, the columns of :data:`TIME_COLUMNS` left out."""
+    conn = sqlite3.connect(db)
+    out = {}
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        kept = ", ".join(f'"{c}"' for c in cols if c not in TIME_COLUMNS) or "1"
+        out[table] = conn.execute(f'SELECT {kept} FROM "{table}" ORDER BY rowid').fetchall()
+    conn.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def grid_pbf(tmp_path_factory) -> Path:
+    return grid_extract(tmp_path_factory.mktemp("grid"), 12)
+
+
+@pytest.mark.parametrize("name", ["helsinki_pbf", "monaco_pbf", "grid_pbf"])
+def test_stores_equal_those_of_the_pyosmium_reader(name, request, tmp_path, monkeypatch):
+    path = request.getfixturevalue(name)
+    with Store(tmp_path / "compiled.db") as store:
+        compiled = import_osm(store, path)
+    monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)
+    with Store(tmp_path / "pyosmium.db") as store:
+        plain = import_osm(store, path)
+    assert compiled.layers == plain.layers
+    got, want = _dump(tmp_path / "compiled.db"), _dump(tmp_path / "pyosmium.db")
+    assert got.keys() == want.keys()
+    for table in want:
+        assert got[table] == want[table], table
+    assert len(got["buildings"]) > 0 and len(got["custody_log"]) > 0
+
+
+def test_the_node_index_on_file_gives_the_same_rows(helsinki_pbf, tmp_path):
+    in_memory = list(_osmread.read_messages(helsinki_pbf, "public", file_index=False))
+    on_file = list(_osmread.read_messages(helsinki_pbf, "public", file_index=True,
+                                          index_dir=tmp_path))
+    rows = [[(k, p.layer, p.columns) if k == "rows" else (k, p) for k, p in m[:-1]]
+            for m in (in_memory, on_file)]
+    assert rows[0] == rows[1] and len(rows[0]) > 2
+    assert in_memory[-1][1] == on_file[-1][1]
+    assert list(tmp_path.iterdir()) == []  # the index file is gone
+
+
+def test_rejections_come_in_file_order(tmp_path):
+    path = tmp_path / "edge.osm"
+    path.write_text(EDGE_CASES, encoding="utf-8")
+    _, rejected = reader_rows(path)
+    assert rejected == reference_rows(path)[1] == [
+        "way/104: man_made=surveillance on a way (map it as a node)"]
+
+
+@pytest.mark.parametrize("content", [b"<osm version='0.6'><node id='1' lat=", b"\x00\x00\x00\x0dnot a pbf"])
+def test_a_corrupt_file_is_one_clear_line_and_nothing_is_written(content, tmp_path):
+    path = tmp_path / ("bad.osm" if content.startswith(b"<") else "bad.osm.pbf")
+    path.write_bytes(content)
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(CorruptFileError, match="could not be read as OSM data") as err:
+            import_osm(store, path)
+        assert "\n" not in str(err.value)
+        assert store.scalar("SELECT count(*) FROM buildings") == 0
+        assert store.scalar("SELECT count(*) FROM sources") == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_no_thread_outlives_the_read(helsinki_pbf):
+    """The extension's thread pool and the reader thread end with the read (a process forked
+    afterwards would otherwise wait for threads it does not have)."""
+    before = len(list(Path("/proc/self/task").iterdir()))
+    messages = _osmread.read_messages(helsinki_pbf, "public")
+    next(messages)
+    assert len(list(Path("/proc/self/task").iterdir())) > before  # it reads in threads
+    for _ in messages:
+        pass
+    assert len(list(Path("/proc/self/task").iterdir())) == before
