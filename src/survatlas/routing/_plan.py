@@ -46,6 +46,10 @@ class Path:
     #: the pieces as arrays (edges, t0, t1), when already made
     _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
         default=None, compare=False, repr=False)
+    #: the pieces' (length, exposed metres) by pricer, as measured so far (shared by the
+    #: paths of the same pieces: :func:`reprice`)
+    _totals: dict[Pricer, tuple[float, float]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The pieces as arrays ``(edges, t0, t1)`` (:func:`piece_arrays`)."""
@@ -165,6 +169,20 @@ class Pricer:
         length, seen = self.figures(edges, t0, t1)
         return float(length.sum()), float(seen.sum())
 
+    def measured(
+        self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> dict[Pricer, tuple[float, float]]:
+        """:meth:`array_totals` of the pieces ``arrays``, keyed by this pricer (a pricer
+        built on others adds theirs: :class:`~routing._robust.WorstPricer`)."""
+        return {self: self.array_totals(*arrays)}
+
+    def path_totals(self, path: Path) -> tuple[float, float]:
+        """:meth:`array_totals` of a path's pieces (kept on the path)."""
+        found = path._totals.get(self)
+        if found is None:
+            found = path._totals[self] = self.array_totals(*path.arrays())
+        return found
+
     def cost(self, lam: float, edge: int, t0: float, t1: float) -> float:
         """Cost of one piece."""
         length, exposed = self.totals([(edge, t0, t1)])
@@ -237,8 +255,7 @@ def solve(
     if found is None or (direct is not None and direct[0] <= found.cost):
         return None if direct is None else _path(pricer, [direct[1]], lam)
     pieces, arrays = _pieces(g, found, ends, a, b)
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(tuple(pieces), length, exposed, lam, arrays)
+    return _measured_path(pricer, tuple(pieces), lam, arrays)
 
 
 def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor, bounded: bool = False) -> Ends:
@@ -308,15 +325,21 @@ def _pieces(
 
 def reprice(pricer: Pricer, path: Path) -> Path:
     """``path`` with its exposed metres measured by ``pricer``."""
-    arrays = path.arrays()
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(path.pieces, length, exposed, path.lam, arrays)
+    length, exposed = pricer.path_totals(path)
+    return Path(path.pieces, length, exposed, path.lam, path.arrays(), path._totals)
 
 
 def _path(pricer: Pricer, pieces: list[Piece], lam: float) -> Path:
-    arrays = piece_arrays(pieces)
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(tuple(pieces), length, exposed, lam, arrays)
+    return _measured_path(pricer, tuple(pieces), lam, piece_arrays(pieces))
+
+
+def _measured_path(
+    pricer: Pricer, pieces: tuple[Piece, ...], lam: float,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> Path:
+    totals = pricer.measured(arrays)
+    length, exposed = totals[pricer]
+    return Path(pieces, length, exposed, lam, arrays, totals)
 
 
 def least_exposure(

@@ -32,7 +32,12 @@ from survatlas.routing._plan import (
     snap_nearest,
     solve,
 )
-from survatlas.routing._robust import ROBUST, WorstPricer, pick_robust
+from survatlas.routing._robust import (
+    ROBUST,
+    WorstPricer,
+    pick_robust,
+    worst_case,
+)
 from survatlas.routing._search import ENGINES
 from survatlas.routing.gpx import route_geojson
 from survatlas.routing.network import (
@@ -294,13 +299,8 @@ def plan_route(
     limit = max_detour * shortest.length + 1e-6
     least, searches = least_exposure(solve_at, shortest, limit)
     if robust:
-        candidates = [shortest, least]
-        for p in pricers:
-            found, more = least_exposure(
-                lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
-            candidates.append(found)
-            searches += more
-        least = pick_robust(candidates, pricers, limit)
+        least, more = _robust_least(solve_at, pricers, shortest, least, limit)
+        searches += more
     elif least.exposed > shortest.exposed:  # never more exposed than the shortest
         least = shortest
     alts: list[Path] = []
@@ -326,6 +326,28 @@ def plan_route(
         method=_method(net),
         coverage_run=net.run.to_dict() if net.run else None,
     )
+
+
+def _robust_least(
+    solve_at: Callable[[float, float, Pricer], Path | None],
+    pricers: Sequence[Pricer],
+    shortest: Path,
+    least: Path,
+    limit: float,
+) -> tuple[Path, int]:
+    """The robust route (:func:`pick_robust`) among the shortest route, ``least`` (the least
+    exposed under the worst-case pricing) and each scenario's least-exposed route within
+    ``limit``; and the searches made."""
+    candidates = [shortest, least]
+    worst = [worst_case(pricers, c) for c in candidates]
+    searches = 0
+    for p in pricers:
+        found, more = least_exposure(
+            lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
+        searches += more
+        candidates.append(found)
+        worst.append(worst_case(pricers, found))
+    return pick_robust(candidates, pricers, limit, worst), searches
 
 
 def _method(net: Network) -> str:
