@@ -185,7 +185,7 @@ def warm_up() -> None:
 
 
 def _source_index(ends: Ends, node: int) -> int:
-    return int(np.flatnonzero(ends.src_nodes == node)[0])
+    return ends.src_nodes.tolist().index(node)  # one or two sources
 
 
 def _walk_back(pred: np.ndarray, node: int) -> list[int]:

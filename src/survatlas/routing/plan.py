@@ -404,7 +404,7 @@ def _snap_pair(
     max_snap: float,
 ) -> tuple[Anchor, Anchor, tuple[Snap, Snap]]:
     g = net.graph
-    xa, xb = net.to_xy(*origin), net.to_xy(*destination)
+    xa, xb = net.to_xy_many([origin, destination])
     a = snap_nearest(g, xa, max_snap) or _outside(net, origin, "origin", max_snap)
     b = snap_nearest(g, xb, max_snap) or _outside(net, destination, "destination", max_snap)
     ca, cb = anchor_component(g, a), anchor_component(g, b)
@@ -417,14 +417,15 @@ def _snap_pair(
         if not options:
             raise RoutingError(_gap_message(net, ca, cb))
         a, b = min(options, key=lambda pq: pq[0].dist_m + pq[1].dist_m)  # type: ignore[union-attr]
-    return a, b, (_snap(net, origin, a), _snap(net, destination, b))
+    la, lb = net.to_latlon_many([a.xy, b.xy])
+    return a, b, (_snap(net, origin, a, la), _snap(net, destination, b, lb))
 
 
-def _snap(net: Network, given: tuple[float, float], anchor: Anchor) -> Snap:
+def _snap(
+    net: Network, given: tuple[float, float], anchor: Anchor, latlon: tuple[float, float]
+) -> Snap:
     street = int(net.graph.edge_street[anchor.edge])
-    return Snap(
-        given, net.to_latlon(anchor.xy), anchor.dist_m, street, net.graph.street_names.get(street)
-    )
+    return Snap(given, latlon, anchor.dist_m, street, net.graph.street_names.get(street))
 
 
 def _outside(net: Network, point: tuple[float, float], what: str, max_snap: float) -> Anchor:
