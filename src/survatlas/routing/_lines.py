@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import shapely
@@ -27,7 +27,11 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
     """The part of ``line`` between distances ``0 <= a <= b`` along it (clamped to its end):
     the coordinates ``shapely.ops.substring`` gives, a point as a two-vertex line, without its
     per-call overhead (street pieces have a handful of vertices)."""
-    xy = shapely.get_coordinates(line).tolist()
+    return shapely.LineString(_substring_xy(shapely.get_coordinates(line).tolist(), a, b))
+
+
+def _substring_xy(xy: list[list[float]], a: float, b: float) -> list[list[float]]:
+    """The vertices of :func:`_substring` of the line of vertices ``xy``."""
     out: list[list[float]] = []
     at = 0.0
     for (x0, y0), (x1, y1) in itertools.pairwise(xy):
@@ -40,7 +44,7 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
             if b <= end:
                 f = (b - at) / step if step else 0.0
                 out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
-                return shapely.LineString(out)
+                return out
             if end > a:
                 out.append([x1, y1])
         at = end
@@ -48,7 +52,7 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
         out.append(xy[-1])
     if len(out) == 1 or out[-1] != xy[-1]:
         out.append(xy[-1])
-    return shapely.LineString(out)
+    return out
 
 
 def _route_xy(
@@ -62,8 +66,7 @@ def _route_xy(
     e, t0, t1 = arrays
     whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
     count = np.where(whole, ptr[e + 1] - ptr[e], 0)
-    part = {int(i): shapely.get_coordinates(_piece_line(g, pieces[i]))
-            for i in np.flatnonzero(~whole)}
+    part = {int(i): _part_xy(ptr, coords, pieces[i]) for i in np.flatnonzero(~whole)}
     for i, xy in part.items():
         count[i] = len(xy)
     which = np.repeat(np.arange(len(e)), count)
@@ -77,6 +80,14 @@ def _route_xy(
     return xy, which
 
 
+def _part_xy(ptr: np.ndarray, coords: np.ndarray, piece: Piece) -> np.ndarray:
+    """The vertices of :func:`_piece_line` of a piece covering part of its edge."""
+    e, t0, t1 = piece
+    xy = np.array(_substring_xy(coords[ptr[e]:ptr[e + 1]].tolist(), min(t0, t1), max(t0, t1)),
+                  dtype=float)
+    return xy[::-1] if t1 < t0 else xy
+
+
 def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:
     """Concatenate consecutive lines (a MultiLineString where they do not touch)."""
     if not lines:
@@ -84,8 +95,11 @@ def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.Multi
     return _join_xy(*shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True))
 
 
-def _join_xy(xy: np.ndarray, which: np.ndarray) -> shapely.LineString | shapely.MultiLineString:
-    """:func:`_join` of lines given by their vertices and the line of each."""
+def _join_xy(
+    xy: np.ndarray, which: np.ndarray, to: Callable[[np.ndarray], np.ndarray] | None = None
+) -> shapely.LineString | shapely.MultiLineString:
+    """:func:`_join` of lines given by their vertices and the line of each; with ``to``, the
+    joined vertices mapped by it (a projection) before the line is made."""
     first = np.ones(len(xy), bool)
     first[1:] = which[1:] != which[:-1]
     gap = np.hypot(*(xy[1:] - xy[:-1]).T) >= 1e-6
@@ -94,7 +108,7 @@ def _join_xy(xy: np.ndarray, which: np.ndarray) -> shapely.LineString | shapely.
     joint[0] = False
     keep = ~joint
     run = np.cumsum(first & ~joint)[keep] - 1
-    xy = xy[keep]
+    xy = xy[keep] if to is None else to(xy[keep])
     parts = [_linestring(xy[run == r]) for r in range(int(run.max()) + 1)]
     return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
 

@@ -488,8 +488,8 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=_to_lonlat(net, _join_xy(*_route_xy(g, pieces, arrays))) if pieces
-        else _to_lonlat(net, shapely.LineString()),
+        geometry=_join_xy(*_route_xy(g, pieces, arrays), _lonlat_xy(net)) if pieces
+        else shapely.LineString(),
         exposure=exposure,
         lam=lam,
         scenario=scenario,
@@ -501,8 +501,13 @@ def make_route(
 def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
     if geom.is_empty:
         return geom
+    return shapely.transform(geom, _lonlat_xy(net))
+
+
+def _lonlat_xy(net: Network) -> Callable[[np.ndarray], np.ndarray]:
+    """Metric vertices ``(n, 2)`` to lon/lat."""
     transformer = net._to_ll
-    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+    return lambda xy: np.column_stack(transformer.transform(*xy.T))
 
 
 def _clipped(
