@@ -1,15 +1,15 @@
 """CPU of one route plan (``web._analyses._planned``), untimed inside, on the demo store.
 
 Plans ``--pairs`` random routes of ``benchmarks/web_load.py``'s mix (the map's query: robust,
-detour 1.25, one figure level) ``--runs`` times on the preloaded shared network and prints the
-process CPU per request of each run. With ``--against SRC`` the same runs are made, alternating,
+detour 1.25, one figure level) ``--runs`` times in each of ``--processes`` processes, on the
+preloaded shared network, and prints the process CPU per request of each run. With ``--against SRC`` the same runs are made, alternating,
 by the sources under ``SRC`` (another checkout's ``src`` folder, say the code before a change) in
 a second process, and the ratios are printed side by side. ``--answers FILE`` writes the
 answers (JSON) of the first run to FILE, or compares them with FILE when it exists.
 
 Usage::
 
-    python benchmarks/route_plan.py --pairs 200 --runs 5 [--against ../base/src]
+    python benchmarks/route_plan.py --pairs 200 --runs 3 --processes 2 [--against ../base/src]
 """
 
 from __future__ import annotations
@@ -105,6 +105,14 @@ def _run(src: str, db: Path, args: argparse.Namespace, runs: int) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+def _cpu(runs: list[dict]) -> list[float]:
+    return [r["cpu_ms"] for r in runs]
+
+
+def _summary(runs: list[dict]) -> str:
+    return f"min {min(_cpu(runs)):5.2f}  median {statistics.median(_cpu(runs)):5.2f}"
+
+
 def _row(runs: list[dict]) -> str:
     return " ".join(f"{r['cpu_ms']:5.2f}" for r in runs)
 
@@ -112,7 +120,8 @@ def _row(runs: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3, help="runs per process")
+    parser.add_argument("--processes", type=int, default=2, help="processes per tree")
     parser.add_argument("--against", help="another src folder to compare with")
     parser.add_argument("--answers", help="write (or check against) the answers JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -126,22 +135,20 @@ def main() -> None:
     args.src = str(Path(__file__).resolve().parents[1] / "src")
     mine: list[dict] = []
     theirs: list[dict] = []
-    for _ in range(args.runs):  # alternate the two processes, one run each, in turn
-        mine += _run(args.src, db, args, 1)
+    for _ in range(args.processes):  # alternate the two trees' processes, in turn
+        mine += _run(args.src, db, args, args.runs)
         if args.against:
-            theirs += _run(args.against, db, args, 1)
+            theirs += _run(args.against, db, args, args.runs)
     load = os.getloadavg()
     print(f"{args.pairs} route requests (demo store, robust, detour 1.25, one figure level), "
-          f"{args.runs} runs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+          f"{args.processes} processes × {args.runs} runs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("CPU ms per request of each run:")
-    print(f"  this tree:  {_row(mine)}   "
-          f"median {statistics.median(r['cpu_ms'] for r in mine):5.2f}")
+    print(f"  this tree:  {_row(mine)}   {_summary(mine)}")
     if theirs:
-        print(f"  --against:  {_row(theirs)}   "
-              f"median {statistics.median(r['cpu_ms'] for r in theirs):5.2f}")
-        ratio = (statistics.median(r["cpu_ms"] for r in theirs)
-                 / statistics.median(r["cpu_ms"] for r in mine))
-        print(f"  --against / this tree (medians): {ratio:.2f}×")
+        print(f"  --against:  {_row(theirs)}   {_summary(theirs)}")
+        for name, stat in (("min", min), ("median", statistics.median)):
+            ratio = stat(_cpu(theirs)) / stat(_cpu(mine))
+            print(f"  --against / this tree ({name}): {ratio:.2f}×")
 
 
 if __name__ == "__main__":
