@@ -23,6 +23,7 @@ from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
 from survatlas.routing._plan import (
     Pricer,
 )
+from survatlas.routing._robust import ROBUST, WorstPricer
 from survatlas.routing._search import warm_up
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, read_layer
@@ -66,12 +67,24 @@ class Network:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
 
+    def worst_pricer(self, level: str) -> WorstPricer:
+        """Each edge priced at its largest exposed length over the scenarios at ``level``
+        (the robust route's search; cached)."""
+        key = (ROBUST, level)
+        if key not in self._pricers:
+            scenarios = self.exposure.scenarios
+            self._pricers[key] = WorstPricer([self.pricer(sc, level) for sc in scenarios])
+        return self._pricers[key]  # type: ignore[return-value]
+
     def prepare(self) -> None:
         """Make every (scenario, level) pricer and its per-edge tables now (a server does it
         at start-up, so that no route request pays for them)."""
         for scenario in self.exposure.scenarios:
             for level in self.exposure.levels:
                 self.pricer(scenario, level).prepare()
+        if len(self.exposure.scenarios) > 1:
+            for level in self.exposure.levels:
+                self.worst_pricer(level)
         warm_up()
 
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:

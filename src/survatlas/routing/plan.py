@@ -34,7 +34,6 @@ from survatlas.routing._plan import (
 )
 from survatlas.routing._robust import (
     ROBUST,
-    WorstPricer,
     pick_robust,
     worst_case,
 )
@@ -288,7 +287,7 @@ def plan_route(
     search = ENGINES[engine].search
     robust = scenario == ROBUST
     pricers = [net.pricer(sc, level) for sc in net.exposure.scenarios] if robust else []
-    pricer = WorstPricer(pricers) if robust else net.pricer(scenario, level)
+    pricer = net.worst_pricer(level) if robust else net.pricer(scenario, level)
 
     def solve_at(lam: float, bound: float, pricer: Pricer = pricer) -> Path | None:
         return solve(pricer, lam, a, b, search, bound)
