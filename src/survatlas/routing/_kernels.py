@@ -270,3 +270,52 @@ def path_pieces(nodes, indptr, indices, csr_edge, csr_fwd, edge_length, a_edge, 
     edges[m + 1], t0[m + 1], t1[m + 1] = b_edge, last_start, b_t
     keep = t0 != t1
     return edges[keep], t0[keep], t1[keep], True
+
+
+@njit(cache=True, nogil=True)
+def joined_vertices(ptr, coords, edges, t0, t1, whole, part_ptr, part_xy):  # type: ignore[no-untyped-def]
+    """A route's vertices joined into lines, in one pass (``_lines._route_xy`` then
+    ``_lines._join_xy``): each piece's vertices — a whole edge's from ``coords[ptr[e]:ptr[e +
+    1]]`` (backwards when ``t1 < t0``), a part's from ``part_xy[part_ptr[i]:part_ptr[i + 1]]``
+    — one after the other, a piece's first vertex left out when it lies within 10⁻⁶ m of the
+    one before (the lines touch), a new line begun where it does not.
+
+    Returns ``(xy, source, line_ptr)``: the kept vertices, where each comes from (its row of
+    ``coords``, or ``-1 - k`` for row ``k`` of ``part_xy``), and the vertices of line ``r``:
+    ``xy[line_ptr[r]:line_ptr[r + 1]]``.
+    """
+    n = len(edges)
+    total = 0
+    for i in range(n):
+        e = edges[i]
+        total += ptr[e + 1] - ptr[e] if whole[i] else part_ptr[i + 1] - part_ptr[i]
+    xy = np.empty((total, 2))
+    source = np.empty(total, np.int64)
+    line_ptr = np.empty(total + 1, np.int64)
+    lines = 0
+    size = 0
+    px, py = 0.0, 0.0
+    for i in range(n):
+        e = edges[i]
+        if whole[i]:
+            count = ptr[e + 1] - ptr[e]
+        else:
+            count = part_ptr[i + 1] - part_ptr[i]
+        for k in range(count):
+            if whole[i]:
+                j = ptr[e + 1] - 1 - k if t1[i] < t0[i] else ptr[e] + k
+                x, y = coords[j, 0], coords[j, 1]
+            else:
+                j = -1 - (part_ptr[i] + k)
+                x, y = part_xy[part_ptr[i] + k, 0], part_xy[part_ptr[i] + k, 1]
+            if k == 0 and size > 0 and np.hypot(x - px, y - py) < 1e-6:
+                continue  # the same point as the end of the line before: joined
+            if k == 0:
+                line_ptr[lines] = size
+                lines += 1
+            xy[size, 0], xy[size, 1] = x, y
+            source[size] = j
+            size += 1
+            px, py = x, y
+    line_ptr[lines] = size
+    return xy[:size], source[:size], line_ptr[: lines + 1]

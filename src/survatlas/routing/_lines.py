@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import shapely
 
+from survatlas.routing import _kernels
 from survatlas.routing._graph import StreetGraph
 from survatlas.routing._plan import Piece
 
@@ -80,6 +81,40 @@ def _route_xy(
     return xy, which
 
 
+def route_line(
+    g: StreetGraph,
+    pieces: Sequence[Piece],
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    coords_ll: np.ndarray,
+    to_lonlat: Callable[[np.ndarray], np.ndarray],
+) -> shapely.LineString | shapely.MultiLineString:
+    """:func:`_join_xy` of :func:`_route_xy`, mapped by ``to_lonlat``, in one compiled pass
+    (:func:`~survatlas.routing._kernels.joined_vertices`): whole edges' vertices taken from
+    ``coords_ll`` (``to_lonlat`` of :meth:`StreetGraph.edge_coords`, made once), only the
+    vertices of pieces covering part of an edge projected."""
+    ptr, coords = g.edge_coords()
+    e, t0, t1 = arrays
+    whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
+    parts = [_part_xy(ptr, coords, pieces[i]) if not whole[i] else _NO_XY for i in
+             range(len(e))] if not whole.all() else []
+    part_ptr = np.zeros(len(e) + 1, np.int64)
+    if parts:
+        part_ptr[1:] = np.cumsum([len(xy) for xy in parts])
+    part_xy = np.concatenate(parts) if parts else _NO_XY
+    xy, source, line_ptr = _kernels.joined_vertices(
+        ptr, coords, e, t0, t1, whole, part_ptr, np.ascontiguousarray(part_xy, dtype=float))
+    ll = np.empty_like(xy)
+    own = source >= 0
+    ll[own] = coords_ll[source[own]]
+    if not own.all():
+        ll[~own] = to_lonlat(xy[~own])
+    lines = [_linestring(ll[line_ptr[r]:line_ptr[r + 1]]) for r in range(len(line_ptr) - 1)]
+    return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
+
+
+_NO_XY = np.zeros((0, 2))
+
+
 def _part_xy(ptr: np.ndarray, coords: np.ndarray, piece: Piece) -> np.ndarray:
     """The vertices of :func:`_piece_line` of a piece covering part of its edge."""
     e, t0, t1 = piece
@@ -95,11 +130,8 @@ def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.Multi
     return _join_xy(*shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True))
 
 
-def _join_xy(
-    xy: np.ndarray, which: np.ndarray, to: Callable[[np.ndarray], np.ndarray] | None = None
-) -> shapely.LineString | shapely.MultiLineString:
-    """:func:`_join` of lines given by their vertices and the line of each; with ``to``, the
-    joined vertices mapped by it (a projection) before the line is made."""
+def _join_xy(xy: np.ndarray, which: np.ndarray) -> shapely.LineString | shapely.MultiLineString:
+    """:func:`_join` of lines given by their vertices and the line of each."""
     first = np.ones(len(xy), bool)
     first[1:] = which[1:] != which[:-1]
     gap = np.hypot(*(xy[1:] - xy[:-1]).T) >= 1e-6
@@ -108,7 +140,7 @@ def _join_xy(
     joint[0] = False
     keep = ~joint
     run = np.cumsum(first & ~joint)[keep] - 1
-    xy = xy[keep] if to is None else to(xy[keep])
+    xy = xy[keep]
     parts = [_linestring(xy[run == r]) for r in range(int(run.max()) + 1)]
     return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
 

@@ -67,6 +67,15 @@ class Network:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
 
+    def edge_coords_lonlat(self) -> np.ndarray:
+        """Every edge vertex (:meth:`StreetGraph.edge_coords`) in lon/lat, projected once."""
+        found = self.__dict__.get("_edge_coords_ll")
+        if found is None:
+            xy = self.graph.edge_coords()[1]
+            found = np.column_stack(self._to_ll.transform(*xy.T)) if len(xy) else xy.copy()
+            self.__dict__["_edge_coords_ll"] = found
+        return found
+
     def worst_pricer(self, level: str) -> WorstPricer:
         """Each edge priced at its largest exposed length over the scenarios at ``level``
         (the robust route's search; cached)."""
@@ -85,6 +94,7 @@ class Network:
         if len(self.exposure.scenarios) > 1:
             for level in self.exposure.levels:
                 self.worst_pricer(level)
+        self.edge_coords_lonlat()
         warm_up()
 
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:

@@ -16,7 +16,7 @@ from survatlas.routing._exposure import (
     LEVELS,
     check_level,
 )
-from survatlas.routing._lines import _join, _join_xy, _piece_line, _route_xy
+from survatlas.routing._lines import _join, _piece_line, route_line
 from survatlas.routing._plan import (
     Anchor,
     Path,
@@ -487,8 +487,8 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=_join_xy(*_route_xy(g, pieces, arrays), _lonlat_xy(net)) if pieces
-        else shapely.LineString(),
+        geometry=route_line(g, pieces, arrays, net.edge_coords_lonlat(), _lonlat_xy(net))
+        if pieces else shapely.LineString(),
         exposure=exposure,
         lam=lam,
         scenario=scenario,
