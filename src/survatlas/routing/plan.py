@@ -309,7 +309,8 @@ def plan_route(
         alts, searches = _pick(front, alternatives), searches + more
 
     def make(path: Path, kind: str) -> Route:
-        return make_route(net, path.pieces, kind, path.lam, scenario, figure_levels)
+        return make_route(net, path.pieces, kind, path.lam, scenario, figure_levels,
+                          path.arrays())
 
     return RoutePlan(
         profile=net.graph.profile.name,
@@ -468,14 +469,16 @@ def _no_route_message(net: Network, snaps: tuple[Snap, Snap]) -> str:
 def make_route(
     net: Network, pieces: Sequence[Piece], kind: str, lam: float, scenario: str,
     levels: Sequence[str] | None = None,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Route:
     """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``, with figures
-    for ``levels`` (default every level of the coverage run)."""
+    for ``levels`` (default every level of the coverage run); ``arrays``: the pieces as
+    arrays (:func:`piece_arrays`), when already made."""
     g = net.graph
-    length = float(sum(abs(p[2] - p[1]) for p in pieces))
+    arrays = piece_arrays(pieces) if arrays is None else arrays
+    length = float(sum(np.abs(arrays[2] - arrays[1]).tolist()))  # in order, as floats
     scenarios = net.exposure.scenarios or (scenario,)
     levels = tuple(lvl for lvl in net.exposure.levels if levels is None or lvl in levels)
-    arrays = piece_arrays(pieces)
     exposure = {sc: {lvl: _seen(net, arrays, sc, lvl) for lvl in levels} for sc in scenarios}
     shown = {lvl: scenario if scenario != ROBUST else
              max(scenarios, key=lambda sc, lvl=lvl: exposure[sc][lvl].metres) for lvl in levels}
