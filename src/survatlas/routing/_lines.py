@@ -95,11 +95,12 @@ def route_line(
     ptr, coords = g.edge_coords()
     e, t0, t1 = arrays
     whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
-    parts = [_part_xy(ptr, coords, pieces[i]) if not whole[i] else _NO_XY for i in
-             range(len(e))] if not whole.all() else []
+    partial = np.flatnonzero(~whole).tolist()
+    parts = [_part_xy(ptr, coords, pieces[i]) for i in partial]
+    count = np.zeros(len(e), np.int64)
+    count[partial] = [len(xy) for xy in parts]
     part_ptr = np.zeros(len(e) + 1, np.int64)
-    if parts:
-        part_ptr[1:] = np.cumsum([len(xy) for xy in parts])
+    np.cumsum(count, out=part_ptr[1:])
     part_xy = np.concatenate(parts) if parts else _NO_XY
     xy, source, line_ptr = _kernels.joined_vertices(
         ptr, coords, e, t0, t1, whole, part_ptr, np.ascontiguousarray(part_xy, dtype=float))
@@ -147,3 +148,12 @@ def _join_xy(xy: np.ndarray, which: np.ndarray) -> shapely.LineString | shapely.
 
 def _linestring(xy: np.ndarray) -> shapely.LineString:
     return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
+
+
+def warm_up() -> None:
+    """Load (or compile) :func:`route_line`'s kernel now, with the types a route request
+    calls it with (``Network.prepare``)."""
+    ptr, coords = np.array([0, 2], np.int64), np.zeros((2, 2))
+    one = np.zeros(1, np.int64)
+    _kernels.joined_vertices(ptr, coords, one, np.zeros(1), np.ones(1), np.ones(1, bool),
+                             np.zeros(2, np.int64), np.zeros((0, 2)))

@@ -52,7 +52,7 @@ class WorstPricer(Pricer):
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Length and the largest exposed metres over the scenarios of each piece."""
-        seen = np.max(np.stack([p.figures(edges, t0, t1)[1] for p in self.pricers]), axis=0)
+        seen = _largest([p.figures(edges, t0, t1)[1] for p in self.pricers])
         return np.abs(t1 - t0), seen
 
     def measured(
@@ -68,8 +68,16 @@ class WorstPricer(Pricer):
         seen = [p.figures(edges, t0, t1)[1] for p in self.pricers]
         out: dict[Pricer, tuple[float, float]] = {
             p: (total, float(s.sum())) for p, s in zip(self.pricers, seen, strict=True)}
-        out[self] = (total, float(np.max(np.stack(seen), axis=0).sum()))
+        out[self] = (total, float(_largest(seen).sum()))
         return out
+
+
+def _largest(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The elementwise largest of equally long arrays (``np.max(np.stack(arrays), axis=0)``)."""
+    out = arrays[0]
+    for more in arrays[1:]:
+        out = np.maximum(out, more)
+    return out
 
 
 def worst_case(pricers: Sequence[Pricer], path: Path) -> float:

@@ -13,6 +13,7 @@ from pyproj import CRS, Transformer
 from survatlas.coverage.runs import CoverageRun, coverage_command
 from survatlas.errors import RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
+from survatlas.routing import _lines
 from survatlas.routing._exposure import (
     Exposure,
     coverage_crs_wkt,
@@ -96,6 +97,7 @@ class Network:
                 self.worst_pricer(level)
         self.edge_coords_lonlat()
         warm_up()
+        _lines.warm_up()
 
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:
         """Raise :class:`RoutingError` when a (lat, lon) point lies outside the coverage run's
