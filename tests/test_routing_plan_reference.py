@@ -17,15 +17,12 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import sys
 from pathlib import Path
 
 import shapely
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from routing_builders import X0, Y0, grid_streets, point_on  # noqa: E402
-from survatlas.routing import Exposure, network_from_streets, plan_route, seen_from_discs  # noqa: E402
+from routing_builders import X0, Y0, grid_streets, point_on
+from survatlas.routing import Exposure, network_from_streets, plan_route, seen_from_discs
 
 REFERENCE = Path(__file__).resolve().parent / "routing_plan_reference.json.gz"
 SCENARIOS = ("best", "typical", "worst")

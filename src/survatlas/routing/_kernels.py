@@ -297,10 +297,7 @@ def joined_vertices(ptr, coords, edges, t0, t1, whole, part_ptr, part_xy):  # ty
     px, py = 0.0, 0.0
     for i in range(n):
         e = edges[i]
-        if whole[i]:
-            count = ptr[e + 1] - ptr[e]
-        else:
-            count = part_ptr[i + 1] - part_ptr[i]
+        count = ptr[e + 1] - ptr[e] if whole[i] else part_ptr[i + 1] - part_ptr[i]
         for k in range(count):
             if whole[i]:
                 j = ptr[e + 1] - 1 - k if t1[i] < t0[i] else ptr[e] + k
