@@ -42,7 +42,7 @@ class WorstPricer(Pricer):
         memo = self.__dict__.setdefault("_to_go_memo", {})
         found = memo.get((a, b))
         if found is None:
-            found = np.max(np.stack([p.to_go(a, b) for p in self.pricers]), axis=0)
+            found = _largest([p.to_go(a, b) for p in self.pricers])
             if len(memo) >= 16:
                 memo.clear()
             memo[(a, b)] = found
