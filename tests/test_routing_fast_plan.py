@@ -13,7 +13,7 @@ from survatlas.routing import Exposure, network_from_streets, plan_route, seen_f
 from survatlas.routing._lines import _join_xy, _piece_line, _route_xy, route_line
 from survatlas.routing._plan import piece_arrays
 from survatlas.routing._robust import WorstPricer, _largest
-from survatlas.routing.plan import _lonlat_xy, _to_lonlat
+from survatlas.routing.plan import _to_lonlat
 
 SCENARIOS = ("best", "typical", "worst")
 
@@ -64,7 +64,7 @@ def test_route_line_equals_the_joined_projected_pieces(seed: int) -> None:
         pieces = _pieces(g, rng, joined=k % 3 != 0)
         arrays = piece_arrays(pieces)
         want = _to_lonlat(net, _join_xy(*_route_xy(g, pieces, arrays)))
-        got = route_line(g, pieces, arrays, net.edge_coords_lonlat(), _lonlat_xy(net))
+        got = route_line(g, pieces, arrays, net.edge_coords_lonlat(), net._to_ll.transform)
         assert shapely.to_wkb(got) == shapely.to_wkb(want)
         want_xy = shapely.get_coordinates(
             np.asarray([_piece_line(g, p) for p in pieces], dtype=object))

@@ -86,31 +86,29 @@ def route_line(
     pieces: Sequence[Piece],
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
     coords_ll: np.ndarray,
-    to_lonlat: Callable[[np.ndarray], np.ndarray],
+    to_lonlat: Callable[[float, float], tuple[float, float]],
 ) -> shapely.LineString | shapely.MultiLineString:
-    """:func:`_join_xy` of :func:`_route_xy`, mapped by ``to_lonlat``, in one compiled pass
+    """:func:`_join_xy` of :func:`_route_xy`, projected to lon/lat, in one compiled pass
     (:func:`~survatlas.routing._kernels.joined_vertices`): whole edges' vertices taken from
-    ``coords_ll`` (``to_lonlat`` of :meth:`StreetGraph.edge_coords`, made once), only the
-    vertices of pieces covering part of an edge projected."""
+    ``coords_ll`` (:meth:`StreetGraph.edge_coords` projected, made once), only the few
+    vertices of pieces covering part of an edge projected, one ``to_lonlat(x, y)`` each."""
     ptr, coords = g.edge_coords()
     e, t0, t1 = arrays
     whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
     partial = np.flatnonzero(~whole).tolist()
     parts = [_part_xy(ptr, coords, pieces[i]) for i in partial]
-    count = np.zeros(len(e), np.int64)
-    count[partial] = [len(xy) for xy in parts]
-    part_ptr = np.zeros(len(e) + 1, np.int64)
-    np.cumsum(count, out=part_ptr[1:])
+    count = np.zeros(len(e) + 1, np.int64)
+    count[[i + 1 for i in partial]] = [len(xy) for xy in parts]
+    part_ptr = np.cumsum(count)
     part_xy = np.concatenate(parts) if parts else _NO_XY
-    xy, source, line_ptr = _kernels.joined_vertices(
-        ptr, coords, e, t0, t1, whole, part_ptr, np.ascontiguousarray(part_xy, dtype=float))
-    ll = np.empty_like(xy)
-    own = source >= 0
-    ll[own] = coords_ll[source[own]]
-    if not own.all():
-        ll[~own] = to_lonlat(xy[~own])
-    lines = [_linestring(ll[line_ptr[r]:line_ptr[r + 1]]) for r in range(len(line_ptr) - 1)]
-    return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
+    out, parted, line_ptr = _kernels.joined_vertices(
+        ptr, coords, coords_ll, e, t0, t1, whole, part_ptr, part_xy)
+    for k in parted.tolist():
+        out[k] = to_lonlat(out[k, 0], out[k, 1])
+    if len(line_ptr) == 2:
+        return _linestring(out)
+    return shapely.MultiLineString(
+        [_linestring(out[line_ptr[r]:line_ptr[r + 1]]) for r in range(len(line_ptr) - 1)])
 
 
 _NO_XY = np.zeros((0, 2))
@@ -155,5 +153,5 @@ def warm_up() -> None:
     calls it with (``Network.prepare``)."""
     ptr, coords = np.array([0, 2], np.int64), np.zeros((2, 2))
     one = np.zeros(1, np.int64)
-    _kernels.joined_vertices(ptr, coords, one, np.zeros(1), np.ones(1), np.ones(1, bool),
-                             np.zeros(2, np.int64), np.zeros((0, 2)))
+    _kernels.joined_vertices(ptr, coords, coords, one, np.zeros(1), np.ones(1),
+                             np.ones(1, bool), np.zeros(2, np.int64), np.zeros((0, 2)))

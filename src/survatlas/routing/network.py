@@ -126,21 +126,6 @@ class Network:
         x, y = self._to_xy.transform(lon, lat)
         return float(x), float(y)
 
-    def to_xy_many(self, points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-        """:meth:`to_xy` of several (lat, lon) points (one projection call)."""
-        for lat, lon in points:
-            check_lonlat(lon, lat)
-        lat, lon = np.array(points, dtype=float).reshape(-1, 2).T
-        x, y = self._to_xy.transform(lon, lat)
-        return list(zip(np.asarray(x, float).tolist(), np.asarray(y, float).tolist(), strict=True))
-
-    def to_latlon_many(self, xy: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
-        """:meth:`to_latlon` of several metric points (one projection call)."""
-        x, y = np.array(xy, dtype=float).reshape(-1, 2).T
-        lon, lat = self._to_ll.transform(x, y)
-        return list(zip(np.asarray(lat, float).tolist(), np.asarray(lon, float).tolist(),
-                        strict=True))
-
     def to_latlon(self, xy: Sequence[float]) -> tuple[float, float]:
         """WGS 84 (lat, lon) of a metric point."""
         lon, lat = self._to_ll.transform(xy[0], xy[1])

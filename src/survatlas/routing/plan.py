@@ -404,7 +404,7 @@ def _snap_pair(
     max_snap: float,
 ) -> tuple[Anchor, Anchor, tuple[Snap, Snap]]:
     g = net.graph
-    xa, xb = net.to_xy_many([origin, destination])
+    xa, xb = net.to_xy(*origin), net.to_xy(*destination)
     a = snap_nearest(g, xa, max_snap) or _outside(net, origin, "origin", max_snap)
     b = snap_nearest(g, xb, max_snap) or _outside(net, destination, "destination", max_snap)
     ca, cb = anchor_component(g, a), anchor_component(g, b)
@@ -417,15 +417,14 @@ def _snap_pair(
         if not options:
             raise RoutingError(_gap_message(net, ca, cb))
         a, b = min(options, key=lambda pq: pq[0].dist_m + pq[1].dist_m)  # type: ignore[union-attr]
-    la, lb = net.to_latlon_many([a.xy, b.xy])
-    return a, b, (_snap(net, origin, a, la), _snap(net, destination, b, lb))
+    return a, b, (_snap(net, origin, a), _snap(net, destination, b))
 
 
-def _snap(
-    net: Network, given: tuple[float, float], anchor: Anchor, latlon: tuple[float, float]
-) -> Snap:
+def _snap(net: Network, given: tuple[float, float], anchor: Anchor) -> Snap:
     street = int(net.graph.edge_street[anchor.edge])
-    return Snap(given, latlon, anchor.dist_m, street, net.graph.street_names.get(street))
+    return Snap(
+        given, net.to_latlon(anchor.xy), anchor.dist_m, street, net.graph.street_names.get(street)
+    )
 
 
 def _outside(net: Network, point: tuple[float, float], what: str, max_snap: float) -> Anchor:
@@ -490,7 +489,7 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=route_line(g, pieces, arrays, net.edge_coords_lonlat(), _lonlat_xy(net))
+        geometry=route_line(g, pieces, arrays, net.edge_coords_lonlat(), net._to_ll.transform)
         if pieces else shapely.LineString(),
         exposure=exposure,
         lam=lam,
@@ -503,13 +502,8 @@ def make_route(
 def _to_lonlat(net: Network, geom: shapely.Geometry) -> shapely.Geometry:
     if geom.is_empty:
         return geom
-    return shapely.transform(geom, _lonlat_xy(net))
-
-
-def _lonlat_xy(net: Network) -> Callable[[np.ndarray], np.ndarray]:
-    """Metric vertices ``(n, 2)`` to lon/lat."""
     transformer = net._to_ll
-    return lambda xy: np.column_stack(transformer.transform(*xy.T))
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
 def _clipped(
