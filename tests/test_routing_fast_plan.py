@@ -114,3 +114,21 @@ def test_prepare_loads_the_line_kernel_a_plan_uses() -> None:
     assert plan.least_exposed.geometry.length > 0
     assert list(_kernels.joined_vertices.signatures) == before
     assert net.worst_pricer("detection") is worst
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_worst_end_figures_equal_its_own_measure(seed: int) -> None:
+    """The worst-case pricer's end pieces taken from the scenarios' equal those measured with
+    its own ``figures`` (the largest over the scenarios, piece by piece)."""
+    from survatlas.routing._plan import _measured_ends, snap_nearest
+
+    streets, net = _network(seed)
+    worst = net.worst_pricer("detection")
+    rng = np.random.default_rng(seed)
+    ids = streets["id"].tolist()
+    for _ in range(20):
+        a, b = (snap_nearest(net.graph, point_on(streets, ids[int(rng.integers(len(ids)))],
+                                                 float(rng.random()))[2:], 1e-3)
+                for _ in range(2))
+        got, want = worst.end_figures(a, b), _measured_ends(worst, a, b)
+        assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True))

@@ -144,6 +144,11 @@ class Pricer:
             memo[(a, b)] = found
         return found
 
+    def end_figures(self, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+        """The search's sources and targets for ``a`` and ``b`` and their end pieces' length
+        and exposed metres (:func:`_end_figures`, which keeps them)."""
+        return _measured_ends(self, a, b)
+
     def _edge_intervals(self) -> tuple[np.ndarray, ...]:
         """Each whole edge's intervals as :meth:`SeenIndex.clipped` gives them (CSR by edge)."""
         if self._intervals is None:
@@ -274,6 +279,15 @@ def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]
     found = memo.get((a, b))
     if found is not None:
         return found
+    found = pricer.end_figures(a, b)
+    if len(memo) >= 16:
+        memo.clear()
+    memo[(a, b)] = found
+    return found
+
+
+def _measured_ends(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+    """:meth:`Pricer.end_figures` (measured with ``pricer.figures``)."""
     g = pricer.graph
     la, lb = g.edge_length[a.edge], g.edge_length[b.edge]
     # the pieces from the origin to either end of its edge and from either end of the
@@ -287,14 +301,10 @@ def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]
     length, exposed = pricer.figures(*piece_arrays([piece for _, _, piece in ends]))
     src = [i for i, (ok, _, _) in enumerate(ends[:2]) if ok]
     tgt = [2 + i for i, (ok, _, _) in enumerate(ends[2:]) if ok]
-    found = (
+    return (
         np.array([ends[i][1] for i in src], np.int64), length[src], exposed[src],
         np.array([ends[i][1] for i in tgt], np.int64), length[tgt], exposed[tgt],
     )
-    if len(memo) >= 16:
-        memo.clear()
-    memo[(a, b)] = found
-    return found
 
 
 def _direct(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> tuple[float, Piece] | None:

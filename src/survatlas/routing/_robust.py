@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Anchor, Path, Pricer, piece_arrays
+from survatlas.routing._plan import Anchor, Path, Pricer, _end_figures, piece_arrays
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -47,6 +47,14 @@ class WorstPricer(Pricer):
                 memo.clear()
             memo[(a, b)] = found
         return found
+
+    def end_figures(self, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+        """The scenarios' end figures (:func:`_end_figures`, kept on their pricers), the
+        exposed metres of each end piece the largest of theirs (as :meth:`figures` gives)."""
+        each = [_end_figures(p, a, b) for p in self.pricers]
+        src, src_len, _, tgt, tgt_len, _ = each[0]
+        return (src, src_len, _largest([e[2] for e in each]),
+                tgt, tgt_len, _largest([e[5] for e in each]))
 
     def figures(
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
