@@ -149,6 +149,16 @@ class Route:
                        key=lambda s: (s.metres, len(s.cameras)))
         return self.exposure[scenario][level]
 
+    def _in_view(self, level: str) -> dict[str, Any]:
+        seen = self.seen(level)
+        return {
+            "metres": round(seen.metres, 1),
+            "share": round(seen.metres / self.length_m, 4) if self.length_m else 0.0,
+            "cameras": len(seen.cameras),
+            "camera_ids": list(seen.cameras),
+            "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
+        }
+
     def metres_range(self, level: str) -> tuple[float, float]:
         """Lowest and highest metres in view at ``level`` across the optics scenarios."""
         values = [by_level[level].metres for by_level in self.exposure.values()]
@@ -162,18 +172,7 @@ class Route:
             "time_min": round(self.time_s / 60, 1),
             "lambda": self.lam,
             "scenario": self.scenario,
-            "in_view": {
-                level: {
-                    "metres": round(self.seen(level).metres, 1),
-                    "share": round(self.seen(level).metres / self.length_m, 4)
-                    if self.length_m
-                    else 0.0,
-                    "cameras": len(self.seen(level).cameras),
-                    "camera_ids": list(self.seen(level).cameras),
-                    "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
-                }
-                for level in self.levels
-            },
+            "in_view": {level: self._in_view(level) for level in self.levels},
             "by_scenario": {
                 sc: {lvl: round(s.metres, 1) for lvl, s in by_level.items()}
                 for sc, by_level in self.exposure.items()
