@@ -42,9 +42,7 @@ STEPS = [
     (plan_module, "pick_robust", "picking the robust route"),
     (plan_module, "make_route", "the two routes' figures and vertices (make_route)"),
     (plan_module, "_seen", "  (scenario, level) figures"),
-    (plan_module, "_route_xy", "  vertices"),
-    (plan_module, "_join_xy", "  joined line"),
-    (plan_module, "_to_lonlat", "  to lon/lat"),
+    (plan_module, "route_line", "  line in lon/lat (vertices, joined, projected)"),
     (plan_module, "_snap_pair", "snapping"),
     (_analyses, "_plan_result", "the answer's dictionaries"),
 ]

@@ -270,3 +270,55 @@ def path_pieces(nodes, indptr, indices, csr_edge, csr_fwd, edge_length, a_edge, 
     edges[m + 1], t0[m + 1], t1[m + 1] = b_edge, last_start, b_t
     keep = t0 != t1
     return edges[keep], t0[keep], t1[keep], True
+
+
+@njit(cache=True, nogil=True)
+def joined_vertices(ptr, coords, coords_ll, edges, t0, t1, whole, part_ptr, part_xy):  # type: ignore[no-untyped-def]
+    """A route's vertices joined into lines, in one pass (``_lines._route_xy`` then
+    ``_lines._join_xy``): each piece's vertices — a whole edge's from ``coords[ptr[e]:ptr[e +
+    1]]`` (backwards when ``t1 < t0``), a part's from ``part_xy[part_ptr[i]:part_ptr[i + 1]]``
+    — one after the other, a piece's first vertex left out when it lies within 10⁻⁶ m of the
+    one before (the lines touch), a new line begun where it does not.
+
+    Returns ``(out, parted, line_ptr)``: the kept vertices — whole edges' in lon/lat from
+    ``coords_ll`` (the rows of ``coords`` projected), parts' still metric —, the rows of
+    ``out`` that are parts' (to project), and the vertices of line ``r``:
+    ``out[line_ptr[r]:line_ptr[r + 1]]``.
+    """
+    n = len(edges)
+    total = 0
+    for i in range(n):
+        e = edges[i]
+        total += ptr[e + 1] - ptr[e] if whole[i] else part_ptr[i + 1] - part_ptr[i]
+    out = np.empty((total, 2))
+    parted = np.empty(total, np.int64)
+    line_ptr = np.empty(total + 1, np.int64)
+    lines = 0
+    size = 0
+    n_parted = 0
+    px, py = 0.0, 0.0
+    for i in range(n):
+        e = edges[i]
+        count = ptr[e + 1] - ptr[e] if whole[i] else part_ptr[i + 1] - part_ptr[i]
+        for k in range(count):
+            if whole[i]:
+                j = ptr[e + 1] - 1 - k if t1[i] < t0[i] else ptr[e] + k
+                x, y = coords[j, 0], coords[j, 1]
+            else:
+                j = part_ptr[i] + k
+                x, y = part_xy[j, 0], part_xy[j, 1]
+            if k == 0 and size > 0 and np.hypot(x - px, y - py) < 1e-6:
+                continue  # the same point as the end of the line before: joined
+            if k == 0:
+                line_ptr[lines] = size
+                lines += 1
+            if whole[i]:
+                out[size, 0], out[size, 1] = coords_ll[j, 0], coords_ll[j, 1]
+            else:
+                out[size, 0], out[size, 1] = x, y
+                parted[n_parted] = size
+                n_parted += 1
+            size += 1
+            px, py = x, y
+    line_ptr[lines] = size
+    return out[:size], parted[:n_parted], line_ptr[: lines + 1]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import shapely
 
+from survatlas.routing import _kernels
 from survatlas.routing._graph import StreetGraph
 from survatlas.routing._plan import Piece
 
@@ -27,7 +28,11 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
     """The part of ``line`` between distances ``0 <= a <= b`` along it (clamped to its end):
     the coordinates ``shapely.ops.substring`` gives, a point as a two-vertex line, without its
     per-call overhead (street pieces have a handful of vertices)."""
-    xy = shapely.get_coordinates(line).tolist()
+    return shapely.LineString(_substring_xy(shapely.get_coordinates(line).tolist(), a, b))
+
+
+def _substring_xy(xy: list[list[float]], a: float, b: float) -> list[list[float]]:
+    """The vertices of :func:`_substring` of the line of vertices ``xy``."""
     out: list[list[float]] = []
     at = 0.0
     for (x0, y0), (x1, y1) in itertools.pairwise(xy):
@@ -40,7 +45,7 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
             if b <= end:
                 f = (b - at) / step if step else 0.0
                 out.append([x0 + f * (x1 - x0), y0 + f * (y1 - y0)])
-                return shapely.LineString(out)
+                return out
             if end > a:
                 out.append([x1, y1])
         at = end
@@ -48,7 +53,7 @@ def _substring(line: shapely.LineString, a: float, b: float) -> shapely.LineStri
         out.append(xy[-1])
     if len(out) == 1 or out[-1] != xy[-1]:
         out.append(xy[-1])
-    return shapely.LineString(out)
+    return out
 
 
 def _route_xy(
@@ -62,8 +67,7 @@ def _route_xy(
     e, t0, t1 = arrays
     whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
     count = np.where(whole, ptr[e + 1] - ptr[e], 0)
-    part = {int(i): shapely.get_coordinates(_piece_line(g, pieces[i]))
-            for i in np.flatnonzero(~whole)}
+    part = {int(i): _part_xy(ptr, coords, pieces[i]) for i in np.flatnonzero(~whole)}
     for i, xy in part.items():
         count[i] = len(xy)
     which = np.repeat(np.arange(len(e)), count)
@@ -75,6 +79,47 @@ def _route_xy(
     for i, part_xy in part.items():
         xy[first[i]:first[i] + count[i]] = part_xy
     return xy, which
+
+
+def route_line(
+    g: StreetGraph,
+    pieces: Sequence[Piece],
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    coords_ll: np.ndarray,
+    to_lonlat: Callable[[float, float], tuple[float, float]],
+) -> shapely.LineString | shapely.MultiLineString:
+    """:func:`_join_xy` of :func:`_route_xy`, projected to lon/lat, in one compiled pass
+    (:func:`~survatlas.routing._kernels.joined_vertices`): whole edges' vertices taken from
+    ``coords_ll`` (:meth:`StreetGraph.edge_coords` projected, made once), only the few
+    vertices of pieces covering part of an edge projected, one ``to_lonlat(x, y)`` each."""
+    ptr, coords = g.edge_coords()
+    e, t0, t1 = arrays
+    whole = (np.minimum(t0, t1) == 0.0) & (np.maximum(t0, t1) == g.edge_length[e])
+    partial = np.flatnonzero(~whole).tolist()
+    parts = [_part_xy(ptr, coords, pieces[i]) for i in partial]
+    count = np.zeros(len(e) + 1, np.int64)
+    count[[i + 1 for i in partial]] = [len(xy) for xy in parts]
+    part_ptr = np.cumsum(count)
+    part_xy = np.concatenate(parts) if parts else _NO_XY
+    out, parted, line_ptr = _kernels.joined_vertices(
+        ptr, coords, coords_ll, e, t0, t1, whole, part_ptr, part_xy)
+    for k in parted.tolist():
+        out[k] = to_lonlat(out[k, 0], out[k, 1])
+    if len(line_ptr) == 2:
+        return _linestring(out)
+    return shapely.MultiLineString(
+        [_linestring(out[line_ptr[r]:line_ptr[r + 1]]) for r in range(len(line_ptr) - 1)])
+
+
+_NO_XY = np.zeros((0, 2))
+
+
+def _part_xy(ptr: np.ndarray, coords: np.ndarray, piece: Piece) -> np.ndarray:
+    """The vertices of :func:`_piece_line` of a piece covering part of its edge."""
+    e, t0, t1 = piece
+    xy = np.array(_substring_xy(coords[ptr[e]:ptr[e + 1]].tolist(), min(t0, t1), max(t0, t1)),
+                  dtype=float)
+    return xy[::-1] if t1 < t0 else xy
 
 
 def _join(lines: list[shapely.LineString]) -> shapely.LineString | shapely.MultiLineString:
@@ -101,3 +146,12 @@ def _join_xy(xy: np.ndarray, which: np.ndarray) -> shapely.LineString | shapely.
 
 def _linestring(xy: np.ndarray) -> shapely.LineString:
     return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
+
+
+def warm_up() -> None:
+    """Load (or compile) :func:`route_line`'s kernel now, with the types a route request
+    calls it with (``Network.prepare``)."""
+    ptr, coords = np.array([0, 2], np.int64), np.zeros((2, 2))
+    one = np.zeros(1, np.int64)
+    _kernels.joined_vertices(ptr, coords, coords, one, np.zeros(1), np.ones(1),
+                             np.ones(1, bool), np.zeros(2, np.int64), np.zeros((0, 2)))

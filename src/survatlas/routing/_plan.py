@@ -46,6 +46,10 @@ class Path:
     #: the pieces as arrays (edges, t0, t1), when already made
     _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
         default=None, compare=False, repr=False)
+    #: the pieces' (length, exposed metres) by pricer, as measured so far (shared by the
+    #: paths of the same pieces: :func:`reprice`)
+    _totals: dict[Pricer, tuple[float, float]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The pieces as arrays ``(edges, t0, t1)`` (:func:`piece_arrays`)."""
@@ -140,6 +144,11 @@ class Pricer:
             memo[(a, b)] = found
         return found
 
+    def end_figures(self, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+        """The search's sources and targets for ``a`` and ``b`` and their end pieces' length
+        and exposed metres (:func:`_end_figures`, which keeps them)."""
+        return _measured_ends(self, a, b)
+
     def _edge_intervals(self) -> tuple[np.ndarray, ...]:
         """Each whole edge's intervals as :meth:`SeenIndex.clipped` gives them (CSR by edge)."""
         if self._intervals is None:
@@ -164,6 +173,20 @@ class Pricer:
             return 0.0, 0.0
         length, seen = self.figures(edges, t0, t1)
         return float(length.sum()), float(seen.sum())
+
+    def measured(
+        self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> dict[Pricer, tuple[float, float]]:
+        """:meth:`array_totals` of the pieces ``arrays``, keyed by this pricer (a pricer
+        built on others adds theirs: :class:`~routing._robust.WorstPricer`)."""
+        return {self: self.array_totals(*arrays)}
+
+    def path_totals(self, path: Path) -> tuple[float, float]:
+        """:meth:`array_totals` of a path's pieces (kept on the path)."""
+        found = path._totals.get(self)
+        if found is None:
+            found = path._totals[self] = self.array_totals(*path.arrays())
+        return found
 
     def cost(self, lam: float, edge: int, t0: float, t1: float) -> float:
         """Cost of one piece."""
@@ -237,8 +260,7 @@ def solve(
     if found is None or (direct is not None and direct[0] <= found.cost):
         return None if direct is None else _path(pricer, [direct[1]], lam)
     pieces, arrays = _pieces(g, found, ends, a, b)
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(tuple(pieces), length, exposed, lam, arrays)
+    return _measured_path(pricer, tuple(pieces), lam, arrays)
 
 
 def _ends(pricer: Pricer, lam: float, a: Anchor, b: Anchor, bounded: bool = False) -> Ends:
@@ -257,6 +279,15 @@ def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]
     found = memo.get((a, b))
     if found is not None:
         return found
+    found = pricer.end_figures(a, b)
+    if len(memo) >= 16:
+        memo.clear()
+    memo[(a, b)] = found
+    return found
+
+
+def _measured_ends(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+    """:meth:`Pricer.end_figures` (measured with ``pricer.figures``)."""
     g = pricer.graph
     la, lb = g.edge_length[a.edge], g.edge_length[b.edge]
     # the pieces from the origin to either end of its edge and from either end of the
@@ -270,14 +301,10 @@ def _end_figures(pricer: Pricer, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]
     length, exposed = pricer.figures(*piece_arrays([piece for _, _, piece in ends]))
     src = [i for i, (ok, _, _) in enumerate(ends[:2]) if ok]
     tgt = [2 + i for i, (ok, _, _) in enumerate(ends[2:]) if ok]
-    found = (
+    return (
         np.array([ends[i][1] for i in src], np.int64), length[src], exposed[src],
         np.array([ends[i][1] for i in tgt], np.int64), length[tgt], exposed[tgt],
     )
-    if len(memo) >= 16:
-        memo.clear()
-    memo[(a, b)] = found
-    return found
 
 
 def _direct(pricer: Pricer, lam: float, a: Anchor, b: Anchor) -> tuple[float, Piece] | None:
@@ -308,15 +335,21 @@ def _pieces(
 
 def reprice(pricer: Pricer, path: Path) -> Path:
     """``path`` with its exposed metres measured by ``pricer``."""
-    arrays = path.arrays()
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(path.pieces, length, exposed, path.lam, arrays)
+    length, exposed = pricer.path_totals(path)
+    return Path(path.pieces, length, exposed, path.lam, path.arrays(), path._totals)
 
 
 def _path(pricer: Pricer, pieces: list[Piece], lam: float) -> Path:
-    arrays = piece_arrays(pieces)
-    length, exposed = pricer.array_totals(*arrays)
-    return Path(tuple(pieces), length, exposed, lam, arrays)
+    return _measured_path(pricer, tuple(pieces), lam, piece_arrays(pieces))
+
+
+def _measured_path(
+    pricer: Pricer, pieces: tuple[Piece, ...], lam: float,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> Path:
+    totals = pricer.measured(arrays)
+    length, exposed = totals[pricer]
+    return Path(pieces, length, exposed, lam, arrays, totals)
 
 
 def least_exposure(

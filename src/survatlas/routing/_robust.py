@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Anchor, Path, Pricer, piece_arrays
+from survatlas.routing._plan import Anchor, Path, Pricer, _end_figures, piece_arrays
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -42,34 +42,70 @@ class WorstPricer(Pricer):
         memo = self.__dict__.setdefault("_to_go_memo", {})
         found = memo.get((a, b))
         if found is None:
-            found = np.max(np.stack([p.to_go(a, b) for p in self.pricers]), axis=0)
+            found = _largest([p.to_go(a, b) for p in self.pricers])
             if len(memo) >= 16:
                 memo.clear()
             memo[(a, b)] = found
         return found
 
+    def end_figures(self, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
+        """The scenarios' end figures (:func:`_end_figures`, kept on their pricers), the
+        exposed metres of each end piece the largest of theirs (as :meth:`figures` gives)."""
+        each = [_end_figures(p, a, b) for p in self.pricers]
+        src, src_len, _, tgt, tgt_len, _ = each[0]
+        return (src, src_len, _largest([e[2] for e in each]),
+                tgt, tgt_len, _largest([e[5] for e in each]))
+
     def figures(
         self, edges: np.ndarray, t0: np.ndarray, t1: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Length and the largest exposed metres over the scenarios of each piece."""
-        seen = np.max(np.stack([p.figures(edges, t0, t1)[1] for p in self.pricers]), axis=0)
+        seen = _largest([p.figures(edges, t0, t1)[1] for p in self.pricers])
         return np.abs(t1 - t0), seen
+
+    def measured(
+        self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> dict[Pricer, tuple[float, float]]:
+        """:meth:`array_totals` of the pieces ``arrays`` for this pricer and each scenario's
+        (their figures are measured once for both)."""
+        edges, t0, t1 = arrays
+        if not len(edges):
+            return {p: (0.0, 0.0) for p in (self, *self.pricers)}
+        length = np.abs(t1 - t0)
+        total = float(length.sum())
+        seen = [p.figures(edges, t0, t1)[1] for p in self.pricers]
+        out: dict[Pricer, tuple[float, float]] = {
+            p: (total, float(s.sum())) for p, s in zip(self.pricers, seen, strict=True)}
+        out[self] = (total, float(_largest(seen).sum()))
+        return out
+
+
+def _largest(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The elementwise largest of equally long arrays (``np.max(np.stack(arrays), axis=0)``)."""
+    out = arrays[0]
+    for more in arrays[1:]:
+        out = np.maximum(out, more)
+    return out
 
 
 def worst_case(pricers: Sequence[Pricer], path: Path) -> float:
     """The largest exposed length of ``path`` over the scenarios of ``pricers``."""
-    arrays = path.arrays() if isinstance(path, Path) else piece_arrays(path.pieces)
-    return max(p.array_totals(*arrays)[1] for p in pricers)
+    if not isinstance(path, Path):
+        return max(p.array_totals(*piece_arrays(path.pieces))[1] for p in pricers)
+    return max(p.path_totals(path)[1] for p in pricers)
 
 
 def pick_robust(
-    candidates: Sequence[Path], pricers: Sequence[Pricer], max_length: float
+    candidates: Sequence[Path], pricers: Sequence[Pricer], max_length: float,
+    worst: Sequence[float] | None = None,
 ) -> Path:
     """The candidate within ``max_length`` with the smallest worst case (then the shortest).
 
-    The first candidate must be the shortest route (always allowed).
+    The first candidate must be the shortest route (always allowed). ``worst``: the
+    candidates' :func:`worst_case`, when already known.
     """
-    allowed = [c for c in candidates if c.length <= max_length + 1e-6] or [candidates[0]]
-    scored = [(round(worst_case(pricers, c), 6), c.length, i) for i, c in enumerate(allowed)]
-    return allowed[min(scored)[2]]
-
+    if worst is None:
+        worst = [worst_case(pricers, c) for c in candidates]
+    allowed = [i for i, c in enumerate(candidates) if c.length <= max_length + 1e-6] or [0]
+    scored = [(round(worst[i], 6), candidates[i].length, k) for k, i in enumerate(allowed)]
+    return candidates[allowed[min(scored)[2]]]

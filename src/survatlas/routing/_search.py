@@ -20,6 +20,7 @@ edges are priced exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,7 @@ class Found:
     cost: float
     source: int
     target: int
-    nodes: list[int]
+    nodes: Sequence[int] | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class AStar:
         if k_tgt < 0:
             return None
         nodes = _walk_back(pred, int(ends.tgt_nodes[k_tgt]))
-        return Found(best, _source_index(ends, nodes[0]), int(k_tgt), nodes)
+        return Found(best, _source_index(ends, int(nodes[0])), int(k_tgt), nodes)
 
     @staticmethod
     def _plain(
@@ -129,7 +130,7 @@ class ScipyDijkstra:
         if not np.isfinite(total[k]):
             return None
         nodes = _walk_back(np.where(pred == n, -1, pred), int(ends.tgt_nodes[k]))
-        return Found(float(total[k]), _source_index(ends, nodes[0]), k, nodes)
+        return Found(float(total[k]), _source_index(ends, int(nodes[0])), k, nodes)
 
 
 class NetworkxDijkstra:
@@ -185,12 +186,12 @@ def warm_up() -> None:
 
 
 def _source_index(ends: Ends, node: int) -> int:
-    return int(np.flatnonzero(ends.src_nodes == node)[0])
+    return ends.src_nodes.tolist().index(node)  # one or two sources
 
 
-def _walk_back(pred: np.ndarray, node: int) -> list[int]:
+def _walk_back(pred: np.ndarray, node: int) -> np.ndarray:
     """The node sequence ending at ``node`` along the predecessors (compiled walk)."""
-    return _walk_back_nb(np.ascontiguousarray(pred, dtype=np.int64), node).tolist()
+    return _walk_back_nb(np.ascontiguousarray(pred, dtype=np.int64), node)
 
 
 @njit(cache=True, nogil=True)

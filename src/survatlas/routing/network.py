@@ -13,6 +13,7 @@ from pyproj import CRS, Transformer
 from survatlas.coverage.runs import CoverageRun, coverage_command
 from survatlas.errors import RoutingError
 from survatlas.geo import check_lonlat, haversine_m, local_crs, to_lonlat, to_metric
+from survatlas.routing import _lines
 from survatlas.routing._exposure import (
     Exposure,
     coverage_crs_wkt,
@@ -23,6 +24,7 @@ from survatlas.routing._graph import PROFILES, StreetGraph, build_graph
 from survatlas.routing._plan import (
     Pricer,
 )
+from survatlas.routing._robust import ROBUST, WorstPricer
 from survatlas.routing._search import warm_up
 from survatlas.store import Store
 from survatlas.store.gate import audience_clause, read_layer
@@ -66,13 +68,36 @@ class Network:
             self._pricers[key] = Pricer(self.graph, self.exposure.index(scenario, level))
         return self._pricers[key]
 
+    def edge_coords_lonlat(self) -> np.ndarray:
+        """Every edge vertex (:meth:`StreetGraph.edge_coords`) in lon/lat, projected once."""
+        found = self.__dict__.get("_edge_coords_ll")
+        if found is None:
+            xy = self.graph.edge_coords()[1]
+            found = np.column_stack(self._to_ll.transform(*xy.T)) if len(xy) else xy.copy()
+            self.__dict__["_edge_coords_ll"] = found
+        return found
+
+    def worst_pricer(self, level: str) -> WorstPricer:
+        """Each edge priced at its largest exposed length over the scenarios at ``level``
+        (the robust route's search; cached)."""
+        key = (ROBUST, level)
+        if key not in self._pricers:
+            scenarios = self.exposure.scenarios
+            self._pricers[key] = WorstPricer([self.pricer(sc, level) for sc in scenarios])
+        return self._pricers[key]  # type: ignore[return-value]
+
     def prepare(self) -> None:
         """Make every (scenario, level) pricer and its per-edge tables now (a server does it
         at start-up, so that no route request pays for them)."""
         for scenario in self.exposure.scenarios:
             for level in self.exposure.levels:
                 self.pricer(scenario, level).prepare()
+        if len(self.exposure.scenarios) > 1:
+            for level in self.exposure.levels:
+                self.worst_pricer(level)
+        self.edge_coords_lonlat()
         warm_up()
+        _lines.warm_up()
 
     def check_covered(self, points: Sequence[tuple[float, float]], what: str) -> None:
         """Raise :class:`RoutingError` when a (lat, lon) point lies outside the coverage run's

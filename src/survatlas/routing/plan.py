@@ -16,7 +16,7 @@ from survatlas.routing._exposure import (
     LEVELS,
     check_level,
 )
-from survatlas.routing._lines import _join, _join_xy, _piece_line, _route_xy
+from survatlas.routing._lines import _join, _piece_line, route_line
 from survatlas.routing._plan import (
     Anchor,
     Path,
@@ -32,7 +32,11 @@ from survatlas.routing._plan import (
     snap_nearest,
     solve,
 )
-from survatlas.routing._robust import ROBUST, WorstPricer, pick_robust
+from survatlas.routing._robust import (
+    ROBUST,
+    pick_robust,
+    worst_case,
+)
 from survatlas.routing._search import ENGINES
 from survatlas.routing.gpx import route_geojson
 from survatlas.routing.network import (
@@ -145,6 +149,16 @@ class Route:
                        key=lambda s: (s.metres, len(s.cameras)))
         return self.exposure[scenario][level]
 
+    def _in_view(self, level: str) -> dict[str, Any]:
+        seen = self.seen(level)
+        return {
+            "metres": round(seen.metres, 1),
+            "share": round(seen.metres / self.length_m, 4) if self.length_m else 0.0,
+            "cameras": len(seen.cameras),
+            "camera_ids": list(seen.cameras),
+            "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
+        }
+
     def metres_range(self, level: str) -> tuple[float, float]:
         """Lowest and highest metres in view at ``level`` across the optics scenarios."""
         values = [by_level[level].metres for by_level in self.exposure.values()]
@@ -158,18 +172,7 @@ class Route:
             "time_min": round(self.time_s / 60, 1),
             "lambda": self.lam,
             "scenario": self.scenario,
-            "in_view": {
-                level: {
-                    "metres": round(self.seen(level).metres, 1),
-                    "share": round(self.seen(level).metres / self.length_m, 4)
-                    if self.length_m
-                    else 0.0,
-                    "cameras": len(self.seen(level).cameras),
-                    "camera_ids": list(self.seen(level).cameras),
-                    "metres_across_scenarios": [round(v, 1) for v in self.metres_range(level)],
-                }
-                for level in self.levels
-            },
+            "in_view": {level: self._in_view(level) for level in self.levels},
             "by_scenario": {
                 sc: {lvl: round(s.metres, 1) for lvl, s in by_level.items()}
                 for sc, by_level in self.exposure.items()
@@ -283,7 +286,7 @@ def plan_route(
     search = ENGINES[engine].search
     robust = scenario == ROBUST
     pricers = [net.pricer(sc, level) for sc in net.exposure.scenarios] if robust else []
-    pricer = WorstPricer(pricers) if robust else net.pricer(scenario, level)
+    pricer = net.worst_pricer(level) if robust else net.pricer(scenario, level)
 
     def solve_at(lam: float, bound: float, pricer: Pricer = pricer) -> Path | None:
         return solve(pricer, lam, a, b, search, bound)
@@ -294,13 +297,8 @@ def plan_route(
     limit = max_detour * shortest.length + 1e-6
     least, searches = least_exposure(solve_at, shortest, limit)
     if robust:
-        candidates = [shortest, least]
-        for p in pricers:
-            found, more = least_exposure(
-                lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
-            candidates.append(found)
-            searches += more
-        least = pick_robust(candidates, pricers, limit)
+        least, more = _robust_least(solve_at, pricers, shortest, least, limit)
+        searches += more
     elif least.exposed > shortest.exposed:  # never more exposed than the shortest
         least = shortest
     alts: list[Path] = []
@@ -310,7 +308,8 @@ def plan_route(
         alts, searches = _pick(front, alternatives), searches + more
 
     def make(path: Path, kind: str) -> Route:
-        return make_route(net, path.pieces, kind, path.lam, scenario, figure_levels)
+        return make_route(net, path.pieces, kind, path.lam, scenario, figure_levels,
+                          path.arrays())
 
     return RoutePlan(
         profile=net.graph.profile.name,
@@ -326,6 +325,28 @@ def plan_route(
         method=_method(net),
         coverage_run=net.run.to_dict() if net.run else None,
     )
+
+
+def _robust_least(
+    solve_at: Callable[[float, float, Pricer], Path | None],
+    pricers: Sequence[Pricer],
+    shortest: Path,
+    least: Path,
+    limit: float,
+) -> tuple[Path, int]:
+    """The robust route (:func:`pick_robust`) among the shortest route, ``least`` (the least
+    exposed under the worst-case pricing) and each scenario's least-exposed route within
+    ``limit``; and the searches made."""
+    candidates = [shortest, least]
+    worst = [worst_case(pricers, c) for c in candidates]
+    searches = 0
+    for p in pricers:
+        found, more = least_exposure(
+            lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
+        searches += more
+        candidates.append(found)
+        worst.append(worst_case(pricers, found))
+    return pick_robust(candidates, pricers, limit, worst), searches
 
 
 def _method(net: Network) -> str:
@@ -446,14 +467,16 @@ def _no_route_message(net: Network, snaps: tuple[Snap, Snap]) -> str:
 def make_route(
     net: Network, pieces: Sequence[Piece], kind: str, lam: float, scenario: str,
     levels: Sequence[str] | None = None,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Route:
     """Figures and geometry of a route given as pieces ``(edge, t_from, t_to)``, with figures
-    for ``levels`` (default every level of the coverage run)."""
+    for ``levels`` (default every level of the coverage run); ``arrays``: the pieces as
+    arrays (:func:`piece_arrays`), when already made."""
     g = net.graph
-    length = float(sum(abs(p[2] - p[1]) for p in pieces))
+    arrays = piece_arrays(pieces) if arrays is None else arrays
+    length = float(sum(np.abs(arrays[2] - arrays[1]).tolist()))  # in order, as floats
     scenarios = net.exposure.scenarios or (scenario,)
     levels = tuple(lvl for lvl in net.exposure.levels if levels is None or lvl in levels)
-    arrays = piece_arrays(pieces)
     exposure = {sc: {lvl: _seen(net, arrays, sc, lvl) for lvl in levels} for sc in scenarios}
     shown = {lvl: scenario if scenario != ROBUST else
              max(scenarios, key=lambda sc, lvl=lvl: exposure[sc][lvl].metres) for lvl in levels}
@@ -465,8 +488,8 @@ def make_route(
         kind=kind,
         length_m=length,
         time_s=length / g.profile.speed_mps,
-        geometry=_to_lonlat(net, _join_xy(*_route_xy(g, pieces, arrays))) if pieces
-        else _to_lonlat(net, shapely.LineString()),
+        geometry=route_line(g, pieces, arrays, net.edge_coords_lonlat(), net._to_ll.transform)
+        if pieces else shapely.LineString(),
         exposure=exposure,
         lam=lam,
         scenario=scenario,
