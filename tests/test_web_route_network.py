@@ -146,3 +146,22 @@ def test_route_endpoint_plans_on_the_event_loop_once_loaded(store, monkeypatch) 
         assert second.status_code == 200
         assert handed_off == [api_routing._routes]  # loaded: planned on the event loop
     assert second.json()["shortest"] == first.json()["shortest"]
+
+
+def test_route_json_is_the_answer_as_json_dumps_writes_it(store) -> None:
+    import json
+
+    import numpy as np
+
+    from survatlas.web.api_routing import json_response
+
+    a, b = latlon(X0, Y0), latlon(X0 + 400, Y0 + 400)
+    answer = _analyses.compare_routes(store, a, b, 1.25, "public")
+    body = json_response(answer).body
+    assert json.loads(body) == json.loads(json.dumps(answer))
+    coords = answer["shortest"]["geometry"]["coordinates"]
+    assert json.dumps(coords, separators=(",", ":")).encode() in body  # same digits
+    assert json.loads(json_response({"n": np.int64(3), "x": np.float64(0.1)}).body) == {
+        "n": 3, "x": 0.1}
+    with pytest.raises(TypeError):  # orjson.JSONEncodeError
+        json_response({"x": object()})
