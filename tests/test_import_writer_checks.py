@@ -1,0 +1,77 @@
+"""The writer's fast insert checks the map tables' CHECK once per chunk: same rule, same refusal."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from import_helpers import site_record
+from survatlas.ingest import _writer
+from survatlas.ingest._records import Record
+from survatlas.ingest._writer import write_layer
+from survatlas.store import Store
+from survatlas.store.states import MAP_TABLES
+from survatlas.vocab import SENSITIVITIES
+
+
+def _store(tmp_path) -> Store:
+    store = Store(tmp_path / "s.db")
+    store.conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
+    return store
+
+
+def _site(origin: str, x: float, level: str) -> Record:
+    rec = site_record(origin, "education", 1, x)
+    return Record(rec.origin, rec.geom_wkb, rec.values, rec.tags, osm_type="way",
+                  osm_id=int(origin.rsplit("/", 1)[1]), osm_version=1, sensitivity=level)
+
+
+def test_map_tables_have_only_the_check_the_writer_verifies(tmp_path):
+    """The fast insert turns CHECK constraints off and verifies ``sensitivity`` itself: a new
+    CHECK on a map table must be verified in ``_writer._insert_checked_once`` too."""
+    with _store(tmp_path) as store:
+        for table in MAP_TABLES:
+            sql = store.scalar("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+            checks = re.findall(r"CHECK\s*\(([^()]*\([^()]*\))\)", sql)
+            assert len(re.findall(r"\bCHECK\b", sql)) == 1, table
+            assert checks == [f"sensitivity IN ({', '.join(repr(s) for s in SENSITIVITIES)})"]
+
+
+@pytest.mark.parametrize("stored_first", [False, True], ids=["empty table", "table with rows"])
+def test_a_row_breaking_the_check_is_refused_and_nothing_is_written(
+    tmp_path, monkeypatch, stored_first
+):
+    with _store(tmp_path) as store:
+        if stored_first:
+            with store.transaction() as conn:
+                write_layer(conn, "sites", 1, [_site("osm:way/9", 9, "public")])
+        before = store.query("SELECT * FROM sites ORDER BY id")
+        schema = store.query("SELECT name, sql FROM sqlite_master ORDER BY name")
+        # a level the writer's own rules would refuse earlier: let it through to the insert
+        monkeypatch.setattr(_writer, "rank", lambda level: 0)
+        rows = [_site("osm:way/1", 0, "public"), _site("osm:way/2", 2, "secret")]
+        refused = pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed: sensitivity")
+        with refused, store.transaction() as conn:
+            write_layer(conn, "sites", 1, rows)
+        assert store.query("SELECT * FROM sites ORDER BY id") == before
+        assert store.query("SELECT name, sql FROM sqlite_master ORDER BY name") == schema
+        # the constraint is back in force for every later statement
+        assert store.scalar("PRAGMA ignore_check_constraints") == 0
+        monkeypatch.undo()
+        with store.transaction() as conn:
+            write_layer(conn, "sites", 1, [_site("osm:way/3", 3, "public")])
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            store.conn.execute("UPDATE sites SET sensitivity = 'secret'")
+        assert {r[0] for r in store.query("SELECT sensitivity FROM sites")} == {"public"}
+
+
+def test_rows_at_the_open_levels_are_written_as_given(tmp_path):
+    levels = ("public", "restricted")  # confidential rows need a key (tests/test_encryption*)
+    with _store(tmp_path) as store:
+        rows = [_site(f"osm:way/{k + 1}", k, level) for k, level in enumerate(levels)]
+        with store.transaction() as conn:
+            counts = write_layer(conn, "sites", 1, rows)
+        assert counts.added == len(levels)
+        assert tuple(r[0] for r in store.query("SELECT sensitivity FROM sites ORDER BY id")) == levels
