@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from import_helpers import site_record
+from survatlas.errors import InputError
 from survatlas.ingest import _writer
 from survatlas.ingest._records import Record
 from survatlas.ingest._writer import write_layer
@@ -75,3 +76,22 @@ def test_rows_at_the_open_levels_are_written_as_given(tmp_path):
             counts = write_layer(conn, "sites", 1, rows)
         assert counts.added == len(levels)
         assert tuple(r[0] for r in store.query("SELECT sensitivity FROM sites ORDER BY id")) == levels
+
+
+def test_the_import_page_cache_is_restored_after_an_import_and_after_a_failed_one(tmp_path):
+    from survatlas.ingest import import_osm
+    from survatlas.ingest.osm import IMPORT_CACHE_KIB
+    from survatlas.synth.osmfile import grid_extract
+
+    pbf = grid_extract(tmp_path, 2)
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(pbf.read_bytes()[: pbf.stat().st_size // 2])
+    with Store(tmp_path / "s.db") as store:
+        before = store.scalar("PRAGMA cache_size")
+        assert before != -IMPORT_CACHE_KIB
+        summary = import_osm(store, pbf)
+        assert summary.layers["buildings"].added > 0
+        assert store.scalar("PRAGMA cache_size") == before
+        with pytest.raises(InputError):
+            import_osm(store, broken)
+        assert store.scalar("PRAGMA cache_size") == before

