@@ -13,7 +13,7 @@ import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from survatlas.ingest.history import (
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
+from survatlas.store.states import written_digests
 from survatlas.vocab import LAYERS
 
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
@@ -140,7 +141,8 @@ def import_osm(
     # a temporary file beside the store (removed at once: see _osmread.node_locations)
     reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
-        with store.transaction() as conn, _fewer_collections(), _page_cache(conn):
+        with store.transaction() as conn, _fewer_collections(), _page_cache(conn), \
+                ExitStack() as stack:
             fields = {"kind": "osm", "title": path.name, "uri": path.name, "sha256": sha,
                       "retrieved_at": started, "licence": "ODbL-1.0",
                       "attribution": ODBL_ATTRIBUTION, "sensitivity": sensitivity,
@@ -168,6 +170,8 @@ def import_osm(
                 elif kind == "end":
                     end = payload
             summary.layers = {layer: w.finish() for layer, w in writers.items()}
+            hashers = [w.hasher for w in writers.values() if w.hasher is not None]
+            stack.enter_context(written_digests(conn, hashers))  # the custody entry's digests
             if merged:
                 record_site_sources(conn, source_id, merged)
                 summary.layers["sites"].merged = len(merged)
