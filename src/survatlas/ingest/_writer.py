@@ -105,6 +105,9 @@ class LayerWriter:
     :meth:`finish`: when they outnumber the rows already there, the whole index is rebuilt by
     packing (:mod:`survatlas.ingest._rtree`, ~10x faster than inserting), else with one
     ``INSERT … SELECT``. Updates and deletes keep the index in step through triggers.
+    The fast path checks the tables' one CHECK (sensitivity) once per chunk
+    (:func:`_insert_checked_once`); a table filled from empty hashes its custody digest as
+    it is written (:attr:`hasher`, :func:`survatlas.store.states.written_digests`).
     """
 
     def __init__(
