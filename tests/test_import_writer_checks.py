@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from import_helpers import site_record
 from survatlas.errors import InputError
 from survatlas.ingest import _writer
+from survatlas.ingest._checks import in_list_checks, insert_checked_once
 from survatlas.ingest._records import Record
 from survatlas.ingest._writer import write_layer
 from survatlas.store import Store
@@ -29,15 +29,51 @@ def _site(origin: str, x: float, level: str) -> Record:
                   osm_id=int(origin.rsplit("/", 1)[1]), osm_version=1, sensitivity=level)
 
 
-def test_map_tables_have_only_the_check_the_writer_verifies(tmp_path):
-    """The fast insert turns CHECK constraints off and verifies ``sensitivity`` itself: a new
-    CHECK on a map table must be verified in ``_writer._insert_checked_once`` too."""
+def test_the_checks_are_read_from_the_schema(tmp_path):
     with _store(tmp_path) as store:
         for table in MAP_TABLES:
-            sql = store.scalar("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
-            checks = re.findall(r"CHECK\s*\(([^()]*\([^()]*\))\)", sql)
-            assert len(re.findall(r"\bCHECK\b", sql)) == 1, table
-            assert checks == [f"sensitivity IN ({', '.join(repr(s) for s in SENSITIVITIES)})"]
+            assert in_list_checks(store.conn, table) == [("sensitivity", SENSITIVITIES)]
+        checks = dict(in_list_checks(store.conn, "device_versions") or [])
+        assert checks["sensitivity"] == SENSITIVITIES
+        assert "moved+retagged" in checks["change"] and "absent" in checks["ended"]
+        store.conn.execute("CREATE TABLE other (id INTEGER PRIMARY KEY, "
+                           "x TEXT CHECK (x IN ('a', 'b')), n INTEGER CHECK (n > 0))")
+        assert in_list_checks(store.conn, "other") is None  # not only IN lists: per row
+        store.conn.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, x TEXT)")
+        assert in_list_checks(store.conn, "plain") == []
+
+
+def test_a_table_with_another_check_is_checked_per_row(tmp_path):
+    with _store(tmp_path) as store:
+        store.conn.execute("CREATE TABLE other (id INTEGER PRIMARY KEY, "
+                           "x TEXT CHECK (x IN ('a', 'b')), n INTEGER CHECK (n > 0))")
+        for bad in [("c", 1), ("a", 0)]:
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+                insert_checked_once(store.conn, "other", "INSERT INTO other (x, n) VALUES (?, ?)",
+                                    [("a", 1), bad], 0)
+        assert store.scalar("SELECT count(*) FROM other") == 2  # autocommit: each good row
+        assert store.scalar("PRAGMA ignore_check_constraints") == 0
+
+
+def test_a_device_version_breaking_a_check_is_refused_and_nothing_is_written(tmp_path):
+    from survatlas.ingest._history import _CHECK_ONCE_ROWS, insert_versions
+
+    row = {"origin": "osm:node/1", "source_id": 1, "content_sha": "s", "device_type": "camera",
+           "lon": 24.9, "lat": 60.1, "geom": b"\x01", "sensitivity": "public",
+           "views": "[]", "tags": "{}"}
+    n = _CHECK_ONCE_ROWS + 5
+    with _store(tmp_path) as store:
+        good = [({**row, "origin": f"osm:node/{k}"}, "2024-01-01", "added") for k in range(n)]
+        with store.transaction() as conn:
+            insert_versions(conn, good)
+        assert store.scalar("SELECT count(*) FROM device_versions") == n
+        for k, bad in enumerate([(row, "2024-02-01", "teleported"),
+                                 ({**row, "sensitivity": "secret"}, "2024-02-01", "added")]):
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"), \
+                    store.transaction() as conn:
+                insert_versions(conn, [*good[: n - 1], bad] if k else [bad, *good])
+            assert store.scalar("SELECT count(*) FROM device_versions") == n
+        assert store.scalar("PRAGMA ignore_check_constraints") == 0
 
 
 @pytest.mark.parametrize("stored_first", [False, True], ids=["empty table", "table with rows"])

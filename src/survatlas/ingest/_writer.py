@@ -11,6 +11,7 @@ import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
+from survatlas.ingest._checks import insert_checked_once
 from survatlas.ingest._levels import SENSITIVITY_TAG as _SENS_TAG
 from survatlas.ingest._levels import lowering_refused, rank, row_level
 from survatlas.ingest._records import (
@@ -33,7 +34,6 @@ from survatlas.ingest._sealing import (
 )
 from survatlas.ingest._stored_keys import StoredKeys
 from survatlas.store.states import TableHasher
-from survatlas.vocab import SENSITIVITIES
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
 _TAGS, _SENS = ROW_COLUMNS["sites"].index("tags"), ROW_COLUMNS["sites"].index("sensitivity")
@@ -106,7 +106,7 @@ class LayerWriter:
     packing (:mod:`survatlas.ingest._rtree`, ~10x faster than inserting), else with one
     ``INSERT … SELECT``. Updates and deletes keep the index in step through triggers.
     The fast path checks the tables' one CHECK (sensitivity) once per chunk
-    (:func:`_insert_checked_once`); a table filled from empty hashes its custody digest as
+    (:func:`survatlas.ingest._checks.insert_checked_once`); a table filled from empty hashes its custody digest as
     it is written (:attr:`hasher`, :func:`survatlas.store.states.written_digests`).
     """
 
@@ -293,7 +293,7 @@ class LayerWriter:
         """Insert rows with fresh ids under a savepoint; False (and nothing written) on a clash."""
         self.conn.execute("SAVEPOINT layer_chunk")
         try:
-            _insert_checked_once(self.conn, self.layer, insert_sql, rows, self.next_id)
+            insert_checked_once(self.conn, self.layer, insert_sql, rows, self.next_id - 1)
         except sqlite3.IntegrityError:
             self.conn.execute("ROLLBACK TO layer_chunk")
             self.conn.execute("RELEASE layer_chunk")
@@ -526,34 +526,6 @@ class LayerWriter:
             data = np.array(batch, dtype=np.float64).reshape(-1, 5)
             spool.append(data[:, 0].astype(np.int64), _rtree.rtree_boxes(data[:, 1:]))
         return spool
-
-
-def _insert_checked_once(
-    conn: sqlite3.Connection, layer: str, insert_sql: str, rows: Any, first_id: int
-) -> None:
-    """Insert rows with ids from ``first_id`` on, checking the table's CHECK once per chunk.
-
-    The map tables' one CHECK constraint, ``sensitivity IN (…)``, costs SQLite about 6 µs a
-    row (an IN list is built into a temporary index each time a statement runs: half of a
-    row's insert). It is turned off for the ``executemany`` and checked afterwards by one
-    query over the new ids; a row that breaks it raises the IntegrityError SQLite would have
-    raised (the caller rolls the chunk back). ``tests/test_osm_writer_speed.py`` fails if a
-    migration gives a map table another CHECK.
-    """
-    conn.execute("PRAGMA ignore_check_constraints = ON")
-    try:
-        conn.executemany(insert_sql, rows)
-    finally:
-        conn.execute("PRAGMA ignore_check_constraints = OFF")
-    bad = conn.execute(
-        f"SELECT origin, sensitivity FROM {layer} WHERE id >= ? AND sensitivity NOT IN "
-        f"({', '.join('?' * len(SENSITIVITIES))}) LIMIT 1",
-        (first_id, *SENSITIVITIES),
-    ).fetchone()
-    if bad is not None:
-        raise sqlite3.IntegrityError(
-            f"CHECK constraint failed: sensitivity ({bad[0]} has {bad[1]!r})"
-        )
 
 
 def _check_vertices(chunk: RowChunk) -> None:
