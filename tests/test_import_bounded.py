@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from builders import table_counts
 from import_helpers import site_record, slow_import_script, stored_rows
 from survatlas.errors import CorruptFileError
-from survatlas.ingest import _osmcompiled, _osmread, _rtree, _writer, import_osm
+from survatlas.ingest import _osmcompiled, _osmread, _rtree, _stored_keys, import_osm
 from survatlas.ingest._records import LAYER_COLUMNS
 from survatlas.ingest._rtree import BoxSpool, bulk_load, load_spool, rtree_boxes
 from survatlas.ingest._writer import write_layer
@@ -28,7 +28,7 @@ from survatlas.synth.osmfile import grid_city_arrays, write_osm
 
 REPO = Path(__file__).resolve().parents[1]
 _LAYERS = tuple(LAYER_COLUMNS)
-_KEYMAP_DEFAULT = _writer.KEYMAP_MAX_ROWS
+_KEYMAP_DEFAULT = _stored_keys.KEYMAP_MAX_ROWS
 
 
 def _rows(db: Path) -> dict[str, list[tuple]]:
@@ -350,14 +350,14 @@ def test_keys_looked_up_per_chunk_give_what_the_loaded_key_map_gives(tmp_path_fa
     for limit in (10**9, 0):  # all keys loaded at the start / looked up chunk by chunk
         with Store(folder / f"{limit}.db") as store:
             store.conn.execute("INSERT INTO sources (id, kind, title) VALUES (1, 'osm', 'x')")
-            _writer.KEYMAP_MAX_ROWS = limit
+            _stored_keys.KEYMAP_MAX_ROWS = limit
             try:
                 for batch in batches:
                     with store.transaction() as conn:
                         counts.setdefault(limit, []).append(
                             vars(write_layer(conn, "sites", 1, batch)))
             finally:
-                _writer.KEYMAP_MAX_ROWS = _KEYMAP_DEFAULT
+                _stored_keys.KEYMAP_MAX_ROWS = _KEYMAP_DEFAULT
             tables[limit] = _sites(store.conn)
             assert store.scalar("SELECT rtreecheck('sites_rtree')") == "ok"
     assert counts[0] == counts[10**9]
@@ -366,16 +366,16 @@ def test_keys_looked_up_per_chunk_give_what_the_loaded_key_map_gives(tmp_path_fa
 
 def test_reimport_of_a_large_layer_looks_keys_up_per_chunk(tmp_path, monkeypatch, helsinki_pbf):
     lookups = []
-    real = _writer._StoredKeys.prefetch
+    real = _stored_keys.StoredKeys.prefetch
 
     def prefetch(self, origins):
         lookups.append((self.lookup, len(origins)))
         return real(self, origins)
 
-    monkeypatch.setattr(_writer._StoredKeys, "prefetch", prefetch)
+    monkeypatch.setattr(_stored_keys.StoredKeys, "prefetch", prefetch)
     first = _import(tmp_path / "a.db", helsinki_pbf, monkeypatch, file_index=False)
     again_loaded = _import(tmp_path / "a.db", helsinki_pbf, monkeypatch, file_index=False)
-    monkeypatch.setattr(_writer, "KEYMAP_MAX_ROWS", 0)
+    monkeypatch.setattr(_stored_keys, "KEYMAP_MAX_ROWS", 0)
     _import(tmp_path / "b.db", helsinki_pbf, monkeypatch, file_index=False)
     lookups.clear()
     again_looked_up = _import(tmp_path / "b.db", helsinki_pbf, monkeypatch, file_index=False)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from survatlas.geo import haversine_m
+from survatlas.ingest._checks import insert_checked_once
 from survatlas.ingest._records import ROW_COLUMNS, RowChunk
 from survatlas.store.clock import iso_instant, now_iso
 from survatlas.store.encryption import open_row
@@ -248,15 +249,23 @@ def insert_version(conn: sqlite3.Connection, row: Mapping[str, Any], start: str,
     insert_versions(conn, [(row, start, change)])
 
 
+#: versions from which :func:`insert_versions` checks the table's CHECKs once, not per row
+_CHECK_ONCE_ROWS = 32
+
+
 def insert_versions(
     conn: sqlite3.Connection, versions: Sequence[tuple[Mapping[str, Any], str, str]]
 ) -> None:
     """:func:`insert_version` of each ``(row, start, change)``, in order, in one statement."""
     cols = (*STATE_COLUMNS, "valid_from", "change")
-    conn.executemany(
-        f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        [(*map(row.get, STATE_COLUMNS), start, change) for row, start, change in versions],
-    )
+    sql = f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    rows = [(*map(row.get, STATE_COLUMNS), start, change) for row, start, change in versions]
+    if len(rows) < _CHECK_ONCE_ROWS:
+        conn.executemany(sql, rows)
+        return
+    last = conn.execute("SELECT coalesce(max(id), 0) FROM device_versions").fetchone()[0]
+    # new rows get ids above the largest (INTEGER PRIMARY KEY)
+    insert_checked_once(conn, "device_versions", sql, rows, int(last))
 
 
 def close_versions(

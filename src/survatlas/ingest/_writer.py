@@ -11,6 +11,7 @@ import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
+from survatlas.ingest._checks import insert_checked_once
 from survatlas.ingest._levels import SENSITIVITY_TAG as _SENS_TAG
 from survatlas.ingest._levels import lowering_refused, rank, row_level
 from survatlas.ingest._records import (
@@ -31,13 +32,11 @@ from survatlas.ingest._sealing import (
     seal_chunk,
     sealed_origin,
 )
+from survatlas.ingest._stored_keys import StoredKeys
+from survatlas.store.states import TableHasher
 
 _CATEGORY = ROW_COLUMNS["sites"].index("category")
 _TAGS, _SENS = ROW_COLUMNS["sites"].index("tags"), ROW_COLUMNS["sites"].index("sensitivity")
-#: stored rows up to which a layer's keys are all loaded into memory when an import starts
-#: (~250 bytes a row); a larger layer is looked up chunk by chunk instead (memory bounded)
-KEYMAP_MAX_ROWS = 1_000_000
-_LOOKUP_BATCH = 500
 #: devices whose warnings are kept before they are written
 _WARN_ROWS = 20_000
 _FETCH_ROWS = 100_000
@@ -106,6 +105,9 @@ class LayerWriter:
     :meth:`finish`: when they outnumber the rows already there, the whole index is rebuilt by
     packing (:mod:`survatlas.ingest._rtree`, ~10x faster than inserting), else with one
     ``INSERT … SELECT``. Updates and deletes keep the index in step through triggers.
+    The fast path checks the tables' one CHECK (sensitivity) once per chunk
+    (:func:`survatlas.ingest._checks.insert_checked_once`); a table filled from empty hashes its custody digest as
+    it is written (:attr:`hasher`, :func:`survatlas.store.states.written_digests`).
     """
 
     def __init__(
@@ -116,7 +118,7 @@ class LayerWriter:
         #: the most protected level written
         self.max_level = "public"
         self.counts = LayerCounts()
-        self.existing = _StoredKeys(conn, layer)
+        self.existing = StoredKeys(conn, layer)
         self.rows_before = len(self.existing)
         self.first_new_id = self.next_id = (
             int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {layer}").fetchone()[0]) + 1
@@ -128,6 +130,11 @@ class LayerWriter:
         )
         #: SQL of the indexes dropped while the table is filled, built again by :meth:`finish`
         self.deferred: list[str] = []
+        #: the custody digest of a table filled from empty, built from the rows as written
+        #: (None once a row is written otherwise: the digest is then read from the table)
+        self.hasher: TableHasher | None = (
+            TableHasher(layer, key_or_none()) if not self.existing else None
+        )
 
     def _sql(self) -> tuple[str, str]:
         """INSERT (id first) and UPDATE (id last) of full rows."""
@@ -203,11 +210,28 @@ class LayerWriter:
         if self._try_insert(sql, rows, n):
             if self.new_boxes is not None:  # 24 bytes a row, in a temporary file beyond a limit
                 self.new_boxes.append(np.arange(first, first + n), _rtree.rtree_boxes(bounds))
+            if self.hasher is not None:
+                self.hasher.update(self._digested(chunk, first))
             if chunk.warnings is not None:
                 self.warn_rows.extend(zip(range(first, first + n), chunk.warnings, strict=True))
         else:
             self._add_one_by_one(chunk.rows(), chunk.warnings, insert_sql, update_sql,
                                  self._alternatives(clear, chunk))
+
+    def _digested(self, chunk: RowChunk, first: int) -> list[Sequence[Any]]:
+        """The :data:`~survatlas.store.states.MAP_COLUMNS` of a chunk as written from id
+        ``first`` on (an OSM chunk's origin as SQLite makes it)."""
+        names = ROW_COLUMNS[self.layer][1:] if chunk.osm else ROW_COLUMNS[self.layer]
+        cols = chunk.columns
+        n = len(chunk)
+        if chunk.osm:
+            origins: Sequence[Any] = [
+                f"osm:{t}/{i}" for t, i in zip(cols[0], cols[1], strict=True)
+            ]
+        else:
+            origins = cols[_ORIGIN]
+        return [range(first, first + n), origins, [int(self.source_id)] * n,
+                cols[names.index("sensitivity")], cols[names.index("geom")]]
 
     def _null_by_default(self) -> frozenset[str]:
         """Columns of the table that hold NULL when an INSERT leaves them out (nullable, no
@@ -269,7 +293,7 @@ class LayerWriter:
         """Insert rows with fresh ids under a savepoint; False (and nothing written) on a clash."""
         self.conn.execute("SAVEPOINT layer_chunk")
         try:
-            self.conn.executemany(insert_sql, rows)
+            insert_checked_once(self.conn, self.layer, insert_sql, rows, self.next_id - 1)
         except sqlite3.IntegrityError:
             self.conn.execute("ROLLBACK TO layer_chunk")
             self.conn.execute("RELEASE layer_chunk")
@@ -322,6 +346,7 @@ class LayerWriter:
     ) -> None:
         """The slow path: look every row up in the table (the same object twice in a file)."""
         self._drop_new_boxes()
+        self.hasher = None
         key_sql = (
             f"SELECT id, osm_version, content_sha, sensitivity FROM {self.layer} WHERE origin = ?"
         )
@@ -439,6 +464,7 @@ class LayerWriter:
                 current[1], current[2], current[3] = version, sha, level
             self.conn.execute(f"DELETE FROM {self.layer} WHERE id = ?", (row_id,))
         self._drop_new_boxes()
+        self.hasher = None
 
     def _drop_new_boxes(self) -> None:
         """Forget the new rows' boxes (the R*Tree will read them from the table)."""
@@ -521,59 +547,3 @@ def _check_vertices(chunk: RowChunk) -> None:
 def _marks(cols: Sequence[str], first: int) -> list[str]:
     """Numbered parameters ``?first …`` for ``cols``."""
     return [f"?{first + k}" for k in range(len(cols))]
-
-
-class _StoredKeys:
-    """Key → ``(id, osm_version, content_sha, sensitivity)`` of the rows a layer had when the writer started.
-
-    Up to :data:`KEYMAP_MAX_ROWS` rows, every key is loaded at once; beyond, :meth:`prefetch`
-    looks up each chunk's keys in the table (through its unique index), so that updating a
-    large store does not need memory in proportion to it. Both give the same answers: rows
-    the import has written since are seen in the table, which the writer's slow path would
-    look up anyway.
-    """
-
-    def __init__(self, conn: sqlite3.Connection, layer: str) -> None:
-        self.conn, self.layer = conn, layer
-        self.key = "origin, category" if layer == "sites" else "origin"
-        self.width = 2 if layer == "sites" else 1
-        if conn.execute(f"SELECT 1 FROM {layer} LIMIT 1").fetchone() is None:
-            self.n = 0
-        else:
-            self.n = int(conn.execute(f"SELECT count(*) FROM {layer}").fetchone()[0])
-        self.lookup = self.n > KEYMAP_MAX_ROWS
-        self.map: dict[tuple, tuple] = {}
-        if self.n and not self.lookup:
-            self.map = self._select(
-                f"SELECT {self.key}, id, osm_version, content_sha, sensitivity FROM {layer}"
-            )
-
-    def __len__(self) -> int:
-        return self.n
-
-    def _select(self, sql: str, params: Sequence[Any] = ()) -> dict[tuple, tuple]:
-        w = self.width
-        return {tuple(r[:w]): tuple(r[w:]) for r in self.conn.execute(sql, params)}
-
-    def prefetch(self, origins: Sequence[str]) -> None:
-        """Look up the stored rows of these origins (only for a large layer)."""
-        if not self.lookup:
-            return
-        self.map = {}
-        unique = list(dict.fromkeys(origins))
-        for start in range(0, len(unique), _LOOKUP_BATCH):
-            batch = unique[start : start + _LOOKUP_BATCH]
-            self.map.update(self._select(
-                f"SELECT {self.key}, id, osm_version, content_sha, sensitivity FROM {self.layer} "
-                f"WHERE origin IN ({', '.join('?' * len(batch))})",
-                batch,
-            ))
-
-    def get(self, key: tuple) -> tuple | None:
-        """The stored row's ``(id, osm_version, content_sha, sensitivity)``, or None."""
-        return self.map.get(key)
-
-    def __setitem__(self, key: tuple, value: tuple) -> None:
-        self.map[key] = value
-
-

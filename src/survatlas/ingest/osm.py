@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from survatlas.ingest.history import (
 from survatlas.provenance.sources import file_sha256, file_source, insert_import
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
+from survatlas.store.states import written_digests
 from survatlas.vocab import LAYERS
 
 __all__ = ["BUILDING_KEYS", "CHUNK_SIZE", "OsmRecords", "check_osm_path", "import_osm", "read_osm"]
@@ -139,7 +141,8 @@ def import_osm(
     # a temporary file beside the store (removed at once: see _osmread.node_locations)
     reader = Messages(path, sensitivity, index_dir=store.path.parent)
     try:
-        with store.transaction() as conn, _fewer_collections():
+        with store.transaction() as conn, _fewer_collections(), _page_cache(conn), \
+                ExitStack() as stack:
             fields = {"kind": "osm", "title": path.name, "uri": path.name, "sha256": sha,
                       "retrieved_at": started, "licence": "ODbL-1.0",
                       "attribution": ODBL_ATTRIBUTION, "sensitivity": sensitivity,
@@ -167,6 +170,8 @@ def import_osm(
                 elif kind == "end":
                     end = payload
             summary.layers = {layer: w.finish() for layer, w in writers.items()}
+            hashers = [w.hasher for w in writers.values() if w.hasher is not None]
+            stack.enter_context(written_digests(conn, hashers))  # the custody entry's digests
             if merged:
                 record_site_sources(conn, source_id, merged)
                 summary.layers["sites"].merged = len(merged)
@@ -206,6 +211,27 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+#: page cache of the import's transaction, KiB (SQLite's default is 2 MiB)
+IMPORT_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def _page_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """Give the import's one transaction a larger page cache (−4% time on a 40,000-building
+    city), restored afterwards.
+
+    With SQLite's default 2 MiB, the pages of a large import spill to the WAL while the
+    transaction is still open and are read back to build the indexes; the cache grows only
+    as pages are used, so a small import costs no more memory.
+    """
+    before = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {before}")
 
 
 def _count_warnings(summary: ImportSummary, chunk: RowChunk) -> None:

@@ -25,6 +25,8 @@ import hashlib
 import hmac
 import json
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any
 
@@ -123,8 +125,13 @@ def _framed(rows: list[tuple]) -> bytes:
     Built a column at a time with C-level ``map`` where a column holds one plain type (a large
     import's digest cost ~8 µs a row value by value).
     """
+    return framed_columns(list(zip(*rows, strict=True)))
+
+
+def framed_columns(columns: Sequence[Sequence[Any]]) -> bytes:
+    """:func:`_framed` of rows given by column (``bytearray`` values count as bytes)."""
     framed = []
-    for column in zip(*rows, strict=True):
+    for column in columns:
         data = _encoded(column)
         lengths = list(map(len, data))
         prefix = {n: n.to_bytes(8, "big") for n in set(lengths)}
@@ -132,22 +139,107 @@ def _framed(rows: list[tuple]) -> bytes:
     return b"".join(chain.from_iterable(zip(*framed, strict=True)))
 
 
-def _encoded(column: tuple) -> list[bytes] | tuple:
+def _encoded(column: Sequence[Any]) -> Sequence[Any]:
     kinds = set(map(type, column))
-    if kinds <= {bytes}:
+    if kinds <= {bytes, bytearray}:
         return column
     if kinds <= {str}:
         return list(map(str.encode, column))
     if kinds <= {int}:
         return list(map(str.encode, map(str, column)))
-    return [v if isinstance(v, bytes) else str(v).encode() for v in column]
+    return [v if isinstance(v, (bytes, bytearray)) else str(v).encode() for v in column]
+
+
+class TableHasher:
+    """:func:`table_digest` of a map table built from its rows as they are written.
+
+    An importer that fills an empty table in id order feeds it every row's
+    :data:`MAP_COLUMNS` (:meth:`update`, by column) instead of reading the table back: the
+    same bytes, hashed the same way, so the digest is the one :func:`table_digest` computes.
+    It is only used through :func:`written_digests`, which drops it if the table changes after.
+    """
+
+    def __init__(self, table: str, key: Key | None) -> None:
+        self.table = table
+        self.key_id = key.key_id if key is not None else ""
+        self.mac, self.mark = _hasher(key, b"survatlas-map-table-v1")
+
+    def update(self, columns: Sequence[Sequence[Any]]) -> None:
+        """Hash rows given as the columns of :data:`MAP_COLUMNS`, in id order."""
+        if len(columns) != len(MAP_COLUMNS):
+            raise ValueError(f"{len(columns)} columns given, {len(MAP_COLUMNS)} expected")
+        self.mac.update(framed_columns(columns))
+
+    def digest(self) -> str:
+        """The table's digest (hashing can go on after)."""
+        return self.mark + self.mac.copy().hexdigest()
+
+
+_WRITTEN = "survatlas_written_digests"
+
+
+@contextmanager
+def written_digests(conn: sqlite3.Connection, hashers: Sequence[TableHasher]) -> Iterator[None]:
+    """Let :func:`map_state` take these tables' digests from ``hashers`` inside the block.
+
+    Temporary triggers forget a table's digest as soon as a row of it is inserted, updated or
+    deleted (by anything, on this connection), so that the digest logged is always the
+    table's; the triggers and the temporary table are gone after the block.
+    """
+    if not hashers:
+        yield
+        return
+    _drop_written(conn)
+    conn.execute(f"CREATE TEMP TABLE {_WRITTEN} "
+                 "(name TEXT PRIMARY KEY, key_id TEXT NOT NULL, digest TEXT NOT NULL)")
+    conn.executemany(f"INSERT INTO temp.{_WRITTEN} VALUES (?, ?, ?)",
+                     [(h.table, h.key_id, h.digest()) for h in hashers])
+    for h in hashers:
+        if h.table not in MAP_TABLES:
+            raise ValueError(f"{h.table!r} is not a map table")
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TEMP TRIGGER {_WRITTEN}_{h.table}_{event.lower()} AFTER {event} "
+                f"ON main.{h.table} BEGIN "
+                f"DELETE FROM {_WRITTEN} WHERE name = '{h.table}'; END"
+            )
+    try:
+        yield
+    except BaseException:
+        with suppress(sqlite3.Error):  # the transaction's rollback takes them away too
+            _drop_written(conn)
+        raise
+    _drop_written(conn)
+
+
+def _drop_written(conn: sqlite3.Connection) -> None:
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+        (_WRITTEN + "%",),
+    )]
+    for name in names:
+        conn.execute(f"DROP TRIGGER temp.{name}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_WRITTEN}")
+
+
+def _written(conn: sqlite3.Connection, key: Key | None) -> dict[str, str]:
+    """The digests :func:`written_digests` holds (still valid) for this key."""
+    if conn.execute(
+        "SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = ?", (_WRITTEN,)
+    ).fetchone() is None:
+        return {}
+    key_id = key.key_id if key is not None else ""
+    return dict(conn.execute(
+        f"SELECT name, digest FROM temp.{_WRITTEN} WHERE key_id = ?", (key_id,)
+    ).fetchall())
 
 
 def map_state(conn: sqlite3.Connection, action: str, key: Key | None) -> dict[str, str]:
     """The ``tables.*`` details of an entry: digests of every map table for a map write."""
     if action not in MAP_WRITES:
         return {}
-    return {TABLE_PREFIX + t: table_digest(conn, t, key) for t in MAP_TABLES}
+    written = _written(conn, key)
+    return {TABLE_PREFIX + t: written.get(t) or table_digest(conn, t, key) for t in MAP_TABLES}
 
 
 def table_problems(conn: sqlite3.Connection, key: Key | None) -> tuple[list[str], list[str]]:
