@@ -81,6 +81,21 @@ def _wait_tiles(page) -> None:
     _wait(page, "window.survatlas.map.loaded() && window.survatlas.map.areTilesLoaded()")
 
 
+def _jump(page, lon: float, lat: float, zoom: float) -> None:
+    """Move the map and wait for its next ``idle`` event: the tiles of the new view loaded and
+    drawn (right after ``jumpTo`` the map may still report the old view's tiles as loaded)."""
+    page.evaluate(
+        """([lon, lat, zoom]) => new Promise(resolve => {
+            const map = window.survatlas.map;
+            map.once('idle', () => resolve(true));
+            setTimeout(() => resolve(false), 30000);  // then _wait_tiles decides
+            map.jumpTo({center: [lon, lat], zoom});
+        })""",
+        [lon, lat, zoom],
+    )
+    _wait_tiles(page)
+
+
 def _rendered_devices(page) -> dict:
     return page.evaluate(
         """() => {
@@ -98,8 +113,7 @@ def _rendered_devices(page) -> dict:
 
 
 def _click_device(page, device_id: int, lonlat: tuple[float, float]) -> None:
-    page.evaluate(f"window.survatlas.map.jumpTo({{center: [{lonlat[0]}, {lonlat[1]}], zoom: 18}})")
-    _wait_tiles(page)
+    _jump(page, lonlat[0], lonlat[1], 18)
     found = _rendered_devices(page)["where"][str(device_id)]
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + found["x"], box["y"] + found["y"])
@@ -168,8 +182,7 @@ def _stub_routing(monkeypatch) -> None:
 
 
 def _plan_route(page, timeout: float = 30.0) -> None:
-    page.evaluate("window.survatlas.map.jumpTo({center: [24.9445, 60.1700], zoom: 15.5})")
-    _wait_tiles(page)
+    _jump(page, 24.9445, 60.1700, 15.5)
     page.click("#tabs button[data-tab=route]")
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.6)
