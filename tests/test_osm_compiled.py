@@ -128,3 +128,42 @@ def test_no_thread_outlives_the_read(helsinki_pbf):
     for _ in messages:
         pass
     assert len(list(Path("/proc/self/task").iterdir())) == before
+
+
+def _threads() -> int:
+    return len(list(Path("/proc/self/task").iterdir()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_reading_starts_before_the_first_message_and_close_ends_it(helsinki_pbf, tmp_path):
+    """The file is opened and read while the importer prepares its transaction; a reader
+    closed (or dropped) unread leaves no thread and no node-location file behind."""
+    before = _threads()
+    messages = _osmread.read_messages(helsinki_pbf, "public", file_index=True,
+                                      index_dir=tmp_path)
+    assert _threads() > before  # reading already
+    messages.close()
+    assert _threads() == before
+    assert list(tmp_path.iterdir()) == []
+    messages = _osmread.read_messages(helsinki_pbf, "public")
+    del messages  # never iterated, never closed
+    import gc
+
+    gc.collect()
+    assert _threads() == before
+
+
+def test_the_first_chunk_is_small_then_chunks_double():
+    sizes = _osmcompiled.chunk_sizes(20_000)
+    assert [next(sizes) for _ in range(7)] == [2_000, 4_000, 8_000, 16_000, 20_000, 20_000,
+                                               20_000]
+    assert next(_osmcompiled.chunk_sizes(100)) == 100
+
+
+def test_a_small_file_comes_in_several_chunks(helsinki_pbf):
+    """Helsinki (9,544 objects) in chunks of about 2,000, 4,000 and the rest (a chunk ends
+    with the block of the file that fills it): the first is written while
+    the rest is read."""
+    progress = [p for k, p in _osmread.read_messages(helsinki_pbf, "public") if k == "progress"]
+    assert len(progress) == 3 and sum(progress) == 9_544
+    assert 2_000 <= progress[0] < 3_000 and 4_000 <= progress[1] < 5_000

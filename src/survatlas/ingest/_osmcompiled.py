@@ -25,6 +25,7 @@ import json
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ WALK_KEYS = ("highway", TRAVEL_RULES["walk"].tag, "access")
 _SITE_KEYS = frozenset(SITE_KEYS) - {"name"}
 _DEVICE_EXTRA = LAYER_COLUMNS["devices"]
 _LAYERS = ("devices", "buildings", "streets", "sites")
+#: objects in the first chunk read (see :func:`chunk_sizes`)
+FIRST_CHUNK = 2_000
 
 
 def source_digest() -> str:
@@ -91,7 +94,7 @@ def site_rules() -> list[tuple[str, bool, tuple[str, ...]]]:
     return [*rules, ("area", False, ("yes",))]
 
 
-def compiled_messages(
+def compiled_read(
     core: ModuleType,
     path: Path,
     sensitivity: str,
@@ -99,56 +102,142 @@ def compiled_messages(
     chunk_bytes: int,
     keys: tuple[str, ...],
     building_keys: tuple[str, ...],
-    index_fd: int,
-) -> Iterator[tuple[str, Any]]:
-    """The messages of :func:`survatlas.ingest._osmread.read_messages`, read by ``core``.
+    index_file: str | None,
+) -> CompiledMessages:
+    """The messages of :func:`survatlas.ingest._osmread.read_messages`, read by ``core``; node
+    locations in ``index_file`` (a new empty file, removed once opened) or in memory (None).
 
-    Raises ``RuntimeError`` (libosmium's message) for a file it cannot read.
+    Reading starts now (:class:`CompiledMessages`): a file is opened and its first chunks
+    read while the importer prepares its transaction.
     """
-    reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
-                       building_keys, WALK_KEYS, index_fd)
-    header = core.header_timestamp(reader)
-    decide = _Decisions(sensitivity, building_keys)
-    for chunk in _prefetched(lambda: core.read(reader, chunk_size, chunk_bytes)):
-        yield from decide.chunk(chunk)
-    yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
+    fd = index_fd(index_file)
+    header: dict[str, str] = {}
+    sizes = chunk_sizes(chunk_size)
 
+    def start() -> Any:
+        reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
+                           building_keys, WALK_KEYS, fd)
+        header["timestamp"] = core.header_timestamp(reader)
+        return reader
 
-def _prefetched(read: Callable[[], Any]) -> Iterator[Any]:
-    """The results of ``read()`` until None, the next one read by a thread meanwhile.
-
-    The extension reads without the GIL, so the file is read while this thread decides and
-    SQLite writes (which also runs without the GIL). An error of ``read`` is raised here; when
-    the consumer stops early, the thread ends after its current read.
-    """
-    results: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            while not stop.is_set():
-                chunk = read()
-                _put(results, stop, ("chunk", chunk))
-                if chunk is None:
-                    return
-        except BaseException as exc:  # handed to the consumer
-            _put(results, stop, ("error", exc))
-
-    thread = threading.Thread(target=work, name="survatlas-osm-reader", daemon=True)
-    thread.start()
     try:
-        while True:
-            kind, value = results.get()
+        ahead = ReadAhead(start, lambda reader: core.read(reader, next(sizes), chunk_bytes))
+    except BaseException:
+        _close_fd(fd)
+        raise
+    return CompiledMessages(path, ahead, _Decisions(sensitivity, building_keys), header, fd)
+
+
+def chunk_sizes(largest: int) -> Iterator[int]:
+    """Objects per chunk: :data:`FIRST_CHUNK` first, then twice the last, up to ``largest``.
+
+    A small first chunk is decided and written while the next is read (a small file in one
+    chunk would be read, then decided, then written); large chunks cost less per object.
+    """
+    size = min(FIRST_CHUNK, largest)
+    while True:
+        yield size
+        size = min(2 * size, largest)
+
+
+class CompiledMessages:
+    """The messages of one compiled read, in order; iterate once, and always :meth:`close`.
+
+    Raises :class:`~survatlas.errors.CorruptFileError` (with libosmium's message) for a file
+    it cannot read.
+    """
+
+    def __init__(
+        self, path: Path, ahead: ReadAhead, decide: _Decisions, header: dict[str, str], fd: int
+    ) -> None:
+        self.path, self._ahead, self._decide, self._header = path, ahead, decide, header
+        self._close = weakref.finalize(self, _stop, ahead, fd)  # also when never iterated
+        self._messages = self._generate()
+
+    def __iter__(self) -> CompiledMessages:
+        return self
+
+    def __next__(self) -> tuple[str, Any]:
+        return next(self._messages)
+
+    def _generate(self) -> Iterator[tuple[str, Any]]:
+        decide = self._decide
+        try:
+            for chunk in self._ahead:
+                yield from decide.chunk(chunk)
+        except RuntimeError as exc:  # hostile files: libosmium's message
+            raise CorruptFileError(
+                f"{self.path.name} could not be read as OSM data ({exc}); re-download the "
+                "extract"
+            ) from exc
+        finally:
+            self.close()
+        header = self._header.get("timestamp")
+        yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
+
+    def close(self) -> None:
+        """Stop the reading thread and release the node-location file (idempotent)."""
+        self._close()
+
+
+def _stop(ahead: ReadAhead, fd: int) -> None:
+    ahead.close()
+    _close_fd(fd)
+
+
+def _close_fd(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
+
+
+class ReadAhead:
+    """The results of ``read(handle)`` until None, ``handle = start()``: a thread, started
+    now, opens and reads one result ahead of the consumer.
+
+    The extension opens and reads without the GIL, so the file is read while this thread
+    decides and SQLite writes (which also runs without the GIL). An error of ``start`` or
+    ``read`` is raised to the consumer; after :meth:`close` the thread ends after its current
+    read. The thread holds no reference to this object.
+    """
+
+    def __init__(self, start: Callable[[], Any], read: Callable[[Any], Any]) -> None:
+        self._results: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=_read_ahead, args=(start, read, self._results, self._stop),
+            name="survatlas-osm-reader", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[Any]:
+        while not self._stop.is_set():
+            kind, value = self._results.get()
             if kind == "error":
                 raise value
             if value is None:
                 return
             yield value
-    finally:
-        stop.set()
+
+    def close(self) -> None:
+        """Stop the thread and wait for it (idempotent)."""
+        self._stop.set()
         with suppress(queue.Empty):
-            results.get_nowait()  # unblock a waiting put
-        thread.join()
+            self._results.get_nowait()  # unblock a waiting put
+        self._thread.join()
+
+
+def _read_ahead(
+    start: Callable[[], Any], read: Callable[[Any], Any], results: queue.Queue,
+    stop: threading.Event,
+) -> None:
+    try:
+        handle = start()
+        while not stop.is_set():
+            chunk = read(handle)
+            _put(results, stop, ("chunk", chunk))
+            if chunk is None:
+                return
+    except BaseException as exc:  # handed to the consumer
+        _put(results, stop, ("error", exc))
 
 
 def _put(results: queue.Queue, stop: threading.Event, item: tuple) -> None:
@@ -165,37 +254,6 @@ class ReadEnd:
     rejected: list[str] = field(default_factory=list)
     max_timestamp: str | None = None
     header_timestamp: str | None = None
-
-
-def compiled_read(
-    core: ModuleType,
-    path: Path,
-    sensitivity: str,
-    chunk_size: int,
-    chunk_bytes: int,
-    keys: tuple[str, ...],
-    building_keys: tuple[str, ...],
-    index_file: str | None,
-) -> Iterator[tuple[str, Any]]:
-    """:func:`compiled_messages`, node locations in ``index_file`` (a new empty file, removed
-    once opened) or in memory (None), and the importer's one-line error for a bad file.
-
-    Raises
-    ------
-    CorruptFileError
-        libosmium cannot read the file.
-    """
-    fd = index_fd(index_file)
-    try:
-        yield from compiled_messages(core, path, sensitivity, chunk_size, chunk_bytes, keys,
-                                     building_keys, fd)
-    except RuntimeError as exc:  # hostile files: libosmium's message
-        raise CorruptFileError(
-            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
-        ) from exc
-    finally:
-        if fd >= 0:
-            os.close(fd)
 
 
 def index_fd(name: str | None) -> int:

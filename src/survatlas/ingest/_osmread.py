@@ -188,9 +188,11 @@ def read_messages(
     file_index: bool | None = None,
     index_dir: Path | None = None,
 ) -> Iterator[tuple[str, Any]]:
-    """Yield ``("rows", RowChunk)``, ``("progress", n)`` and finally ``("end", ReadEnd)``.
+    """The messages ``("rows", RowChunk)``, ``("progress", n)`` and finally ``("end", ReadEnd)``.
 
     ``file_index`` and ``index_dir``: where node locations are kept (see :func:`node_locations`).
+    The compiled reader starts reading at once (in a thread): iterate the messages to the end
+    or ``close()`` them.
 
     Raises
     ------
@@ -198,15 +200,21 @@ def read_messages(
         pyosmium cannot read the file.
     """
     core = _osmcompiled.current_build()
-    if core is not None:  # the compiled read loop (``make osmcore``)
+    if core is not None:  # the compiled read loop (``make osmcore``): reading starts now
         if file_index is None:
             file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
         index = _index_file(index_dir) if file_index else None
-        yield from _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
-                                              CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
-        return
+        return _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
+                                          CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
+    return _pyosmium_messages(path, sensitivity, chunk_size or CHUNK_SIZE, file_index, index_dir)
+
+
+def _pyosmium_messages(
+    path: Path, sensitivity: str, chunk_size: int, file_index: bool | None,
+    index_dir: Path | None,
+) -> Iterator[tuple[str, Any]]:
     with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
-        yield from _read(path, sensitivity, chunk_size or CHUNK_SIZE, locations)
+        yield from _read(path, sensitivity, chunk_size, locations)
 
 
 def _read(
