@@ -289,12 +289,15 @@ def _astar_bounded(indptr, indices, weights, xs, ys, tx, ty, h_exp, lam, src, sr
     bound of the exposed metres to the targets, :func:`to_targets`); a node reached again more
     cheaply is opened again, so the answer is the cheapest path even where rounding makes the
     bound a hair inconsistent. Nodes that reach no target (``h_exp`` infinite) are never
-    queued."""
+    queued.
+
+    The queue starts with room for one entry per step of the graph (a node reopened makes more:
+    :func:`_bounded_steps` stops before it could overflow, and the queue doubles)."""
     n = len(indptr) - 1
     g = np.full(n, np.inf)
     pred = np.full(n, -1, np.int64)
     closed = np.zeros(n, np.bool_)
-    cap = 64
+    cap = len(indices) + len(src) + 1
     keys = np.empty(cap)
     vals = np.empty(cap, np.int64)
     size = 0
@@ -303,13 +306,29 @@ def _astar_bounded(indptr, indices, weights, xs, ys, tx, ty, h_exp, lam, src, sr
         s = src[k]
         if src_cost[k] < g[s] and h_exp[s] < np.inf:
             g[s] = src_cost[k]
-            if size == cap:
-                cap *= 2
-                keys, vals = _grow_f(keys, cap), _grow_i(vals, cap)
             h = shrink * (np.hypot(xs[s] - tx, ys[s] - ty) + lam * h_exp[s])
             size = _push(keys, vals, size, g[s] + h, s)
     best, best_t = bound, -1
+    while True:
+        size, best, best_t, full = _bounded_steps(
+            indptr, indices, weights, xs, ys, tx, ty, h_exp, lam, tgt, tgt_cost, g, pred,
+            closed, keys, vals, size, best, best_t)
+        if not full:
+            return best, best_t, pred
+        keys, vals = _grow_f(keys, 2 * len(keys)), _grow_i(vals, 2 * len(vals))
+
+
+@njit(cache=True, nogil=True)
+def _bounded_steps(indptr, indices, weights, xs, ys, tx, ty, h_exp, lam, tgt, tgt_cost, g,  # type: ignore[no-untyped-def]
+                   pred, closed, keys, vals, size, best, best_t):
+    """The main loop of :func:`_astar_bounded` over its state; ``full`` (and the state as it
+    was) when the queue may not have room for the next node's steps. The queue is never
+    reallocated here, so the loop runs without reference counting."""
+    shrink = 1.0 - 1e-9
+    cap = len(keys)
     while size > 0:
+        if size + indptr[vals[0] + 1] - indptr[vals[0]] > cap:
+            return size, best, best_t, True
         f, v, size = _pop(keys, vals, size)
         if f >= best:
             break
@@ -326,12 +345,9 @@ def _astar_bounded(indptr, indices, weights, xs, ys, tx, ty, h_exp, lam, src, sr
                 g[w] = ng
                 pred[w] = v
                 closed[w] = False
-                if size == cap:
-                    cap *= 2
-                    keys, vals = _grow_f(keys, cap), _grow_i(vals, cap)
                 h = shrink * (np.hypot(xs[w] - tx, ys[w] - ty) + lam * h_exp[w])
                 size = _push(keys, vals, size, ng + h, w)
-    return best, best_t, pred
+    return size, best, best_t, False
 
 
 @njit(cache=True, nogil=True)
