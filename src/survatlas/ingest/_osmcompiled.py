@@ -54,7 +54,7 @@ _SITE_KEYS = frozenset(SITE_KEYS) - {"name"}
 _DEVICE_EXTRA = LAYER_COLUMNS["devices"]
 _LAYERS = ("devices", "buildings", "streets", "sites")
 #: objects in the first chunk read (see :func:`chunk_sizes`)
-FIRST_CHUNK = 2_000
+FIRST_CHUNK = 4_000
 
 
 def source_digest() -> str:
