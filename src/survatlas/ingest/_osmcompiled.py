@@ -150,9 +150,10 @@ class CompiledMessages:
     def __init__(
         self, path: Path, ahead: ReadAhead, decide: _Decisions, header: dict[str, str], fd: int
     ) -> None:
-        self.path, self._ahead, self._decide, self._header = path, ahead, decide, header
+        self.path = path
         self._close = weakref.finalize(self, _stop, ahead, fd)  # also when never iterated
-        self._messages = self._generate()
+        # the generator holds no reference to this object: dropped unread, it is closed at once
+        self._messages = _messages(path, ahead, decide, header, self._close)
 
     def __iter__(self) -> CompiledMessages:
         return self
@@ -160,24 +161,26 @@ class CompiledMessages:
     def __next__(self) -> tuple[str, Any]:
         return next(self._messages)
 
-    def _generate(self) -> Iterator[tuple[str, Any]]:
-        decide = self._decide
-        try:
-            for chunk in self._ahead:
-                yield from decide.chunk(chunk)
-        except RuntimeError as exc:  # hostile files: libosmium's message
-            raise CorruptFileError(
-                f"{self.path.name} could not be read as OSM data ({exc}); re-download the "
-                "extract"
-            ) from exc
-        finally:
-            self.close()
-        header = self._header.get("timestamp")
-        yield "end", ReadEnd(decide.rejected, decide.max_ts or None, header or None)
-
     def close(self) -> None:
         """Stop the reading thread and release the node-location file (idempotent)."""
         self._close()
+
+
+def _messages(
+    path: Path, ahead: ReadAhead, decide: _Decisions, header: dict[str, str],
+    close: Callable[[], Any],
+) -> Iterator[tuple[str, Any]]:
+    try:
+        for chunk in ahead:
+            yield from decide.chunk(chunk)
+    except RuntimeError as exc:  # hostile files: libosmium's message
+        raise CorruptFileError(
+            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+        ) from exc
+    finally:
+        close()
+    timestamp = header.get("timestamp")
+    yield "end", ReadEnd(decide.rejected, decide.max_ts or None, timestamp or None)
 
 
 def _stop(ahead: ReadAhead, fd: int) -> None:
