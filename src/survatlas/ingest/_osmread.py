@@ -206,44 +206,39 @@ def read_messages(
         index = _index_file(index_dir) if file_index else None
         return _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
                                           CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
-    return _pyosmium_messages(path, sensitivity, chunk_size or CHUNK_SIZE, file_index, index_dir)
-
-
-def _pyosmium_messages(
-    path: Path, sensitivity: str, chunk_size: int, file_index: bool | None,
-    index_dir: Path | None,
-) -> Iterator[tuple[str, Any]]:
-    with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
-        yield from _read(path, sensitivity, chunk_size, locations)
+    return _read(path, sensitivity, chunk_size or CHUNK_SIZE, file_index, index_dir)
 
 
 def _read(
-    path: Path, sensitivity: str, chunk_size: int, locations: Any
+    path: Path, sensitivity: str, chunk_size: int, file_index: bool | None,
+    index_dir: Path | None,
 ) -> Iterator[tuple[str, Any]]:
+    """The pyosmium read loop of :func:`read_messages`."""
     builder = _RowBuilder(sensitivity)
-    try:
-        fp = osm_file_processor(path, locations)
-        header = fp.header.get("osmosis_replication_timestamp") or fp.header.get("timestamp")
-        handlers = {
-            osmium.osm.Node: builder.node,
-            osmium.osm.Way: builder.way,
-            osmium.osm.Area: builder.area,
-            osmium.osm.Relation: _ignore,  # multipolygons come as areas
-        }
-        n, chunk_bytes = 0, CHUNK_BYTES
-        for obj in fp:
-            handlers[type(obj)](obj)
-            n += 1
-            if n == chunk_size or builder.geom_bytes >= chunk_bytes:
-                yield from builder.drain()
-                yield "progress", n
-                n = 0
-    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # hostile files
-        raise CorruptFileError(
-            f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
-        ) from exc
-    yield from builder.drain()
-    yield "progress", n
+    with node_locations(path, file_backed=file_index, directory=index_dir) as locations:
+        try:
+            fp = osm_file_processor(path, locations)
+            header = fp.header.get("osmosis_replication_timestamp") or fp.header.get("timestamp")
+            handlers = {
+                osmium.osm.Node: builder.node,
+                osmium.osm.Way: builder.way,
+                osmium.osm.Area: builder.area,
+                osmium.osm.Relation: _ignore,  # multipolygons come as areas
+            }
+            n, chunk_bytes = 0, CHUNK_BYTES
+            for obj in fp:
+                handlers[type(obj)](obj)
+                n += 1
+                if n == chunk_size or builder.geom_bytes >= chunk_bytes:
+                    yield from builder.drain()
+                    yield "progress", n
+                    n = 0
+        except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # hostile files
+            raise CorruptFileError(
+                f"{path.name} could not be read as OSM data ({exc}); re-download the extract"
+            ) from exc
+        yield from builder.drain()
+        yield "progress", n
     yield "end", ReadEnd(builder.rejected, builder.max_timestamp(), header or None)
 
 
