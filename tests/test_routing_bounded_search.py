@@ -140,3 +140,33 @@ def test_prepare_loads_the_kernels_a_plan_uses() -> None:
     plan = plan_route(net, _point(net, streets, 0, 0.1), _point(net, streets, 17, 0.8))
     assert plan.searches > 1  # the λ searches ran
     assert [list(k.signatures) for k in (_search._astar_bounded, _search.to_targets)] == before
+
+
+def _star(n: int) -> tuple[np.ndarray, ...]:
+    """Node 0 steps to each of nodes 1..n (1 m apart in a row); each of them back to 0."""
+    indptr = np.array([0, n, *range(n + 1, 2 * n + 1)], np.int64)
+    indices = np.array([*range(1, n + 1), *([0] * n)], np.int64)
+    xs = np.arange(n + 1, dtype=float)
+    return indptr, indices, np.abs(xs[indices] - np.repeat(xs, np.diff(indptr))), xs
+
+
+def test_the_bounded_search_stops_before_its_queue_could_overflow() -> None:
+    """`_bounded_steps` hands its state back untouched when the next node's steps might not
+    fit in the queue (`_astar_bounded` then doubles the queue and goes on)."""
+    from survatlas.routing._search import _bounded_steps
+
+    indptr, indices, weights, xs = _star(5)
+    ys, h_exp = np.zeros(6), np.zeros(6)
+    g, pred, closed = np.full(6, np.inf), np.full(6, -1, np.int64), np.zeros(6, np.bool_)
+    g[0] = 0.0
+    keys, vals = np.array([0.0, 0.0, 0.0]), np.array([0, 0, 0], np.int64)  # room for 3 < 1 + 5
+    tgt, tgt_cost = np.array([5], np.int64), np.zeros(1)
+    out = _bounded_steps(indptr, indices, weights, xs, ys, 5.0, 0.0, h_exp, 1.0, tgt, tgt_cost,
+                         g, pred, closed, keys, vals, 1, np.inf, -1)
+    assert out == (1, np.inf, -1, True)
+    assert not closed.any() and (pred == -1).all() and np.isinf(g[1:]).all()
+    roomy_keys, roomy_vals = np.zeros(12), np.zeros(12, np.int64)
+    _, best, best_t, full = _bounded_steps(
+        indptr, indices, weights, xs, ys, 5.0, 0.0, h_exp, 1.0, tgt, tgt_cost, g, pred, closed,
+        roomy_keys, roomy_vals, 1, np.inf, -1)
+    assert not full and (best, best_t) == (5.0, 0) and pred[5] == 0
