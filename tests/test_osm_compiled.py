@@ -121,13 +121,13 @@ def test_a_corrupt_file_is_one_clear_line_and_nothing_is_written(content, tmp_pa
 def test_no_thread_outlives_the_read(helsinki_pbf):
     """The extension's thread pool and the reader thread end with the read (a process forked
     afterwards would otherwise wait for threads it does not have)."""
-    before = len(list(Path("/proc/self/task").iterdir()))
+    before = _threads()
     messages = _osmread.read_messages(helsinki_pbf, "public")
     next(messages)
-    assert len(list(Path("/proc/self/task").iterdir())) > before  # it reads in threads
+    assert _threads() > before  # it reads in threads
     for _ in messages:
         pass
-    assert len(list(Path("/proc/self/task").iterdir())) == before
+    assert _threads() == before
 
 
 def _threads() -> int:

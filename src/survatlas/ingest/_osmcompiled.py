@@ -150,7 +150,6 @@ class CompiledMessages:
     def __init__(
         self, path: Path, ahead: ReadAhead, decide: _Decisions, header: dict[str, str], fd: int
     ) -> None:
-        self.path = path
         self._close = weakref.finalize(self, _stop, ahead, fd)  # also when never iterated
         # the generator holds no reference to this object: dropped unread, it is closed at once
         self._messages = _messages(path, ahead, decide, header, self._close)
