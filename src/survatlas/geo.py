@@ -6,11 +6,14 @@ The metric CRS is chosen once, from the centre of the data, and reported with ev
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pyproj import CRS, Transformer
 
 from survatlas.errors import InputError
+
+if TYPE_CHECKING:  # pyproj is imported when a CRS is first needed (an import needs none)
+    from pyproj import CRS, Transformer
 
 WGS84 = "EPSG:4326"
 
@@ -24,16 +27,22 @@ def utm_epsg(lon: float, lat: float) -> int:
 
 def local_crs(lon: float, lat: float) -> CRS:
     """The metric CRS (UTM) used for data centred on (lon, lat)."""
+    from pyproj import CRS
+
     return CRS.from_epsg(utm_epsg(lon, lat))
 
 
 def to_metric(crs: CRS) -> Transformer:
     """Transformer from WGS 84 lon/lat to ``crs`` (always x=lon, y=lat order)."""
+    from pyproj import Transformer
+
     return Transformer.from_crs(WGS84, crs, always_xy=True)
 
 
 def to_lonlat(crs: CRS) -> Transformer:
     """Transformer from ``crs`` back to WGS 84 lon/lat."""
+    from pyproj import Transformer
+
     return Transformer.from_crs(crs, WGS84, always_xy=True)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 DEVICE_TYPES = ("camera", "alpr", "guard", "speed_camera", "gunshot_detector", "other")
 SENSITIVITIES = ("public", "restricted", "confidential")
 LAYERS = ("devices", "buildings", "streets", "sites")
+#: the map layers a GIS layer file can fill (``survatlas import layer --kind``)
+LAYER_KINDS = LAYERS[1:]
 
 #: category -> list of (key, values) rules; ``None`` as values means "any value but no".
 SITE_RULES: dict[str, list[tuple[str, frozenset[str] | None]]] = {

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("fetch", "fetch", "fetch_cmd",
          "Fetch any place from OpenStreetMap (Overpass, Nominatim, extracts), import it."),
         ("stats", "stats", "stats_cmd", "What is in the store: counts, tags, sites."),
-        ("export", "store_commands", "export_cmd", "Export a layer with ODbL attribution."),
+        ("export", "export", "export_cmd", "Export a layer with ODbL attribution."),
         ("delete", "store_commands", "delete_cmd",
          "Delete a map record (device:12 …); logged in custody."),
         ("optics", "coverage", "optics_cmd", "Field of view and DORI distances of a camera."),

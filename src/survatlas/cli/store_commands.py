@@ -1,8 +1,13 @@
-"""Commands of the foundation: import, stats, export."""
+"""Commands of the foundation: import and delete.
+
+Each command imports its importer when it runs: ``import osm`` loads neither geopandas nor
+pandas (the layer and camera importers do).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,16 +17,15 @@ from rich.table import Table
 from survatlas.cli import db_path, emit_json
 from survatlas.cli._lazy import LazyGroup
 from survatlas.cli._options import (
-    bbox_option,
     declassify_option,
     json_option,
     sensitivity_option,
 )
-from survatlas.ingest import import_cameras, import_layer, import_osm
-from survatlas.ingest._records import ImportSummary
-from survatlas.ingest.layers import KINDS
-from survatlas.publish.export import LAYER_READERS, WRITERS, export_layer
 from survatlas.store import Store
+from survatlas.vocab import LAYER_KINDS
+
+if TYPE_CHECKING:
+    from survatlas.ingest._records import ImportSummary
 
 _console = Console(stderr=True)
 
@@ -51,6 +55,8 @@ _AS_OF = click.option("--as-of", help="Date of this snapshot for the device hist
 def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str | None,
                    declassify: bool, context: bool, as_json: bool) -> None:
     """Import an OSM extract (.osm.pbf, .osm, .osm.bz2) or a full-history file (.osh.pbf)."""
+    from survatlas.ingest.osm import import_osm
+
     with Store(db_path(ctx)) as store:
         if as_json or not _console.is_terminal:
             summary = import_osm(store, file, sensitivity=sensitivity, as_of=as_of,
@@ -84,6 +90,8 @@ def import_osm_cmd(ctx: click.Context, file: Path, sensitivity: str, as_of: str 
 def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, osm_ids: bool,
                        as_of: str | None, declassify: bool, as_json: bool) -> None:
     """Import a field camera list (CSV with latitude/longitude columns, or GeoJSON points)."""
+    from survatlas.ingest.fields import import_cameras
+
     with Store(db_path(ctx)) as store:
         summary = import_cameras(store, file, sensitivity=sensitivity, osm_ids=osm_ids,
                                  as_of=as_of, declassify=declassify)
@@ -92,7 +100,7 @@ def import_cameras_cmd(ctx: click.Context, file: Path, sensitivity: str, osm_ids
 
 @import_group.command("layer")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the layer holds.")
+@click.option("--kind", type=click.Choice(LAYER_KINDS), required=True, help="What the layer holds.")
 @sensitivity_option
 @declassify_option
 @json_option
@@ -101,6 +109,8 @@ def import_layer_cmd(
     ctx: click.Context, file: Path, kind: str, sensitivity: str, declassify: bool, as_json: bool
 ) -> None:
     """Import buildings, streets or sites from GeoJSON/GeoPackage/FlatGeobuf (any CRS)."""
+    from survatlas.ingest.layers import import_layer
+
     with Store(db_path(ctx)) as store:
         summary = import_layer(store, file, kind, sensitivity=sensitivity, declassify=declassify)
     _print_summary(summary, as_json)
@@ -137,27 +147,6 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
     lowered = sum(c.declassified for c in summary.layers.values())
     if lowered:
         click.echo(f"declassified (logged in custody): {lowered:,} record(s)")
-
-
-@click.command("export")
-@click.option(
-    "--layer", required=True, help=f"One of: {', '.join(LAYER_READERS)} (and result layers)."
-)
-@click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), required=True)
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@bbox_option
-@json_option
-@click.pass_context
-def export_cmd(
-    ctx: click.Context, layer: str, fmt: str, out: Path, bbox: tuple | None, as_json: bool
-) -> None:
-    """Export a layer (public records only) with ODbL attribution."""
-    with Store(db_path(ctx), create=False) as store:
-        result = export_layer(store, layer, fmt, out, bbox=bbox)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(f"wrote {result['features']:,} {layer} to {', '.join(result['files'])}")
 
 
 @click.command("delete")

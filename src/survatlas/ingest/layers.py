@@ -33,9 +33,14 @@ from survatlas.provenance.sources import (
 )
 from survatlas.store import Store
 from survatlas.store.clock import now_iso
-from survatlas.vocab import SITE_CATEGORIES, is_obstacle, is_walkable, site_categories
+from survatlas.vocab import (
+    LAYER_KINDS,
+    SITE_CATEGORIES,
+    is_obstacle,
+    is_walkable,
+    site_categories,
+)
 
-KINDS = ("buildings", "streets", "sites")
 _GEOM_TYPES = {
     "buildings": {"Polygon", "MultiPolygon"},
     "streets": {"LineString", "MultiLineString"},
@@ -79,8 +84,8 @@ def import_layer(
             import_layer(store, "schools.gpkg", "sites")
     """
     path = Path(path)
-    if kind not in KINDS:
-        raise InputError(f"unknown layer kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind not in LAYER_KINDS:
+        raise InputError(f"unknown layer kind {kind!r}; use one of {', '.join(LAYER_KINDS)}")
     if not path.exists():
         raise InputFileNotFoundError(
             f"{path}: no such file; give a GeoJSON/GeoPackage/FlatGeobuf layer"
