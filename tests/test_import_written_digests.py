@@ -127,3 +127,26 @@ def test_the_written_digest_is_the_read_digest_for_rows_of_any_layer(tmp_path):
             writer.add(records_chunk("sites", rows[10:]))
             writer.finish()
         assert writer.hasher.digest() == states.table_digest(store.conn, "sites", None)
+
+
+def _framed_row_by_row(columns) -> bytes:
+    """The framing as documented: every value, row by row, as its 8-byte big-endian length
+    and its bytes (text as UTF-8, bytes and bytearray as they are, anything else as ``str``)."""
+    out = b""
+    for row in zip(*columns, strict=True):
+        for v in row:
+            data = v.encode() if isinstance(v, str) else (
+                bytes(v) if isinstance(v, (bytes, bytearray)) else str(v).encode())
+            out += len(data).to_bytes(8, "big") + data
+    return out
+
+
+@pytest.mark.parametrize("columns", [
+    [range(7, 10), ["osm:node/1", "osm:way/2", "osm:way/3"], [4, 4, 4], ["public"] * 3,
+     [b"\x01", bytearray(b"\x02\x03"), b""]],
+    [[1, True, 1.0], ["a", "a", "a"], [5, 5, 5], ["x", "x", "y"]],  # equal, not the same text
+    [["é"] * 2, [None, None], [3, 3], [0.5, 0.5]],
+    [[], [], []],
+])
+def test_constant_columns_are_framed_as_every_row(columns):
+    assert states.framed_columns(columns) == _framed_row_by_row(columns)

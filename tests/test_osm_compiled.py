@@ -162,3 +162,21 @@ def test_a_small_file_comes_in_several_chunks(helsinki_pbf):
     progress = [p for k, p in _osmread.read_messages(helsinki_pbf, "public") if k == "progress"]
     assert len(progress) == 2 and sum(progress) == 9_544
     assert 4_000 <= progress[0] < 5_000
+
+
+@pytest.mark.parametrize("name", ["helsinki_pbf", "monaco_pbf", "grid_pbf"])
+def test_the_extension_hands_over_the_bounds_of_every_geometry(name, request):
+    """The compiled reader gives each chunk its rows' boxes (read while the WKB is made), the
+    very doubles :func:`~survatlas.ingest._wkb.wkb_bounds` reads back from the bytes."""
+    from survatlas.ingest._records import ROW_COLUMNS
+    from survatlas.ingest._wkb import wkb_bounds
+
+    layers = set()
+    for kind, chunk in _osmread.read_messages(request.getfixturevalue(name), "public"):
+        if kind != "rows":
+            continue
+        assert chunk.bounds is not None and chunk.bounds.shape == (len(chunk), 4)
+        geoms = chunk.columns[ROW_COLUMNS[chunk.layer].index("geom") - 1]
+        assert chunk.bounds.tolist() == wkb_bounds(geoms).tolist(), chunk.layer
+        layers.add(chunk.layer)
+    assert {"buildings", "streets"} <= layers

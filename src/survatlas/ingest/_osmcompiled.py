@@ -34,6 +34,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from survatlas.errors import CorruptFileError
 from survatlas.ingest._osmvalues import building_values, encode_tags
 from survatlas.ingest._records import LAYER_COLUMNS, RowChunk, device_values, osm_content_sha
@@ -282,31 +284,35 @@ class _Decisions:
 
     def chunk(self, chunk: tuple) -> Iterator[tuple[str, Any]]:
         """``("rows", RowChunk)`` per layer with rows, then ``("progress", n)``."""
-        (b_type, b_id, b_version, b_ts, b_geom, b_kept), streets, candidates, n, _, max_ts = chunk
+        (b_type, b_id, b_version, b_ts, b_geom, b_kept), streets, candidates, n, _, max_ts, \
+            b_boxes, s_boxes = chunk
         if max_ts is not None and max_ts > self.max_ts:
             self.max_ts = max_ts
         rows: dict[str, list] = {"devices": [], "sites": []}
+        boxes: dict[str, list] = {"devices": [], "sites": []}
         warnings: list = []
-        extra: list[tuple[int, tuple]] = []  # buildings that are sites: (position, row)
+        extra: list[tuple[int, tuple, tuple]] = []  # buildings that are sites: position, row, box
         for item in candidates:
-            self._candidate(item, rows, warnings, extra)
+            self._candidate(item, rows, boxes, warnings, extra)
         buildings = None
         if b_id:
             tails = [self._tails.get(k) or self._tail(k) for k in b_kept]
             buildings = [b_type, b_id, b_version, b_ts, self._shas(b_version), b_geom,
                          *map(list, zip(*tails, strict=True))]
+        b_bounds = _boxes(b_boxes)
         if extra:
             buildings = _merged(buildings, extra)
+            b_bounds = np.insert(b_bounds, [p for p, _, _ in extra], [b for *_, b in extra], 0)
         out = {
-            "devices": _columns(rows["devices"]),
-            "buildings": buildings,
-            "streets": self._streets(streets),
-            "sites": _columns(rows["sites"]),
+            "devices": (_columns(rows["devices"]), _boxes(boxes["devices"])),
+            "buildings": (buildings, b_bounds),
+            "streets": (self._streets(streets), _boxes(s_boxes)),
+            "sites": (_columns(rows["sites"]), _boxes(boxes["sites"])),
         }
         for layer in _LAYERS:
-            columns = out[layer]
+            columns, bounds = out[layer]
             if columns:
-                yield "rows", RowChunk(layer, columns, None,
+                yield "rows", RowChunk(layer, columns, bounds,
                                        warnings if layer == "devices" else None, osm=True)
         yield "progress", n
 
@@ -340,12 +346,14 @@ class _Decisions:
         sha = self._sha.get(version) or self._sha.setdefault(version, osm_content_sha(version))
         return (osm_type, osm_id, version, ts, sha, geom)
 
-    def _candidate(self, item: tuple, rows: dict, warnings: list, extra: list) -> None:
+    def _candidate(
+        self, item: tuple, rows: dict, boxes: dict, warnings: list, extra: list
+    ) -> None:
         """One node or area that may be a device or a site, or a rejected object."""
         if item[0] == "r":
             self.rejected.append(item[1])
             return
-        kind, osm_type, osm_id, version, ts, lon, lat, geom, flat, position = item
+        kind, osm_type, osm_id, version, ts, lon, lat, geom, flat, position, box = item
         tags = dict(zip(flat[::2], flat[1::2], strict=True))
         if kind == "n":
             device = tags.get("man_made") == "surveillance" or tags.get("highway") == (
@@ -364,9 +372,11 @@ class _Decisions:
                 values["name"] = tags.get("name")
                 rows["devices"].append((*head, tags_json, self.sens,
                                         *map(values.get, _DEVICE_EXTRA)))
+                boxes["devices"].append(box)
                 warnings.append(norm.warnings)
             rows["sites"] += [(*head, tags_json, self.sens, c, tags.get("name"))
                               for c in categories]
+            boxes["sites"] += [box] * len(categories)
             return
         building = tags.get("building")
         categories = site_categories(tags) if not _SITE_KEYS.isdisjoint(tags) else ()
@@ -382,24 +392,32 @@ class _Decisions:
             tags_json = encode_tags(tags)
             rows["sites"] += [(*head, tags_json, self.sens, c, tags.get("name"))
                               for c in categories]
+            boxes["sites"] += [box] * len(categories)
             tail = (tags_json, self.sens, *building_values(tags))
         if is_building:
             if tail is None:
                 kept = encode_tags({k: tags[k] for k in self.building_keys if k in tags})
                 tail = self._tails.get(kept) or self._tail(kept)
-            extra.append((position, head + tail))
+            extra.append((position, head + tail, box))
 
 
 def _columns(rows: list[tuple]) -> list[list] | None:
     return [list(c) for c in zip(*rows, strict=True)] if rows else None
 
 
-def _merged(columns: list[list] | None, extra: list[tuple[int, tuple]]) -> list[list]:
+def _boxes(boxes: bytes | list[tuple]) -> np.ndarray:
+    """``(n, 4)`` bounds from the extension's packed doubles or from box tuples."""
+    if isinstance(boxes, bytes):
+        return np.frombuffer(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.array(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def _merged(columns: list[list] | None, extra: list[tuple[int, tuple, tuple]]) -> list[list]:
     """Building columns with the rows of ``extra`` inserted at their positions (in order)."""
     rows = list(zip(*columns, strict=True)) if columns else []
     out: list[tuple] = []
     done = 0
-    for position, row in extra:
+    for position, row, _ in extra:
         out += rows[done:position]
         done = max(done, position)
         out.append(row)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -77,6 +78,7 @@ struct Chunk {
     std::vector<char> b_type;
     std::vector<int64_t> b_id, b_version, b_ts;
     std::vector<std::string> b_geom, b_tags;
+    std::vector<double> b_box, s_box;  // 4 a geometry: min x, min y, max x, max y
     std::vector<int64_t> s_id, s_version, s_ts;
     std::vector<std::string> s_geom, s_tags, s_highway;
     std::vector<const char*> s_name_null;  // nullptr: no name
@@ -184,6 +186,54 @@ Tags copy_tags(const osmium::TagList& tags) {
 
 void append_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 void append_f64(std::string& out, double v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+
+// Appends min x, min y, max x, max y of a WKB made here (little-endian, 2-D: a point, a
+// linestring or a multipolygon) to `out`: the very doubles of the geometry, so the writer
+// need not read them back from the bytes. NaN for a geometry without coordinates.
+void append_box(const std::string& wkb, std::vector<double>& out) {
+    const char* p = wkb.data();
+    const char* end = p + wkb.size();
+    double box[4] = {NAN, NAN, NAN, NAN};
+    auto u32 = [&](size_t at) {
+        uint32_t v = 0;
+        if (p + at + 4 <= end) {
+            std::memcpy(&v, p + at, 4);
+        }
+        return v;
+    };
+    auto points = [&](const char* at, uint32_t n) {  // n (x, y) pairs from `at`
+        for (uint32_t i = 0; i < n && at + 16 <= end; ++i, at += 16) {
+            double x, y;
+            std::memcpy(&x, at, 8);
+            std::memcpy(&y, at + 8, 8);
+            box[0] = std::isnan(box[0]) ? x : std::min(box[0], x);
+            box[1] = std::isnan(box[1]) ? y : std::min(box[1], y);
+            box[2] = std::isnan(box[2]) ? x : std::max(box[2], x);
+            box[3] = std::isnan(box[3]) ? y : std::max(box[3], y);
+        }
+        return at;
+    };
+    const uint32_t type = wkb.size() >= 5 ? u32(1) : 0;
+    if (type == 1) {
+        points(p + 5, 1);
+    } else if (type == 2) {
+        points(p + 9, u32(5));
+    } else if (type == 6) {
+        const uint32_t polygons = u32(5);
+        const char* at = p + 9;
+        for (uint32_t k = 0; k < polygons && at + 9 <= end; ++k) {
+            uint32_t rings;
+            std::memcpy(&rings, at + 5, 4);
+            at += 9;
+            for (uint32_t r = 0; r < rings && at + 4 <= end; ++r) {
+                uint32_t n;
+                std::memcpy(&n, at, 4);
+                at = points(at + 4, n);
+            }
+        }
+    }
+    out.insert(out.end(), box, box + 4);
+}
 
 class Reader : public osmium::handler::Handler {
 public:
@@ -299,6 +349,7 @@ public:
         ch.s_id.push_back(way.id());
         ch.s_version.push_back(way.version());
         ch.s_ts.push_back(ts);
+        append_box(geom, ch.s_box);
         ch.s_geom.push_back(std::move(geom));
         ch.s_tags.push_back(encode(all_tags(tags)));
         ch.s_highway.emplace_back(highway);
@@ -390,6 +441,7 @@ private:
         ch.b_id.push_back(area.orig_id());
         ch.b_version.push_back(area.version());
         ch.b_ts.push_back(ts);
+        append_box(geom, ch.b_box);
         ch.b_geom.push_back(std::move(geom));
         ch.b_tags.push_back(encode(std::move(kept)));
     }
@@ -464,6 +516,12 @@ PyObject* blob(const std::string& data) {
     return PyByteArray_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
 }
 
+// bytes of native doubles (never None, also when there are none)
+PyObject* packed(const std::vector<double>& values) {
+    return PyBytes_FromStringAndSize(values.empty() ? "" : reinterpret_cast<const char*>(values.data()),
+                                     static_cast<Py_ssize_t>(values.size() * sizeof(double)));
+}
+
 PyObject* type_name(char t) {
     return PyUnicode_FromString(t == 'n' ? "node" : t == 'w' ? "way" : "relation");
 }
@@ -501,7 +559,8 @@ PyObject* new_lists(int n) {
     return out;
 }
 
-// (buildings columns, streets columns, candidates, n, geom bytes, max_ts)
+// (buildings columns, streets columns, candidates, n, geom bytes, max_ts, buildings' boxes,
+// streets' boxes): a box is 4 native doubles (min x, min y, max x, max y) a row
 PyObject* chunk_to_python(const Chunk& ch) {
     Strings strings;
     PyObject* b = new_lists(6);  // osm_type, osm_id, version, ts, geom, kept tags JSON
@@ -552,10 +611,13 @@ PyObject* chunk_to_python(const Chunk& ch) {
         PyObject* tags = tags_tuple(c.tags, strings);
         PyObject* ts = strings.iso(c.ts);
         PyObject* item = nullptr;
+        std::vector<double> box;
+        append_box(c.valid ? c.geom : std::string{}, box);
         if (geom && tags && ts) {
-            item = Py_BuildValue("(CNLLNddNNn)", c.kind, type_name(c.osm_type), (long long)c.id,
-                                 (long long)c.version, ts, c.lon, c.lat, geom, tags,
-                                 static_cast<Py_ssize_t>(c.building_pos));
+            item = Py_BuildValue("(CNLLNddNNn(dddd))", c.kind, type_name(c.osm_type),
+                                 (long long)c.id, (long long)c.version, ts, c.lon, c.lat, geom,
+                                 tags, static_cast<Py_ssize_t>(c.building_pos), box[0], box[1],
+                                 box[2], box[3]);
         } else {
             Py_XDECREF(geom);
             Py_XDECREF(tags);
@@ -577,8 +639,9 @@ PyObject* chunk_to_python(const Chunk& ch) {
         Py_XDECREF(max_ts);
         return nullptr;
     }
-    return Py_BuildValue("(NNNnnN)", b, s, cands, static_cast<Py_ssize_t>(ch.n),
-                         static_cast<Py_ssize_t>(ch.geom_bytes), max_ts);
+    return Py_BuildValue("(NNNnnNNN)", b, s, cands, static_cast<Py_ssize_t>(ch.n),
+                         static_cast<Py_ssize_t>(ch.geom_bytes), max_ts, packed(ch.b_box),
+                         packed(ch.s_box));
 }
 
 // ---------------------------------------------------------------- module functions
@@ -722,8 +785,8 @@ PyMethodDef METHODS[] = {
      "open(path, keys, non_street, site_rules, building_keys, walk_keys, index_fd) -> reader "
      "(reads the relations: the first pass)"},
     {"read", read_chunk, METH_VARARGS,
-     "read(reader, size, bytes) -> (buildings, streets, candidates, n, geom_bytes, max_ts), "
-     "or None at the end"},
+     "read(reader, size, bytes) -> (buildings, streets, candidates, n, geom_bytes, max_ts, "
+     "building_boxes, street_boxes), or None at the end"},
     {"header_timestamp", header_timestamp, METH_O, "the file header's timestamp ('' if none)"},
     {"source_hash", source_hash, METH_NOARGS, "hash of the source this module was built from"},
     {nullptr, nullptr, 0, nullptr}};
