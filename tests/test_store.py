@@ -69,3 +69,13 @@ def test_rtree_follows_inserts_updates_and_deletes(tmp_path):
         assert store.ids_in_bbox("buildings", (49, 20, 52, 22)) == [7]
         conn.execute("DELETE FROM buildings WHERE id = 7")
         assert store.ids_in_bbox("buildings", (-180, -90, 180, 90)) == []
+
+
+def test_none_is_still_bound_as_null_through_the_fast_adapter(tmp_path):
+    """The store registers an adapter for None (a faster lookup in Python's sqlite3); the
+    value stored and compared is NULL as before, and other values are untouched."""
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    with Store(tmp_path / "s.db") as store:
+        row = store.conn.execute("SELECT ? IS NULL, typeof(?), ?, ? IS NULL",
+                                 (None, None, 0, "")).fetchone()
+    assert tuple(row) == (1, "null", 0, 0)

@@ -11,7 +11,7 @@ import shapely
 
 from survatlas.errors import InputError
 from survatlas.ingest import _rtree
-from survatlas.ingest._checks import insert_checked_once
+from survatlas.ingest._checks import insert_checked_once, null_by_default
 from survatlas.ingest._levels import SENSITIVITY_TAG as _SENS_TAG
 from survatlas.ingest._levels import lowering_refused, rank, row_level
 from survatlas.ingest._records import (
@@ -237,11 +237,7 @@ class LayerWriter:
         """Columns of the table that hold NULL when an INSERT leaves them out (nullable, no
         default)."""
         if not hasattr(self, "_nullable"):
-            self._nullable = frozenset(
-                name for _, name, _, notnull, default, _ in
-                self.conn.execute(f"PRAGMA table_info({self.layer})")
-                if not notnull and default is None
-            )
+            self._nullable = null_by_default(self.conn, self.layer)
         return self._nullable
 
     def _alternatives(self, clear: RowChunk, sealed: RowChunk) -> list[tuple | None]:
