@@ -84,6 +84,8 @@ def test_stores_equal_those_of_the_pyosmium_reader(name, request, tmp_path, monk
     for table in want:
         assert got[table] == want[table], table
     assert len(got["buildings"]) > 0 and len(got["custody_log"]) > 0
+    if name != "grid_pbf":  # multipolygons: the first pass runs beside the reading of nodes
+        assert any("relation" in row for row in got["buildings"])
 
 
 def test_the_node_index_on_file_gives_the_same_rows(helsinki_pbf, tmp_path):

@@ -2,7 +2,8 @@
 //
 // It reads an OSM file with libosmium (its thread pool decodes PBF blocks), keeps node
 // locations, assembles areas (as pyosmium's FileProcessor.with_areas does: relations in a first
-// pass, closed ways and multipolygons in the second), applies the importer's tag filters and
+// pass — here on its own thread, while the nodes are read — closed ways and multipolygons in
+// the second), applies the importer's tag filters and
 // hands Python whole chunks: plain buildings and streets as columns, the few objects whose
 // decision needs the project's vocabularies (devices, sites) as tuples with their tags.
 // The decisions stay in Python (survatlas.ingest._osmcompiled); this file only applies the key
@@ -33,8 +34,10 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -254,23 +257,41 @@ public:
             filter.add_rule(true, osmium::TagMatcher{key});
         }
         m_areas = std::make_unique<MpManager>(m_assembler_config, filter);
-        {  // first pass: the relations that may become areas
-            osmium::io::Reader relations{m_file, osmium::osm_entity_bits::relation, m_pool};
-            osmium::apply(relations, *m_areas);
-            relations.close();
-        }
-        m_areas->prepare_for_lookup();
         m_areas->set_callback([this](osmium::memory::Buffer&& buffer) {
             for (const auto& area : buffer.select<osmium::Area>()) {
                 this->take_area(area);
             }
         });
-        m_reader = std::make_unique<osmium::io::Reader>(
-            m_file, osmium::osm_entity_bits::node | osmium::osm_entity_bits::way, m_pool);
-        const auto& header = m_reader->header();
-        m_header_ts = header.get("osmosis_replication_timestamp");
-        if (m_header_ts.empty()) {
-            m_header_ts = header.get("timestamp");
+        // The first pass (the relations that may become areas) runs on a thread of its own
+        // while the nodes are read, which need no relation; the first way waits for it
+        // (relations_ready). It used to come first: a quarter of a small file's import.
+        m_relations = std::thread([this] {
+            try {
+                osmium::io::Reader relations{m_file, osmium::osm_entity_bits::relation, m_pool};
+                osmium::apply(relations, *m_areas);
+                relations.close();
+                m_areas->prepare_for_lookup();
+            } catch (...) {
+                m_relations_error = std::current_exception();
+            }
+        });
+        try {
+            m_reader = std::make_unique<osmium::io::Reader>(
+                m_file, osmium::osm_entity_bits::node | osmium::osm_entity_bits::way, m_pool);
+            const auto& header = m_reader->header();
+            m_header_ts = header.get("osmosis_replication_timestamp");
+            if (m_header_ts.empty()) {
+                m_header_ts = header.get("timestamp");
+            }
+        } catch (...) {
+            m_relations.join();
+            throw;
+        }
+    }
+
+    ~Reader() {
+        if (m_relations.joinable()) {
+            m_relations.join();
         }
     }
 
@@ -283,13 +304,16 @@ public:
         while (!m_done && m_chunk.n < size && m_chunk.geom_bytes < bytes) {
             osmium::memory::Buffer buffer = m_reader->read();
             if (!buffer) {
+                relations_ready();
                 m_areas->flush_output();
                 m_reader->close();
                 m_done = true;
                 break;
             }
             osmium::apply(buffer, *m_locations, *this);
-            m_areas->flush_output();
+            if (m_ready) {  // (before, the first pass may still be filling the manager)
+                m_areas->flush_output();
+            }
         }
     }
 
@@ -317,6 +341,9 @@ public:
     }
 
     void way(const osmium::Way& way) {
+        if (!m_ready) {
+            relations_ready();
+        }
         m_areas->handle_way(way);
         const auto& tags = way.tags();
         if (!has_any_key(tags, m_cfg.keys)) {
@@ -365,6 +392,17 @@ public:
     }
 
 private:
+    // Waits for the first pass; raises its error, if any.
+    void relations_ready() {
+        if (m_relations.joinable()) {
+            m_relations.join();
+        }
+        if (m_relations_error) {
+            std::rethrow_exception(m_relations_error);
+        }
+        m_ready = true;
+    }
+
     void reject(std::string message) {
         Candidate c{'r', 'n', 0, 0, 0};
         c.geom = std::move(message);
@@ -460,6 +498,9 @@ private:
     std::string m_header_ts;
     Chunk m_chunk;
     bool m_done = false;
+    std::thread m_relations;  // the first pass, joined by the first way (or the end)
+    std::exception_ptr m_relations_error;
+    bool m_ready = false;     // the first pass is done: ways and areas may be handled
 };
 
 // ---------------------------------------------------------------- Python objects of a chunk
