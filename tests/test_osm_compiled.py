@@ -182,3 +182,31 @@ def test_the_extension_hands_over_the_bounds_of_every_geometry(name, request):
         assert chunk.bounds.tolist() == wkb_bounds(geoms).tolist(), chunk.layer
         layers.add(chunk.layer)
     assert {"buildings", "streets"} <= layers
+
+
+@pytest.mark.parametrize("name", ["helsinki_pbf", "monaco_pbf"])
+def test_the_context_read_in_the_same_pass_equals_the_pyosmium_pass(name, request, tmp_path,
+                                                                     monkeypatch):
+    """With the compiled reader the map's context (water, green, rail, motorways, place
+    names) comes from the pass that reads devices and buildings: the ``context`` table holds
+    the rows the separate pyosmium pass writes, and that pass no longer runs. (Their order,
+    hence their ids, differ: pyosmium hands over the areas after every way, the compiled
+    reader as it assembles them.)"""
+    from survatlas.ingest import context as context_module
+    from survatlas.ingest import osm as osm_module
+
+    path = request.getfixturevalue(name)
+    with monkeypatch.context() as patch:
+        patch.setattr(osm_module, "read_context", lambda *a, **k: pytest.fail("second pass"))
+        with Store(tmp_path / "compiled.db") as store:
+            compiled = import_osm(store, path, context=True)
+    monkeypatch.setattr(_osmcompiled, "current_build", lambda: None)
+    with Store(tmp_path / "pyosmium.db") as store:
+        plain = import_osm(store, path, context=True)
+    assert compiled.context == plain.context and sum(plain.context.values()) > 50
+    got, want = _dump(tmp_path / "compiled.db"), _dump(tmp_path / "pyosmium.db")
+    for table in ("buildings", "streets", "devices", "sites"):
+        assert got[table] == want[table], table
+    assert sorted(r[1:] for r in got["context"]) == sorted(r[1:] for r in want["context"])
+    assert len(got["context_rtree"]) == len(want["context_rtree"]) == len(got["context"])
+    assert {r.kind for r in context_module.read_context(path)} >= {"water", "green", "rail"}

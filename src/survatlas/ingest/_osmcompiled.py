@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from survatlas.errors import CorruptFileError
+from survatlas.ingest._context_rules import AREA_KEYS, PAIRS, context_row
 from survatlas.ingest._osmvalues import building_values, encode_tags
 from survatlas.ingest._records import LAYER_COLUMNS, RowChunk, device_values, osm_content_sha
 from survatlas.ingest.tags import normalise_tags
@@ -105,9 +106,12 @@ def compiled_read(
     keys: tuple[str, ...],
     building_keys: tuple[str, ...],
     index_file: str | None,
+    context: bool = False,
 ) -> CompiledMessages:
     """The messages of :func:`survatlas.ingest._osmread.read_messages`, read by ``core``; node
     locations in ``index_file`` (a new empty file, removed once opened) or in memory (None).
+    With ``context``, also ``("context", [ContextRow, …])`` messages: the map's context, read
+    in the same pass (:mod:`survatlas.ingest._context_rules`).
 
     Reading starts now (:class:`CompiledMessages`): a file is opened and its first chunks
     read while the importer prepares its transaction.
@@ -118,7 +122,8 @@ def compiled_read(
 
     def start() -> Any:
         reader = core.open(str(path), keys, sorted(NON_STREET_HIGHWAYS), site_rules(),
-                           building_keys, WALK_KEYS, fd)
+                           building_keys, WALK_KEYS, fd, PAIRS if context else [],
+                           AREA_KEYS if context else [])
         header["timestamp"] = core.header_timestamp(reader)
         return reader
 
@@ -127,7 +132,8 @@ def compiled_read(
     except BaseException:
         _close_fd(fd)
         raise
-    return CompiledMessages(path, ahead, _Decisions(sensitivity, building_keys), header, fd)
+    decide = _Decisions(sensitivity, building_keys, context)
+    return CompiledMessages(path, ahead, decide, header, fd)
 
 
 def chunk_sizes(largest: int) -> Iterator[int]:
@@ -181,7 +187,8 @@ def _messages(
     finally:
         close()
     timestamp = header.get("timestamp")
-    yield "end", ReadEnd(decide.rejected, decide.max_ts or None, timestamp or None)
+    yield "end", ReadEnd(decide.rejected, decide.max_ts or None, timestamp or None,
+                         decide.context)
 
 
 def _stop(ahead: ReadAhead, fd: int) -> None:
@@ -258,6 +265,8 @@ class ReadEnd:
     rejected: list[str] = field(default_factory=list)
     max_timestamp: str | None = None
     header_timestamp: str | None = None
+    #: the map's context came as ``("context", rows)`` messages (no second pass needed)
+    context: bool = False
 
 
 def index_fd(name: str | None) -> int:
@@ -274,8 +283,10 @@ def index_fd(name: str | None) -> int:
 class _Decisions:
     """Rows from the extension's chunks: vocabulary decisions, cached per distinct value."""
 
-    def __init__(self, sensitivity: str, building_keys: tuple[str, ...]) -> None:
-        self.sens, self.building_keys = sensitivity, building_keys
+    def __init__(
+        self, sensitivity: str, building_keys: tuple[str, ...], context: bool = False
+    ) -> None:
+        self.sens, self.building_keys, self.context = sensitivity, building_keys, context
         self.rejected: list[str] = []
         self.max_ts = ""
         self._sha: dict[int, str] = {}
@@ -283,9 +294,10 @@ class _Decisions:
         self._walk: dict[tuple, int] = {}
 
     def chunk(self, chunk: tuple) -> Iterator[tuple[str, Any]]:
-        """``("rows", RowChunk)`` per layer with rows, then ``("progress", n)``."""
+        """``("rows", RowChunk)`` per layer with rows, ``("context", rows)`` if any, then
+        ``("progress", n)``."""
         (b_type, b_id, b_version, b_ts, b_geom, b_kept), streets, candidates, n, _, max_ts, \
-            b_boxes, s_boxes = chunk
+            b_boxes, s_boxes, context = chunk
         if max_ts is not None and max_ts > self.max_ts:
             self.max_ts = max_ts
         rows: dict[str, list] = {"devices": [], "sites": []}
@@ -314,6 +326,10 @@ class _Decisions:
             if columns:
                 yield "rows", RowChunk(layer, columns, bounds,
                                        warnings if layer == "devices" else None, osm=True)
+        features = [row for kind, osm_type, osm_id, geom, flat in context if (row := context_row(
+            kind, osm_type, osm_id, geom, dict(zip(flat[::2], flat[1::2], strict=True))))]
+        if features:
+            yield "context", features
         yield "progress", n
 
     def _shas(self, versions: list[int]) -> list[str]:

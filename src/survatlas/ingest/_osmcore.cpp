@@ -61,6 +61,10 @@ struct Config {
     std::unordered_map<std::string, std::pair<bool, std::unordered_set<std::string>>> site_rules;
     std::vector<std::string> building_keys;     // tags kept for plain buildings
     std::vector<std::string> walk_keys;         // tags the walking rule reads
+    // the map's context (survatlas.ingest.context): key -> values, and the keys of its areas;
+    // empty when the import does not keep the context
+    std::unordered_map<std::string, std::unordered_set<std::string>> context_pairs;
+    std::vector<std::string> context_area_keys;
 };
 
 // A device or site candidate: decided in Python from its tags.
@@ -88,6 +92,8 @@ struct Chunk {
     std::vector<std::string> s_name;
     std::vector<std::vector<std::pair<bool, std::string>>> s_walk;
     std::vector<Candidate> candidates;  // and rejections (kind 'r', message in geom), in order
+    std::vector<Candidate> context;     // context features: node 'n', way 'w', area 'a'
+
     int64_t max_ts = INT64_MIN;  // of the plain buildings and streets
     size_t n = 0;
     size_t geom_bytes = 0;
@@ -115,6 +121,20 @@ bool may_make_site(const Config& cfg, const osmium::TagList& tags) {
         if (rule != cfg.site_rules.end() &&
             ((rule->second.first && std::strcmp(tag.value(), "no") != 0) ||
              rule->second.second.count(tag.value()) > 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether an object has one of the context's (key, value) pairs.
+bool has_context_pair(const Config& cfg, const osmium::TagList& tags) {
+    if (cfg.context_pairs.empty()) {
+        return false;
+    }
+    for (const auto& tag : tags) {
+        const auto pair = cfg.context_pairs.find(tag.key());
+        if (pair != cfg.context_pairs.end() && pair->second.count(tag.value()) > 0) {
             return true;
         }
     }
@@ -256,6 +276,9 @@ public:
         for (const auto& key : m_cfg.keys) {
             filter.add_rule(true, osmium::TagMatcher{key});
         }
+        for (const auto& key : m_cfg.context_area_keys) {
+            filter.add_rule(true, osmium::TagMatcher{key});
+        }
         m_areas = std::make_unique<MpManager>(m_assembler_config, filter);
         m_areas->set_callback([this](osmium::memory::Buffer&& buffer) {
             for (const auto& area : buffer.select<osmium::Area>()) {
@@ -319,6 +342,15 @@ public:
 
     void node(const osmium::Node& node) {
         const auto& tags = node.tags();
+        if (has_context_pair(m_cfg, tags)) {
+            Candidate c{'n', 'n', node.id(), 0, 0};
+            c.valid = node.location().valid();
+            if (c.valid) {
+                c.geom = m_wkb.create_point(node);
+            }
+            c.tags = copy_tags(tags);
+            m_chunk.context.push_back(std::move(c));
+        }
         if (!has_any_key(tags, m_cfg.keys)) {
             return;
         }
@@ -346,6 +378,13 @@ public:
         }
         m_areas->handle_way(way);
         const auto& tags = way.tags();
+        if (has_context_pair(m_cfg, tags)) {  // its line: the nodes inside the extract
+            Candidate c{'w', 'w', way.id(), 0, 0};
+            c.geom = clipped_linestring(way);
+            c.valid = !c.geom.empty();
+            c.tags = copy_tags(tags);
+            m_chunk.context.push_back(std::move(c));
+        }
         if (!has_any_key(tags, m_cfg.keys)) {
             return;
         }
@@ -433,6 +472,16 @@ private:
 
     void take_area(const osmium::Area& area) {
         const auto& tags = area.tags();
+        if (has_context_pair(m_cfg, tags)) {
+            Candidate c{'a', area.from_way() ? 'w' : 'r', area.orig_id(), 0, 0};
+            try {
+                c.geom = m_wkb.create_multipolygon(area);
+                c.valid = true;
+            } catch (const std::runtime_error&) {  // a broken polygon: the map lacks it
+            }
+            c.tags = copy_tags(tags);
+            m_chunk.context.push_back(std::move(c));
+        }
         if (!has_any_key(tags, m_cfg.keys)) {
             return;
         }
@@ -601,7 +650,8 @@ PyObject* new_lists(int n) {
 }
 
 // (buildings columns, streets columns, candidates, n, geom bytes, max_ts, buildings' boxes,
-// streets' boxes): a box is 4 native doubles (min x, min y, max x, max y) a row
+// streets' boxes, context features): a box is 4 native doubles (min x, min y, max x, max y) a
+// row; a context feature is (kind, osm type, id, WKB or None, tags)
 PyObject* chunk_to_python(const Chunk& ch) {
     Strings strings;
     PyObject* b = new_lists(6);  // osm_type, osm_id, version, ts, geom, kept tags JSON
@@ -666,6 +716,22 @@ PyObject* chunk_to_python(const Chunk& ch) {
         }
         ok = put(cands, item);
     }
+    PyObject* context = PyList_New(0);
+    ok = ok && context;
+    for (size_t i = 0; ok && i < ch.context.size(); ++i) {
+        const auto& c = ch.context[i];
+        PyObject* geom = c.valid ? blob(c.geom) : (Py_INCREF(Py_None), Py_None);
+        PyObject* tags = tags_tuple(c.tags, strings);
+        PyObject* item = nullptr;
+        if (geom && tags) {
+            item = Py_BuildValue("(CNLNN)", c.kind, type_name(c.osm_type), (long long)c.id,
+                                 geom, tags);
+        } else {
+            Py_XDECREF(geom);
+            Py_XDECREF(tags);
+        }
+        ok = put(context, item);
+    }
     PyObject* max_ts = nullptr;
     if (ok) {
         max_ts = ch.max_ts == INT64_MIN ? (Py_INCREF(Py_None), Py_None) : strings.iso(ch.max_ts);
@@ -677,12 +743,13 @@ PyObject* chunk_to_python(const Chunk& ch) {
         Py_XDECREF(b);
         Py_XDECREF(s);
         Py_XDECREF(cands);
+        Py_XDECREF(context);
         Py_XDECREF(max_ts);
         return nullptr;
     }
-    return Py_BuildValue("(NNNnnNNN)", b, s, cands, static_cast<Py_ssize_t>(ch.n),
+    return Py_BuildValue("(NNNnnNNNN)", b, s, cands, static_cast<Py_ssize_t>(ch.n),
                          static_cast<Py_ssize_t>(ch.geom_bytes), max_ts, packed(ch.b_box),
-                         packed(ch.s_box));
+                         packed(ch.s_box), context);
 }
 
 // ---------------------------------------------------------------- module functions
@@ -742,18 +809,39 @@ bool rules_of(PyObject* seq, Config& cfg) {
     return ok;
 }
 
+// pairs: a sequence of (key, value)
+bool pairs_of(PyObject* seq, std::unordered_map<std::string, std::unordered_set<std::string>>& out) {
+    PyObject* fast = PySequence_Fast(seq, "expected a sequence of (key, value)");
+    if (fast == nullptr) {
+        return false;
+    }
+    bool ok = true;
+    for (Py_ssize_t i = 0; ok && i < PySequence_Fast_GET_SIZE(fast); ++i) {
+        const char *key, *value;
+        ok = PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "ss", &key, &value);
+        if (ok) {
+            out[key].insert(value);
+        }
+    }
+    Py_DECREF(fast);
+    return ok;
+}
+
 PyObject* open_reader(PyObject*, PyObject* args) {
     const char* path;
-    PyObject *keys, *non_street, *site_rules, *building_keys, *walk_keys;
+    PyObject *keys, *non_street, *site_rules, *building_keys, *walk_keys, *context_pairs,
+        *context_area_keys;
     int index_fd;
-    if (!PyArg_ParseTuple(args, "sOOOOOi", &path, &keys, &non_street, &site_rules,
-                          &building_keys, &walk_keys, &index_fd)) {
+    if (!PyArg_ParseTuple(args, "sOOOOOiOO", &path, &keys, &non_street, &site_rules,
+                          &building_keys, &walk_keys, &index_fd, &context_pairs,
+                          &context_area_keys)) {
         return nullptr;
     }
     Config cfg;
     if (!strings_of(keys, cfg.keys) || !set_of(non_street, cfg.non_street) ||
         !rules_of(site_rules, cfg) || !strings_of(building_keys, cfg.building_keys) ||
-        !strings_of(walk_keys, cfg.walk_keys)) {
+        !strings_of(walk_keys, cfg.walk_keys) || !pairs_of(context_pairs, cfg.context_pairs) ||
+        !strings_of(context_area_keys, cfg.context_area_keys)) {
         return nullptr;
     }
     Reader* reader = nullptr;
@@ -823,11 +911,11 @@ PyObject* source_hash(PyObject*, PyObject*) { return PyUnicode_FromString(SOURCE
 
 PyMethodDef METHODS[] = {
     {"open", open_reader, METH_VARARGS,
-     "open(path, keys, non_street, site_rules, building_keys, walk_keys, index_fd) -> reader "
-     "(reads the relations: the first pass)"},
+     "open(path, keys, non_street, site_rules, building_keys, walk_keys, index_fd, "
+     "context_pairs, context_area_keys) -> reader (starts the first pass: the relations)"},
     {"read", read_chunk, METH_VARARGS,
      "read(reader, size, bytes) -> (buildings, streets, candidates, n, geom_bytes, max_ts, "
-     "building_boxes, street_boxes), or None at the end"},
+     "building_boxes, street_boxes, context), or None at the end"},
     {"header_timestamp", header_timestamp, METH_O, "the file header's timestamp ('' if none)"},
     {"source_hash", source_hash, METH_NOARGS, "hash of the source this module was built from"},
     {nullptr, nullptr, 0, nullptr}};

@@ -187,10 +187,12 @@ def read_messages(
     *,
     file_index: bool | None = None,
     index_dir: Path | None = None,
+    context: bool = False,
 ) -> Iterator[tuple[str, Any]]:
     """The messages ``("rows", RowChunk)``, ``("progress", n)`` and finally ``("end", ReadEnd)``.
 
     ``file_index`` and ``index_dir``: where node locations are kept (see :func:`node_locations`).
+    ``context``: the compiled reader also reads the map's context (``("context", rows)``).
     The compiled reader starts reading at once (in a thread): iterate the messages to the end
     or ``close()`` them.
 
@@ -205,7 +207,7 @@ def read_messages(
             file_index = path.stat().st_size >= FILE_INDEX_MIN_BYTES
         index = _index_file(index_dir) if file_index else None
         return _osmcompiled.compiled_read(core, path, sensitivity, chunk_size or CHUNK_SIZE,
-                                          CHUNK_BYTES, KEYS, BUILDING_KEYS, index)
+                                          CHUNK_BYTES, KEYS, BUILDING_KEYS, index, context)
     return _read(path, sensitivity, chunk_size or CHUNK_SIZE, file_index, index_dir)
 
 
@@ -249,24 +251,18 @@ class Messages:
     that is still reading. Start it before opening a transaction: a forked child then holds no
     copy of a connection in the middle of one. A child that dies before its first message (a
     spawned child cannot start, e.g. from a script without ``if __name__ == "__main__"``) is
-    replaced by reading in this process.
+    replaced by reading in this process. ``context``: see :func:`read_messages` (in-process).
     """
 
-    def __init__(
-        self,
-        path: Path,
-        sensitivity: str,
-        *,
-        process: bool | None = None,
-        index_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, path: Path, sensitivity: str, *, process: bool | None = None,
+                 index_dir: Path | None = None, context: bool = False) -> None:
         if process is None:
             process = use_process(path)
         self.path, self.sensitivity, self.index_dir = path, sensitivity, index_dir
         self.child, self.receive, self.done = None, None, False
         self._local: Iterator[tuple] | None = None
         if not process:
-            self._local = read_messages(path, sensitivity, index_dir=index_dir)
+            self._local = read_messages(path, sensitivity, index_dir=index_dir, context=context)
             return
         # fork is fast and safe in a single-threaded process; with threads around, spawn (and
         # with the compiled reader, whose C++ threads the threading module does not see).

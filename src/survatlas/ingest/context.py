@@ -1,96 +1,34 @@
 """Map context from an OSM extract: water, parks and green, rail, motorways and place names.
 
 The map of a city must let a reader recognise it. These features are read from the same file
-as the devices, in a second pyosmium pass (the first is tuned for devices, buildings and
-streets), and written to the ``context`` table (migration ``m0700_context``) in the import's
-transaction. A re-import of the same area replaces the context it had: features no longer in
-the file's box are removed. Every row carries the import's sensitivity and source (ODbL).
+as the devices — by the compiled reader in the same pass, else in a second pyosmium pass
+(:mod:`survatlas.ingest._context_rules` holds the rules both apply) — and written to the
+``context`` table (migration ``m0700_context``) in the import's transaction. A re-import of
+the same area replaces the context it had: features no longer in the file's box are removed.
+Every row carries the import's sensitivity and source (ODbL).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
 import osmium
 import shapely
 
+from survatlas.ingest._context_rules import (
+    AREA_KEYS,
+    CONTEXT_CLASSES,
+    PAIRS,
+    ContextRow,
+    context_row,
+)
 from survatlas.ingest._osmread import node_locations
 
-__all__ = ["CONTEXT_CLASSES", "ContextRow", "read_context", "write_context"]
-
-#: kind -> OSM key -> values kept (the value becomes the feature's class).
-CONTEXT_CLASSES: dict[str, dict[str, frozenset[str]]] = {
-    "water": {
-        "natural": frozenset({"water", "bay", "strait", "wetland"}),
-        "waterway": frozenset({"river", "canal", "stream", "riverbank", "dock"}),
-        "landuse": frozenset({"reservoir", "basin"}),
-    },
-    "green": {
-        "leisure": frozenset({"park", "garden", "nature_reserve", "golf_course", "pitch",
-                              "playground", "recreation_ground", "dog_park"}),
-        "landuse": frozenset({"grass", "forest", "meadow", "recreation_ground", "cemetery",
-                              "village_green", "allotments", "orchard", "vineyard"}),
-        "natural": frozenset({"wood", "scrub", "grassland", "heath", "beach"}),
-    },
-    "rail": {
-        "railway": frozenset({"rail", "light_rail", "subway", "tram", "narrow_gauge",
-                              "monorail", "funicular"}),
-    },
-    "road": {
-        "highway": frozenset({"motorway", "motorway_link", "trunk", "trunk_link"}),
-    },
-    "place": {
-        "place": frozenset({"city", "town", "village", "hamlet", "borough", "suburb", "quarter",
-                            "neighbourhood", "island", "islet", "locality"}),
-    },
-}
-_PAIRS = sorted(
-    (key, value)
-    for classes in CONTEXT_CLASSES.values()
-    for key, values in classes.items()
-    for value in values
-)
-_AREA_KEYS = ("natural", "waterway", "landuse", "leisure")
-_LINE_KINDS = frozenset({"rail", "road"})
-_LINEAR_WATER = frozenset({"river", "canal", "stream"})
-#: tags kept with a feature besides its names
-_KEPT = ("tunnel", "bridge", "layer", "service", "intermittent", "population")
-
-
-@dataclass(frozen=True)
-class ContextRow:
-    """One context feature: origin (``osm:way/1``), kind, class, name, WKB and kept tags."""
-
-    origin: str
-    kind: str
-    klass: str
-    name: str | None
-    geom: bytes
-    tags: dict[str, str]
-
-
-def _classify(tags: dict[str, str], *, area: bool) -> tuple[str, str] | None:
-    for kind, classes in CONTEXT_CLASSES.items():
-        if area and kind in _LINE_KINDS:
-            continue
-        for key, values in classes.items():
-            value = tags.get(key)
-            if value in values:
-                if not area and kind in ("water", "green") and value not in _LINEAR_WATER:
-                    continue  # the outline way of an area: the area carries it
-                if kind == "place" and area:
-                    continue  # place names are points
-                return kind, value
-    return None
-
-
-def _kept(tags: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in tags.items() if k.startswith("name") or k in _KEPT}
+__all__ = ["CONTEXT_CLASSES", "ContextRow", "ContextWriter", "read_context"]
 
 
 def _line(way: osmium.osm.Way) -> bytes | None:
@@ -106,52 +44,35 @@ def read_context(path: Path, *, index_dir: Path | None = None) -> Iterator[Conte
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
             .with_locations(locations)
-            .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
+            .with_areas(osmium.filter.KeyFilter(*AREA_KEYS))
             .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA))
-            .with_filter(osmium.filter.TagFilter(*_PAIRS))  # in C++: few objects reach Python
+            .with_filter(osmium.filter.TagFilter(*PAIRS))  # in C++: few objects reach Python
         )
         for obj in processor:
             tags = dict(islice(obj.tags, len(obj.tags)))
             if obj.is_node():
-                found = _classify(tags, area=False)
-                if found and found[0] == "place" and tags.get("name") and obj.location.valid():
-                    point = shapely.to_wkb(shapely.Point(obj.location.lon, obj.location.lat))
-                    yield ContextRow(f"osm:node/{obj.id}", *found, tags["name"], point, _kept(tags))
+                point = shapely.to_wkb(shapely.Point(obj.location.lon, obj.location.lat)) if (
+                    obj.location.valid()) else None
+                row = context_row("n", "node", obj.id, point, tags)
             elif obj.is_way():
-                found = _classify(tags, area=False)
-                if found and found[0] != "place" and (geom := _line(obj)) is not None:
-                    yield ContextRow(f"osm:way/{obj.id}", *found, tags.get("name"), geom, _kept(tags))
-            elif obj.is_area():
-                found = _classify(tags, area=True)
-                if found is None:
-                    continue
+                row = context_row("w", "way", obj.id, _line(obj), tags)
+            else:
                 try:
                     geom = bytes.fromhex(wkb.create_multipolygon(obj))
                 except RuntimeError:
-                    continue  # a broken polygon: the map simply lacks it
-                kind = "way" if obj.from_way() else "relation"
-                yield ContextRow(f"osm:{kind}/{obj.orig_id()}:area", *found, tags.get("name"),
-                                 geom, _kept(tags))
+                    geom = None  # a broken polygon: the map simply lacks it
+                row = context_row("a", "way" if obj.from_way() else "relation", obj.orig_id(),
+                                  geom, tags)
+            if row is not None:
+                yield row
 
 
-def write_context(
-    conn: sqlite3.Connection,
-    source_id: int,
-    rows: Iterator[ContextRow],
-    *,
-    sensitivity: str = "public",
-    bounds: Sequence[float] | None = None,
-) -> dict[str, int]:
-    """Upsert ``rows`` into ``context``; remove older features inside ``bounds`` not in them.
+class ContextWriter:
+    """Upserts context rows into ``context`` as they come (the compiled reader hands them over
+    chunk by chunk, in the pass that reads the rest of the file); :meth:`finish` removes older
+    features inside the file's bounds that the import did not see."""
 
-    Returns
-    -------
-    dict
-        Features written per kind, and ``removed``.
-    """
-    counts: dict[str, int] = {}
-    seen: list[str] = []
-    sql = (
+    _SQL = (
         "INSERT INTO context (origin, source_id, kind, class, name, geom, min_x, min_y, max_x, "
         "max_y, tags, sensitivity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(origin) DO UPDATE SET source_id = excluded.source_id, kind = excluded.kind, "
@@ -159,23 +80,41 @@ def write_context(
         "min_x = excluded.min_x, min_y = excluded.min_y, max_x = excluded.max_x, "
         "max_y = excluded.max_y, tags = excluded.tags, sensitivity = excluded.sensitivity"
     )
-    batch: list[tuple] = []
-    for row in rows:
-        w, s, e, n = shapely.bounds(shapely.from_wkb(row.geom)).tolist()
-        batch.append((row.origin, source_id, row.kind, row.klass, row.name, row.geom, w, s, e, n,
-                      json.dumps(row.tags, ensure_ascii=False, sort_keys=True), sensitivity))
-        seen.append(row.origin)
-        counts[row.kind] = counts.get(row.kind, 0) + 1
-        if len(batch) >= 5000:
-            conn.executemany(sql, batch)
-            batch.clear()
-    conn.executemany(sql, batch)
-    conn.execute(
-        "INSERT INTO context_rtree SELECT id, min_x, max_x, min_y, max_y FROM context "
-        "WHERE id NOT IN (SELECT id FROM context_rtree)"
-    )
-    counts["removed"] = _remove_stale(conn, seen, bounds) if bounds is not None else 0
-    return counts
+
+    def __init__(self, conn: sqlite3.Connection, source_id: int, sensitivity: str) -> None:
+        self.conn, self.source_id, self.sensitivity = conn, source_id, sensitivity
+        self.counts: dict[str, int] = {}
+        self.seen: list[str] = []
+
+    def add(self, rows: Iterable[ContextRow]) -> None:
+        """Upsert ``rows`` (5,000 at a time)."""
+        batch: list[tuple] = []
+        for row in rows:
+            w, s, e, n = shapely.bounds(shapely.from_wkb(row.geom)).tolist()
+            batch.append((row.origin, self.source_id, row.kind, row.klass, row.name, row.geom,
+                          w, s, e, n, json.dumps(row.tags, ensure_ascii=False, sort_keys=True),
+                          self.sensitivity))
+            self.seen.append(row.origin)
+            self.counts[row.kind] = self.counts.get(row.kind, 0) + 1
+            if len(batch) >= 5000:
+                self.conn.executemany(self._SQL, batch)
+                batch.clear()
+        self.conn.executemany(self._SQL, batch)
+
+    def finish(self, bounds: Sequence[float] | None) -> dict[str, int]:
+        """Index the new rows, remove the stale ones inside ``bounds``.
+
+        Returns
+        -------
+        dict
+            Features written per kind, and ``removed``.
+        """
+        self.conn.execute(
+            "INSERT INTO context_rtree SELECT id, min_x, max_x, min_y, max_y FROM context "
+            "WHERE id NOT IN (SELECT id FROM context_rtree)"
+        )
+        removed = _remove_stale(self.conn, self.seen, bounds) if bounds is not None else 0
+        return {**self.counts, "removed": removed}
 
 
 def _remove_stale(conn: sqlite3.Connection, seen: list[str], bounds: Sequence[float]) -> int:

@@ -25,7 +25,7 @@ from survatlas.ingest._osmread import BUILDING_KEYS, CHUNK_SIZE, KEYS, Messages,
 from survatlas.ingest._records import LAYER_COLUMNS, ROW_COLUMNS, ImportSummary, Record, RowChunk
 from survatlas.ingest._site_merge import has_foreign_sites, record_site_sources, split_known_chunk
 from survatlas.ingest._writer import LayerWriter
-from survatlas.ingest.context import read_context, write_context
+from survatlas.ingest.context import ContextWriter, read_context
 from survatlas.ingest.history import (
     HISTORY_SUFFIXES,
     header_box,
@@ -114,9 +114,9 @@ def import_osm(
         refused when it differs, and leaves the record as it is when it does not.
     context
         Also read the map's context (water, parks and green, rail, motorways, place names:
-        :mod:`survatlas.ingest.context`) in a second pyosmium pass over the file. Off by
-        default here (the pass costs about a bare pyosmium pass: +0.18 s CPU on the Helsinki
-        extract, whose import takes 0.17 s); ``survatlas import osm`` turns it on.
+        :mod:`survatlas.ingest.context`): in the same pass with the compiled reader, else in a
+        second pyosmium pass over the file (about a bare pyosmium pass: +0.18 s on the
+        Helsinki extract). Off by default here; ``survatlas import osm`` turns it on.
 
     Returns
     -------
@@ -139,7 +139,7 @@ def import_osm(
     sha = (source or {}).get("sha256") or file_sha256(path)
     # a reader process starts now, before the transaction; node locations of large files go to
     # a temporary file beside the store (removed at once: see _osmread.node_locations)
-    reader = Messages(path, sensitivity, index_dir=store.path.parent)
+    reader = Messages(path, sensitivity, index_dir=store.path.parent, context=context)
     try:
         with store.transaction() as conn, _fewer_collections(), _page_cache(conn), \
                 ExitStack() as stack:
@@ -157,6 +157,7 @@ def import_osm(
             end = None
             merge_sites = has_foreign_sites(conn)  # a layer's sites: OSM's merge into them
             merged: list[tuple[int, str, float]] = []
+            features = ContextWriter(conn, source_id, sensitivity) if context else None
             for kind, payload in reader:
                 if kind == "rows":
                     if merge_sites and payload.layer == "sites":
@@ -165,6 +166,8 @@ def import_osm(
                     writers[payload.layer].add(payload)
                     recorder.add(payload)
                     _count_warnings(summary, payload)
+                elif kind == "context" and features is not None:
+                    features.add(payload)
                 elif kind == "progress" and progress and payload:
                     progress(payload)
                 elif kind == "end":
@@ -187,11 +190,10 @@ def import_osm(
                 summary.history = recorder.record(conn, source_id, when, bounds=box).to_dict()
             else:
                 summary.history = history(conn, source_id, recorder, when, box)
-            if context:
-                summary.context = write_context(
-                    conn, source_id, read_context(path, index_dir=store.path.parent),
-                    sensitivity=sensitivity, bounds=box,
-                )
+            if features is not None:  # read in the same pass, else in a pyosmium pass now
+                if not end.context:
+                    features.add(read_context(path, index_dir=store.path.parent))
+                summary.context = features.finish(box)
             insert_import(conn, source_id=source_id, command="import osm", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     finally:
         reader.close()  # stops a reader process that is still running
