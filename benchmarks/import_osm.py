@@ -21,11 +21,18 @@ WAL checkpoint); creating the store is timed apart. CPU seconds count the reader
 by default the importer decides (a child process for large files when a core is free). Peak
 memory is measured in a fresh process per import.
 
+``--cli`` also times what a user runs, whole processes: ``survatlas import osm FILE`` (a new
+store, the map's context included, as the command does by default) against a Python process
+that imports pyosmium and makes the bare pass (:data:`BARE_SCRIPT`: the same filters and
+area assembly, no survatlas module). Interpreter start and module imports
+(numpy, shapely, osmium, click, rich) are in both figures; on a small file they dominate.
+
 Usage::
 
     python benchmarks/import_osm.py                 # Helsinki + a 1,000,000-building city
     python benchmarks/import_osm.py --blocks 100    # smaller synthetic city (40,000 buildings)
     python benchmarks/import_osm.py --blocks 100 --before ../main/src   # also time that version
+    python benchmarks/import_osm.py --blocks 100 --cli                  # also whole processes
 """
 
 from __future__ import annotations
@@ -88,6 +95,38 @@ def our_import(path: Path) -> float:
         import_osm(store, path)
         store.close()
         return time.perf_counter() - start
+
+
+#: the whole-process baseline: a script that imports pyosmium alone and makes the bare pass
+#: of :func:`bare_pass` (the importer's key filter, given as arguments, and area assembly)
+BARE_SCRIPT = """
+import sys, osmium
+keys = osmium.filter.KeyFilter(*sys.argv[2:])
+n = 0
+for obj in (osmium.FileProcessor(sys.argv[1], osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
+            .with_locations().with_areas(osmium.filter.KeyFilter(*sys.argv[2:]))
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA))
+            .with_filter(keys)):
+    n += obj.id != 0 and len(obj.tags) >= 0
+print(n)
+"""
+
+
+def cli_processes(path: Path, runs: int) -> tuple[float, float]:
+    """Median wall seconds of a whole ``survatlas import osm`` process into a new store, and of
+    a process making :data:`BARE_SCRIPT`'s pass, run alternately."""
+    ours, bare = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "survatlas", "--db", str(Path(tmp) / "c.db"),
+                            "import", "osm", str(path)], check=True, capture_output=True)
+            ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", BARE_SCRIPT, str(path), *_osmread.KEYS],
+                       check=True, capture_output=True)
+        bare.append(time.perf_counter() - start)
+    return statistics.median(ours), statistics.median(bare)
 
 
 def set_mode(mode: str) -> None:
@@ -187,6 +226,8 @@ def main() -> None:
                         help="where the file is read (default: the importer decides)")
     parser.add_argument("--before", metavar="SRC",
                         help="also time another checkout's importer (its src folder)")
+    parser.add_argument("--cli", action="store_true",
+                        help="also time whole `survatlas import osm` processes")
     parser.add_argument("--rss", nargs=2, metavar=("WHAT", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--one", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,6 +258,13 @@ def main() -> None:
         print(f"{name:30} {r['objects']:>9,} {where:>7} {r['bare_wall']:>7.3f} {r['ours_wall']:>7.3f}"
               f" {r['ratio']:>6.2f} {r['bare_cpu']:>8.3f} {r['ours_cpu']:>8.3f} {r['cpu_ratio']:>6.2f}"
               f" {r['geom_cpu']:>9.3f} {r['geom_cpu_ratio']:>6.2f} {mem:>25}")
+    if args.cli:
+        print("whole processes (`survatlas import osm FILE`, context included, vs a pyosmium "
+              "script's bare pass), wall medians:")
+        for name, path, runs in cases:
+            ours, bare = cli_processes(path, runs)
+            print(f"  {name:30} survatlas {ours:.3f} s, pyosmium script {bare:.3f} s, "
+                  f"ratio {ours / bare:.2f}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite "
           f"{sqlite3.sqlite_version}; load average at the start {load:.1f}, now "
           f"{os.getloadavg()[0]:.1f}")
