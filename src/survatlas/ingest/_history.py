@@ -257,16 +257,15 @@ def insert_versions(
     conn: sqlite3.Connection, versions: Sequence[tuple[Mapping[str, Any], str, str]]
 ) -> None:
     """:func:`insert_version` of each ``(row, start, change)``, in order, in one statement
-    (that leaves out the columns NULL in every row: :func:`null_by_default`)."""
-    names = (*STATE_COLUMNS, "valid_from", "change")
+    (a batch leaves out the columns NULL in every row: :func:`null_by_default`)."""
+    cols: Sequence[str] = (*STATE_COLUMNS, "valid_from", "change")
     rows = [(*map(row.get, STATE_COLUMNS), start, change) for row, start, change in versions]
-    if not rows:
-        return
-    nullable = null_by_default(conn, "device_versions")
-    kept = [(name, column) for name, column in zip(names, zip(*rows, strict=True), strict=True)
-            if name not in nullable or column.count(None) < len(column)]
-    cols = [name for name, _ in kept]
-    rows = list(zip(*(column for _, column in kept), strict=True))
+    if len(rows) >= _CHECK_ONCE_ROWS:
+        nullable = null_by_default(conn, "device_versions")
+        kept = [(name, column) for name, column in zip(cols, zip(*rows, strict=True), strict=True)
+                if name not in nullable or column.count(None) < len(column)]
+        cols = [name for name, _ in kept]
+        rows = list(zip(*(column for _, column in kept), strict=True))
     sql = f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     if len(rows) < _CHECK_ONCE_ROWS:
         conn.executemany(sql, rows)

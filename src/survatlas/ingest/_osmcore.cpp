@@ -3,9 +3,10 @@
 // It reads an OSM file with libosmium (its thread pool decodes PBF blocks), keeps node
 // locations, assembles areas (as pyosmium's FileProcessor.with_areas does: relations in a first
 // pass — here on its own thread, while the nodes are read — closed ways and multipolygons in
-// the second), applies the importer's tag filters and
-// hands Python whole chunks: plain buildings and streets as columns, the few objects whose
-// decision needs the project's vocabularies (devices, sites) as tuples with their tags.
+// the second), applies the importer's tag filters and hands Python whole chunks: plain
+// buildings and streets as columns with their boxes, the few objects whose decision needs the
+// project's vocabularies (devices, sites) as tuples with their tags, and, when asked, the
+// objects of the map's context (survatlas.ingest._context_rules).
 // The decisions stay in Python (survatlas.ingest._osmcompiled); this file only applies the key
 // and value sets Python hands it. Built by scripts/build_osmcore.py (`make osmcore`).
 //
@@ -93,7 +94,6 @@ struct Chunk {
     std::vector<std::vector<std::pair<bool, std::string>>> s_walk;
     std::vector<Candidate> candidates;  // and rejections (kind 'r', message in geom), in order
     std::vector<Candidate> context;     // context features: node 'n', way 'w', area 'a'
-
     int64_t max_ts = INT64_MIN;  // of the plain buildings and streets
     size_t n = 0;
     size_t geom_bytes = 0;

@@ -157,7 +157,7 @@ def import_osm(
             end = None
             merge_sites = has_foreign_sites(conn)  # a layer's sites: OSM's merge into them
             merged: list[tuple[int, str, float]] = []
-            features = ContextWriter(conn, source_id, sensitivity) if context else None
+            context_writer = ContextWriter(conn, source_id, sensitivity) if context else None
             for kind, payload in reader:
                 if kind == "rows":
                     if merge_sites and payload.layer == "sites":
@@ -166,8 +166,8 @@ def import_osm(
                     writers[payload.layer].add(payload)
                     recorder.add(payload)
                     _count_warnings(summary, payload)
-                elif kind == "context" and features is not None:
-                    features.add(payload)
+                elif kind == "context" and context_writer is not None:
+                    context_writer.add(payload)
                 elif kind == "progress" and progress and payload:
                     progress(payload)
                 elif kind == "end":
@@ -190,10 +190,10 @@ def import_osm(
                 summary.history = recorder.record(conn, source_id, when, bounds=box).to_dict()
             else:
                 summary.history = history(conn, source_id, recorder, when, box)
-            if features is not None:  # read in the same pass, else in a pyosmium pass now
+            if context_writer is not None:  # read in the same pass, else in a pyosmium pass now
                 if not end.context:
-                    features.add(read_context(path, index_dir=store.path.parent))
-                summary.context = features.finish(box)
+                    context_writer.add(read_context(path, index_dir=store.path.parent))
+                summary.context = context_writer.finish(box)
             insert_import(conn, source_id=source_id, command="import osm", started=started, summary=summary.to_dict(), counts=summary.counts(), file=summary.file)
     finally:
         reader.close()  # stops a reader process that is still running
