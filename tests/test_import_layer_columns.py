@@ -115,6 +115,12 @@ def _as_reference(columns: list[list]) -> list[list]:
     return [[bytes(v) if isinstance(v, bytearray) else v for v in col] for col in columns]
 
 
+def _nan_as_text(columns: list[list]) -> list[list]:
+    """NaN values as a marker: two NaN objects never compare equal in a list."""
+    return [["NaN" if isinstance(v, float) and math.isnan(v) else v for v in col]
+            for col in columns]
+
+
 @pytest.mark.parametrize("kind", ["buildings", "streets"])
 @SETTINGS
 @given(data=st.data())
@@ -123,7 +129,7 @@ def test_column_wise_rows_equal_the_row_by_row_records(kind, data):
     chunk, errors = _rows(frame, kind, Path("city.geojson"), "restricted")
     assert errors == []
     expected = records_chunk(kind, reference_records(frame, kind, "city.geojson", "restricted"))
-    assert _as_reference(chunk.columns) == expected.columns
+    assert _nan_as_text(_as_reference(chunk.columns)) == _nan_as_text(expected.columns)
     np.testing.assert_array_equal(chunk.bounds, expected.bounds)
 
 

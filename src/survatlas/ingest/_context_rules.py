@@ -78,7 +78,6 @@ def _kept(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k.startswith("name") or k in _KEPT}
 
 
-
 def context_row(
     kind: str, osm_type: str, osm_id: int, geom: Any, tags: dict[str, str]
 ) -> ContextRow | None:
