@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -100,7 +101,26 @@ def oracle(
 ) -> float | None:
     """Cheapest ``length + λ·seen`` from (street, position) to (street, position), or None."""
     g = nx.Graph()
+    for n0, n1, sid, a, b in oracle_segments(streets, origin, destination):
+        w = (b - a) + lam * seen_on(seen, sid, a, b)
+        if not g.has_edge(n0, n1) or g[n0][n1]["weight"] > w:
+            g.add_edge(n0, n1, weight=w)
+    if origin == destination:
+        return 0.0
+    try:
+        return float(nx.dijkstra_path_length(g, "o", "d"))
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+
+
+def oracle_segments(
+    streets: gpd.GeoDataFrame, origin: tuple[int, float], destination: tuple[int, float]
+) -> list[tuple[Any, Any, int, float, float]]:
+    """The street segments as graph edges ``(node, node, street, from_m, to_m)``: nodes are the
+    street vertices (by rounded coordinates), ``"o"`` and ``"d"`` (the two stops, which cut
+    the segment they lie on)."""
     stops = {origin: "o", destination: "d"}
+    out = []
     for sid, line in zip(streets["id"].tolist(), streets.geometry, strict=True):
         coords = list(line.coords)
         pos = 0.0
@@ -112,17 +132,10 @@ def oracle(
                     cuts.append((min(max(at - pos, 0.0), seg), name))
             cuts.append((seg, _key(q)))
             cuts.sort(key=lambda c: c[0])
-            for (t0, n0), (t1, n1) in itertools.pairwise(cuts):
-                w = (t1 - t0) + lam * seen_on(seen, sid, pos + t0, pos + t1)
-                if n0 != n1 and (not g.has_edge(n0, n1) or g[n0][n1]["weight"] > w):
-                    g.add_edge(n0, n1, weight=w)
+            out += [(n0, n1, sid, pos + t0, pos + t1)
+                    for (t0, n0), (t1, n1) in itertools.pairwise(cuts) if n0 != n1]
             pos += seg
-    if origin == destination:
-        return 0.0
-    try:
-        return float(nx.dijkstra_path_length(g, "o", "d"))
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        return None
+    return out
 
 
 def _key(p: tuple[float, ...]) -> tuple[int, int]:

@@ -354,35 +354,49 @@ def _measured_path(
 
 def least_exposure(
     solve_at: Callable[[float, float], Path | None], shortest: Path, max_length: float
-) -> tuple[Path, int]:
+) -> tuple[Path, int, float]:
     """The least-exposed path no longer than ``max_length`` on the lower convex hull.
 
     A bisection over λ that moves along the hull of (length, exposure): from a feasible path
     A and an infeasible path B, try λ = (len B − len A) / (exp A − exp B); a path below the line
     AB replaces A (feasible) or B (too long); the search stops when no path lies below.
     ``solve_at(λ, bound)`` returns the cheapest path costing less than ``bound``, or None.
-    Returns the path and the number of searches made.
+
+    Returns the path, the number of searches made, and a floor: no path within
+    ``max_length`` is less exposed than it. Each search at λ finds the least cost C(λ) of
+    ``length + λ·exposed``, so every path no longer than ``max_length`` has exposure at least
+    ``(C(λ) − max_length) / λ`` (the Lagrangian dual bound); the floor is the largest over the
+    searches (0 when none was made).
     """
     if shortest.exposed <= _TOL:
-        return shortest, 0
+        return shortest, 0, shortest.exposed
     a = shortest
     b = solve_at(LAMBDA_MAX, np.inf)
     searches = 1
     if b is None:
-        return a, searches
+        return a, searches, 0.0
+    floor = max(0.0, _dual(b.cost(LAMBDA_MAX), LAMBDA_MAX, max_length))
     if b.length <= max_length:
-        return (b if b.exposed < a.exposed else a), searches
+        return (b if b.exposed < a.exposed else a), searches, floor
     while a.exposed - b.exposed > _TOL and searches < 60:
         lam = (b.length - a.length) / (a.exposed - b.exposed)
-        c = solve_at(lam, min(a.cost(lam), b.cost(lam)))
+        bound = min(a.cost(lam), b.cost(lam))
+        c = solve_at(lam, bound)
         searches += 1
+        floor = max(floor, _dual(bound if c is None else c.cost(lam), lam, max_length))
         if c is None or c.cost(lam) >= a.cost(lam) - _TOL * max(1.0, a.cost(lam)):
             break
         if c.length <= max_length:
             a = c
         else:
             b = c
-    return a, searches
+    return a, searches, floor
+
+
+def _dual(least_cost: float, lam: float, max_length: float) -> float:
+    """The exposure below which no path within ``max_length`` lies, given that the least
+    ``length + λ·exposed`` of any path is ``least_cost``."""
+    return (least_cost - max_length) / lam
 
 
 def pareto_front(

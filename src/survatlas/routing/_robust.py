@@ -6,7 +6,9 @@ is not additive along a path, so the search minimises an additive upper bound â€
 priced at its largest exposure over the scenarios â€” and the answer is the candidate (shortest
 route, the bound's least-exposed route, and each scenario's least-exposed route, all within the
 detour) with the smallest true worst case. The shortest route is a candidate, so the robust
-route is never more exposed in the worst case than the shortest.
+route is never more exposed in the worst case than the shortest. A scenario that prices every
+edge and both end pieces of a query as the bound does (the widest optics, when the scenarios'
+views are nested) poses the bound's own search: its candidate is not searched again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from survatlas.routing._graph import StreetGraph
-from survatlas.routing._plan import Anchor, Path, Pricer, _end_figures, piece_arrays
+from survatlas.routing._plan import _TOL, Anchor, Path, Pricer, _end_figures, piece_arrays
 
 #: scenario names accepted by ``route --scenario`` besides the optics scenarios
 ROBUST = "robust"
@@ -35,6 +37,17 @@ class WorstPricer(Pricer):
         self.entry_len = first.entry_len
         self.entry_exp = self.exposed[self.graph.csr_edge]
         self._weights: dict[float, np.ndarray] = {}
+        #: per scenario pricer: whether it prices every edge as this pricer does
+        self._edges_alike = tuple(bool(np.all(self.exposed - p.exposed <= _TOL)) for p in pricers)
+
+    def searches_alike(self, pricer: Pricer, a: Anchor, b: Anchor) -> bool:
+        """Whether ``pricer`` (one of the scenarios') prices every edge and the end pieces of
+        the query from ``a`` to ``b`` as this pricer does, to :data:`_TOL` metres: its searches
+        are then this pricer's searches (same weights, same ends), made again."""
+        if not self._edges_alike[self.pricers.index(pricer)]:
+            return False
+        mine, theirs = _end_figures(self, a, b), _end_figures(pricer, a, b)
+        return all(np.all(m - t <= _TOL) for m, t in zip(mine[2::3], theirs[2::3], strict=True))
 
     def to_go(self, a: Anchor, b: Anchor) -> np.ndarray:
         """The largest of the scenarios' bounds (:meth:`Pricer.to_go`): every step and end

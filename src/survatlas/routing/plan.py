@@ -48,6 +48,9 @@ from survatlas.routing.network import (
 )
 
 SCENARIOS = ("best", "typical", "worst")
+#: the robust route's slack: the scenarios' own routes are not searched when no route within
+#: the detour can be less exposed in the worst case by more than this (metres)
+ROBUST_SLACK_M = 0.01
 #: what ``route --scenario`` accepts
 ROUTE_SCENARIOS = (*SCENARIOS, ROBUST)
 SCENARIO_POLICY = (
@@ -295,9 +298,10 @@ def plan_route(
     if shortest is None:
         raise RoutingError(_no_route_message(net, snaps))
     limit = max_detour * shortest.length + 1e-6
-    least, searches = least_exposure(solve_at, shortest, limit)
+    least, searches, floor = least_exposure(solve_at, shortest, limit)
     if robust:
-        least, more = _robust_least(solve_at, pricers, shortest, least, limit)
+        alike = [pricer.searches_alike(p, a, b) for p in pricers]  # type: ignore[attr-defined]
+        least, more = _robust_least(solve_at, pricers, (shortest, least, floor), limit, alike)
         searches += more
     elif least.exposed > shortest.exposed:  # never more exposed than the shortest
         least = shortest
@@ -330,22 +334,37 @@ def plan_route(
 def _robust_least(
     solve_at: Callable[[float, float, Pricer], Path | None],
     pricers: Sequence[Pricer],
-    shortest: Path,
-    least: Path,
+    found: tuple[Path, Path, float],
     limit: float,
+    alike: Sequence[bool],
 ) -> tuple[Path, int]:
-    """The robust route (:func:`pick_robust`) among the shortest route, ``least`` (the least
-    exposed under the worst-case pricing) and each scenario's least-exposed route within
-    ``limit``; and the searches made."""
+    """The robust route (:func:`pick_robust`) among the shortest route, the least exposed
+    under the worst-case pricing and each scenario's least-exposed route within ``limit``;
+    and the searches made.
+
+    ``found``: the shortest route, the least exposed under the worst-case pricing and the
+    floor of that search (:func:`least_exposure`). A scenario whose ``alike`` is true prices
+    the query as the worst-case pricing does (``WorstPricer.searches_alike``): its route is
+    the least exposed already found, not searched again; and since every path is then at
+    least as exposed in the worst case as under that scenario, the floor bounds the worst
+    case of every path within ``limit``. When the best candidate so far is within
+    :data:`ROBUST_SLACK_M` of that floor, no other route can be less exposed by more than
+    that, and the other scenarios are not searched.
+    """
+    shortest, least, floor = found
     candidates = [shortest, least]
     worst = [worst_case(pricers, c) for c in candidates]
+    if any(alike) and min(worst) - floor <= ROBUST_SLACK_M:
+        return pick_robust(candidates, pricers, limit, worst), 0
     searches = 0
-    for p in pricers:
-        found, more = least_exposure(
+    for p, same in zip(pricers, alike, strict=True):
+        if same:
+            continue
+        route, more, _ = least_exposure(
             lambda lam, bound, p=p: solve_at(lam, bound, p), reprice(p, shortest), limit)
         searches += more
-        candidates.append(found)
-        worst.append(worst_case(pricers, found))
+        candidates.append(route)
+        worst.append(worst_case(pricers, route))
     return pick_robust(candidates, pricers, limit, worst), searches
 
 
