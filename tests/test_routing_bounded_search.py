@@ -110,8 +110,6 @@ def test_exposure_to_go_is_a_lower_bound_exact_at_the_sources(c: dict) -> None:
                            np.ascontiguousarray(tgt_exp, float), every)  # never stops early
         assert np.all(bound <= exact + 1e-9 * np.maximum(1.0, exact))
         assert not np.any(np.isinf(bound) & np.isfinite(exact))  # inf only where unreachable
-        if isinstance(pricer, WorstPricer):
-            continue  # the worst case's bound is the largest scenario bound, not its own
         assert np.allclose(bound[src], exact[src], rtol=1e-12, atol=1e-9)
 
 

@@ -49,18 +49,6 @@ class WorstPricer(Pricer):
         mine, theirs = _end_figures(self, a, b), _end_figures(pricer, a, b)
         return all(np.all(m - t <= _TOL) for m, t in zip(mine[2::3], theirs[2::3], strict=True))
 
-    def to_go(self, a: Anchor, b: Anchor) -> np.ndarray:
-        """The largest of the scenarios' bounds (:meth:`Pricer.to_go`): every step and end
-        piece is priced at least as high as in any one scenario, so it is a bound here too."""
-        memo = self.__dict__.setdefault("_to_go_memo", {})
-        found = memo.get((a, b))
-        if found is None:
-            found = _largest([p.to_go(a, b) for p in self.pricers])
-            if len(memo) >= 16:
-                memo.clear()
-            memo[(a, b)] = found
-        return found
-
     def end_figures(self, a: Anchor, b: Anchor) -> tuple[np.ndarray, ...]:
         """The scenarios' end figures (:func:`_end_figures`, kept on their pricers), the
         exposed metres of each end piece the largest of theirs (as :meth:`figures` gives)."""
