@@ -5,7 +5,8 @@ detour 1.25, one figure level) ``--runs`` times in each of ``--processes`` proce
 preloaded shared network, and prints the process CPU per request of each run. With ``--against SRC`` the same runs are made, alternating,
 by the sources under ``SRC`` (another checkout's ``src`` folder, say the code before a change) in
 a second process, and the ratios are printed side by side. ``--answers FILE`` writes the
-answers (JSON) of the first run to FILE, or compares them with FILE when it exists.
+answers (JSON) of the first run to FILE, or compares them with FILE when it exists. Each
+process also counts, in one untimed pass, the searches a request makes.
 
 Usage::
 
@@ -70,6 +71,27 @@ def _worker(db: Path, count: int, runs: int, answers: str | None) -> None:
                 _answers(answers, [_answer(r) if isinstance(r, dict) else r for r in got])
             print(json.dumps({"cpu_ms": cpu * 1000 / len(pairs), "wall_ms": wall * 1000 / len(pairs),
                               "planned": sum(isinstance(r, dict) for r in got)}), flush=True)
+        print(json.dumps({"searches": _searches(_analyses, store, pairs)}), flush=True)
+
+
+def _searches(_analyses, store, pairs) -> float:  # type: ignore[no-untyped-def]
+    """Searches a request (calls of ``routing._plan.solve`` by ``plan_route``), one untimed
+    pass."""
+    from survatlas.routing import plan as plan_module
+
+    real, calls = plan_module.solve, [0]
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    plan_module.solve = counted
+    try:
+        for a, b in pairs:
+            _plan(_analyses, store, a, b)
+    finally:
+        plan_module.solve = real
+    return calls[0] / len(pairs)
 
 
 def _plan(_analyses, store, a, b):  # type: ignore[no-untyped-def]
@@ -106,7 +128,11 @@ def _run(src: str, db: Path, args: argparse.Namespace, runs: int) -> list[dict]:
 
 
 def _cpu(runs: list[dict]) -> list[float]:
-    return [r["cpu_ms"] for r in runs]
+    return [r["cpu_ms"] for r in runs if "cpu_ms" in r]
+
+
+def _searches_row(runs: list[dict]) -> str:
+    return f"{statistics.mean(r['searches'] for r in runs if 'searches' in r):.2f}"
 
 
 def _summary(runs: list[dict]) -> str:
@@ -114,7 +140,7 @@ def _summary(runs: list[dict]) -> str:
 
 
 def _row(runs: list[dict]) -> str:
-    return " ".join(f"{r['cpu_ms']:5.2f}" for r in runs)
+    return " ".join(f"{ms:5.2f}" for ms in _cpu(runs))
 
 
 def main() -> None:
@@ -149,6 +175,8 @@ def main() -> None:
         for name, stat in (("min", min), ("median", statistics.median)):
             ratio = stat(_cpu(theirs)) / stat(_cpu(mine))
             print(f"  --against / this tree ({name}): {ratio:.2f}×")
+    print(f"searches a request: this tree {_searches_row(mine)}"
+          + (f", --against {_searches_row(theirs)}" if theirs else ""))
 
 
 if __name__ == "__main__":
