@@ -300,7 +300,7 @@ def plan_route(
     limit = max_detour * shortest.length + 1e-6
     least, searches, floor = least_exposure(solve_at, shortest, limit)
     if robust:
-        alike = [pricer.searches_alike(p, a, b) for p in pricers]  # type: ignore[attr-defined]
+        alike = [net.worst_pricer(level).searches_alike(p, a, b) for p in pricers]
         least, more = _robust_least(solve_at, pricers, (shortest, least, floor), limit, alike)
         searches += more
     elif least.exposed > shortest.exposed:  # never more exposed than the shortest
