@@ -316,3 +316,22 @@ def test_low_building_running_past_the_range_hides_its_interior(fov, direction):
     want = raymarch_visible(world, 0.0, 0.0, 6.0, direction, fov, 50.0, q[:, 0], q[:, 1])
     got = reg.contains(0, q[:, 0], q[:, 1])
     assert (got != want).mean() < 0.01
+
+
+def test_a_region_whose_spike_folds_onto_an_edge_is_repaired() -> None:
+    """Found by Hypothesis: GEOS's default repair raised "Overlay input is mixed-dimension" on
+    this 360° view's ring (a spike folding back onto an edge); the export falls back to the
+    repair that keeps the area."""
+    polys = [shapely.Polygon([(11.501499779611612, 2.1358194063378777),
+                              (10.832369173252754, 2.8789642318152717),
+                              (6.373500220388388, -1.1358194063378768),
+                              (7.042630826747246, -1.8789642318152713)]),
+             shapely.Polygon([(5.4238437336428795, 7.239418476886412),
+                              (1.462771458676598, 6.68272607304615),
+                              (2.5761562663571214, -1.2394184768864123),
+                              (6.537228541323403, -0.6827260730461508)])]
+    reg = visibility25(prepare_obstacles(polys), np.array([1.0, 1.0]), [0.0], [0.0], [np.nan],
+                       [10.0], [12.0], 7.0)
+    region = reg.to_polygons()[0]
+    assert region.is_valid and region.geom_type in ("Polygon", "MultiPolygon")
+    assert region.area == pytest.approx(float(reg.area()[0]), rel=1e-3)

@@ -198,7 +198,7 @@ class Regions:
         """Shapely polygons of every view (empty polygon for an empty region); export only.
 
         Built in one vectorised call; the few invalid rings (a wall grazing the camera's ray can
-        leave a zero-width spike) are repaired with ``make_valid``.
+        leave a zero-width spike) are repaired (:func:`_repaired`).
         """
         out = np.full(len(self), shapely.Polygon(), dtype=object)
         counts = np.diff(self.offsets)
@@ -212,8 +212,8 @@ class Regions:
         py = self.y[keep].repeat(counts[keep]) + r * np.sin(a)
         ring = _rings(keep, counts[keep], full[keep], px, py, self.x[keep], self.y[keep])
         polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, *ring)
-        bad = ~shapely.is_valid(polys)
-        polys[bad] = shapely.make_valid(polys[bad])
+        bad = np.flatnonzero(~shapely.is_valid(polys))
+        polys[bad] = [_repaired(p) for p in polys[bad]]
         out[keep] = polys
         for v in np.flatnonzero(self.layer_counts() > 1):
             out[v] = self._layered_polygon(int(v))
@@ -346,3 +346,13 @@ def segment_coverage(
     merged = merge_intervals(np.repeat(seg, np.diff(off)), t0, t1)
     fraction = np.bincount(merged[0], merged[2] - merged[1], minlength=ax.size)
     return np.minimum(fraction, 1.0), merged
+
+
+def _repaired(polygon: shapely.Geometry) -> shapely.Geometry:
+    """``polygon`` made valid: GEOS's default repair, or where that fails (it can raise on a
+    ring whose spike folds back onto an edge: "Overlay input is mixed-dimension") the repair
+    that keeps the area only (``method="structure"``)."""
+    try:
+        return shapely.make_valid(polygon)
+    except shapely.errors.GEOSException:
+        return shapely.make_valid(polygon, method="structure", keep_collapsed=False)
