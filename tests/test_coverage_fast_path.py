@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import shapely
 from click.testing import CliRunner
 from shapely.geometry import box
 
@@ -82,6 +83,7 @@ def _same(a, b) -> None:
     assert (a.grid_x0, a.grid_y0, a.cell_size, a.nx, a.ny) == \
         (b.grid_x0, b.grid_y0, b.cell_size, b.nx, b.ny)
     assert len(a.polygons) == len(b.polygons)
+    assert shapely.equals_exact(a.polygons, b.polygons, tolerance=0).all()
 
 
 def test_obstacles_are_cached_and_prepared_again_when_buildings_change(helsinki_db, tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -82,22 +83,29 @@ def _load(path: Path, key: str) -> Obstacles | None:
         with np.load(path, allow_pickle=False) as data:
             if str(data["key"]) != key:
                 return None
-            values = {}
+            values: dict[str, object] = {
+                "_polygons": _polygons_reader(data["wkb"], data["wkb_offsets"])}
             for f in fields(Obstacles):
-                if f.name == "polygons":
-                    offsets = data["wkb_offsets"]
-                    blob = data["wkb"].tobytes()
-                    values[f.name] = shapely.from_wkb(
-                        np.array([blob[a:b] for a, b in zip(offsets[:-1].tolist(),
-                                                            offsets[1:].tolist(), strict=True)],
-                                 dtype=object))
-                elif f.name in _SCALARS:
+                if f.name in _SCALARS:
                     values[f.name] = data[f.name].item()
-                else:
+                elif f.name != "_polygons":
                     values[f.name] = data[f.name]
     except (OSError, KeyError, ValueError):
         return None
-    return Obstacles(**values)
+    return Obstacles(**values)  # type: ignore[arg-type]
+
+
+def _polygons_reader(wkb: np.ndarray, offsets: np.ndarray) -> Callable[[], np.ndarray]:
+    """A function making the cleaned polygons from the cache's WKB buffer and offsets (a
+    coverage run never asks for them: it reads the edges and the grid)."""
+
+    def polygons() -> np.ndarray:
+        blob = wkb.tobytes()
+        return shapely.from_wkb(np.array(
+            [blob[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)],
+            dtype=object))
+
+    return polygons
 
 
 def _save(path: Path, key: str, obstacles: Obstacles) -> None:
@@ -105,7 +113,7 @@ def _save(path: Path, key: str, obstacles: Obstacles) -> None:
     wkb = shapely.to_wkb(obstacles.polygons)
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in wkb])]).astype(np.int64)
     arrays = {f.name: np.asarray(getattr(obstacles, f.name)) for f in fields(Obstacles)
-              if f.name != "polygons"}
+              if f.name != "_polygons"}
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, key=np.array(key), wkb=np.frombuffer(b"".join(wkb), np.uint8),
              wkb_offsets=offsets, **arrays)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -35,7 +35,9 @@ class Obstacles:
     ----------
     polygons
         The cleaned polygons (shapely array): valid, single-part, overlaps merged (their ring
-        orientation is as given; the edges are oriented).
+        orientation is as given; the edges are oriented). Held as given, or as a function
+        that makes them on first use (the obstacle cache: a coverage run reads only the
+        edges and the grid).
     source
         For each cleaned polygon, the index of the input geometry it came from (the first one
         when overlapping inputs were merged).
@@ -49,7 +51,7 @@ class Obstacles:
         The CSR grid: origin, cell size (m), shape, offsets (``nx * ny + 1``) and edge ids.
     """
 
-    polygons: np.ndarray
+    _polygons: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     source: np.ndarray
     ax: np.ndarray
     ay: np.ndarray
@@ -64,6 +66,13 @@ class Obstacles:
     ny: int
     cell_start: np.ndarray
     cell_items: np.ndarray
+
+    @property
+    def polygons(self) -> np.ndarray:
+        """The cleaned polygons (made on first use when given as a function)."""
+        if callable(self._polygons):
+            object.__setattr__(self, "_polygons", self._polygons())
+        return self._polygons  # type: ignore[return-value]
 
     @property
     def n_edges(self) -> int:

@@ -143,7 +143,7 @@ def _chunks(x, fov, radius, step):
         return []
     cum = np.cumsum(_slots(fov, radius, step))
     cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
-    edges = np.unique(np.concatenate([[0], cuts, [x.size]]))
+    edges = np.concatenate([[0], cuts, [x.size]]).tolist()  # sorted; repeats give empty slices
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
