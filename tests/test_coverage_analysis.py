@@ -180,3 +180,35 @@ def test_device_rows_read_views_and_missing_numbers_as_optics_expects():
     assert set(rows[0]) == {"camera_type", "device_type", "views", "height_m", "tilt_down_deg",
                             "fov_deg", "range_m", "focal_mm", "sensor_width_mm", "width_px"}
     assert device_rows(frame.iloc[:0]) == []
+
+
+def test_any_banding_of_the_area_pass_gives_the_same_figures(helsinki, monkeypatch):
+    """The local run fills the land, public-space, site and H3 grids band by band
+    (``analysis.BAND_CELLS``): the figures of every scenario and level equal those of one
+    band over the whole raster — land and public space, sites with their cameras, every H3
+    cell."""
+    from survatlas.coverage import analysis
+
+    path, _ = helsinki
+    settings = Settings(scenarios=("typical", "worst"), levels=("detection",), cell_m=4.0,
+                        occlusion="2d")
+    with Store(path) as store:
+        inputs = load_inputs(store)
+    results = []
+    for cells in (10**9, 20_000, 7_000):
+        monkeypatch.setattr(analysis, "BAND_CELLS", cells)
+        raster = Raster.covering(inputs.bounds, settings.cell_m)
+        bands = analysis.band_windows(raster)
+        assert (len(bands) == 1) == (cells == 10**9)
+        assert all(j0 % 4 == 0 for j0, _, _, _ in bands)
+        assert sum(j1 - j0 for j0, j1, _, _ in bands) == raster.ny
+        results.append(analyse(inputs, settings))
+    one = results[0]
+    assert one.summary["by_scenario"]["typical"]["detection"]["sites"]  # sites were counted
+    for other in results[1:]:
+        assert json.dumps(other.summary, sort_keys=True) == json.dumps(one.summary, sort_keys=True)
+        for key, level in one.levels.items():
+            mine = other.levels[key]
+            assert mine.areas == level.areas and mine.h3 == level.h3
+            assert mine.sites == level.sites
+            np.testing.assert_array_equal(mine.street_in_view_m, level.street_in_view_m)

@@ -71,8 +71,8 @@ SIGNATURES: dict[str, tuple] = {
     "convex_overlaps": ("_footprints", f"UniTuple({_F}, 2)",
                         (_I, _I, "f8[:, ::1]", _I, _I, "b1[::1]"), "_convex_overlaps"),
     # areas and H3 (a run that computes them); "~": filled in place (checked, never copied)
-    "raster_counts": ("_regions_nb", "i4[:, ::1]", (*_CSR, _F, _F, _F, _F, _F, _F, _F, _F, "f8",
-                                                    "f8", "f8", "i8", "i8", "i8")),
+    "raster_counts": ("_regions_nb", "none", ("~i4[:, ::1]", *_CSR, _F, _F, _F, _F, _F, _F,
+                                               _F, _F, "f8", "f8", "f8", "i8", "i8", "i8")),
     "winding": ("_raster", "none", ("~i4[:, ::1]", _F, _F, _F, _F, "f8", "f8", "f8"),
                 "_winding"),
     "views_seeing_any": ("aggregate", "b1[::1]", (_I, _F, _F, "f8[:, ::1]", *_CSR, _F, _F, _F,

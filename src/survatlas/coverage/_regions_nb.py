@@ -198,9 +198,11 @@ def merge_sorted(group, t0, t1):
 
 
 @njit(cache=True, parallel=True)
-def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
+def raster_counts(diff, offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
                   gx0, gy0, cell, nx, ny, nbands):
-    """Number of views whose region holds each cell centre of an ``ny × nx`` grid.
+    """Number of views whose region holds each cell centre of an ``ny × nx`` grid, written
+    into ``diff`` (int32, zeros on entry; the caller allocates it, see
+    :func:`~survatlas.coverage._raster.zeroed`).
 
     Scan-line fill of every region's polygon (``camera, P_0 … P_k-1`` for sectors, ``P_0 …
     P_k-1`` for full circles, as :meth:`Regions.to_polygons` builds it): each edge adds winding
@@ -210,7 +212,6 @@ def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
     Rows are cut into ``nbands`` bands filled in parallel.
     """
     n = offsets.shape[0] - 1
-    diff = np.zeros((ny, nx), np.int32)
     xmax = gx0 + nx * cell
     for b in prange(nbands):
         r0 = b * ny // nbands
@@ -239,7 +240,6 @@ def raster_counts(offsets, phi, rad, cx, cy, th0, fov, vx0, vy0, vx1, vy1,
         for j in range(r0, r1):
             for i in range(1, nx):
                 diff[j, i] += diff[j, i - 1]
-    return diff
 
 
 @njit(cache=True)

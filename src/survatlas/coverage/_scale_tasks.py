@@ -14,7 +14,7 @@ from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
 
 #: Metres added to every camera's range for its halo (a nudged camera moves ≤ 3 m).
-from survatlas.coverage._tile_inputs import _box_hits, tile_building_attrs
+from survatlas.coverage._tile_inputs import tile_building_attrs
 from survatlas.coverage.analysis import (
     Settings,
     device_columns,
@@ -63,7 +63,7 @@ def _areas_task(folder_p: Path, key: str, window, settings: Settings, raster: Ra
                 crs_wkt: str, parts) -> _tiles.BlockPart:
     box = _tiles.window_box(raster, window)
     geoms = np.asarray(files.read_parts(folder_p, "buildings", key).geometry.values, dtype=object)
-    geoms = geoms[_box_hits(shapely.bounds(geoms), box)] if geoms.size else geoms
+    geoms = geoms[_tiles.box_hits(shapely.bounds(geoms), box)] if geoms.size else geoms
     sites = files.read_geo(folder_p, "sites", key)
     block = _tiles.BlockInput(window, geoms, sites["site"].to_numpy(np.int64),
                               np.asarray(sites.geometry.values, dtype=object),

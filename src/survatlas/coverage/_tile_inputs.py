@@ -143,7 +143,7 @@ def write_tiles(inputs: Inputs, settings: Settings, plan: TilePlan, folder: Path
         c = tile.cameras
         files.write_geo(tmp, "cameras", key, files.camera_columns(c, [rows[i] for i in c]),
                         shapely.points(inputs.cam_x[c], inputs.cam_y[c]), inputs.crs)
-        s = _box_hits(site_boxes, _tiles.window_box(plan.raster, tile.window)) \
+        s = _tiles.box_hits(site_boxes, _tiles.window_box(plan.raster, tile.window)) \
             if tile.window is not None else np.empty(0, np.int64)
         files.write_geo(tmp, "sites", key, {"site": s, "category": inputs.site_category[s]},
                         inputs.site_footprints[s], inputs.crs)
@@ -262,11 +262,6 @@ def _tile_groups(boxes: np.ndarray, keys: list[str], tile_boxes: np.ndarray, pla
 def _code(kx, ky):
     """One int64 per tile index pair."""
     return (np.asarray(kx, np.int64) + 2**30) * 2**32 + (np.asarray(ky, np.int64) + 2**30)
-
-
-def _box_hits(boxes: np.ndarray, box) -> np.ndarray:
-    return np.flatnonzero((boxes[:, 0] <= box[2]) & (boxes[:, 2] >= box[0])
-                          & (boxes[:, 1] <= box[3]) & (boxes[:, 3] >= box[1]))
 
 
 def _manifest(inputs: Inputs, settings: Settings, plan: TilePlan, buildings: dict[str, int]

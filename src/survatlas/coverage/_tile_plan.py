@@ -11,6 +11,7 @@ import shapely
 
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
+from survatlas.coverage._tiles import H3_BLOCK
 from survatlas.coverage.analysis import (
     Inputs,
     Settings,
@@ -27,8 +28,6 @@ HALO_PAD_M = 10.0
 MIN_AUTO_TILE_M = 2000.0
 #: Automatic tile size in halos: (1 + 2/18)² ≈ 1.23 buildings stored per building at most.
 AUTO_TILE_HALOS = 18
-#: Raster cells are grouped in blocks of this many cells per side for H3 (as in aggregate.h3_assignment).
-H3_BLOCK = 4
 ENGINES = ("local", "dask")
 
 Progress = Callable[[int, int], None]

@@ -198,6 +198,10 @@ def _scenario_heights(cams: CameraSet, settings, scenario: str):
     return top, bottom
 
 
+#: Raster cells are grouped in blocks of this many cells per side for H3 (as in
+#: aggregate.h3_assignment): every window of the raster starts on a group.
+H3_BLOCK = 4
+
 def tile_views(
     cams: CameraSet, settings, *, threads: int | None = None, obstacles: Obstacles | None = None
 ) -> ViewsPart:
@@ -373,15 +377,19 @@ def concat_regions(parts: Sequence[Regions]) -> Regions:
                    np.concatenate([p.layer_counts() for p in parts]))
 
 
+def box_hits(boxes: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Indices of the ``boxes`` (xmin, ymin, xmax, ymax rows) that meet ``box``."""
+    return np.flatnonzero((boxes[:, 0] <= box[2]) & (boxes[:, 2] >= box[0])
+                          & (boxes[:, 1] <= box[3]) & (boxes[:, 3] >= box[1]))
+
+
 def regions_meeting(parts: Sequence[Regions], box: tuple[float, float, float, float]) -> Regions:
     """Regions of ``parts`` whose bounding box meets ``box`` (xmin, ymin, xmax, ymax)."""
     picked = []
     for reg in parts:
         if len(reg) == 0:
             continue
-        b = reg.bounds()
-        keep = np.flatnonzero((b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3])
-                              & (b[:, 3] >= box[1]))
+        keep = box_hits(reg.bounds(), box)
         if keep.size == len(reg):
             picked.append(reg)
         elif keep.size:

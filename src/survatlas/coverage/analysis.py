@@ -347,19 +347,45 @@ def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) 
     if obstacles is None:
         obstacles = prepare_obstacles(inputs.buildings)
     views = _tiles.tile_views(all_cameras(inputs), settings, obstacles=obstacles)
-    block = _tiles.BlockInput((0, raster.ny, 0, raster.nx), inputs.buildings,
-                              np.arange(inputs.site_ids.size), inputs.site_footprints,
-                              inputs.site_category,
-                              (obstacles.ax, obstacles.ay, obstacles.bx, obstacles.by))
-    box = _tiles.window_box(raster, block.window)
+    edges = (obstacles.ax, obstacles.ay, obstacles.bx, obstacles.by)
+    windows = band_windows(raster)
+    areas = [_band_areas(inputs, settings, raster, views, window, edges, len(windows) == 1)
+             for window in windows]
+    return combine(inputs, settings, raster, [views], areas)
+
+
+#: Raster cells of one band of a local run's area figures (≈ 8 MB a grid): the grids of a
+#: band stay small and are made again band after band, where one city-sized grid (100 MB for
+#: 10 × 10 km at 2 m) spends more time on fresh memory than on its cells. Any banding gives
+#: the same figures (:func:`combine`).
+BAND_CELLS = 2_000_000
+
+
+def band_windows(raster: Raster) -> list[tuple[int, int, int, int]]:
+    """Full-width row bands ``(j0, j1, 0, nx)`` of about :data:`BAND_CELLS` cells, each
+    starting on an H3 group of cells (:data:`_tiles.H3_BLOCK` rows)."""
+    step = _tiles.H3_BLOCK
+    rows = max(step, BAND_CELLS // max(raster.nx, 1) // step * step)
+    return [(j0, min(j0 + rows, raster.ny), 0, raster.nx) for j0 in range(0, raster.ny, rows)]
+
+
+def _band_areas(inputs: Inputs, settings: Settings, raster: Raster, views: _tiles.ViewsPart,
+                window: tuple[int, int, int, int], edges: tuple[np.ndarray, ...],
+                keep_grids: bool) -> _tiles.BlockPart:
+    """:func:`_tiles.block_areas` of one band: the walls, sites and views that reach it."""
+    box = _tiles.window_box(raster, window)
+    near = (np.maximum(edges[1], edges[3]) >= box[1]) & (np.minimum(edges[1], edges[3]) <= box[3])
+    sites = _tiles.box_hits(shapely.bounds(inputs.site_footprints), box) \
+        if inputs.site_footprints.size else np.arange(0)
+    block = _tiles.BlockInput(window, inputs.buildings, sites, inputs.site_footprints[sites],
+                              inputs.site_category[sites], tuple(e[near] for e in edges))
     meeting: dict[int, Regions] = {}  # one per Regions object (scenario-levels may share one)
     for lv in views.levels.values():
         if id(lv.regions) not in meeting:
             meeting[id(lv.regions)] = _tiles.regions_meeting([lv.regions], box)
     regions = {key: meeting[id(lv.regions)] for key, lv in views.levels.items()}
-    area = _tiles.block_areas(raster, block, regions, inputs.crs,
-                              settings.h3_resolution, keep_grids=True, outputs=settings.outputs)
-    return combine(inputs, settings, raster, [views], [area])
+    return _tiles.block_areas(raster, block, regions, inputs.crs, settings.h3_resolution,
+                              keep_grids=keep_grids, outputs=settings.outputs)
 
 
 def all_cameras(inputs: Inputs) -> _tiles.CameraSet:

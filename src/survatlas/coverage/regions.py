@@ -27,6 +27,7 @@ import shapely
 from survatlas.coverage import _compiled, _jit
 from survatlas.coverage import _layers_nb as lnb
 from survatlas.coverage import _regions_nb as nb
+from survatlas.coverage._raster import zeroed
 from survatlas.errors import InputError
 
 #: Meaning of :attr:`Regions.status`.
@@ -184,8 +185,10 @@ class Regions:
             count, bands = _compiled.kernel("raster_counts", nb.raster_counts), 1
         else:
             count, bands = nb.raster_counts, max(1, min(8 * _jit.num_threads(), int(ny)))
-        return count(*self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3], float(x0),
-                     float(y0), float(cell), int(nx), int(ny), bands)
+        counts = zeroed((int(ny), int(nx)), np.int32)
+        count(counts, *self._nb_args(), box[:, 0], box[:, 1], box[:, 2], box[:, 3], float(x0),
+              float(y0), float(cell), int(nx), int(ny), bands)
+        return counts
 
     def points(self, view: int) -> np.ndarray:
         """``(k, 2)`` boundary points of one view in metres (without the camera)."""
