@@ -2,8 +2,7 @@
 
 :func:`survatlas.coverage.obstacles.prepare_obstacles` (repair, overlap merge, orientation,
 Z-order, wall grid) depends only on the building rows a run reads and on the metric CRS. A run
-from a store fingerprints those rows as it reads them (ids and WKB, see
-:func:`survatlas.coverage.analysis.load_inputs`); the prepared arrays are saved under that
+from a store fingerprints those rows (ids and WKB, :func:`building_fingerprint`); the prepared arrays are saved under that
 fingerprint in ``<store>.cache/obstacles.npz`` and reused while it matches. Any change to the
 buildings (an import, an edit, a different bbox or CRS) changes the fingerprint, and the next run
 prepares them afresh and replaces the file. The cache holds footprints only — nothing about
@@ -18,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -48,12 +48,12 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
     layout) is prepared again; one that cannot be written (read-only folder) is skipped: the
     run never fails because of its cache.
     """
-    wkbs, fingerprint = building_rows(store, inputs)
     path = cache_dir(store.path) / "obstacles.npz"
-    key = f"{CACHE_VERSION}:{fingerprint}"
+    key = f"{CACHE_VERSION}:{building_fingerprint(store, inputs)}"
     found = _load(path, key)
     if found is not None:
         return inputs, found, True
+    wkbs = [wkb for _, wkb in _building_rows(store, inputs)]
     fwd = geo.to_metric(inputs.crs)
     buildings = _to_metric(shapely.from_wkb(wkbs), fwd) if wkbs else np.empty(0, object)
     obstacles = prepare_obstacles(buildings)
@@ -62,20 +62,34 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
     return replace(inputs, buildings=buildings, buildings_in_store=False), obstacles, False
 
 
-def building_rows(store: Store, inputs: Inputs) -> tuple[list[bytes], str]:
-    """WKB of the public obstacle footprints a run reads (in id order) and their fingerprint:
-    a digest of every row's id and WKB, the metric CRS and the box they were read from."""
+def building_fingerprint(store: Store, inputs: Inputs) -> str:
+    """The fingerprint of the public obstacle footprints a run reads: a digest of every row's
+    id and WKB (in id order), the metric CRS and the box they were read from. The rows are
+    read in batches and digested as they come (none is kept)."""
+    digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
+                             digest_size=20)
+    cur = _building_cursor(store, inputs)
+    while rows := cur.fetchmany(_BATCH):
+        ids, wkbs = zip(*rows, strict=True)
+        digest.update(np.array(ids, np.int64).tobytes())
+        digest.update(b"".join(wkbs))
+    return digest.hexdigest()
+
+
+#: rows digested at a time by :func:`building_fingerprint`
+_BATCH = 8192
+
+
+def _building_rows(store: Store, inputs: Inputs) -> list[tuple[int, bytes]]:
+    """``(id, WKB)`` of the public obstacle footprints a run reads, in id order."""
+    return _building_cursor(store, inputs).fetchall()
+
+
+def _building_cursor(store: Store, inputs: Inputs) -> Any:
     where, params = _building_filter(store, inputs.building_bbox)
     cur = store.conn.cursor()
     cur.row_factory = None  # plain tuples
-    rows = cur.execute(f"SELECT id, geom FROM buildings WHERE {where} ORDER BY id",
-                       params).fetchall()
-    ids, wkbs = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [])
-    digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
-                             digest_size=20)
-    digest.update(np.array(ids, np.int64).tobytes())
-    digest.update(b"".join(wkbs))  # the same digest as one update per row
-    return wkbs, digest.hexdigest()
+    return cur.execute(f"SELECT id, geom FROM buildings WHERE {where} ORDER BY id", params)
 
 
 def _load(path: Path, key: str) -> Obstacles | None:
