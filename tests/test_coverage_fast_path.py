@@ -169,3 +169,20 @@ def test_coverage_kernels_use_no_blas():
     found = {p.name: m.group(0) for p in Path(cov.__file__).parent.glob("*.py")
              if p.name != "_jit.py" and "numba" in (text := p.read_text()) and (m := blas.search(text))}
     assert found == {}
+
+
+def test_the_obstacle_fingerprint_does_not_depend_on_how_rows_are_read(helsinki_db, tmp_path):
+    """The fingerprint digests the building rows in batches as they are read; the digest of
+    the same rows read at once (a cache miss keys its file by the rows it prepared) is the
+    same, and any change to a row changes it."""
+    from survatlas.coverage import obstacle_cache
+
+    with Store(helsinki_db) as store:
+        inputs = load_inputs(store, buildings=False)
+        rows = obstacle_cache._building_rows(store, inputs)
+        batched = obstacle_cache.building_fingerprint(store, inputs)
+    assert len(rows) > 3 * 100
+    assert obstacle_cache._digest(inputs, [rows]) == batched
+    assert obstacle_cache._digest(inputs, [rows[:100], rows[100:300], rows[300:]]) == batched
+    edited = [*rows[:-1], (rows[-1][0], rows[-1][1][:-1] + b"\x00")]
+    assert obstacle_cache._digest(inputs, [edited]) != batched

@@ -2,10 +2,10 @@
 
 :func:`survatlas.coverage.obstacles.prepare_obstacles` (repair, overlap merge, orientation,
 Z-order, wall grid) depends only on the building rows a run reads and on the metric CRS. A run
-from a store fingerprints those rows (ids and WKB, :func:`building_fingerprint`); the prepared arrays are saved under that
-fingerprint in ``<store>.cache/obstacles.npz`` and reused while it matches. Any change to the
-buildings (an import, an edit, a different bbox or CRS) changes the fingerprint, and the next run
-prepares them afresh and replaces the file. The cache holds footprints only — nothing about
+from a store fingerprints those rows (ids and WKB, :func:`building_fingerprint`); the prepared
+arrays are saved under that fingerprint in ``<store>.cache/obstacles.npz`` and reused while it
+matches. Any change to the buildings (an import, an edit, a different bbox or CRS) changes the
+fingerprint, and the next run prepares them afresh and replaces the file. The cache holds footprints only — nothing about
 cameras — and is never part of a published output.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,9 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
     found = _load(path, key)
     if found is not None:
         return inputs, found, True
-    wkbs = [wkb for _, wkb in _building_rows(store, inputs)]
+    rows = _building_rows(store, inputs)  # read again: the rows now, keyed by their own digest
+    key = f"{CACHE_VERSION}:{_digest(inputs, [rows] if rows else [])}"
+    wkbs = [wkb for _, wkb in rows]
     fwd = geo.to_metric(inputs.crs)
     buildings = _to_metric(shapely.from_wkb(wkbs), fwd) if wkbs else np.empty(0, object)
     obstacles = prepare_obstacles(buildings)
@@ -63,21 +65,28 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
 
 
 def building_fingerprint(store: Store, inputs: Inputs) -> str:
-    """The fingerprint of the public obstacle footprints a run reads: a digest of every row's
-    id and WKB (in id order), the metric CRS and the box they were read from. The rows are
-    read in batches and digested as they come (none is kept)."""
-    digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
-                             digest_size=20)
+    """The fingerprint of the public obstacle footprints a run reads (:func:`_digest`), their
+    rows read in batches and digested as they come (none is kept)."""
     cur = _building_cursor(store, inputs)
-    while rows := cur.fetchmany(_BATCH):
-        ids, wkbs = zip(*rows, strict=True)
-        digest.update(np.array(ids, np.int64).tobytes())
-        digest.update(b"".join(wkbs))
-    return digest.hexdigest()
+    return _digest(inputs, iter(lambda: cur.fetchmany(_BATCH), []))
 
 
 #: rows digested at a time by :func:`building_fingerprint`
 _BATCH = 8192
+
+
+def _digest(inputs: Inputs, batches: Iterable[list[tuple[int, bytes]]]) -> str:
+    """A digest of every row's id and WKB (in id order, whatever the batches), the metric CRS
+    and the box the rows were read from."""
+    ids, wkbs = hashlib.blake2b(digest_size=20), hashlib.blake2b(digest_size=20)
+    for rows in batches:
+        batch_ids, batch_wkbs = zip(*rows, strict=True)
+        ids.update(np.array(batch_ids, np.int64).tobytes())
+        wkbs.update(b"".join(batch_wkbs))
+    digest = hashlib.blake2b(f"{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
+                             digest_size=20)
+    digest.update(ids.digest() + wkbs.digest())
+    return digest.hexdigest()
 
 
 def _building_rows(store: Store, inputs: Inputs) -> list[tuple[int, bytes]]:
