@@ -11,7 +11,7 @@ import shapely
 
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
-from survatlas.coverage._tiles import H3_BLOCK
+from survatlas.coverage.aggregate import H3_BLOCK
 from survatlas.coverage.analysis import (
     Inputs,
     Settings,

@@ -198,10 +198,6 @@ def _scenario_heights(cams: CameraSet, settings, scenario: str):
     return top, bottom
 
 
-#: Raster cells are grouped in blocks of this many cells per side for H3 (as in
-#: aggregate.h3_assignment): every window of the raster starts on a group.
-H3_BLOCK = 4
-
 def tile_views(
     cams: CameraSet, settings, *, threads: int | None = None, obstacles: Obstacles | None = None
 ) -> ViewsPart:

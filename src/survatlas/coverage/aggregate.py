@@ -157,10 +157,13 @@ H3_DIRECT_MAX = 4096
 #: projection bends H3's (gnomonic) edges by well under 0.1 mm over a cell, so every other
 #: centre lies in the cell whose projected outline holds it.
 H3_EDGE_TOL_M = 1e-3
+#: Raster cells are grouped in blocks of this many cells per side for H3: every window of a
+#: tiled or banded run starts on a group, so any tiling gives the same groups.
+H3_BLOCK = 4
 
 
 def h3_assignment(
-    raster: Raster, crs: CRS, resolution: int, *, block: int = 4
+    raster: Raster, crs: CRS, resolution: int, *, block: int = H3_BLOCK
 ) -> tuple[np.ndarray, np.ndarray]:
     """H3 cell of every ``block``×``block`` group of ``raster`` (by the group's centre).
 
@@ -270,7 +273,7 @@ def block_sums(cells: np.ndarray, block: int) -> np.ndarray:
 
 def h3_cell_counts(
     raster: Raster, counts: np.ndarray, land: np.ndarray, crs: CRS, resolution: int,
-    *, block: int = 4, assignment: tuple[np.ndarray, np.ndarray] | None = None,
+    *, block: int = H3_BLOCK, assignment: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Land cells and land cells in view per H3 cell, as integer counts.
 

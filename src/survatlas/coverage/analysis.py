@@ -22,7 +22,7 @@ import shapely
 from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
-from survatlas.coverage.aggregate import SeenIntervals
+from survatlas.coverage.aggregate import H3_BLOCK, SeenIntervals
 from survatlas.coverage.camera_views import ALL_LEVELS, CameraViews, camera_views
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
@@ -363,9 +363,8 @@ BAND_CELLS = 2_000_000
 
 def band_windows(raster: Raster) -> list[tuple[int, int, int, int]]:
     """Full-width row bands ``(j0, j1, 0, nx)`` of about :data:`BAND_CELLS` cells, each
-    starting on an H3 group of cells (:data:`_tiles.H3_BLOCK` rows)."""
-    step = _tiles.H3_BLOCK
-    rows = max(step, BAND_CELLS // max(raster.nx, 1) // step * step)
+    starting on an H3 group of cells (:data:`~survatlas.coverage.aggregate.H3_BLOCK` rows)."""
+    rows = max(H3_BLOCK, BAND_CELLS // max(raster.nx, 1) // H3_BLOCK * H3_BLOCK)
     return [(j0, min(j0 + rows, raster.ny), 0, raster.nx) for j0 in range(0, raster.ny, rows)]
 
 

@@ -258,21 +258,22 @@ def insert_versions(
 ) -> None:
     """:func:`insert_version` of each ``(row, start, change)``, in order, in one statement
     (a batch leaves out the columns NULL in every row: :func:`null_by_default`)."""
-    cols: Sequence[str] = (*STATE_COLUMNS, "valid_from", "change")
+    cols = (*STATE_COLUMNS, "valid_from", "change")
     rows = [(*map(row.get, STATE_COLUMNS), start, change) for row, start, change in versions]
-    if len(rows) >= _CHECK_ONCE_ROWS:
-        nullable = null_by_default(conn, "device_versions")
-        kept = [(name, column) for name, column in zip(cols, zip(*rows, strict=True), strict=True)
-                if name not in nullable or column.count(None) < len(column)]
-        cols = [name for name, _ in kept]
-        rows = list(zip(*(column for _, column in kept), strict=True))
-    sql = f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     if len(rows) < _CHECK_ONCE_ROWS:
-        conn.executemany(sql, rows)
+        conn.executemany(_insert_sql(cols), rows)
         return
+    nullable = null_by_default(conn, "device_versions")
+    kept = [(name, column) for name, column in zip(cols, zip(*rows, strict=True), strict=True)
+            if name not in nullable or column.count(None) < len(column)]
     last = conn.execute("SELECT coalesce(max(id), 0) FROM device_versions").fetchone()[0]
     # new rows get ids above the largest (INTEGER PRIMARY KEY)
-    insert_checked_once(conn, "device_versions", sql, rows, int(last))
+    insert_checked_once(conn, "device_versions", _insert_sql([name for name, _ in kept]),
+                        list(zip(*(column for _, column in kept), strict=True)), int(last))
+
+
+def _insert_sql(cols: Sequence[str]) -> str:
+    return f"INSERT INTO device_versions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
 
 def close_versions(

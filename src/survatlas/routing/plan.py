@@ -300,7 +300,8 @@ def plan_route(
     limit = max_detour * shortest.length + 1e-6
     least, searches, floor = least_exposure(solve_at, shortest, limit)
     if robust:
-        alike = [net.worst_pricer(level).searches_alike(p, a, b) for p in pricers]
+        worst = net.worst_pricer(level)
+        alike = [worst.searches_alike(p, a, b) for p in pricers]
         least, more = _robust_least(solve_at, pricers, (shortest, least, floor), limit, alike)
         searches += more
     elif least.exposed > shortest.exposed:  # never more exposed than the shortest
