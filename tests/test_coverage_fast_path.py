@@ -115,6 +115,40 @@ def test_obstacles_are_cached_and_prepared_again_when_buildings_change(helsinki_
         _same(fourth, third)
 
 
+def test_the_obstacle_fingerprint_is_remembered_until_an_input_row_changes(
+        helsinki_db, tmp_path, monkeypatch):
+    """A second run reads the fingerprint back (no footprint is read); an update of one
+    building's footprint by another SQLite client makes the next run digest the rows again."""
+    import sqlite3
+
+    from survatlas.coverage import obstacle_cache
+
+    db = tmp_path / "m.db"
+    db.write_bytes(helsinki_db.read_bytes())
+    with Store(db) as store:
+        inputs = load_inputs(store, buildings=False)
+        first = obstacle_cache.building_fingerprint(store, inputs)
+        with monkeypatch.context() as m:
+            m.setattr(obstacle_cache, "_building_cursor", _no_rows)
+            assert obstacle_cache.building_fingerprint(store, inputs) == first
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE buildings SET geom = (SELECT geom FROM buildings ORDER BY id "
+                     "LIMIT 1) WHERE id = (SELECT max(id) FROM buildings)")
+    conn.close()
+    with Store(db) as store:
+        inputs = load_inputs(store, buildings=False)
+        with monkeypatch.context() as m:
+            m.setattr(obstacle_cache, "_building_cursor", _no_rows)
+            with pytest.raises(AssertionError, match="footprints read"):
+                obstacle_cache.building_fingerprint(store, inputs)
+        assert obstacle_cache.building_fingerprint(store, inputs) != first
+
+
+def _no_rows(*_args):
+    raise AssertionError("footprints read")
+
+
 _KERNEL_CALL = """
 import numpy as np
 from survatlas.coverage import prepare_obstacles, visibility

@@ -5,8 +5,10 @@ Z-order, wall grid) depends only on the building rows a run reads and on the met
 from a store fingerprints those rows (ids and WKB, :func:`building_fingerprint`); the prepared
 arrays are saved under that fingerprint in ``<store>.cache/obstacles.npz`` and reused while it
 matches. Any change to the buildings (an import, an edit, a different bbox or CRS) changes the
-fingerprint, and the next run prepares them afresh and replaces the file. The cache holds footprints only — nothing about
-cameras — and is never part of a published output.
+fingerprint, and the next run prepares them afresh and replaces the file. The fingerprint itself
+is remembered in the store against its input state (migration m0130), so an unchanged store is
+not hashed again. The cache holds footprints only — nothing about cameras — and is never part of
+a published output.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import shapely
 
 from survatlas import geo
+from survatlas.coverage import runs
 from survatlas.coverage.analysis import Inputs, _building_filter, _to_metric
 from survatlas.coverage.obstacles import Obstacles, prepare_obstacles
 from survatlas.store import Store
@@ -66,9 +69,22 @@ def with_obstacles(store: Store, inputs: Inputs) -> tuple[Inputs, Obstacles, boo
 
 def building_fingerprint(store: Store, inputs: Inputs) -> str:
     """The fingerprint of the public obstacle footprints a run reads (:func:`_digest`), their
-    rows read in batches and digested as they come (none is kept)."""
-    cur = _building_cursor(store, inputs)
-    return _digest(inputs, iter(lambda: cur.fetchmany(_BATCH), []))
+    rows read in batches and digested as they come (none is kept).
+
+    Remembered in the store against its input state
+    (:func:`~survatlas.coverage.runs.remembered_digest`): while no building, camera, street or
+    site was inserted, updated or deleted, the next run reads it back instead of reading and
+    hashing every footprint again (≈ 0.25 s for a city of 180,000 buildings).
+    """
+    scope = "obstacles:" + hashlib.blake2b(
+        f"{CACHE_VERSION}|{inputs.crs.to_wkt()}|{inputs.building_bbox}".encode(),
+        digest_size=20).hexdigest()
+
+    def digest() -> str:
+        cur = _building_cursor(store, inputs)
+        return _digest(inputs, iter(lambda: cur.fetchmany(_BATCH), []))
+
+    return runs.remembered_digest(store, scope, digest)
 
 
 #: rows digested at a time by :func:`building_fingerprint`

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,12 +168,9 @@ def input_fingerprint(store: Store, bbox: BBox | None, building_bbox: BBox | Non
         return _FINGERPRINTS[key]
     scope = json.dumps([list(bbox) if bbox is not None else None,
                         list(building_bbox) if building_bbox is not None else None])
-    state = input_state(store)
-    fingerprint = _remembered(store, scope, state)
-    if fingerprint is None:
-        fingerprint = _hash_inputs(store, bbox, building_bbox)
-        if remember and state is not None:
-            _remember(store, scope, state, fingerprint)
+    fingerprint = remembered_digest(store, scope,
+                                    lambda: _hash_inputs(store, bbox, building_bbox),
+                                    remember=remember)
     if key is not None:
         _FINGERPRINTS.clear()  # one store state at a time
         _FINGERPRINTS[key] = fingerprint
@@ -193,6 +190,25 @@ def input_state(store: Store) -> str | None:
     counts = [store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
               for table in FINGERPRINT_COLUMNS]
     return "/".join(str(int(v)) for v in (row[0], *counts))
+
+
+def remembered_digest(store: Store, scope: str, compute: Callable[[], str], *,
+                      remember: bool = True) -> str:
+    """A digest of input rows, read back from ``fingerprint_memo`` when one was remembered for
+    ``scope`` at the store's current input state (migration m0130), else made by ``compute`` —
+    and, when ``remember``, remembered at the state read *before* it was made (a write in
+    between leaves it under a state the store has left: never read back).
+
+    ``scope`` names what ``compute`` digests (the rows it reads and how); two digests of
+    different rows must not share a scope.
+    """
+    state = input_state(store)
+    digest = _remembered(store, scope, state)
+    if digest is None:
+        digest = compute()
+        if remember and state is not None:
+            _remember(store, scope, state, digest)
+    return digest
 
 
 def _remember(store: Store, scope: str, state: str, fingerprint: str) -> None:
