@@ -212,3 +212,59 @@ def test_any_banding_of_the_area_pass_gives_the_same_figures(helsinki, monkeypat
             assert mine.areas == level.areas and mine.h3 == level.h3
             assert mine.sites == level.sites
             np.testing.assert_array_equal(mine.street_in_view_m, level.street_in_view_m)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_candidate_pairs_are_the_box_pairs_an_str_tree_finds(seed, monkeypatch):
+    """The grid join pairs exactly the boxes that overlap or touch (as shapely's STR tree
+    does), each pair once and ordered by the first index — with points, lines, boxes much
+    larger than the others and boxes with a NaN bound (they meet nothing) among them."""
+    from survatlas.coverage import aggregate
+
+    rng = np.random.default_rng(seed)
+
+    def boxes(n: int, size: float) -> np.ndarray:
+        corner = rng.random((n, 2)) * 1000
+        extent = rng.random((n, 2)) * size * rng.choice([0, 0, 1, 1, 1, 30], (n, 1))
+        out = np.column_stack([corner, corner + extent]).round(int(rng.integers(0, 3)))
+        out[rng.random(n) < 0.03, int(rng.integers(0, 4))] = np.nan
+        return out
+
+    a, b = boxes(900, 40.0), boxes(600, 120.0)
+    b[0] = [a[1, 2], a[1, 1], a[1, 2] + 5, a[1, 3]]  # touches a[1] along an edge
+    i, j = aggregate.candidate_pairs(a, b)
+    ka, kb = (np.flatnonzero(np.isfinite(x).all(axis=1)) for x in (a, b))
+    ti, tj = shapely.STRtree(shapely.box(*b[kb].T)).query(shapely.box(*a[ka].T))
+    expected = set(zip(ka[ti].tolist(), kb[tj].tolist(), strict=True))
+    found = list(zip(i.tolist(), j.tolist(), strict=True))
+    assert len(found) == len(set(found)) and set(found) == expected and len(expected) > 100
+    assert (np.diff(i) >= 0).all()
+    if np.isfinite(a[1]).all():
+        assert (1, 0) in set(found)
+    monkeypatch.setattr(aggregate, "GRID_JOIN_MAX_CELLS", 0)  # too many cells: the STR tree
+    i2, j2 = aggregate.candidate_pairs(a, b)
+    assert set(zip(i2.tolist(), j2.tolist(), strict=True)) == expected
+    assert (np.diff(i2) >= 0).all()
+    assert aggregate.candidate_pairs(a[:0], b)[0].size == 0
+
+
+def test_a_band_takes_its_rows_of_the_raster_h3_assignment():
+    """A band's slice of the whole raster's H3 assignment is the assignment made for the band
+    alone (same names where it has groups, zero-count names elsewhere); a window that is not a
+    full-width band of whole H3 groups is refused."""
+    from survatlas import geo
+    from survatlas.coverage.aggregate import h3_assignment
+    from survatlas.coverage.analysis import band_assignment
+
+    crs = geo.local_crs(24.94, 60.17)
+    x, y = geo.to_metric(crs).transform(24.94, 60.17)
+    raster = Raster(x, y, 2.0, 1001, 1203)
+    whole = h3_assignment(raster, crs, 10)
+    for window in ((0, 400, 0, 1001), (400, 1203, 0, 1001)):
+        names, hexes = band_assignment(whole, raster, window)
+        own_names, own_hexes = h3_assignment(raster.sub(*window), crs, 10)
+        np.testing.assert_array_equal(names[hexes], own_names[own_hexes])
+    assert band_assignment(None, raster, (0, 400, 0, 1001)) is None
+    for bad in ((2, 400, 0, 1001), (0, 400, 0, 500)):
+        with pytest.raises(ValueError, match="not a band"):
+            band_assignment(whole, raster, bad)

@@ -204,8 +204,9 @@ def test_any_write_to_an_input_table_is_seen_even_from_another_client(db, monkey
     runs._FINGERPRINTS.clear()
     with Store(db) as store:
         before = runs.input_state(store)
-        remembered = store.conn.execute("SELECT state FROM fingerprint_memo").fetchall()
-        assert [r[0] for r in remembered] == [before]
+        remembered = store.conn.execute("SELECT scope, state FROM fingerprint_memo").fetchall()
+        assert {r[1] for r in remembered} == {before}  # the inputs' and the obstacles'
+        assert sum(r[0].startswith("obstacles:") for r in remembered) == 1 == len(remembered) - 1
     other = sqlite3.connect(db)  # a plain SQLite client, not survatlas
     if edit == "COPY A DEVICE":
         cols = [r[1] for r in other.execute("PRAGMA table_info(devices)") if r[1] != "id"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from routing_builders import grid_streets, make_store
@@ -282,3 +283,25 @@ def test_archives_keep_the_results_and_older_archives_still_import(db, tmp_path)
     with Store(import_archive(arch, tmp_path / "old.db")["store"]) as store:
         assert _contents(store) == expected
         assert store.scalar("SELECT count(*) FROM coverage_sets") == len(LEVELS) * len(SCENARIOS)
+
+
+def test_cameras_per_hex_counts_each_camera_in_its_h3_cell():
+    """The count per cell equals one ``h3.latlng_to_cell`` look-up per camera (cells named as
+    strings, several cameras in one cell counted once each)."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    import h3
+    import shapely
+
+    from survatlas.coverage.results import _cameras_per_hex
+
+    rng = np.random.default_rng(7)
+    lon, lat = 24.93 + rng.random(400) * 0.01, 60.16 + rng.random(400) * 0.005
+    lon[:5], lat[:5] = lon[5], lat[5]  # several cameras at one spot
+    devices = SimpleNamespace(geometry=shapely.points(lon, lat))
+    counts = _cameras_per_hex(SimpleNamespace(devices=devices), 9)
+    expected = Counter(h3.latlng_to_cell(la, lo, 9) for lo, la in zip(lon, lat, strict=True))
+    assert counts == dict(expected) and sum(counts.values()) == 400 and max(counts.values()) > 5
+    empty = SimpleNamespace(devices=SimpleNamespace(geometry=shapely.points(np.empty((0, 2)))))
+    assert _cameras_per_hex(empty, 9) == {}

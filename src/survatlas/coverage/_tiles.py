@@ -254,13 +254,16 @@ def block_areas(
     raster: Raster, block: BlockInput, regions: dict[Key, Regions], crs: CRS,
     h3_resolution: int, *, threads: int | None = None, keep_grids: bool = False,
     outputs: Sequence[str] = ("streets", "sites", "areas", "h3"),
+    hexes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> BlockPart:
     """Step 2: cell counts of land, public space, sites and H3 cells in one raster window.
 
     ``regions`` holds, per scenario and level, every region that may reach the window (from
     any tile); ``raster`` is the global raster, so cells are the same in every tiling.
     Only what ``outputs`` asks for is computed (``areas``: land and public space; ``sites``;
-    ``h3``); the rest is left at zero cells and no H3 cell.
+    ``h3``); the rest is left at zero cells and no H3 cell. ``hexes`` is the window's H3
+    assignment when the caller has it (:func:`~survatlas.coverage.analysis.band_assignment`),
+    else it is made here.
     """
     sub = raster.sub(*block.window)
     want_sites, want_h3 = "sites" in outputs, "h3" in outputs
@@ -274,7 +277,8 @@ def block_areas(
     else:
         land = public = np.zeros((0, 0), bool)
     masks = _site_masks(sub, block.site_footprints) if want_sites else []
-    hexes = h3_assignment(sub, crs, h3_resolution) if want_h3 and sub.nx and sub.ny else None
+    if hexes is None and want_h3 and sub.nx and sub.ny:
+        hexes = h3_assignment(sub, crs, h3_resolution)
     part = BlockPart(block.window, int(land.sum()), int(public.sum()), block.site_index)
     if keep_grids and want_land:
         part.land, part.public = land, public

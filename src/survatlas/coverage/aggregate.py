@@ -65,12 +65,76 @@ def line_segments(lines: np.ndarray) -> Segments:
 
 
 def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)`` whose bounding boxes ``(xmin, ymin, xmax, ymax)`` overlap."""
-    if len(boxes_a) == 0 or len(boxes_b) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    tree = shapely.STRtree(shapely.box(*boxes_b.T))
-    i, j = tree.query(shapely.box(*boxes_a.T))
-    return i.astype(np.int64), j.astype(np.int64)
+    """Index pairs ``(i, j)`` whose bounding boxes ``(xmin, ymin, xmax, ymax)`` overlap (touching
+    included; a box with a NaN bound meets nothing), ordered by ``i``.
+
+    A uniform grid join in numpy: every box is listed in the grid cells it spans, boxes of
+    ``boxes_a`` meet the boxes of ``boxes_b`` listed in their cells, and a pair is kept in one
+    cell only — the cell of the lower-left corner of the boxes' overlap. The cells are as wide
+    as the larger of the two sets' median box extent; boxes that would span too many cells
+    (:data:`GRID_JOIN_MAX_CELLS` entries in all) are paired with an STR tree instead.
+    """
+    empty = np.empty(0, np.int64)
+    keep_a, keep_b = _finite_rows(boxes_a), _finite_rows(boxes_b)
+    a, b = boxes_a[keep_a], boxes_b[keep_b]
+    if len(a) == 0 or len(b) == 0:
+        return empty, empty
+    x0, y0 = min(a[:, 0].min(), b[:, 0].min()), min(a[:, 1].min(), b[:, 1].min())
+    cell = max(float(np.median(np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]))),
+               float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))),
+               1e-9 * max(1.0, abs(x0), abs(y0)))
+    span = np.floor((max(a[:, 2].max(), b[:, 2].max()) - x0) / cell) + 1
+    cells_a, cells_b = _cell_counts(a, x0, y0, cell), _cell_counts(b, x0, y0, cell)
+    if cells_a.sum() + cells_b.sum() > GRID_JOIN_MAX_CELLS or span > 2**31:
+        tree = shapely.STRtree(shapely.box(*b.T))
+        i, j = tree.query(shapely.box(*a.T))
+        order = np.argsort(i, kind="stable")
+        return keep_a[i[order]], keep_b[j[order]]
+    key_a, of_a = _cell_keys(a, cells_a, x0, y0, cell, int(span))
+    key_b, of_b = _cell_keys(b, cells_b, x0, y0, cell, int(span))
+    order = np.argsort(key_b, kind="stable")
+    key_b, of_b = key_b[order], of_b[order]
+    lo, hi = np.searchsorted(key_b, key_a, "left"), np.searchsorted(key_b, key_a, "right")
+    n = hi - lo
+    entry = np.repeat(np.arange(key_a.size), n)
+    i = of_a[entry]
+    j = of_b[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(entry.size)]
+    ai, bj = a[i], b[j]
+    meet = ((ai[:, 0] <= bj[:, 2]) & (bj[:, 0] <= ai[:, 2])
+            & (ai[:, 1] <= bj[:, 3]) & (bj[:, 1] <= ai[:, 3]))
+    corner_x = np.floor((np.maximum(ai[:, 0], bj[:, 0]) - x0) / cell).astype(np.int64)
+    corner_y = np.floor((np.maximum(ai[:, 1], bj[:, 1]) - y0) / cell).astype(np.int64)
+    keep = meet & (corner_y * span + corner_x == key_a[entry])
+    return keep_a[i[keep]], keep_b[j[keep]]
+
+
+#: the most grid-cell entries :func:`candidate_pairs` lists before it uses an STR tree
+GRID_JOIN_MAX_CELLS = 20_000_000
+
+
+def _finite_rows(boxes: np.ndarray) -> np.ndarray:
+    """Indices of the boxes whose four bounds are numbers."""
+    return np.flatnonzero(np.isfinite(boxes).all(axis=1)) if len(boxes) else \
+        np.empty(0, np.int64)
+
+
+def _cell_counts(boxes: np.ndarray, x0: float, y0: float, cell: float) -> np.ndarray:
+    """How many grid cells each box spans."""
+    nx = np.floor((boxes[:, 2] - x0) / cell) - np.floor((boxes[:, 0] - x0) / cell) + 1
+    ny = np.floor((boxes[:, 3] - y0) / cell) - np.floor((boxes[:, 1] - y0) / cell) + 1
+    return (nx * ny).astype(np.int64)
+
+
+def _cell_keys(boxes: np.ndarray, counts: np.ndarray, x0: float, y0: float, cell: float,
+               span: int) -> tuple[np.ndarray, np.ndarray]:
+    """The key (row × ``span`` + column) of every cell each box spans, and the box's index."""
+    cx0 = np.floor((boxes[:, 0] - x0) / cell).astype(np.int64)
+    cy0 = np.floor((boxes[:, 1] - y0) / cell).astype(np.int64)
+    width = np.floor((boxes[:, 2] - x0) / cell).astype(np.int64) - cx0 + 1
+    of = np.repeat(np.arange(len(boxes)), counts)
+    k = np.arange(of.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    row, col = np.divmod(k, width[of])
+    return (cy0[of] + row) * span + cx0[of] + col, of
 
 
 @dataclass(frozen=True)

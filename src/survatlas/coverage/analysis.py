@@ -22,7 +22,7 @@ import shapely
 from survatlas import ODBL_ATTRIBUTION, geo, optics
 from survatlas.coverage import _tiles
 from survatlas.coverage._raster import Raster
-from survatlas.coverage.aggregate import H3_BLOCK, SeenIntervals
+from survatlas.coverage.aggregate import H3_BLOCK, SeenIntervals, h3_assignment
 from survatlas.coverage.camera_views import ALL_LEVELS, CameraViews, camera_views
 from survatlas.coverage.heights import height_sources
 from survatlas.coverage.obstacles import prepare_obstacles
@@ -349,7 +349,10 @@ def analyse(inputs: Inputs, settings: Settings = Settings(), *, obstacles=None) 
     views = _tiles.tile_views(all_cameras(inputs), settings, obstacles=obstacles)
     edges = (obstacles.ax, obstacles.ay, obstacles.bx, obstacles.by)
     windows = band_windows(raster)
-    areas = [_band_areas(inputs, settings, raster, views, window, edges, len(windows) == 1)
+    hexes = h3_assignment(raster, inputs.crs, settings.h3_resolution) \
+        if "h3" in settings.outputs and len(windows) > 1 else None
+    areas = [_band_areas(inputs, settings, raster, views, window, edges, len(windows) == 1,
+                         band_assignment(hexes, raster, window))
              for window in windows]
     return combine(inputs, settings, raster, [views], areas)
 
@@ -368,10 +371,31 @@ def band_windows(raster: Raster) -> list[tuple[int, int, int, int]]:
     return [(j0, min(j0 + rows, raster.ny), 0, raster.nx) for j0 in range(0, raster.ny, rows)]
 
 
+def band_assignment(assignment: tuple[np.ndarray, np.ndarray] | None, raster: Raster,
+                    window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The part of ``raster``'s H3 assignment (:func:`~survatlas.coverage.aggregate.h3_assignment`)
+    that a band of :func:`band_windows` holds: the rows of its H3 groups, every name (a name
+    no group of the band holds counts zero cells).
+
+    One assignment of the whole raster, sliced, instead of one per band: the H3 outlines along
+    a band's edges are projected and filled once, not once per band they reach.
+    """
+    if assignment is None:
+        return None
+    j0, j1, i0, i1 = window
+    if j0 % H3_BLOCK or (i0, i1) != (0, raster.nx):
+        raise ValueError(f"window {window} is not a band of whole H3 groups")
+    names, group_hex = assignment
+    columns = -(-raster.nx // H3_BLOCK)
+    return names, group_hex[j0 // H3_BLOCK * columns:-(-j1 // H3_BLOCK) * columns]
+
+
 def _band_areas(inputs: Inputs, settings: Settings, raster: Raster, views: _tiles.ViewsPart,
                 window: tuple[int, int, int, int], edges: tuple[np.ndarray, ...],
-                keep_grids: bool) -> _tiles.BlockPart:
-    """:func:`_tiles.block_areas` of one band: the walls, sites and views that reach it."""
+                keep_grids: bool,
+                hexes: tuple[np.ndarray, np.ndarray] | None = None) -> _tiles.BlockPart:
+    """:func:`_tiles.block_areas` of one band: the walls, sites and views that reach it
+    (``hexes``: the band's part of the raster's H3 assignment, else made for the band)."""
     box = _tiles.window_box(raster, window)
     near = (np.maximum(edges[1], edges[3]) >= box[1]) & (np.minimum(edges[1], edges[3]) <= box[3])
     sites = _tiles.box_hits(shapely.bounds(inputs.site_footprints), box) \
@@ -384,7 +408,7 @@ def _band_areas(inputs: Inputs, settings: Settings, raster: Raster, views: _tile
             meeting[id(lv.regions)] = _tiles.regions_meeting([lv.regions], box)
     regions = {key: meeting[id(lv.regions)] for key, lv in views.levels.items()}
     return _tiles.block_areas(raster, block, regions, inputs.crs, settings.h3_resolution,
-                              keep_grids=keep_grids, outputs=settings.outputs)
+                              keep_grids=keep_grids, outputs=settings.outputs, hexes=hexes)
 
 
 def all_cameras(inputs: Inputs) -> _tiles.CameraSet:

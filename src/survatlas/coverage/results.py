@@ -196,12 +196,17 @@ def _save_sites(conn, inputs, lr, scenario: str, level: str, device_ids, outline
 
 
 def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    """Cameras in each H3 cell (by their position), cells named as strings."""
+    import h3.api.basic_int as h3i
+
     lonlat = shapely.get_coordinates(np.asarray(inputs.devices.geometry, dtype=object))
-    for lon, lat in lonlat.tolist():
-        cell = h3.latlng_to_cell(lat, lon, resolution)
-        counts[cell] = counts.get(cell, 0) + 1
-    return counts
+    cells = np.sort(np.array(  # integer cells: one string per distinct cell, not per camera
+        [h3i.latlng_to_cell(lat, lon, resolution) for lon, lat in lonlat.tolist()], np.uint64))
+    first = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]])) if cells.size \
+        else np.empty(0, np.int64)
+    counts = np.diff(np.append(first, cells.size))
+    return {h3.int_to_str(cell): n
+            for cell, n in zip(cells[first].tolist(), counts.tolist(), strict=True)}
 
 
 def latest_summary(store: Store, *, levels=(), scenarios=(), audience: str = "public") -> dict[str, Any]:

