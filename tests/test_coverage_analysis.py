@@ -268,3 +268,27 @@ def test_a_band_takes_its_rows_of_the_raster_h3_assignment():
     for bad in ((2, 400, 0, 1001), (0, 400, 0, 500)):
         with pytest.raises(ValueError, match="not a band"):
             band_assignment(whole, raster, bad)
+
+
+def test_views_computed_in_small_chunks_are_the_views_of_one_chunk(city, regions, monkeypatch):
+    """The kernel runs the views in consecutive chunks of about ``CHUNK_SLOTS`` output slots;
+    chunks cover every view once, in order, none empty, and any chunking gives the same
+    regions."""
+    import importlib
+
+    vis = importlib.import_module("survatlas.coverage.visibility")  # the module, not the function
+    slots = np.array([5, 1, 7, 2, 2, 9, 1])
+    for size in (1, 3, 8, 100):
+        parts = vis._slot_chunks(slots, size)
+        assert [i for s in parts for i in range(s.start, s.stop)] == list(range(slots.size))
+        assert all(s.stop > s.start for s in parts) and (len(parts) > 1) == (size < 27)
+    assert vis._slot_chunks(slots[:0], 8) == []
+    monkeypatch.setattr(vis, "CHUNK_SLOTS", 200)
+    x, y = city.camera_xy()
+    d = np.array([c.get("direction", np.nan) for c in city.cameras])
+    f = np.array([c.get("fov_deg", 360.0) for c in city.cameras])
+    assert len(vis._chunks(x, f, np.full(x.size, 45.0), 1.0)) > 5
+    small = visibility(prepare_obstacles(city.buildings), x, y, d, f, 45.0)
+    np.testing.assert_array_equal(small.offsets, regions.offsets)
+    np.testing.assert_array_equal(small.angles, regions.angles)
+    np.testing.assert_array_equal(small.radii, regions.radii)

@@ -80,8 +80,8 @@ def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray) -> tuple[np.ndarra
     if len(a) == 0 or len(b) == 0:
         return empty, empty
     x0, y0 = min(a[:, 0].min(), b[:, 0].min()), min(a[:, 1].min(), b[:, 1].min())
-    cell = max(float(np.median(np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]))),
-               float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))),
+    cell = max(_middle(np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])),
+               _middle(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])),
                1e-9 * max(1.0, abs(x0), abs(y0)))
     span = np.floor((max(a[:, 2].max(), b[:, 2].max()) - x0) / cell) + 1
     cells_a, cells_b = _cell_counts(a, x0, y0, cell), _cell_counts(b, x0, y0, cell)
@@ -110,6 +110,13 @@ def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray) -> tuple[np.ndarra
 
 #: the most grid-cell entries :func:`candidate_pairs` lists before it uses an STR tree
 GRID_JOIN_MAX_CELLS = 20_000_000
+
+
+def _middle(values: np.ndarray) -> float:
+    """The middle value of ``values`` in sorted order (a median without ``np.median``, which
+    loads ``numpy.ma``: 7 ms of a run)."""
+    half = values.size // 2
+    return float(np.partition(values, half)[half])
 
 
 def _finite_rows(boxes: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ the layered regions it returns.
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ from survatlas.coverage import _compiled, _jit, _kernel, heights
 from survatlas.coverage import _kernel25 as k25
 from survatlas.coverage.obstacles import Obstacles
 from survatlas.coverage.regions import Regions
-from survatlas.coverage.visibility import _morton_order, _splice, _threads, _views
+from survatlas.coverage.visibility import _morton_order, _slot_chunks, _splice, _threads, _views
 from survatlas.errors import InputError
 
 if TYPE_CHECKING:
@@ -128,12 +127,7 @@ def _slots(fov: np.ndarray, step: float) -> np.ndarray:
 
 
 def _chunks(n: int, fov: np.ndarray, step: float) -> list[slice]:
-    if n == 0:
-        return []
-    cum = np.cumsum(_slots(fov, step))
-    cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
-    edges = np.unique(np.concatenate([[0], cuts, [n]]))
-    return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
+    return _slot_chunks(_slots(fov, step), CHUNK_SLOTS) if n else []
 
 
 def _pass(o: Obstacles, top, bottom, x, y, start, fov, radius, near, eye, directed, step,

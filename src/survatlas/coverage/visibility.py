@@ -139,11 +139,16 @@ def _slots(fov: np.ndarray, radius: np.ndarray, step: float) -> np.ndarray:
 
 def _chunks(x, fov, radius, step):
     """Slices of views whose output slots fit in :data:`CHUNK_SLOTS`."""
-    if x.size == 0:
+    return _slot_chunks(_slots(fov, radius, step), CHUNK_SLOTS)
+
+
+def _slot_chunks(slots: np.ndarray, size: int) -> list[slice]:
+    """Consecutive slices of views whose ``slots`` add up to about ``size`` each (none empty)."""
+    if slots.size == 0:
         return []
-    cum = np.cumsum(_slots(fov, radius, step))
-    cuts = np.searchsorted(cum, np.arange(CHUNK_SLOTS, cum[-1], CHUNK_SLOTS))
-    edges = np.concatenate([[0], cuts, [x.size]]).tolist()  # sorted; repeats give empty slices
+    cum = np.cumsum(slots)
+    cuts = np.searchsorted(cum, np.arange(size, cum[-1], size))
+    edges = np.concatenate([[0], cuts, [slots.size]]).tolist()  # sorted: repeats give empties
     return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
