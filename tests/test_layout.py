@@ -57,6 +57,22 @@ def test_cli_imports_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_command_runs_one_blas_thread_unless_the_user_chose():
+    """The CLI sets ``OPENBLAS_NUM_THREADS=1`` before numpy is imported (numpy then starts no
+    thread pool); a number the user set is kept."""
+    import os
+
+    code = ("import os, sys, survatlas.cli; assert 'numpy' not in sys.modules; import numpy; "
+            "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["1", "1"]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**env, "OPENBLAS_NUM_THREADS": "3"})
+    assert out.stdout.split()[0] == "3"
+
+
 def test_every_lazy_command_resolves():
     import importlib
 
