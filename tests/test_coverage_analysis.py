@@ -248,6 +248,27 @@ def test_candidate_pairs_are_the_box_pairs_an_str_tree_finds(seed, monkeypatch):
     assert aggregate.candidate_pairs(a[:0], b)[0].size == 0
 
 
+def test_candidate_pairs_of_huge_boxes_and_of_points():
+    """A box spanning ~10¹⁴ grid cells (or a raster too wide for integer keys) makes the STR
+    tree pair the boxes; boxes that are points pair where they coincide or touch."""
+    from survatlas.coverage import aggregate
+
+    rng = np.random.default_rng(3)
+    corner = rng.random((200, 2)) * 100
+    small = np.column_stack([corner, corner + 1])
+    huge = np.vstack([small[:100], [[-1e7, -1e7, 1e7, 1e7]]])
+    i, j = aggregate.candidate_pairs(small, huge)
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) >= {(k, 100) for k in range(200)}
+    points = np.repeat(np.round(rng.random((50, 2)) * 5), 2, axis=1)[:, [0, 2, 1, 3]]
+    i, j = aggregate.candidate_pairs(points, points)
+    same = {(p, q) for p in range(50) for q in range(50)
+            if (points[p] == points[q]).all()}
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == same and len(same) > 50
+    far = np.vstack([small, [[1e12, 1e12, 1e12 + 1, 1e12 + 1]]])  # 10¹² cells wide
+    i, j = aggregate.candidate_pairs(far, far)
+    assert (200, 200) in set(zip(i.tolist(), j.tolist(), strict=True)) and i.size > 200
+
+
 def test_a_band_takes_its_rows_of_the_raster_h3_assignment():
     """A band's slice of the whole raster's H3 assignment is the assignment made for the band
     alone (same names where it has groups, zero-count names elsewhere); a window that is not a

@@ -83,15 +83,17 @@ def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray) -> tuple[np.ndarra
     cell = max(_middle(np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])),
                _middle(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])),
                1e-9 * max(1.0, abs(x0), abs(y0)))
-    span = np.floor((max(a[:, 2].max(), b[:, 2].max()) - x0) / cell) + 1
+    columns = np.floor((max(a[:, 2].max(), b[:, 2].max()) - x0) / cell) + 1
+    rows = np.floor((max(a[:, 3].max(), b[:, 3].max()) - y0) / cell) + 1
     cells_a, cells_b = _cell_counts(a, x0, y0, cell), _cell_counts(b, x0, y0, cell)
-    if cells_a.sum() + cells_b.sum() > GRID_JOIN_MAX_CELLS or span > 2**31:
+    if cells_a.sum() + cells_b.sum() > GRID_JOIN_MAX_CELLS or max(columns, rows) > 2**31:
         tree = shapely.STRtree(shapely.box(*b.T))
         i, j = tree.query(shapely.box(*a.T))
         order = np.argsort(i, kind="stable")
         return keep_a[i[order]], keep_b[j[order]]
-    key_a, of_a = _cell_keys(a, cells_a, x0, y0, cell, int(span))
-    key_b, of_b = _cell_keys(b, cells_b, x0, y0, cell, int(span))
+    span = int(columns)
+    key_a, of_a = _cell_keys(a, cells_a.astype(np.int64), x0, y0, cell, span)
+    key_b, of_b = _cell_keys(b, cells_b.astype(np.int64), x0, y0, cell, span)
     order = np.argsort(key_b, kind="stable")
     key_b, of_b = key_b[order], of_b[order]
     lo, hi = np.searchsorted(key_b, key_a, "left"), np.searchsorted(key_b, key_a, "right")
@@ -126,10 +128,11 @@ def _finite_rows(boxes: np.ndarray) -> np.ndarray:
 
 
 def _cell_counts(boxes: np.ndarray, x0: float, y0: float, cell: float) -> np.ndarray:
-    """How many grid cells each box spans."""
+    """How many grid cells each box spans (float64: a count too large for an integer is
+    compared before it is converted)."""
     nx = np.floor((boxes[:, 2] - x0) / cell) - np.floor((boxes[:, 0] - x0) / cell) + 1
     ny = np.floor((boxes[:, 3] - y0) / cell) - np.floor((boxes[:, 1] - y0) / cell) + 1
-    return (nx * ny).astype(np.int64)
+    return nx * ny
 
 
 def _cell_keys(boxes: np.ndarray, counts: np.ndarray, x0: float, y0: float, cell: float,
