@@ -313,3 +313,16 @@ def test_views_computed_in_small_chunks_are_the_views_of_one_chunk(city, regions
     np.testing.assert_array_equal(small.offsets, regions.offsets)
     np.testing.assert_array_equal(small.angles, regions.angles)
     np.testing.assert_array_equal(small.radii, regions.radii)
+
+
+def test_distinct_counts_are_numpys_unique_with_counts():
+    from survatlas.coverage.aggregate import distinct_counts
+
+    rng = np.random.default_rng(5)
+    for values in (rng.integers(0, 30, 500), rng.integers(0, 2**62, 50, dtype=np.int64),
+                   np.array([7], np.uint64), np.empty(0, np.int64)):
+        got, counts = distinct_counts(values)
+        want, want_counts = np.unique(values, return_counts=True)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(counts, want_counts)
+        assert counts.sum() == values.size

@@ -15,6 +15,7 @@ from pyproj import CRS
 
 from survatlas import geo
 from survatlas.coverage import runs
+from survatlas.coverage.aggregate import distinct_counts
 from survatlas.coverage.analysis import Result
 from survatlas.coverage.regions import STATUS
 from survatlas.errors import StoreError
@@ -200,13 +201,10 @@ def _cameras_per_hex(inputs, resolution: int) -> dict[str, int]:
     import h3.api.basic_int as h3i
 
     lonlat = shapely.get_coordinates(np.asarray(inputs.devices.geometry, dtype=object))
-    cells = np.sort(np.array(  # integer cells: one string per distinct cell, not per camera
+    cells, counts = distinct_counts(np.array(  # integers: one string per distinct cell
         [h3i.latlng_to_cell(lat, lon, resolution) for lon, lat in lonlat.tolist()], np.uint64))
-    first = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]])) if cells.size \
-        else np.empty(0, np.int64)
-    counts = np.diff(np.append(first, cells.size))
     return {h3.int_to_str(cell): n
-            for cell, n in zip(cells[first].tolist(), counts.tolist(), strict=True)}
+            for cell, n in zip(cells.tolist(), counts.tolist(), strict=True)}
 
 
 def latest_summary(store: Store, *, levels=(), scenarios=(), audience: str = "public") -> dict[str, Any]:
